@@ -1,0 +1,89 @@
+"""Errors that crossplan reports to its users.
+
+Every error a user can cause derives from :class:`CrossplanError`; the CLI turns it into a
+message and exit status 2, the HTTP service into a 4xx response. Nothing else should escape
+to a user as a stack trace.
+
+::
+
+    CrossplanError                  base: a problem the user can fix
+    ├── DataValidationError         input files or bodies break the data contract;
+    │                               carries every :class:`Problem` found, not just the first
+    ├── ConfigurationError          bad options, environment or paths
+    └── CapabilityMissingError      a command whose capability is not built in this version
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "CapabilityMissingError",
+    "ConfigurationError",
+    "CrossplanError",
+    "DataValidationError",
+    "Problem",
+]
+
+
+class CrossplanError(Exception):
+    """A problem the user can fix; ``str(err)`` is the message to show them."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule of the data contract, located as precisely as possible.
+
+    Parameters
+    ----------
+    file
+        Name of the file (or request part) that holds the problem.
+    message
+        What is wrong.
+    fix
+        What to do about it.
+    row
+        Row as the user sees it in the file: 1-based data row for CSV (header excluded, so
+        row 1 is the first line under the header), 1-based row for Parquet, 1-based feature
+        index for GeoJSON, JSON path for JSON files. ``None`` when the whole file is at fault.
+    column
+        Column, property or field name, when one is at fault.
+    """
+
+    file: str
+    message: str
+    fix: str
+    row: int | str | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message} — fix: {self.fix}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class DataValidationError(CrossplanError):
+    """Input breaks the data contract; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found in the input:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class ConfigurationError(CrossplanError):
+    """Bad option, environment variable or path."""
+
+
+class CapabilityMissingError(CrossplanError):
+    """The command exists but the capability behind it is not part of this version."""

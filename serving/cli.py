@@ -1,0 +1,55 @@
+"""The ``crossplan`` console script: one sub-command per module of :mod:`serving.commands`.
+
+Exit status: 0 on success, 2 on a problem the user can fix (bad input, bad options),
+3 when the command's capability is not part of this version, 1 on an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pipelines.errors import CapabilityMissingError, CrossplanError
+from serving.commands import COMMANDS
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 2
+EXIT_MISSING_CAPABILITY = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossplan",
+        description=(
+            "Forecast cross-border trafficking and smuggling activity per region and period, "
+            "plan patrols and joint operations, and serve both over HTTP."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except CapabilityMissingError as err:
+        print(f"crossplan {args.command}: {err}", file=sys.stderr)
+        return EXIT_MISSING_CAPABILITY
+    except CrossplanError as err:
+        print(f"crossplan {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
