@@ -43,9 +43,9 @@ class Problem:
     fix
         What to do about it.
     row
-        Row as the user sees it in the file: 1-based data row for CSV (header excluded, so
-        row 1 is the first line under the header), 1-based row for Parquet, 1-based feature
-        index for GeoJSON, JSON path for JSON files. ``None`` when the whole file is at fault.
+        Where in the file, as the user finds it there: the line number for CSV (the header is
+        line 1), the 1-based row for Parquet, the 1-based feature number for GeoJSON, a path
+        such as ``units[2].home_region`` for JSON. ``None`` when the whole file is at fault.
     column
         Column, property or field name, when one is at fault.
     """

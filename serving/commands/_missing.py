@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from pipelines.errors import CapabilityMissingError
 
 __all__ = ["missing"]
 
 
-def missing(capability: str):  # type: ignore[no-untyped-def]
+def missing(capability: str) -> Callable[[argparse.Namespace], int]:
     """Return a ``run`` callable that reports ``capability`` as missing."""
 
     def run(args: argparse.Namespace) -> int:

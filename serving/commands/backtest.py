@@ -10,7 +10,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backtest", help="rolling-origin backtest of every forecaster")
     p.add_argument("--data", type=Path, required=True, help="data directory")
     p.add_argument("--json", type=Path, help="write metrics as JSON to this path")

@@ -9,7 +9,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("keys", help="manage API keys of the HTTP service")
     p.add_argument("action", choices=["add"])
     p.add_argument("name")

@@ -10,7 +10,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="plan patrols and joint operations from a forecast")
     p.add_argument("--data", type=Path, required=True, help="data directory")
     p.add_argument("--resources", type=Path, help="resources JSON")

@@ -9,7 +9,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("promote", help="promote a registered model version to champion")
     p.add_argument("--version", type=int, required=True, help="model version to promote")
     p.add_argument("--reason", help="why, recorded with the promotion")

@@ -10,7 +10,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve forecasts and plans over HTTP")
     p.add_argument("--data", type=Path, help="data directory (default: the demo world)")
     p.add_argument("--port", type=int, default=3000)

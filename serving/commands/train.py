@@ -10,7 +10,7 @@ from serving.commands._missing import missing
 __all__ = ["register"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train forecasters, backtest them and register in MLflow")
     p.add_argument("--data", type=Path, required=True, help="data directory")
     p.add_argument("--json", type=Path, help="write results as JSON to this path")

@@ -1,0 +1,210 @@
+"""A data directory: regions, incidents and optionally resources, validated together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from pipelines.contract.incidents import Incidents, read_incidents
+from pipelines.contract.regions import Regions, read_regions
+from pipelines.contract.resources import read_resources
+from pipelines.errors import DataValidationError, Problem
+
+__all__ = ["Dataset", "find_incidents", "load_dataset", "read_truth", "summarize"]
+
+_TRUTH_COLUMNS = ("region_id", "period", "category", "activity_rate", "incidents")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated inputs of one data directory.
+
+    Attributes
+    ----------
+    regions
+        ``region_id, country, name, kind, lon, lat, area_km2, cov_*``.
+    geometries
+        Region geometries aligned with ``regions``.
+    adjacency
+        ``region_id, neighbour_id, cross_border, shared_km`` (both directions).
+    incidents
+        The long panel, see :class:`pipelines.contract.incidents.Incidents`.
+    frequency
+        ``"weekly"``, ``"monthly"`` or ``"yearly"``.
+    has_effort
+        Whether the panel records ``reported``, ``detected`` and ``effort``.
+    resources
+        The resources JSON with defaults filled in, or ``None``.
+    """
+
+    regions: pd.DataFrame
+    geometries: list[BaseGeometry]
+    adjacency: pd.DataFrame
+    incidents: pd.DataFrame
+    frequency: str
+    has_effort: bool
+    resources: dict[str, Any] | None = None
+
+    @classmethod
+    def from_parts(
+        cls, regions: Regions, incidents: Incidents, resources: dict[str, Any] | None = None
+    ) -> Dataset:
+        return cls(
+            regions.table,
+            regions.geometries,
+            regions.adjacency,
+            incidents.table,
+            incidents.frequency,
+            incidents.has_effort,
+            resources,
+        )
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(self.incidents["category"].unique())
+
+    @property
+    def periods(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(np.sort(self.incidents["period"].unique()))
+
+    def observed(self) -> pd.Series:
+        """Observed incidents per row: ``reported + detected``, or ``count``."""
+        inc = self.incidents
+        if self.has_effort:
+            return (inc["reported"] + inc["detected"]).rename("observed")
+        return inc["count"].rename("observed")
+
+    def recent_counts(self, n_periods: int = 4) -> pd.Series:
+        """Observed incidents per region over the last ``n_periods`` periods, all categories.
+
+        Regions without a row in those periods get 0. This is what current practice
+        (patrolling in proportion to recent counts) plans on.
+        """
+        last = self.periods[-n_periods:]
+        mask = self.incidents["period"].isin(last)
+        counts = self.observed()[mask].groupby(self.incidents.loc[mask, "region_id"]).sum()
+        return counts.reindex(self.regions["region_id"], fill_value=0).astype("float64")
+
+
+def find_incidents(data_dir: Path) -> Path:
+    """The incidents file of a data directory (Parquet preferred over CSV)."""
+    for name in ("incidents.parquet", "incidents.csv"):
+        if (data_dir / name).exists():
+            return data_dir / name
+    raise DataValidationError(
+        [
+            Problem(
+                str(data_dir),
+                "no incidents.parquet or incidents.csv in the data directory",
+                "put the incidents panel there",
+            )
+        ]
+    )
+
+
+def load_dataset(data_dir: Path, resources: Path | None = None) -> Dataset:
+    """Read and validate a data directory.
+
+    Parameters
+    ----------
+    data_dir
+        Holds ``regions.geojson``, ``incidents.parquet`` or ``incidents.csv`` and optionally
+        ``resources.json``.
+    resources
+        A resources file elsewhere; by default ``data_dir/resources.json`` when present.
+
+    Raises
+    ------
+    DataValidationError
+        Every problem of every file.
+    """
+    if not data_dir.is_dir():
+        raise DataValidationError(
+            [Problem(str(data_dir), "not a directory", "give the data directory (--data DIR)")]
+        )
+    problems: list[Problem] = []
+    regions = _collect(problems, read_regions, data_dir / "regions.geojson")
+    region_ids = regions.ids if regions is not None else None
+    incidents = _collect(
+        problems, lambda p: read_incidents(p, region_ids), find_incidents(data_dir)
+    )
+    resources_path = resources if resources is not None else data_dir / "resources.json"
+    resources_doc = None
+    if regions is not None and (resources is not None or resources_path.exists()):
+        resources_doc = _collect(problems, lambda p: read_resources(p, regions), resources_path)
+    if problems or regions is None or incidents is None:
+        raise DataValidationError(problems)
+    return Dataset.from_parts(regions, incidents, resources_doc)
+
+
+def read_truth(data_dir: Path) -> pd.DataFrame:
+    """Ground truth of a synthetic world (``truth.parquet``). Evaluation code only."""
+    path = data_dir / "truth.parquet"
+    if not path.exists():
+        raise DataValidationError(
+            [
+                Problem(
+                    path.name,
+                    "no ground truth in this data directory",
+                    "scoring against truth needs a simulated world",
+                )
+            ]
+        )
+    truth = pd.read_parquet(path)
+    missing = [c for c in _TRUTH_COLUMNS if c not in truth.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                Problem(
+                    path.name,
+                    f"missing column(s) {', '.join(missing)}",
+                    "regenerate the world with crossplan simulate",
+                )
+            ]
+        )
+    truth["period"] = truth["period"].astype("datetime64[ns]")
+    return truth
+
+
+def summarize(ds: Dataset) -> dict[str, Any]:
+    """Figures that describe a dataset: sizes, frequency, categories and missing cells."""
+    periods = ds.periods
+    cells = len(ds.regions) * len(periods) * len(ds.categories)
+    value_cols = ["reported", "detected", "effort"] if ds.has_effort else ["count"]
+    present = int(ds.incidents[value_cols].notna().all(axis=1).sum())
+    cross_pairs = int(ds.adjacency["cross_border"].sum() // 2)
+    summary: dict[str, Any] = {
+        "regions": len(ds.regions),
+        "countries": sorted(ds.regions["country"].unique()),
+        "neighbour_pairs": int(len(ds.adjacency) // 2),
+        "cross_border_pairs": cross_pairs,
+        "periods": len(periods),
+        "first_period": f"{periods[0]:%Y-%m-%d}",
+        "last_period": f"{periods[-1]:%Y-%m-%d}",
+        "frequency": ds.frequency,
+        "categories": ds.categories,
+        "effort_recorded": ds.has_effort,
+        "covariates": sorted(c for c in ds.incidents.columns if c.startswith("cov_"))
+        + sorted(c for c in ds.regions.columns if c.startswith("cov_")),
+        "rows": len(ds.incidents),
+        "missing_cell_share": round(1 - present / cells, 4) if cells else 0.0,
+    }
+    if ds.resources is not None:
+        summary["units"] = len(ds.resources["units"])
+        summary["agencies"] = len({u["agency"] for u in ds.resources["units"]})
+        summary["agreements"] = len(ds.resources["agreements"])
+        summary["joint_operations"] = len(ds.resources["joint_operations"])
+    return summary
+
+
+def _collect(problems: list[Problem], reader: Any, path: Path) -> Any:
+    try:
+        return reader(path)
+    except DataValidationError as err:
+        problems.extend(err.problems)
+        return None

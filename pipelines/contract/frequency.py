@@ -1,0 +1,84 @@
+"""Inferring a panel's frequency from its period dates, and locating dates that break it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
+from pipelines.errors import Problem
+
+__all__ = ["FREQUENCIES", "infer_frequency", "pandas_freq", "periods_per_year"]
+
+FREQUENCIES = ("weekly", "monthly", "yearly")
+_START_OF = {
+    "weekly": "a Monday",
+    "monthly": "the first day of a month",
+    "yearly": "1 January",
+}
+
+
+def infer_frequency(
+    period: pd.Series, file: str, row_of: Callable[[int], int | str]
+) -> tuple[str, list[Problem]]:
+    """The panel's frequency and one problem per row whose date does not fit it.
+
+    A date fits ``weekly`` when it is a Monday, ``monthly`` when it is the first of a month
+    and ``yearly`` when it is 1 January (and none has a time of day). The frequency is the
+    coarsest one every date fits, or else the one most rows fit; rows that fit another one
+    are reported as mixed frequencies, the others as misaligned.
+    """
+    dates = period.dropna()
+    if dates.empty:
+        return "weekly", []
+    midnight = dates.dt.normalize() == dates
+    fits = {
+        "weekly": midnight & (dates.dt.dayofweek == 0),
+        "monthly": midnight & (dates.dt.day == 1),
+        "yearly": midnight & (dates.dt.day == 1) & (dates.dt.month == 1),
+    }
+    for freq in ("yearly", "monthly", "weekly"):
+        if fits[freq].all():
+            return freq, []
+    best = max(("weekly", "monthly"), key=lambda f: int(fits[f].sum()))
+    problems: list[Problem] = []
+    bad = dates[~fits[best]]
+    for i, value in bad.head(MAX_ROWS_PER_PROBLEM).items():
+        other = next((f for f in FREQUENCIES if f != best and bool(fits[f].loc[i])), None)
+        if other is not None:
+            message = f"mixed frequencies: {value:%Y-%m-%d} starts a {other.removesuffix('ly')} period but the file is {best}"
+        elif not bool(midnight.loc[i]):
+            message = f"period {value} has a time of day"
+        else:
+            message = f"misaligned period: {best} periods start on {_START_OF[best]}, {value:%Y-%m-%d} is a {value:%A}"
+        problems.append(
+            Problem(
+                file,
+                message,
+                f"use one frequency per file; {best} periods are dated by their start, {_START_OF[best]}",
+                row_of(int(i)),
+                "period",
+            )
+        )
+    if len(bad) > MAX_ROWS_PER_PROBLEM:
+        problems.append(
+            Problem(
+                file,
+                f"{len(bad) - MAX_ROWS_PER_PROBLEM} more periods that are not {best}",
+                "use one frequency per file",
+                None,
+                "period",
+            )
+        )
+    return best, problems
+
+
+def periods_per_year(frequency: str) -> float:
+    """Periods in a year: 52.18 weeks, 12 months or 1 year."""
+    return {"weekly": 365.25 / 7, "monthly": 12.0, "yearly": 1.0}[frequency]
+
+
+def pandas_freq(frequency: str) -> str:
+    """The pandas offset alias of a frequency (period start dates)."""
+    return {"weekly": "W-MON", "monthly": "MS", "yearly": "YS"}[frequency]

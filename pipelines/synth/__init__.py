@@ -1,0 +1,1 @@
+"""Building blocks of the synthetic cross-border world (see :mod:`pipelines.simulate`)."""

@@ -1,0 +1,58 @@
+"""``crossplan validate``: check input files against the data contract."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipelines.contract import Dataset, read_incidents, read_regions, read_resources, summarize
+from pipelines.errors import DataValidationError, Problem
+from serving.commands._output import print_summary, write_json
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check regions, incidents and resources files against the data contract",
+        description=(
+            "Validate the input files. Prints a summary and exits 0, or lists every problem "
+            "(file, row, column, fix) and exits 2."
+        ),
+    )
+    p.add_argument("--regions", type=Path, required=True, help="regions GeoJSON")
+    p.add_argument(
+        "--incidents", type=Path, required=True, help="incidents panel (.csv or .parquet)"
+    )
+    p.add_argument("--resources", type=Path, help="resources JSON")
+    p.add_argument("--json", type=Path, help="write the summary as JSON to this path")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    regions = None
+    try:
+        regions = read_regions(args.regions)
+    except DataValidationError as err:
+        problems += err.problems
+    try:
+        incidents = read_incidents(args.incidents, regions.ids if regions is not None else None)
+    except DataValidationError as err:
+        problems += err.problems
+    resources = None
+    if args.resources is not None and regions is not None:
+        try:
+            resources = read_resources(args.resources, regions)
+        except DataValidationError as err:
+            problems += err.problems
+    if problems or regions is None:
+        raise DataValidationError(problems)
+    summary = summarize(Dataset.from_parts(regions, incidents, resources))
+    if args.json:
+        write_json(args.json, summary)
+    if not args.quiet:
+        print_summary("Valid input", summary)
+    return 0
