@@ -1,0 +1,53 @@
+"""Shared fixtures: small simulated worlds written to temporary data directories.
+
+Worlds are deterministic per seed and quick to simulate, so every worker process of the test
+run makes its own copy instead of reading anything shared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.simulate import World, simulate_world
+
+SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    """A small world: 3 countries, ~24 regions, 60 weekly periods, 2 categories."""
+    return simulate_world(**SMALL_WORLD)
+
+
+@pytest.fixture(scope="session")
+def small_world_dir(small_world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Data directory of :func:`small_world` (regions, incidents, truth, resources)."""
+    out = tmp_path_factory.mktemp("small_world")
+    small_world.write(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_world() -> World:
+    """The default world of ``crossplan simulate --seed 7``."""
+    return simulate_world(seed=7)
+
+
+@pytest.fixture(scope="session")
+def default_world_dir(default_world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Data directory of :func:`default_world`."""
+    out = tmp_path_factory.mktemp("default_world")
+    default_world.write(out)
+    return out
+
+
+@pytest.fixture
+def crossplan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ``$CROSSPLAN_HOME`` (and no inherited MLflow tracking URI)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("CROSSPLAN_HOME", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return home
