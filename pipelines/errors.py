@@ -58,8 +58,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file
-        if self.row is not None:
+        if isinstance(self.row, int):
             where += f", row {self.row}"
+        elif self.row is not None:
+            where += f", at {self.row}"
         if self.column is not None:
             where += f", column '{self.column}'"
         return f"{where}: {self.message} — fix: {self.fix}"

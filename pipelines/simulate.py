@@ -214,6 +214,26 @@ class World:
         keys["incidents"] = np.stack(h.incidents).ravel().astype("int64")
         return keys
 
+    def routes(self) -> pd.DataFrame:
+        """The route network as it stands: one row per (path, region on it).
+
+        Columns ``path``, ``family`` (alternatives of one route share it), ``region_id``,
+        ``exposure`` (incidents per unit of the path's flow), ``base_weight`` (the path's
+        usual share of its family's flow) and ``weight`` (its share now, after displacement).
+        """
+        r = self._routes
+        coo = r.exposure.tocoo()
+        return pd.DataFrame(
+            {
+                "path": coo.row,
+                "family": r.family[coo.row],
+                "region_id": self.regions["region_id"].to_numpy()[coo.col],
+                "exposure": coo.data,
+                "base_weight": r.base_weight[coo.row],
+                "weight": self._weights[coo.row],
+            }
+        ).sort_values(["path", "region_id"], ignore_index=True)
+
     def copy(self) -> World:
         """An independent copy that can be stepped without touching this world."""
         return copy.deepcopy(self)

@@ -37,7 +37,13 @@ def problems_from_failures(
     failures = failures.copy()
     failures["check"] = failures["check"].astype(str)
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
-        message, fix = messages.get(str(check), (f"fails check {check}", "correct the value"))
+        message, fix = messages.get(
+            str(check),
+            (
+                "fails check " + str(check).replace("{", "{{").replace("}", "}}"),
+                "correct the value",
+            ),
+        )
         column_name = None if pd.isna(column) else str(column)
         rows = group[group["index"].notna()]
         if rows.empty:

@@ -135,7 +135,7 @@ def load_dataset(data_dir: Path, resources: Path | None = None) -> Dataset:
     )
     resources_path = resources if resources is not None else data_dir / "resources.json"
     resources_doc = None
-    if regions is not None and (resources is not None or resources_path.exists()):
+    if resources is not None or resources_path.exists():
         resources_doc = _collect(problems, lambda p: read_resources(p, regions), resources_path)
     if problems or regions is None or incidents is None:
         raise DataValidationError(problems)

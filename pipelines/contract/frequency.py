@@ -34,7 +34,7 @@ def infer_frequency(
         return "weekly", []
     midnight = dates.dt.normalize() == dates
     fits = {
-        "weekly": midnight & (dates.dt.dayofweek == 0),
+        "weekly": midnight & (dates.dt.day_of_week == 0),
         "monthly": midnight & (dates.dt.day == 1),
         "yearly": midnight & (dates.dt.day == 1) & (dates.dt.month == 1),
     }

@@ -22,6 +22,8 @@ KEY = ("region_id", "period", "category")
 COUNT_COLUMNS = ("reported", "detected", "count")
 _KNOWN = ("region_id", "period", "category", "reported", "detected", "effort", "count", "source")
 DEFAULT_CATEGORY = "all"
+# Problems with these columns make row checks meaningless.
+_STRUCTURAL = ("region_id", "period", "reported", "detected", "effort", "count")
 
 _MESSAGES = {
     "non_negative": ("negative value {value}", "counts and effort are never negative"),
@@ -72,9 +74,14 @@ def read_incidents(path: Path, region_ids: pd.Index | None = None) -> Incidents:
     file = path.name
     raw, row_of = _load(path)
     problems = _check_columns(raw.columns, file)
-    if problems:
+    if any(p.column in _STRUCTURAL for p in problems):
+        raise DataValidationError(problems)  # without these columns no row can be checked
+    frame, row_problems = _coerce(
+        raw.drop(columns=[p.column for p in problems if p.column in raw.columns]), file, row_of
+    )
+    problems += row_problems
+    if frame.empty:
         raise DataValidationError(problems)
-    frame, problems = _coerce(raw, file, row_of)
     problems += _check_values(frame, file, row_of)
     problems += _check_keys(frame, file, row_of, region_ids)
     frequency, freq_problems = infer_frequency(frame["period"], file, row_of)
@@ -253,7 +260,7 @@ def _check_values(frame: pd.DataFrame, file: str, row_of: Callable[[int], int]) 
                 "float64",
                 nullable=True,
                 checks=[
-                    pa.Check.ge(0, name="non_negative"),
+                    pa.Check(lambda s: s >= 0, name="non_negative"),
                     pa.Check(lambda s: (s - s.round()).abs() < 1e-9, name="integer"),
                 ],
             )
@@ -262,7 +269,7 @@ def _check_values(frame: pd.DataFrame, file: str, row_of: Callable[[int], int]) 
             "float64",
             nullable=True,
             checks=[
-                pa.Check.ge(0, name="non_negative"),
+                pa.Check(lambda s: s >= 0, name="non_negative"),
                 pa.Check(lambda s: s.abs() < np.inf, name="finite"),
             ],
         )

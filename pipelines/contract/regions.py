@@ -249,11 +249,15 @@ def _check_properties(props: pd.DataFrame, file: str) -> list[Problem]:
             checks=pa.Check(lambda s: ~s.astype(str).duplicated(keep=False), name="unique_id"),
         ),
         "country": pa.Column(
-            object, nullable=False, checks=pa.Check.str_matches(r"^[A-Z]{3}$", name="iso3")
+            object,
+            nullable=False,
+            checks=pa.Check(lambda s: s.astype(str).str.fullmatch(r"[A-Z]{3}"), name="iso3"),
         ),
     }
     if "kind" in props.columns:
-        columns["kind"] = pa.Column(object, nullable=True, checks=pa.Check.isin(KINDS, name="kind"))
+        columns["kind"] = pa.Column(
+            object, nullable=True, checks=pa.Check(lambda s: s.isin(KINDS) | s.isna(), name="kind")
+        )
     for cov in (c for c in props.columns if str(c).startswith("cov_")):
         columns[cov] = pa.Column(
             object,
@@ -293,7 +297,7 @@ def _overlaps(ids: list[str], geoms: list[BaseGeometry], file: str) -> list[Prob
             file,
             f"regions '{ids[a]}' and '{ids[b]}' overlap ({100 * s / m:.0f}% of the smaller)",
             "regions must not overlap: fix the boundaries so each place lies in one region",
-            a + 1,
+            int(a) + 1,
             "geometry",
         )
         for a, b, s, m in zip(left[bad], right[bad], shared[bad], smaller[bad], strict=True)

@@ -115,8 +115,10 @@ class Resources(_Strict):
     policy: Policy = Field(default_factory=Policy)
 
 
-def read_resources(path: Path, regions: Regions) -> dict[str, Any]:
+def read_resources(path: Path, regions: Regions | None) -> dict[str, Any]:
     """Read and validate a resources JSON file against the regions it refers to.
+
+    With ``regions=None`` only the document itself is checked, not what it refers to.
 
     Returns
     -------
@@ -152,13 +154,13 @@ def read_resources(path: Path, regions: Regions) -> dict[str, Any]:
     return validate_resources(doc, regions, path.name).model_dump()
 
 
-def validate_resources(doc: Any, regions: Regions, file: str = "resources") -> Resources:
+def validate_resources(doc: Any, regions: Regions | None, file: str = "resources") -> Resources:
     """Validate resources given as parsed JSON; see :func:`read_resources`."""
     try:
         resources = Resources.model_validate(doc)
     except ValidationError as err:
         raise DataValidationError([_problem(file, e) for e in err.errors()]) from None
-    problems = _check_references(resources, regions, file)
+    problems = _check_references(resources, regions, file) if regions is not None else []
     if problems:
         raise DataValidationError(problems)
     return resources

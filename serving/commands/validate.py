@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     except DataValidationError as err:
         problems += err.problems
     resources = None
-    if args.resources is not None and regions is not None:
+    if args.resources is not None:
         try:
             resources = read_resources(args.resources, regions)
         except DataValidationError as err:
