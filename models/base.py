@@ -1,0 +1,233 @@
+"""What every panel forecaster shares: effort correction, calibration and the forecast table.
+
+A forecaster forecasts the *underlying activity* when it is effort-aware and the panel has
+``reported``, ``detected`` and ``effort``: a :class:`~models.detection.DetectionModel` gives
+each cell's exposure (the expected observed share of its activity at the effort spent), the
+history becomes ``observed / exposure``, and models are fitted to observed counts with that
+exposure as a Poisson offset. Otherwise (count-only panels, or ``effort_aware=False``) it
+forecasts observed counts, and says so in ``target_``.
+
+Intervals are calibrated on a held-out window at the end of the training data: the model is
+first fitted without it, its forecasts there give the interval calibration, and then it is
+fitted again on everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from models.detection import DetectionModel
+from models.features import RegionContext, region_context
+from models.intervals import CountIntervals
+from models.panel import PanelArrays, future_periods, to_arrays
+
+__all__ = ["FORECAST_COLUMNS", "PanelForecaster"]
+
+FORECAST_COLUMNS = [
+    "region_id",
+    "category",
+    "period",
+    "activity_mean",
+    "activity_q10",
+    "activity_q50",
+    "activity_q90",
+    "detection_rate",
+]
+
+
+class PanelForecaster(BaseEstimator):
+    """Base class: subclasses implement ``_prepare``, ``_fit_core`` and ``_predict_core``.
+
+    Subclasses define ``effort_aware``, ``horizon`` and ``calibration_periods`` parameters.
+    """
+
+    effort_aware: bool
+    horizon: int
+    calibration_periods: int | None
+
+    # -- subclass hooks -------------------------------------------------------------
+    def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
+        """Whatever ``_fit_core`` and ``_predict_core`` need (e.g. feature arrays)."""
+        return activity
+
+    def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
+        """Fit on targets up to period index ``last`` (inclusive)."""
+
+    def _predict_core(self, prep: Any, data: PanelArrays, origins: np.ndarray) -> np.ndarray:
+        """Activity forecasts of shape ``(C, R, len(origins), horizon)``."""
+        raise NotImplementedError
+
+    # -- public API -----------------------------------------------------------------
+    def fit(
+        self,
+        panel: pd.DataFrame,
+        regions: pd.DataFrame | None = None,
+        adjacency: pd.DataFrame | None = None,
+        *,
+        frequency: str | None = None,
+    ) -> PanelForecaster:
+        """Fit on a long panel; ``regions`` and ``adjacency`` add static and spatial features."""
+        if int(self.horizon) < 1:
+            raise ValueError(f"horizon must be at least 1, got {self.horizon}")
+        data = to_arrays(panel, frequency=frequency)
+        self.frequency_ = data.frequency
+        self.regions_ = data.regions
+        self.categories_ = data.categories
+        self.context_ = region_context(data.regions, regions, adjacency)
+        self.target_ = "activity" if self.effort_aware and data.has_effort else "counts"
+        if self.target_ == "activity":
+            self.detection_ = self._fit_detection(data, self.context_)
+        activity, exposure = self._activity(data)
+        prep = self._prepare(data, activity)
+        t_n = data.shape[2]
+        window = self._calibration_window(t_n)
+        self.intervals_ = CountIntervals()
+        if window:
+            self._fit_core(prep, data, exposure, t_n - 1 - window)
+            self.intervals_.fit(*self._held_out(prep, data, exposure, window))
+        else:
+            self.intervals_.fit(np.empty(0), np.empty(0), np.empty(0, int))
+        self._fit_core(prep, data, exposure, t_n - 1)
+        self.last_period_ = data.periods[-1]
+        self.n_periods_ = t_n
+        return self
+
+    def predict(
+        self,
+        panel: pd.DataFrame,
+        horizon: int | None = None,
+        regions: list[str] | None = None,
+        categories: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast the ``horizon`` periods after the panel's last period.
+
+        Returns
+        -------
+        DataFrame
+            :data:`FORECAST_COLUMNS`, one row per (region, category, future period).
+        """
+        h_max = int(self.horizon if horizon is None else horizon)
+        if not 1 <= h_max <= int(self.horizon):
+            raise ValueError(f"horizon must be between 1 and {self.horizon}, got {h_max}")
+        data = to_arrays(
+            panel, frequency=self.frequency_, regions=self.regions_, categories=self.categories_
+        )
+        if self.target_ == "activity" and not data.has_effort:
+            raise ValueError(
+                "this model corrects for effort: the panel needs reported, detected, effort"
+            )
+        activity, _ = self._activity(data)
+        prep = self._prepare(data, activity)
+        mean = self._predict_core(prep, data, np.array([data.shape[2] - 1]))[:, :, 0, :h_max]
+        return self._table(mean, data.periods[-1], regions, categories)
+
+    def expected_observations(self, forecast: pd.DataFrame, effort: pd.Series) -> pd.DataFrame:
+        """Expected observed counts and their 80% interval at the effort actually spent.
+
+        Parameters
+        ----------
+        forecast
+            A table from :meth:`predict`, with a ``horizon`` column added.
+        effort
+            Effort per forecast row (aligned with ``forecast``); ignored for count models.
+        """
+        mean = forecast["activity_mean"].to_numpy(float)
+        if self.target_ == "activity":
+            country = self._country_of(forecast["region_id"].astype(str).to_numpy(object))
+            mean = mean * self.detection_.exposure(
+                effort.to_numpy(float), country, forecast["category"].to_numpy(object)
+            )
+        q = self.intervals_.quantiles(mean, forecast["horizon"].to_numpy(int))
+        return pd.DataFrame({"mean": mean, "q10": q["q10"], "q90": q["q90"]}, forecast.index)
+
+    def detection_summary(self) -> dict[str, Any]:
+        """Fitted detection model (kappa per category, reporting rate per country) or counts."""
+        if self.target_ != "activity":
+            return {"target": "counts", "kappa": {}, "reporting_rate": {}}
+        return {"target": "activity", **self.detection_.to_dict()}
+
+    # -- helpers --------------------------------------------------------------------
+    def _country_of(self, region_ids: np.ndarray) -> np.ndarray:
+        idx = pd.Index(self.context_.region_ids).get_indexer(region_ids)
+        return np.where(idx >= 0, self.context_.country[np.maximum(idx, 0)], "unknown")
+
+    def _fit_detection(self, data: PanelArrays, context: RegionContext) -> DetectionModel:
+        assert data.reported is not None and data.detected is not None and data.effort is not None
+        shape = data.shape
+        country = np.broadcast_to(context.country[None, :, None], shape)
+        category = np.broadcast_to(data.categories[:, None, None], shape)
+        return DetectionModel().fit(data.reported, data.detected, data.effort, country, category)
+
+    def _activity(self, data: PanelArrays) -> tuple[np.ndarray, np.ndarray]:
+        """The series to forecast and each cell's exposure (ones for count models)."""
+        if self.target_ != "activity":
+            return data.total, np.ones(data.shape)
+        assert data.effort is not None
+        exposure = self.detection_.exposure(
+            data.effort, self.context_.country[None, :, None], data.categories[:, None, None]
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return data.total / exposure, exposure
+
+    def _calibration_window(self, t_n: int) -> int:
+        h = int(self.horizon)
+        if self.calibration_periods is not None:
+            window = int(self.calibration_periods)
+        else:
+            window = min(26, max(2 * h, t_n // 6))
+        # The first fit needs some history left, and the window at least one target per h.
+        if window < h or t_n - window < 2 * h + 4:
+            return 0
+        return window
+
+    def _held_out(
+        self, prep: Any, data: PanelArrays, exposure: np.ndarray, window: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t_n, h_n = data.shape[2], int(self.horizon)
+        origins = np.arange(t_n - 1 - window, t_n - 1)
+        mean = self._predict_core(prep, data, origins)
+        ys, ms, hs = [], [], []
+        for h in range(1, h_n + 1):
+            targets = origins + h
+            ok = targets < t_n
+            ys.append(data.total[:, :, targets[ok]].ravel())
+            ms.append((mean[:, :, ok, h - 1] * exposure[:, :, targets[ok]]).ravel())
+            hs.append(np.full(ys[-1].size, h))
+        return np.concatenate(ys), np.concatenate(ms), np.concatenate(hs)
+
+    def _table(
+        self,
+        mean: np.ndarray,
+        last: pd.Timestamp,
+        regions: list[str] | None,
+        categories: list[str] | None,
+    ) -> pd.DataFrame:
+        c_n, r_n, h_n = mean.shape
+        periods = future_periods(last, self.frequency_, h_n)
+        cat, reg, hor = np.meshgrid(np.arange(c_n), np.arange(r_n), np.arange(h_n), indexing="ij")
+        flat = np.maximum(np.nan_to_num(mean.ravel(), nan=0.0), 0.0)
+        q = self.intervals_.quantiles(flat, hor.ravel() + 1)
+        kappa = np.full(c_n, np.nan)
+        if self.target_ == "activity":
+            kappa = np.array([self.detection_.kappa_.get(c, np.nan) for c in self.categories_])
+        table = pd.DataFrame(
+            {
+                "region_id": pd.array(self.regions_[reg.ravel()], dtype="str"),
+                "category": pd.array(self.categories_[cat.ravel()], dtype="str"),
+                "period": periods[hor.ravel()],
+                "activity_mean": flat,
+                "activity_q10": q["q10"],
+                "activity_q50": q["q50"],
+                "activity_q90": q["q90"],
+                "detection_rate": kappa[cat.ravel()],
+            }
+        )
+        if regions is not None:
+            table = table[table["region_id"].isin([str(r) for r in regions])]
+        if categories is not None:
+            table = table[table["category"].isin([str(c) for c in categories])]
+        return table.sort_values(["region_id", "category", "period"]).reset_index(drop=True)

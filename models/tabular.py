@@ -1,0 +1,88 @@
+"""Direct multi-horizon forecasting with a tabular regressor on the features.
+
+One regressor serves every horizon: each training row is a (cell, origin, horizon) with the
+origin's features, the target period's features and the horizon itself as a feature. This is
+the *direct* strategy. A recursive one would have to feed its own forecasts back in, and with
+them the reported, detected and effort series of future periods, which depend on patrol
+plans that are not made yet; direct forecasts need none of that, and their errors do not
+compound over the horizon.
+
+The target is the observed count of the target period with the cell's exposure as a
+Poisson offset, written as label ``count / exposure`` with weight ``exposure`` (the same
+Poisson likelihood), so the regressor learns the underlying activity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from models.base import PanelForecaster
+from models.features import horizon_features, origin_features
+from models.panel import PanelArrays
+
+__all__ = ["FeatureForecaster"]
+
+
+class FeatureForecaster(PanelForecaster):
+    """Base of the feature-based forecasters; subclasses build the regressor."""
+
+    max_train_rows: int | None
+    random_state: int | None
+
+    def _make_estimator(self) -> Any:
+        raise NotImplementedError
+
+    def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
+        names, origin = origin_features(
+            data, activity, self.context_, use_effort=self.target_ == "activity"
+        )
+        by_h = {}
+        h_names: list[str] = []
+        for h in range(1, int(self.horizon) + 1):
+            h_names, by_h[h] = horizon_features(data, activity, h)
+        return origin, by_h, names + h_names
+
+    @staticmethod
+    def _rows(prep: Any, h: int, origins: np.ndarray) -> np.ndarray:
+        origin, by_h, _ = prep
+        block = np.concatenate([origin[:, :, origins], by_h[h][:, :, origins]], axis=-1)
+        return block.reshape(-1, block.shape[-1])
+
+    def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
+        xs, labels, weights = [], [], []
+        for h in range(1, int(self.horizon) + 1):
+            origins = np.arange(0, last - h + 1)
+            if not len(origins):
+                continue
+            y = data.total[:, :, origins + h].ravel()
+            w = exposure[:, :, origins + h].ravel()
+            ok = np.isfinite(y) & np.isfinite(w) & (w > 0)
+            xs.append(self._rows(prep, h, origins)[ok])
+            labels.append(y[ok] / w[ok])
+            weights.append(w[ok])
+        if not xs or not sum(len(x) for x in xs):
+            raise ValueError(
+                f"too few periods to train: {data.shape[2]} periods for horizon {self.horizon}"
+            )
+        x, label, weight = np.concatenate(xs), np.concatenate(labels), np.concatenate(weights)
+        if self.max_train_rows is not None and len(x) > self.max_train_rows:
+            rng = np.random.default_rng(self.random_state)
+            keep = np.sort(rng.choice(len(x), int(self.max_train_rows), replace=False))
+            x, label, weight = x[keep], label[keep], weight[keep]
+        self.feature_names_ = list(prep[2])
+        self.estimator_ = self._make_estimator().fit(x, label, **self._weight_kwargs(weight))
+        self.n_train_rows_ = len(x)
+
+    def _weight_kwargs(self, weight: np.ndarray) -> dict[str, np.ndarray]:
+        return {"sample_weight": weight}
+
+    def _predict_core(self, prep: Any, data: PanelArrays, origins: np.ndarray) -> np.ndarray:
+        c_n, r_n = data.shape[:2]
+        h_n = int(self.horizon)
+        out = np.empty((c_n, r_n, len(origins), h_n))
+        for h in range(1, h_n + 1):
+            pred = self.estimator_.predict(self._rows(prep, h, origins))
+            out[..., h - 1] = np.asarray(pred, float).reshape(c_n, r_n, len(origins))
+        return out

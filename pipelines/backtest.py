@@ -1,0 +1,191 @@
+"""Rolling-origin backtests: every model on the same folds, scored per model, horizon, country.
+
+For each origin among the last ``origins`` periods, every model is fitted on the rows up to
+that origin (the panel is cut there, so nothing later can leak in) and forecasts horizons
+1..H. Forecasts of effort-aware models are of activity; to score them against observed
+counts they are turned into expected observations at the effort actually spent in the
+target period (a plan's effort is known when its forecast is used). On synthetic worlds the
+activity forecasts are also scored against the true activity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from models import (
+    LastValue,
+    MovingAverage,
+    PanelForecaster,
+    PoissonGLM,
+    RiskForecaster,
+    SeasonalNaive,
+)
+from pipelines.metrics import score
+
+__all__ = ["BacktestResult", "ProgressCallback", "backtest", "default_models"]
+
+ProgressCallback = Callable[[int, int, str], None]
+_KEYS = ["region_id", "category", "period"]
+
+
+def default_models(horizon: int, *, random_state: int = 0) -> dict[str, PanelForecaster]:
+    """The models every backtest compares: the main model, its naive twin and baselines."""
+    return {
+        "lightgbm": RiskForecaster(horizon=horizon, random_state=random_state),
+        "lightgbm_naive": RiskForecaster(
+            effort_aware=False, horizon=horizon, random_state=random_state
+        ),
+        "poisson_glm": PoissonGLM(horizon=horizon),
+        "seasonal_naive": SeasonalNaive(horizon=horizon),
+        "moving_average": MovingAverage(horizon=horizon),
+        "last_value": LastValue(horizon=horizon),
+    }
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Every backtest forecast and the metrics computed from them."""
+
+    predictions: pd.DataFrame
+    origins: list[pd.Timestamp]
+    horizon: int
+    has_truth: bool
+
+    def metrics(self, by: str | None = None) -> dict[str, Any]:
+        """``{model: {"observed": {...}, "truth": {...}}}``, optionally per ``by`` value.
+
+        ``by`` is ``None``, ``"horizon"`` or ``"country"``; with it, each scope maps group
+        values (as strings) to metrics.
+        """
+        scopes = ["observed", "truth"] if self.has_truth else ["observed"]
+        out: dict[str, Any] = {}
+        for name, frame in self.predictions.groupby("model", sort=False):
+            out[str(name)] = {}
+            for scope in scopes:
+                if by is None:
+                    out[str(name)][scope] = score(frame, scope)
+                else:
+                    out[str(name)][scope] = {
+                        str(k): score(g, scope) for k, g in frame.groupby(by, sort=True)
+                    }
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The results file of ``crossplan backtest --json``."""
+        overall = self.metrics()
+        by_h, by_c = self.metrics("horizon"), self.metrics("country")
+        models = {
+            name: {**scopes, "by_horizon": by_h[name], "by_country": by_c[name]}
+            for name, scopes in overall.items()
+        }
+        return {
+            "models": models,
+            "origins": [f"{o:%Y-%m-%d}" for o in self.origins],
+            "horizon": self.horizon,
+            "truth": self.has_truth,
+        }
+
+
+def _fold_rows(
+    model: PanelForecaster,
+    history: pd.DataFrame,
+    panel: pd.DataFrame,
+    horizon: int,
+    origin: pd.Timestamp,
+) -> pd.DataFrame:
+    forecast = model.predict(history, horizon=horizon)
+    periods = np.sort(forecast["period"].unique())
+    forecast["horizon"] = np.searchsorted(periods, forecast["period"].to_numpy()) + 1
+    observed = panel[panel["period"].isin(periods)]
+    forecast = forecast.merge(observed, on=_KEYS, how="left")
+    effort = forecast["effort"] if "effort" in forecast else pd.Series(0.0, forecast.index)
+    expected = model.expected_observations(forecast, effort.fillna(0.0))
+    forecast["prediction"] = expected["mean"]
+    forecast["q10"], forecast["q90"] = expected["q10"], expected["q90"]
+    forecast["origin"] = origin
+    return forecast
+
+
+def backtest(
+    panel: pd.DataFrame,
+    regions: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    models: Mapping[str, PanelForecaster],
+    *,
+    origins: int = 26,
+    horizon: int = 4,
+    refit_every: int = 1,
+    truth: pd.DataFrame | None = None,
+    frequency: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> BacktestResult:
+    """Rolling-origin backtest of ``models`` (cloned, never modified) on the same folds.
+
+    Parameters
+    ----------
+    panel, regions, adjacency
+        The validated dataset's incidents, regions and neighbour pairs.
+    models
+        Name to unfitted forecaster.
+    origins
+        Number of forecast origins: the last ``origins`` periods that have a later period.
+    horizon
+        Horizons 1..``horizon`` from each origin (fewer at the end of the data).
+    refit_every
+        Refit every this many origins; in between, the last fit forecasts from the new
+        origin's data (cheaper, and still nothing after the origin is used).
+    truth
+        ``truth.parquet`` of a synthetic world, to also score against the true activity.
+    progress
+        Called with (done, total, label) after each fit and forecast.
+    """
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1, got {horizon}")
+    if origins < 1 or refit_every < 1:
+        raise ValueError("origins and refit_every must be at least 1")
+    periods = pd.DatetimeIndex(np.sort(panel["period"].unique()))
+    if len(periods) < origins + 3:
+        raise ValueError(
+            f"{len(periods)} periods are too few for {origins} backtest origins; use fewer origins"
+        )
+    folds = list(periods[-origins - 1 : -1])
+    observed = panel["reported"] + panel["detected"] if "reported" in panel else panel["count"]
+    panel = panel.assign(observed=observed.astype("float64"))
+    area = regions.set_index("region_id")["area_km2"] if "area_km2" in regions else None
+    country = regions.set_index("region_id")["country"]
+    total, done = len(models) * len(folds), 0
+    frames = []
+    for name, template in models.items():
+        fitted: PanelForecaster | None = None
+        for i, origin in enumerate(folds):
+            history = panel[panel["period"] <= origin].drop(columns="observed")
+            if fitted is None or i % refit_every == 0:
+                fitted = clone(template).fit(history, regions, adjacency, frequency=frequency)
+            rows = _fold_rows(fitted, history, panel, horizon, origin)
+            rows["model"] = name
+            frames.append(rows)
+            done += 1
+            if progress is not None:
+                progress(done, total, f"{name} @ {origin:%Y-%m-%d}")
+    pred = pd.concat(frames, ignore_index=True)
+    pred = pred.rename(columns={"observed": "actual"})
+    pred["country"] = pred["region_id"].map(country).astype(str)
+    pred["area_km2"] = pred["region_id"].map(area).astype(float) if area is not None else 1.0
+    if truth is not None:
+        t = truth.rename(columns={"activity_rate": "true_activity", "incidents": "true_incidents"})
+        t = t.assign(period=pd.to_datetime(t["period"]).astype(pred["period"].dtype))
+        pred = pred.merge(t[[*_KEYS, "true_activity", "true_incidents"]], on=_KEYS, how="left")
+    columns = [
+        "model", "origin", "horizon", "region_id", "category", "period", "actual",
+        "prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90",
+        "country", "area_km2",
+    ]  # fmt: skip
+    if truth is not None:
+        columns += ["true_activity", "true_incidents"]
+    return BacktestResult(pred[columns], folds, horizon, truth is not None)
