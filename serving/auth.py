@@ -1,0 +1,282 @@
+"""API keys of the planning service: roles, the hashed keys file, and checking a key.
+
+A key is a random token shown once, when it is made. The keys file keeps only its SHA-256
+(the token has 256 bits of entropy, so a plain hash cannot be reversed by guessing), with the
+name of its holder and a role:
+
+=========  ============================================================
+``analyst``  read plans and the model card
+``planner``  also request forecasts and plans
+``admin``    also reload the model
+=========  ============================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ConfigurationError
+
+__all__ = [
+    "ApiKey",
+    "KeyRing",
+    "KeysFile",
+    "Permission",
+    "Principal",
+    "Role",
+    "add_key",
+    "hash_token",
+    "revoke_key",
+]
+
+_FORMAT = "crossplan-api-keys/1"
+_TOKEN_PREFIX = "cpk_"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Role(StrEnum):
+    """What a key holder is."""
+
+    ANALYST = "analyst"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    """What an endpoint needs."""
+
+    READ = "read"
+    PLAN = "plan"
+    ADMIN = "admin"
+
+
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ANALYST: frozenset({Permission.READ}),
+    Role.PLANNER: frozenset({Permission.READ, Permission.PLAN}),
+    Role.ADMIN: frozenset({Permission.READ, Permission.PLAN, Permission.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of a valid key."""
+
+    name: str
+    role: Role
+
+    def may(self, permission: Permission) -> bool:
+        return permission in _GRANTS[self.role]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One entry of the keys file (never the token itself)."""
+
+    name: str
+    role: Role
+    sha256: str
+    created_at: str
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The keys of a keys file."""
+
+    keys: tuple[ApiKey, ...] = field(default_factory=tuple)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The holder of ``token``, or ``None`` when no key matches.
+
+        Every stored hash is compared, in constant time, so the answer takes as long for a
+        wrong key as for a right one.
+        """
+        digest = hash_token(token)
+        found: ApiKey | None = None
+        for key in self.keys:
+            if hmac.compare_digest(digest, key.sha256):
+                found = key
+        return None if found is None else Principal(found.name, found.role)
+
+    def names(self) -> list[str]:
+        return [k.name for k in self.keys]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "keys": [asdict(k) for k in self.keys]}
+
+    @classmethod
+    def from_json(cls, doc: Any, path: Path) -> KeyRing:
+        """Parse a keys document; every problem is reported with its place."""
+        fix = f"repair {path} or delete it and create keys again with `crossplan keys add`"
+        if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+            raise ConfigurationError(f"{path}: not a keys file (no 'keys' list) — fix: {fix}")
+        problems: list[str] = []
+        keys: list[ApiKey] = []
+        for i, entry in enumerate(doc["keys"]):
+            try:
+                keys.append(_parse_entry(entry))
+            except (TypeError, ValueError, KeyError) as err:
+                problems.append(f"keys[{i}]: {err}")
+        names = [k.name for k in keys]
+        problems += [
+            f"name '{n}' is used by more than one key" for n in set(names) if names.count(n) > 1
+        ]
+        if problems:
+            raise ConfigurationError(f"{path}: " + "; ".join(sorted(problems)) + f" — fix: {fix}")
+        return cls(tuple(keys))
+
+
+def _parse_entry(entry: Any) -> ApiKey:
+    if not isinstance(entry, dict):
+        raise TypeError("not an object")
+    name, role, digest = entry["name"], entry["role"], entry["sha256"]
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"bad name {name!r}")
+    if role not in {r.value for r in Role}:
+        raise ValueError(f"unknown role {role!r} (use one of {', '.join(Role)})")
+    if not isinstance(digest, str) or not _SHA256.match(digest):
+        raise ValueError("'sha256' is not a SHA-256 hex digest")
+    return ApiKey(name, Role(role), digest, str(entry.get("created_at", "")))
+
+
+class KeysFile:
+    """The keys file on disk, re-read whenever it changes.
+
+    Parameters
+    ----------
+    path
+        ``$CROSSPLAN_HOME/api_keys.json`` or ``CROSSPLAN_API_KEYS_FILE``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._ring = KeyRing()
+
+    def read(self) -> KeyRing:
+        """The keys as they are on disk; an empty ring when there is no file yet.
+
+        Raises
+        ------
+        ConfigurationError
+            The file is not valid JSON or not a keys file.
+        """
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return KeyRing()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigurationError(f"{self.path}: cannot read the keys file ({err})") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigurationError(
+                f"{self.path}, line {err.lineno}: not valid JSON ({err.msg}) — fix: repair it or "
+                "delete it and create keys again with `crossplan keys add`"
+            ) from None
+        return KeyRing.from_json(doc, self.path)
+
+    def current(self) -> KeyRing:
+        """The keys, re-read only when the file's modification time or size changed.
+
+        A file that turns bad while the service runs keeps the last good keys in force
+        (the error is raised once, for the log).
+        """
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._ring = self.read()
+        return self._ring
+
+    def write(self, ring: KeyRing) -> None:
+        """Replace the file atomically (readable by its owner only)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".api_keys.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(ring.to_json(), f, indent=2)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[KeyRing]:
+        """Hold the file's lock while reading, changing and writing it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(self.path.name + ".lock")
+        with open(lock, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield self.read()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def add_key(keys: KeysFile, name: str, role: Role) -> str:
+    """Create a key for ``name`` and return the token (it is not stored anywhere).
+
+    Raises
+    ------
+    ConfigurationError
+        Bad name, or a key with that name exists.
+    """
+    if not _NAME.match(name):
+        raise ConfigurationError(
+            f"bad key name {name!r} — fix: use 1-64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    with keys.locked() as ring:
+        if name in ring.names():
+            raise ConfigurationError(
+                f"a key named '{name}' already exists in {keys.path} — fix: choose another "
+                f"name, or `crossplan keys revoke {name}` first"
+            )
+        token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        keys.write(KeyRing((*ring.keys, ApiKey(name, role, hash_token(token), created))))
+    return token
+
+
+def revoke_key(keys: KeysFile, name: str) -> None:
+    """Delete the key of ``name``.
+
+    Raises
+    ------
+    ConfigurationError
+        No key has that name.
+    """
+    with keys.locked() as ring:
+        if name not in ring.names():
+            raise ConfigurationError(
+                f"no key named '{name}' in {keys.path} — fix: `crossplan keys list` shows the names"
+            )
+        keys.write(KeyRing(tuple(k for k in ring.keys if k.name != name)))
