@@ -1,17 +1,106 @@
-"""``crossplan serve``: serve forecasts and plans over HTTP."""
+"""``crossplan serve``: serve forecasts and plans over HTTP (``bentoml serve`` underneath)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
-from serving.commands._missing import missing
+from pipelines.contract import load_dataset
+from pipelines.errors import ConfigurationError
+from serving.auth import KeysFile
+from serving.settings import Settings, crossplan_home
 
-__all__ = ["register"]
+__all__ = ["register", "server_command", "server_env"]
+
+SERVICE = "serving.service:CrossplanService"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve forecasts and plans over HTTP")
-    p.add_argument("--data", type=Path, help="data directory (default: the demo world)")
+    p = sub.add_parser(
+        "serve",
+        help="serve forecasts and plans over HTTP",
+        description=(
+            "Start the planning API (OpenAPI manual at /docs). It forecasts from the panel in "
+            "--data with the MLflow champion, and answers with keys from `crossplan keys add`."
+        ),
+    )
+    p.add_argument(
+        "--data", type=Path, help="data directory (default: $CROSSPLAN_HOME/world, the demo world)"
+    )
     p.add_argument("--port", type=int, default=3000)
-    p.set_defaults(run=missing("The HTTP planning service"))
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.set_defaults(run=_run)
+
+
+def server_env(data_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the server process.
+
+    BentoML keeps its model store (the champion's local copy) under ``$CROSSPLAN_HOME``, sends
+    no usage data, and MLflow gives up quickly when its server is down, so that the service
+    starts degraded instead of waiting.
+    """
+    env = dict(os.environ if base is None else base)
+    home = Path(env.get("CROSSPLAN_HOME") or crossplan_home()).resolve()
+    env["CROSSPLAN_HOME"] = str(home)
+    env["CROSSPLAN_DATA"] = str(data_dir.resolve())
+    env.setdefault("BENTOML_HOME", str(home / "bentoml"))
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    env.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    env.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    return env
+
+
+def server_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The ``bentoml serve`` command line of the service."""
+    root = Path(__file__).resolve().parents[2]
+    return [
+        sys.executable, "-m", "bentoml", "serve", SERVICE,
+        "--host", host, "--port", str(port), "--working-dir", str(root),
+    ]  # fmt: skip
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    data_dir: Path = args.data or settings.data_dir
+    if args.data is None and not data_dir.exists():
+        raise ConfigurationError(
+            f"no data directory at {data_dir} — fix: `make demo` or `crossplan simulate --out "
+            f"{data_dir}`, or give --data DIR"
+        )
+    load_dataset(data_dir)  # every problem of the data, before anything starts
+    keys = KeysFile(settings.keys_file).read()
+    if not keys.keys:
+        print(
+            f"no API keys in {settings.keys_file} yet: every request will get 401 until you run "
+            "`crossplan keys add NAME --role planner`",
+            file=sys.stderr,
+        )
+    _check_port(args.host, args.port)
+    print(
+        f"crossplan: serving {data_dir} on http://{args.host}:{args.port} (docs at /docs)",
+        file=sys.stderr,
+    )
+    proc = subprocess.Popen(server_command(args.port, args.host), env=server_env(data_dir))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=30)
+        return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"--port {port} is not a TCP port — fix: use 1-65535")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            raise ConfigurationError(
+                f"cannot listen on {host}:{port} ({err.strerror}) — fix: stop what uses it or "
+                "choose another --port"
+            ) from None

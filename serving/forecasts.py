@@ -1,0 +1,352 @@
+"""What the service forecasts from: the panel and the model, loaded together as one snapshot.
+
+A :class:`Snapshot` never changes once built; reloading builds a new one and swaps it in, so a
+request that started on the old snapshot finishes on it. Forecasts are deterministic for a
+snapshot, so each horizon is computed once and each answer serialised once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from pipelines.contract import Dataset, find_incidents, load_dataset
+from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
+from serving import modelstore
+from serving.errors import ModelUnavailableError
+from serving.settings import Settings
+
+__all__ = [
+    "FORECAST_COLUMNS",
+    "ForecastFile",
+    "Forecaster",
+    "ServedModel",
+    "Snapshot",
+    "load_snapshot",
+]
+
+log = logging.getLogger(__name__)
+
+FORECAST_COLUMNS = (
+    "region_id",
+    "category",
+    "period",
+    "activity_mean",
+    "activity_q10",
+    "activity_q50",
+    "activity_q90",
+    "detection_rate",
+)
+_WARM_HORIZON = 4
+_CACHED_ANSWERS = 256
+
+
+class Forecaster(Protocol):
+    """What the service needs of a model (``pipelines.forecasting.LoadedModel`` has it)."""
+
+    name: str
+    version: Any
+    trained_at: Any
+    training_window: Any
+    metrics: Any
+    detection_model: Any
+
+    def predict(
+        self,
+        dataset: Dataset,
+        horizon: int,
+        regions: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> pd.DataFrame: ...
+
+
+class ForecastFile:
+    """A forecast table (CSV or Parquet, DESIGN.md's columns) served as if it were a model.
+
+    For forecasts made elsewhere, and for testing the service without a trained model. The
+    version is the file's SHA-256 prefix, so plans record exactly which table they used.
+
+    Parameters
+    ----------
+    path
+        The table; its first ``horizon`` periods answer a request for ``horizon``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            data = path.read_bytes()
+            table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        except (OSError, ValueError) as err:
+            raise ConfigurationError(f"{path}: cannot read the forecast file ({err})") from None
+        missing = [c for c in FORECAST_COLUMNS if c not in table.columns]
+        if missing:
+            raise ConfigurationError(
+                f"{path}: missing column(s) {', '.join(missing)} — fix: give a forecast table "
+                f"with {', '.join(FORECAST_COLUMNS)}"
+            )
+        table["period"] = pd.to_datetime(table["period"])
+        self.table = table[list(FORECAST_COLUMNS)]
+        self.name = "forecast-file"
+        self.version = hashlib.sha256(data).hexdigest()[:12]
+        self.trained_at = None
+        periods = sorted(self.table["period"].unique())
+        self.training_window = None
+        self.metrics: dict[str, Any] = {}
+        rates = self.table.groupby("category")["detection_rate"].mean()
+        self.detection_model = {"kappa": {str(k): float(v) for k, v in rates.items()}}
+        self._periods = periods
+
+    def predict(
+        self,
+        dataset: Dataset,
+        horizon: int,
+        regions: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        if horizon > len(self._periods):
+            raise CrossplanError(
+                f"the forecast file {self.path.name} covers {len(self._periods)} periods, "
+                f"not {horizon}"
+            )
+        out = self.table[self.table["period"].isin(self._periods[:horizon])]
+        if regions is not None:
+            out = out[out["region_id"].isin(regions)]
+        if categories is not None:
+            out = out[out["category"].isin(categories)]
+        return out.reset_index(drop=True)
+
+
+def _card(model: Forecaster) -> dict[str, Any]:
+    window = model.training_window
+    return {
+        "name": str(model.name),
+        "version": str(model.version),
+        "trained_at": None if model.trained_at is None else str(model.trained_at),
+        "training_window": (
+            None if window is None else {"start": str(window[0]), "end": str(window[1])}
+        ),
+        "metrics": _plain(model.metrics or {}),
+        "detection_model": _plain(model.detection_model or {}),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (numpy scalars and timestamps become numbers and strings)."""
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
+
+
+@dataclass(eq=False)
+class ServedModel:
+    """A loaded model with its card and where it came from.
+
+    Attributes
+    ----------
+    source
+        ``mlflow``, ``local copy`` or ``forecast file``.
+    degraded
+        True when MLflow could not give the champion and a local copy is served.
+    reason
+        Why the service is degraded, if it is.
+    """
+
+    forecaster: Forecaster
+    card: dict[str, Any]
+    source: str
+    degraded: bool = False
+    reason: str | None = None
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    _tables: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {k: self.card[k] for k in ("name", "version", "trained_at")}
+
+    def table(self, dataset: Dataset, horizon: int) -> pd.DataFrame:
+        """The forecast of every region and category, ``horizon`` periods ahead."""
+        with self._lock:
+            if horizon not in self._tables:
+                frame = self.forecaster.predict(dataset, horizon)
+                frame = frame.sort_values(["region_id", "category", "period"], ignore_index=True)
+                self._tables[horizon] = frame[list(FORECAST_COLUMNS)]
+            return self._tables[horizon]
+
+    def answer(
+        self,
+        dataset: Dataset,
+        horizon: int,
+        regions: Sequence[str] | None,
+        categories: Sequence[str] | None,
+    ) -> bytes:
+        """The ``/forecast`` response body, serialised once per distinct question.
+
+        Raises
+        ------
+        DataValidationError
+            Unknown regions or categories, each with its place in the request.
+        """
+        key = (
+            horizon,
+            None if regions is None else tuple(regions),
+            None if categories is None else tuple(categories),
+        )
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        _check_names(dataset, regions, categories)
+        table = self.table(dataset, horizon)
+        if regions is not None:
+            table = table[table["region_id"].isin(regions)]
+        if categories is not None:
+            table = table[table["category"].isin(categories)]
+        rows = table.assign(period=table["period"].dt.strftime("%Y-%m-%d")).to_dict("records")
+        body = json.dumps({"model": self.ref, "forecasts": rows}, separators=(",", ":")).encode()
+        with self._lock:
+            self._answers[key] = body
+            if len(self._answers) > _CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        return body
+
+
+def _check_names(
+    dataset: Dataset, regions: Sequence[str] | None, categories: Sequence[str] | None
+) -> None:
+    problems: list[Problem] = []
+    known = set(dataset.regions["region_id"])
+    for i, rid in enumerate(regions or []):
+        if rid not in known:
+            problems.append(
+                Problem(
+                    "request",
+                    f"unknown region '{rid}'",
+                    "use a region_id of the served panel (GET /model lists the panel)",
+                    f"regions[{i}]",
+                )
+            )
+    cats = set(dataset.categories)
+    for i, cat in enumerate(categories or []):
+        if cat not in cats:
+            problems.append(
+                Problem(
+                    "request",
+                    f"unknown category '{cat}'",
+                    f"use one of {', '.join(sorted(cats))}",
+                    f"categories[{i}]",
+                )
+            )
+    if problems:
+        raise DataValidationError(problems)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The panel, its fingerprint and the model (``None`` when none could be loaded)."""
+
+    dataset: Dataset
+    data_dir: Path
+    data_fingerprint: str
+    model: ServedModel | None
+    reason: str | None = None
+
+    def require_model(self) -> ServedModel:
+        """The model, or :class:`ModelUnavailableError` saying why there is none and what to do."""
+        if self.model is None:
+            raise ModelUnavailableError(
+                f"{self.reason or 'no model is loaded'} — fix: train and promote a model "
+                "(crossplan train), then POST /admin/reload"
+            )
+        return self.model
+
+    def describe_data(self) -> dict[str, Any]:
+        periods = self.dataset.periods
+        return {
+            "dir": str(self.data_dir),
+            "fingerprint": self.data_fingerprint,
+            "regions": len(self.dataset.regions),
+            "categories": self.dataset.categories,
+            "frequency": self.dataset.frequency,
+            "first_period": f"{periods[0]:%Y-%m-%d}",
+            "last_period": f"{periods[-1]:%Y-%m-%d}",
+        }
+
+
+def _fingerprint(data_dir: Path) -> str:
+    digest = hashlib.sha256()
+    paths = [data_dir / "regions.geojson", find_incidents(data_dir), data_dir / "resources.json"]
+    for path in paths:
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_snapshot(settings: Settings) -> Snapshot:
+    """Load the panel and the model the settings point at.
+
+    The model comes from ``CROSSPLAN_FORECAST_FILE`` when set; otherwise the MLflow champion
+    (kept as a local copy), or the local copy when MLflow cannot give it (degraded).
+
+    Raises
+    ------
+    DataValidationError
+        The data directory is missing or breaks the data contract.
+    """
+    dataset = load_dataset(settings.data_dir)
+    fingerprint = _fingerprint(settings.data_dir)
+    model, reason = _load_model(settings)
+    if model is not None:
+        try:
+            model.table(dataset, _WARM_HORIZON)
+        except Exception as err:  # a model that cannot forecast this panel is no model
+            log.exception("the model cannot forecast the panel in %s", settings.data_dir)
+            reason = f"model {model.card['version']} cannot forecast the panel: {err}"
+            model = None
+    return Snapshot(dataset, settings.data_dir, fingerprint, model, reason)
+
+
+def _load_model(settings: Settings) -> tuple[ServedModel | None, str | None]:
+    if settings.forecast_file is not None:
+        fc = ForecastFile(settings.forecast_file)
+        return ServedModel(fc, _card(fc), "forecast file"), None
+    try:
+        champion = _champion(settings.tracking_uri)
+    except Exception as err:  # MLflow down, no champion, or no forecasting code: fall back
+        live_error = f"{type(err).__name__}: {err}".strip()
+        copy = modelstore.load_copy()
+        if copy is None:
+            return (
+                None,
+                f"no model: the MLflow champion is unavailable ({live_error}) and there is no local copy",
+            )
+        model, card = copy
+        reason = f"serving the local copy of version {card.get('version')}: the MLflow champion is unavailable ({live_error})"
+        log.warning(reason)
+        return ServedModel(model, card, "local copy", degraded=True, reason=reason), None
+    card = _card(champion)
+    try:
+        modelstore.save_copy(champion, card)
+    except Exception:  # the live model still serves; only the fallback is missing
+        log.exception("could not keep a local copy of the champion")
+    return ServedModel(champion, card, "mlflow"), None
+
+
+def _champion(tracking_uri: str | None) -> Forecaster:
+    from pipelines.forecasting import load_champion
+
+    model: Forecaster = load_champion(tracking_uri)
+    return model

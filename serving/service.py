@@ -1,0 +1,317 @@
+"""The planning service: forecasts and plans over HTTP, with keys and an audit trail.
+
+``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service loads
+the panel, the champion model, the keys and the plan store once, in ``__init__``; each
+endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
+:mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
+model is loaded) and ``/metrics``, which need no key; ``/docs`` documents every field.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import bentoml
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipelines.errors import CrossplanError, DataValidationError
+from serving.auth import KeyRing, KeysFile, Permission, Principal
+from serving.errors import (
+    PlanNotFoundError,
+    error_body,
+    problems_from_pydantic,
+    problems_from_validation,
+    status_of,
+)
+from serving.forecasts import Snapshot, load_snapshot
+from serving.geojson import plan_feature_collection
+from serving.metrics import metrics
+from serving.middleware import AuthMiddleware, BodyLimitMiddleware
+from serving.planning import make_plan
+from serving.schemas import (
+    MAX_BODY_BYTES,
+    ErrorBody,
+    FeatureCollection,
+    ForecastRequest,
+    ForecastResponse,
+    ModelCard,
+    PlanList,
+    PlanListItem,
+    PlanRequest,
+    PlanResponse,
+    ReloadResponse,
+)
+from serving.settings import Settings
+from serving.store import PlanRecord, PlanStore
+
+__all__ = ["CrossplanService", "api", "require"]
+
+log = logging.getLogger(__name__)
+
+api = FastAPI(
+    title="crossplan",
+    summary="Forecasts of cross-border trafficking and smuggling activity, and patrol plans",
+    openapi_url=None,  # BentoML serves the merged document at /docs.json
+    docs_url=None,
+    redoc_url=None,
+)
+
+
+def _keyring() -> KeyRing:
+    service: CrossplanService = bentoml.get_current_service()
+    return service.keys.current()
+
+
+# Added last, so it runs first: no body is read before the key is checked.
+api.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+api.add_middleware(AuthMiddleware, keyring=_keyring)
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency giving the caller, or 403 when their role may not ``permission``."""
+
+    def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
+        principal: Principal = request.state.principal  # set by AuthMiddleware
+        if not principal.may(permission):
+            metrics().auth_failures.labels(status="403").inc()
+            raise HTTPException(
+                403, f"the key of '{principal.name}' ({principal.role}) may not {permission.value}"
+            )
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Planner = Annotated[Principal, Depends(require(Permission.PLAN))]
+Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or unknown API key"},
+    403: {"model": ErrorBody, "description": "The key's role may not do this"},
+}
+_BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Every problem of the request, with its field"},
+    503: {"model": ErrorBody, "description": "No model is loaded yet"},
+}
+
+
+@api.exception_handler(RequestValidationError)
+async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = problems_from_pydantic(exc.errors())
+    n = len(problems)
+    return JSONResponse(
+        error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
+    )
+
+
+@api.exception_handler(CrossplanError)
+async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
+    if isinstance(exc, DataValidationError):
+        problems = problems_from_validation(exc)
+        n = len(problems)
+        return JSONResponse(
+            error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
+        )
+    return JSONResponse(error_body(str(exc)), status_of(exc))
+
+
+@api.exception_handler(StarletteHTTPException)
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=exc.headers)
+
+
+@api.exception_handler(Exception)
+async def _bug(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body("unexpected error in the service; it is logged"), 500)
+
+
+@bentoml.service(
+    name="crossplan",
+    workers=1,  # one process: the model snapshot and /admin/reload are per process
+    traffic={"timeout": 900},
+    endpoints={"livez": "/healthz", "readyz": "/readyz"},
+)
+@bentoml.asgi_app(api, path="/")
+class CrossplanService:
+    """Loads keys, plan store, panel and model; reloads the model on demand."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        self.keys = KeysFile(self.settings.keys_file)
+        self.keys.current()  # a broken keys file stops the start, with its error
+        self.store = PlanStore(self.settings.plans_db)
+        self._reload_lock = threading.Lock()
+        self.snapshot: Snapshot = load_snapshot(self.settings)
+        self._show_model(None)
+        log.info("serving %s", self._card()["reason"] or self._card()["version"])
+
+    def __is_ready__(self) -> bool:
+        return self.snapshot.model is not None
+
+    def _model_labels(self, snapshot: Snapshot) -> dict[str, str] | None:
+        m = snapshot.model
+        if m is None:
+            return None
+        return {
+            "name": m.card["name"],
+            "version": m.card["version"],
+            "source": m.source,
+            "degraded": str(m.degraded).lower(),
+        }
+
+    def _show_model(self, old: Snapshot | None) -> None:
+        metrics().show_model(
+            self._model_labels(self.snapshot), None if old is None else self._model_labels(old)
+        )
+
+    def _card(self, snapshot: Snapshot | None = None) -> dict[str, Any]:
+        s = snapshot or self.snapshot
+        m = s.model
+        base: dict[str, Any] = {
+            "loaded": m is not None,
+            "degraded": bool(m and m.degraded),
+            "reason": s.reason if m is None else m.reason,
+            "source": None if m is None else m.source,
+            "loaded_at": None if m is None else m.loaded_at,
+            "data": s.describe_data(),
+        }
+        card: dict[str, Any] = {
+            "name": None,
+            "version": None,
+            "trained_at": None,
+            "training_window": None,
+            "metrics": {},
+            "detection_model": {},
+        }
+        if m is not None:
+            card.update(m.card)
+        return {**card, **base}
+
+    @api.post(
+        "/forecast",
+        response_model=ForecastResponse,
+        responses={**_ERRORS, **_BAD_REQUEST},
+        summary="Forecast activity per region, category and period (role: planner)",
+    )
+    def forecast(self, body: ForecastRequest, _: Planner) -> Response:
+        snapshot = self.snapshot
+        model = snapshot.require_model()
+        content = model.answer(snapshot.dataset, body.horizon, body.regions, body.categories)
+        return Response(content, media_type="application/json")
+
+    @api.post(
+        "/plan",
+        response_model=PlanResponse,
+        responses={
+            **_ERRORS,
+            **_BAD_REQUEST,
+            422: {"model": ErrorBody, "description": "No plan: the optimizer's diagnosis"},
+        },
+        summary="Plan patrols and joint operations; the plan is stored (role: planner)",
+    )
+    def plan(self, body: PlanRequest, who: Planner) -> JSONResponse:
+        started = time.perf_counter()
+        outcome = make_plan(self.snapshot, body, who.name, started)
+        self.store.add(outcome.record)
+        m = metrics()
+        m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
+        if outcome.record.solve_seconds is not None:
+            m.solve_seconds.labels(solver=body.solver).observe(outcome.record.solve_seconds)
+        if not outcome.feasible:
+            return JSONResponse(
+                error_body(
+                    "no plan meets every constraint; see the diagnosis",
+                    diagnosis=outcome.body.get("diagnosis"),
+                    plan_id=outcome.record.plan_id,
+                ),
+                422,
+            )
+        return JSONResponse(outcome.body)
+
+    @api.get(
+        "/plans",
+        response_model=PlanList,
+        responses=_ERRORS,
+        summary="Recent plans, newest first (role: analyst)",
+    )
+    def plans(
+        self,
+        _: Reader,
+        limit: Annotated[int, Query(ge=1, le=1000, description="How many plans")] = 50,
+        requester: Annotated[
+            str | None, Query(max_length=64, description="Only this key holder's plans")
+        ] = None,
+    ) -> PlanList:
+        return PlanList(
+            plans=[PlanListItem(**vars(s)) for s in self.store.recent(limit, requester)]
+        )
+
+    @api.get(
+        "/plans/{plan_id}",
+        response_model=PlanResponse,
+        responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
+        summary="A stored plan (role: analyst)",
+    )
+    def get_plan(self, plan_id: str, _: Reader) -> JSONResponse:
+        return JSONResponse(self._stored(plan_id).response)
+
+    @api.get(
+        "/plans/{plan_id}/geojson",
+        response_model=FeatureCollection,
+        responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
+        summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
+    )
+    def get_plan_geojson(self, plan_id: str, _: Reader) -> JSONResponse:
+        collection = plan_feature_collection(self._stored(plan_id).response, self.snapshot.dataset)
+        return JSONResponse(collection, media_type="application/geo+json")
+
+    def _stored(self, plan_id: str) -> PlanRecord:
+        record = self.store.get(plan_id)
+        if record is None:
+            raise PlanNotFoundError(
+                f"no plan with id '{plan_id}' — fix: GET /plans lists the plans"
+            )
+        return record
+
+    @api.get(
+        "/model",
+        response_model=ModelCard,
+        responses=_ERRORS,
+        summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
+    )
+    def model(self, _: Reader) -> ModelCard:
+        return ModelCard(**self._card())
+
+    @api.post(
+        "/admin/reload",
+        response_model=ReloadResponse,
+        responses={
+            **_ERRORS,
+            400: {"model": ErrorBody, "description": "The data directory is invalid"},
+        },
+        summary="Load the current champion and panel without a restart (role: admin)",
+    )
+    def reload(self, who: Admin) -> ReloadResponse:
+        with self._reload_lock:
+            old = self.snapshot
+            new = load_snapshot(self.settings)
+            # One reference swap: requests in flight keep the snapshot they started with.
+            self.snapshot = new
+            self._show_model(old)
+        previous = None if old.model is None else old.model.card["version"]
+        log.info(
+            "'%s' reloaded the model: %s -> %s", who.name, previous, self._card(new)["version"]
+        )
+        return ReloadResponse(previous_version=previous, model=ModelCard(**self._card(new)))

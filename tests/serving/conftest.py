@@ -1,0 +1,173 @@
+"""Fixtures of the service tests: a tiny world, a stand-in forecast, keys, and the ASGI app.
+
+The service is tested with a forecast table served through its ``CROSSPLAN_FORECAST_FILE``
+seam, so these tests need no trained model; the champion path has its own tests.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+# Before anything imports prometheus_client or touches BentoML's stores: the service's
+# metrics and model copies of this test process live in a private directory.
+_STATE = Path(tempfile.mkdtemp(prefix="crossplan-serving-tests-"))
+atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
+(_STATE / "prometheus").mkdir()
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_STATE / "prometheus"))
+os.environ["BENTOML_HOME"] = str(_STATE / "bentoml")
+os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+
+import warnings  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from starlette.exceptions import StarletteDeprecationWarning  # noqa: E402
+
+with warnings.catch_warnings():
+    # Starlette asks to move its test client to another HTTP library; httpx is what we have.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+from pipelines.contract import Dataset, load_dataset  # noqa: E402
+from pipelines.simulate import simulate_world  # noqa: E402
+from serving.auth import KeysFile, Role, add_key  # noqa: E402
+
+TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 30}
+
+
+def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -> pd.DataFrame:
+    """A forecast table: recent mean counts times ``scale``, flat over ``periods`` ahead."""
+    inc = dataset.incidents.assign(observed=dataset.observed())
+    recent = inc[inc["period"] >= dataset.periods[-8]]
+    level = recent.groupby(["region_id", "category"])["observed"].mean().fillna(0).reset_index()
+    ahead = pd.date_range(
+        dataset.periods[-1] + pd.Timedelta(weeks=1), periods=periods, freq="W-MON"
+    )
+    table = pd.concat([level.assign(period=p) for p in ahead], ignore_index=True)
+    mean = table.pop("observed") * scale + 0.5
+    return table.assign(
+        activity_mean=mean,
+        activity_q10=0.5 * mean,
+        activity_q50=mean,
+        activity_q90=1.7 * mean,
+        detection_rate=0.05,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory small enough to plan in well under a second: 2 countries, 10 regions."""
+    out = tmp_path_factory.mktemp("tiny_world")
+    simulate_world(**TINY_WORLD).write(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_world_dir: Path) -> Dataset:
+    return load_dataset(tiny_world_dir)
+
+
+@pytest.fixture(scope="session")
+def write_forecast(tiny_dataset: Dataset) -> Callable[[Path, float], Path]:
+    """Write a stand-in forecast of the tiny world (``scale`` makes a new version)."""
+
+    def write(path: Path, scale: float = 2.0) -> Path:
+        stand_in_forecast(tiny_dataset, scale=scale).to_parquet(path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def forecast_file(
+    write_forecast: Callable[[Path, float], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return write_forecast(tmp_path_factory.mktemp("forecast") / "forecast.parquet", 2.0)
+
+
+ServiceHome = Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]]
+
+
+@pytest.fixture(scope="session")
+def service_home(tiny_world_dir: Path) -> ServiceHome:
+    """Make a service home in a directory: its environment variables and one key per role.
+
+    The service serves the tiny world, from the given forecast file (``None``: from the
+    MLflow champion, or its local copy).
+    """
+
+    def make(home: Path, forecast: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+        keys = KeysFile(home / "api_keys.json")
+        tokens = {role.value: add_key(keys, role.value, role) for role in Role}
+        env = {
+            "CROSSPLAN_HOME": str(home),
+            "CROSSPLAN_DATA": str(tiny_world_dir),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        }
+        if forecast is not None:
+            env["CROSSPLAN_FORECAST_FILE"] = str(forecast)
+        return env, tokens
+
+    return make
+
+
+def point_service_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set the service's environment variables, clearing any inherited ones."""
+    for name in ("CROSSPLAN_API_KEYS_FILE", "CROSSPLAN_PLANS_DB", "CROSSPLAN_FORECAST_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def served(
+    service_home: ServiceHome,
+    forecast_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """Point the service (in this process) at a private home; returns the key of each role."""
+    env, tokens = service_home(tmp_path / "home", forecast_file)
+    point_service_at(env, monkeypatch)
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def asgi_app() -> Any:
+    """The service's ASGI app, built once per process.
+
+    BentoML registers its request metrics when an app first runs, and refuses to do it twice
+    in one process; each test starts (and stops) a fresh service instance on this one app
+    through its lifespan, reading the environment of that test.
+    """
+    from serving.service import CrossplanService
+
+    return CrossplanService.to_asgi()
+
+
+@pytest.fixture(scope="module")
+def shared(
+    asgi_app: Any,
+    service_home: ServiceHome,
+    forecast_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """One started service for a module of tests that leave no state others depend on."""
+    env, tokens = service_home(tmp_path_factory.mktemp("home"), forecast_file)
+    with pytest.MonkeyPatch.context() as mp:
+        point_service_at(env, mp)
+        with TestClient(asgi_app) as c:
+            yield c, tokens
+
+
+@pytest.fixture
+def client(asgi_app: Any, served: dict[str, str]) -> Iterator[TestClient]:
+    """The service in process, started (and stopped) through its lifespan."""
+    with TestClient(asgi_app) as c:
+        yield c
