@@ -223,7 +223,7 @@ def horizon_features(
     names = ["horizon"]
     blocks = [np.full((c_n, r_n, t_n), float(h))]
     if season > 1:
-        phase = 2 * np.pi * ((targets.dayofyear.to_numpy() - 1) / 365.25)
+        phase = 2 * np.pi * ((targets.day_of_year.to_numpy() - 1) / 365.25)
         names += ["season_sin", "season_cos"]
         blocks += [np.broadcast_to(np.sin(phase), (c_n, r_n, t_n))]
         blocks += [np.broadcast_to(np.cos(phase), (c_n, r_n, t_n))]

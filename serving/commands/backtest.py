@@ -4,14 +4,102 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from serving.commands._missing import missing
+import pandas as pd
+from rich.table import Table
+
+from pipelines.backtest import backtest, default_models
+from pipelines.contract import load_dataset, read_truth
+from pipelines.errors import ConfigurationError
+from serving.commands._output import console, write_json
+from serving.commands._progress import progress_bar
 
 __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backtest", help="rolling-origin backtest of every forecaster")
+    p = sub.add_parser(
+        "backtest",
+        help="rolling-origin backtest of every forecaster",
+        description=(
+            "Fit every model on the data up to each of the last N periods and forecast "
+            "horizons 1..H from there; score against observed counts and, on simulated "
+            "worlds (truth.parquet present), against the true activity."
+        ),
+    )
     p.add_argument("--data", type=Path, required=True, help="data directory")
+    p.add_argument("--origins", type=int, default=26, help="forecast origins (default 26)")
+    p.add_argument("--horizon", type=int, default=4, help="largest horizon (default 4)")
+    p.add_argument(
+        "--refit-every", type=int, default=1, help="refit every N origins (default 1: always)"
+    )
+    p.add_argument("--models", nargs="+", metavar="NAME", help="models to compare (default: all)")
     p.add_argument("--json", type=Path, help="write metrics as JSON to this path")
-    p.set_defaults(run=missing("Backtesting (forecasting models)"))
+    p.add_argument(
+        "--predictions", type=Path, help="write every backtest forecast (Parquet or CSV)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.horizon < 1:
+        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
+    if args.origins < 1 or args.refit_every < 1:
+        raise ConfigurationError("--origins and --refit-every must be at least 1")
+    ds = load_dataset(args.data)
+    if len(ds.periods) < args.origins + 3:
+        raise ConfigurationError(
+            f"{len(ds.periods)} periods are too few for {args.origins} origins — fix: use "
+            f"--origins {max(len(ds.periods) - 3, 1)} or fewer"
+        )
+    models = default_models(args.horizon)
+    if args.models:
+        unknown = sorted(set(args.models) - set(models))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown model(s) {', '.join(unknown)} — fix: choose from {', '.join(models)}"
+            )
+        models = {k: v for k, v in models.items() if k in args.models}
+    truth = read_truth(args.data) if (args.data / "truth.parquet").exists() else None
+    with progress_bar("backtest", quiet=args.quiet) as report:
+        result = backtest(
+            ds.incidents, ds.regions, ds.adjacency, models,
+            origins=args.origins, horizon=args.horizon, refit_every=args.refit_every,
+            truth=truth, frequency=ds.frequency, progress=report,
+        )  # fmt: skip
+    payload = result.to_json()
+    if args.json:
+        write_json(args.json, payload)
+    if args.predictions:
+        _write_predictions(result.predictions, args.predictions)
+    if not args.quiet:
+        _print(payload, len(result.origins))
+    return 0
+
+
+def _write_predictions(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def _print(payload: dict[str, Any], origins: int) -> None:
+    for scope, title in (("observed", "observed counts"), ("truth", "true activity")):
+        rows = {n: m[scope] for n, m in payload["models"].items() if scope in m}
+        if not rows:
+            continue
+        cols = list(next(iter(rows.values())))
+        table = Table(
+            title=f"Backtest against {title}: {origins} origins, horizons 1-{payload['horizon']}",
+            title_justify="left",
+        )
+        table.add_column("model", style="bold")
+        for c in cols:
+            table.add_column(c, justify="right")
+        for name, metrics in rows.items():
+            table.add_row(name, *(f"{metrics[c]:.3f}" for c in cols))
+        console.print(table)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from serving.commands._missing import missing
+from pipelines import registry, tracking
+from pipelines.errors import ConfigurationError
+from serving.commands._output import print_summary, write_json
 
 __all__ = ["register"]
 
@@ -12,5 +15,30 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("promote", help="promote a registered model version to champion")
     p.add_argument("--version", type=int, required=True, help="model version to promote")
-    p.add_argument("--reason", help="why, recorded with the promotion")
-    p.set_defaults(run=missing("Model promotion (MLflow registry)"))
+    p.add_argument("--reason", required=True, help="why, recorded with the promotion")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default as for train)")
+    p.add_argument("--json", type=Path, help="write the promotion record as JSON")
+    p.add_argument("--quiet", action="store_true", help="no summary")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise ConfigurationError("--reason must say why the version is promoted")
+    client = tracking.connect(args.tracking_uri)
+    version = registry.promote(client, args.version, args.reason, by="manual")
+    record = {
+        "model": registry.MODEL_NAME,
+        "version": str(version.version),
+        "alias": registry.CHAMPION,
+        **{
+            k.removeprefix("promotion."): v
+            for k, v in version.tags.items()
+            if k.startswith("promotion.")
+        },
+    }
+    if args.json:
+        write_json(args.json, record)
+    if not args.quiet:
+        print_summary(f"crossplan-risk version {version.version} is now the champion", record)
+    return 0

@@ -1,0 +1,146 @@
+"""The champion model, loaded from the MLflow registry, as the planner and service use it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from models import FORECAST_COLUMNS, PanelForecaster
+from pipelines import registry, tracking
+from pipelines.contract import Dataset
+from pipelines.errors import ConfigurationError, DataValidationError, Problem
+
+__all__ = ["LoadedModel", "champion_forecast", "load_champion"]
+
+
+@dataclass
+class LoadedModel:
+    """A registered model version with what is known about it.
+
+    Attributes
+    ----------
+    name, version
+        Registered model name and version.
+    trained_at
+        ISO timestamp of the training run.
+    training_window
+        First and last period (ISO dates) of the training data.
+    metrics
+        The main model's backtest metrics, ``{"observed": {...}, "truth": {...}}``.
+    detection_model
+        ``kappa`` per category and ``reporting_rate`` per country (empty for count models).
+    forecaster
+        The fitted forecaster.
+    """
+
+    name: str
+    version: str
+    trained_at: str | None
+    training_window: tuple[str, str] | None
+    metrics: dict[str, dict[str, float]]
+    detection_model: dict[str, Any]
+    forecaster: PanelForecaster = field(repr=False)
+
+    @property
+    def horizon(self) -> int:
+        """Largest horizon the model forecasts."""
+        return int(self.forecaster.horizon)
+
+    def predict(
+        self,
+        dataset: Dataset | pd.DataFrame,
+        horizon: int,
+        regions: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast table (DESIGN.md's columns) for the periods after the panel's last.
+
+        Raises
+        ------
+        ConfigurationError
+            When ``horizon`` is not within 1..``self.horizon``.
+        DataValidationError
+            When the panel does not fit the model (unknown regions or categories, no effort
+            for an effort-aware model, another frequency).
+        """
+        if not 1 <= int(horizon) <= self.horizon:
+            raise ConfigurationError(
+                f"horizon must be between 1 and {self.horizon} for model version "
+                f"{self.version}, got {horizon}"
+            )
+        panel = dataset.incidents if isinstance(dataset, Dataset) else dataset
+        try:
+            table = self.forecaster.predict(
+                panel,
+                horizon=int(horizon),
+                regions=None if regions is None else list(regions),
+                categories=None if categories is None else list(categories),
+            )
+        except ValueError as err:
+            raise DataValidationError(
+                [
+                    Problem(
+                        "incidents",
+                        f"the panel does not fit model {self.name} v{self.version}: {err}",
+                        "forecast the regions, categories and frequency the model was trained "
+                        "on, or retrain it on this data (crossplan train)",
+                    )
+                ]
+            ) from err
+        return table[FORECAST_COLUMNS]
+
+
+def _metrics(run_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    prefix = "lightgbm."
+    for key, value in run_metrics.items():
+        parts = key.split(".")
+        if key.startswith(prefix) and len(parts) == 3:
+            out.setdefault(parts[1], {})[parts[2]] = float(value)
+    return out
+
+
+def load_champion(tracking_uri: str | None = None) -> LoadedModel:
+    """The ``champion`` version of ``crossplan-risk``.
+
+    Raises
+    ------
+    ConfigurationError
+        When the store cannot be reached or holds no champion.
+    """
+    client = tracking.connect(tracking_uri)
+    version = registry.champion_version(client)
+    if version is None:
+        raise ConfigurationError(
+            f"no champion model '{registry.MODEL_NAME}' in the MLflow store "
+            f"{tracking.resolve_tracking_uri(tracking_uri)} — fix: run crossplan train "
+            "--data DIR, or crossplan promote --version N"
+        )
+    forecaster = registry.load_forecaster(version.version)
+    tags: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    if version.run_id:
+        run = client.get_run(version.run_id)
+        tags, metrics = run.data.tags, run.data.metrics
+    window = None
+    if "training.start" in tags:
+        window = (tags["training.start"], tags["training.end"])
+    return LoadedModel(
+        name=registry.MODEL_NAME,
+        version=str(version.version),
+        trained_at=tags.get("trained_at"),
+        training_window=window,
+        metrics=_metrics(metrics),
+        detection_model=forecaster.detection_summary(),
+        forecaster=forecaster,
+    )
+
+
+def champion_forecast(
+    dataset: Dataset | pd.DataFrame, horizon: int, tracking_uri: str | None = None
+) -> pd.DataFrame:
+    """Forecast ``horizon`` periods ahead with the champion."""
+    return load_champion(tracking_uri).predict(dataset, horizon)

@@ -1,0 +1,78 @@
+"""Figures logged with each training run: backtest, calibration, feature importance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers and in CI
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from pipelines.registry import COVERAGE_RANGE
+
+__all__ = ["plot_backtest", "plot_calibration", "plot_feature_importance"]
+
+
+def plot_backtest(predictions: pd.DataFrame, path: Path) -> Path:
+    """Observed total per target period against each model's one-step forecast."""
+    one = predictions[predictions["horizon"] == 1]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    first = one["model"].iloc[0]
+    actual = one[one["model"] == first].groupby("period")["actual"].sum(min_count=1)
+    ax.plot(actual.index, actual.to_numpy(), "k.-", label="observed")
+    for name, g in one.groupby("model", sort=False):
+        series = g.groupby("period")["prediction"].sum()
+        ax.plot(series.index, series.to_numpy(), label=str(name), lw=1.5 if name == first else 1)
+    ax.set_title("Backtest, horizon 1: observed incidents, all regions, against forecasts")
+    ax.set_ylabel("incidents per period")
+    ax.legend(fontsize=8, ncols=2)
+    fig.autofmt_xdate()
+    return _save(fig, path)
+
+
+def plot_calibration(predictions: pd.DataFrame, path: Path) -> Path:
+    """80% interval coverage per model and horizon against the accepted band."""
+    cover = (predictions["actual"] >= predictions["q10"]) & (
+        predictions["actual"] <= predictions["q90"]
+    )
+    table = (
+        predictions.assign(covered=cover)
+        .dropna(subset=["actual"])
+        .groupby(["model", "horizon"])["covered"]
+        .mean()
+        .unstack("horizon")
+    )
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(len(table.columns), 1)
+    x = np.arange(len(table.index))
+    for i, h in enumerate(table.columns):
+        ax.bar(x + i * width, table[h].to_numpy(), width, label=f"h={h}")
+    ax.axhspan(*COVERAGE_RANGE, color="green", alpha=0.1, label="accepted")
+    ax.axhline(0.8, color="green", lw=1)
+    ax.set_xticks(x + 0.4 - width / 2, [str(i) for i in table.index], rotation=20, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of observed counts inside the 80% interval")
+    ax.set_title("Interval calibration on the backtest")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_feature_importance(names: list[str], gain: np.ndarray, path: Path, top: int = 20) -> Path:
+    """The ``top`` features by total gain."""
+    order = np.argsort(gain)[::-1][:top][::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(order) + 1.2))
+    ax.barh([names[i] for i in order], gain[order] / max(gain.sum(), 1e-12))
+    ax.set_xlabel("share of total gain")
+    ax.set_title("Feature importance (LightGBM gain)")
+    return _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,150 @@
+"""The model registry: ``crossplan-risk`` with aliases ``champion`` and ``challenger``.
+
+A newly trained model is registered and becomes the challenger. It becomes champion only
+when it beats the champion on the same backtest window (mean Poisson deviance of the main
+model against observed counts) and its 80% interval coverage is within [0.7, 0.9]; the
+decision and its reason are logged with the run and tagged on the model version. A person
+can promote any version by hand, with a reason, which is recorded the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from models import PanelForecaster
+from pipelines.errors import ConfigurationError
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "COVERAGE_RANGE",
+    "GATE_METRIC",
+    "MODEL_NAME",
+    "Decision",
+    "champion_version",
+    "gate",
+    "load_forecaster",
+    "promote",
+    "set_challenger",
+]
+
+MODEL_NAME = "crossplan-risk"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+GATE_METRIC = "poisson_deviance"
+COVERAGE_RANGE = (0.7, 0.9)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of the promotion gate."""
+
+    promote: bool
+    reason: str
+    challenger_deviance: float
+    challenger_coverage: float
+    champion_deviance: float | None = None
+    champion_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate(
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    champion_version: str | None = None,
+) -> Decision:
+    """Decide whether the challenger replaces the champion.
+
+    Parameters
+    ----------
+    challenger, champion
+        Observed-count backtest metrics of each on the same window (``champion`` is ``None``
+        when there is no champion yet).
+    """
+    dev, cov = float(challenger[GATE_METRIC]), float(challenger["coverage80"])
+    lo, hi = COVERAGE_RANGE
+    best = None if champion is None else float(champion[GATE_METRIC])
+
+    def decide(promote: bool, reason: str) -> Decision:
+        return Decision(promote, reason, dev, cov, best, champion_version)
+
+    if not lo <= cov <= hi:
+        return decide(False, f"80% interval coverage {cov:.3f} is outside [{lo}, {hi}]")
+    if best is None:
+        return decide(True, f"no champion yet; coverage {cov:.3f} is within [{lo}, {hi}]")
+    if dev < best:
+        return decide(
+            True,
+            f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
+            f"coverage {cov:.3f} is within [{lo}, {hi}]",
+        )
+    return decide(
+        False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
+    )
+
+
+def champion_version(client: MlflowClient, name: str = MODEL_NAME) -> ModelVersion | None:
+    """The version that holds the ``champion`` alias, or ``None``."""
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def set_challenger(client: MlflowClient, version: str | int, name: str = MODEL_NAME) -> None:
+    """Give ``version`` the ``challenger`` alias."""
+    client.set_registered_model_alias(name, CHALLENGER, str(version))
+
+
+def promote(
+    client: MlflowClient,
+    version: str | int,
+    reason: str,
+    *,
+    by: str = "manual",
+    name: str = MODEL_NAME,
+) -> ModelVersion:
+    """Make ``version`` the champion and record who decided, when and why.
+
+    Raises
+    ------
+    ConfigurationError
+        When the version does not exist.
+    """
+    try:
+        target = client.get_model_version(name, str(version))
+    except MlflowException as err:
+        raise ConfigurationError(
+            f"model {name} has no version {version} in this MLflow store — fix: list versions "
+            "in the MLflow UI or train one with crossplan train"
+        ) from err
+    previous = champion_version(client, name)
+    client.set_registered_model_alias(name, CHAMPION, str(target.version))
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    record = {
+        "promotion.reason": reason,
+        "promotion.by": by,
+        "promotion.at": stamp,
+        "promotion.previous_champion": "none" if previous is None else str(previous.version),
+    }
+    for key, value in record.items():
+        client.set_model_version_tag(name, str(target.version), key, value)
+        if target.run_id:
+            client.set_tag(target.run_id, key, value)
+    return client.get_model_version(name, str(target.version))
+
+
+def load_forecaster(version: str | int, name: str = MODEL_NAME) -> PanelForecaster:
+    """The fitted forecaster inside a registered pyfunc model version."""
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    forecaster: PanelForecaster = model.unwrap_python_model().forecaster
+    return forecaster

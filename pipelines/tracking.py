@@ -1,0 +1,131 @@
+"""Where MLflow lives, and runs that never stay RUNNING.
+
+The tracking store is ``sqlite:///$CROSSPLAN_HOME/mlflow.db`` with artifacts under
+``$CROSSPLAN_HOME/mlartifacts`` (``CROSSPLAN_HOME`` defaults to ``./.crossplan``), unless
+``MLFLOW_TRACKING_URI`` points elsewhere, e.g. at a real ``mlflow server``. The store is
+checked before any work starts, so an unreachable one fails fast with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
+
+from pipelines.errors import ConfigurationError
+
+__all__ = [
+    "EXPERIMENT",
+    "connect",
+    "crossplan_home",
+    "default_tracking_uri",
+    "ensure_experiment",
+    "resolve_tracking_uri",
+    "tracked_run",
+]
+
+EXPERIMENT = "crossplan"
+_PROBE_SECONDS = 5.0
+
+
+def crossplan_home() -> Path:
+    """``$CROSSPLAN_HOME``, by default ``./.crossplan``."""
+    return Path(os.environ.get("CROSSPLAN_HOME") or ".crossplan").resolve()
+
+
+def default_tracking_uri() -> str:
+    """``sqlite:///$CROSSPLAN_HOME/mlflow.db``."""
+    return f"sqlite:///{crossplan_home() / 'mlflow.db'}"
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """``uri`` if given, else ``MLFLOW_TRACKING_URI``, else :func:`default_tracking_uri`."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def _check(uri: str) -> None:
+    parsed = urlparse(uri)
+    fix = "start the tracking server, or unset MLFLOW_TRACKING_URI to use the local store"
+    if parsed.scheme in ("http", "https"):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=_PROBE_SECONDS) as response:
+                if response.status != 200:
+                    raise ConfigurationError(
+                        f"MLflow tracking server {uri} answered {response.status} — fix: {fix}"
+                    )
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            reason = getattr(err, "reason", err)
+            raise ConfigurationError(
+                f"cannot reach the MLflow tracking server {uri} ({reason}) — fix: {fix}"
+            ) from err
+    elif parsed.scheme in ("sqlite", "file", ""):
+        path = Path(parsed.path if parsed.scheme else uri)
+        target = path.parent if parsed.scheme == "sqlite" else path
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigurationError(
+                f"cannot create the MLflow store at {uri} ({err}) — fix: set CROSSPLAN_HOME "
+                "or MLFLOW_TRACKING_URI to a writable place"
+            ) from err
+
+
+def connect(uri: str | None = None) -> MlflowClient:
+    """Point MLflow at the resolved store after checking it can be reached.
+
+    Raises
+    ------
+    ConfigurationError
+        When the tracking server cannot be reached or the local store cannot be created.
+    """
+    resolved = resolve_tracking_uri(uri)
+    _check(resolved)
+    mlflow.set_tracking_uri(resolved)
+    mlflow.set_registry_uri(resolved)
+    try:
+        client = MlflowClient(resolved, resolved)
+        client.search_experiments(max_results=1)
+    except Exception as err:  # any failure of the store is a configuration problem here
+        raise ConfigurationError(
+            f"the MLflow store {resolved} does not work ({type(err).__name__}: {err}) — "
+            "fix: check MLFLOW_TRACKING_URI or CROSSPLAN_HOME"
+        ) from err
+    return client
+
+
+def ensure_experiment(client: MlflowClient, name: str = EXPERIMENT) -> str:
+    """The experiment's id, creating it (artifacts under ``$CROSSPLAN_HOME``) if needed."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = None
+    if urlparse(client.tracking_uri).scheme in ("sqlite", "file", ""):
+        location = (crossplan_home() / "mlartifacts").as_uri()
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+@contextmanager
+def tracked_run(
+    client: MlflowClient, run_name: str, tags: dict[str, str] | None = None
+) -> Iterator[Run]:
+    """An active MLflow run that ends FINISHED, or FAILED (KILLED on Ctrl-C) if the body raises."""
+    experiment_id = ensure_experiment(client)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        mlflow.end_run(status=status)
