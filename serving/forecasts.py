@@ -107,6 +107,11 @@ class ForecastFile:
         self.detection_model = {"kappa": {str(k): float(v) for k, v in rates.items()}}
         self._periods = periods
 
+    @property
+    def horizon(self) -> int:
+        """Largest horizon: the number of periods in the table."""
+        return len(self._periods)
+
     def predict(
         self,
         dataset: Dataset,
@@ -136,6 +141,7 @@ def _card(model: Forecaster) -> dict[str, Any]:
         "training_window": (
             None if window is None else {"start": str(window[0]), "end": str(window[1])}
         ),
+        "horizon": getattr(model, "horizon", None),
         "metrics": _plain(model.metrics or {}),
         "detection_model": _plain(model.detection_model or {}),
     }
@@ -311,7 +317,7 @@ def load_snapshot(settings: Settings) -> Snapshot:
     model, reason = _load_model(settings)
     if model is not None:
         try:
-            model.table(dataset, _WARM_HORIZON)
+            model.table(dataset, min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON))
         except Exception as err:  # a model that cannot forecast this panel is no model
             log.exception("the model cannot forecast the panel in %s", settings.data_dir)
             reason = f"model {model.card['version']} cannot forecast the panel: {err}"

@@ -4,21 +4,24 @@ The service keeps the champion it last loaded from MLflow here, so that it can s
 (degraded, and saying so) when the tracking server cannot be reached, and so that
 ``bentoml build`` can put the model inside the Bento (``bentofile.yaml`` lists
 ``crossplan-risk:latest``). The copy is the loaded model object, saved with joblib, and its
-card (version, training window, metrics) as BentoML metadata.
+card (version, training window, metrics) as ``card.json`` next to it.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import bentoml
 import joblib
 from bentoml.exceptions import NotFound
 
-__all__ = ["COPY_FILE", "MODEL_NAME", "latest_copy_version", "load_copy", "save_copy"]
+__all__ = ["CARD_FILE", "COPY_FILE", "MODEL_NAME", "latest_copy_version", "load_copy", "save_copy"]
 
 MODEL_NAME = "crossplan-risk"
 COPY_FILE = "model.joblib"
+CARD_FILE = "card.json"
 
 
 def latest_copy_version(name: str = MODEL_NAME) -> str | None:
@@ -48,8 +51,10 @@ def save_copy(model: Any, card: dict[str, Any], name: str = MODEL_NAME) -> str:
     version = str(card["version"])
     if latest_copy_version(name) == version:
         return str(bentoml.models.get(f"{name}:latest").tag)
-    with bentoml.models.create(name, labels={"version": version}, metadata=card) as copy:
+    with bentoml.models.create(name, labels={"version": version}) as copy:
         joblib.dump(model, copy.path_of(COPY_FILE))
+        # The card holds nulls and nested values, which BentoML metadata does not take.
+        Path(copy.path_of(CARD_FILE)).write_text(json.dumps(card), encoding="utf-8")
     return str(copy.tag)
 
 
@@ -59,4 +64,5 @@ def load_copy(name: str = MODEL_NAME) -> tuple[Any, dict[str, Any]] | None:
         copy = bentoml.models.get(f"{name}:latest")
     except NotFound:
         return None
-    return joblib.load(copy.path_of(COPY_FILE)), dict(copy.info.metadata)
+    card = json.loads(Path(copy.path_of(CARD_FILE)).read_text(encoding="utf-8"))
+    return joblib.load(copy.path_of(COPY_FILE)), card

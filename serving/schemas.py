@@ -265,6 +265,7 @@ class ModelCard(BaseModel):
     version: str | None = Field(description="Model version")
     trained_at: str | None = Field(description="When it was trained (ISO 8601, UTC)")
     training_window: dict[str, str] | None = Field(description="First and last period trained on")
+    horizon: int | None = Field(description="Largest horizon the model forecasts")
     metrics: dict[str, Any] = Field(description="Backtest metrics recorded with the model")
     detection_model: dict[str, Any] = Field(
         description="Detection rates κ per category and reporting rates"

@@ -192,6 +192,7 @@ class CrossplanService:
             "version": None,
             "trained_at": None,
             "training_window": None,
+            "horizon": None,
             "metrics": {},
             "detection_model": {},
         }

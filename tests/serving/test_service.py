@@ -352,3 +352,36 @@ def test_without_any_model_the_service_is_up_but_not_ready(
         assert r.status_code == 503
         assert "crossplan train" in r.json()["error"]
         assert json.loads(r.text)["problems"] == []
+
+
+def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
+    asgi_app: Any,
+    service_home: Any,
+    forecast_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bentoml
+
+    from serving import modelstore
+    from serving.forecasts import ForecastFile
+
+    for copy_ in bentoml.models.list():
+        bentoml.models.delete(copy_.tag)
+    kept = ForecastFile(forecast_file)  # stands in for the champion copied at an earlier start
+    modelstore.save_copy(kept, {"name": "crossplan-risk", "version": "5", "trained_at": None})
+    env, keys = service_home(tmp_path / "home", None)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CROSSPLAN_FORECAST_FILE", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    with TestClient(asgi_app) as client:
+        assert client.get("/readyz").status_code == 200
+        card = client.get("/model", headers=bearer(keys["analyst"])).json()
+        assert card["degraded"] is True
+        assert card["source"] == "local copy"
+        assert card["version"] == "5"
+        assert "local copy of version 5" in card["reason"]
+        r = client.post("/forecast", json={"horizon": 2}, headers=bearer(keys["planner"]))
+        assert r.status_code == 200
+        assert r.json()["model"]["version"] == "5"

@@ -1,0 +1,51 @@
+"""The champion's local copy in BentoML's model store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import bentoml
+import pytest
+
+from serving import modelstore
+from serving.forecasts import ForecastFile
+
+
+@pytest.fixture
+def empty_store() -> Iterator[None]:
+    """No copy of the test model name before or after the test."""
+    name = "crossplan-risk-test"
+
+    def clear() -> None:
+        for copy in bentoml.models.list():
+            if copy.tag.name == name:
+                bentoml.models.delete(copy.tag)
+
+    clear()
+    yield
+    clear()
+
+
+def test_no_copy_loads_as_none(empty_store: None) -> None:
+    assert modelstore.load_copy("crossplan-risk-test") is None
+    assert modelstore.latest_copy_version("crossplan-risk-test") is None
+
+
+def test_a_copy_round_trips_and_a_version_is_copied_once(
+    empty_store: None, forecast_file: Path, write_forecast: object, tmp_path: Path
+) -> None:
+    name = "crossplan-risk-test"
+    model = ForecastFile(forecast_file)
+    card = {"name": "crossplan-risk", "version": "7", "metrics": {"mae": 1.5}}
+    tag = modelstore.save_copy(model, card, name)
+    assert modelstore.save_copy(model, card, name) == tag  # same version: no second copy
+    loaded = modelstore.load_copy(name)
+    assert loaded is not None
+    copy, stored_card = loaded
+    assert stored_card == card
+    assert copy.table.equals(model.table)
+    modelstore.save_copy(model, {**card, "version": "8"}, name)
+    assert modelstore.latest_copy_version(name) == "8"
+    modelstore.save_copy(model, card, name)  # rolled back to 7: the newest copy is 7 again
+    assert modelstore.latest_copy_version(name) == "7"

@@ -1,0 +1,223 @@
+"""The service as planners meet it: a real ``bentoml serve`` process and an HTTP client.
+
+Few tests, each covering a lot, because every server takes seconds to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from pipelines.contract import Dataset
+from serving.commands.serve import server_command, server_env
+
+pytestmark = pytest.mark.slow
+
+_START_SECONDS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server and a client pointed at it."""
+
+    http: httpx.Client
+    proc: subprocess.Popen[bytes]
+
+    def crash(self) -> None:
+        """SIGKILL the server and all its workers, as a power cut would."""
+        parent = psutil.Process(self.proc.pid)
+        for p in [*parent.children(recursive=True), parent]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        self.proc.wait()
+
+
+@contextmanager
+def running(env: dict[str, str], data_dir: Path, log: Path) -> Iterator[Server]:
+    """A ``bentoml serve`` process of the service."""
+    port = _free_port()
+    # The server makes its own metrics directory; it keeps its model copies in its home.
+    base = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    base.update(env, BENTOML_HOME=str(Path(env["CROSSPLAN_HOME"]) / "bentoml"))
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            server_command(port), env=server_env(data_dir, base), stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            deadline = time.monotonic() + _START_SECONDS
+            while not _ready(client):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield Server(client, proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _ready(client: httpx.Client) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_planners_get_forecasts_plans_and_errors_over_http(
+    service_home: Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]],
+    write_forecast: Callable[[Path, float], Path],
+    tiny_world_dir: Path,
+    tiny_dataset: Dataset,
+    tmp_path: Path,
+) -> None:
+    served = write_forecast(tmp_path / "served.parquet", 2.0)
+    env, keys = service_home(tmp_path / "home", served)
+    planner, analyst, admin = (bearer(keys[r]) for r in ("planner", "analyst", "admin"))
+    with running(env, tiny_world_dir, tmp_path / "server.log") as server:
+        http = server.http
+        # forecast, plan, then the plan and its GeoJSON back
+        r = http.post("/forecast", json={"horizon": 2}, headers=planner)
+        assert r.status_code == 200
+        n_cells = len(tiny_dataset.regions) * len(tiny_dataset.categories)
+        assert len(r.json()["forecasts"]) == 2 * n_cells
+        r = http.post("/plan", json={"horizon": 1}, headers=planner)
+        assert r.status_code == 200, r.text
+        plan = r.json()
+        assert http.get(f"/plans/{plan['plan_id']}", headers=analyst).json() == plan
+        geo = http.get(f"/plans/{plan['plan_id']}/geojson", headers=analyst).json()
+        assert len(geo["features"]) == len(tiny_dataset.regions)
+
+        # keys and roles
+        assert http.post("/forecast", json={"horizon": 1}).status_code == 401
+        assert (
+            http.post("/forecast", json={"horizon": 1}, headers=bearer("cpk_x")).status_code == 401
+        )
+        assert http.post("/plan", json={"horizon": 1}, headers=analyst).status_code == 403
+        assert http.post("/admin/reload", headers=planner).status_code == 403
+
+        # a bad body names its field; an infeasible plan gets the diagnosis
+        r = http.post("/plan", json={"horizon": 1, "solver": "gurobi"}, headers=planner)
+        assert r.status_code == 400
+        assert [p["field"] for p in r.json()["problems"]] == ["solver"]
+        resources: dict[str, Any] = copy.deepcopy(tiny_dataset.resources)  # type: ignore[assignment]
+        resources["policy"]["min_shifts_per_region"] = 10_000
+        r = http.post("/plan", json={"horizon": 1, "resources": resources}, headers=planner)
+        assert r.status_code == 422
+        assert r.json()["diagnosis"]
+
+        # a new model is promoted: reload switches to it while forecasts keep flowing
+        before = http.get("/model", headers=analyst).json()["version"]
+        write_forecast(served, 3.0)
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def keep_asking() -> None:
+            with httpx.Client(base_url=str(http.base_url), timeout=60) as own:
+                while not stop.is_set():
+                    statuses.append(
+                        own.post("/forecast", json={"horizon": 1}, headers=planner).status_code
+                    )
+
+        workers = [threading.Thread(target=keep_asking) for _ in range(4)]
+        for w in workers:
+            w.start()
+        time.sleep(0.3)
+        r = http.post("/admin/reload", headers=admin)
+        time.sleep(0.3)
+        stop.set()
+        for w in workers:
+            w.join()
+        assert r.status_code == 200
+        assert r.json()["previous_version"] == before
+        after = http.get("/model", headers=analyst).json()["version"]
+        assert after != before
+        assert len(statuses) > 10
+        assert set(statuses) == {200}
+        assert (
+            http.post("/forecast", json={"horizon": 1}, headers=planner).json()["model"]["version"]
+            == after
+        )
+
+        # health and metrics need no key, and carry our own figures
+        assert http.get("/healthz").status_code == 200
+        metrics = http.get("/metrics").text
+        assert 'crossplan_plans_total{solver="cbc",status="optimal"} 1.0' in metrics
+        assert 'crossplan_plans_total{solver="cbc",status="infeasible"} 1.0' in metrics
+        assert f'version="{after}"}} 1.0' in metrics
+
+
+def test_plans_survive_a_crash_and_a_restart(
+    service_home: Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]],
+    forecast_file: Path,
+    tiny_world_dir: Path,
+    tmp_path: Path,
+) -> None:
+    env, keys = service_home(tmp_path / "home", forecast_file)
+    planner = bearer(keys["planner"])
+    log = tmp_path / "server.log"
+    with running(env, tiny_world_dir, log) as server:
+        http = server.http
+        made = []
+        for solver in ("cbc", "highs", "cbc"):
+            r = http.post("/plan", json={"horizon": 1, "solver": solver}, headers=planner)
+            assert r.status_code == 200, r.text
+            made.append(r.json())
+        # Crash (SIGKILL) while a plan is being made: it is stored whole or not at all.
+        in_flight = threading.Thread(
+            target=_ignore_errors,
+            args=(lambda: http.post("/plan", json={"horizon": 1}, headers=planner),),
+        )
+        in_flight.start()
+        time.sleep(0.05)
+        server.crash()
+        in_flight.join()
+    db = Path(env["CROSSPLAN_HOME"]) / "plans.db"
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with running(env, tiny_world_dir, log) as server:
+        http = server.http
+        listed = http.get("/plans", headers=planner).json()["plans"]
+        ids = [p["plan_id"] for p in listed]
+        assert {p["plan_id"] for p in made} <= set(ids)
+        assert len(ids) in (3, 4)
+        for plan_id in ids:
+            assert http.get(f"/plans/{plan_id}", headers=planner).json()["plan_id"] == plan_id
+        for plan in made:
+            assert http.get(f"/plans/{plan['plan_id']}", headers=planner).json() == plan
+
+
+def _ignore_errors(call: Callable[[], object]) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        call()
