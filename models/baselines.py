@@ -104,7 +104,7 @@ class PoissonGLM(FeatureForecaster):
         self,
         effort_aware: bool = True,
         horizon: int = 4,
-        alpha: float = 1e-3,
+        alpha: float = 1e-2,
         calibration_periods: int | None = None,
         max_train_rows: int | None = None,
         random_state: int | None = 0,

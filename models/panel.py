@@ -41,16 +41,15 @@ def infer_frequency(periods: pd.Series | pd.DatetimeIndex) -> str:
     unique = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(periods))).sort_values()
     if len(unique) < 2:
         raise ValueError("cannot infer the frequency from fewer than two distinct periods")
-    step = (
-        float(np.min(np.diff(unique.to_numpy().astype("datetime64[s]").astype(np.int64)))) / 86_400
-    )
-    if step == 7:
+    days = np.diff(unique.to_numpy().astype("datetime64[D]").astype(np.int64))
+    # Whole periods may be missing, so spacing is judged by the calendar, not the smallest gap.
+    if (unique.day == 1).all() and days.min() >= 28:
+        return "yearly" if (unique.month == 1).all() and days.min() >= 365 else "monthly"
+    if (days % 7 == 0).all():
         return "weekly"
-    if 28 <= step <= 31:
-        return "monthly"
-    if 365 <= step <= 366:
-        return "yearly"
-    raise ValueError(f"periods {step:g} days apart match no frequency (weekly, monthly, yearly)")
+    raise ValueError(
+        f"periods {int(days.min())} days apart match no frequency (weekly, monthly, yearly)"
+    )
 
 
 def _offset(frequency: str, steps: int) -> pd.DateOffset:
