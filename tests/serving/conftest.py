@@ -1,7 +1,8 @@
-"""Fixtures of the service tests: a tiny world, a stand-in forecast, keys, and the ASGI app.
+"""Fixtures of the service tests: a tiny world, its champion, keys, and the ASGI app.
 
-The service is tested with a forecast table served through its ``CROSSPLAN_FORECAST_FILE``
-seam, so these tests need no trained model; the champion path has its own tests.
+The champion is trained once per test process into an MLflow store that each test copies.
+Tests that need a model but not the MLflow path use a stand-in forecast table instead,
+served through the service's ``CROSSPLAN_FORECAST_FILE`` seam.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Before anything imports prometheus_client or touches BentoML's stores: the service's
 # metrics and model copies of this test process live in a private directory.
@@ -38,7 +39,7 @@ from pipelines.contract import Dataset, load_dataset  # noqa: E402
 from pipelines.simulate import simulate_world  # noqa: E402
 from serving.auth import KeysFile, Role, add_key  # noqa: E402
 
-TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 30}
+TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 
 
 def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -> pd.DataFrame:
@@ -91,24 +92,71 @@ def forecast_file(
     return write_forecast(tmp_path_factory.mktemp("forecast") / "forecast.parquet", 2.0)
 
 
-ServiceHome = Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]]
+@pytest.fixture(scope="session")
+def champion_store(tiny_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with an MLflow store whose champion (version 1) knows the tiny world."""
+    from pipelines.train import train
+
+    store = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CROSSPLAN_HOME", str(store))  # artifacts go under it
+        result = train(
+            tiny_world_dir, horizon=4, origins=2, refit_every=2, tracking_uri=_sqlite(store)
+        )
+    assert result.decision.promote
+    return store
+
+
+def _sqlite(directory: Path) -> str:
+    return f"sqlite:///{directory / 'mlflow.db'}"
+
+
+def _promote_new_version(tracking_uri: str) -> str:
+    from pipelines import registry, tracking
+
+    client = tracking.connect(tracking_uri)
+    current = registry.champion_version(client)
+    assert current is not None
+    new = client.create_model_version(
+        registry.MODEL_NAME, source=current.source, run_id=current.run_id
+    )
+    registry.promote(client, new.version, "a newer champion", by="test")
+    return str(new.version)
 
 
 @pytest.fixture(scope="session")
-def service_home(tiny_world_dir: Path) -> ServiceHome:
-    """Make a service home in a directory: its environment variables and one key per role.
+def promote_new_version() -> Callable[[str], str]:
+    """Register the champion's model again as a new version and promote it; its version."""
+    return _promote_new_version
 
-    The service serves the tiny world, from the given forecast file (``None``: from the
-    MLflow champion, or its local copy).
+
+class ServiceHome(Protocol):
+    def __call__(
+        self, home: Path, *, forecast: Path | None = None, champion: bool = False
+    ) -> tuple[dict[str, str], dict[str, str]]: ...
+
+
+@pytest.fixture(scope="session")
+def service_home(tiny_world_dir: Path, champion_store: Path) -> ServiceHome:
+    """Make a service home: its environment variables and one key per role.
+
+    The service serves the tiny world with the model from ``forecast`` (a forecast file),
+    or from its own copy of :func:`champion_store` (``champion``), or from an empty MLflow
+    store (neither).
     """
 
-    def make(home: Path, forecast: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    def make(
+        home: Path, *, forecast: Path | None = None, champion: bool = False
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        home.mkdir(parents=True, exist_ok=True)
         keys = KeysFile(home / "api_keys.json")
         tokens = {role.value: add_key(keys, role.value, role) for role in Role}
+        if champion:
+            shutil.copy(champion_store / "mlflow.db", home / "mlflow.db")
         env = {
             "CROSSPLAN_HOME": str(home),
             "CROSSPLAN_DATA": str(tiny_world_dir),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+            "MLFLOW_TRACKING_URI": _sqlite(home),
         }
         if forecast is not None:
             env["CROSSPLAN_FORECAST_FILE"] = str(forecast)
@@ -117,12 +165,17 @@ def service_home(tiny_world_dir: Path) -> ServiceHome:
     return make
 
 
-def point_service_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Set the service's environment variables, clearing any inherited ones."""
+def _point_service_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CROSSPLAN_API_KEYS_FILE", "CROSSPLAN_PLANS_DB", "CROSSPLAN_FORECAST_FILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def point_service(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """Set the service's environment variables for this test, clearing inherited ones."""
+    return lambda env: _point_service_at(env, monkeypatch)
 
 
 @pytest.fixture
@@ -133,8 +186,8 @@ def served(
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, str]:
     """Point the service (in this process) at a private home; returns the key of each role."""
-    env, tokens = service_home(tmp_path / "home", forecast_file)
-    point_service_at(env, monkeypatch)
+    env, tokens = service_home(tmp_path / "home", forecast=forecast_file)
+    _point_service_at(env, monkeypatch)
     return tokens
 
 
@@ -153,15 +206,12 @@ def asgi_app() -> Any:
 
 @pytest.fixture(scope="module")
 def shared(
-    asgi_app: Any,
-    service_home: ServiceHome,
-    forecast_file: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    asgi_app: Any, service_home: ServiceHome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """One started service for a module of tests that leave no state others depend on."""
-    env, tokens = service_home(tmp_path_factory.mktemp("home"), forecast_file)
+    """One service serving the champion, for a module of tests that leave no state others use."""
+    env, tokens = service_home(tmp_path_factory.mktemp("home"), champion=True)
     with pytest.MonkeyPatch.context() as mp:
-        point_service_at(env, mp)
+        _point_service_at(env, mp)
         with TestClient(asgi_app) as c:
             yield c, tokens
 

@@ -1,9 +1,11 @@
-"""The service through its ASGI app in process: forecasts, plans, the audit trail, errors."""
+"""The service through its ASGI app in process: forecasts, plans, the audit trail, errors.
+
+Model loading, reloading and degraded starts are in ``test_forecasts.py``.
+"""
 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ def test_forecast_covers_every_region_category_and_period(
     r = client.post("/forecast", json={"horizon": 3}, headers=bearer(keys["planner"]))
     assert r.status_code == 200
     body = r.json()
-    assert body["model"]["name"] == "forecast-file"
+    assert body["model"]["name"] == "crossplan-risk"
+    assert body["model"]["version"] == "1"
     rows = body["forecasts"]
     n_regions, n_categories = len(tiny_dataset.regions), len(tiny_dataset.categories)
     assert len(rows) == n_regions * n_categories * 3
@@ -62,7 +65,7 @@ def test_a_plan_is_stored_with_its_requester_and_served_back(
     assert plan["status"] in ("optimal", "feasible", "time_limit")
     assert plan["objective"] > 0
     assert len(plan["input_fingerprint"]) == 64
-    assert plan["model"]["name"] == "forecast-file"
+    assert (plan["model"]["name"], plan["model"]["version"]) == ("crossplan-risk", "1")
     assert {a["region_id"] for a in plan["assignments"]} <= set(tiny_dataset.regions["region_id"])
 
     analyst = bearer(keys["analyst"])
@@ -302,86 +305,3 @@ def test_keys_never_reach_the_plan_store(
     stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("plans.db*"))
     assert r.json()["plan_id"].encode() in stored
     assert all(token.encode() not in stored for token in served.values())
-
-
-def test_reload_switches_to_the_new_model_without_a_restart(
-    asgi_app: Any,
-    served: dict[str, str],
-    write_forecast: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    served_file = write_forecast(tmp_path / "served.parquet", 2.0)
-    monkeypatch.setenv("CROSSPLAN_FORECAST_FILE", str(served_file))
-    admin = bearer(served["admin"])
-    with TestClient(asgi_app) as client:
-        before = client.get("/model", headers=admin).json()
-        write_forecast(served_file, 3.0)  # a newer model takes the served one's place
-        assert client.get("/model", headers=admin).json()["version"] == before["version"]
-        r = client.post("/admin/reload", headers=admin)
-        assert r.status_code == 200
-        assert r.json()["previous_version"] == before["version"]
-        after = client.get("/model", headers=admin).json()
-        assert after["version"] != before["version"]
-        forecast = client.post("/forecast", json={"horizon": 1}, headers=admin).json()
-        assert forecast["model"]["version"] == after["version"]
-        metrics = client.get("/metrics").text
-    labels = f'name="forecast-file",source="forecast file",version="{after["version"]}"'
-    assert f'crossplan_model_info{{degraded="false",{labels}}} 1.0' in metrics
-
-
-def test_without_any_model_the_service_is_up_but_not_ready(
-    asgi_app: Any, service_home: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env, keys = service_home(tmp_path / "home", None)
-    point = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}
-    for name, value in point.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CROSSPLAN_FORECAST_FILE", raising=False)
-    import bentoml
-
-    for copy_ in bentoml.models.list():
-        bentoml.models.delete(copy_.tag)
-    with TestClient(asgi_app) as client:
-        assert client.get("/healthz").status_code == 200
-        assert client.get("/readyz").status_code == 503
-        card = client.get("/model", headers=bearer(keys["analyst"])).json()
-        assert card["loaded"] is False
-        assert "no local copy" in card["reason"]
-        r = client.post("/forecast", json={"horizon": 1}, headers=bearer(keys["planner"]))
-        assert r.status_code == 503
-        assert "crossplan train" in r.json()["error"]
-        assert json.loads(r.text)["problems"] == []
-
-
-def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
-    asgi_app: Any,
-    service_home: Any,
-    forecast_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import bentoml
-
-    from serving import modelstore
-    from serving.forecasts import ForecastFile
-
-    for copy_ in bentoml.models.list():
-        bentoml.models.delete(copy_.tag)
-    kept = ForecastFile(forecast_file)  # stands in for the champion copied at an earlier start
-    modelstore.save_copy(kept, {"name": "crossplan-risk", "version": "5", "trained_at": None})
-    env, keys = service_home(tmp_path / "home", None)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CROSSPLAN_FORECAST_FILE", raising=False)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
-    with TestClient(asgi_app) as client:
-        assert client.get("/readyz").status_code == 200
-        card = client.get("/model", headers=bearer(keys["analyst"])).json()
-        assert card["degraded"] is True
-        assert card["source"] == "local copy"
-        assert card["version"] == "5"
-        assert "local copy of version 5" in card["reason"]
-        r = client.post("/forecast", json={"horizon": 2}, headers=bearer(keys["planner"]))
-        assert r.status_code == 200
-        assert r.json()["model"]["version"] == "5"

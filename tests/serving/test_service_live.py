@@ -96,14 +96,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_planners_get_forecasts_plans_and_errors_over_http(
-    service_home: Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]],
-    write_forecast: Callable[[Path, float], Path],
+    service_home: Any,
+    promote_new_version: Callable[[str], str],
     tiny_world_dir: Path,
     tiny_dataset: Dataset,
     tmp_path: Path,
 ) -> None:
-    served = write_forecast(tmp_path / "served.parquet", 2.0)
-    env, keys = service_home(tmp_path / "home", served)
+    env, keys = service_home(tmp_path / "home", champion=True)
     planner, analyst, admin = (bearer(keys[r]) for r in ("planner", "analyst", "admin"))
     with running(env, tiny_world_dir, tmp_path / "server.log") as server:
         http = server.http
@@ -139,7 +138,7 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
 
         # a new model is promoted: reload switches to it while forecasts keep flowing
         before = http.get("/model", headers=analyst).json()["version"]
-        write_forecast(served, 3.0)
+        new = promote_new_version(env["MLFLOW_TRACKING_URI"])
         statuses: list[int] = []
         stop = threading.Event()
 
@@ -162,7 +161,7 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
         assert r.status_code == 200
         assert r.json()["previous_version"] == before
         after = http.get("/model", headers=analyst).json()["version"]
-        assert after != before
+        assert (before, after) == ("1", new)
         assert len(statuses) > 10
         assert set(statuses) == {200}
         assert (
@@ -179,12 +178,9 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
 
 
 def test_plans_survive_a_crash_and_a_restart(
-    service_home: Callable[[Path, Path | None], tuple[dict[str, str], dict[str, str]]],
-    forecast_file: Path,
-    tiny_world_dir: Path,
-    tmp_path: Path,
+    service_home: Any, tiny_world_dir: Path, tmp_path: Path
 ) -> None:
-    env, keys = service_home(tmp_path / "home", forecast_file)
+    env, keys = service_home(tmp_path / "home", champion=True)
     planner = bearer(keys["planner"])
     log = tmp_path / "server.log"
     with running(env, tiny_world_dir, log) as server:

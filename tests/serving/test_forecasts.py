@@ -1,0 +1,124 @@
+"""Which model the service serves: the MLflow champion, a reload after a promotion, the
+local copy when MLflow is down (degraded), no model at all, and a forecast file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import bentoml
+import pytest
+from starlette.testclient import TestClient
+
+from serving import modelstore
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def no_local_copies() -> Iterator[None]:
+    """An empty BentoML model store (it is private to this test process)."""
+    for copy in bentoml.models.list():
+        bentoml.models.delete(copy.tag)
+    yield
+
+
+def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload(
+    asgi_app: Any,
+    promote_new_version: Callable[[str], str],
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env, keys = service_home(tmp_path / "home", champion=True)
+    point_service(env)
+    admin = bearer(keys["admin"])
+    with TestClient(asgi_app) as client:
+        card = client.get("/model", headers=admin).json()
+        assert (card["source"], card["version"], card["degraded"]) == ("mlflow", "1", False)
+        assert card["training_window"]["end"] == card["data"]["last_period"]
+        assert card["metrics"]["observed"]["coverage80"] > 0
+        assert set(card["detection_model"]["kappa"]) == set(card["data"]["categories"])
+        assert modelstore.latest_copy_version() == "1"  # kept for a degraded start
+
+        r = client.post("/forecast", json={"horizon": card["horizon"] + 1}, headers=admin)
+        assert r.status_code == 400  # beyond what the model forecasts
+        assert f"between 1 and {card['horizon']}" in r.json()["error"]
+
+        new = promote_new_version(env["MLFLOW_TRACKING_URI"])
+        assert client.get("/model", headers=admin).json()["version"] == "1"  # until reloaded
+        r = client.post("/admin/reload", headers=admin)
+        assert r.status_code == 200
+        assert (r.json()["previous_version"], r.json()["model"]["version"]) == ("1", new)
+        forecast = client.post("/forecast", json={"horizon": 1}, headers=admin).json()
+        assert forecast["model"]["version"] == new
+        metrics = client.get("/metrics").text
+    assert modelstore.latest_copy_version() == new
+    served = 'degraded="false",name="crossplan-risk",source="mlflow"'
+    assert f'crossplan_model_info{{{served},version="{new}"}} 1.0' in metrics
+    assert f'crossplan_model_info{{{served},version="1"}} 0.0' in metrics
+
+
+def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
+    asgi_app: Any,
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env, keys = service_home(tmp_path / "home", champion=True)
+    point_service(env)
+    ask = {"json": {"horizon": 2}, "headers": bearer(keys["planner"])}
+    with TestClient(asgi_app) as client:  # a healthy start keeps a copy
+        live = client.post("/forecast", **ask).json()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    with TestClient(asgi_app) as client:
+        assert client.get("/readyz").status_code == 200
+        card = client.get("/model", headers=bearer(keys["analyst"])).json()
+        assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
+        assert "local copy of version 1" in card["reason"]
+        assert "127.0.0.1:9" in card["reason"]
+        assert client.post("/forecast", **ask).json() == live
+
+
+def test_without_any_model_the_service_is_up_but_not_ready(
+    asgi_app: Any,
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env, keys = service_home(tmp_path / "home")  # an empty MLflow store
+    point_service(env)
+    with TestClient(asgi_app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+        card = client.get("/model", headers=bearer(keys["analyst"])).json()
+        assert card["loaded"] is False
+        assert "no local copy" in card["reason"]
+        for path in ("/forecast", "/plan"):
+            r = client.post(path, json={"horizon": 1}, headers=bearer(keys["planner"]))
+            assert r.status_code == 503
+            assert "crossplan train" in r.json()["error"]
+
+
+def test_a_forecast_file_stands_in_for_the_model(
+    client: TestClient, served: dict[str, str], forecast_file: Path
+) -> None:
+    card = client.get("/model", headers=bearer(served["analyst"])).json()
+    assert (card["source"], card["name"], card["degraded"]) == (
+        "forecast file",
+        "forecast-file",
+        False,
+    )
+    assert card["horizon"] == 12
+    r = client.post("/plan", json={"horizon": 1}, headers=bearer(served["planner"]))
+    assert r.status_code == 200
+    assert r.json()["model"]["version"] == card["version"]
