@@ -1,0 +1,184 @@
+"""Why no plan exists: quick checks before solving, and an elastic re-solve after.
+
+The quick checks catch the common mistakes in milliseconds (a floor in a region no unit
+may enter, floors that need more shifts or money than there are, a joint operation whose
+country has no unit within reach). When the solver still proves the model infeasible, the
+elastic re-solve lets floors, budget and share caps give way, at a cost per unit of
+violation, and names the ones that had to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimize import names
+from optimize.build import build_problem
+from optimize.inputs import Inputs
+from optimize.plan import Finding
+from optimize.solvers import run_solver
+
+__all__ = ["ELASTIC", "PRE_SOLVE", "elastic_diagnosis", "precheck"]
+
+PRE_SOLVE = "pre-solve check"
+ELASTIC = "elastic re-solve"
+_TOL = 1e-6
+
+
+def precheck(inputs: Inputs) -> list[Finding]:
+    """Constraints that cannot be met, found without a solver."""
+    return [*_floor_checks(inputs), *_budget_checks(inputs), *_operation_checks(inputs)]
+
+
+def _floor_checks(inputs: Inputs) -> list[Finding]:
+    floor = inputs.policy.min_shifts_per_region
+    if floor <= 0:
+        return []
+    cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
+    reach = cap @ inputs.eligibility.matrix
+    regions = inputs.regions.region_ids
+    found = []
+    for period in inputs.periods:
+        for r in np.flatnonzero(reach < floor):
+            why = (
+                f"no unit may work in region {regions[r]} (country, agreements, distance), "
+                f"so its floor of {floor} shifts cannot be met"
+                if reach[r] == 0
+                else f"units that may work in region {regions[r]} have {reach[r]:g} shifts, "
+                f"{floor - reach[r]:g} short of its floor of {floor}"
+            )
+            found.append(
+                Finding(names.floor(regions[r], period), floor - reach[r], "shifts", why, PRE_SOLVE)
+            )
+        total_need = floor * len(regions)
+        usable = cap[inputs.eligibility.matrix.any(axis=1)].sum()
+        if total_need > usable:
+            found.append(
+                Finding(
+                    names.floor("*", period),
+                    total_need - usable,
+                    "shifts",
+                    f"the floors of {len(regions)} regions need {total_need:g} shifts, all "
+                    f"units together have {usable:g}: {total_need - usable:g} short",
+                    PRE_SOLVE,
+                )
+            )
+        share = inputs.policy.max_share_per_region
+        if share is not None and share * len(regions) < 1:
+            found.append(
+                Finding(
+                    names.share_cap("*", period),
+                    floor,
+                    "shifts",
+                    f"a share cap of {share:g} over {len(regions)} regions leaves no room for "
+                    f"the {floor} shifts every region's floor asks for",
+                    PRE_SOLVE,
+                )
+            )
+    return found
+
+
+def _budget_checks(inputs: Inputs) -> list[Finding]:
+    budget, floor = inputs.policy.budget, inputs.policy.min_shifts_per_region
+    if budget is None or floor <= 0:
+        return []
+    cost = np.array([u.cost_per_shift for u in inputs.units])
+    usable = (
+        inputs.eligibility.matrix
+        & (np.array([u.shifts_per_period for u in inputs.units]) > 0)[:, None]
+    )
+    cheapest = np.where(usable, cost[:, None], np.inf).min(axis=0)
+    need = float(floor * cheapest[np.isfinite(cheapest)].sum())
+    if need <= budget + _TOL:
+        return []
+    return [
+        Finding(
+            names.budget(period),
+            need - budget,
+            "cost",
+            f"meeting the floors costs at least {need:g} per period, {need - budget:g} over "
+            f"the budget of {budget:g}",
+            PRE_SOLVE,
+        )
+        for period in inputs.periods
+    ]
+
+
+def _operation_checks(inputs: Inputs) -> list[Finding]:
+    index = inputs.regions.index
+    matrix = inputs.eligibility.matrix
+    found = []
+    for op in inputs.joint_operations:
+        cols = [index[r] for r in op.regions]
+        for country in op.countries:
+            members = [i for i, u in enumerate(inputs.units) if u.country == country]
+            within = [i for i in members if matrix[i, cols].any()]
+            shifts = sum(inputs.units[i].shifts_per_period for i in within)
+            if shifts >= op.min_shifts_per_country:
+                continue
+            need = op.min_shifts_per_country
+            why = (
+                f"{country} has no unit that may work in the regions of {op.operation_id}, "
+                f"which needs {need} shifts from each of its countries"
+                if not within
+                else f"{country}'s units that may work in the regions of {op.operation_id} "
+                f"have {shifts} shifts, {need - shifts} short of the {need} it needs from "
+                "each of its countries"
+            )
+            found += [
+                Finding(
+                    names.commitment(op.operation_id, country, period),
+                    need - shifts,
+                    "shifts",
+                    why,
+                    PRE_SOLVE,
+                )
+                for period in inputs.periods
+            ]
+    return found
+
+
+def elastic_diagnosis(
+    inputs: Inputs, solver: str = "cbc", *, time_limit: float | None = None
+) -> list[Finding]:
+    """Re-solve with slack on floors, budget and share caps; name those that gave way."""
+    problem = build_problem(inputs, elastic=True)
+    outcome = run_solver(problem.model, solver, time_limit=time_limit)
+    if not outcome.has_solution:
+        return [
+            Finding(
+                "model",
+                0.0,
+                "shifts",
+                f"the solver proved the plan infeasible; the elastic re-solve found no "
+                f"explanation ({outcome.detail})",
+                ELASTIC,
+            )
+        ]
+    found = []
+    for name, var in problem.slacks.items():
+        amount = float(var.varValue or 0.0)
+        if amount > _TOL:
+            found.append(_elastic_finding(name, amount))
+    if not found:
+        found.append(
+            Finding(
+                "model",
+                0.0,
+                "shifts",
+                "the solver reported the plan infeasible, but a re-solve with slack met every "
+                "constraint; try the other solver",
+                ELASTIC,
+            )
+        )
+    return found
+
+
+def _elastic_finding(name: str, amount: float) -> Finding:
+    kind = names.family(name)
+    if kind == "budget":
+        message = f"the other constraints need {amount:.4g} more than the budget"
+        return Finding(name, amount, "cost", message, ELASTIC)
+    if kind == "floor":
+        return Finding(name, amount, "shifts", f"{amount:.4g} shifts short of its floor", ELASTIC)
+    message = f"{amount:.4g} shifts over its share cap"
+    return Finding(name, amount, "shifts", message, ELASTIC)

@@ -1,0 +1,82 @@
+"""Which unit may work in which region: jurisdiction, agreements and distance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from optimize.inputs import Agreement, RegionTable, Unit
+
+__all__ = ["EARTH_RADIUS_KM", "Eligibility", "compute_eligibility", "haversine_km"]
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True, eq=False)
+class Eligibility:
+    """Eligible (unit, region) pairs.
+
+    Parameters
+    ----------
+    matrix
+        Boolean array (units, regions): True where the unit may work.
+    """
+
+    matrix: np.ndarray
+
+    @property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit and region index of every eligible pair, sorted by unit then region."""
+        u, r = np.nonzero(self.matrix)
+        return u, r
+
+    def regions_of(self, unit: int) -> np.ndarray:
+        """Indices of the regions ``unit`` may work in."""
+        return np.flatnonzero(self.matrix[unit])
+
+    def units_of(self, region: int) -> np.ndarray:
+        """Indices of the units that may work in ``region``."""
+        return np.flatnonzero(self.matrix[:, region])
+
+
+def haversine_km(lon1: float, lat1: float, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km from one point to many (degrees in, km out)."""
+    p1, l1 = np.radians(lat1), np.radians(lon1)
+    p2, l2 = np.radians(lat), np.radians(lon)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+
+
+def compute_eligibility(
+    units: Sequence[Unit], regions: RegionTable, agreements: Sequence[Agreement]
+) -> Eligibility:
+    """Where each unit may work (see :class:`~optimize.inputs.Unit` for the rules)."""
+    countries = np.asarray(regions.countries, dtype=object)
+    index = regions.index
+    opened: dict[str, np.ndarray] = {}
+    for a in agreements:
+        cols = [index[r] for r in a.regions]
+        for c in a.countries:
+            mask = opened.setdefault(c, np.zeros(len(countries), dtype=bool))
+            mask[cols] = True
+    matrix = np.zeros((len(units), len(countries)), dtype=bool)
+    for i, u in enumerate(units):
+        home = countries == u.country
+        if u.regions is not None:
+            listed = np.zeros(len(countries), dtype=bool)
+            listed[[index[r] for r in u.regions]] = True
+            home &= listed
+        foreign = opened.get(u.country, np.zeros(len(countries), dtype=bool)) & ~(
+            countries == u.country
+        )
+        allowed = home | foreign
+        if u.max_distance_km is not None and u.home_region is not None:
+            h = index[u.home_region]
+            d = haversine_km(regions.lon[h], regions.lat[h], regions.lon, regions.lat)
+            allowed &= d <= u.max_distance_km
+        matrix[i] = allowed
+    return Eligibility(matrix=matrix)

@@ -1,0 +1,201 @@
+"""The forecast table the planner reads, as dense arrays aligned with the region table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimize.errors import InputError, InputProblem
+
+__all__ = ["FORECAST_COLUMNS", "QUANTILE_COLUMNS", "Forecast"]
+
+QUANTILE_COLUMNS = {0.1: "activity_q10", 0.5: "activity_q50", 0.9: "activity_q90"}
+FORECAST_COLUMNS = (
+    "region_id",
+    "period",
+    "activity_mean",
+    "activity_q10",
+    "activity_q50",
+    "activity_q90",
+    "detection_rate",
+)
+_VALUE_COLUMNS = FORECAST_COLUMNS[2:]
+_MAX_LISTED = 20
+
+
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Expected activity per region, category and period, and the detection rate.
+
+    Arrays have shape ``(n_regions, n_categories, n_periods)`` and follow the order of the
+    region table; a (region, category, period) the table does not cover has no activity.
+
+    Parameters
+    ----------
+    categories
+        Category names.
+    periods
+        Period starts, sorted.
+    activity
+        ``{"mean": array, 0.1: array, 0.5: array, 0.9: array}``.
+    detection_rate
+        κ per cell: one unit of effective effort finds an incident with chance 1 − exp(−κ).
+    missing_regions
+        Regions of the region table without any forecast row.
+    """
+
+    categories: tuple[str, ...]
+    periods: tuple[pd.Timestamp, ...]
+    activity: dict[object, np.ndarray]
+    detection_rate: np.ndarray
+    missing_regions: tuple[str, ...] = ()
+
+    @property
+    def period_labels(self) -> tuple[str, ...]:
+        """Periods as ISO dates (``2026-03-02``), the form plans and constraint names use."""
+        return tuple(p.strftime("%Y-%m-%d") for p in self.periods)
+
+    def at_quantile(self, quantile: float | None) -> np.ndarray:
+        """Activity at a risk quantile in [0.1, 0.9] (linear between q10, q50, q90).
+
+        ``None`` gives the mean.
+        """
+        if quantile is None:
+            return self.activity["mean"]
+        q = float(quantile)
+        if q <= 0.5:
+            w = (q - 0.1) / 0.4
+            lo, hi = self.activity[0.1], self.activity[0.5]
+        else:
+            w = (q - 0.5) / 0.4
+            lo, hi = self.activity[0.5], self.activity[0.9]
+        return np.asarray((1.0 - w) * lo + w * hi)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        region_ids: Sequence[str],
+        *,
+        horizon: int | None = None,
+        source: str = "forecast",
+    ) -> Forecast:
+        """Validate a forecast table (DESIGN.md columns) and align it with ``region_ids``.
+
+        Parameters
+        ----------
+        frame
+            One row per (``region_id``, ``category``, ``period``); ``category`` is optional.
+        region_ids
+            Region order of the region table.
+        horizon
+            Keep only the first ``horizon`` periods.
+        source
+            Name of the table in error messages (e.g. the file name).
+
+        Raises
+        ------
+        InputError
+            Listing every problem: missing columns, unknown regions, negative or
+            non-finite values, duplicate rows, unreadable periods, an empty table.
+        """
+        problems = _check_frame(frame, region_ids, source)
+        if problems:
+            raise InputError(problems)
+        df = frame.copy()
+        if "category" not in df.columns:
+            df["category"] = "all"
+        df["category"] = df["category"].astype(str)
+        df["period"] = pd.to_datetime(df["period"]).dt.tz_localize(None).dt.normalize()
+        periods = sorted(df["period"].unique())
+        if horizon is not None:
+            if horizon < 1:
+                raise InputError(
+                    [InputProblem("horizon", f"must be at least 1, got {horizon}", "use H ≥ 1")]
+                )
+            periods = periods[:horizon]
+            df = df[df["period"].isin(periods)]
+        categories = tuple(sorted(df["category"].unique()))
+        r_index = {r: i for i, r in enumerate(region_ids)}
+        c_index = {c: i for i, c in enumerate(categories)}
+        t_index = {p: i for i, p in enumerate(periods)}
+        ri = df["region_id"].astype(str).map(r_index).to_numpy()
+        ci = df["category"].map(c_index).to_numpy()
+        ti = df["period"].map(t_index).to_numpy()
+        shape = (len(region_ids), len(categories), len(periods))
+        arrays: dict[object, np.ndarray] = {}
+        for key, column in [("mean", "activity_mean"), *QUANTILE_COLUMNS.items()]:
+            arrays[key] = np.zeros(shape)
+            arrays[key][ri, ci, ti] = df[column].to_numpy(dtype=float)
+        kappa = np.zeros(shape)
+        kappa[ri, ci, ti] = df["detection_rate"].to_numpy(dtype=float)
+        covered = set(df["region_id"].astype(str))
+        missing = tuple(r for r in region_ids if r not in covered)
+        return cls(
+            categories=categories,
+            periods=tuple(pd.Timestamp(p) for p in periods),
+            activity=arrays,
+            detection_rate=kappa,
+            missing_regions=missing,
+        )
+
+
+def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) -> list[InputProblem]:
+    missing = [c for c in FORECAST_COLUMNS if c not in frame.columns]
+    if missing:
+        return [
+            InputProblem(
+                source,
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                f"give every column of the forecast table: {', '.join(FORECAST_COLUMNS)}",
+            )
+        ]
+    if frame.empty:
+        return [InputProblem(source, "the forecast table is empty", "forecast some periods")]
+    problems: list[InputProblem] = []
+    rows = np.arange(1, len(frame) + 1)
+    known = set(region_ids)
+    unknown = ~frame["region_id"].astype(str).isin(known).to_numpy()
+    for row in rows[unknown][:_MAX_LISTED]:
+        region = frame["region_id"].iloc[row - 1]
+        problems.append(
+            InputProblem(
+                f"{source}, row {row}, column 'region_id'",
+                f"unknown region {region!r}",
+                "forecast only regions of the regions file",
+            )
+        )
+    for column in _VALUE_COLUMNS:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        for row in rows[bad][:_MAX_LISTED]:
+            problems.append(
+                InputProblem(
+                    f"{source}, row {row}, column {column!r}",
+                    f"must be a finite number ≥ 0, got {frame[column].iloc[row - 1]!r}",
+                    "give non-negative numbers",
+                )
+            )
+    periods = pd.to_datetime(frame["period"], errors="coerce")
+    for row in rows[periods.isna().to_numpy()][:_MAX_LISTED]:
+        problems.append(
+            InputProblem(
+                f"{source}, row {row}, column 'period'",
+                f"not a date: {frame['period'].iloc[row - 1]!r}",
+                "give the period start as a date (YYYY-MM-DD)",
+            )
+        )
+    keys = ["region_id", "period"] + (["category"] if "category" in frame.columns else [])
+    duplicated = frame.duplicated(subset=keys, keep="first").to_numpy()
+    for row in rows[duplicated][:_MAX_LISTED]:
+        problems.append(
+            InputProblem(
+                f"{source}, row {row}",
+                f"duplicate row for the same ({', '.join(keys)})",
+                "give one row per region, category and period",
+            )
+        )
+    return problems

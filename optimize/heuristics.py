@@ -1,0 +1,233 @@
+"""A greedy plan: a quick, feasible, good start for the solvers.
+
+CBC's own heuristics can fail to find any plan for this model before its time runs out,
+and both solvers stop as soon as their incumbent is within the gap of the bound; a start
+that meets every constraint and is near the optimum makes most solves end at the root.
+
+Per period: pick the joint operations worth aiming for (best first, up to the policy's
+limit); meet the floors (cheapest eligible units first); meet each aimed operation's
+commitments (dropping an operation a country cannot staff); hand out the remaining shifts
+one round at a time, each unit placing one shift where it gains most; then move single
+shifts between a unit's regions while that gains (local search); finally launch the aimed
+operations whose commitments hold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimize.inputs import Inputs
+from optimize.score import Allocation
+
+__all__ = ["greedy_allocation"]
+
+_TOL = 1e-9
+
+
+def greedy_allocation(inputs: Inputs) -> Allocation | None:
+    """A feasible allocation, or ``None`` when the greedy cannot meet the floors or caps."""
+    n_t = len(inputs.periods)
+    shape = (len(inputs.units), len(inputs.regions.region_ids), n_t)
+    shifts = np.zeros(shape)
+    launched = np.zeros((len(inputs.joint_operations), n_t), dtype=bool)
+    for t in range(n_t):
+        period = _Period(inputs, t)
+        if not period.run():
+            return None
+        shifts[:, :, t] = period.x
+        launched[:, t] = period.launched
+    return Allocation.from_dense(shifts, launched)
+
+
+def _value(activity: np.ndarray, kappa: np.ndarray, effort: np.ndarray) -> np.ndarray:
+    return np.sum(activity * -np.expm1(-kappa * effort[:, None]), axis=1)
+
+
+class _Period:
+    """Greedy state of one period."""
+
+    def __init__(self, inputs: Inputs, t: int) -> None:
+        self.inputs = inputs
+        policy = inputs.policy
+        units = inputs.units
+        self.eligible = inputs.eligibility.matrix
+        self.cap = np.array([u.shifts_per_period for u in units], dtype=float)
+        self.cost = np.array([u.cost_per_shift for u in units])
+        self.eff = np.array([u.efficiency for u in units])
+        self.country = np.array([u.country for u in units], dtype=object)
+        self.activity = inputs.activity[:, :, t]
+        self.kappa = inputs.forecast.detection_rate[:, :, t]
+        n_u, n_r = self.eligible.shape
+        self.x = np.zeros((n_u, n_r))
+        self.spare = self.cap.copy()
+        self.left = np.inf if policy.budget is None else float(policy.budget)
+        self.floor = policy.min_shifts_per_region
+        self.share = policy.max_share_per_region
+        self.per_region = np.zeros(n_r)
+        self.effort = np.zeros(n_r)
+        self.regions_of = [np.flatnonzero(self.eligible[u]) for u in range(n_u)]
+        index = inputs.regions.index
+        self.op_regions = [
+            np.array(sorted({index[r] for r in op.regions})) for op in inputs.joint_operations
+        ]
+        self.launched = np.zeros(len(inputs.joint_operations), dtype=bool)
+        self.aimed = self._aim()
+        self.mult = self._multipliers()
+
+    def _aim(self) -> np.ndarray:
+        ops = self.inputs.joint_operations
+        worth = np.array(
+            [
+                (op.effort_multiplier - 1.0) * self.activity[rows].sum()
+                for op, rows in zip(ops, self.op_regions, strict=True)
+            ]
+        )
+        aimed = np.zeros(len(ops), dtype=bool)
+        limit = self.inputs.policy.max_joint_operations_per_period
+        order = np.argsort(-worth, kind="stable")
+        aimed[order[: len(ops) if limit is None else limit]] = True
+        return aimed & (worth > 0)
+
+    def _multipliers(self) -> np.ndarray:
+        mult = np.ones(len(self.per_region))
+        for j in np.flatnonzero(self.aimed).tolist():
+            mult[self.op_regions[j]] += self.inputs.joint_operations[j].effort_multiplier - 1.0
+        return mult
+
+    def _place(self, u: int, r: int, n: float = 1.0) -> None:
+        self.x[u, r] += n
+        self.spare[u] -= n
+        self.left -= n * self.cost[u]
+        self.per_region[r] += n
+        self.effort[r] += n * self.eff[u] * self.mult[r]
+
+    def _affordable(self, u: int) -> float:
+        return float(np.floor((self.left + _TOL) / self.cost[u])) if self.cost[u] > 0 else np.inf
+
+    def _gains(self, u: int, rs: np.ndarray) -> np.ndarray:
+        now = _value(self.activity[rs], self.kappa[rs], self.effort[rs])
+        step = self.eff[u] * self.mult[rs]
+        return _value(self.activity[rs], self.kappa[rs], self.effort[rs] + step) - now
+
+    def run(self) -> bool:
+        if not self._floors():
+            return False
+        self._commitments()
+        self._fill()
+        self._improve()
+        self.launched = self.aimed & self._committed_ok()
+        total = self.per_region.sum()
+        return self.share is None or bool(np.all(self.per_region <= self.share * total + _TOL))
+
+    def _floors(self) -> bool:
+        if self.floor <= 0:
+            return True
+        # Regions with the fewest candidate units first, so they are not crowded out.
+        for r in np.argsort(self.eligible.sum(axis=0), kind="stable"):
+            need = float(self.floor)
+            for u in np.lexsort((-self.spare, self.cost)).tolist():
+                if need <= 0:
+                    break
+                if self.eligible[u, r] and self.spare[u] > 0:
+                    n = min(need, self.spare[u], self._affordable(u))
+                    if n > 0:
+                        self._place(u, int(r), n)
+                        need -= n
+            if need > 0:
+                return False
+        return True
+
+    def _commitment(self, j: int, country: str) -> float:
+        members = self.country == country
+        return float(self.x[np.ix_(members, self.op_regions[j])].sum())
+
+    def _committed_ok(self) -> np.ndarray:
+        ops = self.inputs.joint_operations
+        return np.array(
+            [
+                all(self._commitment(j, c) >= op.min_shifts_per_country for c in op.countries)
+                for j, op in enumerate(ops)
+            ],
+            dtype=bool,
+        )
+
+    def _commitments(self) -> None:
+        ops = self.inputs.joint_operations
+        for j in np.flatnonzero(self.aimed).tolist():
+            op, rows = ops[j], self.op_regions[j]
+            for c in op.countries:
+                need = op.min_shifts_per_country - self._commitment(j, c)
+                for u in np.flatnonzero(self.country == c).tolist():
+                    rs = rows[self.eligible[u, rows]]
+                    while need > 0 and len(rs) and self.spare[u] > 0 and self._affordable(u) > 0:
+                        self._place(u, int(rs[int(np.argmax(self._gains(u, rs)))]))
+                        need -= 1
+            if not self._committed_ok()[j]:
+                # The shifts already placed stay: they are feasible wherever they are.
+                self.aimed[j] = False
+                self.mult = self._multipliers()
+                self.effort = (self.eff @ self.x) * self.mult
+
+    def _fill(self) -> None:
+        active = [u for u in range(len(self.cap)) if self.spare[u] > 0 and len(self.regions_of[u])]
+        while active:
+            still = []
+            for u in active:
+                if self._affordable(u) < 1:
+                    continue
+                rs = self.regions_of[u]
+                gain = self._gains(u, rs)
+                if self.share is not None:
+                    total = self.per_region.sum()
+                    room = self.per_region[rs] + 1 <= self.share * (total + 1) + _TOL
+                    gain = np.where(room, gain, -1.0)
+                k = int(np.argmax(gain))
+                if gain[k] <= 0:
+                    continue
+                self._place(u, int(rs[k]))
+                if self.spare[u] > 0:
+                    still.append(u)
+            active = still
+
+    def _locked(self, u: int) -> np.ndarray:
+        """Regions ``u`` may not take a shift from without breaking a commitment."""
+        locked = np.zeros(len(self.per_region), dtype=bool)
+        ops = self.inputs.joint_operations
+        for j in np.flatnonzero(self.aimed).tolist():
+            op = ops[j]
+            c = self.country[u]
+            if c in op.countries and self._commitment(j, c) - 1 < op.min_shifts_per_country:
+                locked[self.op_regions[j]] = True
+        return locked
+
+    def _improve(self, max_passes: int = 50) -> None:
+        """Move single shifts of a unit between its regions while that gains.
+
+        A move keeps the unit's cost and total shifts, so capacity and budget still hold;
+        it never takes a region below its floor, puts one above its share cap or takes an
+        aimed operation below a country's commitment.
+        """
+        total = self.per_region.sum()
+        for _ in range(max_passes):
+            moved = False
+            for u, rs in enumerate(self.regions_of):
+                held = rs[(self.x[u, rs] > 0) & ~self._locked(u)[rs]]
+                if not len(held) or len(rs) < 2:
+                    continue
+                gain = self._gains(u, rs)
+                if self.share is not None:
+                    gain = np.where(
+                        self.per_region[rs] + 1 <= self.share * total + _TOL, gain, -np.inf
+                    )
+                here = _value(self.activity[held], self.kappa[held], self.effort[held])
+                step = self.eff[u] * self.mult[held]
+                after = _value(self.activity[held], self.kappa[held], self.effort[held] - step)
+                loss = np.where(self.per_region[held] - 1 >= self.floor, here - after, np.inf)
+                b, a = int(rs[int(np.argmax(gain))]), int(held[int(np.argmin(loss))])
+                if a == b or gain.max() - loss.min() <= 1e-9 * max(abs(gain.max()), 1e-12):
+                    continue
+                self._place(u, a, -1.0)
+                self._place(u, b, 1.0)
+                moved = True
+            if not moved:
+                return

@@ -1,0 +1,55 @@
+"""One call from inputs to plan: quick checks, build, solve, explain."""
+
+from __future__ import annotations
+
+from optimize.build import build_problem
+from optimize.curve import DEFAULT_TOLERANCE
+from optimize.diagnose import precheck
+from optimize.errors import SolverError
+from optimize.inputs import Inputs
+from optimize.plan import Plan
+from optimize.solve import infeasible_plan, solve
+from optimize.solvers import SOLVERS
+
+__all__ = ["plan_allocation"]
+
+
+def plan_allocation(
+    inputs: Inputs,
+    solver: str = "cbc",
+    *,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Plan:
+    """Plan patrols and joint operations for ``inputs``.
+
+    Parameters
+    ----------
+    inputs
+        Planning inputs.
+    solver
+        ``cbc`` (default, PuLP's bundled CBC) or ``highs``.
+    time_limit, gap
+        Solver limits; default to the policy's.
+    tolerance
+        Target relative error of the piecewise interdiction curves.
+
+    Returns
+    -------
+    Plan
+        Status ``infeasible`` with a diagnosis when no plan meets every constraint (the
+        quick checks answer without building the model).
+
+    Raises
+    ------
+    SolverError
+        Unknown solver, solver failure, or no plan found within the time limit.
+    """
+    if solver not in SOLVERS:
+        raise SolverError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    findings = precheck(inputs)
+    if findings:
+        return infeasible_plan(inputs, solver, findings)
+    problem = build_problem(inputs, tolerance=tolerance)
+    return solve(problem, solver, time_limit=time_limit, gap=gap)

@@ -1,0 +1,247 @@
+"""Solve a built :class:`~optimize.build.Problem` and turn the solution into a :class:`Plan`."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from optimize.build import Problem
+from optimize.diagnose import elastic_diagnosis
+from optimize.errors import SolverError
+from optimize.explain import baselines, binding_constraints, marginal_values
+from optimize.heuristics import greedy_allocation
+from optimize.inputs import Inputs
+from optimize.plan import (
+    Assignment,
+    Finding,
+    OperationOutcome,
+    Plan,
+    RegionOutcome,
+    Status,
+)
+from optimize.score import (
+    Allocation,
+    commitments,
+    effective_effort,
+    score,
+    shifts_by_region,
+)
+from optimize.solvers import Outcome, run_solver
+
+__all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "set_start", "solve"]
+
+
+def solve(
+    problem: Problem,
+    solver: str = "cbc",
+    *,
+    time_limit: float | None = None,
+    gap: float | None = None,
+) -> Plan:
+    """Solve ``problem`` and explain the result.
+
+    Parameters
+    ----------
+    problem
+        Built by :func:`~optimize.build.build_problem` (not elastic).
+    solver
+        ``cbc`` (PuLP's bundled CBC) or ``highs``.
+    time_limit, gap
+        Seconds and relative gap; default to the policy's, then to no limit and 1e-4.
+
+    Returns
+    -------
+    Plan
+        With status ``infeasible`` and a diagnosis when no plan meets every constraint.
+
+    Raises
+    ------
+    SolverError
+        Unknown solver, solver failure, or no plan found within the time limit.
+    """
+    if problem.elastic:
+        raise ValueError("solve() takes the planning model, not the elastic one")
+    inputs = problem.inputs
+    time_limit = inputs.policy.time_limit_seconds if time_limit is None else time_limit
+    gap = inputs.policy.relative_gap if gap is None else gap
+    began = time.perf_counter()
+    start = greedy_allocation(inputs)
+    if start is not None:
+        set_start(problem, start)
+    outcome = run_solver(
+        problem.model, solver, time_limit=time_limit, gap=gap, warm_start=start is not None
+    )
+    # The greedy start is part of solving: count it in the solve time.
+    outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
+    if outcome.status is Status.INFEASIBLE:
+        findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
+        return infeasible_plan(inputs, solver, findings, outcome.seconds, problem.build_seconds)
+    if not outcome.has_solution:
+        raise SolverError(
+            f"{solver} found no plan within the time limit of {time_limit:g} s "
+            f"({outcome.detail}); give it more time"
+        )
+    return _make_plan(problem, extract_allocation(problem), outcome, solver)
+
+
+def set_start(problem: Problem, alloc: Allocation) -> None:
+    """Give every variable of ``problem`` its value under ``alloc`` (a warm start)."""
+    inputs = problem.inputs
+    dense = np.zeros((len(inputs.units), len(inputs.regions.region_ids), len(inputs.periods)))
+    dense[alloc.unit, alloc.region, alloc.period] = alloc.shifts
+    for (u, r, t), var in problem.shifts.items():
+        var.varValue = float(dense[u, r, t])
+    for (j, t), var in problem.launches.items():
+        var.varValue = float(alloc.launched[j, t])
+    efficiency = np.array([u.efficiency for u in inputs.units])
+    base = np.einsum("u,urt->rt", efficiency, dense)
+    for (j, r, t), var in problem.bonuses.items():
+        var.varValue = float(base[r, t]) if alloc.launched[j, t] else 0.0
+    for t, var in problem.totals.items():
+        var.varValue = float(dense[:, :, t].sum())
+    effort = effective_effort(inputs, alloc)
+    for (r, t), segments in problem.segments.items():
+        remaining = float(effort[r, t])
+        for var in segments:
+            var.varValue = min(remaining, float(var.upBound))
+            remaining -= var.varValue
+
+
+def extract_allocation(problem: Problem) -> Allocation:
+    """The solved model's shifts (rounded to integers) and launches."""
+    keys, values = [], []
+    for key, var in problem.shifts.items():
+        value = round(var.varValue or 0.0)
+        if value > 0:
+            keys.append(key)
+            values.append(value)
+    idx = np.array(keys, dtype=int).reshape(-1, 3)
+    n_ops, n_t = len(problem.inputs.joint_operations), len(problem.inputs.periods)
+    launched = np.zeros((n_ops, n_t), dtype=bool)
+    for (j, t), var in problem.launches.items():
+        launched[j, t] = (var.varValue or 0.0) > 0.5
+    return Allocation(
+        unit=idx[:, 0],
+        region=idx[:, 1],
+        period=idx[:, 2],
+        shifts=np.array(values, dtype=float),
+        launched=launched,
+    )
+
+
+def _make_plan(problem: Problem, alloc: Allocation, outcome: Outcome, solver: str) -> Plan:
+    inputs, curves = problem.inputs, problem.curves
+    if curves is None:
+        raise ValueError("an elastic model has no plan")
+    effort = effective_effort(inputs, alloc)
+    exact = score(inputs, alloc)
+    piecewise = float(curves.value(effort).sum())
+    error = problem.approximation_error
+    # The model minimises minus the interdictions, so its bound is the negated one. Without
+    # a bound (CBC proved the incumbent optimal) the plan is its own bound.
+    bound = piecewise if outcome.bound is None else max(-outcome.bound, piecewise)
+    gap = (bound - piecewise) / piecewise if piecewise > 0 else (0.0 if bound <= 0 else None)
+    return Plan(
+        status=outcome.status,
+        solver=solver,
+        periods=inputs.periods,
+        objective=float(exact.sum()),
+        piecewise_objective=piecewise,
+        upper_bound=bound / (1.0 - error),
+        gap=gap,
+        approximation_error=error,
+        solve_seconds=outcome.seconds,
+        build_seconds=problem.build_seconds,
+        assignments=_assignments(inputs, alloc),
+        regions=_region_outcomes(inputs, alloc, effort, exact),
+        joint_operations=_operation_outcomes(inputs, alloc),
+        baselines=baselines(inputs),
+        binding_constraints=tuple(binding_constraints(inputs, alloc)),
+        warnings=input_warnings(inputs),
+    )
+
+
+def _assignments(inputs: Inputs, alloc: Allocation) -> tuple[Assignment, ...]:
+    order = np.lexsort((alloc.region, alloc.unit, alloc.period))
+    units, regions, periods = inputs.units, inputs.regions.region_ids, inputs.periods
+    return tuple(
+        Assignment(
+            unit_id=units[alloc.unit[i]].unit_id,
+            period=periods[alloc.period[i]],
+            region_id=regions[alloc.region[i]],
+            shifts=int(alloc.shifts[i]),
+        )
+        for i in order
+    )
+
+
+def _region_outcomes(
+    inputs: Inputs, alloc: Allocation, effort: np.ndarray, exact: np.ndarray
+) -> tuple[RegionOutcome, ...]:
+    activity = inputs.activity.sum(axis=1)
+    marginal = marginal_values(inputs, alloc)
+    shifts = shifts_by_region(inputs, alloc)
+    return tuple(
+        RegionOutcome(
+            region_id=region_id,
+            period=period,
+            shifts=round(float(shifts[r, t])),
+            effort=float(effort[r, t]),
+            expected_activity=float(activity[r, t]),
+            expected_interdictions=float(exact[r, t]),
+            marginal_value=float(marginal[r, t]),
+        )
+        for t, period in enumerate(inputs.periods)
+        for r, region_id in enumerate(inputs.regions.region_ids)
+    )
+
+
+def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOutcome, ...]:
+    committed = commitments(inputs, alloc)
+    return tuple(
+        OperationOutcome(
+            operation_id=op.operation_id,
+            period=period,
+            launched=bool(alloc.launched[j, t]),
+            commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
+        )
+        for t, period in enumerate(inputs.periods)
+        for j, op in enumerate(inputs.joint_operations)
+    )
+
+
+def infeasible_plan(
+    inputs: Inputs,
+    solver: str,
+    findings: list[Finding],
+    solve_seconds: float = 0.0,
+    build_seconds: float = 0.0,
+) -> Plan:
+    """A plan with status ``infeasible`` that carries the diagnosis."""
+    return Plan(
+        status=Status.INFEASIBLE,
+        solver=solver,
+        periods=inputs.periods,
+        solve_seconds=solve_seconds,
+        build_seconds=build_seconds,
+        diagnosis=tuple(findings),
+        baselines=baselines(inputs),
+        warnings=input_warnings(inputs),
+    )
+
+
+def input_warnings(inputs: Inputs) -> tuple[str, ...]:
+    """Things in the inputs a planner should know about, though they do not stop a plan."""
+    warnings = [
+        f"unit {inputs.units[u].unit_id} may work in no region; it gets no shifts"
+        for u in np.flatnonzero(~inputs.eligibility.matrix.any(axis=1))
+    ]
+    missing = inputs.forecast.missing_regions
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        warnings.append(
+            f"{len(missing)} region(s) have no forecast rows and count as no activity: {shown}"
+        )
+    return tuple(warnings)

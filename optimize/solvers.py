@@ -1,0 +1,169 @@
+"""Run CBC (PuLP's bundled binary) or HiGHS (highspy) and read how the solve ended.
+
+PuLP's status codes stay in this module: callers get an :class:`Outcome` with our
+:class:`~optimize.plan.Status`. Both solvers can stop on a time limit with a plan that PuLP
+calls "optimal"; CBC's log and HiGHS's model status tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pulp
+
+from optimize.errors import SolverError
+from optimize.plan import Status
+
+__all__ = ["DEFAULT_GAP", "SOLVERS", "Outcome", "run_solver"]
+
+SOLVERS = ("cbc", "highs")
+DEFAULT_GAP = 5e-3
+_BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)
+_RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a solve ended.
+
+    Parameters
+    ----------
+    status
+        Our status; ``TIME_LIMIT`` may come with or without a solution.
+    has_solution
+        Whether variables hold a solution that meets every constraint.
+    bound
+        Solver's best bound on the objective, in the model's sense; ``None`` if unknown.
+    seconds
+        Wall time of the solver call (including writing and reading files for CBC).
+    detail
+        The solver's own words, for messages.
+    """
+
+    status: Status
+    has_solution: bool
+    bound: float | None
+    seconds: float
+    detail: str
+
+
+def run_solver(
+    model: pulp.LpProblem,
+    solver: str = "cbc",
+    *,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    warm_start: bool = False,
+) -> Outcome:
+    """Solve ``model`` in place with ``solver`` (``cbc`` or ``highs``).
+
+    With ``warm_start``, the variables' current values are handed to the solver as a start.
+
+    Raises
+    ------
+    SolverError
+        Unknown solver, or the solver failed without a status we understand.
+    """
+    gap = DEFAULT_GAP if gap is None else gap
+    if solver == "cbc":
+        return _run_cbc(model, time_limit, gap, warm_start)
+    if solver == "highs":
+        return _run_highs(model, time_limit, gap, warm_start)
+    raise SolverError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+
+
+def _run_cbc(
+    model: pulp.LpProblem, time_limit: float | None, gap: float, warm_start: bool
+) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="crossplan-cbc-") as tmp:
+        log_path = Path(tmp) / "cbc.log"
+        # COIN_CMD on PuLP's own binary: PULP_CBC_CMD itself is deprecated in PuLP 3.3.
+        command = pulp.COIN_CMD(
+            path=pulp.PULP_CBC_CMD.pulp_cbc_path,
+            msg=False,
+            timeLimit=time_limit,
+            gapRel=gap,
+            logPath=str(log_path),
+            warmStart=warm_start,
+        )
+        start = time.perf_counter()
+        try:
+            model.solve(command)
+        except pulp.PulpSolverError as err:
+            raise SolverError(f"CBC failed: {err}") from err
+        seconds = time.perf_counter() - start
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    result = _RESULT.search(log)
+    detail = result.group(1).strip() if result else pulp.LpStatus[model.status]
+    bound_match = _BOUND.search(log)
+    bound = float(bound_match.group(1)) if bound_match else None
+    stopped_on_time = "time" in detail.lower()
+    if model.status == pulp.LpStatusInfeasible:
+        return Outcome(Status.INFEASIBLE, False, None, seconds, detail)
+    if model.status == pulp.LpStatusOptimal:
+        if model.sol_status == pulp.LpSolutionOptimal:
+            return Outcome(Status.OPTIMAL, True, bound, seconds, detail)
+        status = Status.TIME_LIMIT if stopped_on_time else Status.FEASIBLE
+        return Outcome(status, True, bound, seconds, detail)
+    if stopped_on_time:
+        return Outcome(Status.TIME_LIMIT, False, None, seconds, detail)
+    raise SolverError(f"CBC ended without a plan: {detail}")
+
+
+class _HiGHSWithStart(pulp.HiGHS):
+    """PuLP's HiGHS interface, handing the variables' current values over as a start."""
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        variables = lp.variables()
+        values = np.array([v.varValue or 0.0 for v in variables], dtype=float)
+        index = np.array([v.index for v in variables], dtype=np.int32)
+        lp.solverModel.setSolution(len(index), index, values)
+        lp.solverModel.run()
+
+
+def _run_highs(
+    model: pulp.LpProblem, time_limit: float | None, gap: float, warm_start: bool
+) -> Outcome:
+    import highspy
+
+    interface = _HiGHSWithStart if warm_start else pulp.HiGHS
+    command = interface(msg=False, timeLimit=time_limit, gapRel=gap)
+    start = time.perf_counter()
+    try:
+        model.solve(command)
+    except pulp.PulpSolverError as err:
+        raise SolverError(f"HiGHS failed: {err}") from err
+    seconds = time.perf_counter() - start
+    highs = model.solverModel
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    detail = highs.modelStatusToString(status)
+    feasible = highspy.SolutionStatus.kSolutionStatusFeasible
+    has_solution = int(info.primal_solution_status) == int(feasible)
+    kind = highspy.HighsModelStatus
+    if status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
+        return Outcome(Status.INFEASIBLE, False, None, seconds, detail)
+    # PuLP negates a maximisation for HiGHS, so its bound comes back negated too.
+    sign = -1.0 if model.sense == pulp.LpMaximize else 1.0
+    bound = _highs_bound(info, sign, has_solution, bool(model.isMIP()))
+    if status == kind.kOptimal:
+        return Outcome(Status.OPTIMAL, True, bound, seconds, detail)
+    if status == kind.kTimeLimit:
+        return Outcome(Status.TIME_LIMIT, has_solution, bound, seconds, detail)
+    if has_solution:
+        return Outcome(Status.FEASIBLE, True, bound, seconds, detail)
+    raise SolverError(f"HiGHS ended without a plan: {detail}")
+
+
+def _highs_bound(info: Any, sign: float, has_solution: bool, mip: bool) -> float | None:
+    if mip:
+        dual = float(info.mip_dual_bound)
+        return sign * dual if abs(dual) < float("inf") else None
+    # An LP (no integer variable) has no MIP bound; its optimum is its own bound.
+    return sign * float(info.objective_function_value) if has_solution else None
