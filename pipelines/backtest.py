@@ -174,6 +174,7 @@ def backtest(
             if progress is not None:
                 progress(done, total, f"{name} @ {origin:%Y-%m-%d}")
     pred = pd.concat(frames, ignore_index=True)
+    pred = pred[pred["period"] <= periods[-1]].reset_index(drop=True)  # horizons past the data
     pred = pred.rename(columns={"observed": "actual"})
     pred["country"] = pred["region_id"].map(country).astype(str)
     pred["area_km2"] = pred["region_id"].map(area).astype(float) if area is not None else 1.0

@@ -97,12 +97,14 @@ def _champion_metrics(
         m = run.data.metrics if run is not None else {}
         key = f"{MAIN_MODEL}.observed."
         if f"{key}poisson_deviance" in m:
-            return {k: m[key + k] for k in ("poisson_deviance", "coverage80")}, champion.version
+            return {k: m[key + k] for k in ("poisson_deviance", "coverage80")}, str(
+                champion.version
+            )
     template = clone(registry.load_forecaster(champion.version)).set_params(
         horizon=folds["horizon"]
     )
     redo = backtest(ds.incidents, ds.regions, ds.adjacency, {"champion": template}, **folds)
-    return redo.metrics()["champion"]["observed"], champion.version
+    return redo.metrics()["champion"]["observed"], str(champion.version)
 
 
 def _log_metrics(result: BacktestResult) -> None:

@@ -1,0 +1,42 @@
+"""Forecast metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pipelines.metrics import coverage, interval_width, mae, pai, poisson_deviance, spearman
+
+
+@pytest.mark.parametrize(
+    ("y", "mu", "expected"),
+    [
+        ([2.0], [2.0], 0.0),  # perfect forecast
+        ([0.0], [1.0], 2.0),  # y = 0: deviance is 2 * mu
+        ([3.0], [0.0], 2 * (3 * math.log(3 / 0.1) - 2.9)),  # a confident zero is floored at 0.1
+    ],
+)
+def test_poisson_deviance(y: list[float], mu: list[float], expected: float) -> None:
+    assert poisson_deviance(np.array(y), np.array(mu)) == pytest.approx(expected)
+
+
+def test_mae_coverage_width() -> None:
+    y, lo, hi = np.array([1.0, 5.0, 3.0, 0.0]), np.array([0, 0, 3, 1.0]), np.array([2, 4, 3, 2.0])
+    assert mae(y, np.array([1.0, 4.0, 3.0, 2.0])) == 0.75
+    assert coverage(y, lo, hi) == 0.5  # 1 and 3 inside (ends count), 5 above, 0 below
+    assert interval_width(lo, hi) == 1.75
+
+
+def test_pai_of_a_perfect_hotspot() -> None:
+    # Ten equal regions; all incidents in the one predicted highest: PAI = 1 / 0.1 = 10.
+    y = np.array([10.0] + [0.0] * 9)
+    mu = np.array([5.0] + [1.0] * 9)
+    assert pai(y, mu, np.ones(10)) == pytest.approx(10.0)
+    assert pai(y, mu[::-1], np.ones(10)) == 0.0  # the wrong hotspot
+
+
+def test_spearman_is_nan_for_constant_forecasts() -> None:
+    assert math.isnan(spearman(np.array([1.0, 2.0, 3.0]), np.ones(3)))
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])) == 1.0

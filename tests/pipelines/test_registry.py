@@ -1,0 +1,52 @@
+"""The promotion gate and manual promotion in a real (temporary) MLflow registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models import RiskForecaster, generate_panel
+from models.pyfunc import log_pyfunc
+from pipelines import registry, tracking
+from pipelines.errors import ConfigurationError
+
+GOOD = {"poisson_deviance": 1.0, "coverage80": 0.8}
+
+
+@pytest.mark.parametrize(
+    ("challenger", "champion", "promote"),
+    [
+        (GOOD, None, True),  # first model, coverage fine
+        ({"poisson_deviance": 1.0, "coverage80": 0.95}, None, False),  # over-covers
+        ({"poisson_deviance": 1.0, "coverage80": 0.6}, None, False),  # under-covers
+        (GOOD, {"poisson_deviance": 1.1, "coverage80": 0.8}, True),  # beats the champion
+        (GOOD, {"poisson_deviance": 1.0, "coverage80": 0.8}, False),  # a tie is not a win
+        ({"poisson_deviance": 0.5, "coverage80": 0.95}, GOOD, False),  # better, badly calibrated
+    ],
+)
+def test_gate(
+    challenger: dict[str, float], champion: dict[str, float] | None, promote: bool
+) -> None:
+    decision = registry.gate(challenger, champion, None if champion is None else "1")
+    assert decision.promote is promote
+    assert decision.reason
+
+
+def test_manual_promotion_records_the_reason(crossplan_home: Path) -> None:
+    client = tracking.connect()
+    world = generate_panel(n_regions=4, n_periods=30, seed=0)
+    model = RiskForecaster(horizon=1, n_estimators=10).fit(world.panel)
+    with tracking.tracked_run(client, "register"):
+        log_pyfunc(model, world.panel, registered_model_name=registry.MODEL_NAME)
+    assert registry.champion_version(client) is None
+    version = registry.promote(client, 1, "reviewed by the analysts")
+    champion = registry.champion_version(client)
+    assert champion is not None and str(champion.version) == str(version.version) == "1"
+    assert version.tags["promotion.reason"] == "reviewed by the analysts"
+    assert version.tags["promotion.by"] == "manual"
+    run = client.get_run(str(version.run_id))
+    assert run.data.tags["promotion.reason"] == "reviewed by the analysts"
+    assert type(registry.load_forecaster(1)) is RiskForecaster
+    with pytest.raises(ConfigurationError, match="no version 7"):
+        registry.promote(client, 7, "typo")

@@ -1,0 +1,50 @@
+"""Tracking store: where it is, failing fast when unreachable, runs that never stay RUNNING."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from pipelines import tracking
+from pipelines.errors import ConfigurationError
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_default_store_is_under_crossplan_home(crossplan_home: Path) -> None:
+    assert tracking.resolve_tracking_uri() == f"sqlite:///{crossplan_home / 'mlflow.db'}"
+
+
+def test_environment_overrides(crossplan_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    assert tracking.resolve_tracking_uri() == "http://127.0.0.1:1"
+    assert tracking.resolve_tracking_uri("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_unreachable_server_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="cannot reach"):
+        tracking.connect(f"http://127.0.0.1:{_free_port()}")
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (RuntimeError, "FAILED"),  # a failure after the run started
+        (KeyboardInterrupt, "KILLED"),  # Ctrl-C
+    ],
+)
+def test_a_run_that_fails_is_not_left_running(
+    crossplan_home: Path, error: type[BaseException], status: str
+) -> None:
+    client = tracking.connect()
+    with pytest.raises(error), tracking.tracked_run(client, "doomed") as run:
+        raise error()
+    assert client.get_run(run.info.run_id).info.status == status
+    artifacts = client.get_experiment(run.info.experiment_id).artifact_location
+    assert artifacts.startswith((crossplan_home / "mlartifacts").as_uri())

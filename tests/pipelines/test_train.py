@@ -1,0 +1,133 @@
+"""Training end to end in a temporary MLflow store: log, register, gate, promote, load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pytest
+from mlflow.tracking import MlflowClient
+
+from models import FORECAST_COLUMNS
+from pipelines import registry, tracking
+from pipelines.contract import load_dataset
+from pipelines.errors import ConfigurationError
+from pipelines.forecasting import LoadedModel, champion_forecast, load_champion
+from pipelines.train import train
+from serving.cli import main
+
+FAST: dict[str, Any] = {"horizon": 2, "origins": 3, "refit_every": 3}
+
+
+def _runs(home: Path) -> list[str]:
+    """Statuses of every run in the store under ``home`` (none if there is no store)."""
+    if not (home / "mlflow.db").exists():
+        return []
+    client = MlflowClient(tracking.default_tracking_uri())
+    return [
+        r.info.status
+        for r in client.search_runs([e.experiment_id for e in client.search_experiments()])
+    ]
+
+
+@pytest.mark.slow
+def test_train_register_gate_promote_load(
+    small_world_dir: Path, crossplan_home: Path, tmp_path: Path
+) -> None:
+    first = train(small_world_dir, **FAST)
+    assert first.version == "1" and first.decision.promote
+    client = tracking.connect()
+    run = client.get_run(first.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.effort_aware"] == "True"
+    assert "lightgbm.observed.poisson_deviance" in run.data.metrics
+    assert "seasonal_naive.truth.spearman" in run.data.metrics
+    assert len(run.data.tags["input.fingerprint"]) == 64
+    artifacts = {a.path for a in client.list_artifacts(first.run_id)}
+    assert {"model_card.md", "backtest.json", "plots", "promotion.json"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(first.run_id, "plots")}
+    assert plots == {"plots/backtest.png", "plots/calibration.png", "plots/feature_importance.png"}
+
+    # The same data again: the challenger ties the champion on the same window, so it stays
+    # the challenger.
+    second = train(small_world_dir, **FAST)
+    assert second.version == "2" and not second.decision.promote
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "challenger").version) == "2"
+    champion = load_champion()
+    assert champion.version == "1" and champion.training_window is not None
+    assert set(champion.detection_model["kappa"]) == {
+        "smuggling_of_migrants",
+        "trafficking_in_persons",
+    }
+    assert champion.metrics["observed"]["coverage80"] == first.decision.challenger_coverage
+
+    ds = load_dataset(small_world_dir)
+    forecast = champion.predict(ds, 2)
+    assert list(forecast.columns) == FORECAST_COLUMNS and forecast["period"].nunique() == 2
+    joblib.dump(champion, tmp_path / "copy.joblib")  # the service keeps a local copy
+    copy: LoadedModel = joblib.load(tmp_path / "copy.joblib")
+    assert copy.predict(ds, 1).equals(champion.predict(ds, 1))
+    with pytest.raises(ConfigurationError, match="horizon"):
+        champion.predict(ds, 0)
+
+    # By hand, with a reason.
+    assert main(["promote", "--version", "2", "--reason", "reviewed", "--quiet"]) == 0
+    assert load_champion().version == "2"
+    assert champion_forecast(ds, 1).shape[0] == len(ds.regions) * 2
+    assert set(_runs(crossplan_home)) == {"FINISHED"}
+
+
+def _broken_copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    (dst / "regions.geojson").write_text(json.dumps({"type": "FeatureCollection"}))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [
+        ("bad data", []),  # a file that crossplan validate rejects
+        ("horizon 0", ["--horizon", "0"]),  # nothing to forecast
+        ("unreachable store", ["--tracking-uri", "http://127.0.0.1:9"]),  # nothing listens there
+    ],
+)
+def test_bad_input_exits_2_without_a_run(
+    case: str,
+    extra: list[str],
+    small_world_dir: Path,
+    crossplan_home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = (
+        _broken_copy(small_world_dir, tmp_path / "bad") if case == "bad data" else small_world_dir
+    )
+    assert main(["train", "--data", str(data), "--quiet", *extra]) == 2
+    assert "error" in capsys.readouterr().err
+    assert _runs(crossplan_home) == []
+
+
+def test_no_champion_is_a_clear_error(crossplan_home: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no champion"):
+        load_champion()
+
+
+def test_backtest_command_writes_results(
+    small_world_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, preds = tmp_path / "bt.json", tmp_path / "bt.csv"
+    argv = ["backtest", "--data", str(small_world_dir), "--origins", "2", "--horizon", "2",
+            "--models", "seasonal_naive", "moving_average", "--json", str(out),
+            "--predictions", str(preds)]  # fmt: skip
+    assert main(argv) == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["models"]) == {"seasonal_naive", "moving_average"}
+    assert "truth" in doc["models"]["moving_average"]
+    assert "Backtest against observed counts" in capsys.readouterr().out
+    header = preds.read_text().splitlines()[0].split(",")
+    assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
+                           "actual", "prediction", "q10", "q90"]  # fmt: skip
+    assert main([*argv[:3], "--horizon", "0"]) == 2
