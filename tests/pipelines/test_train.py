@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -37,18 +38,23 @@ def _runs(home: Path) -> list[str]:
 def test_train_register_gate_promote_load(
     small_world_dir: Path, crossplan_home: Path, tmp_path: Path
 ) -> None:
-    first = train(small_world_dir, **FAST)
-    assert first.version == "1" and first.decision.promote
+    out = tmp_path / "train.json"
+    argv = ["train", "--data", str(small_world_dir), "--horizon", "2", "--origins", "3",
+            "--refit-every", "3", "--quiet", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(out.read_text())
+    assert first["version"] == "1" and first["promoted"]
+    assert "lightgbm" in first["models"] and "truth" in first["models"]["lightgbm"]
     client = tracking.connect()
-    run = client.get_run(first.run_id)
+    run = client.get_run(first["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["model.effort_aware"] == "True"
     assert "lightgbm.observed.poisson_deviance" in run.data.metrics
     assert "seasonal_naive.truth.spearman" in run.data.metrics
     assert len(run.data.tags["input.fingerprint"]) == 64
-    artifacts = {a.path for a in client.list_artifacts(first.run_id)}
+    artifacts = {a.path for a in client.list_artifacts(first["run_id"])}
     assert {"model_card.md", "backtest.json", "plots", "promotion.json"} <= artifacts
-    plots = {a.path for a in client.list_artifacts(first.run_id, "plots")}
+    plots = {a.path for a in client.list_artifacts(first["run_id"], "plots")}
     assert plots == {"plots/backtest.png", "plots/calibration.png", "plots/feature_importance.png"}
 
     # The same data again: the challenger ties the champion on the same window, so it stays
@@ -62,7 +68,7 @@ def test_train_register_gate_promote_load(
         "smuggling_of_migrants",
         "trafficking_in_persons",
     }
-    assert champion.metrics["observed"]["coverage80"] == first.decision.challenger_coverage
+    assert champion.metrics["observed"]["coverage80"] == first["decision"]["challenger_coverage"]
 
     ds = load_dataset(small_world_dir)
     forecast = champion.predict(ds, 2)
@@ -78,6 +84,15 @@ def test_train_register_gate_promote_load(
     assert load_champion().version == "2"
     assert champion_forecast(ds, 1).shape[0] == len(ds.regions) * 2
     assert set(_runs(crossplan_home)) == {"FINISHED"}
+
+    # New data, another backtest window: the champion is backtested again on the new window.
+    newer = tmp_path / "newer"
+    shutil.copytree(small_world_dir, newer)
+    panel = pd.read_parquet(newer / "incidents.parquet")
+    panel[panel["period"] < panel["period"].max()].to_parquet(newer / "incidents.parquet")
+    third = train(newer, **FAST)
+    assert third.decision.champion_version == "2"
+    assert third.decision.champion_deviance is not None
 
 
 def _broken_copy(src: Path, dst: Path) -> Path:
