@@ -241,13 +241,18 @@ class KeysFile:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def add_key(keys: KeysFile, name: str, role: Role) -> str:
+def add_key(keys: KeysFile, name: str, role: Role, *, replace: bool = False) -> str:
     """Create a key for ``name`` and return the token (it is not stored anywhere).
+
+    Parameters
+    ----------
+    replace
+        Revoke the key ``name`` already has, if any, instead of refusing.
 
     Raises
     ------
     ConfigurationError
-        Bad name, or a key with that name exists.
+        Bad name, or a key with that name exists (and ``replace`` is false).
     """
     if not _NAME.match(name):
         raise ConfigurationError(
@@ -255,14 +260,15 @@ def add_key(keys: KeysFile, name: str, role: Role) -> str:
             "starting with a letter or digit"
         )
     with keys.locked() as ring:
-        if name in ring.names():
+        if name in ring.names() and not replace:
             raise ConfigurationError(
                 f"a key named '{name}' already exists in {keys.path} — fix: choose another "
-                f"name, or `crossplan keys revoke {name}` first"
+                f"name, or replace it (`crossplan keys add {name} --replace`)"
             )
         token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        keys.write(KeyRing((*ring.keys, ApiKey(name, role, hash_token(token), created))))
+        kept = tuple(k for k in ring.keys if k.name != name)
+        keys.write(KeyRing((*kept, ApiKey(name, role, hash_token(token), created))))
     return token
 
 

@@ -191,6 +191,17 @@ class ServedModel:
                 self._tables[horizon] = frame[list(FORECAST_COLUMNS)]
             return self._tables[horizon]
 
+    def cached_answer(
+        self, horizon: int, regions: Sequence[str] | None, categories: Sequence[str] | None
+    ) -> bytes | None:
+        """The ``/forecast`` response body if this question was answered before."""
+        key = _question(horizon, regions, categories)
+        with self._lock:
+            body = self._answers.get(key)
+            if body is not None:
+                self._answers.move_to_end(key)
+            return body
+
     def answer(
         self,
         dataset: Dataset,
@@ -205,15 +216,10 @@ class ServedModel:
         DataValidationError
             Unknown regions or categories, each with its place in the request.
         """
-        key = (
-            horizon,
-            None if regions is None else tuple(regions),
-            None if categories is None else tuple(categories),
-        )
-        with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]
+        cached = self.cached_answer(horizon, regions, categories)
+        if cached is not None:
+            return cached
+        key = _question(horizon, regions, categories)
         _check_names(dataset, regions, categories)
         table = self.table(dataset, horizon)
         if regions is not None:
@@ -227,6 +233,16 @@ class ServedModel:
             if len(self._answers) > _CACHED_ANSWERS:
                 self._answers.popitem(last=False)
         return body
+
+
+def _question(
+    horizon: int, regions: Sequence[str] | None, categories: Sequence[str] | None
+) -> tuple[Any, ...]:
+    return (
+        horizon,
+        None if regions is None else tuple(regions),
+        None if categories is None else tuple(categories),
+    )
 
 
 def _check_names(

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import anyio.to_thread
 import bentoml
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,10 +78,10 @@ api.add_middleware(AuthMiddleware, keyring=_keyring)
 _bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller, or 403 when their role may not ``permission``."""
 
-    def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
+    async def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
         principal: Principal = request.state.principal  # set by AuthMiddleware
         if not principal.may(permission):
             metrics().auth_failures.labels(status="403").inc()
@@ -206,10 +207,15 @@ class CrossplanService:
         responses={**_ERRORS, **_BAD_REQUEST},
         summary="Forecast activity per region, category and period (role: planner)",
     )
-    def forecast(self, body: ForecastRequest, _: Planner) -> Response:
+    async def forecast(self, body: ForecastRequest, _: Planner) -> Response:
         snapshot = self.snapshot
         model = snapshot.require_model()
-        content = model.answer(snapshot.dataset, body.horizon, body.regions, body.categories)
+        # A question asked before is answered on the event loop; a new one off it.
+        content = model.cached_answer(body.horizon, body.regions, body.categories)
+        if content is None:
+            content = await anyio.to_thread.run_sync(
+                model.answer, snapshot.dataset, body.horizon, body.regions, body.categories
+            )
         return Response(content, media_type="application/json")
 
     @api.post(

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=Role.PLANNER.value,
         help="analyst: read plans; planner: also forecast and plan; admin: also reload",
     )
+    p.add_argument(
+        "--replace", action="store_true", help="add: revoke the NAME's current key, if any"
+    )
     p.set_defaults(run=_run)
 
 
@@ -44,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         revoke_key(keys, args.name)
         print(f"revoked the key of '{args.name}'", file=sys.stderr)
         return 0
-    token = add_key(keys, args.name, Role(args.role))
+    token = add_key(keys, args.name, Role(args.role), replace=args.replace)
     print(token)
     print(
         f"key of '{args.name}' ({args.role}) added to {keys.path}; "

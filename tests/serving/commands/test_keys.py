@@ -63,6 +63,17 @@ def test_a_name_cannot_get_a_second_key_until_revoked(
     assert main(["keys", "add", "demo"]) == 0
 
 
+def test_replace_rotates_a_key(crossplan_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "add", "demo"]) == 0
+    old = capsys.readouterr().out.strip()
+    assert main(["keys", "add", "demo", "--role", "analyst", "--replace"]) == 0
+    new = capsys.readouterr().out.strip()
+    ring = KeysFile(crossplan_home / "api_keys.json").read()
+    assert ring.authenticate(old) is None
+    assert ring.authenticate(new) == Principal("demo", Role.ANALYST)
+    assert ring.names() == ["demo"]
+
+
 def test_a_broken_keys_file_is_reported_not_overwritten(
     crossplan_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
