@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -110,4 +109,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

@@ -45,7 +45,11 @@ def pyfunc_input(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 class RiskPyfunc(PythonModel):
-    """Pyfunc wrapper; the forecaster is loaded from the ``forecaster`` artifact."""
+    """Pyfunc wrapper; the forecaster is loaded from the ``forecaster`` artifact.
+
+    Input counts should be floats (missing counts ``NaN``): :func:`pyfunc_input` converts a
+    validated panel.
+    """
 
     def load_context(self, context):
         self.forecaster: PanelForecaster = joblib.load(context.artifacts[ARTIFACT])
@@ -90,7 +94,7 @@ def log_pyfunc(
         joblib.dump(forecaster, path)
         return mlflow.pyfunc.log_model(
             name=name,
-            python_model=RiskPyfunc(),
+            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
             artifacts={ARTIFACT: str(path)},
             signature=signature,
             input_example=example,
