@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from pipelines import registry, tracking
@@ -23,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # MLflow's own INFO lines would break the progress bar; the summary says what happened.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     if not args.reason.strip():
         raise ConfigurationError("--reason must say why the version is promoted")
     client = tracking.connect(args.tracking_uri)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from pipelines.train import train
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # MLflow's own INFO lines would break the progress bar; the summary says what happened.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     with progress_bar("training", quiet=args.quiet) as report:
         result = train(
             args.data,
