@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Validate the data, backtest every model on the same rolling origins, fit the "
             "effort-aware LightGBM forecaster, log it to MLflow (metrics, plots, model card, "
             "pyfunc) as crossplan-risk@challenger, and promote it to champion if it beats the "
-            "champion on the same window with 80%% interval coverage in [0.7, 0.9]."
+            "champion on the same window with 80% interval coverage in [0.7, 0.9]."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
