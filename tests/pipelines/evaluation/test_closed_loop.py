@@ -9,6 +9,9 @@ from pipelines.evaluation import EvaluationConfig, evaluate, run_policy
 from pipelines.evaluation.summary import Evaluation
 from pipelines.simulate import simulate_world
 
+# One worker computes the shared evaluation once for every test of this module.
+pytestmark = pytest.mark.xdist_group("closed_loop")
+
 SMALL = {"countries": 3, "regions": 30, "periods": 80, "model_params": {"n_estimators": 150}}
 
 
