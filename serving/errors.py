@@ -79,7 +79,7 @@ def problems_from_pydantic(errors: Iterable[Any]) -> list[dict[str, Any]]:
         message = e.get("msg", "invalid value")
         if e.get("type") == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'" if loc else "unknown field"
-            fix = "remove it; the fields are documented at /docs"
+            fix = "remove it; every field is documented on the service's home page (/)"
         elif e.get("type") == "missing":
             fix = f"add '{field}'"
         elif e.get("type") == "json_invalid":

@@ -1,8 +1,8 @@
 """Request and response bodies of the planning service, with their limits.
 
 These models are the service's manual: every field has a description, and the OpenAPI page
-(``/docs``) is generated from them. Unknown fields are refused, so a misspelt option is an
-error rather than silently ignored.
+(the service's home page; ``/docs.json``) is generated from them. Unknown fields are refused,
+so a misspelt option is an error rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.contract.resources import Agreement, JointOperation, Policy, Resources, Unit
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_CATEGORIES",
+    "MAX_DETECTION_RATE",
     "MAX_FORECAST_ROWS",
     "MAX_HORIZON",
     "MAX_REGIONS",
@@ -34,9 +35,11 @@ __all__ = [
     "ModelRef",
     "PlanList",
     "PlanListItem",
+    "PlanPolicy",
     "PlanRequest",
     "PlanResources",
     "PlanResponse",
+    "PlanUnit",
     "RegionPlan",
     "ReloadResponse",
 ]
@@ -47,6 +50,7 @@ MAX_CATEGORIES = 50
 MAX_UNITS = 2_000
 MAX_FORECAST_ROWS = 200_000
 MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_DETECTION_RATE = 10.0  # beyond it one shift finds all but e^-10 of the incidents
 
 RegionId = Annotated[str, Field(min_length=1, max_length=100, description="A region_id")]
 Category = Annotated[str, Field(min_length=1, max_length=100, description="An incident category")]
@@ -87,6 +91,8 @@ class ModelRef(BaseModel):
 class ForecastRow(BaseModel):
     """Expected activity (incidents that happen, found or not) in one region and period."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     region_id: str = Field(description="Region of the panel")
     category: str = Field(description="Incident category, e.g. 'smuggling_of_migrants'")
     period: date = Field(description="Start of the period")
@@ -96,8 +102,15 @@ class ForecastRow(BaseModel):
     activity_q90: float = Field(ge=0, description="90% quantile of the number of incidents")
     detection_rate: float = Field(
         ge=0,
+        le=MAX_DETECTION_RATE,
         description="κ: one unit of effective effort finds an incident with chance 1 − exp(−κ)",
     )
+
+    @model_validator(mode="after")
+    def _quantiles_in_order(self) -> ForecastRow:
+        if not self.activity_q10 <= self.activity_q50 <= self.activity_q90:
+            raise ValueError("activity_q10 ≤ activity_q50 ≤ activity_q90 must hold")
+        return self
 
 
 class ForecastResponse(BaseModel):
@@ -107,10 +120,26 @@ class ForecastResponse(BaseModel):
     forecasts: list[ForecastRow] = Field(description="Sorted by region, category, period")
 
 
+class PlanUnit(Unit):
+    """A patrol unit of one agency (numbers must be finite)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class PlanPolicy(Policy):
+    """Planning policy (numbers must be finite)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
 class PlanResources(Resources):
     """Units, agreements, joint-operation candidates and policy (resources JSON, data contract v1)."""
 
-    units: list[Unit] = Field(min_length=1, max_length=MAX_UNITS, description="Patrol units")
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    units: list[PlanUnit] = Field(  # type: ignore[assignment]
+        min_length=1, max_length=MAX_UNITS, description="Patrol units"
+    )
     agreements: list[Agreement] = Field(
         default_factory=list,
         max_length=MAX_UNITS,
@@ -121,8 +150,8 @@ class PlanResources(Resources):
         max_length=MAX_UNITS,
         description="Candidate joint operations, launched only when every country commits",
     )
-    policy: Policy = Field(
-        default_factory=Policy,
+    policy: PlanPolicy = Field(
+        default_factory=PlanPolicy,
         description="Budget, floors, caps and the forecast quantile to plan on",
     )
 

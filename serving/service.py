@@ -4,7 +4,8 @@
 the panel, the champion model, the keys and the plan store once, in ``__init__``; each
 endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
 :mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
-model is loaded) and ``/metrics``, which need no key; ``/docs`` documents every field.
+model is loaded) and ``/metrics``, which need no key, and the home page ``/`` that documents
+every field (OpenAPI document: ``/docs.json``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="serve forecasts and plans over HTTP",
         description=(
-            "Start the planning API (OpenAPI manual at /docs). It forecasts from the panel in "
+            "Start the planning API (its manual is the home page, /). It forecasts from the panel in "
             "--data with the MLflow champion, and answers with keys from `crossplan keys add`."
         ),
     )
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     _check_port(args.host, args.port)
     print(
-        f"crossplan: serving {data_dir} on http://{args.host}:{args.port} (docs at /docs)",
+        f"crossplan: serving {data_dir} on http://{args.host}:{args.port} (manual at /)",
         file=sys.stderr,
     )
     proc = subprocess.Popen(server_command(args.port, args.host), env=server_env(data_dir))

@@ -197,7 +197,9 @@ def asgi_app() -> Any:
 
     BentoML registers its request metrics when an app first runs, and refuses to do it twice
     in one process; each test starts (and stops) a fresh service instance on this one app
-    through its lifespan, reading the environment of that test.
+    through its lifespan, reading the environment of that test. BentoML keeps the running
+    instance in a global, so only one may run at a time: a module uses either :func:`shared`
+    or its own clients, never both.
     """
     from serving.service import CrossplanService
 

@@ -6,10 +6,12 @@ Model loading, reloading and degraded starts are in ``test_forecasts.py``.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from pipelines.contract import Dataset
@@ -297,11 +299,51 @@ def test_the_openapi_page_documents_every_endpoint_and_field(
     assert undocumented == []
 
 
-def test_keys_never_reach_the_plan_store(
-    client: TestClient, served: dict[str, str], tmp_path: Path
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _leaves(doc: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(doc, dict):
+        return [path, *(p for k, v in doc.items() for p in _leaves(v, (*path, k)))]
+    if isinstance(doc, list):
+        return [path, *(p for i, v in enumerate(doc) for p in _leaves(v, (*path, i)))]
+    return [path]
+
+
+def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    out = copy.deepcopy(doc)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_no_body_makes_the_service_fail(
+    shared: tuple[TestClient, dict[str, str]], tiny_dataset: Dataset, data: st.DataObject
 ) -> None:
-    r = client.post("/plan", json={"horizon": 1}, headers=bearer(served["planner"]))
-    assert r.status_code == 200
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("plans.db*"))
-    assert r.json()["plan_id"].encode() in stored
-    assert all(token.encode() not in stored for token in served.values())
+    client, keys = shared
+    valid = {"horizon": 1, "resources": tiny_dataset.resources, "solver": "cbc"}
+    path = data.draw(st.sampled_from(_leaves(valid)), label="replaced")
+    body = _replace(valid, path, data.draw(_JSON, label="value"))
+    endpoint = data.draw(st.sampled_from(["/plan", "/forecast"]), label="endpoint")
+    r = client.post(
+        endpoint,
+        content=json.dumps(body).encode(),  # NaN and Infinity travel as JSON extensions
+        headers={**bearer(keys["admin"]), "Content-Type": "application/json"},
+    )
+    assert r.status_code in (200, 400, 422), r.text

@@ -175,6 +175,9 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
         assert 'crossplan_plans_total{solver="cbc",status="optimal"} 1.0' in metrics
         assert 'crossplan_plans_total{solver="cbc",status="infeasible"} 1.0' in metrics
         assert f'version="{after}"}} 1.0' in metrics
+    log = (tmp_path / "server.log").read_text()
+    assert "POST /plan" in log or "path=/plan" in log  # requests are logged ...
+    assert all(token not in log for token in keys.values())  # ... keys are not
 
 
 def test_plans_survive_a_crash_and_a_restart(

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from serving.store import PlanRecord, PlanStore
 
@@ -80,3 +81,17 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
         store.add(_record("p2", response={"objective": float("nan")}))  # not valid JSON
     assert [s.plan_id for s in store.recent()] == ["p1"]
     assert store.get("p1") == _record("p1")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_keys_never_reach_the_plan_store(
+    client: TestClient, served: dict[str, str], tmp_path: Path
+) -> None:
+    r = client.post("/plan", json={"horizon": 1}, headers=bearer(served["planner"]))
+    assert r.status_code == 200
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("plans.db*"))
+    assert r.json()["plan_id"].encode() in stored
+    assert all(token.encode() not in stored for token in served.values())
