@@ -6,6 +6,8 @@
     ├── DataValidationError                    400: every problem, each with its field
     ├── ModelUnavailableError                  503: no model is loaded yet
     ├── PlanNotFoundError                      404: no plan has that id
+    ├── ReloadFailedError                      503: MLflow cannot give the champion; the
+    │                                               model served so far stays
     └── PlanningFailedError                    422: the solver gave no plan (time, failure)
     optimize.errors.InputError                 400: the planning inputs break a rule
     pydantic / request validation              400: every problem, each with its field
@@ -29,6 +31,7 @@ __all__ = [
     "ModelUnavailableError",
     "PlanNotFoundError",
     "PlanningFailedError",
+    "ReloadFailedError",
     "error_body",
     "problems_from_pydantic",
     "problems_from_validation",
@@ -44,13 +47,17 @@ class PlanNotFoundError(CrossplanError):
     """No stored plan has the requested id."""
 
 
+class ReloadFailedError(CrossplanError):
+    """A reload found no live champion; the service keeps the model it serves."""
+
+
 class PlanningFailedError(CrossplanError):
     """The solver returned no plan (failure, or no plan within the time limit)."""
 
 
 def status_of(err: CrossplanError) -> int:
     """The HTTP status of a user error."""
-    if isinstance(err, ModelUnavailableError):
+    if isinstance(err, ModelUnavailableError | ReloadFailedError):
         return 503
     if isinstance(err, PlanNotFoundError):
         return 404

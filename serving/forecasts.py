@@ -294,6 +294,42 @@ class Snapshot:
             )
         return self.model
 
+    def card(self) -> dict[str, Any]:
+        """What ``GET /model`` answers (:class:`serving.schemas.ModelCard`)."""
+        m = self.model
+        card: dict[str, Any] = {
+            "name": None,
+            "version": None,
+            "trained_at": None,
+            "training_window": None,
+            "horizon": None,
+            "metrics": {},
+            "detection_model": {},
+        }
+        if m is not None:
+            card.update(m.card)
+        return {
+            **card,
+            "loaded": m is not None,
+            "degraded": bool(m and m.degraded),
+            "reason": self.reason if m is None else m.reason,
+            "source": None if m is None else m.source,
+            "loaded_at": None if m is None else m.loaded_at,
+            "data": self.describe_data(),
+        }
+
+    def model_labels(self) -> dict[str, str] | None:
+        """Labels of the served model in the ``crossplan_model_info`` metric."""
+        m = self.model
+        if m is None:
+            return None
+        return {
+            "name": m.card["name"],
+            "version": m.card["version"],
+            "source": m.source,
+            "degraded": str(m.degraded).lower(),
+        }
+
     def describe_data(self) -> dict[str, Any]:
         periods = self.dataset.periods
         return {

@@ -28,6 +28,7 @@ from pipelines.errors import CrossplanError, DataValidationError
 from serving.auth import KeyRing, KeysFile, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
+    ReloadFailedError,
     error_body,
     problems_from_pydantic,
     problems_from_validation,
@@ -157,50 +158,16 @@ class CrossplanService:
         self._reload_lock = threading.Lock()
         self.snapshot: Snapshot = load_snapshot(self.settings)
         self._show_model(None)
-        log.info("serving %s", self._card()["reason"] or self._card()["version"])
+        card = self.snapshot.card()
+        log.info("serving %s", card["reason"] or f"model version {card['version']}")
 
     def __is_ready__(self) -> bool:
         return self.snapshot.model is not None
 
-    def _model_labels(self, snapshot: Snapshot) -> dict[str, str] | None:
-        m = snapshot.model
-        if m is None:
-            return None
-        return {
-            "name": m.card["name"],
-            "version": m.card["version"],
-            "source": m.source,
-            "degraded": str(m.degraded).lower(),
-        }
-
     def _show_model(self, old: Snapshot | None) -> None:
         metrics().show_model(
-            self._model_labels(self.snapshot), None if old is None else self._model_labels(old)
+            self.snapshot.model_labels(), None if old is None else old.model_labels()
         )
-
-    def _card(self, snapshot: Snapshot | None = None) -> dict[str, Any]:
-        s = snapshot or self.snapshot
-        m = s.model
-        base: dict[str, Any] = {
-            "loaded": m is not None,
-            "degraded": bool(m and m.degraded),
-            "reason": s.reason if m is None else m.reason,
-            "source": None if m is None else m.source,
-            "loaded_at": None if m is None else m.loaded_at,
-            "data": s.describe_data(),
-        }
-        card: dict[str, Any] = {
-            "name": None,
-            "version": None,
-            "trained_at": None,
-            "training_window": None,
-            "horizon": None,
-            "metrics": {},
-            "detection_model": {},
-        }
-        if m is not None:
-            card.update(m.card)
-        return {**card, **base}
 
     @api.post(
         "/forecast",
@@ -300,7 +267,7 @@ class CrossplanService:
         summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
     )
     def model(self, _: Reader) -> ModelCard:
-        return ModelCard(**self._card())
+        return ModelCard(**self.snapshot.card())
 
     @api.post(
         "/admin/reload",
@@ -308,6 +275,7 @@ class CrossplanService:
         responses={
             **_ERRORS,
             400: {"model": ErrorBody, "description": "The data directory is invalid"},
+            503: {"model": ErrorBody, "description": "MLflow cannot give the champion now"},
         },
         summary="Load the current champion and panel without a restart (role: admin)",
     )
@@ -315,11 +283,19 @@ class CrossplanService:
         with self._reload_lock:
             old = self.snapshot
             new = load_snapshot(self.settings)
+            if _healthy(old) and not _healthy(new):
+                raise ReloadFailedError(
+                    f"{new.card()['reason']} — still serving version {old.card()['version']}; "
+                    "fix: check the MLflow store, then reload again"
+                )
             # One reference swap: requests in flight keep the snapshot they started with.
             self.snapshot = new
             self._show_model(old)
         previous = None if old.model is None else old.model.card["version"]
-        log.info(
-            "'%s' reloaded the model: %s -> %s", who.name, previous, self._card(new)["version"]
-        )
-        return ReloadResponse(previous_version=previous, model=ModelCard(**self._card(new)))
+        card = new.card()
+        log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
+        return ReloadResponse(previous_version=previous, model=ModelCard(**card))
+
+
+def _healthy(snapshot: Snapshot) -> bool:
+    return snapshot.model is not None and not snapshot.model.degraded

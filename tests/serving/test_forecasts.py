@@ -87,6 +87,29 @@ def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
         assert client.post("/forecast", **ask).json() == live
 
 
+def test_a_reload_that_cannot_get_a_champion_keeps_the_served_model(
+    asgi_app: Any,
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+) -> None:
+    env, keys = service_home(tmp_path / "home", champion=True)
+    point_service(env)
+    admin = bearer(keys["admin"])
+    with TestClient(asgi_app) as client:
+        from pipelines import registry, tracking
+
+        store = tracking.connect(env["MLFLOW_TRACKING_URI"])
+        store.delete_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION)  # demoted
+        r = client.post("/admin/reload", headers=admin)
+        assert r.status_code == 503
+        assert "still serving version 1" in r.json()["error"]
+        card = client.get("/model", headers=admin).json()
+        assert (card["source"], card["version"], card["degraded"]) == ("mlflow", "1", False)
+        assert client.post("/forecast", json={"horizon": 1}, headers=admin).status_code == 200
+
+
 def test_without_any_model_the_service_is_up_but_not_ready(
     asgi_app: Any,
     service_home: Any,
