@@ -14,19 +14,22 @@ def _draws(mean: np.ndarray, phi: float, rng: np.random.Generator) -> np.ndarray
 
 
 @pytest.mark.parametrize(
-    ("low", "high"),
+    ("fit_range", "new_range"),
     [
-        (0.2, 1.5),  # mostly zeros and ones: nominal 10/90% levels would over-cover
-        (2.0, 30.0),  # larger counts
+        ((0.2, 1.5), (0.2, 1.5)),  # mostly zeros and ones: nominal 10/90% levels over-cover
+        ((2.0, 30.0), (2.0, 30.0)),  # larger counts
+        ((0.2, 3.0), (1.0, 9.0)),  # larger means than calibrated on, as activity forecasts are
     ],
 )
-def test_calibrated_intervals_cover_80_percent(low: float, high: float) -> None:
+def test_calibrated_intervals_cover_80_percent(
+    fit_range: tuple[float, float], new_range: tuple[float, float]
+) -> None:
     rng = np.random.default_rng(0)
-    mean = rng.uniform(low, high, 20_000)
+    mean = rng.uniform(*fit_range, 20_000)
     horizon = rng.integers(1, 3, mean.size)
     model = CountIntervals().fit(_draws(mean, 0.3, rng), mean, horizon)
     assert model.dispersion_[1] == pytest.approx(0.3, abs=0.08)
-    fresh = rng.uniform(low, high, 20_000)
+    fresh = rng.uniform(*new_range, 20_000)
     y = _draws(fresh, 0.3, rng)
     q = model.quantiles(fresh, horizon)
     covered = np.mean((y >= q["q10"]) & (y <= q["q90"]))
