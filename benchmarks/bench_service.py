@@ -55,19 +55,24 @@ class Phase:
     def quantile(self, q: float) -> float:
         return float(np.quantile(self.latencies, q)) if self.latencies else float("nan")
 
-    def row(self, baseline: float | None) -> tuple[object, ...]:
+    def row(self, baseline: float | None) -> tuple[str, ...]:
         p50 = self.quantile(0.5)
         return (
             self.label,
-            self.clients,
-            len(self.latencies),
-            self.errors,
-            round(len(self.latencies) / self.seconds),
-            p50 * 1000,
-            self.quantile(0.95) * 1000,
-            self.quantile(0.99) * 1000,
+            str(self.clients),
+            str(len(self.latencies)),
+            str(self.errors),
+            _num(len(self.latencies) / self.seconds),
+            _num(p50 * 1000),
+            _num(self.quantile(0.95) * 1000),
+            _num(self.quantile(0.99) * 1000),
             "" if baseline is None else f"{p50 / baseline:.1f}×",
         )
+
+
+def _num(value: float) -> str:
+    """Whole numbers from 10 up, one decimal below: fits the table in 80 columns."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
 async def _load(
@@ -229,16 +234,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         health.row(None),
         forecast.row(health.quantile(0.5)),
         plan.row(direct),
-        ("optimizer", 1, 3, 0, 1 / direct, direct * 1000, "", "", ""),
+        ("optimizer", "1", "3", "0", _num(1 / direct), _num(direct * 1000), "", "", ""),
     ]
     print_table(
         f"crossplan service on localhost, default world, horizon {HORIZON}: "
         f"{args.seconds:.0f} s per phase",
-        ("endpoint", "clients", "reqs", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "×base"),
+        ("endpoint", "users", "reqs", "errs", "req/s", "p50 ms", "p95 ms", "p99 ms", "×base"),
         rows,
     )
     print(
-        "/forecast: every region and category; ×base: p50 against /healthz under the same load."
+        "users: concurrent closed-loop clients. /forecast: every region and category;"
+        " ×base: p50 against /healthz under the same load."
         "\n/plan: one planner at a time; ×base: p50 against the optimizer called in process."
     )
     verdicts = {
