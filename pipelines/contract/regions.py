@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pandera.pandas as pa
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from pipelines.contract._json import load_json
 from pipelines.contract._problems import problems_from_failures
 from pipelines.contract.personal import looks_personal
 from pipelines.errors import DataValidationError, Problem
@@ -76,7 +76,7 @@ def read_regions(path: Path) -> Regions:
         Listing every problem, each with its feature number and property.
     """
     file = path.name
-    doc = _load_json(path)
+    doc = load_json(path, "GeoJSON FeatureCollection")
     features = doc.get("features") if isinstance(doc, dict) else None
     if (
         not isinstance(doc, dict)
@@ -119,36 +119,6 @@ def read_regions(path: Path) -> Regions:
     table = _table(props, valid_geoms)
     edges = adjacency(table["region_id"].tolist(), valid_geoms, table["country"].tolist())
     return Regions(table, valid_geoms, edges)
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataValidationError(
-            [Problem(path.name, f"file not found: {path}", "check the path")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataValidationError(
-            [Problem(path.name, f"cannot read the file ({err})", "give a UTF-8 GeoJSON file")]
-        ) from None
-    if not text.strip():
-        raise DataValidationError(
-            [Problem(path.name, "the file is empty", "give a GeoJSON FeatureCollection")]
-        )
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataValidationError(
-            [
-                Problem(
-                    path.name,
-                    f"not valid JSON: {err.msg} at column {err.colno}",
-                    "fix the JSON syntax",
-                    err.lineno,
-                )
-            ]
-        ) from None
 
 
 def _geometry(feature: Any, file: str, i: int, problems: list[Problem]) -> BaseGeometry | None:

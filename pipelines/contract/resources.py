@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipelines.contract._json import load_json
 from pipelines.contract.regions import Regions
 from pipelines.errors import DataValidationError, Problem
 
@@ -130,27 +130,7 @@ def read_resources(path: Path, regions: Regions | None) -> dict[str, Any]:
     DataValidationError
         Listing every problem with its JSON path (e.g. ``units[2].home_region``).
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataValidationError(
-            [Problem(path.name, f"file not found: {path}", "check the path")]
-        ) from None
-    except json.JSONDecodeError as err:
-        raise DataValidationError(
-            [
-                Problem(
-                    path.name,
-                    f"not valid JSON: {err.msg} at column {err.colno}",
-                    "fix the JSON syntax",
-                    err.lineno,
-                )
-            ]
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataValidationError(
-            [Problem(path.name, f"cannot read the file ({err})", "give a UTF-8 JSON file")]
-        ) from None
+    doc = load_json(path, "resources JSON")
     return validate_resources(doc, regions, path.name).model_dump()
 
 
