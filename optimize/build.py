@@ -1,16 +1,23 @@
 """Build the allocation MILP (DESIGN.md, "Reference allocation model") with PuLP.
 
 Variables: shifts ``x[u,r,t]`` (integer, only for eligible pairs), launches ``y[j,t]``
-(binary), curve segments ``s[r,t,k]``, an operation's extra effort ``w[j,r,t]`` and, with
-share caps, a period's total shifts. Every constraint carries a name from
-:mod:`optimize.names`; :attr:`Problem.constraints` maps those names to PuLP constraints.
+(binary), curve segments ``s[r,t,k]``, boosted shifts ``z[j,u,r,t]`` and, with share caps,
+a period's total shifts. Every constraint carries a name from :mod:`optimize.names`;
+:attr:`Problem.constraints` maps those names to PuLP constraints.
 
 A launched operation multiplies a region's effort: ``E = B · (1 + Σ_j (m_j − 1) y_j)`` with
-``B`` the efficiency-weighted shifts. The product ``B · y_j`` is linearised by ``w_j ≤ B``
-and ``w_j ≤ B_max · y_j``; the objective pushes ``w_j`` up to the product.
+``B`` the efficiency-weighted shifts. The product is linearised per unit, which keeps the
+relaxation tight: ``z[j,u,r] ≤ x[u,r]`` are the unit's shifts that operation ``j`` boosts;
+``Σ_r z[j,u,r] ≤ cap_u · y_j`` (none unless launched) and
+``Σ_r (x[u,r] − z[j,u,r]) ≤ cap_u · (1 − y_j)`` (all of them once launched), sums over the
+operation's regions. A big-M bound on a region's effort instead leaves the relaxation free to
+launch every operation "half-way" and reap nearly all of their boost.
 
-The model *minimises minus* the piecewise interdictions: CBC 2.10 (PuLP's bundled binary)
-reads a warm start with the wrong sign when asked to maximise, and then ignores it.
+Periods share no constraint (capacity, budget, floors, caps and the operation limit are all
+per period), so the model is block-diagonal and is built as one PuLP model per period: a
+solver proves a small block far faster than the whole. Each *minimises minus* the piecewise
+interdictions: CBC 2.10 (PuLP's bundled binary) reads a warm start with the wrong sign when
+asked to maximise, and then ignores it.
 """
 
 from __future__ import annotations
@@ -39,9 +46,9 @@ class Problem:
     ----------
     inputs
         The inputs it was built from.
-    model
-        The PuLP model: minimises minus the piecewise interdictions, or the total slack
-        when ``elastic``.
+    models
+        One PuLP model per period: each minimises minus the period's piecewise
+        interdictions, or its total slack when ``elastic``.
     shifts
         ``(unit, region, period)`` index → shift variable.
     launches
@@ -50,9 +57,9 @@ class Problem:
         Constraint name → PuLP constraint.
     slacks
         Elastic models only: constraint name → its slack variable.
-    segments, bonuses, totals
-        Curve segments per (region, period), extra effort per (operation, region, period),
-        total shifts per period: the continuous variables, kept for warm starts.
+    segments, boosted, totals
+        Curve segments per (region, period), boosted shifts per (operation, unit, region,
+        period), total shifts per period: the continuous variables, kept for warm starts.
     curves
         Piecewise curves (``None`` for elastic models, which have no interdiction objective).
     build_seconds
@@ -60,13 +67,13 @@ class Problem:
     """
 
     inputs: Inputs
-    model: pulp.LpProblem
+    models: tuple[pulp.LpProblem, ...]
     shifts: dict[tuple[int, int, int], pulp.LpVariable]
     launches: dict[tuple[int, int], pulp.LpVariable]
     constraints: dict[str, pulp.LpConstraint]
     slacks: dict[str, pulp.LpVariable] = field(default_factory=dict)
     segments: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
-    bonuses: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    boosted: dict[tuple[int, int, int, int], pulp.LpVariable] = field(default_factory=dict)
     totals: dict[int, pulp.LpVariable] = field(default_factory=dict)
     curves: Curves | None = None
     build_seconds: float = 0.0
@@ -112,13 +119,13 @@ def build_problem(
     builder.set_objective()
     return Problem(
         inputs=inputs,
-        model=builder.model,
+        models=tuple(builder.models),
         shifts=builder.x,
         launches=builder.y,
         constraints=builder.constraints,
         slacks=builder.slacks,
         segments=builder.segments,
-        bonuses=builder.bonuses,
+        boosted=builder.boosted,
         totals=builder.totals,
         curves=curves,
         build_seconds=time.perf_counter() - start,
@@ -129,9 +136,11 @@ class _Builder:
     def __init__(self, inputs: Inputs, elastic: bool) -> None:
         self.inputs = inputs
         self.elastic = elastic
-        name = "crossplan_elastic" if elastic else "crossplan"
-        self.model = pulp.LpProblem(name, pulp.LpMinimize)
         self.periods = inputs.periods
+        name = "crossplan_elastic" if elastic else "crossplan"
+        self.models = [
+            pulp.LpProblem(f"{name}_{t}", pulp.LpMinimize) for t in range(len(self.periods))
+        ]
         self.region_ids = inputs.regions.region_ids
         self.cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
         self.eff = np.array([u.efficiency for u in inputs.units], dtype=float)
@@ -141,23 +150,25 @@ class _Builder:
         self.constraints: dict[str, pulp.LpConstraint] = {}
         self.slacks: dict[str, pulp.LpVariable] = {}
         self.segments: dict[tuple[int, int], list[pulp.LpVariable]] = {}
-        self.bonuses: dict[tuple[int, int, int], pulp.LpVariable] = {}
+        self.boosted: dict[tuple[int, int, int, int], pulp.LpVariable] = {}
         self.totals: dict[int, pulp.LpVariable] = {}
-        self.objective: _Terms = []
+        self.objective: dict[int, _Terms] = defaultdict(list)
         # shifts of a unit / in a region, per period: lists of (index, variable)
         self.by_unit: dict[tuple[int, int], list[tuple[int, pulp.LpVariable]]] = defaultdict(list)
         self.by_region: dict[tuple[int, int], list[tuple[int, pulp.LpVariable]]] = defaultdict(list)
         self.bonus: dict[tuple[int, int], _Terms] = defaultdict(list)
 
-    def _add(self, name: str, terms: _Terms, sense: int, rhs: float, slack: float = 0.0) -> None:
-        """Add a named constraint; ``slack`` is the elastic slack's sign (0: none)."""
+    def _add(
+        self, t: int, name: str, terms: _Terms, sense: int, rhs: float, slack: float = 0.0
+    ) -> None:
+        """Add a named constraint to period ``t``; ``slack``: elastic slack's sign (0: none)."""
         if self.elastic and slack:
-            var = self.model.add_variable(f"e_{len(self.slacks)}", lowBound=0)
+            var = self.models[t].add_variable(f"e_{len(self.slacks)}", lowBound=0)
             self.slacks[name] = var
             terms = [*terms, (var, slack)]
-            self.objective.append((var, 1.0))
+            self.objective[t].append((var, 1.0))
         constraint = pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, rhs=rhs)
-        self.model.addConstraint(constraint, f"c_{len(self.constraints)}")
+        self.models[t].addConstraint(constraint, f"c_{len(self.constraints)}")
         self.constraints[name] = constraint
 
     def add_shifts(self) -> None:
@@ -166,7 +177,7 @@ class _Builder:
         pairs = list(zip(uu[keep].tolist(), rr[keep].tolist(), strict=True))
         for t in range(len(self.periods)):
             for u, r in pairs:
-                var = self.model.add_variable(
+                var = self.models[t].add_variable(
                     f"x_{u}_{r}_{t}", lowBound=0, upBound=self.cap[u], cat=pulp.LpInteger
                 )
                 self.x[(u, r, t)] = var
@@ -176,7 +187,7 @@ class _Builder:
     def add_capacity(self) -> None:
         for (u, t), entries in self.by_unit.items():
             name = names.capacity(self.inputs.units[u].unit_id, self.periods[t])
-            self._add(name, [(v, 1.0) for _, v in entries], pulp.LpConstraintLE, self.cap[u])
+            self._add(t, name, [(v, 1.0) for _, v in entries], pulp.LpConstraintLE, self.cap[u])
 
     def add_budget(self) -> None:
         budget = self.inputs.policy.budget
@@ -186,7 +197,8 @@ class _Builder:
         for (u, _, t), var in self.x.items():
             terms[t].append((var, float(self.cost[u])))
         for t, period in enumerate(self.periods):
-            self._add(names.budget(period), terms[t], pulp.LpConstraintLE, budget, slack=-1.0)
+            name = names.budget(period)
+            self._add(t, name, terms[t], pulp.LpConstraintLE, budget, slack=-1.0)
 
     def add_floors(self) -> None:
         floor = self.inputs.policy.min_shifts_per_region
@@ -195,25 +207,25 @@ class _Builder:
         for t, period in enumerate(self.periods):
             for r, region_id in enumerate(self.region_ids):
                 terms = [(v, 1.0) for _, v in self.by_region.get((r, t), [])]
-                self._add(
-                    names.floor(region_id, period), terms, pulp.LpConstraintGE, floor, slack=1.0
-                )
+                name = names.floor(region_id, period)
+                self._add(t, name, terms, pulp.LpConstraintGE, floor, slack=1.0)
 
     def add_share_caps(self) -> None:
         share = self.inputs.policy.max_share_per_region
         if share is None:
             return
         for t, period in enumerate(self.periods):
-            total = self.model.add_variable(f"total_{t}", lowBound=0)
+            total = self.models[t].add_variable(f"total_{t}", lowBound=0)
             self.totals[t] = total
             terms = [(var, -1.0) for (_, _, tt), var in self.x.items() if tt == t]
-            self._add(names.total_shifts(period), [(total, 1.0), *terms], pulp.LpConstraintEQ, 0)
+            row = [(total, 1.0), *terms]
+            self._add(t, names.total_shifts(period), row, pulp.LpConstraintEQ, 0)
             for r, region_id in enumerate(self.region_ids):
                 entries = self.by_region.get((r, t))
                 if entries:
                     row = [(v, 1.0) for _, v in entries] + [(total, -share)]
                     name = names.share_cap(region_id, period)
-                    self._add(name, row, pulp.LpConstraintLE, 0.0, slack=-1.0)
+                    self._add(t, name, row, pulp.LpConstraintLE, 0.0, slack=-1.0)
 
     def base_max(self) -> np.ndarray:
         """Most efficiency-weighted shifts each region can receive in a period."""
@@ -224,45 +236,65 @@ class _Builder:
         ops = self.inputs.joint_operations
         index = self.inputs.regions.index
         country = [u.country for u in self.inputs.units]
-        base_max = self.base_max()
         limit = self.inputs.policy.max_joint_operations_per_period
         for t, period in enumerate(self.periods):
             for j, op in enumerate(ops):
-                y = self.model.add_variable(f"y_{j}_{t}", cat=pulp.LpBinary)
+                y = self.models[t].add_variable(f"y_{j}_{t}", cat=pulp.LpBinary)
                 self.y[(j, t)] = y
                 rows = list(dict.fromkeys(index[r] for r in op.regions))
+                # shifts inside the operation's regions, per unit: [(region, x)]
+                inside: dict[int, list[tuple[int, pulp.LpVariable]]] = defaultdict(list)
+                for r in rows:
+                    for u, v in self.by_region.get((r, t), []):
+                        inside[u].append((r, v))
+                boosted = {}
+                if op.effort_multiplier > 1:
+                    boosted = {
+                        u: self._add_boost(j, u, t, y, entries) for u, entries in inside.items()
+                    }
                 if op.min_shifts_per_country > 0:
                     for c in op.countries:
+                        # Counting boosted shifts (equal to all of them once launched) is
+                        # the same at integer points and tighter in the relaxation.
                         terms = [
-                            (v, 1.0)
-                            for r in rows
-                            for u, v in self.by_region.get((r, t), [])
+                            (var, 1.0)
+                            for u, entries in inside.items()
                             if country[u] == c
+                            for var in (boosted[u] if u in boosted else [v for _, v in entries])
                         ]
                         name = names.commitment(op.operation_id, c, period)
                         row = [*terms, (y, -float(op.min_shifts_per_country))]
-                        self._add(name, row, pulp.LpConstraintGE, 0.0)
-                if op.effort_multiplier > 1:
-                    for r in rows:
-                        self._add_bonus(j, r, t, y, float(base_max[r]))
+                        self._add(t, name, row, pulp.LpConstraintGE, 0.0)
             if limit is not None and ops:
                 terms = [(self.y[(j, t)], 1.0) for j in range(len(ops))]
-                self._add(names.joint_limit(period), terms, pulp.LpConstraintLE, limit)
+                self._add(t, names.joint_limit(period), terms, pulp.LpConstraintLE, limit)
 
-    def _add_bonus(self, j: int, r: int, t: int, y: pulp.LpVariable, base_max: float) -> None:
-        entries = self.by_region.get((r, t))
-        if not entries or base_max <= 0:
-            return
-        op = self.inputs.joint_operations[j]
-        region_id, period = self.region_ids[r], self.periods[t]
-        w = self.model.add_variable(f"w_{j}_{r}_{t}", lowBound=0)
-        self.bonuses[(j, r, t)] = w
-        base = [(v, -float(self.eff[u])) for u, v in entries]
-        name = names.joint_bonus(op.operation_id, region_id, period)
-        self._add(name, [(w, 1.0), *base], pulp.LpConstraintLE, 0.0)
-        name = names.joint_launch(op.operation_id, region_id, period)
-        self._add(name, [(w, 1.0), (y, -base_max)], pulp.LpConstraintLE, 0.0)
-        self.bonus[(r, t)].append((w, -(op.effort_multiplier - 1.0)))
+    def _add_boost(
+        self,
+        j: int,
+        u: int,
+        t: int,
+        y: pulp.LpVariable,
+        entries: list[tuple[int, pulp.LpVariable]],
+    ) -> list[pulp.LpVariable]:
+        """Boosted shifts of unit ``u`` in operation ``j``'s regions, and their rows."""
+        op, unit, period = self.inputs.joint_operations[j], self.inputs.units[u], self.periods[t]
+        cap = float(self.cap[u])
+        extra = (op.effort_multiplier - 1.0) * float(self.eff[u])
+        out = []
+        for r, x in entries:
+            z = self.models[t].add_variable(f"z_{j}_{u}_{r}_{t}", lowBound=0, upBound=cap)
+            self.boosted[(j, u, r, t)] = z
+            name = names.joint_part(op.operation_id, unit.unit_id, self.region_ids[r], period)
+            self._add(t, name, [(z, 1.0), (x, -1.0)], pulp.LpConstraintLE, 0.0)
+            self.bonus[(r, t)].append((z, -extra))
+            out.append(z)
+        name = names.joint_boost(op.operation_id, unit.unit_id, period)
+        self._add(t, name, [*((z, 1.0) for z in out), (y, -cap)], pulp.LpConstraintLE, 0.0)
+        name = names.joint_all(op.operation_id, unit.unit_id, period)
+        row = [*((x, 1.0) for _, x in entries), *((z, -1.0) for z in out), (y, cap)]
+        self._add(t, name, row, pulp.LpConstraintLE, cap)
+        return out
 
     def add_curves(self, tolerance: float) -> Curves:
         inputs = self.inputs
@@ -278,15 +310,16 @@ class _Builder:
                 if not len(widths):
                     continue
                 segments = [
-                    self.model.add_variable(f"s_{r}_{t}_{k}", lowBound=0, upBound=float(w))
+                    self.models[t].add_variable(f"s_{r}_{t}_{k}", lowBound=0, upBound=float(w))
                     for k, w in enumerate(widths)
                 ]
                 self.segments[(r, t)] = segments
-                self.objective.extend(zip(segments, (-slopes).tolist(), strict=True))
+                self.objective[t].extend(zip(segments, (-slopes).tolist(), strict=True))
                 effort = [(v, -float(self.eff[u])) for u, v in self.by_region.get((r, t), [])]
                 row = [(s, 1.0) for s in segments] + effort + self.bonus.get((r, t), [])
-                self._add(names.effort(region_id, period), row, pulp.LpConstraintLE, 0.0)
+                self._add(t, names.effort(region_id, period), row, pulp.LpConstraintLE, 0.0)
         return curves
 
     def set_objective(self) -> None:
-        self.model.setObjective(pulp.LpAffineExpression(self.objective))
+        for t, model in enumerate(self.models):
+            model.setObjective(pulp.LpAffineExpression(self.objective[t]))

@@ -15,7 +15,7 @@ from optimize import names
 from optimize.build import build_problem
 from optimize.inputs import Inputs
 from optimize.plan import Finding
-from optimize.solvers import run_solver
+from optimize.solvers import run_blocks
 
 __all__ = ["ELASTIC", "PRE_SOLVE", "elastic_diagnosis", "precheck"]
 
@@ -142,15 +142,16 @@ def elastic_diagnosis(
 ) -> list[Finding]:
     """Re-solve with slack on floors, budget and share caps; name those that gave way."""
     problem = build_problem(inputs, elastic=True)
-    outcome = run_solver(problem.model, solver, time_limit=time_limit)
-    if not outcome.has_solution:
+    outcomes = run_blocks(problem.models, solver, time_limit=time_limit)
+    stuck = [o.detail for o in outcomes if not o.has_solution]
+    if stuck:
         return [
             Finding(
                 "model",
                 0.0,
                 "shifts",
                 f"the solver proved the plan infeasible; the elastic re-solve found no "
-                f"explanation ({outcome.detail})",
+                f"explanation ({stuck[0]})",
                 ELASTIC,
             )
         ]

@@ -76,8 +76,8 @@ def binding_constraints(inputs: Inputs, alloc: Allocation) -> list[str]:
         spare = (used < cap[:, None] - _TOL) & works[:, None]
         left = policy.budget - cost_by_period(inputs, alloc)
         for t, period in enumerate(periods):
-            cheapest = cost[spare[:, t]].min() if spare[:, t].any() else np.inf
-            if left[t] < cheapest - _TOL:
+            # With every unit at capacity, money is not what holds the plan back.
+            if spare[:, t].any() and left[t] < cost[spare[:, t]].min() - _TOL:
                 found.append(names.budget(period))
     per_region = shifts_by_region(inputs, alloc)
     floor = policy.min_shifts_per_region

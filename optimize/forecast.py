@@ -109,7 +109,9 @@ class Forecast:
         if "category" not in df.columns:
             df["category"] = "all"
         df["category"] = df["category"].astype(str)
-        df["period"] = pd.to_datetime(df["period"]).dt.tz_localize(None).dt.normalize()
+        df["period"] = (
+            pd.to_datetime(df["period"], format="ISO8601").dt.tz_localize(None).dt.normalize()
+        )
         periods = sorted(df["period"].unique())
         if horizon is not None:
             if horizon < 1:
@@ -179,7 +181,7 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
                     "give non-negative numbers",
                 )
             )
-    periods = pd.to_datetime(frame["period"], errors="coerce")
+    periods = pd.to_datetime(frame["period"], errors="coerce", format="ISO8601")
     for row in rows[periods.isna().to_numpy()][:_MAX_LISTED]:
         problems.append(
             InputProblem(

@@ -7,12 +7,14 @@ that meets every constraint and is near the optimum makes most solves end at the
 Per period: pick the joint operations worth aiming for (best first, up to the policy's
 limit); meet the floors (cheapest eligible units first); meet each aimed operation's
 commitments (dropping an operation a country cannot staff); hand out the remaining shifts
-one round at a time, each unit placing one shift where it gains most; then move single
+one at a time where they gain most (per unit of cost when there is a budget); then move single
 shifts between a unit's regions while that gains (local search); finally launch the aimed
 operations whose commitments hold.
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 
@@ -157,7 +159,12 @@ class _Period:
             op, rows = ops[j], self.op_regions[j]
             for c in op.countries:
                 need = op.min_shifts_per_country - self._commitment(j, c)
-                for u in np.flatnonzero(self.country == c).tolist():
+                members = np.flatnonzero(self.country == c)
+                # The cheapest effective effort first: commitments are pure cost.
+                by_value = members[
+                    np.argsort(self.cost[members] / self.eff[members], kind="stable")
+                ]
+                for u in by_value.tolist():
                     rs = rows[self.eligible[u, rows]]
                     while need > 0 and len(rs) and self.spare[u] > 0 and self._affordable(u) > 0:
                         self._place(u, int(rs[int(np.argmax(self._gains(u, rs)))]))
@@ -168,26 +175,46 @@ class _Period:
                 self.mult = self._multipliers()
                 self.effort = (self.eff @ self.x) * self.mult
 
+    def _best(self, u: int) -> tuple[int, float]:
+        """The region where one more shift of ``u`` gains most, and that gain."""
+        rs = self.regions_of[u]
+        gain = self._gains(u, rs)
+        if self.share is not None:
+            total = self.per_region.sum()
+            room = self.per_region[rs] + 1 <= self.share * (total + 1) + _TOL
+            gain = np.where(room, gain, -1.0)
+        k = int(np.argmax(gain))
+        return int(rs[k]), float(gain[k])
+
     def _fill(self) -> None:
-        active = [u for u in range(len(self.cap)) if self.spare[u] > 0 and len(self.regions_of[u])]
-        while active:
-            still = []
-            for u in active:
-                if self._affordable(u) < 1:
-                    continue
-                rs = self.regions_of[u]
-                gain = self._gains(u, rs)
-                if self.share is not None:
-                    total = self.per_region.sum()
-                    room = self.per_region[rs] + 1 <= self.share * (total + 1) + _TOL
-                    gain = np.where(room, gain, -1.0)
-                k = int(np.argmax(gain))
-                if gain[k] <= 0:
-                    continue
-                self._place(u, int(rs[k]))
-                if self.spare[u] > 0:
-                    still.append(u)
-            active = still
+        """Place shifts one at a time where they gain most (per unit of cost under a budget).
+
+        Lazy greedy: gains only shrink as effort grows, so a unit's last computed gain is an
+        upper bound and only the unit on top of the heap needs recomputing.
+        """
+        per_cost = np.isfinite(self.left)
+
+        def key(u: int, gain: float) -> float:
+            return gain / max(self.cost[u], 1e-12) if per_cost else gain
+
+        heap: list[tuple[float, int]] = []
+        for u in range(len(self.cap)):
+            if self.spare[u] > 0 and len(self.regions_of[u]):
+                heap.append((-key(u, self._best(u)[1]), u))
+        heapq.heapify(heap)
+        while heap:
+            _, u = heapq.heappop(heap)
+            if self.spare[u] <= 0 or self._affordable(u) < 1:
+                continue
+            r, gain = self._best(u)
+            if gain <= 0:
+                continue
+            if heap and key(u, gain) < -heap[0][0]:
+                heapq.heappush(heap, (-key(u, gain), u))
+                continue
+            self._place(u, r)
+            if self.spare[u] > 0:
+                heapq.heappush(heap, (-key(u, gain), u))
 
     def _locked(self, u: int) -> np.ndarray:
         """Regions ``u`` may not take a shift from without breaking a commitment."""

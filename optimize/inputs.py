@@ -83,7 +83,7 @@ class Policy:
         Plan on this quantile of the forecast (0.1 to 0.9); ``None`` plans on the mean.
     max_joint_operations_per_period
         Most joint operations launched in one period; ``None`` for no limit.
-    time_limit_seconds, relative_gap
+    time_limit_s, mip_gap
         Solver limits used when the call gives none.
     """
 
@@ -92,8 +92,8 @@ class Policy:
     max_share_per_region: float | None = None
     risk_quantile: float | None = 0.5
     max_joint_operations_per_period: int | None = None
-    time_limit_seconds: float | None = None
-    relative_gap: float | None = None
+    time_limit_s: float | None = None
+    mip_gap: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,8 +258,8 @@ class Inputs:
                 if p.get("max_joint_operations_per_period") is None
                 else int(p["max_joint_operations_per_period"])
             ),
-            time_limit_seconds=_opt_float(p.get("time_limit_seconds")),
-            relative_gap=_opt_float(p.get("relative_gap")),
+            time_limit_s=_opt_float(p.get("time_limit_s")),
+            mip_gap=_opt_float(p.get("mip_gap")),
         )
         return cls(
             units=units,
@@ -343,8 +343,8 @@ def _check_policy(p: Policy) -> list[InputProblem]:
         problems.append(
             InputProblem("policy.max_joint_operations_per_period", "< 0", "give 0 or more")
         )
-    if p.time_limit_seconds is not None and p.time_limit_seconds <= 0:
-        problems.append(InputProblem("policy.time_limit_seconds", "must be > 0", "e.g. 60"))
-    if p.relative_gap is not None and not 0 <= p.relative_gap < 1:
-        problems.append(InputProblem("policy.relative_gap", "must be in [0, 1)", "e.g. 0.01"))
+    if p.time_limit_s is not None and p.time_limit_s <= 0:
+        problems.append(InputProblem("policy.time_limit_s", "must be > 0", "e.g. 60"))
+    if p.mip_gap is not None and not 0 <= p.mip_gap < 1:
+        problems.append(InputProblem("policy.mip_gap", "must be in [0, 1)", "e.g. 0.01"))
     return problems

@@ -13,9 +13,10 @@ __all__ = [
     "effort",
     "family",
     "floor",
-    "joint_bonus",
-    "joint_launch",
+    "joint_all",
+    "joint_boost",
     "joint_limit",
+    "joint_part",
     "jurisdiction",
     "share_cap",
     "total_shifts",
@@ -78,14 +79,19 @@ def total_shifts(period: str) -> str:
     return f"total_shifts[{period}]"
 
 
-def joint_bonus(operation_id: str, region_id: str, period: str) -> str:
-    """An operation's extra effort in a region is at most the region's base effort."""
-    return f"joint_bonus[{operation_id},{region_id},{period}]"
+def joint_part(operation_id: str, unit_id: str, region_id: str, period: str) -> str:
+    """A unit's boosted shifts in a region are at most its shifts there."""
+    return f"joint_part[{operation_id},{unit_id},{region_id},{period}]"
 
 
-def joint_launch(operation_id: str, region_id: str, period: str) -> str:
-    """An operation adds extra effort only when it is launched."""
-    return f"joint_launch[{operation_id},{region_id},{period}]"
+def joint_boost(operation_id: str, unit_id: str, period: str) -> str:
+    """A unit's shifts are boosted by an operation only when it is launched."""
+    return f"joint_boost[{operation_id},{unit_id},{period}]"
+
+
+def joint_all(operation_id: str, unit_id: str, period: str) -> str:
+    """Once an operation is launched, every shift of a unit in its regions is boosted."""
+    return f"joint_all[{operation_id},{unit_id},{period}]"
 
 
 def family(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -28,7 +27,7 @@ from optimize.score import (
     score,
     shifts_by_region,
 )
-from optimize.solvers import Outcome, run_solver
+from optimize.solvers import Outcome, combined_status, run_blocks
 
 __all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "set_start", "solve"]
 
@@ -49,7 +48,8 @@ def solve(
     solver
         ``cbc`` (PuLP's bundled CBC) or ``highs``.
     time_limit, gap
-        Seconds and relative gap; default to the policy's, then to no limit and 1e-4.
+        Seconds (shared by the periods) and relative gap; default to the policy's, then
+        to no limit and :data:`~optimize.solvers.DEFAULT_GAP`.
 
     Returns
     -------
@@ -64,26 +64,27 @@ def solve(
     if problem.elastic:
         raise ValueError("solve() takes the planning model, not the elastic one")
     inputs = problem.inputs
-    time_limit = inputs.policy.time_limit_seconds if time_limit is None else time_limit
-    gap = inputs.policy.relative_gap if gap is None else gap
+    time_limit = inputs.policy.time_limit_s if time_limit is None else time_limit
+    gap = inputs.policy.mip_gap if gap is None else gap
     began = time.perf_counter()
     start = greedy_allocation(inputs)
     if start is not None:
         set_start(problem, start)
-    outcome = run_solver(
-        problem.model, solver, time_limit=time_limit, gap=gap, warm_start=start is not None
+    outcomes = run_blocks(
+        problem.models, solver, time_limit=time_limit, gap=gap, warm_start=start is not None
     )
     # The greedy start is part of solving: count it in the solve time.
-    outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
-    if outcome.status is Status.INFEASIBLE:
+    seconds = time.perf_counter() - began
+    if combined_status(outcomes) is Status.INFEASIBLE:
         findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
-        return infeasible_plan(inputs, solver, findings, outcome.seconds, problem.build_seconds)
-    if not outcome.has_solution:
+        return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
+    stuck = [o.detail for o in outcomes if not o.has_solution]
+    if stuck:
         raise SolverError(
             f"{solver} found no plan within the time limit of {time_limit:g} s "
-            f"({outcome.detail}); give it more time"
+            f"({stuck[0]}); give it more time"
         )
-    return _make_plan(problem, extract_allocation(problem), outcome, solver)
+    return _make_plan(problem, extract_allocation(problem), outcomes, seconds, solver)
 
 
 def set_start(problem: Problem, alloc: Allocation) -> None:
@@ -95,10 +96,8 @@ def set_start(problem: Problem, alloc: Allocation) -> None:
         var.varValue = float(dense[u, r, t])
     for (j, t), var in problem.launches.items():
         var.varValue = float(alloc.launched[j, t])
-    efficiency = np.array([u.efficiency for u in inputs.units])
-    base = np.einsum("u,urt->rt", efficiency, dense)
-    for (j, r, t), var in problem.bonuses.items():
-        var.varValue = float(base[r, t]) if alloc.launched[j, t] else 0.0
+    for (j, u, r, t), var in problem.boosted.items():
+        var.varValue = float(dense[u, r, t]) if alloc.launched[j, t] else 0.0
     for t, var in problem.totals.items():
         var.varValue = float(dense[:, :, t].sum())
     effort = effective_effort(inputs, alloc)
@@ -131,28 +130,40 @@ def extract_allocation(problem: Problem) -> Allocation:
     )
 
 
-def _make_plan(problem: Problem, alloc: Allocation, outcome: Outcome, solver: str) -> Plan:
+def _make_plan(
+    problem: Problem, alloc: Allocation, outcomes: list[Outcome], seconds: float, solver: str
+) -> Plan:
     inputs, curves = problem.inputs, problem.curves
     if curves is None:
         raise ValueError("an elastic model has no plan")
     effort = effective_effort(inputs, alloc)
     exact = score(inputs, alloc)
-    piecewise = float(curves.value(effort).sum())
+    per_period = curves.value(effort).sum(axis=0)
+    piecewise = float(per_period.sum())
     error = problem.approximation_error
-    # The model minimises minus the interdictions, so its bound is the negated one. Without
-    # a bound (CBC proved the incumbent optimal) the plan is its own bound.
-    bound = piecewise if outcome.bound is None else max(-outcome.bound, piecewise)
-    gap = (bound - piecewise) / piecewise if piecewise > 0 else (0.0 if bound <= 0 else None)
+    bound: float | None = 0.0
+    for o, pw in zip(outcomes, per_period, strict=True):
+        if o.bound is not None:
+            # Each model minimises minus the interdictions: its bound is the negated one.
+            bound = None if bound is None else bound + max(-o.bound, float(pw))
+        elif o.status is Status.OPTIMAL:
+            # CBC proved the incumbent optimal without printing a bound: it is its own.
+            bound = None if bound is None else bound + float(pw)
+        else:
+            bound = None  # stopped early with no bound: the gap is unknown
+    gap = None
+    if bound is not None:
+        gap = (bound - piecewise) / piecewise if piecewise > 0 else (0.0 if bound <= 0 else None)
     return Plan(
-        status=outcome.status,
+        status=combined_status(outcomes),
         solver=solver,
         periods=inputs.periods,
         objective=float(exact.sum()),
         piecewise_objective=piecewise,
-        upper_bound=bound / (1.0 - error),
+        upper_bound=None if bound is None else bound / (1.0 - error),
         gap=gap,
         approximation_error=error,
-        solve_seconds=outcome.seconds,
+        solve_seconds=seconds,
         build_seconds=problem.build_seconds,
         assignments=_assignments(inputs, alloc),
         regions=_region_outcomes(inputs, alloc, effort, exact),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ import pulp
 from optimize.errors import SolverError
 from optimize.plan import Status
 
-__all__ = ["DEFAULT_GAP", "SOLVERS", "Outcome", "run_solver"]
+__all__ = ["DEFAULT_GAP", "SOLVERS", "Outcome", "combined_status", "run_blocks", "run_solver"]
 
 SOLVERS = ("cbc", "highs")
 DEFAULT_GAP = 5e-3
 _BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)
 _RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
+_MIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,35 @@ def run_solver(
     if solver == "highs":
         return _run_highs(model, time_limit, gap, warm_start)
     raise SolverError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+
+
+def run_blocks(
+    models: Sequence[pulp.LpProblem],
+    solver: str = "cbc",
+    *,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    warm_start: bool = False,
+) -> list[Outcome]:
+    """Solve independent models one after another, sharing ``time_limit`` between them.
+
+    Each model gets an equal share of the time still left, so time a quick model leaves
+    over goes to the ones after it.
+    """
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    outcomes = []
+    for k, model in enumerate(models):
+        share = None
+        if deadline is not None:
+            share = max((deadline - time.perf_counter()) / (len(models) - k), _MIN_SECONDS)
+        outcomes.append(run_solver(model, solver, time_limit=share, gap=gap, warm_start=warm_start))
+    return outcomes
+
+
+def combined_status(outcomes: Sequence[Outcome]) -> Status:
+    """The status of several blocks: the worst of theirs."""
+    order = [Status.INFEASIBLE, Status.TIME_LIMIT, Status.FEASIBLE, Status.OPTIMAL]
+    return min((o.status for o in outcomes), key=order.index, default=Status.OPTIMAL)
 
 
 def _run_cbc(

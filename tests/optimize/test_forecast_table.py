@@ -1,0 +1,87 @@
+"""The forecast table: validation with rows and columns, alignment with the regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimize import InputError
+from optimize.forecast import Forecast
+
+IDS = ("r1", "r2", "r3", "r4")
+
+
+def _table(forecast_frame) -> pd.DataFrame:
+    return forecast_frame({"r1": [1.0, 2.0, 3.0], "r3": [4.0, 5.0, 6.0]})
+
+
+def _spoil_negative(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[2, "activity_q90"] = -1.0
+    return df
+
+
+def _spoil_region(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[1, "region_id"] = "r99"
+    return df
+
+
+def _spoil_duplicate(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([df, df.iloc[[0]]], ignore_index=True)
+
+
+def _spoil_period(df: pd.DataFrame) -> pd.DataFrame:
+    df["period"] = df["period"].astype(str)
+    df.loc[0, "period"] = "next week"
+    return df
+
+
+def _spoil_nan(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[4, "detection_rate"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize(
+    ("spoil", "where"),
+    [
+        # a column left out
+        (lambda df: df.drop(columns="detection_rate"), "forecast"),
+        # a negative quantile, row 3 as the user counts rows
+        (_spoil_negative, "forecast, row 3, column 'activity_q90'"),
+        # a region the regions file does not have
+        (_spoil_region, "forecast, row 2, column 'region_id'"),
+        # the same (region, category, period) twice: the copy is row 7
+        (_spoil_duplicate, "forecast, row 7"),
+        # a period that is not a date
+        (_spoil_period, "forecast, row 1, column 'period'"),
+        # a missing detection rate
+        (_spoil_nan, "forecast, row 5, column 'detection_rate'"),
+        # nothing at all
+        (lambda df: df.iloc[0:0], "forecast"),
+    ],
+)
+def test_bad_forecast_names_row_and_column(forecast_frame, spoil, where) -> None:
+    with pytest.raises(InputError) as err:
+        Forecast.from_frame(spoil(_table(forecast_frame)), IDS)
+    assert [p.where for p in err.value.problems] == [where]
+
+
+def test_arrays_follow_the_region_order_and_missing_regions_have_no_activity(
+    forecast_frame,
+) -> None:
+    fc = Forecast.from_frame(_table(forecast_frame), IDS)
+    assert fc.activity["mean"].shape == (4, 1, 3)
+    assert fc.activity["mean"][:, 0, 1].tolist() == [2.0, 0.0, 5.0, 0.0]
+    assert fc.missing_regions == ("r2", "r4")
+    assert fc.period_labels == ("2026-03-02", "2026-03-09", "2026-03-16")
+
+
+def test_horizon_keeps_the_first_periods(forecast_frame) -> None:
+    fc = Forecast.from_frame(_table(forecast_frame), IDS, horizon=2)
+    assert fc.period_labels == ("2026-03-02", "2026-03-09")
+    assert fc.activity[0.9][2, 0].tolist() == [8.0, 10.0]
+
+
+def test_category_is_optional(forecast_frame) -> None:
+    df = _table(forecast_frame).drop(columns="category")
+    assert Forecast.from_frame(df, IDS).categories == ("all",)

@@ -1,0 +1,59 @@
+"""The greedy start: feasible, close to the optimum, and honest when it cannot help."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimize import Policy, plan_allocation
+from optimize.heuristics import greedy_allocation
+from optimize.score import commitments, cost_by_period, score, shifts_by_region, shifts_by_unit
+from optimize.synthetic import random_inputs
+
+
+@pytest.mark.parametrize(
+    ("policy", "seed"),
+    [
+        (Policy(), 0),  # joint operations only
+        (Policy(budget=30.0), 1),  # a budget that binds
+        (Policy(min_shifts_per_region=1), 2),  # floors
+        (Policy(max_share_per_region=0.15), 3),  # a share cap
+        (Policy(max_joint_operations_per_period=1), 4),  # one operation per period
+    ],
+)
+def test_greedy_is_feasible_and_near_the_optimum(policy, seed) -> None:
+    inputs = random_inputs(30, 12, 2, n_countries=3, policy=policy, seed=seed)
+    alloc = greedy_allocation(inputs)
+    assert alloc is not None
+    assert np.all(alloc.shifts == np.round(alloc.shifts)) and np.all(alloc.shifts > 0)
+    assert inputs.eligibility.matrix[alloc.unit, alloc.region].all()
+    cap = np.array([u.shifts_per_period for u in inputs.units])
+    assert np.all(shifts_by_unit(inputs, alloc) <= cap[:, None])
+    per_region = shifts_by_region(inputs, alloc)
+    assert np.all(per_region >= policy.min_shifts_per_region)
+    if policy.budget is not None:
+        assert np.all(cost_by_period(inputs, alloc) <= policy.budget + 1e-9)
+    if policy.max_share_per_region is not None:
+        assert np.all(per_region <= policy.max_share_per_region * per_region.sum(axis=0) + 1e-9)
+    for (j, _), committed in commitments(inputs, alloc).items():
+        need = inputs.joint_operations[j].min_shifts_per_country
+        assert np.all(committed[alloc.launched[j]] >= need)
+    limit = policy.max_joint_operations_per_period
+    assert limit is None or np.all(alloc.launched.sum(axis=0) <= limit)
+    greedy = float(score(inputs, alloc).sum())
+    # A cap on launched operations weakens the relaxation; a few seconds give a good plan.
+    best = plan_allocation(inputs, time_limit=3).objective
+    assert best is not None and greedy >= 0.97 * best
+
+
+def test_greedy_gives_up_when_it_cannot_meet_the_floors() -> None:
+    inputs = random_inputs(30, 4, 1, n_countries=2, policy=Policy(min_shifts_per_region=3))
+    assert greedy_allocation(inputs) is None
+
+
+def test_synthetic_instances_are_reproducible() -> None:
+    a, b = random_inputs(20, 6, 2, seed=11), random_inputs(20, 6, 2, seed=11)
+    assert [u.home_region for u in a.units] == [u.home_region for u in b.units]
+    assert np.array_equal(a.activity, b.activity)
+    assert a.recent_counts == b.recent_counts
+    assert random_inputs(20, 6, 2, seed=12).recent_counts != a.recent_counts
