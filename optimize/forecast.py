@@ -166,7 +166,7 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         problems.append(
             InputProblem(
                 f"{source}, row {row}, column 'region_id'",
-                f"unknown region {region!r}",
+                f"unknown region {_shown(region)}",
                 "forecast only regions of the regions file",
             )
         )
@@ -177,7 +177,7 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
             problems.append(
                 InputProblem(
                     f"{source}, row {row}, column {column!r}",
-                    f"must be a finite number ≥ 0, got {frame[column].iloc[row - 1]!r}",
+                    f"must be a finite number ≥ 0, got {_shown(frame[column].iloc[row - 1])}",
                     "give non-negative numbers",
                 )
             )
@@ -186,7 +186,7 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         problems.append(
             InputProblem(
                 f"{source}, row {row}, column 'period'",
-                f"not a date: {frame['period'].iloc[row - 1]!r}",
+                f"not a date: {_shown(frame['period'].iloc[row - 1])}",
                 "give the period start as a date (YYYY-MM-DD)",
             )
         )
@@ -201,3 +201,9 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
             )
         )
     return problems
+
+
+def _shown(value: object) -> str:
+    """A cell as the user wrote it (numpy scalars as plain numbers)."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)

@@ -5,14 +5,155 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from serving.commands._missing import missing
+import pandas as pd
 
-__all__ = ["register"]
+from optimize import (
+    FORECAST_COLUMNS,
+    SOLVERS,
+    InputError,
+    Inputs,
+    Plan,
+    SolverError,
+    plan_allocation,
+)
+from pipelines.contract import Dataset, load_dataset
+from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
+from serving.commands._output import print_summary, write_json
+
+__all__ = ["RECENT_PERIODS", "register", "run"]
+
+# Current practice, for the proportional baseline: counts of the last four periods.
+RECENT_PERIODS = 4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plan", help="plan patrols and joint operations from a forecast")
+    p = sub.add_parser(
+        "plan",
+        help="plan patrols and joint operations from a forecast",
+        description=(
+            "Allocate every unit's shifts to regions, and launch joint operations, so that "
+            "expected interdictions are highest under the resources' policy. Forecasts come "
+            "from the champion model, or from --forecast. Prints a summary and writes the plan "
+            "(with explanations and baselines) as JSON; when no plan meets every constraint, "
+            "prints the diagnosis, writes nothing and exits 2."
+        ),
+    )
     p.add_argument("--data", type=Path, required=True, help="data directory")
-    p.add_argument("--resources", type=Path, help="resources JSON")
+    p.add_argument(
+        "--resources", type=Path, help="resources JSON (default: resources.json in --data)"
+    )
+    p.add_argument(
+        "--horizon", type=int, default=1, help="periods to plan, from the first (default 1)"
+    )
+    p.add_argument("--solver", choices=SOLVERS, default="cbc", help="MILP solver (default cbc)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="solver time limit in seconds (default: the policy's, else none)",
+    )
+    p.add_argument(
+        "--forecast",
+        type=Path,
+        help=f"forecast table, CSV or Parquet, with {', '.join(FORECAST_COLUMNS)} "
+        "(and optionally category); default: the champion model's forecast",
+    )
     p.add_argument("--json", type=Path, help="write the plan as JSON to this path")
-    p.set_defaults(run=missing("Planning (allocation optimizer)"))
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.horizon < 1:
+        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
+    dataset = load_dataset(args.data, args.resources)
+    if dataset.resources is None:
+        raise ConfigurationError(
+            f"no resources: {args.data / 'resources.json'} does not exist — fix: give "
+            "--resources FILE or put resources.json in the data directory"
+        )
+    if args.forecast is not None:
+        forecast, source = read_forecast(args.forecast), args.forecast.name
+    else:
+        forecast, source = champion(dataset, args.horizon), "champion forecast"
+    try:
+        inputs = Inputs.from_resources(
+            dataset.resources,
+            dataset.regions,
+            forecast,
+            dataset.recent_counts(RECENT_PERIODS),
+            horizon=args.horizon,
+            forecast_source=source,
+        )
+        plan = plan_allocation(inputs, args.solver, time_limit=args.time_limit)
+    except InputError as err:
+        raise DataValidationError(
+            [Problem(p.where, p.message, p.fix) for p in err.problems]
+        ) from None
+    except SolverError as err:
+        raise CrossplanError(f"{err} — fix: raise --time-limit or try the other --solver") from None
+    if not plan.feasible:
+        raise CrossplanError(
+            "no plan meets every constraint; nothing was written. Diagnosis:\n"
+            + plan.diagnosis_text()
+        )
+    if args.json:
+        write_json(args.json, plan.to_dict())
+    if not args.quiet:
+        print_summary("Plan", _summary(plan))
+    return 0
+
+
+def read_forecast(path: Path) -> pd.DataFrame:
+    """Read a forecast table from CSV or Parquet (columns are checked by the planner)."""
+    if not path.exists():
+        raise ConfigurationError(f"forecast file not found: {path} — fix: check the path")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigurationError(f"cannot read {path.name}: give a .csv or .parquet forecast file")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except Exception as err:  # any parser error means the same to the user
+        raise DataValidationError(
+            [
+                Problem(
+                    path.name,
+                    f"cannot read the file ({type(err).__name__}: {err})",
+                    "give a CSV or Parquet table with the forecast columns",
+                )
+            ]
+        ) from None
+
+
+def champion(dataset: Dataset, horizon: int) -> pd.DataFrame:
+    """The champion model's forecast, or an error that says how to get one."""
+    try:
+        # Imported here: it loads MLflow and the models, which the other paths do not need.
+        from pipelines.forecasting import champion_forecast
+    except ImportError as err:
+        raise ConfigurationError(
+            f"no forecasting model is available ({err}) — fix: train and register a model "
+            "(crossplan train --data DIR) or pass --forecast FILE"
+        ) from None
+    try:
+        return champion_forecast(dataset, horizon)
+    except CrossplanError as err:
+        raise ConfigurationError(f"{err}; or pass --forecast FILE to plan on your own") from None
+
+
+def _summary(plan: Plan) -> dict[str, object]:
+    def value(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    return {
+        "status": plan.status.value,
+        "periods": list(plan.periods),
+        "expected interdictions": value(plan.objective),
+        "uniform policy": value(plan.baselines.get("uniform")),
+        "proportional policy": value(plan.baselines.get("proportional")),
+        "gap": "unknown" if plan.gap is None else f"{plan.gap:.2%}",
+        "solver": f"{plan.solver}, {plan.solve_seconds:.2f} s",
+        "assignments": len(plan.assignments),
+        "operations launched": sum(o.launched for o in plan.joint_operations),
+    }
