@@ -35,11 +35,9 @@ __all__ = [
     "ModelRef",
     "PlanList",
     "PlanListItem",
-    "PlanPolicy",
     "PlanRequest",
     "PlanResources",
     "PlanResponse",
-    "PlanUnit",
     "RegionPlan",
     "ReloadResponse",
 ]
@@ -120,24 +118,10 @@ class ForecastResponse(BaseModel):
     forecasts: list[ForecastRow] = Field(description="Sorted by region, category, period")
 
 
-class PlanUnit(Unit):
-    """A patrol unit of one agency (numbers must be finite)."""
-
-    model_config = ConfigDict(allow_inf_nan=False)
-
-
-class PlanPolicy(Policy):
-    """Planning policy (numbers must be finite)."""
-
-    model_config = ConfigDict(allow_inf_nan=False)
-
-
 class PlanResources(Resources):
     """Units, agreements, joint-operation candidates and policy (resources JSON, data contract v1)."""
 
-    model_config = ConfigDict(allow_inf_nan=False)
-
-    units: list[PlanUnit] = Field(  # type: ignore[assignment]
+    units: list[Unit] = Field(
         min_length=1, max_length=MAX_UNITS, description="Patrol units"
     )
     agreements: list[Agreement] = Field(
@@ -150,8 +134,8 @@ class PlanResources(Resources):
         max_length=MAX_UNITS,
         description="Candidate joint operations, launched only when every country commits",
     )
-    policy: PlanPolicy = Field(
-        default_factory=PlanPolicy,
+    policy: Policy = Field(
+        default_factory=Policy,
         description="Budget, floors, caps and the forecast quantile to plan on",
     )
 
