@@ -180,6 +180,11 @@ def _elastic_finding(name: str, amount: float) -> Finding:
         message = f"the other constraints need {amount:.4g} more than the budget"
         return Finding(name, amount, "cost", message, ELASTIC)
     if kind == "floor":
-        return Finding(name, amount, "shifts", f"{amount:.4g} shifts short of its floor", ELASTIC)
-    message = f"{amount:.4g} shifts over its share cap"
+        message = f"{_shifts(amount)} short of its floor"
+        return Finding(name, amount, "shifts", message, ELASTIC)
+    message = f"{_shifts(amount)} over its share cap"
     return Finding(name, amount, "shifts", message, ELASTIC)
+
+
+def _shifts(amount: float) -> str:
+    return f"{amount:.4g} shift{'' if amount == 1 else 's'}"

@@ -268,7 +268,11 @@ class Inputs:
             agreements=agreements,
             joint_operations=operations,
             policy=policy,
-            recent_counts=recent_counts,
+            recent_counts=(
+                None
+                if recent_counts is None
+                else {str(k): float(v) for k, v in recent_counts.items()}
+            ),
         )
 
 

@@ -100,7 +100,7 @@ def test_elastic_resolve_finds_what_the_quick_checks_miss(make_inputs, unit, sol
     assert finding.constraint in {f"floor[r1,{P}]", f"floor[r2,{P}]"}
     assert finding.shortfall == pytest.approx(1.0)
     assert finding.source == ELASTIC
-    assert "1 shifts short of its floor" in finding.message
+    assert finding.message == "1 shift short of its floor"
 
 
 def test_elastic_resolve_names_the_budget_when_floors_are_cheap(make_inputs, unit, solver) -> None:
@@ -116,6 +116,16 @@ def test_elastic_resolve_names_the_budget_when_floors_are_cheap(make_inputs, uni
     (finding,) = plan.diagnosis
     assert (finding.constraint, finding.unit) == (f"budget[{P}]", "cost")
     assert finding.shortfall == pytest.approx(1.0)
+
+
+def test_a_region_no_unit_may_enter_straight_to_the_solver(make_inputs, unit, solver) -> None:
+    # The model keeps the floor rows of r3 and r4 though they hold no variable.
+    inputs = make_inputs([unit("A1", "AAA", 5)], ACTIVITY, policy={"min_shifts_per_region": 1})
+    plan = solve(build_problem(inputs), solver)
+    assert [(f.constraint, f.shortfall) for f in plan.diagnosis] == [
+        (f"floor[r3,{P}]", 1.0),
+        (f"floor[r4,{P}]", 1.0),
+    ]
 
 
 def test_a_feasible_plan_has_no_diagnosis(make_inputs, unit) -> None:
