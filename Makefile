@@ -27,11 +27,18 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix pipelines models optimize serving tests benchmarks
 	$(VENV)/bin/ruff format pipelines models optimize serving tests benchmarks
 
+# The whole job: a world, a validated panel, a trained champion, a key, the service.
 demo: $(STAMP)
-	$(VENV)/bin/crossplan simulate --out $(CROSSPLAN_HOME)/world --seed 7
+	$(VENV)/bin/crossplan simulate --out $(CROSSPLAN_HOME)/world --seed 7 --quiet
 	$(VENV)/bin/crossplan validate --regions $(CROSSPLAN_HOME)/world/regions.geojson \
 		--incidents $(CROSSPLAN_HOME)/world/incidents.parquet \
 		--resources $(CROSSPLAN_HOME)/world/resources.json
+	$(VENV)/bin/crossplan train --data $(CROSSPLAN_HOME)/world
+	@KEY=$$($(VENV)/bin/crossplan keys add demo-planner --role planner --replace) && echo && \
+	 echo "API manual: http://localhost:3000/  (Ctrl-C stops the service)" && \
+	 echo "Plan the next 4 weeks with the demo world's resources:" && echo && \
+	 echo "  curl -s -X POST http://localhost:3000/plan -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"horizon\": 4}'" && echo
+	$(VENV)/bin/crossplan serve --data $(CROSSPLAN_HOME)/world --port 3000
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
