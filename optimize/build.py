@@ -32,6 +32,7 @@ import pulp
 from optimize import names
 from optimize.curve import DEFAULT_TOLERANCE, Curves, build_curves
 from optimize.inputs import Inputs
+from optimize.score import Allocation, effective_effort
 
 __all__ = ["Problem", "build_problem"]
 
@@ -77,6 +78,39 @@ class Problem:
     totals: dict[int, pulp.LpVariable] = field(default_factory=dict)
     curves: Curves | None = None
     build_seconds: float = 0.0
+
+    def set_start(self, alloc: Allocation, period: int | None = None) -> None:
+        """Give the variables their values under ``alloc`` (a warm start).
+
+        Only those of ``period`` when given, so solved periods keep their solution.
+        """
+        inputs = self.inputs
+        shape = (len(inputs.units), len(inputs.regions.region_ids), len(inputs.periods))
+        dense = np.zeros(shape)
+        dense[alloc.unit, alloc.region, alloc.period] = alloc.shifts
+        effort = effective_effort(inputs, alloc)
+
+        def mine(t: int) -> bool:
+            return period is None or t == period
+
+        for (u, r, t), var in self.shifts.items():
+            if mine(t):
+                var.varValue = float(dense[u, r, t])
+        for (j, t), var in self.launches.items():
+            if mine(t):
+                var.varValue = float(alloc.launched[j, t])
+        for (j, u, r, t), var in self.boosted.items():
+            if mine(t):
+                var.varValue = float(dense[u, r, t]) if alloc.launched[j, t] else 0.0
+        for t, var in self.totals.items():
+            if mine(t):
+                var.varValue = float(dense[:, :, t].sum())
+        for (r, t), segments in self.segments.items():
+            if mine(t):
+                remaining = float(effort[r, t])
+                for var in segments:
+                    var.varValue = min(remaining, float(var.upBound))
+                    remaining -= var.varValue
 
     @property
     def elastic(self) -> bool:

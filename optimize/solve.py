@@ -12,6 +12,7 @@ from optimize.errors import SolverError
 from optimize.explain import baselines, binding_constraints, marginal_values
 from optimize.heuristics import greedy_allocation
 from optimize.inputs import Inputs
+from optimize.launch_sets import launch_sets, solve_by_launch_set
 from optimize.plan import (
     Assignment,
     Finding,
@@ -27,9 +28,9 @@ from optimize.score import (
     score,
     shifts_by_region,
 )
-from optimize.solvers import Outcome, combined_status, run_blocks
+from optimize.solvers import Outcome, combined_status, run_blocks, run_solver
 
-__all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "set_start", "solve"]
+__all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "solve"]
 
 
 def solve(
@@ -69,10 +70,20 @@ def solve(
     began = time.perf_counter()
     start = greedy_allocation(inputs)
     if start is not None:
-        set_start(problem, start)
-    outcomes = run_blocks(
-        problem.models, solver, time_limit=time_limit, gap=gap, warm_start=start is not None
-    )
+        problem.set_start(start)
+    sets = launch_sets(len(inputs.joint_operations), inputs.policy.max_joint_operations_per_period)
+
+    def run(t: int, seconds: float | None) -> Outcome:
+        if sets is None:
+            warm = start is not None
+            return run_solver(
+                problem.models[t], solver, time_limit=seconds, gap=gap, warm_start=warm
+            )
+        return solve_by_launch_set(
+            problem, t, sets, solver, time_limit=seconds, gap=gap, start=start
+        )
+
+    outcomes = run_blocks(problem.models, solver, time_limit=time_limit, run=run)
     # The greedy start is part of solving: count it in the solve time.
     seconds = time.perf_counter() - began
     if combined_status(outcomes) is Status.INFEASIBLE:
@@ -85,27 +96,6 @@ def solve(
             f"({stuck[0]}); give it more time"
         )
     return _make_plan(problem, extract_allocation(problem), outcomes, seconds, solver)
-
-
-def set_start(problem: Problem, alloc: Allocation) -> None:
-    """Give every variable of ``problem`` its value under ``alloc`` (a warm start)."""
-    inputs = problem.inputs
-    dense = np.zeros((len(inputs.units), len(inputs.regions.region_ids), len(inputs.periods)))
-    dense[alloc.unit, alloc.region, alloc.period] = alloc.shifts
-    for (u, r, t), var in problem.shifts.items():
-        var.varValue = float(dense[u, r, t])
-    for (j, t), var in problem.launches.items():
-        var.varValue = float(alloc.launched[j, t])
-    for (j, u, r, t), var in problem.boosted.items():
-        var.varValue = float(dense[u, r, t]) if alloc.launched[j, t] else 0.0
-    for t, var in problem.totals.items():
-        var.varValue = float(dense[:, :, t].sum())
-    effort = effective_effort(inputs, alloc)
-    for (r, t), segments in problem.segments.items():
-        remaining = float(effort[r, t])
-        for var in segments:
-            var.varValue = min(remaining, float(var.upBound))
-            remaining -= var.varValue
 
 
 def extract_allocation(problem: Problem) -> Allocation:

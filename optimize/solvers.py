@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,21 @@ import pulp
 from optimize.errors import SolverError
 from optimize.plan import Status
 
-__all__ = ["DEFAULT_GAP", "SOLVERS", "Outcome", "combined_status", "run_blocks", "run_solver"]
+__all__ = [
+    "DEFAULT_GAP",
+    "MIN_SECONDS",
+    "SOLVERS",
+    "Outcome",
+    "combined_status",
+    "run_blocks",
+    "run_solver",
+]
 
 SOLVERS = ("cbc", "highs")
 DEFAULT_GAP = 5e-3
 _BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)
 _RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
-_MIN_SECONDS = 0.05
+MIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -87,19 +95,26 @@ def run_blocks(
     time_limit: float | None = None,
     gap: float | None = None,
     warm_start: bool = False,
+    run: Callable[[int, float | None], Outcome] | None = None,
 ) -> list[Outcome]:
     """Solve independent models one after another, sharing ``time_limit`` between them.
 
     Each model gets an equal share of the time still left, so time a quick model leaves
-    over goes to the ones after it.
+    over goes to the ones after it. ``run(k, seconds)``, when given, solves model ``k``
+    instead of a plain :func:`run_solver` call.
     """
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     outcomes = []
     for k, model in enumerate(models):
         share = None
         if deadline is not None:
-            share = max((deadline - time.perf_counter()) / (len(models) - k), _MIN_SECONDS)
-        outcomes.append(run_solver(model, solver, time_limit=share, gap=gap, warm_start=warm_start))
+            share = max((deadline - time.perf_counter()) / (len(models) - k), MIN_SECONDS)
+        if run is not None:
+            outcomes.append(run(k, share))
+        else:
+            outcomes.append(
+                run_solver(model, solver, time_limit=share, gap=gap, warm_start=warm_start)
+            )
     return outcomes
 
 

@@ -24,6 +24,7 @@ GAP = 0.005
         ((24, 10, 1), Policy(min_shifts_per_region=1), 2),  # floors everywhere
         ((24, 10, 1), Policy(max_share_per_region=0.1), 3),  # a share cap
         ((40, 16, 1), Policy(max_joint_operations_per_period=2), 4),  # two operations at most
+        ((30, 12, 2), Policy(max_joint_operations_per_period=1), 4),  # one at most, 2 periods
         ((40, 16, 1), Policy(risk_quantile=0.9), 5),  # planning on the 90% quantile
     ],
 )
