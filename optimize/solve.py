@@ -91,10 +91,8 @@ def solve(
         return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
     stuck = [o.detail for o in outcomes if not o.has_solution]
     if stuck:
-        raise SolverError(
-            f"{solver} found no plan within the time limit of {time_limit:g} s "
-            f"({stuck[0]}); give it more time"
-        )
+        limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
+        raise SolverError(f"{solver} found no plan {limit} ({stuck[0]}); give it more time")
     return _make_plan(problem, extract_allocation(problem), outcomes, seconds, solver)
 
 
