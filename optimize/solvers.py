@@ -7,7 +7,10 @@ calls "optimal"; CBC's log and HiGHS's model status tell the two apart.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -173,11 +176,29 @@ class _HiGHSWithStart(pulp.HiGHS):
         lp.solverModel.run()
 
 
+@functools.cache
+def _silence_highs_banner() -> None:
+    """HiGHS prints a banner on stdout when a process makes its first instance; make that one
+    with stdout pointed at /dev/null, so plans printed or piped as JSON stay clean."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def _run_highs(
     model: pulp.LpProblem, time_limit: float | None, gap: float, warm_start: bool
 ) -> Outcome:
     import highspy
 
+    _silence_highs_banner()
     interface = _HiGHSWithStart if warm_start else pulp.HiGHS
     command = interface(msg=False, timeLimit=time_limit, gapRel=gap)
     start = time.perf_counter()

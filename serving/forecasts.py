@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from models import FORECAST_COLUMNS
 from pipelines.contract import Dataset, find_incidents, load_dataset
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving import modelstore
@@ -27,7 +28,6 @@ from serving.errors import ModelUnavailableError
 from serving.settings import Settings
 
 __all__ = [
-    "FORECAST_COLUMNS",
     "ForecastFile",
     "Forecaster",
     "ServedModel",
@@ -37,16 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORECAST_COLUMNS = (
-    "region_id",
-    "category",
-    "period",
-    "activity_mean",
-    "activity_q10",
-    "activity_q50",
-    "activity_q90",
-    "detection_rate",
-)
 _WARM_HORIZON = 4
 _CACHED_ANSWERS = 256
 

@@ -93,7 +93,10 @@ class Policy(_Strict):
         default=None, gt=0, le=1, description="Cap on a region's share of all shifts in a period"
     )
     risk_quantile: float = Field(
-        default=0.5, gt=0, lt=1, description="Forecast quantile to plan on"
+        default=0.5,
+        ge=0.1,
+        le=0.9,
+        description="Forecast quantile to plan on, from 0.1 to 0.9 (forecasts carry q10, q50, q90)",
     )
     max_joint_operations_per_period: int | None = Field(
         default=None, ge=0, description="null: no limit"

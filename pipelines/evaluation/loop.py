@@ -51,7 +51,7 @@ class EvaluationConfig:
     regions: int = 60
     periods: int = 156
     solver: str = "cbc"
-    mip_gap: float = 0.001
+    mip_gap: float = 0.005
     time_limit: float = 30.0
     effort_aware: bool = True
     model_params: Mapping[str, Any] = field(default_factory=dict)

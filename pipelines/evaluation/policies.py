@@ -68,7 +68,7 @@ class Policy:
     name: str
     retrain_every: int = 4
     solver: str = "cbc"
-    mip_gap: float = 0.001
+    mip_gap: float = 0.005
     time_limit: float = 30.0
     effort_aware: bool = True
     model_params: Mapping[str, Any] = field(default_factory=dict)
