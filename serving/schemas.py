@@ -121,9 +121,7 @@ class ForecastResponse(BaseModel):
 class PlanResources(Resources):
     """Units, agreements, joint-operation candidates and policy (resources JSON, data contract v1)."""
 
-    units: list[Unit] = Field(
-        min_length=1, max_length=MAX_UNITS, description="Patrol units"
-    )
+    units: list[Unit] = Field(min_length=1, max_length=MAX_UNITS, description="Patrol units")
     agreements: list[Agreement] = Field(
         default_factory=list,
         max_length=MAX_UNITS,
