@@ -9,8 +9,7 @@ to a user as a stack trace.
     CrossplanError                  base: a problem the user can fix
     ├── DataValidationError         input files or bodies break the data contract;
     │                               carries every :class:`Problem` found, not just the first
-    ├── ConfigurationError          bad options, environment or paths
-    └── CapabilityMissingError      a command whose capability is not built in this version
+    └── ConfigurationError          bad options, environment or paths
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 __all__ = [
-    "CapabilityMissingError",
     "ConfigurationError",
     "CrossplanError",
     "DataValidationError",
@@ -85,7 +83,3 @@ class DataValidationError(CrossplanError):
 
 class ConfigurationError(CrossplanError):
     """Bad option, environment variable or path."""
-
-
-class CapabilityMissingError(CrossplanError):
-    """The command exists but the capability behind it is not part of this version."""

@@ -1,7 +1,7 @@
 """The ``crossplan`` console script: one sub-command per module of :mod:`serving.commands`.
 
 Exit status: 0 on success, 2 on a problem the user can fix (bad input, bad options),
-3 when the command's capability is not part of this version, 1 on an unexpected failure.
+1 on an unexpected failure.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipelines.errors import CapabilityMissingError, CrossplanError
+from pipelines.errors import CrossplanError
 from serving.commands import COMMANDS
 
 __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
-EXIT_MISSING_CAPABILITY = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,9 +38,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)
-    except CapabilityMissingError as err:
-        print(f"crossplan {args.command}: {err}", file=sys.stderr)
-        return EXIT_MISSING_CAPABILITY
     except CrossplanError as err:
         print(f"crossplan {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
