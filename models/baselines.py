@@ -68,8 +68,8 @@ class SeasonalNaive(_RuleForecaster):
     def _rule(self, activity: np.ndarray, data: PanelArrays, h: int) -> np.ndarray:
         season = season_length(data.frequency)
         back = season - h
-        if season <= 1 or back < 0:
-            return _ffill(activity)
+        if season <= 1 or back < 0 or back >= activity.shape[-1]:
+            return _ffill(activity)  # no season to look back on yet
         out = np.full(activity.shape, np.nan)
         out[..., back:] = activity[..., : activity.shape[-1] - back]
         return out

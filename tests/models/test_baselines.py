@@ -37,8 +37,17 @@ def test_rule_baselines(model: PanelForecaster, expected: list[float]) -> None:
     assert model.target_ == "counts" and forecast["detection_rate"].isna().all()
 
 
-def test_seasonal_naive_without_a_year_of_history_falls_back_to_last_value() -> None:
-    values = VALUES[:20]
+@pytest.mark.parametrize(
+    "n",
+    [
+        20,  # under half a year
+        30,  # over half a year: a naive slice a year back would be misaligned
+        45,  # close to a year
+        51,  # one period short of a year before the target
+    ],
+)
+def test_seasonal_naive_without_a_year_of_history_falls_back_to_last_value(n: int) -> None:
+    values = VALUES[:n]
     forecast = SeasonalNaive(horizon=1).fit(_panel(values)).predict(_panel(values))
     assert forecast["activity_mean"].iloc[0] == values[-1]
 
