@@ -170,7 +170,20 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
                 "forecast only regions of the regions file",
             )
         )
-    for column in _VALUE_COLUMNS:
+    kappa = pd.to_numeric(frame["detection_rate"], errors="coerce")
+    if kappa.isna().all():
+        # One message, not one per row: the forecast is of counts (a panel without effort).
+        problems.append(
+            InputProblem(
+                f"{source}, column 'detection_rate'",
+                "the forecast has no detection rate: it forecasts observed counts (its model "
+                "was trained on a panel without effort), not activity, and cannot say how "
+                "patrol effort finds incidents",
+                "train on a panel with reported, detected and effort, or give a forecast "
+                "table whose detection_rate column is filled in",
+            )
+        )
+    for column in _VALUE_COLUMNS if not kappa.isna().all() else _VALUE_COLUMNS[:-1]:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values < 0)
         for row in rows[bad][:_MAX_LISTED]:
@@ -181,6 +194,21 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
                     "give non-negative numbers",
                 )
             )
+    q = frame[["activity_q10", "activity_q50", "activity_q90"]].apply(
+        pd.to_numeric, errors="coerce"
+    )
+    valid = ((q >= 0) & np.isfinite(q)).all(axis=1)  # other rows are reported above
+    crossed = (
+        valid & ((q["activity_q10"] > q["activity_q50"]) | (q["activity_q50"] > q["activity_q90"]))
+    ).to_numpy()
+    for row in rows[crossed][:_MAX_LISTED]:
+        problems.append(
+            InputProblem(
+                f"{source}, row {row}",
+                "quantiles out of order: activity_q10 ≤ activity_q50 ≤ activity_q90 must hold",
+                "give the 10%, 50% and 90% quantiles in that order",
+            )
+        )
     periods = pd.to_datetime(frame["period"], errors="coerce", format="ISO8601")
     for row in rows[periods.isna().to_numpy()][:_MAX_LISTED]:
         problems.append(

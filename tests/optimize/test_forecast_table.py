@@ -21,6 +21,16 @@ def _spoil_negative(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _spoil_order(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[3, "activity_q10"] = df.loc[3, "activity_q90"] + 1.0
+    return df
+
+
+def _spoil_counts_only(df: pd.DataFrame) -> pd.DataFrame:
+    df["detection_rate"] = float("nan")
+    return df
+
+
 def _spoil_region(df: pd.DataFrame) -> pd.DataFrame:
     df.loc[1, "region_id"] = "r99"
     return df
@@ -48,6 +58,10 @@ def _spoil_nan(df: pd.DataFrame) -> pd.DataFrame:
         (lambda df: df.drop(columns="detection_rate"), "forecast"),
         # a negative quantile, row 3 as the user counts rows
         (_spoil_negative, "forecast, row 3, column 'activity_q90'"),
+        # q10 above q90: quantiles out of order
+        (_spoil_order, "forecast, row 4"),
+        # a count-only model's forecast: one problem for the column, not one per row
+        (_spoil_counts_only, "forecast, column 'detection_rate'"),
         # a region the regions file does not have
         (_spoil_region, "forecast, row 2, column 'region_id'"),
         # the same (region, category, period) twice: the copy is row 7
