@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "print_summary", "write_json"]
+__all__ = ["console", "output_path", "print_summary", "write_json"]
 
 console = Console(highlight=False)
 
@@ -26,9 +28,43 @@ def print_summary(title: str, summary: dict[str, Any]) -> None:
     console.print(table)
 
 
+def output_path(text: str) -> Path:
+    """An argparse type for files a command will write: refused before any work is done.
+
+    A directory, or a place whose nearest existing folder is not writable, is a usage error.
+    """
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {folder} is not a writable folder")
+    return path
+
+
 def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically: readers see the old file or the new one, never half of one."""
+    """Write JSON atomically: readers see the old file or the new one, never half of one.
+
+    Non-finite numbers (a metric with nothing to measure) become ``null``, so the file is
+    valid JSON for any reader.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        text = json.dumps(_finite(payload), indent=2, default=str, allow_nan=False)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -12,7 +12,7 @@ from rich.table import Table
 from pipelines.backtest import backtest, default_models
 from pipelines.contract import load_dataset, read_truth
 from pipelines.errors import ConfigurationError
-from serving.commands._output import console, write_json
+from serving.commands._output import console, output_path, write_json
 from serving.commands._progress import progress_bar
 
 __all__ = ["register"]
@@ -35,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--refit-every", type=int, default=1, help="refit every N origins (default 1: always)"
     )
     p.add_argument("--models", nargs="+", metavar="NAME", help="models to compare (default: all)")
-    p.add_argument("--json", type=Path, help="write metrics as JSON to this path")
+    p.add_argument("--json", type=output_path, help="write metrics as JSON to this path")
     p.add_argument(
-        "--predictions", type=Path, help="write every backtest forecast (Parquet or CSV)"
+        "--predictions", type=output_path, help="write every backtest forecast (Parquet or CSV)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(run=run)
@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
     if args.origins < 1 or args.refit_every < 1:
         raise ConfigurationError("--origins and --refit-every must be at least 1")
+    if args.predictions and args.predictions.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigurationError(
+            f"--predictions {args.predictions}: give a .csv or .parquet file name"
+        )
     ds = load_dataset(args.data)
     if len(ds.periods) < args.origins + 3:
         raise ConfigurationError(
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_predictions(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False)
     else:
         frame.to_parquet(path, index=False)

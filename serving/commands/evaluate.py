@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from rich.progress import Progress
 from rich.table import Table
@@ -14,22 +13,28 @@ from pipelines.evaluation import POLICIES, EvaluationConfig, evaluate
 from pipelines.evaluation.report import log_to_mlflow, targets, write_report
 from pipelines.evaluation.summary import Evaluation
 from pipelines.simulate import WorldConfig
-from serving.commands._output import console, write_json
+from serving.commands._output import console, output_path, write_json
 
 __all__ = ["register"]
 
 
 def _ints(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
+        values = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, got {text!r}"
         ) from None
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"each seed once, got {text!r}")
+    return values
 
 
 def _names(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in text.split(",") if s.strip())
+    values = tuple(s.strip() for s in text.split(",") if s.strip())
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"each policy once, got {text!r}")
+    return values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,8 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--periods", type=int, default=156, help="weeks of history (default 156)")
     p.add_argument("--solver", choices=["cbc", "highs"], default="cbc")
     p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
-    p.add_argument("--json", type=Path, help="write results as JSON to this path")
-    p.add_argument("--report", type=Path, help="write a markdown report (and PNG plots beside it)")
+    p.add_argument("--json", type=output_path, help="write results as JSON to this path")
+    p.add_argument(
+        "--report", type=output_path, help="write a markdown report (and PNG plots beside it)"
+    )
     p.add_argument("--no-mlflow", action="store_true", help="do not log the evaluation to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

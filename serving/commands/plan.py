@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from optimize import (
 )
 from pipelines.contract import Dataset, load_dataset
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
-from serving.commands._output import print_summary, write_json
+from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["RECENT_PERIODS", "register", "run"]
 
@@ -57,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"forecast table, CSV or Parquet, with {', '.join(FORECAST_COLUMNS)} "
         "(and optionally category); default: the champion model's forecast",
     )
-    p.add_argument("--json", type=Path, help="write the plan as JSON to this path")
+    p.add_argument("--json", type=output_path, help="write the plan as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)
 
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         write_json(args.json, plan.to_dict())
+    for warning in plan.warnings:
+        print(f"crossplan plan: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         print_summary("Plan", _summary(plan))
     return 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from pipelines import registry, tracking
 from pipelines.errors import ConfigurationError
-from serving.commands._output import print_summary, write_json
+from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
 
@@ -18,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", type=int, required=True, help="model version to promote")
     p.add_argument("--reason", required=True, help="why, recorded with the promotion")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default as for train)")
-    p.add_argument("--json", type=Path, help="write the promotion record as JSON")
+    p.add_argument("--json", type=output_path, help="write the promotion record as JSON")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(run=run)
 

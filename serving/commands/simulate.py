@@ -9,7 +9,7 @@ from rich.progress import Progress
 
 from pipelines.contract import load_dataset, summarize
 from pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, simulate_world
-from serving.commands._output import console, print_summary, write_json
+from serving.commands._output import console, output_path, print_summary, write_json
 
 __all__ = ["register"]
 
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--categories", nargs="+", default=list(DEFAULT_CATEGORIES), metavar="NAME",
         help="activity categories (default: %(default)s)",
     )  # fmt: skip
-    p.add_argument("--json", type=Path, help="also write the summary as JSON to this path")
+    p.add_argument("--json", type=output_path, help="also write the summary as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(run=run)
 

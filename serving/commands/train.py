@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from pipelines.train import train
-from serving.commands._output import console, print_summary, write_json
+from serving.commands._output import console, output_path, print_summary, write_json
 from serving.commands._progress import progress_bar
 
 __all__ = ["register"]
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI "
                    "or sqlite under $CROSSPLAN_HOME)")  # fmt: skip
-    p.add_argument("--json", type=Path, help="write results as JSON to this path")
+    p.add_argument("--json", type=output_path, help="write results as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=run)
 

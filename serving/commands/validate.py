@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.contract import Dataset, read_incidents, read_regions, read_resources, summarize
 from pipelines.errors import DataValidationError, Problem
-from serving.commands._output import print_summary, write_json
+from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--incidents", type=Path, required=True, help="incidents panel (.csv or .parquet)"
     )
     p.add_argument("--resources", type=Path, help="resources JSON")
-    p.add_argument("--json", type=Path, help="write the summary as JSON to this path")
+    p.add_argument("--json", type=output_path, help="write the summary as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)
 

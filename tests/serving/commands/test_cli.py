@@ -91,3 +91,40 @@ def test_simulate_then_validate(tmp_path) -> None:
         ]
     )
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "validate",
+            "--regions",
+            "r.geojson",
+            "--incidents",
+            "i.csv",
+            "--json",
+            "{tmp}",
+        ],  # a directory
+        ["simulate", "--out", "{tmp}/w", "--json", "/dev/null/s.json"],  # under a file, not a folder
+        ["evaluate", "--seeds", "1,1"],  # the same world twice
+        ["evaluate", "--policies", "oracle,oracle"],  # the same policy twice
+        ["backtest", "--data", "{tmp}", "--json", "{tmp}"],  # a directory
+    ],
+)
+def test_bad_output_and_repeats_are_usage_errors(args: list[str], tmp_path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert info.value.code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_results_json_has_no_nan(tmp_path) -> None:
+    import json
+    import math
+
+    from serving.commands._output import write_json
+
+    path = tmp_path / "out.json"
+    write_json(path, {"pai10": math.nan, "rows": [1.5, math.inf], "ok": 2})
+    assert json.loads(path.read_text()) == {"pai10": None, "rows": [1.5, None], "ok": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
