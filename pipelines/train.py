@@ -7,7 +7,6 @@ input leaves no run behind; a failure after the start ends the run as FAILED.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -26,7 +25,7 @@ from models import RiskForecaster
 from models.pyfunc import log_pyfunc
 from pipelines import registry, tracking
 from pipelines.backtest import BacktestResult, backtest, default_models
-from pipelines.contract import Dataset, find_incidents, load_dataset, read_truth
+from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
@@ -59,20 +58,6 @@ class TrainResult:
             "tracking_uri": self.tracking_uri,
             **self.backtest,
         }
-
-
-def input_fingerprint(data_dir: Path) -> str:
-    """SHA-256 of the regions, incidents and resources files of a data directory."""
-    digest = hashlib.sha256()
-    for path in (
-        data_dir / "regions.geojson",
-        find_incidents(data_dir),
-        data_dir / "resources.json",
-    ):
-        if path.exists():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _window_tag(result: BacktestResult, refit_every: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from models import FORECAST_COLUMNS
-from pipelines.contract import Dataset, find_incidents, load_dataset
+from pipelines.contract import Dataset, input_fingerprint, load_dataset
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving import modelstore
 from serving.errors import ModelUnavailableError
@@ -333,16 +333,6 @@ class Snapshot:
         }
 
 
-def _fingerprint(data_dir: Path) -> str:
-    digest = hashlib.sha256()
-    paths = [data_dir / "regions.geojson", find_incidents(data_dir), data_dir / "resources.json"]
-    for path in paths:
-        if path.exists():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def load_snapshot(settings: Settings) -> Snapshot:
     """Load the panel and the model the settings point at.
 
@@ -355,7 +345,7 @@ def load_snapshot(settings: Settings) -> Snapshot:
         The data directory is missing or breaks the data contract.
     """
     dataset = load_dataset(settings.data_dir)
-    fingerprint = _fingerprint(settings.data_dir)
+    fingerprint = input_fingerprint(settings.data_dir)
     model, reason = _load_model(settings)
     if model is not None:
         try:

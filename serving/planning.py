@@ -29,8 +29,6 @@ from serving.store import PlanRecord
 
 __all__ = ["PlanOutcome", "input_fingerprint", "make_plan"]
 
-_RECENT_PERIODS = 4
-
 
 @dataclass(frozen=True)
 class PlanOutcome:
@@ -88,7 +86,7 @@ def make_plan(
             resources,
             dataset.regions,
             forecast,
-            dataset.recent_counts(_RECENT_PERIODS).to_dict(),
+            dataset.recent_counts().to_dict(),
             horizon=request.horizon,
             forecast_source="forecast",
         )

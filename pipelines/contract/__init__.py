@@ -4,17 +4,27 @@ Every reader collects *every* problem it finds and raises one
 :class:`~pipelines.errors.DataValidationError` listing them with file, row and column.
 """
 
-from pipelines.contract.dataset import Dataset, find_incidents, load_dataset, read_truth, summarize
+from pipelines.contract.dataset import (
+    RECENT_PERIODS,
+    Dataset,
+    find_incidents,
+    input_fingerprint,
+    load_dataset,
+    read_truth,
+    summarize,
+)
 from pipelines.contract.incidents import Incidents, read_incidents
 from pipelines.contract.regions import Regions, read_regions
 from pipelines.contract.resources import Resources, read_resources, validate_resources
 
 __all__ = [
+    "RECENT_PERIODS",
     "Dataset",
     "Incidents",
     "Regions",
     "Resources",
     "find_incidents",
+    "input_fingerprint",
     "load_dataset",
     "read_incidents",
     "read_regions",

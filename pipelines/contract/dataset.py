@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,19 @@ from pipelines.contract.regions import Regions, read_regions
 from pipelines.contract.resources import read_resources
 from pipelines.errors import DataValidationError, Problem
 
-__all__ = ["Dataset", "find_incidents", "load_dataset", "read_truth", "summarize"]
+__all__ = [
+    "RECENT_PERIODS",
+    "Dataset",
+    "find_incidents",
+    "input_fingerprint",
+    "load_dataset",
+    "read_truth",
+    "summarize",
+]
 
 _TRUTH_COLUMNS = ("region_id", "period", "category", "activity_rate", "incidents")
+# Current practice patrols in proportion to the counts of the last four periods.
+RECENT_PERIODS = 4
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,7 @@ class Dataset:
             return (inc["reported"] + inc["detected"]).rename("observed")
         return inc["count"].rename("observed")
 
-    def recent_counts(self, n_periods: int = 4) -> pd.Series:
+    def recent_counts(self, n_periods: int = RECENT_PERIODS) -> pd.Series:
         """Observed incidents per region over the last ``n_periods`` periods, all categories.
 
         Regions without a row in those periods get 0. This is what current practice
@@ -105,6 +116,20 @@ def find_incidents(data_dir: Path) -> Path:
             )
         ]
     )
+
+
+def input_fingerprint(data_dir: Path) -> str:
+    """SHA-256 of the regions, incidents and resources files of a data directory."""
+    digest = hashlib.sha256()
+    for path in (
+        data_dir / "regions.geojson",
+        find_incidents(data_dir),
+        data_dir / "resources.json",
+    ):
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def load_dataset(data_dir: Path, resources: Path | None = None) -> Dataset:

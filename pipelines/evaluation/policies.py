@@ -20,11 +20,12 @@ from models.detection import DetectionModel
 from optimize import Inputs, plan_allocation
 from optimize.explain import proportional_allocation, uniform_allocation
 from optimize.score import effective_effort
+from pipelines.contract import RECENT_PERIODS
+from pipelines.metrics import poisson_deviance
 
 __all__ = ["POLICIES", "Knowledge", "Policy", "make_policy"]
 
 POLICIES = ("uniform", "proportional", "naive", "crossplan", "oracle")
-RECENT_PERIODS = 4  # "current practice" looks at the last four periods
 
 
 @dataclass
@@ -173,7 +174,6 @@ def _fit_kappa(knowledge: Knowledge) -> dict[str, float]:
 
 def _deviance(forecast: pd.DataFrame, truth: pd.DataFrame) -> float:
     merged = truth.merge(forecast, on=["region_id", "category"], how="left")
-    y = merged["activity_rate"].to_numpy(float)
-    mu = np.maximum(merged["activity_mean"].fillna(0.0).to_numpy(float), 0.1)
-    terms = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu)
-    return float(2 * terms.mean())
+    return poisson_deviance(
+        merged["activity_rate"].to_numpy(float), merged["activity_mean"].fillna(0.0).to_numpy(float)
+    )

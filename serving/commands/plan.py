@@ -21,10 +21,7 @@ from pipelines.contract import Dataset, load_dataset
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving.commands._output import output_path, print_summary, write_json
 
-__all__ = ["RECENT_PERIODS", "register", "run"]
-
-# Current practice, for the proportional baseline: counts of the last four periods.
-RECENT_PERIODS = 4
+__all__ = ["register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             dataset.resources,
             dataset.regions,
             forecast,
-            dataset.recent_counts(RECENT_PERIODS),
+            dataset.recent_counts(),
             horizon=args.horizon,
             forecast_source=source,
         )
