@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,8 +20,10 @@ from optimize import (
     plan_allocation,
 )
 from pipelines.contract import Dataset, load_dataset
+from pipelines.contract import input_fingerprint as data_fingerprint
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving.commands._output import output_path, print_summary, write_json
+from serving.planning import input_fingerprint
 
 __all__ = ["register", "run"]
 
@@ -71,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
             f"no resources: {args.data / 'resources.json'} does not exist — fix: give "
             "--resources FILE or put resources.json in the data directory"
         )
+    model: dict[str, Any] | None = None
     if args.forecast is not None:
         forecast, source = read_forecast(args.forecast), args.forecast.name
     else:
-        forecast, source = champion(dataset, args.horizon), "champion forecast"
+        (forecast, model), source = champion(dataset, args.horizon), "champion forecast"
     try:
         inputs = Inputs.from_resources(
             dataset.resources,
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             + plan.diagnosis_text()
         )
     if args.json:
-        write_json(args.json, plan.to_dict())
+        write_json(args.json, _envelope(args, dataset, forecast, model, plan))
     for warning in plan.warnings:
         print(f"crossplan plan: warning: {warning}", file=sys.stderr)
     if not args.quiet:
@@ -126,20 +131,54 @@ def read_forecast(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def champion(dataset: Dataset, horizon: int) -> pd.DataFrame:
-    """The champion model's forecast, or an error that says how to get one."""
+def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The champion model's forecast and its name, version and training time, or an error
+    that says how to get one."""
     try:
         # Imported here: it loads MLflow and the models, which the other paths do not need.
-        from pipelines.forecasting import champion_forecast
+        from pipelines.forecasting import load_champion
     except ImportError as err:
         raise ConfigurationError(
             f"no forecasting model is available ({err}) — fix: train and register a model "
             "(crossplan train --data DIR) or pass --forecast FILE"
         ) from None
     try:
-        return champion_forecast(dataset, horizon)
+        loaded = load_champion()
+        forecast = loaded.predict(dataset, horizon)
     except CrossplanError as err:
         raise ConfigurationError(f"{err}; or pass --forecast FILE to plan on your own") from None
+    return forecast, {
+        "name": loaded.name,
+        "version": str(loaded.version),
+        "trained_at": loaded.trained_at,
+    }
+
+
+def _envelope(
+    args: argparse.Namespace,
+    dataset: Dataset,
+    forecast: pd.DataFrame,
+    model: dict[str, Any] | None,
+    plan: Plan,
+) -> dict[str, Any]:
+    """The plan as the HTTP API returns it: with its time, model and input fingerprint."""
+    request = {
+        "horizon": args.horizon,
+        "resources": dataset.resources,
+        "solver": args.solver,
+        "time_limit_s": args.time_limit,
+        "forecast": None
+        if model is not None
+        else forecast.to_json(orient="records", date_format="iso"),
+    }
+    version = None if model is None else model["version"]
+    return {
+        "plan_id": None,  # only plans made by the service are stored, and get an id
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "model": model,
+        "input_fingerprint": input_fingerprint(request, version, data_fingerprint(args.data)),
+        **plan.to_dict(),
+    }
 
 
 def _summary(plan: Plan) -> dict[str, object]:

@@ -70,6 +70,9 @@ def test_plan_writes_design_json(world: Path, tmp_path: Path, solver: str) -> No
     # the same forecast scored under both simple policies, and the plan beats them
     assert plan["baselines"]["proportional"] is not None
     assert plan["objective"] > max(plan["baselines"].values())
+    # the envelope of the HTTP API: a file forecast has no model, the inputs a fingerprint
+    assert plan["model"] is None and plan["plan_id"] is None
+    assert len(plan["input_fingerprint"]) == 64 and plan["created_at"]
 
 
 def test_plan_prints_a_summary(world: Path, tmp_path: Path, capsys) -> None:
