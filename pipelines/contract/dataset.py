@@ -132,7 +132,7 @@ def input_fingerprint(data_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def load_dataset(data_dir: Path, resources: Path | None = None) -> Dataset:
+def load_dataset(data_dir: Path | str, resources: Path | str | None = None) -> Dataset:
     """Read and validate a data directory.
 
     Parameters
