@@ -148,6 +148,8 @@ def load_dataset(data_dir: Path | str, resources: Path | str | None = None) -> D
     DataValidationError
         Every problem of every file.
     """
+    data_dir = Path(data_dir)
+    resources = None if resources is None else Path(resources)
     if not data_dir.is_dir():
         raise DataValidationError(
             [Problem(str(data_dir), "not a directory", "give the data directory (--data DIR)")]
