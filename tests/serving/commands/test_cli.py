@@ -105,7 +105,7 @@ def test_simulate_then_validate(tmp_path) -> None:
             "--json",
             "{tmp}",
         ],  # a directory
-        ["simulate", "--out", "{tmp}/w", "--json", "/dev/null/s.json"],  # under a file, not a folder
+        ["simulate", "--out", "{tmp}/w", "--json", "/dev/null/s.json"],  # under a file
         ["evaluate", "--seeds", "1,1"],  # the same world twice
         ["evaluate", "--policies", "oracle,oracle"],  # the same policy twice
         ["backtest", "--data", "{tmp}", "--json", "{tmp}"],  # a directory
