@@ -166,90 +166,65 @@ def _problem(file: str, error: Any) -> Problem:
 
 
 def _check_references(res: Resources, regions: Regions, file: str) -> list[Problem]:
-    problems: list[Problem] = []
     known = set(regions.ids)
     country_of = dict(zip(regions.table["region_id"], regions.table["country"], strict=True))
     countries = set(regions.countries)
+    problems = _duplicates(file, "units", "unit_id", [u.unit_id for u in res.units])
+    problems += _duplicates(
+        file, "joint_operations", "operation_id", [j.operation_id for j in res.joint_operations]
+    )
 
-    def region_refs(where: str, ids: list[str]) -> None:
-        for k, rid in enumerate(ids):
-            if rid not in known:
-                problems.append(
-                    Problem(
-                        file,
-                        f"unknown region '{rid}'",
-                        "use a region_id of the regions file",
-                        f"{where}[{k}]",
-                        "regions",
-                    )
-                )
-
-    def country_refs(where: str, codes: list[str]) -> None:
-        for k, code in enumerate(codes):
-            if code not in countries:
-                problems.append(
-                    Problem(
-                        file,
-                        f"country '{code}' has no region in the regions file",
-                        f"use one of {', '.join(sorted(countries))}",
-                        f"{where}[{k}]" if k >= 0 else where,
-                        "country",
-                    )
-                )
-
-    seen: dict[str, int] = {}
-    for i, unit in enumerate(res.units):
-        where = f"units[{i}]"
-        if unit.unit_id in seen:
+    def region_ref(where: str, rid: str, field: str = "regions") -> bool:
+        if rid not in known:
             problems.append(
                 Problem(
                     file,
-                    f"unit_id '{unit.unit_id}' is also used by units[{seen[unit.unit_id]}]",
-                    "make unit_id unique",
+                    f"unknown {'region' if field == 'regions' else field} '{rid}'",
+                    "use a region_id of the regions file",
                     where,
-                    "unit_id",
+                    field,
                 )
             )
-        seen.setdefault(unit.unit_id, i)
-        if unit.country not in countries:
+        return rid in known
+
+    def country_ref(where: str, code: str) -> None:
+        if code not in countries:
             problems.append(
                 Problem(
                     file,
-                    f"country '{unit.country}' has no region in the regions file",
+                    f"country '{code}' has no region in the regions file",
                     f"use one of {', '.join(sorted(countries))}",
                     where,
                     "country",
                 )
             )
-        if unit.home_region is not None:
-            if unit.home_region not in known:
+
+    for i, unit in enumerate(res.units):
+        where = f"units[{i}]"
+        country_ref(where, unit.country)
+        if unit.home_region is not None and region_ref(where, unit.home_region, "home_region"):
+            home_country = country_of[unit.home_region]
+            if home_country != unit.country:
                 problems.append(
                     Problem(
                         file,
-                        f"unknown home_region '{unit.home_region}'",
-                        "use a region_id of the regions file",
-                        where,
-                        "home_region",
-                    )
-                )
-            elif country_of[unit.home_region] != unit.country:
-                problems.append(
-                    Problem(
-                        file,
-                        f"home_region '{unit.home_region}' is in {country_of[unit.home_region]}, not in the unit's country {unit.country}",
+                        f"home_region '{unit.home_region}' is in {home_country}, not in the unit's country {unit.country}",
                         "base the unit in its own country",
                         where,
                         "home_region",
                     )
                 )
-        if unit.regions is not None:
-            region_refs(f"{where}.regions", unit.regions)
+        for k, rid in enumerate(unit.regions or []):
+            region_ref(f"{where}.regions[{k}]", rid)
     for i, agreement in enumerate(res.agreements):
         where = f"agreements[{i}]"
-        country_refs(f"{where}.countries", agreement.countries)
-        region_refs(f"{where}.regions", agreement.regions)
+        for k, code in enumerate(agreement.countries):
+            country_ref(f"{where}.countries[{k}]", code)
         for k, rid in enumerate(agreement.regions):
-            if rid in known and country_of[rid] not in agreement.countries:
+            if (
+                region_ref(f"{where}.regions[{k}]", rid)
+                and country_of[rid] not in agreement.countries
+            ):
                 problems.append(
                     Problem(
                         file,
@@ -259,20 +234,29 @@ def _check_references(res: Resources, regions: Regions, file: str) -> list[Probl
                         "regions",
                     )
                 )
-    ops: dict[str, int] = {}
     for i, op in enumerate(res.joint_operations):
         where = f"joint_operations[{i}]"
-        if op.operation_id in ops:
+        for k, code in enumerate(op.countries):
+            country_ref(f"{where}.countries[{k}]", code)
+        for k, rid in enumerate(op.regions):
+            region_ref(f"{where}.regions[{k}]", rid)
+    return problems
+
+
+def _duplicates(file: str, section: str, field: str, values: list[str]) -> list[Problem]:
+    """One problem for every repeat of an identifier, pointing at its first use."""
+    first: dict[str, int] = {}
+    problems = []
+    for i, value in enumerate(values):
+        if value in first:
             problems.append(
                 Problem(
                     file,
-                    f"operation_id '{op.operation_id}' is also used by joint_operations[{ops[op.operation_id]}]",
-                    "make operation_id unique",
-                    where,
-                    "operation_id",
+                    f"{field} '{value}' is also used by {section}[{first[value]}]",
+                    f"make {field} unique",
+                    f"{section}[{i}]",
+                    field,
                 )
             )
-        ops.setdefault(op.operation_id, i)
-        country_refs(f"{where}.countries", op.countries)
-        region_refs(f"{where}.regions", op.regions)
+        first.setdefault(value, i)
     return problems

@@ -77,6 +77,14 @@ def _unit_country(doc: dict) -> None:
     doc["units"][0]["country"] = "FRA"
 
 
+def _unit_twice(doc: dict) -> None:
+    doc["units"][2]["unit_id"] = doc["units"][0]["unit_id"]
+
+
+def _operation_country(doc: dict) -> None:
+    doc["joint_operations"][0]["countries"][1] = "FRA"
+
+
 def _agreement_region(doc: dict) -> None:
     doc["agreements"][0]["regions"].append("r404")
 
@@ -101,6 +109,8 @@ BAD_INPUTS = [
     pytest.param(_edit_json("regions.geojson", _overlapping_geometry), "regions.geojson", "row 5", "geometry", id="overlapping regions"),
     pytest.param(_edit_json("resources.json", _unit_home), "resources.json", "at units[1]", "home_region", id="unit home unknown"),
     pytest.param(_edit_json("resources.json", _unit_country), "resources.json", "at units[0]", "country", id="unit country unknown"),
+    pytest.param(_edit_json("resources.json", _unit_twice), "resources.json", "at units[2]", "unit_id", id="unit id twice"),
+    pytest.param(_edit_json("resources.json", _operation_country), "resources.json", "joint_operations[0].countries[1]", "country", id="operation country unknown"),
     pytest.param(_edit_json("resources.json", _agreement_region), "resources.json", "agreements[0].regions", "regions", id="agreement region unknown"),
 ]  # fmt: skip
 
