@@ -10,6 +10,7 @@ from pipelines.contract.dataset import (
     find_incidents,
     input_fingerprint,
     load_dataset,
+    load_files,
     read_truth,
     summarize,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "find_incidents",
     "input_fingerprint",
     "load_dataset",
+    "load_files",
     "read_incidents",
     "read_regions",
     "read_resources",

@@ -22,6 +22,7 @@ __all__ = [
     "find_incidents",
     "input_fingerprint",
     "load_dataset",
+    "load_files",
     "read_truth",
     "summarize",
 ]
@@ -154,19 +155,36 @@ def load_dataset(data_dir: Path | str, resources: Path | str | None = None) -> D
         raise DataValidationError(
             [Problem(str(data_dir), "not a directory", "give the data directory (--data DIR)")]
         )
-    problems: list[Problem] = []
-    regions = _collect(problems, read_regions, data_dir / "regions.geojson")
-    region_ids = regions.ids if regions is not None else None
-    incidents = _collect(
-        problems, lambda p: read_incidents(p, region_ids), find_incidents(data_dir)
-    )
     resources_path = resources if resources is not None else data_dir / "resources.json"
+    has_resources = resources is not None or resources_path.exists()
+    return load_files(
+        data_dir / "regions.geojson",
+        find_incidents(data_dir),
+        resources_path if has_resources else None,
+    )
+
+
+def load_files(regions: Path, incidents: Path, resources: Path | None = None) -> Dataset:
+    """Read and validate the files of a dataset wherever they are.
+
+    Resources are checked on their own even when the regions file is broken, so every
+    problem of every file is reported at once.
+
+    Raises
+    ------
+    DataValidationError
+        Every problem of every file.
+    """
+    problems: list[Problem] = []
+    region_table = _collect(problems, read_regions, regions)
+    region_ids = region_table.ids if region_table is not None else None
+    panel = _collect(problems, lambda p: read_incidents(p, region_ids), incidents)
     resources_doc = None
-    if resources is not None or resources_path.exists():
-        resources_doc = _collect(problems, lambda p: read_resources(p, regions), resources_path)
-    if problems or regions is None or incidents is None:
+    if resources is not None:
+        resources_doc = _collect(problems, lambda p: read_resources(p, region_table), resources)
+    if problems or region_table is None or panel is None:
         raise DataValidationError(problems)
-    return Dataset.from_parts(regions, incidents, resources_doc)
+    return Dataset.from_parts(region_table, panel, resources_doc)
 
 
 def read_truth(data_dir: Path) -> pd.DataFrame:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.contract import Dataset, read_incidents, read_regions, read_resources, summarize
-from pipelines.errors import DataValidationError, Problem
+from pipelines.contract import load_files, summarize
 from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
@@ -32,25 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    problems: list[Problem] = []
-    regions = None
-    try:
-        regions = read_regions(args.regions)
-    except DataValidationError as err:
-        problems += err.problems
-    try:
-        incidents = read_incidents(args.incidents, regions.ids if regions is not None else None)
-    except DataValidationError as err:
-        problems += err.problems
-    resources = None
-    if args.resources is not None:
-        try:
-            resources = read_resources(args.resources, regions)
-        except DataValidationError as err:
-            problems += err.problems
-    if problems or regions is None:
-        raise DataValidationError(problems)
-    summary = summarize(Dataset.from_parts(regions, incidents, resources))
+    summary = summarize(load_files(args.regions, args.incidents, args.resources))
     if args.json:
         write_json(args.json, summary)
     if not args.quiet:
