@@ -9,12 +9,13 @@ from optimize.build import Problem, build_problem
 from optimize.curve import DEFAULT_TOLERANCE
 from optimize.diagnose import elastic_diagnosis, precheck
 from optimize.errors import InputError, InputProblem, OptimizeError, SolverError
-from optimize.forecast import FORECAST_COLUMNS, Forecast
-from optimize.inputs import Agreement, Inputs, JointOperation, Policy, RegionTable, Unit
+from optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
+from optimize.inputs import Inputs, RegionTable
 from optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
 from optimize.planner import plan_allocation
+from optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
 from optimize.solve import solve
-from optimize.solvers import SOLVERS
+from optimize.solvers import SOLVERS, Solver
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -24,6 +25,7 @@ __all__ = [
     "Assignment",
     "Finding",
     "Forecast",
+    "ForecastRow",
     "InputError",
     "InputProblem",
     "Inputs",
@@ -35,6 +37,8 @@ __all__ = [
     "Problem",
     "RegionOutcome",
     "RegionTable",
+    "Resources",
+    "Solver",
     "SolverError",
     "Status",
     "Unit",

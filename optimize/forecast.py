@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optimize.errors import InputError, InputProblem
 
-__all__ = ["FORECAST_COLUMNS", "QUANTILE_COLUMNS", "Forecast"]
+__all__ = [
+    "FORECAST_COLUMNS",
+    "MAX_DETECTION_RATE",
+    "QUANTILE_COLUMNS",
+    "Forecast",
+    "ForecastRow",
+]
 
 QUANTILE_COLUMNS = {0.1: "activity_q10", 0.5: "activity_q50", 0.9: "activity_q90"}
+# The forecast table (DESIGN.md): what every forecaster writes and the planner reads.
+# ``category`` may be left out of a table given to the planner (it then means ``all``).
 FORECAST_COLUMNS = (
     "region_id",
+    "category",
     "period",
     "activity_mean",
     "activity_q10",
@@ -22,7 +33,42 @@ FORECAST_COLUMNS = (
     "activity_q90",
     "detection_rate",
 )
-_VALUE_COLUMNS = FORECAST_COLUMNS[2:]
+_REQUIRED_COLUMNS = tuple(c for c in FORECAST_COLUMNS if c != "category")
+_VALUE_COLUMNS = FORECAST_COLUMNS[3:]
+MAX_DETECTION_RATE = 10.0  # beyond it one shift finds all but e^-10 of the incidents
+
+
+class ForecastRow(BaseModel):
+    """One row of the forecast table: expected activity (incidents that happen, found or not)
+    in one region, category and period."""
+
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+
+    region_id: str = Field(min_length=1, max_length=200, description="Region of the panel")
+    category: str = Field(
+        default="all",
+        min_length=1,
+        max_length=200,
+        description="Incident category, e.g. 'smuggling_of_migrants'",
+    )
+    period: date = Field(description="Start of the period")
+    activity_mean: float = Field(ge=0, description="Expected number of incidents")
+    activity_q10: float = Field(ge=0, description="10% quantile of the number of incidents")
+    activity_q50: float = Field(ge=0, description="Median number of incidents")
+    activity_q90: float = Field(ge=0, description="90% quantile of the number of incidents")
+    detection_rate: float = Field(
+        ge=0,
+        le=MAX_DETECTION_RATE,
+        description="κ: one unit of effective effort finds an incident with chance 1 − exp(−κ)",
+    )
+
+    @model_validator(mode="after")
+    def _quantiles_in_order(self) -> ForecastRow:
+        if not self.activity_q10 <= self.activity_q50 <= self.activity_q90:
+            raise ValueError("activity_q10 ≤ activity_q50 ≤ activity_q90 must hold")
+        return self
+
+
 _MAX_LISTED = 20
 
 
@@ -146,13 +192,14 @@ class Forecast:
 
 
 def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) -> list[InputProblem]:
-    missing = [c for c in FORECAST_COLUMNS if c not in frame.columns]
+    missing = [c for c in _REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         return [
             InputProblem(
                 source,
                 f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-                f"give every column of the forecast table: {', '.join(FORECAST_COLUMNS)}",
+                f"give every column of the forecast table: {', '.join(_REQUIRED_COLUMNS)} "
+                "(and category, when there are several)",
             )
         ]
     if frame.empty:
@@ -165,9 +212,11 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         region = frame["region_id"].iloc[row - 1]
         problems.append(
             InputProblem(
-                f"{source}, row {row}, column 'region_id'",
+                source,
                 f"unknown region {_shown(region)}",
                 "forecast only regions of the regions file",
+                "region_id",
+                int(row),
             )
         )
     kappa = pd.to_numeric(frame["detection_rate"], errors="coerce")
@@ -175,12 +224,13 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         # One message, not one per row: the forecast is of counts (a panel without effort).
         problems.append(
             InputProblem(
-                f"{source}, column 'detection_rate'",
+                source,
                 "the forecast has no detection rate: it forecasts observed counts (its model "
                 "was trained on a panel without effort), not activity, and cannot say how "
                 "patrol effort finds incidents",
                 "train on a panel with reported, detected and effort, or give a forecast "
                 "table whose detection_rate column is filled in",
+                "detection_rate",
             )
         )
     for column in _VALUE_COLUMNS if not kappa.isna().all() else _VALUE_COLUMNS[:-1]:
@@ -189,9 +239,11 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         for row in rows[bad][:_MAX_LISTED]:
             problems.append(
                 InputProblem(
-                    f"{source}, row {row}, column {column!r}",
+                    source,
                     f"must be a finite number ≥ 0, got {_shown(frame[column].iloc[row - 1])}",
                     "give non-negative numbers",
+                    column,
+                    int(row),
                 )
             )
     q = frame[["activity_q10", "activity_q50", "activity_q90"]].apply(
@@ -204,18 +256,21 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
     for row in rows[crossed][:_MAX_LISTED]:
         problems.append(
             InputProblem(
-                f"{source}, row {row}",
+                source,
                 "quantiles out of order: activity_q10 ≤ activity_q50 ≤ activity_q90 must hold",
                 "give the 10%, 50% and 90% quantiles in that order",
+                row=int(row),
             )
         )
     periods = pd.to_datetime(frame["period"], errors="coerce", format="ISO8601")
     for row in rows[periods.isna().to_numpy()][:_MAX_LISTED]:
         problems.append(
             InputProblem(
-                f"{source}, row {row}, column 'period'",
+                source,
                 f"not a date: {_shown(frame['period'].iloc[row - 1])}",
                 "give the period start as a date (YYYY-MM-DD)",
+                "period",
+                int(row),
             )
         )
     keys = ["region_id", "period"] + (["category"] if "category" in frame.columns else [])
@@ -223,9 +278,10 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
     for row in rows[duplicated][:_MAX_LISTED]:
         problems.append(
             InputProblem(
-                f"{source}, row {row}",
+                source,
                 f"duplicate row for the same ({', '.join(keys)})",
                 "give one row per region, category and period",
+                row=int(row),
             )
         )
     return problems

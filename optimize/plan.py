@@ -1,11 +1,19 @@
-"""The result of a planning call: a JSON-serialisable :class:`Plan` (DESIGN.md's plan)."""
+"""The result of a planning call: :class:`Plan`, the one definition of DESIGN.md's plan.
+
+The types are pydantic dataclasses: the optimizer builds them positionally like any
+dataclass, and the same types give the plan's JSON (:meth:`Plan.to_dict`) and the schema
+the HTTP service publishes and checks its answers against.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, field_serializer
+from pydantic.dataclasses import dataclass
 
 __all__ = [
     "Assignment",
@@ -15,6 +23,8 @@ __all__ = [
     "RegionOutcome",
     "Status",
 ]
+
+_ISO_DATE = "Start of the period (ISO date)"
 
 
 class Status(StrEnum):
@@ -49,33 +59,24 @@ class Finding:
         ``pre-solve check`` or ``elastic re-solve``.
     """
 
-    constraint: str
-    shortfall: float
-    unit: str
-    message: str
-    source: str
+    constraint: Annotated[str, Field(description="Constraint name, e.g. 'floor[r017,2026-03-02]'")]
+    shortfall: Annotated[float, Field(description="How far it is from being met, in `unit`")]
+    unit: Annotated[str, Field(description="'shifts' or 'cost'")]
+    message: Annotated[str, Field(description="What cannot be met, in words")]
+    source: Annotated[str, Field(description="'pre-solve check' or 'elastic re-solve'")]
 
     def __str__(self) -> str:
         return f"{self.constraint}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "constraint": self.constraint,
-            "shortfall": float(self.shortfall),
-            "unit": self.unit,
-            "message": self.message,
-            "source": self.source,
-        }
 
 
 @dataclass(frozen=True)
 class Assignment:
     """Shifts of one unit in one region and period."""
 
-    unit_id: str
-    period: str
-    region_id: str
-    shifts: int
+    unit_id: Annotated[str, Field(description="The unit")]
+    period: Annotated[str, Field(description=_ISO_DATE)]
+    region_id: Annotated[str, Field(description="Where it works")]
+    shifts: Annotated[int, Field(ge=0, description="Shifts it works there in that period")]
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,31 @@ class RegionOutcome:
     the gain in expected interdictions from one more shift of efficiency 1.
     """
 
-    region_id: str
-    period: str
-    shifts: int
-    effort: float
-    expected_activity: float
-    expected_interdictions: float
-    marginal_value: float
+    region_id: Annotated[str, Field(description="The region")]
+    period: Annotated[str, Field(description=_ISO_DATE)]
+    shifts: Annotated[int, Field(ge=0, description="Shifts planned here")]
+    effort: Annotated[
+        float, Field(description="Effective effort: efficiency-weighted shifts, joint boost")
+    ]
+    expected_activity: Annotated[
+        float, Field(description="Activity planned on (at the risk quantile)")
+    ]
+    expected_interdictions: Annotated[float, Field(description="Exact expected interdictions")]
+    marginal_value: Annotated[
+        float, Field(description="Expected interdictions of one more shift here")
+    ]
 
 
 @dataclass(frozen=True)
 class OperationOutcome:
     """A joint operation in one period: launched or not, and each country's shifts there."""
 
-    operation_id: str
-    period: str
-    launched: bool
-    commitments: Mapping[str, int]
+    operation_id: Annotated[str, Field(description="The joint operation")]
+    period: Annotated[str, Field(description=_ISO_DATE)]
+    launched: Annotated[bool, Field(description="Whether it is launched in this period")]
+    commitments: Annotated[
+        Mapping[str, int], Field(description="Shifts per country inside its regions")
+    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,23 +125,57 @@ class Plan:
     gap, ``(bound − value) / value`` on the piecewise objective.
     """
 
-    status: Status
-    solver: str
-    periods: tuple[str, ...]
-    objective: float | None = None
-    piecewise_objective: float | None = None
-    upper_bound: float | None = None
-    gap: float | None = None
-    approximation_error: float | None = None
-    solve_seconds: float = 0.0
-    build_seconds: float = 0.0
-    assignments: tuple[Assignment, ...] = ()
-    regions: tuple[RegionOutcome, ...] = ()
-    joint_operations: tuple[OperationOutcome, ...] = ()
-    baselines: Mapping[str, float | None] = field(default_factory=dict)
-    binding_constraints: tuple[str, ...] = ()
-    diagnosis: tuple[Finding, ...] = ()
-    warnings: tuple[str, ...] = ()
+    status: Annotated[
+        Status,
+        Field(description="How the solve ended; 'time_limit': the best plan found in time"),
+    ]
+    solver: Annotated[str, Field(description="'cbc' or 'highs'")]
+    periods: Annotated[tuple[str, ...], Field(description="Planned periods (ISO dates)")]
+    objective: float | None = Field(
+        default=None, description="Exact expected interdictions over all periods"
+    )
+    piecewise_objective: float | None = Field(
+        default=None, description="Objective of the piecewise-linear model the solver saw"
+    )
+    upper_bound: float | None = Field(
+        default=None, description="Bound on the exact objective of any feasible plan"
+    )
+    gap: float | None = Field(
+        default=None, description="Relative optimality gap at the end of the solve"
+    )
+    approximation_error: float | None = Field(
+        default=None, description="Largest relative error of the piecewise-linear curve"
+    )
+    solve_seconds: float = Field(default=0.0, description="Time the solver took")
+    build_seconds: float = Field(default=0.0, description="Time to build the model")
+    assignments: tuple[Assignment, ...] = Field(
+        default=(), description="Shifts per unit, region and period"
+    )
+    regions: tuple[RegionOutcome, ...] = Field(
+        default=(), description="Outcome per region and period"
+    )
+    joint_operations: tuple[OperationOutcome, ...] = Field(
+        default=(), description="Each candidate joint operation per period"
+    )
+    baselines: Mapping[str, float | None] = Field(
+        default_factory=dict,
+        description="Exact objective of the uniform and proportional policies on this forecast",
+    )
+    binding_constraints: tuple[str, ...] = Field(
+        default=(), description="Names of the constraints that bind"
+    )
+    diagnosis: tuple[Finding, ...] | None = Field(
+        default=(), description="Why there is no plan, when infeasible (null otherwise)"
+    )
+    warnings: tuple[str, ...] = Field(default=(), description="Things to know about the plan")
+
+    @field_serializer("diagnosis")
+    def _diagnosis_when_infeasible(
+        self, diagnosis: tuple[Finding, ...] | None
+    ) -> list[dict[str, Any]] | None:
+        if self.status is not Status.INFEASIBLE:
+            return None
+        return [_FINDING.dump_python(f, mode="json") for f in diagnosis or ()]
 
     @property
     def feasible(self) -> bool:
@@ -163,53 +206,13 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as DESIGN.md's JSON object (plain Python types only)."""
-        return {
-            "status": self.status.value,
-            "objective": _num(self.objective),
-            "gap": _num(self.gap),
-            "solver": self.solver,
-            "solve_seconds": float(self.solve_seconds),
-            "periods": list(self.periods),
-            "assignments": [
-                {
-                    "unit_id": a.unit_id,
-                    "period": a.period,
-                    "region_id": a.region_id,
-                    "shifts": int(a.shifts),
-                }
-                for a in self.assignments
-            ],
-            "regions": [
-                {
-                    "region_id": o.region_id,
-                    "period": o.period,
-                    "shifts": int(o.shifts),
-                    "effort": float(o.effort),
-                    "expected_activity": float(o.expected_activity),
-                    "expected_interdictions": float(o.expected_interdictions),
-                    "marginal_value": float(o.marginal_value),
-                }
-                for o in self.regions
-            ],
-            "joint_operations": [
-                {
-                    "operation_id": o.operation_id,
-                    "period": o.period,
-                    "launched": bool(o.launched),
-                    "commitments": {c: int(n) for c, n in o.commitments.items()},
-                }
-                for o in self.joint_operations
-            ],
-            "baselines": {k: _num(v) for k, v in self.baselines.items()},
-            "binding_constraints": list(self.binding_constraints),
-            "diagnosis": ([f.to_dict() for f in self.diagnosis] if not self.feasible else None),
-            "piecewise_objective": _num(self.piecewise_objective),
-            "upper_bound": _num(self.upper_bound),
-            "approximation_error": _num(self.approximation_error),
-            "build_seconds": float(self.build_seconds),
-            "warnings": list(self.warnings),
-        }
+        return dict(_adapter(type(self)).dump_python(self, mode="json"))
 
 
-def _num(value: float | None) -> float | None:
-    return None if value is None else float(value)
+@cache
+def _adapter(kind: type) -> TypeAdapter[Any]:
+    """One adapter per plan type (a subclass adds fields, e.g. the service's envelope)."""
+    return TypeAdapter(kind)
+
+
+_FINDING = TypeAdapter(Finding)

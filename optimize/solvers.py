@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pulp
@@ -29,12 +29,14 @@ __all__ = [
     "MIN_SECONDS",
     "SOLVERS",
     "Outcome",
+    "Solver",
     "combined_status",
     "run_blocks",
     "run_solver",
 ]
 
-SOLVERS = ("cbc", "highs")
+Solver = Literal["cbc", "highs"]
+SOLVERS: tuple[str, ...] = get_args(Solver)
 DEFAULT_GAP = 5e-3
 _BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)
 _RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)

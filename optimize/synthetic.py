@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from optimize.forecast import Forecast
-from optimize.inputs import Agreement, Inputs, JointOperation, Policy, RegionTable, Unit
+from optimize.inputs import Inputs, RegionTable
+from optimize.resources import Agreement, JointOperation, Policy, Unit
 
 __all__ = ["random_inputs"]
 
@@ -59,7 +60,7 @@ def random_inputs(
     y = rng.uniform(0, side_km, n_regions)
     strip = side_km / n_countries
     country_idx = np.minimum((x // strip).astype(int), n_countries - 1)
-    countries = [f"C{c:02d}" for c in range(n_countries)]
+    countries = [f"C{chr(65 + c // 26)}{chr(65 + c % 26)}" for c in range(n_countries)]  # ISO-like
     region_ids = tuple(f"r{i:04d}" for i in range(n_regions))
     lat0 = 45.0
     table = RegionTable(

@@ -9,7 +9,8 @@ to a user as a stack trace.
     CrossplanError                  base: a problem the user can fix
     ├── DataValidationError         input files or bodies break the data contract;
     │                               carries every :class:`Problem` found, not just the first
-    └── ConfigurationError          bad options, environment or paths
+    ├── ConfigurationError          bad options, environment or paths
+    └── PlanningFailedError         the solver gave no plan (failure, or none within the time)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "ConfigurationError",
     "CrossplanError",
     "DataValidationError",
+    "PlanningFailedError",
     "Problem",
 ]
 
@@ -83,3 +85,7 @@ class DataValidationError(CrossplanError):
 
 class ConfigurationError(CrossplanError):
     """Bad option, environment variable or path."""
+
+
+class PlanningFailedError(CrossplanError):
+    """The solver returned no plan (failure, or no plan within the time limit)."""

@@ -250,7 +250,7 @@ class World:
         _atomic_write_text(paths["regions"], json.dumps(self.regions_geojson()))
         _atomic_write_parquet(paths["incidents"], self.incidents())
         _atomic_write_parquet(paths["truth"], self.truth())
-        _atomic_write_text(paths["resources"], json.dumps(self.resources, indent=2))
+        _atomic_write_text(paths["resources"], self.resources.model_dump_json(indent=2))
         return paths
 
     def regions_geojson(self) -> dict[str, Any]:
@@ -300,10 +300,8 @@ class World:
 
     def _country_capacity(self) -> dict[str, float]:
         cap: dict[str, float] = {}
-        for u in self.resources["units"]:
-            cap[u["country"]] = (
-                cap.get(u["country"], 0.0) + u["shifts_per_period"] * u["efficiency"]
-            )
+        for u in self.resources.units:
+            cap[u.country] = cap.get(u.country, 0.0) + u.shifts_per_period * u.efficiency
         return cap
 
     def _status_quo(self) -> np.ndarray:

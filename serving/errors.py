@@ -8,7 +8,7 @@
     ├── PlanNotFoundError                      404: no plan has that id
     ├── ReloadFailedError                      503: MLflow cannot give the champion; the
     │                                               model served so far stays
-    └── PlanningFailedError                    422: the solver gave no plan (time, failure)
+    └── PlanningFailedError (pipelines)        422: the solver gave no plan (time, failure)
     optimize.errors.InputError                 400: the planning inputs break a rule
     pydantic / request validation              400: every problem, each with its field
     a missing or unknown key                   401 (middleware)
@@ -25,12 +25,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipelines.errors import CrossplanError, DataValidationError, Problem
+from pipelines.errors import CrossplanError, DataValidationError, PlanningFailedError, Problem
 
 __all__ = [
     "ModelUnavailableError",
     "PlanNotFoundError",
-    "PlanningFailedError",
     "ReloadFailedError",
     "error_body",
     "problems_from_pydantic",
@@ -49,10 +48,6 @@ class PlanNotFoundError(CrossplanError):
 
 class ReloadFailedError(CrossplanError):
     """A reload found no live champion; the service keeps the model it serves."""
-
-
-class PlanningFailedError(CrossplanError):
-    """The solver returned no plan (failure, or no plan within the time limit)."""
 
 
 def status_of(err: CrossplanError) -> int:

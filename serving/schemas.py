@@ -7,48 +7,38 @@ so a misspelt option is an error rather than silently ignored.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
-from pipelines.contract.resources import Agreement, JointOperation, Policy, Resources, Unit
+from optimize.forecast import ForecastRow
+from optimize.plan import Finding
+from pipelines.planning import MAX_HORIZON, ModelRef, PlanEnvelope, PlanRequest
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_CATEGORIES",
-    "MAX_DETECTION_RATE",
-    "MAX_FORECAST_ROWS",
     "MAX_HORIZON",
     "MAX_REGIONS",
-    "MAX_UNITS",
-    "Assignment",
     "ErrorBody",
     "ErrorProblem",
     "FeatureCollection",
-    "Finding",
     "ForecastRequest",
     "ForecastResponse",
     "ForecastRow",
-    "JointOperationPlan",
     "ModelCard",
     "ModelRef",
     "PlanList",
     "PlanListItem",
     "PlanRequest",
-    "PlanResources",
     "PlanResponse",
-    "RegionPlan",
     "ReloadResponse",
 ]
 
-MAX_HORIZON = 12
 MAX_REGIONS = 5_000
 MAX_CATEGORIES = 50
-MAX_UNITS = 2_000
-MAX_FORECAST_ROWS = 200_000
 MAX_BODY_BYTES = 16 * 1024 * 1024
-MAX_DETECTION_RATE = 10.0  # beyond it one shift finds all but e^-10 of the incidents
 
 RegionId = Annotated[str, Field(min_length=1, max_length=100, description="A region_id")]
 Category = Annotated[str, Field(min_length=1, max_length=100, description="An incident category")]
@@ -56,6 +46,14 @@ Horizon = Annotated[
     int,
     Field(ge=1, le=MAX_HORIZON, description=f"Periods ahead, 1 to {MAX_HORIZON}"),
 ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanResponse(PlanEnvelope):
+    """A plan (the same JSON as `crossplan plan`) with its audit identifiers; every plan the
+    service makes is stored, so it always has an id."""
+
+    plan_id: str = Field(description="Identifier under /plans/{plan_id}")
 
 
 class _Body(BaseModel):
@@ -78,171 +76,11 @@ class ForecastRequest(_Body):
     horizon: Horizon = 4
 
 
-class ModelRef(BaseModel):
-    """The model that produced a forecast."""
-
-    name: str = Field(description="Registered model name, e.g. 'crossplan-risk'")
-    version: str = Field(description="Registered model version")
-    trained_at: str | None = Field(description="When it was trained (ISO 8601, UTC)")
-
-
-class ForecastRow(BaseModel):
-    """Expected activity (incidents that happen, found or not) in one region and period."""
-
-    model_config = ConfigDict(allow_inf_nan=False)
-
-    region_id: str = Field(description="Region of the panel")
-    category: str = Field(description="Incident category, e.g. 'smuggling_of_migrants'")
-    period: date = Field(description="Start of the period")
-    activity_mean: float = Field(ge=0, description="Expected number of incidents")
-    activity_q10: float = Field(ge=0, description="10% quantile of the number of incidents")
-    activity_q50: float = Field(ge=0, description="Median number of incidents")
-    activity_q90: float = Field(ge=0, description="90% quantile of the number of incidents")
-    detection_rate: float = Field(
-        ge=0,
-        le=MAX_DETECTION_RATE,
-        description="κ: one unit of effective effort finds an incident with chance 1 − exp(−κ)",
-    )
-
-    @model_validator(mode="after")
-    def _quantiles_in_order(self) -> ForecastRow:
-        if not self.activity_q10 <= self.activity_q50 <= self.activity_q90:
-            raise ValueError("activity_q10 ≤ activity_q50 ≤ activity_q90 must hold")
-        return self
-
-
 class ForecastResponse(BaseModel):
     """A forecast, one row per region, category and period ahead."""
 
     model: ModelRef = Field(description="The model that made the forecast")
     forecasts: list[ForecastRow] = Field(description="Sorted by region, category, period")
-
-
-class PlanResources(Resources):
-    """Units, agreements, joint-operation candidates and policy (resources JSON, data contract v1)."""
-
-    units: list[Unit] = Field(min_length=1, max_length=MAX_UNITS, description="Patrol units")
-    agreements: list[Agreement] = Field(
-        default_factory=list,
-        max_length=MAX_UNITS,
-        description="Cross-border agreements: countries that may work in each other's regions",
-    )
-    joint_operations: list[JointOperation] = Field(
-        default_factory=list,
-        max_length=MAX_UNITS,
-        description="Candidate joint operations, launched only when every country commits",
-    )
-    policy: Policy = Field(
-        default_factory=Policy,
-        description="Budget, floors, caps and the forecast quantile to plan on",
-    )
-
-
-class PlanRequest(_Body):
-    """What to plan with."""
-
-    horizon: Horizon = 4
-    resources: PlanResources | None = Field(
-        default=None,
-        description="Resources JSON; null: the resources.json of the served data directory",
-    )
-    solver: Literal["cbc", "highs"] = Field(default="cbc", description="MILP solver")
-    time_limit_s: float = Field(
-        default=30.0, gt=0, le=600, description="Solver time limit in seconds"
-    )
-    forecast: list[ForecastRow] | None = Field(
-        default=None,
-        max_length=MAX_FORECAST_ROWS,
-        description="Forecast rows to plan on instead of the served model's forecast",
-    )
-
-
-class Assignment(BaseModel):
-    """Shifts of one unit in one region and period."""
-
-    unit_id: str = Field(description="The unit")
-    period: str = Field(description="Start of the period (ISO date)")
-    region_id: str = Field(description="Where it works")
-    shifts: int = Field(ge=0, description="Shifts it works there in that period")
-
-
-class RegionPlan(BaseModel):
-    """What the plan does in one region and period, and why."""
-
-    model_config = ConfigDict(extra="allow")
-
-    region_id: str = Field(description="The region")
-    period: str = Field(description="Start of the period (ISO date)")
-    shifts: int = Field(ge=0, description="Shifts planned here")
-    effort: float = Field(description="Effective effort: efficiency-weighted shifts, joint boost")
-    expected_activity: float = Field(description="Activity planned on (at the risk quantile)")
-    expected_interdictions: float = Field(description="Exact expected interdictions")
-    marginal_value: float = Field(description="Expected interdictions of one more shift here")
-
-
-class JointOperationPlan(BaseModel):
-    """Whether a joint operation is launched in a period, and who commits what."""
-
-    model_config = ConfigDict(extra="allow")
-
-    operation_id: str = Field(description="The joint operation")
-    period: str = Field(description="Start of the period (ISO date)")
-    launched: bool = Field(description="Whether it is launched in this period")
-    commitments: dict[str, int] = Field(description="Shifts per country inside its regions")
-
-
-class Finding(BaseModel):
-    """A constraint that cannot be met, and by how much."""
-
-    model_config = ConfigDict(extra="allow")
-
-    constraint: str = Field(description="Constraint name, e.g. 'floor[r017,2026-03-02]'")
-    shortfall: float = Field(description="How far it is from being met, in `unit`")
-    unit: str = Field(description="'shifts' or 'cost'")
-    message: str = Field(description="What cannot be met, in words")
-    source: str = Field(description="'pre-solve check' or 'elastic re-solve'")
-
-
-class PlanResponse(BaseModel):
-    """A plan (the same JSON as `crossplan plan`) with its audit identifiers."""
-
-    model_config = ConfigDict(extra="allow")
-
-    plan_id: str = Field(description="Identifier under /plans/{plan_id}")
-    created_at: str = Field(description="When the plan was made (ISO 8601, UTC)")
-    model: ModelRef | None = Field(description="Model whose forecast was planned on")
-    input_fingerprint: str = Field(description="SHA-256 of request, model version and panel")
-    status: Literal["optimal", "feasible", "time_limit", "infeasible"] = Field(
-        description="How the solve ended; 'time_limit': the best plan found in time"
-    )
-    objective: float | None = Field(description="Exact expected interdictions over all periods")
-    gap: float | None = Field(description="Relative optimality gap at the end of the solve")
-    solver: str = Field(description="'cbc' or 'highs'")
-    solve_seconds: float = Field(description="Time the solver took")
-    periods: list[str] = Field(description="Planned periods (ISO dates)")
-    assignments: list[Assignment] = Field(description="Shifts per unit, region and period")
-    regions: list[RegionPlan] = Field(description="Outcome per region and period")
-    joint_operations: list[JointOperationPlan] = Field(
-        description="Each candidate joint operation per period"
-    )
-    baselines: dict[str, float | None] = Field(
-        description="Exact objective of the uniform and proportional policies on this forecast"
-    )
-    binding_constraints: list[str] = Field(description="Names of the constraints that bind")
-    diagnosis: list[Finding] | None = Field(
-        default=None, description="Why there is no plan, when infeasible"
-    )
-    piecewise_objective: float | None = Field(
-        default=None, description="Objective of the piecewise-linear model the solver saw"
-    )
-    upper_bound: float | None = Field(
-        default=None, description="Bound on the exact objective of any feasible plan"
-    )
-    approximation_error: float | None = Field(
-        default=None, description="Largest relative error of the piecewise-linear curve"
-    )
-    build_seconds: float | None = Field(default=None, description="Time to build the model")
-    warnings: list[str] = Field(default_factory=list, description="Things to know about the plan")
 
 
 class PlanListItem(BaseModel):

@@ -38,7 +38,7 @@ from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
 from serving.metrics import metrics
 from serving.middleware import AuthMiddleware, BodyLimitMiddleware
-from serving.planning import make_plan
+from serving.planning import plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
     ErrorBody,
@@ -196,9 +196,9 @@ class CrossplanService:
         },
         summary="Plan patrols and joint operations; the plan is stored (role: planner)",
     )
-    def plan(self, body: PlanRequest, who: Planner) -> JSONResponse:
+    def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         started = time.perf_counter()
-        outcome = make_plan(self.snapshot, body, who.name, started)
+        outcome = plan_on_snapshot(self.snapshot, body, who.name, started)
         self.store.add(outcome.record)
         m = metrics()
         m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
@@ -208,12 +208,12 @@ class CrossplanService:
             return JSONResponse(
                 error_body(
                     "no plan meets every constraint; see the diagnosis",
-                    diagnosis=outcome.body.get("diagnosis"),
+                    diagnosis=outcome.record.response["diagnosis"],
                     plan_id=outcome.record.plan_id,
                 ),
                 422,
             )
-        return JSONResponse(outcome.body)
+        return outcome.record.response
 
     @api.get(
         "/plans",
@@ -239,8 +239,8 @@ class CrossplanService:
         responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
         summary="A stored plan (role: analyst)",
     )
-    def get_plan(self, plan_id: str, _: Reader) -> JSONResponse:
-        return JSONResponse(self._stored(plan_id).response)
+    def get_plan(self, plan_id: str, _: Reader) -> dict[str, Any]:
+        return self._stored(plan_id).response
 
     @api.get(
         "/plans/{plan_id}/geojson",

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from pipelines.contract.incidents import Incidents, read_incidents
 from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import read_resources
+from pipelines.contract.resources import Resources, read_resources
 from pipelines.errors import DataValidationError, Problem
 
 __all__ = [
@@ -51,7 +51,7 @@ class Dataset:
     has_effort
         Whether the panel records ``reported``, ``detected`` and ``effort``.
     resources
-        The resources JSON with defaults filled in, or ``None``.
+        The resources (defaults filled in), or ``None``.
     """
 
     regions: pd.DataFrame
@@ -60,11 +60,11 @@ class Dataset:
     incidents: pd.DataFrame
     frequency: str
     has_effort: bool
-    resources: dict[str, Any] | None = None
+    resources: Resources | None = None
 
     @classmethod
     def from_parts(
-        cls, regions: Regions, incidents: Incidents, resources: dict[str, Any] | None = None
+        cls, regions: Regions, incidents: Incidents, resources: Resources | None = None
     ) -> Dataset:
         return cls(
             regions.table,
@@ -240,10 +240,10 @@ def summarize(ds: Dataset) -> dict[str, Any]:
         "missing_cell_share": round(1 - present / cells, 4) if cells else 0.0,
     }
     if ds.resources is not None:
-        summary["units"] = len(ds.resources["units"])
-        summary["agencies"] = len({u["agency"] for u in ds.resources["units"]})
-        summary["agreements"] = len(ds.resources["agreements"])
-        summary["joint_operations"] = len(ds.resources["joint_operations"])
+        summary["units"] = len(ds.resources.units)
+        summary["agencies"] = len({u.agency for u in ds.resources.units})
+        summary["agreements"] = len(ds.resources.agreements)
+        summary["joint_operations"] = len(ds.resources.joint_operations)
     return summary
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimize import SOLVERS
 from pipelines.evaluation.metrics import gini
 from pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
 from pipelines.simulate import World, simulate_world
@@ -70,7 +71,7 @@ class EvaluationConfig:
             problems.append(
                 f"--policies: unknown {', '.join(unknown) or '(none given)'}; use {','.join(POLICIES)}"
             )
-        if self.solver not in ("cbc", "highs"):
+        if self.solver not in SOLVERS:
             problems.append("--solver must be cbc or highs")
         return problems
 

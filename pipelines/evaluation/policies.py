@@ -19,11 +19,12 @@ from models import RiskForecaster
 from models.detection import DetectionModel
 from optimize import Inputs, plan_allocation
 from optimize.explain import proportional_allocation, uniform_allocation
+from optimize.resources import Resources
 from optimize.score import effective_effort
 from pipelines.contract import RECENT_PERIODS
 from pipelines.metrics import poisson_deviance
 
-__all__ = ["POLICIES", "Knowledge", "Policy", "make_policy"]
+__all__ = ["POLICIES", "Knowledge", "PolicyRunner", "make_policy"]
 
 POLICIES = ("uniform", "proportional", "naive", "crossplan", "oracle")
 
@@ -47,7 +48,7 @@ class Knowledge:
     panel: pd.DataFrame
     regions: pd.DataFrame
     adjacency: pd.DataFrame
-    resources: Mapping[str, Any]
+    resources: Resources
     next_activity: pd.DataFrame
     true_kappa: Mapping[str, float]
 
@@ -59,7 +60,7 @@ class Knowledge:
 
 
 @dataclass
-class Policy:
+class PolicyRunner:
     """A planning policy; :meth:`plan` returns effective effort per region for one period.
 
     ``forecast_error`` is the last forecast's mean Poisson deviance against the true
@@ -152,11 +153,11 @@ class Policy:
         return forecast
 
 
-def make_policy(name: str, **options: Any) -> Policy:
+def make_policy(name: str, **options: Any) -> PolicyRunner:
     """A fresh policy by name (one of :data:`POLICIES`)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; use one of {', '.join(POLICIES)}")
-    return Policy(name, **options)
+    return PolicyRunner(name, **options)
 
 
 def _fit_kappa(knowledge: Knowledge) -> dict[str, float]:

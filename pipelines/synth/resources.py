@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
+
+from optimize.resources import Agreement, JointOperation, Resources, Unit
 
 __all__ = ["build_resources"]
 
 
 def build_resources(
     rng: np.random.Generator, regions: pd.DataFrame, adjacency: pd.DataFrame
-) -> dict[str, Any]:
-    """Resources JSON (as in the data contract) for a synthetic world.
+) -> Resources:
+    """Resources (the data contract's) for a synthetic world.
 
     Each country has Border Police units based on its border regions, a Coast Guard when it
     has a coast (working only its sea-border regions), and a national anti-trafficking unit
@@ -21,7 +21,7 @@ def build_resources(
     that open their shared border regions to each other, and some of those border areas are
     joint-operation candidates.
     """
-    units: list[dict[str, Any]] = []
+    units: list[Unit] = []
     for country, members in regions.groupby("country", sort=True):
         ids = members["region_id"].to_numpy()
         kinds = members["kind"].to_numpy()
@@ -34,8 +34,7 @@ def build_resources(
         if len(sea):
             for k in range(max(1, int(np.ceil(len(sea) / 4)))):
                 unit = _unit(rng, country, "Coast Guard", "CG", k, rng.choice(sea), max_km=None)
-                unit["regions"] = sorted(sea.tolist())
-                units.append(unit)
+                units.append(unit.model_copy(update={"regions": tuple(sorted(sea.tolist()))}))
         units.append(_unit(rng, country, "National Police", "NP", 0, capital, max_km=400))
 
     cross = adjacency[adjacency["cross_border"]]
@@ -45,37 +44,26 @@ def build_resources(
         key = (min(country_of[a], country_of[b]), max(country_of[a], country_of[b]))
         pairs.setdefault(key, set()).update((a, b))
     agreements = []
-    joint_operations: list[dict[str, Any]] = []
+    joint_operations: list[JointOperation] = []
     for key in sorted(pairs):
         if rng.uniform() < 0.75:
             area = sorted(pairs[key])
-            agreements.append({"countries": list(key), "regions": area})
+            agreements.append(Agreement(countries=key, regions=tuple(area)))
             if rng.uniform() < 0.6:
                 k = len(joint_operations) + 1
                 per_side = [
                     [r for r in area if country_of[r] == c][: int(rng.integers(1, 3))] for c in key
                 ]
                 joint_operations.append(
-                    {
-                        "operation_id": f"JO-{k}",
-                        "countries": list(key),
-                        "regions": sorted(r for side in per_side for r in side),
-                        "min_shifts_per_country": 4,
-                        "effort_multiplier": 1.5,
-                    }
+                    JointOperation(
+                        operation_id=f"JO-{k}",
+                        countries=key,
+                        regions=tuple(sorted(r for side in per_side for r in side)),
+                        min_shifts_per_country=4,
+                        effort_multiplier=1.5,
+                    )
                 )
-    return {
-        "units": units,
-        "agreements": agreements,
-        "joint_operations": joint_operations,
-        "policy": {
-            "budget": None,
-            "min_shifts_per_region": 0,
-            "max_share_per_region": None,
-            "risk_quantile": 0.5,
-            "max_joint_operations_per_period": None,
-        },
-    }
+    return Resources(units=units, agreements=agreements, joint_operations=joint_operations)
 
 
 def _unit(
@@ -86,15 +74,14 @@ def _unit(
     k: int,
     home: str,
     max_km: float | None,
-) -> dict[str, Any]:
-    return {
-        "unit_id": f"{country}-{code}-{k + 1:02d}",
-        "agency": agency,
-        "country": country,
-        "shifts_per_period": int(rng.integers(8, 17)),
-        "cost_per_shift": float(np.round(rng.uniform(1.0, 1.5), 2)),
-        "efficiency": float(np.round(rng.uniform(0.8, 1.2), 2)),
-        "home_region": str(home),
-        "max_distance_km": max_km,
-        "regions": None,
-    }
+) -> Unit:
+    return Unit(
+        unit_id=f"{country}-{code}-{k + 1:02d}",
+        agency=agency,
+        country=country,
+        shifts_per_period=int(rng.integers(8, 17)),
+        cost_per_shift=float(np.round(rng.uniform(1.0, 1.5), 2)),
+        efficiency=float(np.round(rng.uniform(0.8, 1.2), 2)),
+        home_region=str(home),
+        max_distance_km=max_km,
+    )

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from optimize import (
-    FORECAST_COLUMNS,
-    SOLVERS,
-    InputError,
-    Inputs,
-    Plan,
-    SolverError,
-    plan_allocation,
+from optimize.forecast import FORECAST_COLUMNS
+from optimize.solvers import SOLVERS
+from pipelines.errors import (
+    ConfigurationError,
+    CrossplanError,
+    DataValidationError,
+    PlanningFailedError,
+    Problem,
 )
-from pipelines.contract import Dataset, load_dataset
-from pipelines.contract import input_fingerprint as data_fingerprint
-from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving.commands._output import output_path, print_summary, write_json
-from serving.planning import input_fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimize import Plan
+    from pipelines.contract import Dataset
+    from pipelines.planning import ModelRef
 
 __all__ = ["register", "run"]
 
@@ -65,44 +65,55 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from optimize.errors import pydantic_problems
+    from pipelines.contract import input_fingerprint, load_dataset
+    from pipelines.planning import PlanRequest, make_plan
+
     if args.horizon < 1:
         raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
+    try:
+        request = PlanRequest(
+            horizon=args.horizon, solver=args.solver, time_limit_s=args.time_limit
+        )
+    except ValidationError as err:
+        flags = {"horizon": "--horizon", "time_limit_s": "--time-limit"}
+        raise ConfigurationError(
+            "; ".join(
+                f"{flags.get(p.where, p.where)}: {p.message} — fix: {p.fix}"
+                for p in pydantic_problems(err.errors())
+            )
+        ) from None
     dataset = load_dataset(args.data, args.resources)
     if dataset.resources is None:
         raise ConfigurationError(
             f"no resources: {args.data / 'resources.json'} does not exist — fix: give "
             "--resources FILE or put resources.json in the data directory"
         )
-    model: dict[str, Any] | None = None
-    if args.forecast is not None:
-        forecast, source = read_forecast(args.forecast), args.forecast.name
-    else:
-        (forecast, model), source = champion(dataset, args.horizon), "champion forecast"
+    override = None if args.forecast is None else read_forecast(args.forecast)
     try:
-        inputs = Inputs.from_resources(
-            dataset.resources,
-            dataset.regions,
-            forecast,
-            dataset.recent_counts(),
-            horizon=args.horizon,
-            forecast_source=source,
+        plan = make_plan(
+            request,
+            dataset,
+            champion,
+            data_fingerprint=input_fingerprint(args.data),
+            forecast=override,
+            forecast_source=None if args.forecast is None else args.forecast.name,
         )
-        plan = plan_allocation(inputs, args.solver, time_limit=args.time_limit)
-    except InputError as err:
-        raise DataValidationError(
-            [Problem(p.where, p.message, p.fix) for p in err.problems]
+    except PlanningFailedError as err:
+        raise PlanningFailedError(
+            f"{err} (--time-limit SECONDS, --solver {'/'.join(SOLVERS)})"
         ) from None
-    except SolverError as err:
-        raise CrossplanError(f"{err} — fix: raise --time-limit or try the other --solver") from None
     if not plan.feasible:
         raise CrossplanError(
             "no plan meets every constraint; nothing was written. Diagnosis:\n"
             + plan.diagnosis_text()
         )
     if args.json:
-        write_json(args.json, _envelope(args, dataset, forecast, model, plan))
+        write_json(args.json, plan.to_dict())
     for warning in plan.warnings:
         print(f"crossplan plan: warning: {warning}", file=sys.stderr)
     if not args.quiet:
@@ -112,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
 def read_forecast(path: Path) -> pd.DataFrame:
     """Read a forecast table from CSV or Parquet (columns are checked by the planner)."""
+    import pandas as pd
+
     if not path.exists():
         raise ConfigurationError(f"forecast file not found: {path} — fix: check the path")
     suffix = path.suffix.lower()
@@ -131,9 +144,11 @@ def read_forecast(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
     """The champion model's forecast and its name, version and training time, or an error
     that says how to get one."""
+    from pipelines.planning import ModelRef
+
     try:
         # Imported here: it loads MLflow and the models, which the other paths do not need.
         from pipelines.forecasting import load_champion
@@ -147,38 +162,8 @@ def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, dict[str, An
         forecast = loaded.predict(dataset, horizon)
     except CrossplanError as err:
         raise ConfigurationError(f"{err}; or pass --forecast FILE to plan on your own") from None
-    return forecast, {
-        "name": loaded.name,
-        "version": str(loaded.version),
-        "trained_at": loaded.trained_at,
-    }
-
-
-def _envelope(
-    args: argparse.Namespace,
-    dataset: Dataset,
-    forecast: pd.DataFrame,
-    model: dict[str, Any] | None,
-    plan: Plan,
-) -> dict[str, Any]:
-    """The plan as the HTTP API returns it: with its time, model and input fingerprint."""
-    request = {
-        "horizon": args.horizon,
-        "resources": dataset.resources,
-        "solver": args.solver,
-        "time_limit_s": args.time_limit,
-        "forecast": None
-        if model is not None
-        else forecast.to_json(orient="records", date_format="iso"),
-    }
-    version = None if model is None else model["version"]
-    return {
-        "plan_id": None,  # only plans made by the service are stored, and get an id
-        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "model": model,
-        "input_fingerprint": input_fingerprint(request, version, data_fingerprint(args.data)),
-        **plan.to_dict(),
-    }
+    ref = ModelRef(name=loaded.name, version=str(loaded.version), trained_at=loaded.trained_at)
+    return forecast, ref
 
 
 def _summary(plan: Plan) -> dict[str, object]:

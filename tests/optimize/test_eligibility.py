@@ -25,14 +25,18 @@ from optimize.eligibility import haversine_km
             [{"countries": ["AAA", "BBB"], "regions": ["r3"]}],
             ["r1", "r2"],
         ),
-        # an agreement between other countries opens nothing
-        ({}, [{"countries": ["BBB", "CCC"], "regions": ["r3"]}], ["r1", "r2"]),
+        # an agreement between other countries opens nothing (r4 is in CCC here)
+        ({}, [{"countries": ["BBB", "CCC"], "regions": ["r3", "r4"]}], ["r1", "r2"]),
         # a listed unit still crosses where an agreement opens the border
         ({"regions": ["r1"]}, [{"countries": ["AAA", "BBB"], "regions": ["r4"]}], ["r1", "r4"]),
     ],
 )
-def test_where_a_unit_may_work(make_inputs, unit, fields, agreements, expected) -> None:
-    inputs = make_inputs([unit("A1", "AAA", 4, **fields)], {"r1": 1.0}, agreements=agreements)
+def test_where_a_unit_may_work(make_inputs, unit, regions, fields, agreements, expected) -> None:
+    if any("CCC" in a["countries"] for a in agreements):
+        regions.loc[regions["region_id"] == "r4", "country"] = "CCC"
+    inputs = make_inputs(
+        [unit("A1", "AAA", 4, **fields)], {"r1": 1.0}, agreements=agreements, regions=regions
+    )
     allowed = inputs.eligibility.regions_of(0)
     assert [inputs.regions.region_ids[r] for r in allowed] == expected
 

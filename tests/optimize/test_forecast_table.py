@@ -77,7 +77,7 @@ def _spoil_nan(df: pd.DataFrame) -> pd.DataFrame:
 def test_bad_forecast_names_row_and_column(forecast_frame, spoil, where) -> None:
     with pytest.raises(InputError) as err:
         Forecast.from_frame(spoil(_table(forecast_frame)), IDS)
-    assert [p.where for p in err.value.problems] == [where]
+    assert [p.location for p in err.value.problems] == [where]
 
 
 def test_arrays_follow_the_region_order_and_missing_regions_have_no_activity(

@@ -53,19 +53,36 @@ def _bad(make_inputs, unit, **change: Any) -> InputError:
         (
             {
                 "units": [
-                    {"unit_id": "A1", "country": "AAA", "shifts_per_period": 3, "home_region": "r9"}
+                    {
+                        "unit_id": "A1",
+                        "agency": "Border Police",
+                        "country": "AAA",
+                        "shifts_per_period": 3,
+                        "home_region": "r9",
+                    }
                 ]
             },
-            "units[0].home_region",
+            ("units[0]", "home_region"),
         ),
         # negative capacity
-        ({"units": [{"unit_id": "A1", "country": "AAA", "shifts_per_period": -1}]}, "units[0]"),
+        (
+            {"units": [{"unit_id": "A1", "country": "AAA", "shifts_per_period": -1}]},
+            ("units[0].shifts_per_period", "shifts_per_period"),
+        ),
         # two units with the same id
-        ({"units": [{"unit_id": "A1", "country": "AAA", "shifts_per_period": 1}] * 2}, "units[1]"),
+        (
+            {
+                "units": [
+                    {"unit_id": "A1", "agency": "BP", "country": "AAA", "shifts_per_period": 1}
+                ]
+                * 2
+            },
+            ("units[1]", "unit_id"),
+        ),
         # an agreement over an unknown region
         (
             {"agreements": [{"countries": ["AAA", "BBB"], "regions": ["r7"]}]},
-            "agreements[0].regions",
+            ("agreements[0].regions[0]", "regions"),
         ),
         # a joint operation that would reduce effort
         (
@@ -80,17 +97,20 @@ def _bad(make_inputs, unit, **change: Any) -> InputError:
                     }
                 ]
             },
-            "joint_operations[0]",
+            ("joint_operations[0].effort_multiplier", "effort_multiplier"),
         ),
         # a quantile the forecast does not carry
-        ({"policy": {"risk_quantile": 0.99}}, "policy.risk_quantile"),
+        ({"policy": {"risk_quantile": 0.99}}, ("policy.risk_quantile", "risk_quantile")),
         # a share cap above one
-        ({"policy": {"max_share_per_region": 1.5}}, "policy.max_share_per_region"),
+        (
+            {"policy": {"max_share_per_region": 1.5}},
+            ("policy.max_share_per_region", "max_share_per_region"),
+        ),
     ],
 )
 def test_bad_inputs_name_the_place(make_inputs, unit, change, where) -> None:
     err = _bad(make_inputs, unit, **change)
-    assert any(p.where == where for p in err.problems), err.problems
+    assert any((p.where, p.field) == where for p in err.problems), err.problems
     assert "fix:" in str(err)
 
 
@@ -102,7 +122,7 @@ def test_every_problem_is_listed_not_just_the_first(make_inputs) -> None:
     with pytest.raises(InputError) as err:
         make_inputs(units, {"r1": 1.0}, policy={"budget": -3})
     wheres = {p.where for p in err.value.problems}
-    assert {"units[0]", "units[0].home_region", "units[1]", "policy.budget"} <= wheres
+    assert {"units[0].shifts_per_period", "units[1].efficiency", "policy.budget"} <= wheres
 
 
 def test_risk_quantile_picks_or_interpolates_the_forecast_column(make_inputs, unit) -> None:

@@ -50,13 +50,8 @@ def test_regions_round_trip(small_world: World, small_world_dir: Path) -> None:
 def test_resources_round_trip(small_world: World, small_world_dir: Path) -> None:
     regions = read_regions(small_world_dir / "regions.geojson")
     read = read_resources(small_world_dir / "resources.json", regions)
-    for unit in small_world.resources["units"]:
-        unit.setdefault("regions", None)
-    assert {u["unit_id"]: u for u in read["units"]} == {
-        u["unit_id"]: {**u} for u in small_world.resources["units"]
-    }
-    assert read["agreements"] == small_world.resources["agreements"]
-    assert read["joint_operations"] == small_world.resources["joint_operations"]
+    assert read == small_world.resources  # every unit, agreement, operation and the policy
+    assert len(read.units) > 0 and len(read.agreements) > 0 and len(read.joint_operations) > 0
 
 
 def test_count_only_monthly_and_yearly_panels(small_world_dir: Path, tmp_path: Path) -> None:

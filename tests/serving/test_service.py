@@ -19,6 +19,12 @@ from serving import schemas as schemas_module
 from serving.schemas import MAX_BODY_BYTES
 
 
+def _resources_doc(dataset: Dataset) -> dict[str, Any]:
+    """The served data directory's resources as a JSON document."""
+    assert dataset.resources is not None
+    return dataset.resources.model_dump(mode="json")
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -93,7 +99,7 @@ def test_the_same_inputs_give_the_same_fingerprint(
     shared: tuple[TestClient, dict[str, str]], tiny_dataset: Dataset
 ) -> None:
     client, keys = shared
-    resources = copy.deepcopy(tiny_dataset.resources)
+    resources = _resources_doc(tiny_dataset)
     body = {"horizon": 1, "resources": resources, "solver": "highs"}
     a = client.post("/plan", json=body, headers=bearer(keys["planner"])).json()
     b = client.post("/plan", json=body, headers=bearer(keys["admin"])).json()
@@ -106,7 +112,7 @@ def test_an_infeasible_plan_gets_422_with_the_diagnosis_and_is_stored(
     shared: tuple[TestClient, dict[str, str]], tiny_dataset: Dataset
 ) -> None:
     client, keys = shared
-    resources: dict[str, Any] = copy.deepcopy(tiny_dataset.resources)  # type: ignore[assignment]
+    resources: dict[str, Any] = _resources_doc(tiny_dataset)
     resources["policy"]["min_shifts_per_region"] = 10_000  # floors above every capacity
     r = client.post(
         "/plan", json={"horizon": 1, "resources": resources}, headers=bearer(keys["planner"])
@@ -213,7 +219,7 @@ def test_resources_and_forecast_rows_are_checked_against_the_panel(
     shared: tuple[TestClient, dict[str, str]], tiny_dataset: Dataset
 ) -> None:
     client, keys = shared
-    resources: dict[str, Any] = copy.deepcopy(tiny_dataset.resources)  # type: ignore[assignment]
+    resources: dict[str, Any] = _resources_doc(tiny_dataset)
     resources["units"][0]["home_region"] = "nowhere"
     row = {
         "region_id": "atlantis",
@@ -238,7 +244,7 @@ def test_resources_and_forecast_rows_are_checked_against_the_panel(
     assert [p["field"] for p in r.json()["problems"]] == ["resources.units[0].home_region"]
     r = client.post(
         "/plan",
-        json={"resources": tiny_dataset.resources, "forecast": [row]},
+        json={"resources": _resources_doc(tiny_dataset), "forecast": [row]},
         headers=bearer(keys["planner"]),
     )
     assert [p["field"] for p in r.json()["problems"]] == ["forecast[0].region_id"]
@@ -337,7 +343,7 @@ def test_no_body_makes_the_service_fail(
     shared: tuple[TestClient, dict[str, str]], tiny_dataset: Dataset, data: st.DataObject
 ) -> None:
     client, keys = shared
-    valid = {"horizon": 1, "resources": tiny_dataset.resources, "solver": "cbc"}
+    valid = {"horizon": 1, "resources": _resources_doc(tiny_dataset), "solver": "cbc"}
     path = data.draw(st.sampled_from(_leaves(valid)), label="replaced")
     body = _replace(valid, path, data.draw(_JSON, label="value"))
     endpoint = data.draw(st.sampled_from(["/plan", "/forecast"]), label="endpoint")

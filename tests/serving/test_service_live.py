@@ -6,7 +6,6 @@ Few tests, each covering a lot, because every server takes seconds to start.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import signal
 import socket
@@ -30,6 +29,12 @@ from serving.commands.serve import server_command, server_env
 pytestmark = pytest.mark.slow
 
 _START_SECONDS = 120
+
+
+def _resources_doc(dataset: Dataset) -> dict[str, Any]:
+    """The served data directory's resources as a JSON document."""
+    assert dataset.resources is not None
+    return dataset.resources.model_dump(mode="json")
 
 
 def _free_port() -> int:
@@ -130,7 +135,7 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
         r = http.post("/plan", json={"horizon": 1, "solver": "gurobi"}, headers=planner)
         assert r.status_code == 400
         assert [p["field"] for p in r.json()["problems"]] == ["solver"]
-        resources: dict[str, Any] = copy.deepcopy(tiny_dataset.resources)  # type: ignore[assignment]
+        resources: dict[str, Any] = _resources_doc(tiny_dataset)
         resources["policy"]["min_shifts_per_region"] = 10_000
         r = http.post("/plan", json={"horizon": 1, "resources": resources}, headers=planner)
         assert r.status_code == 422

@@ -1,0 +1,252 @@
+"""The planning use-case: a request, a dataset and a forecast source in, a plan envelope out.
+
+``crossplan plan`` and ``POST /plan`` are thin adapters over :func:`make_plan`, which owns
+every decision they share: which resources apply (the request's, else the dataset's), where
+the forecast comes from (an override table, else the model), the one validation of both,
+the time limit, the translation of the optimizer's errors into user errors, and the input
+fingerprint. The same request therefore gives the same plan and the same fingerprint from
+either door.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
+from optimize.errors import InputProblem
+from optimize.forecast import FORECAST_COLUMNS, ForecastRow
+from optimize.resources import Resources, reference_problems
+from optimize.solvers import Solver
+from pipelines.contract import Dataset
+from pipelines.errors import DataValidationError, PlanningFailedError, Problem
+
+__all__ = [
+    "MAX_FORECAST_ROWS",
+    "MAX_HORIZON",
+    "ForecastSource",
+    "ModelRef",
+    "PlanEnvelope",
+    "PlanRequest",
+    "make_plan",
+    "plan_fingerprint",
+]
+
+MAX_HORIZON = 12
+MAX_FORECAST_ROWS = 200_000
+
+
+class ModelRef(BaseModel):
+    """The model that produced a forecast."""
+
+    name: str = Field(description="Registered model name, e.g. 'crossplan-risk'")
+    version: str = Field(description="Registered model version")
+    trained_at: str | None = Field(description="When it was trained (ISO 8601, UTC)")
+
+
+# The model's forecast table for a dataset and horizon, and which model made it.
+ForecastSource = Callable[[Dataset, int], tuple[pd.DataFrame, ModelRef]]
+
+
+class PlanRequest(BaseModel):
+    """What to plan with (the body of ``POST /plan``; ``crossplan plan`` builds the same)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizon: int = Field(
+        default=4, ge=1, le=MAX_HORIZON, description=f"Periods to plan, 1 to {MAX_HORIZON}"
+    )
+    resources: Resources | None = Field(
+        default=None,
+        description="Resources JSON; null: the resources.json of the served data directory",
+    )
+    solver: Solver = Field(default="cbc", description="MILP solver")
+    time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="Solver time limit in seconds; null: the policy's time_limit_s, else the "
+        "service's default (30 s)",
+    )
+    forecast: list[ForecastRow] | None = Field(
+        default=None,
+        max_length=MAX_FORECAST_ROWS,
+        description="Forecast rows to plan on instead of the served model's forecast",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanEnvelope(Plan):
+    """A plan with what makes it auditable: when, from which model and which inputs."""
+
+    plan_id: str | None = Field(
+        description="Identifier under /plans/{plan_id}; null for plans the service did not store"
+    )
+    created_at: str = Field(description="When the plan was made (ISO 8601, UTC)")
+    model: ModelRef | None = Field(description="Model whose forecast was planned on")
+    input_fingerprint: str = Field(
+        description="SHA-256 of the request (resources and override resolved), the model "
+        "version and the panel"
+    )
+
+
+def plan_fingerprint(request: dict[str, Any], model_version: str | None, data: str) -> str:
+    """SHA-256 of what a plan depends on: the resolved request, the model version, the panel."""
+    doc = {"request": request, "model_version": model_version, "data": data}
+    return hashlib.sha256(
+        json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def make_plan(
+    request: PlanRequest,
+    dataset: Dataset,
+    model: ForecastSource | None,
+    *,
+    data_fingerprint: str,
+    forecast: pd.DataFrame | None = None,
+    forecast_source: str = "forecast",
+    default_time_limit: float | None = None,
+    plan_id: str | None = None,
+) -> PlanEnvelope:
+    """Plan with the dataset's regions and recent counts.
+
+    Parameters
+    ----------
+    request
+        Horizon, resources (``None``: the dataset's), solver, time limit and optional
+        forecast rows.
+    dataset
+        The panel planned on.
+    model
+        Gives the model's forecast when there is no override; ``None`` when there is no
+        model (then an override is needed).
+    data_fingerprint
+        Fingerprint of the panel (:func:`pipelines.contract.input_fingerprint`).
+    forecast, forecast_source
+        An override table (e.g. read from a file) and its name in error messages; the
+        request's own ``forecast`` rows take precedence.
+    default_time_limit
+        Solver time limit when neither the request nor the policy gives one.
+    plan_id
+        Identifier of a plan that will be stored.
+
+    Raises
+    ------
+    DataValidationError
+        The request does not fit the dataset (unknown regions, no resources, bad forecast).
+    PlanningFailedError
+        The solver gave no plan.
+    """
+    resources = _resources(request, dataset)
+    table, source, ref = _forecast(request, dataset, model, forecast, forecast_source)
+    time_limit = request.time_limit_s
+    if time_limit is None and resources.policy.time_limit_s is None:
+        time_limit = default_time_limit
+    try:
+        inputs = Inputs.from_resources(
+            resources,
+            dataset.regions,
+            table,
+            dataset.recent_counts().to_dict(),
+            horizon=request.horizon,
+            forecast_source=source,
+        )
+        plan = plan_allocation(inputs, request.solver, time_limit=time_limit)
+    except InputError as err:
+        raise DataValidationError([_problem(p, source) for p in err.problems]) from None
+    except SolverError as err:
+        raise PlanningFailedError(
+            f"{err} — fix: raise the time limit or try the other solver"
+        ) from None
+    resolved = {
+        "horizon": request.horizon,
+        "resources": resources.model_dump(mode="json"),
+        "solver": request.solver,
+        "time_limit_s": time_limit if time_limit is not None else resources.policy.time_limit_s,
+        "forecast": None if ref is not None else _canonical(table),
+    }
+    version = None if ref is None else ref.version
+    return PlanEnvelope(
+        **{name: getattr(plan, name) for name in Plan.__dataclass_fields__},
+        plan_id=plan_id,
+        created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        model=ref,
+        input_fingerprint=plan_fingerprint(resolved, version, data_fingerprint),
+    )
+
+
+def _resources(request: PlanRequest, dataset: Dataset) -> Resources:
+    if request.resources is None:
+        if dataset.resources is None:
+            raise DataValidationError(
+                [
+                    Problem(
+                        "request",
+                        "no resources given and the data directory has no resources.json",
+                        "send 'resources' in the body, or put resources.json in the data directory",
+                        "resources",
+                    )
+                ]
+            )
+        return dataset.resources
+    regions = dataset.regions
+    country_of = dict(zip(regions["region_id"], regions["country"], strict=True))
+    problems = reference_problems(request.resources, country_of)
+    if problems:
+        raise DataValidationError([_problem(p, "resources") for p in problems])
+    return request.resources
+
+
+def _forecast(
+    request: PlanRequest,
+    dataset: Dataset,
+    model: ForecastSource | None,
+    override: pd.DataFrame | None,
+    source: str,
+) -> tuple[pd.DataFrame, str, ModelRef | None]:
+    """The table to plan on, its name in messages, and the model that made it (if any)."""
+    if request.forecast is not None:
+        rows = pd.DataFrame([row.model_dump() for row in request.forecast])
+        return rows, "forecast", None
+    if override is not None:
+        return override, source, None
+    if model is None:
+        raise DataValidationError(
+            [Problem("request", "there is no model to forecast with", "send 'forecast' rows")]
+        )
+    table, ref = model(dataset, request.horizon)
+    return table, "model forecast", ref
+
+
+def _canonical(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """An override table as the same records wherever it came from (body rows or a file)."""
+    frame = table.copy()
+    if "category" not in frame.columns:
+        frame["category"] = "all"
+    frame["period"] = pd.to_datetime(frame["period"], format="ISO8601").dt.strftime("%Y-%m-%d")
+    frame = frame[list(FORECAST_COLUMNS)].sort_values(["region_id", "category", "period"])
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _problem(p: InputProblem, source: str) -> Problem:
+    """An optimizer problem, located as the user gave the input.
+
+    Request parts (``resources``, ``forecast`` rows) become field paths such as
+    ``resources.units[2]`` or ``forecast[4]``; a file keeps its name and row.
+    """
+    if source in ("resources", "forecast"):
+        path = p.where if p.where.startswith(source) else f"{source}.{p.where}"
+        if p.row is not None:
+            path = f"{source}[{p.row - 1}]"
+        return Problem("request", p.message, p.fix, path.replace(".[", "["), p.field)
+    if p.where == source:
+        return Problem(source, p.message, p.fix, p.row, p.field)
+    return Problem(source, p.message, p.fix, p.where, p.field)
