@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -353,3 +356,38 @@ def test_no_body_makes_the_service_fail(
         headers={**bearer(keys["admin"]), "Content-Type": "application/json"},
     )
     assert r.status_code in (200, 400, 422), r.text
+
+
+def test_the_cli_and_the_api_give_the_same_fingerprint_for_the_same_request(
+    shared: tuple[TestClient, dict[str, str]], write_forecast: Any, tmp_path: Path
+) -> None:
+    # The shared service serves the tiny world with the champion; the CLI reads the same
+    # data directory and MLflow store from the environment the service was started with.
+    from serving.cli import main
+
+    client, keys = shared
+    data = os.environ["CROSSPLAN_DATA"]
+    rows = pd.read_parquet(write_forecast(tmp_path / "stand-in.parquet", 2.0))
+    rows = rows[rows["period"] == rows["period"].min()]
+    rows["period"] = rows["period"].dt.strftime("%Y-%m-%d")
+    rows.to_csv(tmp_path / "override.csv", index=False)
+    cases = {
+        # the champion's forecast, the data directory's resources
+        "champion": ({"horizon": 2, "time_limit_s": 20}, ["--horizon", "2", "--time-limit", "20"]),
+        # an override: body rows for the API, a CSV file for the CLI
+        "override": (
+            {"horizon": 1, "time_limit_s": 20, "forecast": rows.to_dict("records")},
+            ["--horizon", "1", "--time-limit", "20", "--forecast", str(tmp_path / "override.csv")],
+        ),
+    }
+    fingerprints = {}
+    for name, (body, flags) in cases.items():
+        api = client.post("/plan", json=body, headers=bearer(keys["planner"]))
+        assert api.status_code == 200, api.text
+        out = tmp_path / f"{name}.json"
+        assert main(["plan", "--data", data, *flags, "--json", str(out), "--quiet"]) == 0
+        cli = json.loads(out.read_text())
+        assert cli["input_fingerprint"] == api.json()["input_fingerprint"], name
+        assert cli["model"] == api.json()["model"]
+        fingerprints[name] = cli["input_fingerprint"]
+    assert fingerprints["champion"] != fingerprints["override"]
