@@ -3,25 +3,57 @@
 Takes a forecast table and the resources of DESIGN.md; imports nothing else of crossplan.
 Build and solve are separate (:func:`build_problem`, :func:`solve`); :func:`plan_allocation`
 does both after quick feasibility checks.
+
+Names are loaded on first use, so that reading a contract type (``optimize.resources``)
+does not load the solvers.
 """
 
-from optimize.build import Problem, build_problem
-from optimize.curve import DEFAULT_TOLERANCE
-from optimize.diagnose import elastic_diagnosis, precheck
-from optimize.errors import InputError, InputProblem, OptimizeError, SolverError
-from optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
-from optimize.inputs import Inputs, RegionTable
-from optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
-from optimize.planner import plan_allocation
-from optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
-from optimize.solve import solve
-from optimize.solvers import SOLVERS, Solver
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optimize.build import AllocationProblem, build_problem
+    from optimize.curve import DEFAULT_TOLERANCE
+    from optimize.diagnose import elastic_diagnosis, precheck
+    from optimize.errors import InputError, InputProblem, OptimizeError, SolverError
+    from optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
+    from optimize.inputs import Inputs, RegionTable
+    from optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
+    from optimize.planner import plan_allocation
+    from optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
+    from optimize.solve import solve
+    from optimize.solvers import SOLVERS, Solver
+
+_HOME = {
+    "optimize.build": ("AllocationProblem", "build_problem"),
+    "optimize.curve": ("DEFAULT_TOLERANCE",),
+    "optimize.diagnose": ("elastic_diagnosis", "precheck"),
+    "optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
+    "optimize.forecast": ("FORECAST_COLUMNS", "Forecast", "ForecastRow"),
+    "optimize.inputs": ("Inputs", "RegionTable"),
+    "optimize.plan": (
+        "Assignment",
+        "Finding",
+        "OperationOutcome",
+        "Plan",
+        "RegionOutcome",
+        "Status",
+    ),
+    "optimize.planner": ("plan_allocation",),
+    "optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
+    "optimize.solve": ("solve",),
+    "optimize.solvers": ("SOLVERS", "Solver"),
+}
+_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "FORECAST_COLUMNS",
     "SOLVERS",
     "Agreement",
+    "AllocationProblem",
     "Assignment",
     "Finding",
     "Forecast",
@@ -34,7 +66,6 @@ __all__ = [
     "OptimizeError",
     "Plan",
     "Policy",
-    "Problem",
     "RegionOutcome",
     "RegionTable",
     "Resources",
@@ -48,3 +79,9 @@ __all__ = [
     "precheck",
     "solve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'optimize' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

@@ -3,7 +3,7 @@
 Variables: shifts ``x[u,r,t]`` (integer, only for eligible pairs), launches ``y[j,t]``
 (binary), curve segments ``s[r,t,k]``, boosted shifts ``z[j,u,r,t]`` and, with share caps,
 a period's total shifts. Every constraint carries a name from :mod:`optimize.names`;
-:attr:`Problem.constraints` maps those names to PuLP constraints.
+:attr:`AllocationProblem.constraints` maps those names to PuLP constraints.
 
 A launched operation multiplies a region's effort: ``E = B · (1 + Σ_j (m_j − 1) y_j)`` with
 ``B`` the efficiency-weighted shifts. The product is linearised per unit, which keeps the
@@ -34,13 +34,13 @@ from optimize.curve import DEFAULT_TOLERANCE, Curves, build_curves
 from optimize.inputs import Inputs
 from optimize.score import Allocation, effective_effort
 
-__all__ = ["Problem", "build_problem"]
+__all__ = ["AllocationProblem", "build_problem"]
 
 _Terms = list[tuple[pulp.LpVariable, float]]
 
 
 @dataclass(eq=False)
-class Problem:
+class AllocationProblem:
     """A built model and the maps from our indices and names to its parts.
 
     Parameters
@@ -125,7 +125,7 @@ class Problem:
 
 def build_problem(
     inputs: Inputs, *, tolerance: float = DEFAULT_TOLERANCE, elastic: bool = False
-) -> Problem:
+) -> AllocationProblem:
     """Build the allocation model.
 
     Parameters
@@ -151,7 +151,7 @@ def build_problem(
         builder.add_joint_operations()
         curves = builder.add_curves(tolerance)
     builder.set_objective()
-    return Problem(
+    return AllocationProblem(
         inputs=inputs,
         models=tuple(builder.models),
         shifts=builder.x,

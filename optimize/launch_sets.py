@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pulp
 
-from optimize.build import Problem
+from optimize.build import AllocationProblem
 from optimize.plan import Status
 from optimize.score import Allocation
 from optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_solver
@@ -37,7 +37,7 @@ def launch_sets(n_operations: int, limit: int | None) -> list[tuple[int, ...]] |
 
 
 def solve_by_launch_set(
-    problem: Problem,
+    problem: AllocationProblem,
     period: int,
     sets: list[tuple[int, ...]],
     solver: str,

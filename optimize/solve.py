@@ -1,4 +1,4 @@
-"""Solve a built :class:`~optimize.build.Problem` and turn the solution into a :class:`Plan`."""
+"""Solve a built :class:`~optimize.build.AllocationProblem` and turn the solution into a :class:`Plan`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from optimize.build import Problem
+from optimize.build import AllocationProblem
 from optimize.diagnose import elastic_diagnosis
 from optimize.errors import SolverError
 from optimize.explain import baselines, binding_constraints, marginal_values
@@ -34,7 +34,7 @@ __all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "solve"]
 
 
 def solve(
-    problem: Problem,
+    problem: AllocationProblem,
     solver: str = "cbc",
     *,
     time_limit: float | None = None,
@@ -96,7 +96,7 @@ def solve(
     return _make_plan(problem, extract_allocation(problem), outcomes, seconds, solver)
 
 
-def extract_allocation(problem: Problem) -> Allocation:
+def extract_allocation(problem: AllocationProblem) -> Allocation:
     """The solved model's shifts (rounded to integers) and launches."""
     keys, values = [], []
     for key, var in problem.shifts.items():
@@ -119,7 +119,11 @@ def extract_allocation(problem: Problem) -> Allocation:
 
 
 def _make_plan(
-    problem: Problem, alloc: Allocation, outcomes: list[Outcome], seconds: float, solver: str
+    problem: AllocationProblem,
+    alloc: Allocation,
+    outcomes: list[Outcome],
+    seconds: float,
+    solver: str,
 ) -> Plan:
     inputs, curves = problem.inputs, problem.curves
     if curves is None:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines.errors import CrossplanError
-from serving.commands import COMMANDS
+from serving.commands import COMMANDS, load
 
 __all__ = ["build_parser", "main"]
 
@@ -19,7 +19,13 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser of the command line ``argv``.
+
+    Only the command that ``argv`` names gets its full parser (and its module imported);
+    the others are listed with their one-line help.
+    """
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = argparse.ArgumentParser(
         prog="crossplan",
         description=(
@@ -28,14 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    for name, summary in COMMANDS.items():
+        if name == chosen:
+            load(name).register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         status: int = args.run(args)
     except CrossplanError as err:

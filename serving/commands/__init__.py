@@ -1,23 +1,32 @@
 """Sub-commands of the ``crossplan`` console script, one module each.
 
-Each module exposes ``register(subparsers)``, which adds its parser and sets ``run`` (a
-callable taking the parsed namespace and returning the exit status) as a default.
+Each module exposes ``register(subparsers)``, which adds its parser (with the one-line help
+of :data:`COMMANDS`) and sets ``run`` (a callable taking the parsed namespace and returning
+the exit status) as a default. A module is imported only when its command runs, so that
+``crossplan --help`` and the light commands start without loading the heavy libraries
+(MLflow, BentoML, LightGBM) that others need.
 """
 
 from __future__ import annotations
 
-from serving.commands import (
-    backtest,
-    evaluate,
-    keys,
-    plan,
-    promote,
-    serve,
-    simulate,
-    train,
-    validate,
-)
+import importlib
+from types import ModuleType
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "load"]
 
-COMMANDS = (simulate, validate, train, backtest, promote, plan, evaluate, serve, keys)
+COMMANDS = {
+    "simulate": "simulate a cross-border world with known truth",
+    "validate": "check regions, incidents and resources files against the data contract",
+    "train": "train forecasters, backtest them and register in MLflow",
+    "backtest": "rolling-origin backtest of every forecaster",
+    "promote": "promote a registered model version to champion",
+    "plan": "plan patrols and joint operations from a forecast",
+    "evaluate": "closed-loop evaluation of policies on simulated worlds",
+    "serve": "serve forecasts and plans over HTTP",
+    "keys": "manage API keys of the HTTP service",
+}
+
+
+def load(name: str) -> ModuleType:
+    """The module of command ``name``."""
+    return importlib.import_module(f"serving.commands.{name}")

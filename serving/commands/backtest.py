@@ -12,6 +12,7 @@ from rich.table import Table
 from pipelines.backtest import backtest, default_models
 from pipelines.contract import load_dataset, read_truth
 from pipelines.errors import ConfigurationError
+from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, write_json
 from serving.commands._progress import progress_bar
 
@@ -21,7 +22,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "backtest",
-        help="rolling-origin backtest of every forecaster",
+        help=COMMANDS["backtest"],
         description=(
             "Fit every model on the data up to each of the last N periods and forecast "
             "horizons 1..H from there; score against observed counts and, on simulated "

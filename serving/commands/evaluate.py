@@ -13,6 +13,7 @@ from pipelines.evaluation import POLICIES, EvaluationConfig, evaluate
 from pipelines.evaluation.report import log_to_mlflow, targets, write_report
 from pipelines.evaluation.summary import Evaluation
 from pipelines.simulate import WorldConfig
+from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, write_json
 
 __all__ = ["register"]
@@ -40,7 +41,7 @@ def _names(text: str) -> tuple[str, ...]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="closed-loop evaluation of policies on simulated worlds",
+        help=COMMANDS["evaluate"],
         description=(
             "Play planning policies against simulated worlds with known truth, round by round "
             "(plan, step the world, observe, retrain), and report interceptions, effort "

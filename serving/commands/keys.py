@@ -7,6 +7,7 @@ import sys
 
 from pipelines.errors import ConfigurationError
 from serving.auth import KeysFile, Role, add_key, revoke_key
+from serving.commands import COMMANDS
 from serving.settings import Settings
 
 __all__ = ["register"]
@@ -15,7 +16,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "keys",
-        help="manage API keys of the HTTP service",
+        help=COMMANDS["keys"],
         description=(
             "Keys live hashed in $CROSSPLAN_HOME/api_keys.json (or CROSSPLAN_API_KEYS_FILE). "
             "`add` prints the new key on stdout once: it cannot be shown again."

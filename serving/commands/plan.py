@@ -16,6 +16,7 @@ from pipelines.errors import (
     PlanningFailedError,
     Problem,
 )
+from serving.commands import COMMANDS
 from serving.commands._output import output_path, print_summary, write_json
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ __all__ = ["register", "run"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan",
-        help="plan patrols and joint operations from a forecast",
+        help=COMMANDS["plan"],
         description=(
             "Allocate every unit's shifts to regions, and launch joint operations, so that "
             "expected interdictions are highest under the resources' policy. Forecasts come "

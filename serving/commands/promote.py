@@ -7,13 +7,14 @@ import logging
 
 from pipelines import registry, tracking
 from pipelines.errors import ConfigurationError
+from serving.commands import COMMANDS
 from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("promote", help="promote a registered model version to champion")
+    p = sub.add_parser("promote", help=COMMANDS["promote"])
     p.add_argument("--version", type=int, required=True, help="model version to promote")
     p.add_argument("--reason", required=True, help="why, recorded with the promotion")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default as for train)")

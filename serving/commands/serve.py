@@ -12,6 +12,7 @@ from pathlib import Path
 from pipelines.contract import load_dataset
 from pipelines.errors import ConfigurationError
 from serving.auth import KeysFile
+from serving.commands import COMMANDS
 from serving.settings import Settings, crossplan_home
 
 __all__ = ["register", "server_command", "server_env"]
@@ -22,7 +23,7 @@ SERVICE = "serving.service:CrossplanService"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
-        help="serve forecasts and plans over HTTP",
+        help=COMMANDS["serve"],
         description=(
             "Start the planning API (its manual is the home page, /). It forecasts from the panel in "
             "--data with the MLflow champion, and answers with keys from `crossplan keys add`."

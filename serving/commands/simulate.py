@@ -9,6 +9,7 @@ from rich.progress import Progress
 
 from pipelines.contract import load_dataset, summarize
 from pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, simulate_world
+from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, print_summary, write_json
 
 __all__ = ["register"]
@@ -17,7 +18,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
-        help="simulate a cross-border world with known truth",
+        help=COMMANDS["simulate"],
         description=(
             "Simulate a synthetic world (regions, routes, shocks, displacement, reporting and "
             "patrol detection under today's patrol practice) and write regions.geojson, "

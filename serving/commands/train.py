@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from pipelines.train import train
+from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, print_summary, write_json
 from serving.commands._progress import progress_bar
 
@@ -16,7 +17,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train forecasters, backtest them and register in MLflow",
+        help=COMMANDS["train"],
         description=(
             "Validate the data, backtest every model on the same rolling origins, fit the "
             "effort-aware LightGBM forecaster, log it to MLflow (metrics, plots, model card, "

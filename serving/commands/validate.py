@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pipelines.contract import load_files, summarize
+from serving.commands import COMMANDS
 from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
@@ -14,7 +15,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
-        help="check regions, incidents and resources files against the data contract",
+        help=COMMANDS["validate"],
         description=(
             "Validate the input files. Prints a summary and exits 0, or lists every problem "
             "(file, row, column, fix) and exits 2."

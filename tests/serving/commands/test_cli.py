@@ -128,3 +128,37 @@ def test_results_json_has_no_nan(tmp_path) -> None:
     write_json(path, {"pai10": math.nan, "rows": [1.5, math.inf], "ok": 2})
     assert json.loads(path.read_text()) == {"pai10": None, "rows": [1.5, None], "ok": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["--help"],  # the list of commands
+        [
+            "validate",
+            "--regions",
+            "{d}/regions.geojson",
+            "--incidents",
+            "{d}/incidents.parquet",
+            "--resources",
+            "{d}/resources.json",
+        ],  # fmt: skip
+        ["plan", "--help"],  # a heavy command's own help
+    ],
+)
+def test_light_commands_load_neither_mlflow_nor_bentoml(small_world_dir, command) -> None:
+    args = [a.format(d=small_world_dir) for a in command]
+    probe = (
+        "import sys\n"
+        "from serving.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted({'mlflow', 'bentoml', 'lightgbm', 'sklearn'} & set(sys.modules))\n"
+        "print('loaded:', ','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().endswith("loaded:"), out
