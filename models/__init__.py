@@ -4,7 +4,7 @@ This package depends on no other crossplan package: the MLflow pyfunc and everyt
 served model needs to compute its features again live here.
 """
 
-from models.base import FORECAST_COLUMNS, PanelForecaster
+from models.base import PanelForecaster
 from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
 from models.detection import DetectionModel
 from models.features import make_features
@@ -13,7 +13,6 @@ from models.intervals import CountIntervals
 from models.synthetic import SyntheticPanel, generate_panel
 
 __all__ = [
-    "FORECAST_COLUMNS",
     "CountIntervals",
     "DetectionModel",
     "LastValue",

@@ -21,22 +21,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from models.detection import DetectionModel
+from models.errors import PanelError
 from models.features import RegionContext, region_context
 from models.intervals import CountIntervals
 from models.panel import PanelArrays, future_periods, to_arrays
 
-__all__ = ["FORECAST_COLUMNS", "PanelForecaster"]
-
-FORECAST_COLUMNS = [
-    "region_id",
-    "category",
-    "period",
-    "activity_mean",
-    "activity_q10",
-    "activity_q50",
-    "activity_q90",
-    "detection_rate",
-]
+__all__ = ["PanelForecaster"]
 
 
 class PanelForecaster(BaseEstimator):
@@ -108,7 +98,7 @@ class PanelForecaster(BaseEstimator):
         Returns
         -------
         DataFrame
-            :data:`FORECAST_COLUMNS`, one row per (region, category, future period).
+            :data:`optimize.forecast.FORECAST_COLUMNS`, one row per (region, category, future period).
         """
         h_max = int(self.horizon if horizon is None else horizon)
         if not 1 <= h_max <= int(self.horizon):
@@ -117,7 +107,7 @@ class PanelForecaster(BaseEstimator):
             panel, frequency=self.frequency_, regions=self.regions_, categories=self.categories_
         )
         if self.target_ == "activity" and not data.has_effort:
-            raise ValueError(
+            raise PanelError(
                 "this model corrects for effort: the panel needs reported, detected, effort"
             )
         activity, _ = self._activity(data)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.errors import PanelError
+
 __all__ = [
     "FREQUENCIES",
     "PanelArrays",
@@ -128,11 +130,11 @@ def to_arrays(
         Rows of other regions or categories raise ``ValueError``.
     """
     if panel.empty:
-        raise ValueError("the panel has no rows")
+        raise PanelError("the panel has no rows")
     periods = pd.DatetimeIndex(pd.to_datetime(panel[time_col]))
     freq = frequency or infer_frequency(periods)
     if freq not in FREQUENCIES:
-        raise ValueError(f"unknown frequency {freq!r}; expected one of {FREQUENCIES}")
+        raise PanelError(f"unknown frequency {freq!r}; expected one of {FREQUENCIES}")
     grid = _period_range(periods.min(), periods.max(), freq)
     cats = (
         panel[category_col].astype(str) if category_col in panel else pd.Series("all", panel.index)
@@ -145,12 +147,12 @@ def to_arrays(
     t_idx = grid.get_indexer(periods)
     if (r_idx < 0).any():
         unknown = sorted(set(region_ids[r_idx < 0]))[:5]
-        raise ValueError(f"regions not known to the model: {unknown}")
+        raise PanelError(f"regions not known to the model: {unknown}")
     if (c_idx < 0).any():
         unknown = sorted(set(cats[c_idx < 0]))[:5]
-        raise ValueError(f"categories not known to the model: {unknown}")
+        raise PanelError(f"categories not known to the model: {unknown}")
     if (t_idx < 0).any():
-        raise ValueError(f"some periods are not {freq} period starts aligned with the first one")
+        raise PanelError(f"some periods are not {freq} period starts aligned with the first one")
     shape = (len(cat_order), len(reg_order), len(grid))
 
     def dense(values: np.ndarray) -> np.ndarray:
@@ -170,7 +172,7 @@ def to_arrays(
     elif {"reported", "detected"} <= set(panel.columns):
         total = dense(_column(panel, "reported") + _column(panel, "detected"))
     else:
-        raise ValueError("the panel needs 'reported', 'detected' and 'effort', or 'count'")
+        raise PanelError("the panel needs 'reported', 'detected' and 'effort', or 'count'")
     covs = {c: dense(_column(panel, c)) for c in sorted(panel.columns) if c.startswith("cov_")}
     return PanelArrays(
         categories=cat_order,

@@ -18,6 +18,7 @@ __all__ = [
     "QUANTILE_COLUMNS",
     "Forecast",
     "ForecastRow",
+    "forecast_problems",
 ]
 
 QUANTILE_COLUMNS = {0.1: "activity_q10", 0.5: "activity_q50", 0.9: "activity_q90"}
@@ -148,7 +149,7 @@ class Forecast:
             Listing every problem: missing columns, unknown regions, negative or
             non-finite values, duplicate rows, unreadable periods, an empty table.
         """
-        problems = _check_frame(frame, region_ids, source)
+        problems = forecast_problems(frame, region_ids, source)
         if problems:
             raise InputError(problems)
         df = frame.copy()
@@ -191,7 +192,10 @@ class Forecast:
         )
 
 
-def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) -> list[InputProblem]:
+def forecast_problems(
+    frame: pd.DataFrame, region_ids: Sequence[str] | None, source: str = "forecast"
+) -> list[InputProblem]:
+    """Every way ``frame`` breaks the forecast-table contract (regions checked when given)."""
     missing = [c for c in _REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         return [
@@ -206,7 +210,7 @@ def _check_frame(frame: pd.DataFrame, region_ids: Sequence[str], source: str) ->
         return [InputProblem(source, "the forecast table is empty", "forecast some periods")]
     problems: list[InputProblem] = []
     rows = np.arange(1, len(frame) + 1)
-    known = set(region_ids)
+    known = set(frame["region_id"].astype(str) if region_ids is None else region_ids)
     unknown = ~frame["region_id"].astype(str).isin(known).to_numpy()
     for row in rows[unknown][:_MAX_LISTED]:
         region = frame["region_id"].iloc[row - 1]

@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from models import FORECAST_COLUMNS, PanelForecaster
+from models import PanelForecaster
+from models.errors import PanelError
+from optimize.forecast import FORECAST_COLUMNS
 from pipelines import registry, tracking
 from pipelines.contract import Dataset
 from pipelines.errors import ConfigurationError, DataValidationError, Problem
@@ -79,7 +81,7 @@ class LoadedModel:
                 regions=None if regions is None else list(regions),
                 categories=None if categories is None else list(categories),
             )
-        except ValueError as err:
+        except PanelError as err:
             raise DataValidationError(
                 [
                     Problem(
@@ -90,7 +92,7 @@ class LoadedModel:
                     )
                 ]
             ) from err
-        return table[FORECAST_COLUMNS]
+        return table[list(FORECAST_COLUMNS)]
 
 
 def _metrics(run_metrics: dict[str, float]) -> dict[str, dict[str, float]]:

@@ -9,10 +9,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["adjacency", "areas_km2", "centroids", "haversine_km"]
+__all__ = ["adjacency", "areas_km2", "centroids"]
 
 _KM_PER_DEGREE = 111.32
-_EARTH_RADIUS_KM = 6371.0088
 # Boundaries that meet in a point (or a sliver shorter than ~10 m) are not neighbours.
 _MIN_SHARED_DEG = 1e-4
 
@@ -75,17 +74,3 @@ def areas_km2(geometries: Sequence[BaseGeometry]) -> np.ndarray:
     geoms = np.asarray(geometries, dtype=object)
     lat = shapely.get_y(shapely.centroid(geoms))
     return np.asarray(shapely.area(geoms) * _KM_PER_DEGREE**2 * np.cos(np.radians(lat)))
-
-
-def haversine_km(
-    lon1: np.ndarray | float,
-    lat1: np.ndarray | float,
-    lon2: np.ndarray | float,
-    lat2: np.ndarray | float,
-) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(h)))

@@ -62,15 +62,19 @@ class WorldConfig:
         """Raise :class:`ConfigurationError` for options the world cannot honour."""
         problems = []
         if not 2 <= self.countries <= len(COUNTRY_CODES):
-            problems.append(f"--countries must be between 2 and {len(COUNTRY_CODES)}")
+            problems.append(
+                f"countries must be between 2 and {len(COUNTRY_CODES)}, got {self.countries}"
+            )
         if not 4 * self.countries <= self.regions <= 20_000:
-            problems.append("--regions must be at least 4 per country and at most 20000")
+            problems.append(
+                f"regions must be at least 4 per country and at most 20000, got {self.regions}"
+            )
         if not 8 <= self.periods <= 1040:
-            problems.append("--periods must be between 8 and 1040 weeks")
+            problems.append(f"periods must be between 8 and 1040 weeks, got {self.periods}")
         if not self.categories or len(set(self.categories)) != len(self.categories):
-            problems.append("--categories must be distinct and not empty")
+            problems.append("categories must be distinct and not empty")
         if any(not c or not c.replace("_", "").isalnum() for c in self.categories):
-            problems.append("--categories must be names made of letters, digits and '_'")
+            problems.append("categories must be names made of letters, digits and '_'")
         if not 0 <= self.missing_share < 0.5:
             problems.append("missing_share must be in [0, 0.5)")
         if problems:
@@ -197,6 +201,16 @@ class World:
                 "activity_rate": lam.ravel(),
             }
         )
+
+    def lose_reports(self, share: float) -> None:
+        """Lose ``share`` of the cells observed so far from the incidents panel (not the truth).
+
+        Real panels lose some reports; which cells are lost is drawn from the world's own
+        stream, so the same seed loses the same cells.
+        """
+        cells = len(self.regions) * len(self.categories) * self.n_periods
+        n_drop = round(share * cells)
+        self._dropped.append(np.sort(self._missing_rng.choice(cells, n_drop, replace=False)))
 
     def incidents(self) -> pd.DataFrame:
         """Every observation so far, minus cells lost in reporting, in the contract's format."""
@@ -383,9 +397,7 @@ def simulate_world(
         world.step(None)
         if on_period is not None:
             on_period(t + 1)
-    cells = len(world.regions) * len(world.categories) * periods
-    n_drop = round(missing_share * cells)
-    world._dropped.append(np.sort(world._missing_rng.choice(cells, n_drop, replace=False)))
+    world.lose_reports(missing_share)
     return world
 
 

@@ -21,11 +21,11 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pipelines.errors import ConfigurationError
+from pipelines.home import crossplan_home
 
 __all__ = [
     "EXPERIMENT",
     "connect",
-    "crossplan_home",
     "default_tracking_uri",
     "ensure_experiment",
     "resolve_tracking_uri",
@@ -34,11 +34,6 @@ __all__ = [
 
 EXPERIMENT = "crossplan"
 _PROBE_SECONDS = 5.0
-
-
-def crossplan_home() -> Path:
-    """``$CROSSPLAN_HOME``, by default ``./.crossplan``."""
-    return Path(os.environ.get("CROSSPLAN_HOME") or ".crossplan").resolve()
 
 
 def default_tracking_uri() -> str:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from models import FORECAST_COLUMNS
+from optimize.forecast import FORECAST_COLUMNS, forecast_problems
 from pipelines.contract import Dataset, input_fingerprint, load_dataset
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from serving import modelstore
@@ -79,12 +79,13 @@ class ForecastFile:
             table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
         except (OSError, ValueError) as err:
             raise ConfigurationError(f"{path}: cannot read the forecast file ({err})") from None
-        missing = [c for c in FORECAST_COLUMNS if c not in table.columns]
-        if missing:
+        problems = forecast_problems(table, None, path.name)
+        if problems:
             raise ConfigurationError(
-                f"{path}: missing column(s) {', '.join(missing)} — fix: give a forecast table "
-                f"with {', '.join(FORECAST_COLUMNS)}"
+                f"{path} is not a forecast table:\n" + "\n".join(f"  - {p}" for p in problems)
             )
+        if "category" not in table.columns:
+            table["category"] = "all"
         table["period"] = pd.to_datetime(table["period"])
         self.table = table[list(FORECAST_COLUMNS)]
         self.name = "forecast-file"

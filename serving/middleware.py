@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipelines.errors import ConfigurationError
 from serving.auth import KeyRing
 from serving.errors import error_body
-from serving.metrics import metrics
+from serving.telemetry import metrics
 
 __all__ = ["AuthMiddleware", "BodyLimitMiddleware", "send_json"]
 

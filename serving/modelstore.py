@@ -17,9 +17,10 @@ import bentoml
 import joblib
 from bentoml.exceptions import NotFound
 
-__all__ = ["CARD_FILE", "COPY_FILE", "MODEL_NAME", "latest_copy_version", "load_copy", "save_copy"]
+from pipelines.registry import MODEL_NAME
 
-MODEL_NAME = "crossplan-risk"
+__all__ = ["CARD_FILE", "COPY_FILE", "latest_copy_version", "load_copy", "save_copy"]
+
 COPY_FILE = "model.joblib"
 CARD_FILE = "card.json"
 

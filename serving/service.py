@@ -36,7 +36,6 @@ from serving.errors import (
 )
 from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
-from serving.metrics import metrics
 from serving.middleware import AuthMiddleware, BodyLimitMiddleware
 from serving.planning import plan_on_snapshot
 from serving.schemas import (
@@ -54,6 +53,7 @@ from serving.schemas import (
 )
 from serving.settings import Settings
 from serving.store import PlanRecord, PlanStore
+from serving.telemetry import metrics
 
 __all__ = ["CrossplanService", "api", "require"]
 

@@ -19,12 +19,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "crossplan_home"]
+from pipelines.home import crossplan_home
 
-
-def crossplan_home() -> Path:
-    """The root of crossplan's local state."""
-    return Path(os.environ.get("CROSSPLAN_HOME") or ".crossplan").resolve()
+__all__ = ["Settings"]
 
 
 def _path(variable: str, default: Path) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from optimize import SOLVERS
-from pipelines.evaluation.metrics import gini
+from pipelines.evaluation.outcomes import gini
 from pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
 from pipelines.simulate import World, simulate_world
 
@@ -61,18 +61,18 @@ class EvaluationConfig:
         """Problems with the options, as messages naming the option."""
         problems = []
         if not self.seeds:
-            problems.append("--seeds: give at least one seed")
+            problems.append("seeds: give at least one seed")
         if self.rounds < 1:
-            problems.append("--rounds must be at least 1")
+            problems.append("rounds must be at least 1")
         if self.retrain_every < 1:
-            problems.append("--retrain-every must be at least 1")
+            problems.append("retrain_every must be at least 1")
         unknown = [p for p in self.policies if p not in POLICIES]
         if unknown or not self.policies:
             problems.append(
-                f"--policies: unknown {', '.join(unknown) or '(none given)'}; use {','.join(POLICIES)}"
+                f"policies: unknown {', '.join(unknown) or '(none given)'}; use {','.join(POLICIES)}"
             )
         if self.solver not in SOLVERS:
-            problems.append("--solver must be cbc or highs")
+            problems.append(f"solver must be one of {', '.join(SOLVERS)}")
         return problems
 
 

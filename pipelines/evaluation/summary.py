@@ -10,7 +10,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
-from pipelines.evaluation.metrics import country_gap
+from pipelines.evaluation.outcomes import country_gap
 
 __all__ = ["Evaluation", "evaluate", "summarize_runs"]
 

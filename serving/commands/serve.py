@@ -11,9 +11,10 @@ from pathlib import Path
 
 from pipelines.contract import load_dataset
 from pipelines.errors import ConfigurationError
+from pipelines.home import crossplan_home
 from serving.auth import KeysFile
 from serving.commands import COMMANDS
-from serving.settings import Settings, crossplan_home
+from serving.settings import Settings
 
 __all__ = ["register", "server_command", "server_env"]
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from models import FORECAST_COLUMNS, RiskForecaster, generate_panel
+from models import RiskForecaster, generate_panel
+from optimize.forecast import FORECAST_COLUMNS
 
 FAST: dict[str, Any] = {"n_estimators": 40}
 
@@ -30,7 +31,7 @@ def test_forecasts_any_panel(frequency: str, periods: int, with_effort: bool, ho
     )
     model = RiskForecaster(horizon=horizon, **FAST)
     forecast = model.fit(world.panel, world.regions, world.adjacency).predict(world.panel)
-    assert list(forecast.columns) == FORECAST_COLUMNS
+    assert list(forecast.columns) == list(FORECAST_COLUMNS)
     assert len(forecast) == 9 * 2 * horizon
     assert forecast["period"].min() > world.panel["period"].max()
     values = forecast[["activity_mean", "activity_q10", "activity_q50", "activity_q90"]]

@@ -10,8 +10,9 @@ import mlflow
 import pandas as pd
 import pytest
 
-from models import FORECAST_COLUMNS, RiskForecaster, generate_panel
+from models import RiskForecaster, generate_panel
 from models.pyfunc import log_pyfunc, pyfunc_input
+from optimize.forecast import FORECAST_COLUMNS
 
 LOAD_AND_PREDICT = """
 import sys
@@ -57,6 +58,6 @@ def test_round_trip_in_a_fresh_process(store: str, tmp_path: Path) -> None:
     )
     loaded = pd.read_parquet(out_path)
     expected = model.predict(world.panel, horizon=2)
-    assert list(loaded.columns) == FORECAST_COLUMNS
+    assert list(loaded.columns) == list(FORECAST_COLUMNS)
     pd.testing.assert_series_equal(loaded["activity_mean"], expected["activity_mean"])
     assert loaded["period"].nunique() == 2

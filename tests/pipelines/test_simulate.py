@@ -199,11 +199,14 @@ def test_copies_share_random_numbers(small_world: World) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"countries": 1}, "--countries"),  # one country has no borders to cross
-        ({"countries": 6, "regions": 10}, "--regions"),  # fewer than 4 regions per country
-        ({"periods": 3}, "--periods"),  # too short for any model
-        ({"categories": ()}, "--categories"),  # nothing to simulate
-        ({"categories": ("a b",)}, "--categories"),  # not a usable name
+        ({"countries": 1}, "countries must be between"),  # one country has no borders to cross
+        (
+            {"countries": 6, "regions": 10},
+            "regions must be at least 4 per country",
+        ),  # fewer than 4 regions per country
+        ({"periods": 3}, "periods must be between 8"),  # too short for any model
+        ({"categories": ()}, "categories must be distinct"),  # nothing to simulate
+        ({"categories": ("a b",)}, "categories must be names"),  # not a usable name
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from models import FORECAST_COLUMNS
+from optimize.forecast import FORECAST_COLUMNS
 from pipelines import registry, tracking
 from pipelines.contract import load_dataset
 from pipelines.errors import ConfigurationError
@@ -72,7 +72,7 @@ def test_train_register_gate_promote_load(
 
     ds = load_dataset(small_world_dir)
     forecast = champion.predict(ds, 2)
-    assert list(forecast.columns) == FORECAST_COLUMNS and forecast["period"].nunique() == 2
+    assert list(forecast.columns) == list(FORECAST_COLUMNS) and forecast["period"].nunique() == 2
     joblib.dump(champion, tmp_path / "copy.joblib")  # the service keeps a local copy
     copy: LoadedModel = joblib.load(tmp_path / "copy.joblib")
     assert copy.predict(ds, 1).equals(champion.predict(ds, 1))

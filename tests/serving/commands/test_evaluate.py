@@ -38,9 +38,9 @@ def test_evaluate_writes_json_report_and_mlflow_run(crossplan_home: Path, tmp_pa
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--rounds", "0"], "--rounds"),  # nothing to evaluate
-        (["--policies", "uniform,magic"], "--policies"),  # unknown policy
-        (["--countries", "1"], "--countries"),  # a world without borders
+        (["--rounds", "0"], "rounds must be at least 1"),  # nothing to evaluate
+        (["--policies", "uniform,magic"], "policies: unknown magic"),  # unknown policy
+        (["--countries", "1"], "countries must be between 2"),  # a world without borders
         (["--jobs", "0"], "--jobs"),  # no workers
     ],
 )

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.evaluation import metrics
-from pipelines.evaluation.metrics import country_gap, gini
+from pipelines.evaluation.outcomes import country_gap, gini
 
 
 def test_docstring_examples_run() -> None:
