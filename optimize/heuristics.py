@@ -18,6 +18,7 @@ import heapq
 
 import numpy as np
 
+from optimize.curve import exact_value
 from optimize.inputs import Inputs
 from optimize.score import Allocation
 
@@ -42,7 +43,8 @@ def greedy_allocation(inputs: Inputs) -> Allocation | None:
 
 
 def _value(activity: np.ndarray, kappa: np.ndarray, effort: np.ndarray) -> np.ndarray:
-    return np.sum(activity * -np.expm1(-kappa * effort[:, None]), axis=1)
+    """:func:`~optimize.curve.exact_value` of one period: arrays (regions, categories)."""
+    return exact_value(activity[:, :, None], kappa[:, :, None], effort[:, None])[:, 0]
 
 
 class _Period:

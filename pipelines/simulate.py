@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from pipelines.contract.dataset import RECENT_PERIODS
 from pipelines.errors import ConfigurationError
 from pipelines.synth.geography import COUNTRY_CODES, build_geography
 from pipelines.synth.resources import build_resources
@@ -319,10 +320,12 @@ class World:
         return cap
 
     def _status_quo(self) -> np.ndarray:
-        """Each country's shifts in proportion to its regions' last four periods of counts."""
+        """Each country's shifts in proportion to its regions' recent counts (current practice)."""
         h = self._history
         recent = np.zeros(len(self.regions))
-        for rep, det in zip(h.reported[-4:], h.detected[-4:], strict=True):
+        for rep, det in zip(
+            h.reported[-RECENT_PERIODS:], h.detected[-RECENT_PERIODS:], strict=True
+        ):
             recent += (rep + det).sum(axis=1)
         weight = recent + 0.5
         country = self.regions["country"].to_numpy()

@@ -23,7 +23,9 @@ __all__ = [
     "input_fingerprint",
     "load_dataset",
     "load_files",
+    "observed",
     "read_truth",
+    "recent_counts",
     "summarize",
 ]
 
@@ -86,21 +88,29 @@ class Dataset:
 
     def observed(self) -> pd.Series:
         """Observed incidents per row: ``reported + detected``, or ``count``."""
-        inc = self.incidents
-        if self.has_effort:
-            return (inc["reported"] + inc["detected"]).rename("observed")
-        return inc["count"].rename("observed")
+        return observed(self.incidents)
 
     def recent_counts(self, n_periods: int = RECENT_PERIODS) -> pd.Series:
-        """Observed incidents per region over the last ``n_periods`` periods, all categories.
-
-        Regions without a row in those periods get 0. This is what current practice
-        (patrolling in proportion to recent counts) plans on.
-        """
-        last = self.periods[-n_periods:]
-        mask = self.incidents["period"].isin(last)
-        counts = self.observed()[mask].groupby(self.incidents.loc[mask, "region_id"]).sum()
+        """:func:`recent_counts` of the panel, every region of the regions file (0 if none)."""
+        counts = recent_counts(self.incidents, n_periods)
         return counts.reindex(self.regions["region_id"], fill_value=0).astype("float64")
+
+
+def observed(panel: pd.DataFrame) -> pd.Series:
+    """Observed incidents per row of a panel: ``reported + detected``, or ``count``."""
+    if "count" in panel.columns:
+        return panel["count"].rename("observed")
+    return (panel["reported"] + panel["detected"]).rename("observed")
+
+
+def recent_counts(panel: pd.DataFrame, n_periods: int = RECENT_PERIODS) -> pd.Series:
+    """Observed incidents per region over the panel's last ``n_periods`` periods, all categories.
+
+    This is what current practice (patrolling in proportion to recent counts) plans on.
+    """
+    last = np.sort(panel["period"].unique())[-n_periods:]
+    mask = panel["period"].isin(last)
+    return observed(panel)[mask].groupby(panel.loc[mask, "region_id"]).sum().astype("float64")
 
 
 def find_incidents(data_dir: Path) -> Path:

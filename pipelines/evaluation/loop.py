@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from optimize import SOLVERS
+from optimize.curve import exact_value
 from pipelines.evaluation.outcomes import gini
 from pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
 from pipelines.simulate import World, simulate_world
@@ -138,7 +139,7 @@ def play(world: World, config: EvaluationConfig, seed: int, policy_name: str) ->
         activity = lam.sum(axis=1)
         detected = obs.groupby("region_id")["detected"].sum().reindex(ids).to_numpy(float)
         streak = np.where(effort > 0, 0, streak + 1)
-        expected = float((lam * (1 - np.exp(-kappa[None, :] * effort[:, None]))).sum())
+        expected = float(exact_value(lam[:, :, None], kappa[None, :, None], effort[:, None]).sum())
         rows.append(
             {
                 "seed": seed,

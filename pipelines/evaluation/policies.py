@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from models import RiskForecaster
@@ -21,7 +20,7 @@ from optimize import Inputs, plan_allocation
 from optimize.explain import proportional_allocation, uniform_allocation
 from optimize.resources import Resources
 from optimize.score import effective_effort
-from pipelines.contract import RECENT_PERIODS
+from pipelines.contract.dataset import recent_counts
 from pipelines.metrics import poisson_deviance
 
 __all__ = ["POLICIES", "Knowledge", "PolicyRunner", "make_policy"]
@@ -53,10 +52,7 @@ class Knowledge:
     true_kappa: Mapping[str, float]
 
     def recent_counts(self) -> dict[str, float]:
-        last = np.sort(self.panel["period"].unique())[-RECENT_PERIODS:]
-        recent = self.panel[self.panel["period"].isin(last)]
-        counts = (recent["reported"] + recent["detected"]).groupby(recent["region_id"]).sum()
-        return {str(r): float(v) for r, v in counts.items()}
+        return {str(r): float(v) for r, v in recent_counts(self.panel).items()}
 
 
 @dataclass

@@ -78,5 +78,5 @@ def test_summary_json_is_keyed_by_policy(evaluation: Evaluation) -> None:
 def test_bad_options_are_named() -> None:
     config = EvaluationConfig(seeds=(), rounds=0, retrain_every=0, policies=("magic",))
     problems = " ".join(config.check())
-    for option in ("--seeds", "--rounds", "--retrain-every", "--policies"):
+    for option in ("seeds", "rounds", "retrain_every", "policies"):
         assert option in problems

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.evaluation import metrics
+from pipelines.evaluation import outcomes
 from pipelines.evaluation.outcomes import country_gap, gini
 
 
 def test_docstring_examples_run() -> None:
-    assert doctest.testmod(metrics).failed == 0
+    assert doctest.testmod(outcomes).failed == 0
 
 
 @pytest.mark.parametrize(
