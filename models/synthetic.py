@@ -2,9 +2,9 @@
 
 It feeds the tests and benchmarks of :mod:`models`, which may not depend on the data
 pipelines. Regions sit on a grid; countries are vertical strips of it, so neighbours across a
-strip edge are cross-border pairs. True incidents ``N ~ Poisson(lambda)``; ``reported ~
-Binomial(N, rho_country)``; ``detected ~ Binomial(N - reported, 1 - exp(-kappa * effort))``;
-effort follows a status-quo policy that patrols where recent counts were high.
+strip edge are cross-border pairs. Incidents are observed as in the world
+(:mod:`models.observation`, with its rates); effort follows a status-quo policy that patrols
+where recent counts were high.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from models.observation import draw_rates, observe
 
 __all__ = ["SyntheticPanel", "generate_panel"]
 
@@ -76,8 +78,7 @@ def generate_panel(
     periods = pd.date_range(_START[frequency], periods=n_periods, freq=_FREQ[frequency])
     n_c, season = len(categories), _SEASON[frequency]
     country_codes = sorted(regions["country"].unique())
-    rho = dict(zip(country_codes, rng.uniform(0.1, 0.6, len(country_codes)), strict=True))
-    kappa = dict(zip(categories, rng.uniform(0.3, 0.8, n_c), strict=True))
+    rho, kappa = draw_rates(rng, country_codes, categories)
     country_idx = pd.Index(country_codes).get_indexer(regions["country"])
     rho_r = np.array([rho[c] for c in country_codes])[country_idx]
 
@@ -105,9 +106,8 @@ def generate_panel(
         budget = shifts_per_region * np.bincount(country_idx, minlength=len(country_codes))
         share = weights / np.bincount(country_idx, weights)[country_idx]
         effort = budget[country_idx] * share
-        reported = rng.binomial(incidents, rho_r)
-        p_detect = 1 - np.exp(-np.array([kappa[c] for c in categories])[:, None] * effort)
-        detected = rng.binomial(incidents - reported, p_detect)
+        kappa_c = np.array([kappa[c] for c in categories])[:, None]
+        reported, detected = observe(rng, incidents, rho_r, kappa_c, effort)
         recent = 0.7 * recent + 0.3 * (reported + detected).sum(axis=0)
         cov_now = pressure[country_idx, t + lead] + rng.normal(0, 0.05, n_regions)
         for c, cat in enumerate(categories):

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from models.observation import draw_rates, observe
 from pipelines.contract.dataset import RECENT_PERIODS
 from pipelines.errors import ConfigurationError
 from pipelines.synth.geography import COUNTRY_CODES, build_geography
@@ -118,16 +119,8 @@ class World:
         self.resources = build_resources(rng, self.regions, self.adjacency)
 
         countries = sorted(self.regions["country"].unique())
-        rates = rng.uniform(0.1, 0.45, len(countries))
-        self.reporting_rate = dict(zip(countries, np.round(rates, 3).tolist(), strict=True))
+        self.reporting_rate, self.kappa = draw_rates(rng, countries, self.categories)
         self._rho = self.regions["country"].map(self.reporting_rate).to_numpy()
-        self.kappa = dict(
-            zip(
-                self.categories,
-                np.round(rng.uniform(0.06, 0.14, len(self.categories)), 3).tolist(),
-                strict=True,
-            )
-        )
         self._kappa = np.array([self.kappa[c] for c in self.categories])
         n = len(self.regions)
         airport = (self.regions["kind"] == "airport").to_numpy()
@@ -177,9 +170,7 @@ class World:
         lam = self._activity(t)
         rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 2, t]))
         n_true = rng.poisson(lam)
-        reported = rng.binomial(n_true, self._rho[:, None])
-        p_detect = 1.0 - np.exp(-self._kappa[None, :] * e[:, None])
-        detected = rng.binomial(n_true - reported, p_detect)
+        reported, detected = observe(rng, n_true, self._rho[:, None], self._kappa, e[:, None])
         h = self._history
         h.activity.append(lam)
         h.incidents.append(n_true)
