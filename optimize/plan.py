@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from functools import cache
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, field_serializer
@@ -202,17 +201,21 @@ class Plan:
 
     def diagnosis_text(self) -> str:
         """The diagnosis as lines a user can read."""
-        return "\n".join(f"  - {f}" for f in self.diagnosis)
+        return "\n".join(f"  - {f}" for f in self.diagnosis or ())
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as DESIGN.md's JSON object (plain Python types only)."""
         return dict(_adapter(type(self)).dump_python(self, mode="json"))
 
 
-@cache
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type) -> TypeAdapter[Any]:
     """One adapter per plan type (a subclass adds fields, e.g. the service's envelope)."""
-    return TypeAdapter(kind)
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    return _ADAPTERS[kind]
 
 
 _FINDING = TypeAdapter(Finding)

@@ -63,7 +63,9 @@ def build_resources(
                         effort_multiplier=1.5,
                     )
                 )
-    return Resources(units=units, agreements=agreements, joint_operations=joint_operations)
+    return Resources(
+        units=tuple(units), agreements=tuple(agreements), joint_operations=tuple(joint_operations)
+    )
 
 
 def _unit(

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             champion,
             data_fingerprint=input_fingerprint(args.data),
             forecast=override,
-            forecast_source=None if args.forecast is None else args.forecast.name,
+            forecast_source="forecast" if args.forecast is None else args.forecast.name,
         )
     except PlanningFailedError as err:
         raise PlanningFailedError(
