@@ -68,10 +68,7 @@ def future_periods(last: pd.Timestamp, frequency: str, horizon: int) -> pd.Datet
 
 
 def _period_range(first: pd.Timestamp, last: pd.Timestamp, frequency: str) -> pd.DatetimeIndex:
-    out = [first]
-    while out[-1] < last:
-        out.append(first + _offset(frequency, len(out)))
-    return pd.DatetimeIndex(out)
+    return pd.date_range(first, last, freq=_offset(frequency, 1))
 
 
 @dataclass(frozen=True)

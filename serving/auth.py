@@ -18,23 +18,36 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
+from starlette.requests import HTTPConnection
+
+from optimize.errors import pydantic_problems
 from pipelines.errors import ConfigurationError
 
 __all__ = [
     "ApiKey",
+    "KeyBackend",
     "KeyRing",
     "KeysFile",
+    "KeysUnavailable",
     "Permission",
     "Principal",
     "Role",
@@ -47,6 +60,8 @@ _FORMAT = "crossplan-api-keys/1"
 _TOKEN_PREFIX = "cpk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -73,8 +88,8 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 
 
 @dataclass(frozen=True)
-class Principal:
-    """The holder of a valid key."""
+class Principal(BaseUser):
+    """The holder of a valid key: Starlette's ``request.user``."""
 
     name: str
     role: Role
@@ -82,15 +97,38 @@ class Principal:
     def may(self, permission: Permission) -> bool:
         return permission in _GRANTS[self.role]
 
+    @property
+    def scopes(self) -> list[str]:
+        """The permissions of the role, as Starlette's ``request.auth.scopes``."""
+        return sorted(p.value for p in _GRANTS[self.role])
 
-@dataclass(frozen=True)
-class ApiKey:
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+class ApiKey(BaseModel):
     """One entry of the keys file (never the token itself)."""
 
-    name: str
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=_NAME.pattern, description="Who holds the key")
     role: Role
-    sha256: str
-    created_at: str
+    sha256: str = Field(pattern=_SHA256.pattern, description="SHA-256 hex digest of the token")
+    created_at: str = ""
+
+
+class _KeysDocument(BaseModel):
+    """The keys file: ``{"format": "crossplan-api-keys/1", "keys": [...]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = _FORMAT
+    keys: list[ApiKey]
 
 
 def hash_token(token: str) -> str:
@@ -121,41 +159,67 @@ class KeyRing:
         return [k.name for k in self.keys]
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": _FORMAT, "keys": [asdict(k) for k in self.keys]}
+        return _KeysDocument(keys=list(self.keys)).model_dump(mode="json")
 
     @classmethod
     def from_json(cls, doc: Any, path: Path) -> KeyRing:
         """Parse a keys document; every problem is reported with its place."""
         fix = f"repair {path} or delete it and create keys again with `crossplan keys add`"
-        if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+        if not isinstance(doc, dict):
             raise ConfigurationError(f"{path}: not a keys file (no 'keys' list) — fix: {fix}")
-        problems: list[str] = []
-        keys: list[ApiKey] = []
-        for i, entry in enumerate(doc["keys"]):
-            try:
-                keys.append(_parse_entry(entry))
-            except (TypeError, ValueError, KeyError) as err:
-                problems.append(f"keys[{i}]: {err}")
+        try:
+            keys = _KeysDocument.model_validate(doc).keys
+        except ValidationError as err:
+            problems = [
+                f"{p.where or 'the document'}: {p.message}" for p in pydantic_problems(err.errors())
+            ]
+            raise ConfigurationError(f"{path}: " + "; ".join(problems) + f" — fix: {fix}") from None
         names = [k.name for k in keys]
-        problems += [
-            f"name '{n}' is used by more than one key" for n in set(names) if names.count(n) > 1
-        ]
-        if problems:
-            raise ConfigurationError(f"{path}: " + "; ".join(sorted(problems)) + f" — fix: {fix}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigurationError(
+                f"{path}: "
+                + "; ".join(f"name '{n}' is used by more than one key" for n in repeated)
+                + f" — fix: {fix}"
+            )
         return cls(tuple(keys))
 
 
-def _parse_entry(entry: Any) -> ApiKey:
-    if not isinstance(entry, dict):
-        raise TypeError("not an object")
-    name, role, digest = entry["name"], entry["role"], entry["sha256"]
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"bad name {name!r}")
-    if role not in {r.value for r in Role}:
-        raise ValueError(f"unknown role {role!r} (use one of {', '.join(Role)})")
-    if not isinstance(digest, str) or not _SHA256.match(digest):
-        raise ValueError("'sha256' is not a SHA-256 hex digest")
-    return ApiKey(name, Role(role), digest, str(entry.get("created_at", "")))
+class KeysUnavailable(AuthenticationError):
+    """The keys file cannot be read: no key can be checked (503)."""
+
+
+class KeyBackend(AuthenticationBackend):
+    """Starlette authentication by ``Authorization: Bearer <key>``; no key, no entry.
+
+    Parameters
+    ----------
+    keyring
+        Returns the current keys (re-read when the keys file changes).
+    """
+
+    def __init__(self, keyring: Callable[[], KeyRing]) -> None:
+        self.keyring = keyring
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
+        scheme, _, token = (conn.headers.get("authorization") or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationError(
+                "missing API key: send the header 'Authorization: Bearer <key>'"
+            )
+        try:
+            principal = self.keyring().authenticate(token)
+        except ConfigurationError as err:
+            log.error("cannot check API keys: %s", err)
+            raise KeysUnavailable(
+                "the service cannot read its API keys file; tell its operator"
+            ) from None
+        if principal is None:
+            raise AuthenticationError(
+                "unknown API key: check the key, or ask for one (crossplan keys add)"
+            )
+        return AuthCredentials(principal.scopes), principal
 
 
 class KeysFile:
@@ -268,7 +332,8 @@ def add_key(keys: KeysFile, name: str, role: Role, *, replace: bool = False) -> 
         token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         kept = tuple(k for k in ring.keys if k.name != name)
-        keys.write(KeyRing((*kept, ApiKey(name, role, hash_token(token), created))))
+        key = ApiKey(name=name, role=role, sha256=hash_token(token), created_at=created)
+        keys.write(KeyRing((*kept, key)))
     return token
 
 

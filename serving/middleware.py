@@ -1,99 +1,43 @@
 """ASGI middleware of the API: the key check and the body size limit.
 
-The key is checked before anything reads the body, so a caller without a valid key learns
-nothing but 401. Which role may call which endpoint is decided by the endpoint itself
-(:func:`serving.service.require`), from the :class:`~serving.auth.Principal` left in the
-request's state here.
+The key is checked, by Starlette's :class:`~starlette.middleware.authentication.
+AuthenticationMiddleware` with :class:`~serving.auth.KeyBackend`, before anything reads the
+body, so a caller without a valid key learns nothing but 401. Which role may call which
+endpoint is decided by the endpoint itself (:func:`serving.service.require`), from the
+:class:`~serving.auth.Principal` Starlette leaves in ``request.user``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
-from typing import Any
-
+from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipelines.errors import ConfigurationError
-from serving.auth import KeyRing
+from serving.auth import KeysUnavailable
 from serving.errors import error_body
 from serving.telemetry import metrics
 
-__all__ = ["AuthMiddleware", "BodyLimitMiddleware", "send_json"]
-
-log = logging.getLogger(__name__)
+__all__ = ["BodyLimitMiddleware", "refuse_key"]
 
 
-async def send_json(
-    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> None:
-    """Answer with a JSON body, straight on the ASGI channel."""
-    payload = json.dumps(body).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
-
-
-class AuthMiddleware:
-    """Refuse requests without a known ``Authorization: Bearer <key>`` (401).
-
-    Parameters
-    ----------
-    app
-        The API.
-    keyring
-        Returns the current keys (re-read when the keys file changes).
-    """
-
-    def __init__(self, app: ASGIApp, keyring: Callable[[], KeyRing]) -> None:
-        self.app = app
-        self.keyring = keyring
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        scheme, _, token = (Headers(scope=scope).get("authorization") or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            await self._refuse(
-                send, "missing API key: send the header 'Authorization: Bearer <key>'"
-            )
-            return
-        try:
-            principal = self.keyring().authenticate(token)
-        except ConfigurationError as err:
-            log.error("cannot check API keys: %s", err)
-            await send_json(
-                send,
-                503,
-                error_body("the service cannot read its API keys file; tell its operator"),
-            )
-            return
-        if principal is None:
-            await self._refuse(
-                send, "unknown API key: check the key, or ask for one (crossplan keys add)"
-            )
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _refuse(send: Send, message: str) -> None:
-        metrics().auth_failures.labels(status="401").inc()
-        await send_json(
-            send, 401, error_body(message), {"WWW-Authenticate": 'Bearer realm="crossplan"'}
-        )
+def refuse_key(_: HTTPConnection, exc: AuthenticationError) -> JSONResponse:
+    """The answer to a request whose key is missing or unknown (401), or cannot be checked."""
+    if isinstance(exc, KeysUnavailable):
+        return JSONResponse(error_body(str(exc)), 503)
+    metrics().auth_failures.labels(status="401").inc()
+    return JSONResponse(
+        error_body(str(exc)), 401, headers={"WWW-Authenticate": 'Bearer realm="crossplan"'}
+    )
 
 
 class BodyLimitMiddleware:
     """Refuse request bodies over ``max_bytes`` (413), by header or by counting.
 
     The body is read here in full (it is bounded) and replayed to the app, so the app never
-    sees a body that is too large, whatever it does with a failed read.
+    sees a body that is too large, whatever it does with a failed read. (Starlette has no
+    such limit of its own.)
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -106,7 +50,7 @@ class BodyLimitMiddleware:
             return
         length = Headers(scope=scope).get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -117,7 +61,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -134,11 +78,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        await send_json(
-            send,
-            413,
-            error_body(
-                f"request body over {self.max_bytes // (1024 * 1024)} MiB: send a smaller body"
-            ),
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.max_bytes // (1024 * 1024)
+        response = JSONResponse(
+            error_body(f"request body over {limit} MiB: send a smaller body"), 413
         )
+        await response(scope, receive, send)

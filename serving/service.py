@@ -23,9 +23,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.authentication import AuthenticationMiddleware
 
 from pipelines.errors import CrossplanError, DataValidationError
-from serving.auth import KeyRing, KeysFile, Permission, Principal
+from serving.auth import KeyBackend, KeyRing, KeysFile, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
     ReloadFailedError,
@@ -36,7 +37,7 @@ from serving.errors import (
 )
 from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
-from serving.middleware import AuthMiddleware, BodyLimitMiddleware
+from serving.middleware import BodyLimitMiddleware, refuse_key
 from serving.planning import plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
@@ -75,7 +76,7 @@ def _keyring() -> KeyRing:
 
 # Added last, so it runs first: no body is read before the key is checked.
 api.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-api.add_middleware(AuthMiddleware, keyring=_keyring)
+api.add_middleware(AuthenticationMiddleware, backend=KeyBackend(_keyring), on_error=refuse_key)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
 
@@ -84,8 +85,8 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller, or 403 when their role may not ``permission``."""
 
     async def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-        principal: Principal = request.state.principal  # set by AuthMiddleware
-        if not principal.may(permission):
+        principal: Principal = request.user  # set by the authentication middleware
+        if permission.value not in request.auth.scopes:
             metrics().auth_failures.labels(status="403").inc()
             raise HTTPException(
                 403, f"the key of '{principal.name}' ({principal.role}) may not {permission.value}"

@@ -87,9 +87,18 @@ _GOOD = {"name": "alice", "role": "planner", "sha256": "a" * 64, "created_at": "
     [
         ("{not json", "line 1: not valid JSON"),  # syntax error
         ("[]", "not a keys file"),  # wrong top level
-        (json.dumps({"keys": [{**_GOOD, "role": "root"}]}), r"keys\[0\]: unknown role 'root'"),
-        (json.dumps({"keys": [{**_GOOD, "sha256": "abc"}]}), r"keys\[0\]: 'sha256'"),
-        (json.dumps({"keys": [{"name": "alice"}]}), r"keys\[0\]: 'role'"),  # missing fields
+        (
+            json.dumps({"keys": [{**_GOOD, "role": "root"}]}),
+            r"keys\[0\]\.role: Input should be 'analyst', 'planner' or 'admin'",
+        ),
+        (
+            json.dumps({"keys": [{**_GOOD, "sha256": "abc"}]}),
+            r"keys\[0\]\.sha256: String should match",
+        ),
+        (
+            json.dumps({"keys": [{"name": "alice"}]}),
+            r"keys\[0\]\.role: 'role' is missing",
+        ),  # missing fields
         (json.dumps({"keys": [_GOOD, _GOOD]}), "name 'alice' is used by more than one key"),
     ],
 )
