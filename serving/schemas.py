@@ -33,6 +33,8 @@ __all__ = [
     "JointOperationPlan",
     "ModelCard",
     "ModelRef",
+    "ObservedCounts",
+    "ObservedRow",
     "PlanList",
     "PlanListItem",
     "PlanRequest",
@@ -40,6 +42,7 @@ __all__ = [
     "PlanResponse",
     "RegionPlan",
     "ReloadResponse",
+    "WhoAmI",
 ]
 
 MAX_HORIZON = 12
@@ -323,3 +326,32 @@ class FeatureCollection(BaseModel):
         description="One per region: properties risk_*, effort_*, shifts_*, interdictions_* "
         "per period (ISO date suffix) and their *_total"
     )
+
+
+class WhoAmI(BaseModel):
+    """The holder of the key that asks, and what the key may do."""
+
+    name: str = Field(description="Name of the key, as given to `crossplan keys add`")
+    role: Literal["analyst", "planner", "admin"] = Field(description="The key's role")
+    may: list[Literal["read", "plan", "admin"]] = Field(
+        description="What the role may do: 'read' plans and the model, 'plan', 'admin'"
+    )
+
+
+class ObservedRow(BaseModel):
+    """What was observed in one region, category and period."""
+
+    region_id: str = Field(description="The region")
+    category: str = Field(description="Incident category")
+    period: date = Field(description="Start of the period")
+    observed: int = Field(ge=0, description="Incidents observed: reported + detected, or count")
+    reported: int | None = Field(default=None, description="Came to light without patrols")
+    detected: int | None = Field(default=None, description="Found by patrols or operations")
+    effort: float | None = Field(default=None, description="Patrol effort spent, in unit-shifts")
+
+
+class ObservedCounts(BaseModel):
+    """Recent observed counts of the served panel; a missing cell has no row."""
+
+    periods: list[date] = Field(description="The periods covered, oldest first")
+    rows: list[ObservedRow] = Field(description="Sorted by region, category, period")
