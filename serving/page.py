@@ -46,6 +46,10 @@ async def _docs(_: Request) -> Response:
     return FileResponse(WEB_DIR / "docs.html", headers=_REVALIDATE)
 
 
+async def _favicon(_: Request) -> Response:
+    return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
 async def _config(_: Request) -> Response:
     return JSONResponse(
         {
@@ -62,6 +66,7 @@ def page_app() -> Starlette:
         routes=[
             Route("/", _index, methods=["GET"]),
             Route("/docs", _docs, methods=["GET"]),
+            Route("/favicon.ico", _favicon, methods=["GET"]),
             Route("/web/config.json", _config, methods=["GET"]),
             Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
         ]

@@ -55,5 +55,6 @@ export async function listPlans(tbody, { onOpen, regions, onError }) {
         h("button", { type: "button", class: "csv", "aria-label": `Download the ${label} as CSV`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.csv`, planCsv(await api.storedPlan(p.plan_id), regions), "text/csv")) }, "CSV")));
   }));
   if (!plans.length) tbody.append(h("tr", {}, h("td", { colspan: 5 }, "No plan is stored yet.")));
+  tbody.dataset.listed = String(Number(tbody.dataset.listed || 0) + 1); // a new list is shown
   return plans;
 }

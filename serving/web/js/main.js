@@ -108,7 +108,7 @@ async function show(view) {
 // The painter of what is on the map now: the forecast, a plan, or the bare regions.
 function painter() {
   if (state.view === "forecast") return state.forecast;
-  if (state.view !== "forecast" && state.plan.plan && state.plan.plan.regions) return state.plan;
+  if (state.plan.drawable) return state.plan;
   return null;
 }
 

@@ -44,6 +44,11 @@ export class PlanView {
     this.plan = null;
   }
 
+  // Whether the plan shown has shifts to draw (an infeasible plan has none).
+  get drawable() {
+    return Boolean(this.plan && this.plan.status !== "infeasible" && Array.isArray(this.plan.regions));
+  }
+
   get period() {
     return this.el.period.value || ALL;
   }
@@ -51,10 +56,9 @@ export class PlanView {
   // Show a plan (a PlanResponse) or a diagnosis (a 422 body, or a stored infeasible plan).
   render(plan) {
     this.plan = plan;
-    const feasible = plan.status !== "infeasible" && Array.isArray(plan.regions);
-    this.el.result.hidden = !feasible;
+    this.el.result.hidden = !this.drawable;
     this.el.message.replaceChildren();
-    if (!feasible) {
+    if (!this.drawable) {
       this.el.message.append(diagnosis(plan));
       return;
     }
