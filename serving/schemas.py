@@ -1,7 +1,7 @@
 """Request and response bodies of the planning service, with their limits.
 
 These models are the service's manual: every field has a description, and the OpenAPI page
-(the service's home page; ``/docs.json``) is generated from them. Unknown fields are refused,
+(``/docs``; the document itself is ``/docs.json``) is generated from them. Unknown fields are refused,
 so a misspelt option is an error rather than silently ignored.
 """
 

@@ -68,6 +68,7 @@ async function enter(me) {
   options($("#region-select"), [["", "Choose a region…"], ...Object.values(state.regions)
     .sort((a, b) => (a.name || a.region_id).localeCompare(b.name || b.region_id))
     .map((r) => [r.region_id, `${r.name || r.region_id} (${r.country})`])], "");
+  state.map?.remove(); // signing in again after a key was refused
   state.map = new RegionMap($("#map"), regions, {
     tileUrl: cfg.tile_url,
     tileAttribution: cfg.tile_attribution,
@@ -93,13 +94,17 @@ async function show(view) {
   }
   if (view === "forecast" && !state.forecast.periods.length) {
     $("#forecast-model").textContent = "Loading the forecast…";
-    await state.forecast.load(4);
+    try {
+      await state.forecast.load(4);
+    } catch (err) {
+      failed($("#forecast-model"))(err); // e.g. no model yet: the map shows the bare regions
+    }
   }
   if (view === "history") {
     await listPlans($("#history tbody"), { onOpen: openPlan, regions: state.regions, onError: failed($("#history-message")) });
   }
   repaint();
-  if (view === "forecast" && !window.crossplanTimings) {
+  if (view === "forecast" && state.forecast.periods.length && !window.crossplanTimings) {
     window.crossplanTimings = { firstView: performance.now() };
     document.body.dataset.firstView = String(Math.round(window.crossplanTimings.firstView));
   }
@@ -107,9 +112,15 @@ async function show(view) {
 
 // The painter of what is on the map now: the forecast, a plan, or the bare regions.
 function painter() {
-  if (state.view === "forecast") return state.forecast;
+  if (state.view === "forecast") return state.forecast.periods.length ? state.forecast : null;
   if (state.plan.drawable) return state.plan;
   return null;
+}
+
+function bareNote() {
+  if (state.view === "forecast") return "No forecast to show.";
+  if (state.view === "plan" && state.me.may.includes("plan")) return "Make a plan, or open one under History.";
+  return "Open a stored plan under History to see it on the map.";
 }
 
 function repaint() {
@@ -117,17 +128,17 @@ function repaint() {
   const paint = view ? view.paint() : {
     fill: () => "#e8e8e8",
     describe: (id) => `${state.regions[id].name || id} (${state.regions[id].country})`,
-    legend: { title: "Regions", classes: [], note: state.view === "plan" ? "Make a plan, or open one under History." : "Open a stored plan to see it on the map." },
+    legend: { title: "Regions", classes: [], note: bareNote() },
     caption: "Map of the regions.",
   };
   state.map.paint(paint);
   state.map.element.dataset.layer = view === state.forecast ? "forecast" : view ? "plan" : "regions";
   drawLegend($("#legend"), paint.legend);
   $("#map-caption").textContent = paint.caption;
-  if (state.selected) select(state.selected);
+  if (state.selected) select(state.selected, { quiet: true });
 }
 
-function select(regionId) {
+function select(regionId, { quiet = false } = {}) {
   state.selected = regionId || null;
   state.map.select(state.selected);
   $("#region-select").value = regionId || "";
@@ -137,7 +148,7 @@ function select(regionId) {
   $("#region-details").replaceChildren(view ? view.details(regionId)
     : h("div", { class: "region-view", "data-region-id": regionId }, h("h3", {}, region.name || regionId),
       facts([["Region", regionId], ["Country", region.country], ["Kind", (region.kind || "").replaceAll("_", " ")]])));
-  say(`${region.name || regionId} selected`);
+  if (!quiet) say(`${region.name || regionId} selected`);
 }
 
 function openPlan(plan) {
@@ -188,7 +199,9 @@ function wire() {
   $("#sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const key = $("#key").value.trim();
+    const button = event.target.querySelector("button[type=submit]");
     $("#sign-in-message").textContent = "Checking the key…";
+    button.disabled = true;
     try {
       const me = await api.me(key);
       saveKey(key);
@@ -197,6 +210,8 @@ function wire() {
       await enter(me);
     } catch (err) {
       showSignIn(signInMessage(err));
+    } finally {
+      button.disabled = false;
     }
   });
   $("#sign-out").addEventListener("click", () => {

@@ -80,6 +80,10 @@ export class RegionMap {
     if (joint) this.layers.get(id).bringToFront();
   }
 
+  remove() {
+    this.map.remove();
+  }
+
   invalidate() {
     this.map.invalidateSize();
   }

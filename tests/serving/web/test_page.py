@@ -1,4 +1,7 @@
-"""The page's routes, headers and data endpoints, through the ASGI app in process."""
+"""The page's routes, headers and data endpoints, through the ASGI app in process.
+
+One service (:func:`shared`) answers the whole module: nothing here changes its state.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +22,15 @@ _OUTSIDE = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
 _ALLOWED_SOURCES = {"'self'", "'none'", "data:", "blob:"}
 
 
+Shared = tuple[TestClient, dict[str, str]]
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_the_home_page_is_the_map_and_the_manual_is_one_click_away(client: TestClient) -> None:
+def test_the_home_page_is_the_map_and_the_manual_is_one_click_away(shared: Shared) -> None:
+    client, _ = shared
     home = client.get("/")
     assert home.status_code == 200
     assert home.headers["content-type"].startswith("text/html")
@@ -35,6 +42,9 @@ def test_the_home_page_is_the_map_and_the_manual_is_one_click_away(client: TestC
     assert manual.status_code == 200
     assert "/web/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in manual.text
     assert client.get("/docs.json").json()["paths"]  # what the manual reads
+    # BentoML's stock page is gone for every method, not only GET
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        assert "googletagmanager" not in client.request(method, "/").text
 
 
 def _html_pages(client: TestClient) -> dict[str, str]:
@@ -45,7 +55,8 @@ def _html_pages(client: TestClient) -> dict[str, str]:
     return pages
 
 
-def test_no_served_html_names_an_outside_host(client: TestClient) -> None:
+def test_no_served_html_names_an_outside_host(shared: Shared) -> None:
+    client, _ = shared
     pages = _html_pages(client)
     assert set(pages) >= {"/", "/docs", "/web/index.html", "/web/docs.html"}
     for path, html in pages.items():
@@ -79,8 +90,9 @@ def test_the_pages_own_code_loads_nothing_from_elsewhere() -> None:
     ],
 )
 def test_every_response_forbids_other_origins(
-    client: TestClient, method: str, path: str, status: int
+    shared: Shared, method: str, path: str, status: int
 ) -> None:
+    client, _ = shared
     r = client.request(method, path)
     assert r.status_code == status
     policy = dict(
@@ -117,8 +129,9 @@ def test_the_tile_server_is_the_only_other_origin_and_only_for_images(
 
 
 def test_the_page_learns_the_basemap_from_the_environment(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    client, _ = shared
     assert client.get("/web/config.json").json()["tile_url"] is None
     monkeypatch.setenv("CROSSPLAN_TILE_URL", "https://tiles.example.org/{z}/{x}/{y}.png")
     assert client.get("/web/config.json").json()["tile_url"].startswith("https://tiles.")
@@ -144,17 +157,17 @@ def test_vendored_libraries_ship_with_their_licences_in_package_and_bento() -> N
     ],
 )
 def test_me_says_who_holds_the_key_and_what_it_may_do(
-    client: TestClient, served: dict[str, str], role: str, may: list[str]
+    shared: Shared, role: str, may: list[str]
 ) -> None:
-    r = client.get("/me", headers=bearer(served[role]))
+    client, keys = shared
+    r = client.get("/me", headers=bearer(keys[role]))
     assert r.status_code == 200
     assert r.json() == {"name": role, "role": role, "may": may}
 
 
-def test_the_page_reads_regions_counts_and_resources(
-    client: TestClient, served: dict[str, str], tiny_dataset: Dataset
-) -> None:
-    analyst = bearer(served["analyst"])
+def test_the_page_reads_regions_counts_and_resources(shared: Shared, tiny_dataset: Dataset) -> None:
+    client, keys = shared
+    analyst = bearer(keys["analyst"])
     regions = client.get("/regions", headers=analyst)
     assert regions.status_code == 200
     assert regions.headers["content-type"] == "application/geo+json"
@@ -175,22 +188,23 @@ def test_the_page_reads_regions_counts_and_resources(
 
 
 @pytest.mark.parametrize("path", ["/me", "/regions", "/observed", "/resources"])
-def test_the_page_endpoints_need_a_key(client: TestClient, path: str) -> None:
+def test_the_page_endpoints_need_a_key(shared: Shared, path: str) -> None:
+    client, _ = shared
     r = client.get(path)
     assert r.status_code == 401
     assert "key" in r.json()["error"]
 
 
 @pytest.mark.parametrize("periods", [0, 521, "many"])
-def test_observed_periods_are_bounded(
-    client: TestClient, served: dict[str, str], periods: object
-) -> None:
-    r = client.get("/observed", params={"periods": periods}, headers=bearer(served["analyst"]))
+def test_observed_periods_are_bounded(shared: Shared, periods: object) -> None:
+    client, keys = shared
+    r = client.get("/observed", params={"periods": periods}, headers=bearer(keys["analyst"]))
     assert r.status_code == 400
     assert [p["field"] for p in r.json()["problems"]] == ["periods"]
 
 
-def test_the_manual_documents_the_page_endpoints(client: TestClient) -> None:
+def test_the_manual_documents_the_page_endpoints(shared: Shared) -> None:
+    client, _ = shared
     paths = client.get("/docs.json").json()["paths"]
     for path in ("/me", "/regions", "/observed", "/resources"):
         assert path in paths
