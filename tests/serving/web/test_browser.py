@@ -414,7 +414,7 @@ def test_an_analyst_reopens_stored_plans_and_downloads_one(
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (768, 1024)])  # laptop, tablet
 def test_the_page_fits_a_laptop_and_a_tablet(
-    browser: Any, live_service: Any, width: int, height: int
+    browser: Any, live_service: Any, artifacts: Path, width: int, height: int
 ) -> None:
     _viewport(browser, width, height)
     _signed_in(browser, live_service, "planner", "forecast")
@@ -434,6 +434,7 @@ def test_the_page_fits_a_laptop_and_a_tablet(
             selector,
         )
         assert visible, selector
+    browser.save_screenshot(str(artifacts / f"forecast-{width}x{height}.png"))
 
 
 def test_the_api_manual_renders_from_local_files(browser: Any, live_service: Any) -> None:
