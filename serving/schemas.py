@@ -1,8 +1,8 @@
 """Request and response bodies of the planning service, with their limits.
 
-These models are the service's manual: every field has a description, and the OpenAPI page
-(``/docs``; the document itself is ``/docs.json``) is generated from them. Unknown fields are refused,
-so a misspelt option is an error rather than silently ignored.
+These models are the service's manual: every field has a description, and the API manual
+(``/docs``, reading the OpenAPI document ``/docs.json``) is generated from them. Unknown fields
+are refused, so a misspelt option is an error rather than silently ignored.
 """
 
 from __future__ import annotations

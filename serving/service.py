@@ -4,10 +4,9 @@
 the panel, the champion model, the keys and the plan store once, in ``__init__``; each
 endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
 :mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
-model is loaded) and ``/metrics``, which need no key, and the home page ``/`` that documents
-every field (OpenAPI document: ``/docs.json``). The home page ``/`` is the planners' map and
-``/docs`` the manual (:mod:`serving.page`); :mod:`serving.security` adds the headers that keep
-every page to this origin.
+model is loaded) and ``/metrics``, which need no key, and the OpenAPI document ``/docs.json``.
+The home page ``/`` is the planners' map and ``/docs`` the manual that documents every field
+(:mod:`serving.page`); :mod:`serving.security` keeps everything served to this origin.
 """
 
 from __future__ import annotations
@@ -269,7 +268,7 @@ class CrossplanService:
     )
     def me(self, who: Reader) -> WhoAmI:
         may = [p.value for p in Permission if who.may(p)]
-        return WhoAmI(name=who.name, role=who.role.value, may=may)  # type: ignore[arg-type]
+        return WhoAmI.model_validate({"name": who.name, "role": who.role.value, "may": may})
 
     @api.get(
         "/regions",
