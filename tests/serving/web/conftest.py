@@ -1,7 +1,8 @@
 """Fixtures of the page's tests: a real service on the default world, and a headless Chromium.
 
 One server process and one browser serve every browser test of a process (they take seconds
-to start). The service serves a stand-in forecast of the default world through its
+to start): session fixtures, so that a worker running other modules' tests between two
+browser tests does not start them again. The service serves a stand-in forecast of the default world through its
 ``CROSSPLAN_FORECAST_FILE`` seam: the page is under test here, not the model.
 """
 
@@ -86,7 +87,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_service(
     service_home: Any, default_world_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveService]:
@@ -131,14 +132,14 @@ def _ready(http: httpx.Client) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def downloads() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="crossplan-downloads-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(downloads: Path) -> Iterator[Any]:
     """Headless Chromium driven by Selenium; fails (never skips) when Chromium is missing."""
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
