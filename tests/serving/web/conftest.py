@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,3 +175,145 @@ def artifacts() -> Path:
     """Where the browser tests leave their screenshots (created, gitignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+class Page:
+    """The map page as a test meets it: a browser tab on the live service.
+
+    Waits poll the page (``until``) and fail with what the page says; everything else reads
+    what is drawn: the regions' SVG paths, their fills, the panels.
+    """
+
+    WAIT = 30.0
+
+    def __init__(self, driver: Any, service: LiveService) -> None:
+        self.driver = driver
+        self.service = service
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def find(self, css: str) -> Any:
+        return self.driver.find_element("css selector", css)
+
+    def find_all(self, css: str) -> list[Any]:
+        return list(self.driver.find_elements("css selector", css))
+
+    def text(self, css: str) -> str:
+        return str(self.find(css).text)
+
+    def until(self, check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                said = self.js("return document.body.innerText")[-1500:]
+                pytest.fail(f"timed out waiting for {what}; the page says:\n{said}")
+            time.sleep(0.05)
+
+    def viewport(self, width: int, height: int) -> None:
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def open(self, path: str = "/") -> None:
+        """A fresh page: this tab's session (and so any key) forgotten, the console empty."""
+        self.driver.get(self.service.url + "/web/config.json")
+        self.js("sessionStorage.clear()")
+        self.driver.get_log("browser")
+        self.driver.get(self.service.url + path)
+
+    def sign_in(self, key: str) -> None:
+        self.until(
+            lambda: self.js("return document.body.dataset.state") == "signed-out",
+            "the sign-in form",
+        )
+        self.find("#key").send_keys(key)
+        self.find("#sign-in-form button[type=submit]").click()
+
+    def signed_in(self, role: str, layer: str) -> None:
+        """Open the page, sign in with ``role``'s key and wait for the map to show ``layer``."""
+        self.open()
+        self.sign_in(self.service.keys[role])
+        self.until(lambda: self.layer() == layer, f"the {layer} layer after signing in as {role}")
+
+    def layer(self) -> str | None:
+        """What the map shows: 'forecast', 'plan' or the bare 'regions'."""
+        return self.js("return document.querySelector('#map')?.dataset.layer ?? null")
+
+    def fills(self) -> dict[str, str]:
+        """The fill colour of every region path drawn on the map."""
+        return dict(
+            self.js(
+                "return Object.fromEntries([...document.querySelectorAll('#map path.region')]"
+                ".map(p => [p.dataset.regionId, p.getAttribute('fill')]))"
+            )
+        )
+
+    def clickable(self, region_ids: list[str]) -> str:
+        """The first region whose centre on screen is the region itself, not a legend."""
+        found = self.js(
+            """
+            for (const id of arguments[0]) {
+              const p = document.querySelector(`#map path.region[data-region-id="${id}"]`);
+              const r = p.getBoundingClientRect();
+              if (document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p) return id;
+            }
+            return null;
+            """,
+            region_ids,
+        )
+        assert found, "no region can be clicked at its centre"
+        return str(found)
+
+    def region_path(self, region_id: str) -> Any:
+        return self.find(f'#map path.region[data-region-id="{region_id}"]')
+
+    def shown_region(self) -> str | None:
+        return self.js(
+            "return document.querySelector('#region-details .region-view')?.dataset.regionId ?? null"
+        )
+
+    def click_region(self, region_id: str) -> str:
+        """Click a region on the map; the text of its details."""
+        self.region_path(region_id).click()
+        self.until(lambda: self.shown_region() == region_id, f"the details of {region_id}")
+        return self.text("#region-details")
+
+    def show_history(self) -> None:
+        """Open the History tab and wait for its list to be fetched again."""
+        listed = self.js("return document.querySelector('#history tbody').dataset.listed")
+        self.find("#tab-history").click()
+        self.until(
+            lambda: (
+                self.js("return document.querySelector('#history tbody').dataset.listed") != listed
+            ),
+            "the list of stored plans",
+        )
+
+    def console_errors(self, allowed: tuple[str, ...] = ()) -> list[str]:
+        """Errors in the browser's console since the page was opened (CSP refusals too)."""
+        return [
+            e["message"]
+            for e in self.driver.get_log("browser")
+            if e["level"] == "SEVERE" and not any(a in e["message"] for a in allowed)
+        ]
+
+    def foreign_resources(self) -> list[str]:
+        """Everything the page loaded from another origin than the service's."""
+        names = self.js("return performance.getEntriesByType('resource').map(e => e.name)")
+        return [n for n in names if not n.startswith(self.service.url + "/")]
+
+    def screenshot(self, path: Path) -> None:
+        self.driver.save_screenshot(str(path))
+
+
+@pytest.fixture
+def page(browser: Any, live_service: LiveService) -> Page:
+    """The page in the session's browser, at 1280×800."""
+    tab = Page(browser, live_service)
+    tab.viewport(1280, 800)
+    return tab
