@@ -45,16 +45,14 @@ export async function listPlans(tbody, { onOpen, regions, onError }) {
       }
     };
     return h("tr", { "data-plan-id": p.plan_id },
-      h("td", {}, h("time", { datetime: p.created_at }, when)),
-      h("td", {}, p.requester),
-      h("td", {}, p.status),
-      h("td", {}, fmt(p.objective, 1)),
+      h("td", {}, h("time", { datetime: p.created_at }, when), h("br"), p.requester),
+      h("td", {}, p.status, h("br"), fmt(p.objective, 1)),
       h("td", { class: "actions" },
         h("button", { type: "button", class: "open", "aria-label": `Open the ${label} on the map`, onclick: fetchAnd(async () => onOpen(await api.storedPlan(p.plan_id))) }, "Open"),
         h("button", { type: "button", class: "geojson", "aria-label": `Download the ${label} as GeoJSON`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.geojson`, JSON.stringify(await api.planGeojson(p.plan_id)), "application/geo+json")) }, "GeoJSON"),
         h("button", { type: "button", class: "csv", "aria-label": `Download the ${label} as CSV`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.csv`, planCsv(await api.storedPlan(p.plan_id), regions), "text/csv")) }, "CSV")));
   }));
-  if (!plans.length) tbody.append(h("tr", {}, h("td", { colspan: 5 }, "No plan is stored yet.")));
+  if (!plans.length) tbody.append(h("tr", {}, h("td", { colspan: 3 }, "No plan is stored yet.")));
   tbody.dataset.listed = String(Number(tbody.dataset.listed || 0) + 1); // a new list is shown
   return plans;
 }

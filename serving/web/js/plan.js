@@ -179,12 +179,17 @@ function summary(plan) {
   );
 }
 
+const FIRST_FINDINGS = 6; // the rest fold away: a floor nobody can meet names every region
+
 function diagnosis(body) {
   const findings = body.diagnosis || [];
+  const item = (f) => h("li", {}, `${f.message} — short by ${fmt(f.shortfall, 1)} ${f.unit} `, h("code", {}, f.constraint));
+  const rest = findings.slice(FIRST_FINDINGS);
   return h("div", { class: "diagnosis" },
     h("h3", {}, "No plan meets every constraint"),
     h("p", {}, findings.length ? "What cannot be met, and by how much:" : (body.error || "The solver found no plan.")),
-    h("ul", {}, findings.map((f) => h("li", {}, `${f.message} — short by ${fmt(f.shortfall, 1)} ${f.unit} `, h("code", {}, f.constraint)))),
+    h("ul", {}, findings.slice(0, FIRST_FINDINGS).map(item)),
+    rest.length ? h("details", {}, h("summary", {}, `${rest.length} more`), h("ul", {}, rest.map(item))) : null,
     body.plan_id ? h("p", { class: "note" }, `Stored as plan ${body.plan_id}.`) : null,
   );
 }

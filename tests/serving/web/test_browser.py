@@ -164,7 +164,9 @@ def test_a_plan_request_completes_colours_the_map_and_explains_a_region(
     assert page.console_errors() == []
 
 
-def test_an_analyst_reopens_stored_plans_and_downloads_one(page: Any, downloads: Path) -> None:
+def test_an_analyst_reopens_stored_plans_and_downloads_one(
+    page: Any, downloads: Path, artifacts: Path
+) -> None:
     service = page.service
     planner = service.bearer("planner")
     made = service.http.post("/plan", json={"horizon": 1}, headers=planner)
@@ -182,6 +184,7 @@ def test_an_analyst_reopens_stored_plans_and_downloads_one(page: Any, downloads:
     # what the page offers follows the role: an analyst reads, and does not plan
     assert page.js("return document.querySelector('#tab-forecast').hidden") is True
     assert page.js("return document.querySelector('#plan-form').hidden") is True
+    page.screenshot(artifacts / "history.png")
     listed = [r.get_attribute("data-plan-id") for r in page.find_all("#history tbody tr")]
     assert listed[:2] == [infeasible_id, plan["plan_id"]]  # newest first
 
@@ -190,6 +193,7 @@ def test_an_analyst_reopens_stored_plans_and_downloads_one(page: Any, downloads:
     message = page.until(lambda: page.text("#plan-message"), "the diagnosis")
     assert "No plan meets every constraint" in message and "short by" in message
     assert page.layer() == "regions"
+    page.screenshot(artifacts / "infeasible-plan.png")
 
     row = f'tr[data-plan-id="{plan["plan_id"]}"]'
     page.show_history()
