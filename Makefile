@@ -35,7 +35,9 @@ demo: $(STAMP)
 		--resources $(CROSSPLAN_HOME)/world/resources.json
 	$(VENV)/bin/crossplan train --data $(CROSSPLAN_HOME)/world
 	@KEY=$$($(VENV)/bin/crossplan keys add demo-planner --role planner --replace) && echo && \
-	 echo "API manual: http://localhost:3000/  (Ctrl-C stops the service)" && \
+	 echo "The map page: http://localhost:3000/  (sign in with the key below; Ctrl-C stops the service)" && \
+	 echo "API manual:   http://localhost:3000/docs" && echo && \
+	 echo "Planner key (also for the page): $$KEY" && \
 	 echo "Plan the next 4 weeks with the demo world's resources:" && echo && \
 	 echo "  curl -s -X POST http://localhost:3000/plan -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"horizon\": 4}'" && echo
 	$(VENV)/bin/crossplan serve --data $(CROSSPLAN_HOME)/world --port 3000

@@ -1,12 +1,13 @@
 """Request and response bodies of the planning service, with their limits.
 
-These models are the service's manual: every field has a description, and the OpenAPI page
-(the service's home page; ``/docs.json``) is generated from them. Unknown fields are refused,
-so a misspelt option is an error rather than silently ignored.
+These models are the service's manual: every field has a description, and the API manual
+(``/docs``, reading the OpenAPI document ``/docs.json``) is generated from them. Unknown fields
+are refused, so a misspelt option is an error rather than silently ignored.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,11 +30,14 @@ __all__ = [
     "ForecastRow",
     "ModelCard",
     "ModelRef",
+    "ObservedCounts",
+    "ObservedRow",
     "PlanList",
     "PlanListItem",
     "PlanRequest",
     "PlanResponse",
     "ReloadResponse",
+    "WhoAmI",
 ]
 
 MAX_REGIONS = 5_000
@@ -161,3 +165,32 @@ class FeatureCollection(BaseModel):
         description="One per region: properties risk_*, effort_*, shifts_*, interdictions_* "
         "per period (ISO date suffix) and their *_total"
     )
+
+
+class WhoAmI(BaseModel):
+    """The holder of the key that asks, and what the key may do."""
+
+    name: str = Field(description="Name of the key, as given to `crossplan keys add`")
+    role: Literal["analyst", "planner", "admin"] = Field(description="The key's role")
+    may: list[Literal["read", "plan", "admin"]] = Field(
+        description="What the role may do: 'read' plans and the model, 'plan', 'admin'"
+    )
+
+
+class ObservedRow(BaseModel):
+    """What was observed in one region, category and period."""
+
+    region_id: str = Field(description="The region")
+    category: str = Field(description="Incident category")
+    period: date = Field(description="Start of the period")
+    observed: int = Field(ge=0, description="Incidents observed: reported + detected, or count")
+    reported: int | None = Field(default=None, description="Came to light without patrols")
+    detected: int | None = Field(default=None, description="Found by patrols or operations")
+    effort: float | None = Field(default=None, description="Patrol effort spent, in unit-shifts")
+
+
+class ObservedCounts(BaseModel):
+    """Recent observed counts of the served panel; a missing cell has no row."""
+
+    periods: list[date] = Field(description="The periods covered, oldest first")
+    rows: list[ObservedRow] = Field(description="Sorted by region, category, period")

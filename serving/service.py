@@ -4,8 +4,9 @@
 the panel, the champion model, the keys and the plan store once, in ``__init__``; each
 endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
 :mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
-model is loaded) and ``/metrics``, which need no key, and the home page ``/`` that documents
-every field (OpenAPI document: ``/docs.json``).
+model is loaded) and ``/metrics``, which need no key, and the OpenAPI document ``/docs.json``.
+The home page ``/`` is the planners' map and ``/docs`` the manual that documents every field
+(:mod:`serving.page`); :mod:`serving.security` keeps everything served to this origin.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio.to_thread
 import bentoml
@@ -25,6 +26,7 @@ from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
 
+from optimize.resources import Resources
 from pipelines.errors import CrossplanError, DataValidationError
 from serving.auth import KeyBackend, KeyRing, KeysFile, Permission, Principal
 from serving.errors import (
@@ -38,6 +40,7 @@ from serving.errors import (
 from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
 from serving.middleware import BodyLimitMiddleware, refuse_key
+from serving.page import page_app, tile_url
 from serving.planning import plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
@@ -46,15 +49,19 @@ from serving.schemas import (
     ForecastRequest,
     ForecastResponse,
     ModelCard,
+    ObservedCounts,
     PlanList,
     PlanListItem,
     PlanRequest,
     PlanResponse,
     ReloadResponse,
+    WhoAmI,
 )
+from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.store import PlanRecord, PlanStore
 from serving.telemetry import metrics
+from serving.views import DEFAULT_OBSERVED_PERIODS, observed_counts, regions_collection
 
 __all__ = ["CrossplanService", "api", "require"]
 
@@ -148,6 +155,7 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
     endpoints={"livez": "/healthz", "readyz": "/readyz"},
 )
 @bentoml.asgi_app(api, path="/")
+@bentoml.asgi_app(page_app(), path="/", name="page")
 class CrossplanService:
     """Loads keys, plan store, panel and model; reloads the model on demand."""
 
@@ -253,6 +261,61 @@ class CrossplanService:
         collection = plan_feature_collection(self._stored(plan_id).response, self.snapshot.dataset)
         return JSONResponse(collection, media_type="application/geo+json")
 
+    @api.get(
+        "/me",
+        response_model=WhoAmI,
+        responses=_ERRORS,
+        summary="Who holds this key, and what it may do (any role)",
+    )
+    def me(self, who: Reader) -> WhoAmI:
+        may = [p.value for p in Permission if who.may(p)]
+        return WhoAmI.model_validate({"name": who.name, "role": who.role.value, "may": may})
+
+    @api.get(
+        "/regions",
+        response_model=FeatureCollection,
+        responses=_ERRORS,
+        summary="The served regions as GeoJSON: region_id, country, name, kind (role: analyst)",
+    )
+    def regions(self, _: Reader) -> JSONResponse:
+        return JSONResponse(
+            regions_collection(self.snapshot.dataset), media_type="application/geo+json"
+        )
+
+    @api.get(
+        "/observed",
+        response_model=ObservedCounts,
+        responses=_ERRORS,
+        summary="Recent observed counts per region, category and period (role: analyst)",
+    )
+    def observed(
+        self,
+        _: Reader,
+        periods: Annotated[
+            int, Query(ge=1, le=520, description="How many of the latest periods")
+        ] = DEFAULT_OBSERVED_PERIODS,
+    ) -> JSONResponse:
+        return JSONResponse(observed_counts(self.snapshot.dataset, periods))
+
+    @api.get(
+        "/resources",
+        response_model=Resources,
+        responses={
+            **_ERRORS,
+            404: {"model": ErrorBody, "description": "The data directory has no resources.json"},
+        },
+        summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
+    )
+    def resources(self, _: Reader) -> Resources:
+        resources = self.snapshot.dataset.resources
+        if resources is None:
+            raise HTTPException(
+                404,
+                "the served data directory has no resources.json — fix: add one, or send "
+                "'resources' with each POST /plan",
+            )
+        return resources
+
     def _stored(self, plan_id: str) -> PlanRecord:
         record = self.store.get(plan_id)
         if record is None:
@@ -296,6 +359,11 @@ class CrossplanService:
         card = new.card()
         log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
         return ReloadResponse(previous_version=previous, model=ModelCard(**card))
+
+
+# On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
+# too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
+cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
 
 
 def _healthy(snapshot: Snapshot) -> bool:

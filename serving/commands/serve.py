@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help=COMMANDS["serve"],
         description=(
-            "Start the planning API (its manual is the home page, /). It forecasts from the panel in "
-            "--data with the MLflow champion, and answers with keys from `crossplan keys add`."
+            "Start the planning service: the map page for planners and analysts at /, the API "
+            "manual at /docs. It forecasts from the panel in --data with the MLflow champion, and "
+            "answers with keys from `crossplan keys add`."
         ),
     )
     p.add_argument(
@@ -35,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument(
+        "--tile-url",
+        help="basemap tiles for the map page, e.g. https://tiles.example/{z}/{x}/{y}.png "
+        "(default: $CROSSPLAN_TILE_URL; none: the regions alone, as on a closed network)",
+    )
     p.set_defaults(run=_run)
 
 
@@ -83,10 +89,14 @@ def _run(args: argparse.Namespace) -> int:
         )
     _check_port(args.host, args.port)
     print(
-        f"crossplan: serving {data_dir} on http://{args.host}:{args.port} (manual at /)",
+        f"crossplan: serving {data_dir} on http://{args.host}:{args.port}/ (the map page; "
+        "the API manual at /docs)",
         file=sys.stderr,
     )
-    proc = subprocess.Popen(server_command(args.port, args.host), env=server_env(data_dir))
+    env = server_env(data_dir)
+    if args.tile_url:
+        env["CROSSPLAN_TILE_URL"] = args.tile_url
+    proc = subprocess.Popen(server_command(args.port, args.host), env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:

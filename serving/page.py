@@ -1,0 +1,73 @@
+"""The planners' map page and the API manual, served from files shipped in the package.
+
+``/`` is the page (``serving/web/index.html``), ``/docs`` the API manual (Swagger UI from
+``serving/web/vendor``, reading BentoML's ``/docs.json``), ``/web/...`` their files and
+``/web/config.json`` what the page needs to know before anyone signs in. None of these need
+a key: they hold no data; everything the page shows comes from the API with the key the
+planner typed in.
+
+==========================  ==========================================================
+``CROSSPLAN_TILE_URL``      tile basemap, e.g. ``https://tiles.example/{z}/{x}/{y}.png``
+                            (unset: no basemap, the regions alone; closed networks)
+``CROSSPLAN_TILE_ATTRIBUTION``  credit line shown for that basemap
+==========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+__all__ = ["WEB_DIR", "page_app", "tile_url"]
+
+WEB_DIR = Path(__file__).parent / "web"
+
+# The page's own files change with the package; a browser revalidates them each time
+# (cheap on a local network). The vendored libraries never change under a versioned path.
+_REVALIDATE = {"Cache-Control": "no-cache"}
+
+
+def tile_url() -> str | None:
+    """The tile basemap's URL template, or ``None``."""
+    return os.environ.get("CROSSPLAN_TILE_URL") or None
+
+
+async def _index(_: Request) -> Response:
+    return FileResponse(WEB_DIR / "index.html", headers=_REVALIDATE)
+
+
+async def _docs(_: Request) -> Response:
+    return FileResponse(WEB_DIR / "docs.html", headers=_REVALIDATE)
+
+
+async def _favicon(_: Request) -> Response:
+    return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
+async def _config(_: Request) -> Response:
+    return JSONResponse(
+        {
+            "tile_url": tile_url(),
+            "tile_attribution": os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
+        },
+        headers=_REVALIDATE,
+    )
+
+
+def page_app() -> Starlette:
+    """The page's routes, mounted at ``/`` beside the API (they share no path)."""
+    return Starlette(
+        routes=[
+            Route("/", _index, methods=["GET"]),
+            Route("/docs", _docs, methods=["GET"]),
+            Route("/favicon.ico", _favicon, methods=["GET"]),
+            Route("/web/config.json", _config, methods=["GET"]),
+            Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
+        ]
+    )

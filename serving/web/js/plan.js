@@ -1,0 +1,195 @@
+// The plan view: shifts per region and period, launched joint operations outlined with
+// each country's commitment, per region the assignments and why the plan stops there, a
+// comparison with the uniform and proportional baselines, and an infeasible plan's diagnosis.
+
+import { SHIFTS, fmt, sequential } from "./colors.js";
+import { facts, h, options } from "./dom.js";
+
+const ALL = "all";
+
+// Why a binding constraint limits a region, in words.
+const WORDS = {
+  capacity: ([unit, period]) => `${unit} works every shift it has in ${period}`,
+  budget: ([period]) => `the budget of ${period} is spent`,
+  floor: ([, period]) => `the minimum of shifts every region gets in ${period}`,
+  share_cap: ([, period]) => `the cap on this region's share of the shifts in ${period}`,
+  commitment: ([op, country, period]) => `${op}: ${country} gives the minimum it must commit in ${period}`,
+  joint_limit: ([period]) => `the cap on joint operations launched in ${period}`,
+  jurisdiction: ([unit]) => `${unit} may not work here`,
+};
+
+export function parseConstraint(name) {
+  const match = /^([a-z_]+)\[(.*)\]$/.exec(name);
+  return match ? { family: match[1], args: match[2].split(",") } : { family: name, args: [] };
+}
+
+export function planRequest(form, resources) {
+  const value = (id) => form.querySelector(id).value;
+  const body = { horizon: Number(value("#p-horizon")), solver: value("#p-solver") };
+  const time = value("#p-time");
+  if (time) body.time_limit_s = Number(time);
+  const quantile = Number(value("#p-quantile"));
+  if (resources && Math.abs(quantile - resources.policy.risk_quantile) > 1e-9) {
+    body.resources = { ...resources, policy: { ...resources.policy, risk_quantile: quantile } };
+  }
+  return body;
+}
+
+export class PlanView {
+  constructor({ regions, resources, elements }) {
+    this.regions = regions;
+    this.operations = new Map((resources?.joint_operations || []).map((o) => [o.operation_id, o.regions]));
+    this.units = new Map((resources?.units || []).map((u) => [u.unit_id, u]));
+    this.el = elements; // result, period, summary, operations, message
+    this.plan = null;
+  }
+
+  // Whether the plan shown has shifts to draw (an infeasible plan has none).
+  get drawable() {
+    return Boolean(this.plan && this.plan.status !== "infeasible" && Array.isArray(this.plan.regions));
+  }
+
+  get period() {
+    return this.el.period.value || ALL;
+  }
+
+  // Show a plan (a PlanResponse) or a diagnosis (a 422 body, or a stored infeasible plan).
+  render(plan) {
+    this.plan = plan;
+    this.el.result.hidden = !this.drawable;
+    this.el.message.replaceChildren();
+    if (!this.drawable) {
+      this.el.message.append(diagnosis(plan));
+      return;
+    }
+    options(this.el.period, [[ALL, `All ${plan.periods.length} periods`], ...plan.periods.map((p) => [p, p])], ALL);
+    this.el.summary.replaceChildren(summary(plan));
+    this.el.operations.replaceChildren(this.operationList());
+  }
+
+  launched(period = this.period) {
+    return (this.plan.joint_operations || []).filter((o) => o.launched && (period === ALL || o.period === period));
+  }
+
+  operationList() {
+    const launched = this.launched(ALL);
+    if (!launched.length) return h("p", { class: "note" }, "No joint operation is launched.");
+    return h("div", {},
+      h("h3", {}, "Joint operations launched"),
+      h("ul", {}, launched.map((o) => h("li", {},
+        h("strong", {}, o.operation_id), ` (${o.period}): `,
+        Object.entries(o.commitments).map(([c, n]) => `${c} ${n} shifts`).join(", "),
+        this.operations.has(o.operation_id) ? ` — regions ${this.operations.get(o.operation_id).join(", ")}` : ""))));
+  }
+
+  rowsOf(regionId, period = this.period) {
+    return (this.plan.regions || []).filter((r) => r.region_id === regionId && (period === ALL || r.period === period));
+  }
+
+  shifts(regionId) {
+    return this.rowsOf(regionId).reduce((n, r) => n + r.shifts, 0);
+  }
+
+  paint() {
+    const ids = Object.keys(this.regions);
+    const values = new Map(ids.map((id) => [id, this.shifts(id)]));
+    const scale = sequential([...values.values()], { palette: SHIFTS, zero: true, digits: 0 });
+    const outlined = new Set(this.launched().flatMap((o) => this.operations.get(o.operation_id) || []));
+    const when = this.period === ALL ? "all periods" : this.period;
+    return {
+      fill: (id) => scale.colour(values.get(id)),
+      describe: (id) => `${this.regions[id].name || id} (${this.regions[id].country}): ${values.get(id)} shifts` +
+        (outlined.has(id) ? ", in a launched joint operation" : ""),
+      outlined,
+      legend: {
+        title: `Shifts planned, ${when}`,
+        classes: scale.classes,
+        outline: outlined.size ? "inside a launched joint operation" : null,
+        note: `Plan ${this.plan.plan_id ? this.plan.plan_id.slice(0, 8) : ""} · ${this.plan.status}`,
+      },
+      caption: `Plan map: shifts per region, ${when}; ${outlined.size} regions in launched joint operations.`,
+    };
+  }
+
+  details(regionId) {
+    const region = this.regions[regionId];
+    const period = this.period;
+    const rows = this.rowsOf(regionId);
+    const sum = (key) => rows.reduce((n, r) => n + r[key], 0);
+    const periods = new Set(rows.map((r) => r.period));
+    const assignments = (this.plan.assignments || [])
+      .filter((a) => a.region_id === regionId && periods.has(a.period) && a.shifts > 0);
+    const working = new Set(assignments.map((a) => a.unit_id));
+    const limits = (this.plan.binding_constraints || []).map(parseConstraint).filter(({ family, args }) => {
+      const inPeriod = (p) => periods.has(p);
+      switch (family) {
+        case "capacity": return working.has(args[0]) && inPeriod(args[1]);
+        case "budget": case "joint_limit": return inPeriod(args[0]);
+        case "floor": case "share_cap": return args[0] === regionId && inPeriod(args[1]);
+        case "commitment": return inPeriod(args[2]) && (this.operations.get(args[0]) || []).includes(regionId);
+        case "jurisdiction": return args[1] === regionId;
+        default: return false;
+      }
+    });
+    const when = period === ALL ? `all ${periods.size} periods` : period;
+    const joint = this.launched().filter((o) => (this.operations.get(o.operation_id) || []).includes(regionId));
+    return h("div", { class: "region-view", "data-region-id": regionId },
+      h("h3", {}, region.name || regionId),
+      h("p", { class: "note" }, `${regionId} · ${region.country} · ${when}`),
+      facts([
+        ["Shifts", fmt(sum("shifts"), 0)],
+        ["Effective effort", fmt(sum("effort"), 1)],
+        ["Expected activity", fmt(sum("expected_activity"), 1)],
+        ["Expected interdictions", fmt(sum("expected_interdictions"), 2)],
+        ["Value of one more shift", rows.map((r) => `${fmt(r.marginal_value, 3)} (${r.period})`).join("; ") || "–"],
+      ]),
+      joint.length ? h("p", {}, "Joint operation: ",
+        joint.map((o) => `${o.operation_id} (${o.period}) — ${Object.entries(o.commitments).map(([c, n]) => `${c} ${n}`).join(", ")}`).join("; ")) : null,
+      h("table", { class: "numbers assignments" },
+        h("caption", {}, "Assignments by unit"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Unit"), h("th", { scope: "col" }, "Period"), h("th", { scope: "col" }, "Shifts"))),
+        h("tbody", {}, assignments.length
+          ? assignments.map((a) => h("tr", {}, h("td", {}, a.unit_id + (this.units.has(a.unit_id) ? ` (${this.units.get(a.unit_id).agency})` : "")), h("td", {}, a.period), h("td", {}, a.shifts)))
+          : h("tr", {}, h("td", { colspan: 3 }, "No unit works here.")))),
+      h("h4", {}, "What stops the plan sending more"),
+      limits.length
+        ? h("ul", { class: "limits" }, limits.map(({ family, args }) => h("li", {},
+          (WORDS[family] || (() => family))(args), " ", h("code", {}, `${family}[${args.join(",")}]`))))
+        : h("p", { class: "note" }, "No binding constraint names this region, its units or its periods."),
+    );
+  }
+}
+
+function summary(plan) {
+  const gain = (base) => (Number.isFinite(base) && base > 0 ? ` — this plan ${plan.objective >= base ? "+" : ""}${fmt(100 * (plan.objective / base - 1), 1)}%` : "");
+  const { uniform, proportional } = plan.baselines || {};
+  return h("div", {},
+    h("h3", {}, "Summary"),
+    facts([
+      ["Status", plan.status],
+      ["Expected interdictions", fmt(plan.objective, 1)],
+      ["Uniform shifts would give", `${fmt(uniform, 1)}${gain(uniform)}`],
+      ["Current practice (proportional)", `${fmt(proportional, 1)}${gain(proportional)}`],
+      ["Optimality gap", plan.gap === null || plan.gap === undefined ? "–" : `${fmt(100 * plan.gap, 2)}%`],
+      ["Solver", `${plan.solver}, ${fmt(plan.solve_seconds, 2)} s`],
+      ["Periods", plan.periods.join(", ")],
+      ["Made", `${(plan.created_at || "").replace("T", " ").slice(0, 19)}${plan.model ? `, model ${plan.model.name} v${plan.model.version}` : ""}`],
+    ]),
+    (plan.warnings || []).length ? h("ul", { class: "warnings" }, plan.warnings.map((w) => h("li", {}, w))) : null,
+  );
+}
+
+const FIRST_FINDINGS = 6; // the rest fold away: a floor nobody can meet names every region
+
+function diagnosis(body) {
+  const findings = body.diagnosis || [];
+  const item = (f) => h("li", {}, `${f.message} — short by ${fmt(f.shortfall, 1)} ${f.unit} `, h("code", {}, f.constraint));
+  const rest = findings.slice(FIRST_FINDINGS);
+  return h("div", { class: "diagnosis" },
+    h("h3", {}, "No plan meets every constraint"),
+    h("p", {}, findings.length ? "What cannot be met, and by how much:" : (body.error || "The solver found no plan.")),
+    h("ul", {}, findings.slice(0, FIRST_FINDINGS).map(item)),
+    rest.length ? h("details", {}, h("summary", {}, `${rest.length} more`), h("ul", {}, rest.map(item))) : null,
+    body.plan_id ? h("p", { class: "note" }, `Stored as plan ${body.plan_id}.`) : null,
+  );
+}
