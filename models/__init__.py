@@ -1,16 +1,37 @@
 """Forecasting models: features, the effort-aware LightGBM forecaster, baselines, intervals.
 
-This package depends on no other crossplan package: the MLflow pyfunc and everything a
-served model needs to compute its features again live here.
+This package depends on no other crossplan package but the forecast-table contract of
+:mod:`optimize`: the MLflow pyfunc and everything a served model needs to compute its
+features again live here.
+
+Names are loaded on first use, so that the data contract can use :mod:`models.panel`
+without loading scikit-learn and LightGBM.
 """
 
-from models.base import PanelForecaster
-from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
-from models.detection import DetectionModel
-from models.features import make_features
-from models.forecaster import RiskForecaster
-from models.intervals import CountIntervals
-from models.synthetic import SyntheticPanel, generate_panel
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.base import PanelForecaster
+    from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
+    from models.detection import DetectionModel
+    from models.features import make_features
+    from models.forecaster import RiskForecaster
+    from models.intervals import CountIntervals
+    from models.synthetic import SyntheticPanel, generate_panel
+
+_HOME = {
+    "models.base": ("PanelForecaster",),
+    "models.baselines": ("LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"),
+    "models.detection": ("DetectionModel",),
+    "models.features": ("make_features",),
+    "models.forecaster": ("RiskForecaster",),
+    "models.intervals": ("CountIntervals",),
+    "models.synthetic": ("SyntheticPanel", "generate_panel"),
+}
+_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
 __all__ = [
     "CountIntervals",
@@ -25,3 +46,9 @@ __all__ = [
     "generate_panel",
     "make_features",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'models' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

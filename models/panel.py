@@ -19,6 +19,7 @@ __all__ = [
     "PanelArrays",
     "future_periods",
     "infer_frequency",
+    "period_fits",
     "season_length",
     "to_arrays",
 ]
@@ -32,25 +33,37 @@ def season_length(frequency: str) -> int:
     return _SEASON[frequency]
 
 
+def period_fits(dates: pd.Series) -> dict[str, pd.Series]:
+    """Which frequencies each date starts a period of (DESIGN.md: periods are dated by their
+    start): ``weekly`` a Monday, ``monthly`` the first of a month, ``yearly`` 1 January, each
+    at midnight."""
+    midnight = dates.dt.normalize() == dates
+    first = midnight & (dates.dt.day == 1)
+    return {
+        "weekly": midnight & (dates.dt.day_of_week == 0),
+        "monthly": first,
+        "yearly": first & (dates.dt.month == 1),
+    }
+
+
 def infer_frequency(periods: pd.Series | pd.DatetimeIndex) -> str:
-    """Infer ``weekly``, ``monthly`` or ``yearly`` from the spacing of period starts.
+    """The coarsest frequency whose period starts every date is (see :func:`period_fits`).
+
+    Whole periods may be missing: a yearly panel without 2001 is still yearly.
 
     Raises
     ------
-    ValueError
-        When fewer than two distinct periods are given or their spacing fits no frequency.
+    PanelError
+        When no frequency fits every date.
     """
-    unique = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(periods))).sort_values()
-    if len(unique) < 2:
-        raise ValueError("cannot infer the frequency from fewer than two distinct periods")
-    days = np.diff(unique.to_numpy().astype("datetime64[D]").astype(np.int64))
-    # Whole periods may be missing, so spacing is judged by the calendar, not the smallest gap.
-    if (unique.day == 1).all() and days.min() >= 28:
-        return "yearly" if (unique.month == 1).all() and days.min() >= 365 else "monthly"
-    if (days % 7 == 0).all():
-        return "weekly"
-    raise ValueError(
-        f"periods {int(days.min())} days apart match no frequency (weekly, monthly, yearly)"
+    dates = pd.Series(pd.DatetimeIndex(periods).unique())
+    fits = period_fits(dates)
+    for freq in reversed(FREQUENCIES):
+        if fits[freq].all():
+            return freq
+    raise PanelError(
+        "the periods match no frequency: weekly periods start on a Monday, monthly on the "
+        "first of a month, yearly on 1 January"
     )
 
 

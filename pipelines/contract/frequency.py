@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import pandas as pd
 
+from models.errors import PanelError
+from models.panel import FREQUENCIES, period_fits
+from models.panel import infer_frequency as panel_frequency
 from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
 from pipelines.errors import Problem
 
 __all__ = ["FREQUENCIES", "infer_frequency", "pandas_freq", "periods_per_year"]
 
-FREQUENCIES = ("weekly", "monthly", "yearly")
 _START_OF = {
     "weekly": "a Monday",
     "monthly": "the first day of a month",
@@ -24,23 +27,17 @@ def infer_frequency(
 ) -> tuple[str, list[Problem]]:
     """The panel's frequency and one problem per row whose date does not fit it.
 
-    A date fits ``weekly`` when it is a Monday, ``monthly`` when it is the first of a month
-    and ``yearly`` when it is 1 January (and none has a time of day). The frequency is the
-    coarsest one every date fits, or else the one most rows fit; rows that fit another one
+    The frequency is the models' (:func:`models.panel.infer_frequency`: the coarsest one
+    every date starts a period of), or else the one most rows fit; rows that fit another one
     are reported as mixed frequencies, the others as misaligned.
     """
     dates = period.dropna()
     if dates.empty:
         return "weekly", []
+    with contextlib.suppress(PanelError):
+        return panel_frequency(dates), []
+    fits = period_fits(dates)
     midnight = dates.dt.normalize() == dates
-    fits = {
-        "weekly": midnight & (dates.dt.day_of_week == 0),
-        "monthly": midnight & (dates.dt.day == 1),
-        "yearly": midnight & (dates.dt.day == 1) & (dates.dt.month == 1),
-    }
-    for freq in ("yearly", "monthly", "weekly"):
-        if fits[freq].all():
-            return freq, []
     best = max(("weekly", "monthly"), key=lambda f: int(fits[f].sum()))
     problems: list[Problem] = []
     bad = dates[~fits[best]]
