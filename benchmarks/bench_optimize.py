@@ -30,7 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks._table import print_table
-from optimize import Inputs, Plan, build_problem, solve
+from optimize import Inputs, Plan, build_problem
+from optimize.solve import solve
 from optimize.synthetic import random_inputs
 from pipelines.contract import load_dataset
 from pipelines.simulate import simulate_world

@@ -1,11 +1,12 @@
 """Allocation of patrol shifts and joint operations across agencies and countries.
 
 Takes a forecast table and the resources of DESIGN.md; imports nothing else of crossplan.
-Build and solve are separate (:func:`build_problem`, :func:`solve`); :func:`plan_allocation`
-does both after quick feasibility checks.
+Build and solve are separate (:func:`build_problem`, :func:`optimize.solve.solve`);
+:func:`plan_allocation` does both after quick feasibility checks.
 
 Names are loaded on first use, so that reading a contract type (``optimize.resources``)
-does not load the solvers.
+does not load the solvers. (``solve`` is imported from :mod:`optimize.solve` itself: as a
+package attribute the name is the submodule's.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
     from optimize.planner import plan_allocation
     from optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
-    from optimize.solve import solve
     from optimize.solvers import SOLVERS, Solver
 
 _HOME = {
@@ -43,7 +43,6 @@ _HOME = {
     ),
     "optimize.planner": ("plan_allocation",),
     "optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
-    "optimize.solve": ("solve",),
     "optimize.solvers": ("SOLVERS", "Solver"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
@@ -77,7 +76,6 @@ __all__ = [
     "elastic_diagnosis",
     "plan_allocation",
     "precheck",
-    "solve",
 ]
 
 

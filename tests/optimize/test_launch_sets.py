@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from optimize import Policy, Status, build_problem, solve
+from optimize import Policy, Status, build_problem
 from optimize.launch_sets import MAX_SETS, launch_sets
+from optimize.solve import solve
 from optimize.synthetic import random_inputs
 
 

@@ -6,7 +6,8 @@ import importlib.util
 
 import pytest
 
-from optimize import Policy, SolverError, Status, build_problem, plan_allocation, solve
+from optimize import Policy, SolverError, Status, build_problem, plan_allocation
+from optimize.solve import solve
 from optimize.synthetic import random_inputs
 
 needs_highs = pytest.mark.skipif(
