@@ -16,14 +16,13 @@ from pipelines.contract.dataset import (
 )
 from pipelines.contract.incidents import Incidents, read_incidents
 from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import Resources, read_resources, validate_resources
+from pipelines.contract.resources import read_resources, validate_resources
 
 __all__ = [
     "RECENT_PERIODS",
     "Dataset",
     "Incidents",
     "Regions",
-    "Resources",
     "find_incidents",
     "input_fingerprint",
     "load_dataset",

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from optimize.resources import Resources
 from pipelines.contract.incidents import Incidents, read_incidents
 from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import Resources, read_resources
+from pipelines.contract.resources import read_resources
 from pipelines.errors import DataValidationError, Problem
 
 __all__ = [

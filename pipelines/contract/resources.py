@@ -11,28 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from optimize.errors import InputError, InputProblem
-from optimize.resources import (
-    Agreement,
-    JointOperation,
-    Policy,
-    Resources,
-    Unit,
-    parse_resources,
-    reference_problems,
-)
+from optimize.resources import Resources, parse_resources, reference_problems
 from pipelines.contract._json import load_json
 from pipelines.contract.regions import Regions
 from pipelines.errors import DataValidationError, Problem
 
-__all__ = [
-    "Agreement",
-    "JointOperation",
-    "Policy",
-    "Resources",
-    "Unit",
-    "read_resources",
-    "validate_resources",
-]
+__all__ = ["as_problems", "read_resources", "validate_resources"]
 
 
 def read_resources(path: Path, regions: Regions | None) -> Resources:
