@@ -107,6 +107,7 @@ class PoissonGLM(FeatureForecaster):
         alpha: float = 1e-2,
         calibration_periods: int | None = None,
         max_train_rows: int | None = None,
+        relative: bool = True,
         random_state: int | None = 0,
     ) -> None:
         self.effort_aware = effort_aware
@@ -114,6 +115,7 @@ class PoissonGLM(FeatureForecaster):
         self.alpha = alpha
         self.calibration_periods = calibration_periods
         self.max_train_rows = max_train_rows
+        self.relative = relative
         self.random_state = random_state
 
     def _make_estimator(self) -> Any:

@@ -106,3 +106,35 @@ def test_effort_awareness_forecasts_activity_better_than_counts() -> None:
     naive_dev, naive_rank = _truth_scores(aware=False)
     assert aware_dev < 0.7 * naive_dev
     assert aware_rank > naive_rank
+
+
+def _growing_panel(seed: int = 0) -> pd.DataFrame:
+    """Yearly counts: small quiet cells and one cell growing 30% a year to thousands."""
+    rng = np.random.default_rng(seed)
+    years = pd.date_range("1990-01-01", periods=30, freq="YS")
+    rows = []
+    for r in range(12):
+        base = 2000.0 * 1.3 ** np.arange(-29, 1) if r == 0 else np.full(30, 0.5 + r)
+        rows += [
+            {"region_id": f"r{r:02d}", "period": p, "category": "all", "count": int(c)}
+            for p, c in zip(years, rng.poisson(base), strict=True)
+        ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("relative", "beyond"),
+    [
+        (True, True),  # learns the ratio to the recent level: follows the cell past its maximum
+        (False, False),  # absolute: a tree cannot forecast above the largest value it has seen
+    ],
+)
+def test_level_relative_forecasts_leave_the_training_range(relative: bool, beyond: bool) -> None:
+    panel = _growing_panel()
+    model = RiskForecaster(horizon=1, relative=relative, calibration_periods=0, **FAST)
+    forecast = model.fit(panel).predict(panel)
+    big = float(forecast.loc[forecast["region_id"] == "r00", "activity_mean"].iloc[0])
+    largest = float(panel["count"].max())
+    assert (big > largest) == beyond
+    small = forecast.loc[forecast["region_id"] != "r00", "activity_mean"]
+    assert small.max() < 30  # quiet cells stay at their own scale
