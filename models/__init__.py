@@ -6,6 +6,7 @@ served model needs to compute its features again live here.
 
 from models.base import FORECAST_COLUMNS, PanelForecaster
 from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
+from models.blend import BlendForecaster, blend_weights
 from models.detection import DetectionModel
 from models.features import make_features
 from models.forecaster import RiskForecaster
@@ -14,6 +15,7 @@ from models.synthetic import SyntheticPanel, generate_panel
 
 __all__ = [
     "FORECAST_COLUMNS",
+    "BlendForecaster",
     "CountIntervals",
     "DetectionModel",
     "LastValue",
@@ -23,6 +25,7 @@ __all__ = [
     "RiskForecaster",
     "SeasonalNaive",
     "SyntheticPanel",
+    "blend_weights",
     "generate_panel",
     "make_features",
 ]

@@ -23,11 +23,11 @@ from scipy import sparse
 from models.panel import PanelArrays, future_periods, season_length, to_arrays
 
 __all__ = [
+    "LEVEL_FLOOR",
     "FeatureSpec",
     "RegionContext",
     "feature_spec",
     "horizon_features",
-    "LEVEL_FLOOR",
     "lag",
     "make_features",
     "origin_features",

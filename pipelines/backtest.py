@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from models import (
+    BlendForecaster,
     LastValue,
     MovingAverage,
     PanelForecaster,
@@ -92,6 +93,9 @@ class BacktestResult:
         }
 
 
+_BLENDED = ["prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90"]
+
+
 def _fold_rows(
     model: PanelForecaster,
     history: pd.DataFrame,
@@ -99,6 +103,17 @@ def _fold_rows(
     horizon: int,
     origin: pd.Timestamp,
 ) -> pd.DataFrame:
+    if isinstance(model, BlendForecaster):
+        # Each member's forecast becomes expected observations its own way; then blend.
+        parts = [
+            (w, _fold_rows(m, history, panel, horizon, origin))
+            for w, m in model.weighted_members()
+        ]  # fmt: skip
+        rows = parts[0][1].copy()
+        step = rows["horizon"].to_numpy(int) - 1
+        for col in _BLENDED:
+            rows[col] = sum(w[step] * part[col].to_numpy(float) for w, part in parts)
+        return rows
     forecast = model.predict(history, horizon=horizon)
     periods = np.sort(forecast["period"].unique())
     forecast["horizon"] = np.searchsorted(periods, forecast["period"].to_numpy()) + 1
