@@ -33,6 +33,9 @@ class RiskForecaster(FeatureForecaster):
         :mod:`models.tabular`); ``False`` learns absolute activity.
     max_train_rows
         Fit on a random subset of this many rows when there are more (for very large panels).
+    detection_bootstrap
+        Bootstrap replicates for 90% intervals of the detection model's rates (reported in
+        :meth:`detection_summary`); 0 skips them, as backtests do.
     n_jobs
         LightGBM threads. One by default: on a shared 2-core machine, LightGBM's OpenMP
         threads wait for each other so badly that two can be many times slower than one.
@@ -53,6 +56,7 @@ class RiskForecaster(FeatureForecaster):
         calibration_periods: int | None = None,
         max_train_rows: int | None = None,
         relative: bool = True,
+        detection_bootstrap: int = 0,
         n_jobs: int | None = 1,
         random_state: int | None = 0,
     ) -> None:
@@ -67,6 +71,7 @@ class RiskForecaster(FeatureForecaster):
         self.calibration_periods = calibration_periods
         self.max_train_rows = max_train_rows
         self.relative = relative
+        self.detection_bootstrap = detection_bootstrap
         self.n_jobs = n_jobs
         self.random_state = random_state
 

@@ -121,12 +121,20 @@ def candidates(
     return models
 
 
+#: Replicates of the served detection model's bootstrap intervals (not needed in backtests).
+DETECTION_BOOTSTRAP = 40
+
+
 def _final_model(
     name: str, models: dict[str, PanelForecaster], weights: list[list[float]], horizon: int
 ) -> PanelForecaster:
+    templates = {n: clone(m) for n, m in models.items()}
+    for m in templates.values():
+        if "detection_bootstrap" in m.get_params():
+            m.set_params(detection_bootstrap=DETECTION_BOOTSTRAP)
     if name == BLEND:
-        return BlendForecaster(members=list(models.items()), weights=weights, horizon=horizon)
-    return clone(models[name])
+        return BlendForecaster(members=list(templates.items()), weights=weights, horizon=horizon)
+    return templates[name]
 
 
 def _importances(model: PanelForecaster) -> tuple[list[str], Any] | None:
