@@ -11,7 +11,7 @@ activity forecasts are also scored against the true activity.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,13 +57,21 @@ class BacktestResult:
     origins: list[pd.Timestamp]
     horizon: int
     has_truth: bool
+    _scores: dict[str | None, dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def metrics(self, by: str | None = None) -> dict[str, Any]:
         """``{model: {"observed": {...}, "truth": {...}}}``, optionally per ``by`` value.
 
         ``by`` is ``None``, ``"horizon"`` or ``"country"``; with it, each scope maps group
-        values (as strings) to metrics.
+        values (as strings) to metrics. Computed once per ``by`` (the predictions are fixed).
         """
+        if by not in self._scores:
+            self._scores[by] = self._metrics(by)
+        return self._scores[by]
+
+    def _metrics(self, by: str | None) -> dict[str, Any]:
         scopes = ["observed", "truth"] if self.has_truth else ["observed"]
         out: dict[str, Any] = {}
         for name, frame in self.predictions.groupby("model", sort=False):

@@ -83,10 +83,9 @@ def spearman(y: np.ndarray, mu: np.ndarray) -> float:
 def _per_slice(frame: pd.DataFrame, fn: object, *cols: str) -> float:
     # PAI and Spearman rank regions against each other, so they are computed within one
     # cross-section (origin, horizon, category) and averaged.
-    values = [
-        fn(*(g[c].to_numpy() for c in cols))  # type: ignore[operator]
-        for _, g in frame.groupby(["origin", "horizon", "category"], sort=False)
-    ]
+    arrays = [frame[c].to_numpy(float) for c in cols]
+    groups = frame.groupby(["origin", "horizon", "category"], sort=False).indices
+    values = [fn(*(a[idx] for a in arrays)) for idx in groups.values()]  # type: ignore[operator]
     finite = [v for v in values if np.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
 
