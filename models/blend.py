@@ -122,10 +122,6 @@ class BlendForecaster(PanelForecaster):
         self.last_period_, self.n_periods_ = first.last_period_, first.n_periods_
         return self
 
-    @property
-    def effort_aware(self) -> bool:
-        return self.target_ == "activity"
-
     def predict(
         self,
         panel: pd.DataFrame,

@@ -25,7 +25,7 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
 from models.base import PanelForecaster
 
@@ -96,7 +96,7 @@ def log_pyfunc(
     inferred = infer_signature(
         example, output.astype({"period": "datetime64[ns]"}), params={"horizon": forecaster.horizon}
     )
-    columns = [
+    columns: list[ColSpec | TensorSpec] = [
         ColSpec(c.type if c.name in _TEXT else AnyType(), c.name, c.required)
         for c in inferred.inputs.inputs
     ]

@@ -154,7 +154,7 @@ def load_dataset(data_dir: Path | str, resources: Path | str | None = None) -> D
     resources = None if resources is None else Path(resources)
     if not data_dir.is_dir():
         raise DataValidationError(
-            [Problem(str(data_dir), "not a directory", "give the data directory (--data DIR)")]
+            [Problem(str(data_dir), "not a directory", "give the data directory")]
         )
     resources_path = resources if resources is not None else data_dir / "resources.json"
     has_resources = resources is not None or resources_path.exists()
