@@ -26,13 +26,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._table import print_table
-from pipelines.backtest import backtest
+from pipelines.backtest import backtest, candidates
 from pipelines.contract import load_dataset
 from pipelines.metrics import poisson_deviance
 from pipelines.panels.nkill import write_nkill_panel
 from pipelines.registry import COVERAGE_RANGE
 from pipelines.selection import add_blend, select
-from pipelines.train import candidates
 
 ORIGINS, HORIZON = 26, 4
 _PEERS = Path(__file__).with_name("peers")

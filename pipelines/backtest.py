@@ -29,7 +29,7 @@ from models import (
 )
 from pipelines.metrics import score
 
-__all__ = ["BacktestResult", "ProgressCallback", "backtest", "default_models"]
+__all__ = ["BacktestResult", "ProgressCallback", "backtest", "candidates", "default_models"]
 
 ProgressCallback = Callable[[int, int, str], None]
 _KEYS = ["region_id", "category", "period"]
@@ -47,6 +47,17 @@ def default_models(horizon: int, *, random_state: int = 0) -> dict[str, PanelFor
         "moving_average": MovingAverage(horizon=horizon),
         "last_value": LastValue(horizon=horizon),
     }
+
+
+def candidates(
+    horizon: int, *, has_effort: bool, random_state: int = 0
+) -> dict[str, PanelForecaster]:
+    """The models a panel's backtest compares: :func:`default_models`, less the naive twin
+    on count-only panels (where it would repeat the main model)."""
+    models = default_models(horizon, random_state=random_state)
+    if not has_effort:
+        del models["lightgbm_naive"]
+    return models
 
 
 @dataclass(frozen=True)

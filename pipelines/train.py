@@ -24,14 +24,14 @@ from sklearn.base import clone
 from models import BlendForecaster, PanelForecaster
 from models.pyfunc import log_pyfunc
 from pipelines import registry, tracking
-from pipelines.backtest import BacktestResult, backtest, default_models
+from pipelines.backtest import BacktestResult, backtest, candidates
 from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
 from pipelines.selection import BLEND, Selection, add_blend, select
 
-__all__ = ["MAIN_MODEL", "TrainResult", "candidates", "input_fingerprint", "train"]
+__all__ = ["MAIN_MODEL", "TrainResult", "input_fingerprint", "train"]
 
 MAIN_MODEL = "lightgbm"
 CANDIDATE_TAG = registry.CANDIDATE_TAG
@@ -109,16 +109,6 @@ def _log_metrics(result: BacktestResult, chosen: str) -> None:
         for c, values in by_c.items():
             flat.update({f"{chosen}.{scope}.{k}.{c}": v for k, v in values.items()})
     mlflow.log_metrics({k: float(v) for k, v in flat.items() if pd.notna(v)})
-
-
-def candidates(
-    horizon: int, *, has_effort: bool, random_state: int = 0
-) -> dict[str, PanelForecaster]:
-    """The backtest's models; without effort the naive twin would repeat the main model."""
-    models = default_models(horizon, random_state=random_state)
-    if not has_effort:
-        del models["lightgbm_naive"]
-    return models
 
 
 #: Replicates of the served detection model's bootstrap intervals (not needed in backtests).

@@ -151,6 +151,13 @@ def test_backtest_command_writes_results(
     doc = json.loads(out.read_text())
     assert set(doc["models"]) == {"seasonal_naive", "moving_average"}
     assert "truth" in doc["models"]["moving_average"]
+    blended = tmp_path / "blend.json"
+    assert main([*argv[:10], "blend", "--json", str(blended)]) == 0  # the blend of the two
+    assert set(json.loads(blended.read_text())["models"]) == {
+        "seasonal_naive",
+        "moving_average",
+        "blend",
+    }
     assert "Backtest against observed counts" in capsys.readouterr().out
     header = preds.read_text().splitlines()[0].split(",")
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
