@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.base import clone
@@ -89,9 +90,7 @@ def _champion_metrics(
             return {k: m[key + k] for k in ("poisson_deviance", "coverage80")}, str(
                 champion.version
             )
-    template = clone(registry.load_forecaster(champion.version)).set_params(
-        horizon=folds["horizon"]
-    )
+    template = _for_backtest(registry.load_forecaster(champion.version), folds["horizon"])
     redo = backtest(ds.incidents, ds.regions, ds.adjacency, {"champion": template}, **folds)
     return redo.metrics()["champion"]["observed"], str(champion.version)
 
@@ -119,12 +118,27 @@ def _final_model(
     name: str, models: dict[str, PanelForecaster], weights: list[list[float]], horizon: int
 ) -> PanelForecaster:
     templates = {n: clone(m) for n, m in models.items()}
-    for m in templates.values():
-        if "detection_bootstrap" in m.get_params():
-            m.set_params(detection_bootstrap=DETECTION_BOOTSTRAP)
+    # The served detection model is the first effort-aware member's: only it needs intervals.
+    used = [n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0]
+    served = [name] if name != BLEND else used
+    for n in served:
+        params = templates[n].get_params()
+        if params.get("effort_aware") and "detection_bootstrap" in params:
+            templates[n].set_params(detection_bootstrap=DETECTION_BOOTSTRAP)
+            break
     if name == BLEND:
         return BlendForecaster(members=list(templates.items()), weights=weights, horizon=horizon)
     return templates[name]
+
+
+def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
+    """An unfitted copy of a served model for a backtest: no bootstrap intervals needed."""
+    template = clone(model).set_params(horizon=horizon)
+    members = template.get_params().get("members") or [(None, template)]
+    for _, m in members:
+        if "detection_bootstrap" in m.get_params():
+            m.set_params(detection_bootstrap=0)
+    return template
 
 
 def _importances(model: PanelForecaster) -> tuple[list[str], Any] | None:
