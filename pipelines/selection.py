@@ -7,10 +7,16 @@ blend is scored out of sample on the same folds as the rest. :func:`select` then
 candidate with the lowest deviance among those whose 80% coverage is in range, whatever its
 kind; on a tie the simpler candidate wins. A candidate beaten by a simpler one on the same
 window is never chosen.
+
+On a panel that records effort, a candidate that forecasts observed counts (the naive twin,
+or a blend that puts no weight on an effort-aware member) competes and is scored, but cannot
+be champion: it says where patrols found incidents, not where activity is, and a plan made on
+it sends patrols back where they already were (DESIGN.md, principle 2).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -93,6 +99,7 @@ def select(
     metrics: dict[str, dict[str, float]],
     coverage_range: tuple[float, float],
     gate_metric: str = "poisson_deviance",
+    counts_only: Collection[str] = (),
 ) -> Selection:
     """The best candidate on ``gate_metric`` among those with coverage in range.
 
@@ -102,16 +109,23 @@ def select(
         ``{candidate: {"poisson_deviance": ..., "coverage80": ...}}`` on one window.
     coverage_range
         Allowed 80% interval coverage, inclusive.
+    counts_only
+        Candidates that forecast observed counts on a panel that records effort: scored,
+        never chosen.
     """
     lo, hi = coverage_range
     rank = {name: i for i, name in enumerate(SIMPLICITY)}
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m["coverage80"])
-        scores[name] = {gate_metric: value, "coverage80": cov, "eligible": lo <= cov <= hi}
+        ok = lo <= cov <= hi and name not in counts_only
+        scores[name] = {gate_metric: value, "coverage80": cov, "eligible": ok}
+        if name in counts_only:
+            scores[name]["note"] = "forecasts observed counts, not activity"
     eligible = [n for n, s in scores.items() if s["eligible"] and np.isfinite(s[gate_metric])]
     if not eligible:
-        best = min(scores, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
+        allowed = [n for n in scores if n not in counts_only] or list(scores)
+        best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
         return Selection(
             best, f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}", scores
         )

@@ -131,6 +131,13 @@ def _final_model(
     return templates[name]
 
 
+def _counts_only(models: dict[str, PanelForecaster], weights: list[list[float]]) -> set[str]:
+    """Candidates that forecast observed counts: those not effort-aware, and a blend of them."""
+    counts = {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}
+    used = {n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0}
+    return counts | ({BLEND} if used <= counts else set())
+
+
 def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
     """An unfitted copy of a served model for a backtest: no bootstrap intervals needed."""
     template = clone(model).set_params(horizon=horizon)
@@ -211,7 +218,10 @@ def train(
     )
     result, weights = add_blend(result, list(models))
     observed = {name: m["observed"] for name, m in result.metrics().items()}
-    selection = select(observed, registry.COVERAGE_RANGE, registry.GATE_METRIC)
+    selection = select(
+        observed, registry.COVERAGE_RANGE, registry.GATE_METRIC,
+        _counts_only(models, weights) if ds.has_effort else (),
+    )  # fmt: skip
     chosen = selection.candidate
     done = len(models) * origins
     report(done, total, f"final fit: {chosen}")

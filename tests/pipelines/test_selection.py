@@ -99,3 +99,11 @@ def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:
         metrics["blend"]["observed"]["poisson_deviance"]
         < metrics["bad"]["observed"]["poisson_deviance"]
     )
+
+
+def test_a_counts_forecast_is_never_champion_on_a_panel_with_effort() -> None:
+    metrics = {"lightgbm": _m(1.05), "lightgbm_naive": _m(1.0), "last_value": _m(1.8)}
+    selection = select(metrics, RANGE, counts_only={"lightgbm_naive"})
+    assert selection.candidate == "lightgbm"
+    assert not selection.scores["lightgbm_naive"]["eligible"]  # scored, shown, not chosen
+    assert registry.gate(metrics["lightgbm"], None, None, selection).promote
