@@ -138,3 +138,19 @@ def test_level_relative_forecasts_leave_the_training_range(relative: bool, beyon
     assert (big > largest) == beyond
     small = forecast.loc[forecast["region_id"] != "r00", "activity_mean"]
     assert small.max() < 30  # quiet cells stay at their own scale
+
+
+@pytest.mark.parametrize(
+    ("shifts", "wide"),
+    [
+        (2.0, False),  # effort varies enough: the rates are pinned down
+        (0.05, True),  # kappa * effort << 1 everywhere: hardly identifiable, and it shows
+    ],
+)
+def test_detection_intervals_show_what_effort_can_identify(shifts: float, wide: bool) -> None:
+    world = generate_panel(n_regions=36, n_periods=104, shifts_per_region=shifts, seed=5)
+    model = RiskForecaster(horizon=1, detection_bootstrap=20, **FAST)
+    summary = model.fit(world.panel, world.regions).detection_summary()
+    widths = [hi - lo for lo, hi in summary["intervals90"]["reporting_rate"].values()]
+    assert set(summary["intervals90"]["reporting_rate"]) == set(world.reporting_rate)
+    assert (min(widths) > 0.5) if wide else (max(widths) < 0.1)
