@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CROSSPLAN_HOME ?= $(CURDIR)/.crossplan
 
-.PHONY: venv test lint format demo bench clean
+.PHONY: venv test lint format demo bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,5 +45,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# The peers (mlforecast, statsforecast) need pandas < 3: they live in an environment of their own.
+PEERS := .venv-peers
+$(PEERS)/.installed: benchmarks/peers/requirements.txt
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet -r benchmarks/peers/requirements.txt
+	touch $(PEERS)/.installed
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	$(PY) -m benchmarks.bench_peers
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) .pytest_cache .mypy_cache .ruff_cache

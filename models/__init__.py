@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from models.base import PanelForecaster
     from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
+    from models.blend import BlendForecaster, blend_weights
     from models.detection import DetectionModel
     from models.features import make_features
     from models.forecaster import RiskForecaster
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 _HOME = {
     "models.base": ("PanelForecaster",),
     "models.baselines": ("LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"),
+    "models.blend": ("BlendForecaster", "blend_weights"),
     "models.detection": ("DetectionModel",),
     "models.features": ("make_features",),
     "models.forecaster": ("RiskForecaster",),
@@ -34,6 +36,7 @@ _HOME = {
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
 __all__ = [
+    "BlendForecaster",
     "CountIntervals",
     "DetectionModel",
     "LastValue",
@@ -43,6 +46,7 @@ __all__ = [
     "RiskForecaster",
     "SeasonalNaive",
     "SyntheticPanel",
+    "blend_weights",
     "generate_panel",
     "make_features",
 ]

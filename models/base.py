@@ -38,6 +38,8 @@ class PanelForecaster(BaseEstimator):
     effort_aware: bool
     horizon: int
     calibration_periods: int | None
+    #: Bootstrap replicates of the detection model's intervals (a parameter where offered).
+    detection_bootstrap: int = 0
 
     # -- subclass hooks -------------------------------------------------------------
     def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
@@ -150,7 +152,8 @@ class PanelForecaster(BaseEstimator):
         shape = data.shape
         country = np.broadcast_to(context.country[None, :, None], shape)
         category = np.broadcast_to(data.categories[:, None, None], shape)
-        return DetectionModel().fit(data.reported, data.detected, data.effort, country, category)
+        model = DetectionModel(n_bootstrap=int(self.detection_bootstrap))
+        return model.fit(data.reported, data.detected, data.effort, country, category)
 
     def _activity(self, data: PanelArrays) -> tuple[np.ndarray, np.ndarray]:
         """The series to forecast and each cell's exposure (ones for count models)."""

@@ -35,11 +35,16 @@ class _RuleForecaster(PanelForecaster):
     """A forecaster with nothing to fit; ``_rule`` maps history to forecasts."""
 
     def __init__(
-        self, effort_aware: bool = True, horizon: int = 4, calibration_periods: int | None = None
+        self,
+        effort_aware: bool = True,
+        horizon: int = 4,
+        calibration_periods: int | None = None,
+        detection_bootstrap: int = 0,
     ) -> None:
         self.effort_aware = effort_aware
         self.horizon = horizon
         self.calibration_periods = calibration_periods
+        self.detection_bootstrap = detection_bootstrap
 
     def _rule(self, activity: np.ndarray, data: PanelArrays, h: int) -> np.ndarray:
         raise NotImplementedError
@@ -84,8 +89,9 @@ class MovingAverage(_RuleForecaster):
         horizon: int = 4,
         window: int = 4,
         calibration_periods: int | None = None,
+        detection_bootstrap: int = 0,
     ) -> None:
-        super().__init__(effort_aware, horizon, calibration_periods)
+        super().__init__(effort_aware, horizon, calibration_periods, detection_bootstrap)
         self.window = window
 
     def _rule(self, activity: np.ndarray, data: PanelArrays, h: int) -> np.ndarray:
@@ -107,6 +113,8 @@ class PoissonGLM(FeatureForecaster):
         alpha: float = 1e-2,
         calibration_periods: int | None = None,
         max_train_rows: int | None = None,
+        relative: bool = True,
+        detection_bootstrap: int = 0,
         random_state: int | None = 0,
     ) -> None:
         self.effort_aware = effort_aware
@@ -114,6 +122,8 @@ class PoissonGLM(FeatureForecaster):
         self.alpha = alpha
         self.calibration_periods = calibration_periods
         self.max_train_rows = max_train_rows
+        self.relative = relative
+        self.detection_bootstrap = detection_bootstrap
         self.random_state = random_state
 
     def _make_estimator(self) -> Any:

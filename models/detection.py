@@ -11,6 +11,13 @@ Conditional on the total of a cell, ``reported`` is binomial with probability
 ``rho / exposure``, which does not involve ``lambda``. :class:`DetectionModel` maximises that
 conditional likelihood over every cell, so rho and kappa are estimated without a model of
 activity; effort that varies between cells identifies both.
+
+When effort is low everywhere (``kappa * effort << 1``), ``g`` is nearly ``kappa * effort``
+and the split of the totals pins down only the ratio of ``(1 - rho) * kappa`` to ``rho``, so
+rho and kappa are hardly identifiable on their own and the corrected activity can be off
+by a large factor. ``n_bootstrap`` replicates (cells resampled with replacement, which the
+conditional likelihood treats as independent) give an interval for each rate, so that
+uncertainty is reported rather than hidden.
 """
 
 from __future__ import annotations
@@ -33,10 +40,18 @@ class DetectionModel(BaseEstimator):
     ----------
     max_kappa
         Upper bound of kappa, per unit-shift.
+    n_bootstrap
+        Bootstrap replicates for the 90% intervals of every rate (0: none).
+    random_state
+        Seed of the bootstrap.
     """
 
-    def __init__(self, max_kappa: float = 20.0) -> None:
+    def __init__(
+        self, max_kappa: float = 20.0, n_bootstrap: int = 0, random_state: int | None = 0
+    ) -> None:
         self.max_kappa = max_kappa
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state
 
     def fit(
         self,
@@ -59,6 +74,49 @@ class DetectionModel(BaseEstimator):
         ci = np.searchsorted(self.countries_, country[ok])
         ki = np.searchsorted(self.categories_, category[ok])
         r, d, e = reported[ok], np.maximum(detected[ok], 0.0), np.maximum(effort[ok], 0.0)
+        n_c = len(self.countries_)
+        theta = self._solve(r, d, e, ci, ki)
+        self.intervals_: dict[str, dict[str, tuple[float, float]]] = {}
+        if int(self.n_bootstrap) > 0 and len(r):
+            rng = np.random.default_rng(self.random_state)
+            draws = []
+            for _ in range(int(self.n_bootstrap)):
+                i = rng.integers(0, len(r), len(r))
+                draws.append(self._solve(r[i], d[i], e[i], ci[i], ki[i], start=theta))
+            lo, hi = np.quantile(np.array(draws), [0.05, 0.95], axis=0)
+            self.intervals_ = {
+                "reporting_rate": {
+                    str(c): (float(expit(lo[j])), float(expit(hi[j])))
+                    for j, c in enumerate(self.countries_)
+                },
+                "kappa": {
+                    str(k): (float(np.exp(lo[n_c + j])), float(np.exp(hi[n_c + j])))
+                    for j, k in enumerate(self.categories_)
+                },
+            }
+        # An estimate on a bound of the search is not identified by the data (a degenerate
+        # optimum, e.g. rho and kappa both driven to zero when effort is low everywhere).
+        bounds = np.array(self._bounds())
+        # Within 0.5 on the logit / log scale: a factor of about 1.6 from the bound.
+        edge = (np.abs(theta - bounds[:, 0]) < 0.5) | (np.abs(theta - bounds[:, 1]) < 0.5)
+        names = [f"reporting_rate[{c}]" for c in self.countries_]
+        names += [f"kappa[{k}]" for k in self.categories_]
+        self.at_bounds_ = [n for n, e in zip(names, edge, strict=True) if e and len(r)]
+        self.reporting_rate_ = dict(zip(self.countries_, expit(theta[:n_c]), strict=True))
+        self.kappa_ = dict(zip(self.categories_, np.exp(theta[n_c:]), strict=True))
+        self.n_cells_ = int(ok.sum())
+        return self
+
+    def _solve(
+        self,
+        r: np.ndarray,
+        d: np.ndarray,
+        e: np.ndarray,
+        ci: np.ndarray,
+        ki: np.ndarray,
+        start: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Maximum conditional likelihood: logit reporting rates, then log kappas."""
         n_c, n_k = len(self.countries_), len(self.categories_)
 
         def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -75,16 +133,16 @@ class DetectionModel(BaseEstimator):
             return -float(ll.sum()), -np.concatenate([grad_a, grad_b])
 
         theta0 = np.concatenate([np.zeros(n_c), np.full(n_k, np.log(0.3))])
-        bounds = [(-9.0, 9.0)] * n_c + [(np.log(1e-4), np.log(self.max_kappa))] * n_k
+        bounds = self._bounds()
         if len(r):
-            res = minimize(nll, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
-            theta = res.x
-        else:
-            theta = theta0
-        self.reporting_rate_ = dict(zip(self.countries_, expit(theta[:n_c]), strict=True))
-        self.kappa_ = dict(zip(self.categories_, np.exp(theta[n_c:]), strict=True))
-        self.n_cells_ = int(ok.sum())
-        return self
+            x0 = theta0 if start is None else start
+            res = minimize(nll, x0, jac=True, method="L-BFGS-B", bounds=bounds)
+            return np.asarray(res.x, float)
+        return theta0
+
+    def _bounds(self) -> list[tuple[float, float]]:
+        n_c, n_k = len(self.countries_), len(self.categories_)
+        return [(-9.0, 9.0)] * n_c + [(float(np.log(1e-4)), float(np.log(self.max_kappa)))] * n_k
 
     def exposure(self, effort: np.ndarray, country: np.ndarray, category: np.ndarray) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
@@ -97,12 +155,19 @@ class DetectionModel(BaseEstimator):
         return rho + (1.0 - rho) * g
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready summary: kappa per category, reporting rate per country."""
+        """JSON-ready summary: kappa per category, reporting rate per country, their 90%
+        bootstrap intervals (``intervals90``, empty without bootstrap) and the rates whose
+        estimate sits on a bound of the search (``not_identified``)."""
         return {
             "kappa": {str(k): float(v) for k, v in self.kappa_.items()},
             "reporting_rate": {str(k): float(v) for k, v in self.reporting_rate_.items()},
             "effort_unit": "unit-shifts",
             "cells": self.n_cells_,
+            "not_identified": list(getattr(self, "at_bounds_", [])),
+            "intervals90": {
+                kind: {k: [round(lo, 6), round(hi, 6)] for k, (lo, hi) in table.items()}
+                for kind, table in getattr(self, "intervals_", {}).items()
+            },
         }
 
 

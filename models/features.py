@@ -23,6 +23,7 @@ from scipy import sparse
 from models.panel import PanelArrays, future_periods, season_length, to_arrays
 
 __all__ = [
+    "LEVEL_FLOOR",
     "FeatureSpec",
     "RegionContext",
     "feature_spec",
@@ -30,7 +31,9 @@ __all__ = [
     "lag",
     "make_features",
     "origin_features",
+    "recent_level",
     "region_context",
+    "relative_features",
     "rolling_mean",
 ]
 
@@ -43,15 +46,24 @@ class FeatureSpec:
     windows: tuple[int, ...]
     trend: int
     cov_lags: tuple[int, ...]
+    level: int
 
 
 _SPECS = {
     "weekly": FeatureSpec(
-        lags=(0, 1, 2, 3), windows=(4, 13, 26, 52), trend=4, cov_lags=(0, 1, 2, 3, 4, 5)
+        lags=(0, 1, 2, 3),
+        windows=(4, 13, 26, 52),
+        trend=4,
+        cov_lags=(0, 1, 2, 3, 4, 5),
+        level=13,
     ),
-    "monthly": FeatureSpec(lags=(0, 1, 2), windows=(3, 6, 12), trend=3, cov_lags=(0, 1, 2)),
-    "yearly": FeatureSpec(lags=(0, 1), windows=(2, 3, 5), trend=2, cov_lags=(0, 1)),
+    "monthly": FeatureSpec(
+        lags=(0, 1, 2), windows=(3, 6, 12), trend=3, cov_lags=(0, 1, 2), level=6
+    ),
+    "yearly": FeatureSpec(lags=(0, 1), windows=(2, 3, 5), trend=2, cov_lags=(0, 1), level=3),
 }
+#: The smallest recent level: a cell with nothing recent is forecast relative to this.
+LEVEL_FLOOR = 0.1
 
 
 def feature_spec(frequency: str) -> FeatureSpec:
@@ -81,6 +93,42 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
     count[..., window:] -= count[..., :-window].copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def recent_level(x: np.ndarray, window: int, floor: float = LEVEL_FLOOR) -> np.ndarray:
+    """Each cell's recent level at every origin: the mean of its last ``window`` values.
+
+    Where the window holds no value, the mean of everything before; never below ``floor``
+    (and ``floor`` where there is no history at all), so it can divide.
+    """
+    level = rolling_mean(x, window)
+    level = np.where(np.isfinite(level), level, _expanding_mean(x))
+    return np.maximum(np.nan_to_num(level, nan=floor), floor)
+
+
+def relative_features(
+    activity: np.ndarray, level: np.ndarray, spec: FeatureSpec
+) -> tuple[list[str], list[np.ndarray]]:
+    """Scale-free features: the recent series over its own level, the level and its trend.
+
+    Every cell, whether it sees one incident a year or thousands, is described on the same
+    scale, so what a tree learns on large cells carries over to small ones and back.
+    """
+    names = ["log_level"]
+    blocks = [np.log(level)]
+    for k in spec.lags:
+        names.append(f"rel_lag{k}")
+        blocks.append(lag(activity, k) / level)
+    for w in spec.windows:
+        names.append(f"rel_mean{w}")
+        blocks.append(rolling_mean(activity, w) / level)
+    short, long = rolling_mean(activity, spec.windows[0]), rolling_mean(activity, spec.windows[-1])
+    names += [f"log_growth{spec.trend}", "log_short_long", "zero_share"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        blocks.append(np.log((short + LEVEL_FLOOR) / (lag(short, spec.trend) + LEVEL_FLOOR)))
+        blocks.append(np.log((short + LEVEL_FLOOR) / (long + LEVEL_FLOOR)))
+        blocks.append(rolling_mean((activity == 0).astype(float), spec.level))
+    return names, blocks
 
 
 @dataclass(frozen=True)
@@ -162,11 +210,13 @@ def origin_features(
     context: RegionContext,
     *,
     use_effort: bool = True,
+    level: np.ndarray | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Features at every origin: names and an array of shape ``(C, R, T, F)`` (float32).
 
     ``activity`` is the series the model forecasts (counts, or counts corrected for effort);
-    ``use_effort=False`` leaves out the reported, detected and effort series.
+    ``use_effort=False`` leaves out the reported, detected and effort series; ``level``
+    (each cell's :func:`recent_level`) adds the :func:`relative_features`.
     """
     spec = feature_spec(data.frequency)
     c_n, r_n, t_n = data.shape
@@ -185,6 +235,9 @@ def origin_features(
     short = means[spec.windows[0]]
     add(f"y_trend{spec.trend}", short - lag(short, spec.trend))
     add("y_mean_all", _expanding_mean(activity))
+    if level is not None:
+        for name, block in zip(*relative_features(activity, level, spec), strict=True):
+            add(name, block)
     if use_effort and data.has_effort:
         assert data.reported is not None and data.detected is not None and data.effort is not None
         for label, series in (("reported", data.reported), ("detected", data.detected)):

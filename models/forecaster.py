@@ -28,8 +28,14 @@ class RiskForecaster(FeatureForecaster):
     calibration_periods
         Periods held out at the end of training to calibrate the intervals; ``None`` picks
         ``min(26, max(2 * horizon, periods // 6))``; 0 disables calibration.
+    relative
+        Learn the ratio of coming activity to each cell's recent level (see
+        :mod:`models.tabular`); ``False`` learns absolute activity.
     max_train_rows
         Fit on a random subset of this many rows when there are more (for very large panels).
+    detection_bootstrap
+        Bootstrap replicates for 90% intervals of the detection model's rates (reported in
+        :meth:`detection_summary`); 0 skips them, as backtests do.
     n_jobs
         LightGBM threads. One by default: on a shared 2-core machine, LightGBM's OpenMP
         threads wait for each other so badly that two can be many times slower than one.
@@ -49,6 +55,8 @@ class RiskForecaster(FeatureForecaster):
         colsample_bytree: float = 0.8,
         calibration_periods: int | None = None,
         max_train_rows: int | None = None,
+        relative: bool = True,
+        detection_bootstrap: int = 0,
         n_jobs: int | None = 1,
         random_state: int | None = 0,
     ) -> None:
@@ -62,6 +70,8 @@ class RiskForecaster(FeatureForecaster):
         self.colsample_bytree = colsample_bytree
         self.calibration_periods = calibration_periods
         self.max_train_rows = max_train_rows
+        self.relative = relative
+        self.detection_bootstrap = detection_bootstrap
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -76,6 +86,11 @@ class RiskForecaster(FeatureForecaster):
             subsample_freq=1,
             colsample_bytree=self.colsample_bytree,
             reg_lambda=1.0,
+            # A leaf must hold about one expected incident, and no tree moves a forecast by
+            # more than a factor e: with weights that span orders of magnitude, a leaf of a
+            # few tiny-level cells could otherwise multiply its forecasts without bound.
+            min_child_weight=1.0,
+            max_delta_step=1.0,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
             verbose=-1,

@@ -2,8 +2,14 @@
 
 A data scientist loads it with ``mlflow.pyfunc.load_model("models:/crossplan-risk@champion")``
 and calls ``predict(panel, params={"horizon": 4})``; the panel is the long incident table
-(``region_id``, ``period``, ``category``, counts, ``effort``, ``cov_*``). The fitted
-forecaster is stored as a joblib artifact and computes its features again from the panel.
+(``region_id``, ``period``, ``category``, counts, ``effort``, ``cov_*``) exactly as
+``pd.read_parquet`` or ``pd.read_csv`` gives it. The fitted forecaster is stored as a joblib
+artifact and computes its features again from the panel.
+
+The signature names every column of the panel but types only the text columns: counts are
+int64 in a file without gaps and float64 with them, and a CSV's ``period`` is text, while
+MLflow's schema types accept neither int64 for a double nor text for a datetime. The
+forecaster reads those columns itself (``models.panel.to_arrays``) and says what is wrong.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from typing import Any
 import joblib
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
+from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
 from models.base import PanelForecaster
 
@@ -26,6 +33,7 @@ __all__ = ["ARTIFACT", "RiskPyfunc", "log_pyfunc", "pyfunc_input"]
 
 ARTIFACT = "forecaster"
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "joblib", "mlflow")
+_TEXT = ("region_id", "category", "source")
 
 
 def pyfunc_input(panel: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +93,14 @@ def log_pyfunc(
     output = forecaster.predict(example)
     output = output.assign(region_id=output["region_id"].astype(object).astype(str))
     output = output.assign(category=output["category"].astype(object).astype(str))
-    signature = infer_signature(
+    inferred = infer_signature(
         example, output.astype({"period": "datetime64[ns]"}), params={"horizon": forecaster.horizon}
     )
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(c.type if c.name in _TEXT else AnyType(), c.name, c.required)
+        for c in inferred.inputs.inputs
+    ]
+    signature = ModelSignature(Schema(columns), inferred.outputs, inferred.params)
     requirements = [f"{pkg}=={version(pkg)}" for pkg in _REQUIREMENTS]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{ARTIFACT}.joblib"

@@ -7,9 +7,17 @@ them the reported, detected and effort series of future periods, which depend on
 plans that are not made yet; direct forecasts need none of that, and their errors do not
 compound over the horizon.
 
-The target is the observed count of the target period with the cell's exposure as a
-Poisson offset, written as label ``count / exposure`` with weight ``exposure`` (the same
-Poisson likelihood), so the regressor learns the underlying activity.
+The regressor learns *relative to each cell's own recent level*. Cells differ by orders of
+magnitude (a few incidents a year in one, thousands in another) and a tree cannot forecast
+beyond the values it has seen in its leaves, so one fitted to raw counts forecasts a growing
+large cell at the largest level it has seen and spreads small cells' noise over large ones.
+Here the target is the observed count of the target period with the offset
+``exposure * level`` (the cell's recent level at the origin, :func:`~models.features.recent_level`,
+times its exposure to detection), written as label ``count / offset`` with weight ``offset``
+(the same Poisson likelihood): the regressor learns the *ratio* of the coming activity to the
+recent level, from scale-free features (the recent series over its level, the level's log,
+growth and the share of zeros) next to the raw ones. A forecast is the level times that
+ratio, so it moves with the cell's own scale. ``relative=False`` learns absolute activity.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from models.base import PanelForecaster
-from models.features import horizon_features, origin_features
+from models.features import feature_spec, horizon_features, origin_features, recent_level
 from models.panel import PanelArrays
 
 __all__ = ["FeatureForecaster"]
@@ -30,34 +39,46 @@ class FeatureForecaster(PanelForecaster):
 
     max_train_rows: int | None
     random_state: int | None
+    relative: bool
 
     def _make_estimator(self) -> Any:
         raise NotImplementedError
 
     def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
+        level = None
+        if self.relative:
+            level = recent_level(activity, feature_spec(data.frequency).level)
         names, origin = origin_features(
-            data, activity, self.context_, use_effort=self.target_ == "activity"
+            data, activity, self.context_, use_effort=self.target_ == "activity", level=level
         )
         by_h = {}
         h_names: list[str] = []
         for h in range(1, int(self.horizon) + 1):
-            h_names, by_h[h] = horizon_features(data, activity, h)
-        return origin, by_h, names + h_names
+            h_names, block = horizon_features(data, activity, h)
+            if level is not None and "y_season" in h_names:
+                season = block[..., h_names.index("y_season")] / level
+                block = np.concatenate([block, season[..., None].astype(np.float32)], axis=-1)
+            by_h[h] = block
+        if level is not None and "y_season" in h_names:
+            h_names = [*h_names, "rel_season"]
+        scale = np.ones(data.shape) if level is None else level
+        return origin, by_h, names + h_names, scale
 
     @staticmethod
     def _rows(prep: Any, h: int, origins: np.ndarray) -> np.ndarray:
-        origin, by_h, _ = prep
+        origin, by_h, _, _ = prep
         block = np.concatenate([origin[:, :, origins], by_h[h][:, :, origins]], axis=-1)
         return block.reshape(-1, block.shape[-1])
 
     def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
         xs, labels, weights = [], [], []
+        scale = prep[3]
         for h in range(1, int(self.horizon) + 1):
             origins = np.arange(0, last - h + 1)
             if not len(origins):
                 continue
             y = data.total[:, :, origins + h].ravel()
-            w = exposure[:, :, origins + h].ravel()
+            w = (exposure[:, :, origins + h] * scale[:, :, origins]).ravel()
             ok = np.isfinite(y) & np.isfinite(w) & (w > 0)
             xs.append(self._rows(prep, h, origins)[ok])
             labels.append(y[ok] / w[ok])
@@ -72,7 +93,10 @@ class FeatureForecaster(PanelForecaster):
             keep = np.sort(rng.choice(len(x), int(self.max_train_rows), replace=False))
             x, label, weight = x[keep], label[keep], weight[keep]
         self.feature_names_ = list(prep[2])
-        self.estimator_ = self._make_estimator().fit(x, label, **self._weight_kwargs(weight))
+        # One BLAS thread: on a shared 2-core machine, threads that wait for each other make
+        # a linear model's fit many times slower (the same reason LightGBM uses one thread).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.estimator_ = self._make_estimator().fit(x, label, **self._weight_kwargs(weight))
         self.n_train_rows_ = len(x)
 
     def _weight_kwargs(self, weight: np.ndarray) -> dict[str, np.ndarray]:
@@ -84,5 +108,6 @@ class FeatureForecaster(PanelForecaster):
         out = np.empty((c_n, r_n, len(origins), h_n))
         for h in range(1, h_n + 1):
             pred = self.estimator_.predict(self._rows(prep, h, origins))
-            out[..., h - 1] = np.asarray(pred, float).reshape(c_n, r_n, len(origins))
+            ratio = np.asarray(pred, float).reshape(c_n, r_n, len(origins))
+            out[..., h - 1] = ratio * prep[3][:, :, origins]
         return out

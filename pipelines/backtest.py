@@ -11,7 +11,7 @@ activity forecasts are also scored against the true activity.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from models import (
+    BlendForecaster,
     LastValue,
     MovingAverage,
     PanelForecaster,
@@ -28,7 +29,7 @@ from models import (
 )
 from pipelines.metrics import score
 
-__all__ = ["BacktestResult", "ProgressCallback", "backtest", "default_models"]
+__all__ = ["BacktestResult", "ProgressCallback", "backtest", "candidates", "default_models"]
 
 ProgressCallback = Callable[[int, int, str], None]
 _KEYS = ["region_id", "category", "period"]
@@ -48,6 +49,17 @@ def default_models(horizon: int, *, random_state: int = 0) -> dict[str, PanelFor
     }
 
 
+def candidates(
+    horizon: int, *, has_effort: bool, random_state: int = 0
+) -> dict[str, PanelForecaster]:
+    """The models a panel's backtest compares: :func:`default_models`, less the naive twin
+    on count-only panels (where it would repeat the main model)."""
+    models = default_models(horizon, random_state=random_state)
+    if not has_effort:
+        del models["lightgbm_naive"]
+    return models
+
+
 @dataclass(frozen=True)
 class BacktestResult:
     """Every backtest forecast and the metrics computed from them."""
@@ -56,13 +68,21 @@ class BacktestResult:
     origins: list[pd.Timestamp]
     horizon: int
     has_truth: bool
+    _scores: dict[str | None, dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def metrics(self, by: str | None = None) -> dict[str, Any]:
         """``{model: {"observed": {...}, "truth": {...}}}``, optionally per ``by`` value.
 
         ``by`` is ``None``, ``"horizon"`` or ``"country"``; with it, each scope maps group
-        values (as strings) to metrics.
+        values (as strings) to metrics. Computed once per ``by`` (the predictions are fixed).
         """
+        if by not in self._scores:
+            self._scores[by] = self._metrics(by)
+        return self._scores[by]
+
+    def _metrics(self, by: str | None) -> dict[str, Any]:
         scopes = ["observed", "truth"] if self.has_truth else ["observed"]
         out: dict[str, Any] = {}
         for name, frame in self.predictions.groupby("model", sort=False):
@@ -92,6 +112,9 @@ class BacktestResult:
         }
 
 
+_BLENDED = ["prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90"]
+
+
 def _fold_rows(
     model: PanelForecaster,
     history: pd.DataFrame,
@@ -99,6 +122,17 @@ def _fold_rows(
     horizon: int,
     origin: pd.Timestamp,
 ) -> pd.DataFrame:
+    if isinstance(model, BlendForecaster):
+        # Each member's forecast becomes expected observations its own way; then blend.
+        parts = [
+            (w, _fold_rows(m, history, panel, horizon, origin))
+            for w, m in model.weighted_members()
+        ]  # fmt: skip
+        rows = parts[0][1].copy()
+        step = rows["horizon"].to_numpy(int) - 1
+        for col in _BLENDED:
+            rows[col] = sum(w[step] * part[col].to_numpy(float) for w, part in parts)
+        return rows
     forecast = model.predict(history, horizon=horizon)
     periods = np.sort(forecast["period"].unique())
     forecast["horizon"] = np.searchsorted(periods, forecast["period"].to_numpy()) + 1

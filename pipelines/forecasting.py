@@ -17,6 +17,8 @@ from pipelines.errors import ConfigurationError, DataValidationError, Problem
 
 __all__ = ["LoadedModel", "champion_forecast", "load_champion"]
 
+GATE = registry.GATE_METRIC
+
 
 @dataclass
 class LoadedModel:
@@ -32,10 +34,16 @@ class LoadedModel:
         First and last period (ISO dates) of the training data.
     metrics
         The main model's backtest metrics, ``{"observed": {...}, "truth": {...}}``.
+        The chosen candidate's backtest metrics, ``{"observed": {...}, "truth": {...}}``.
     detection_model
-        ``kappa`` per category and ``reporting_rate`` per country (empty for count models).
+        ``kappa`` per category and ``reporting_rate`` per country (empty for count models),
+        with their bootstrap intervals.
     forecaster
         The fitted forecaster.
+    selection
+        ``candidate`` (what kind of model this is), ``decision`` (why it was registered and
+        promoted or not) and ``candidates``: every candidate's observed deviance and
+        coverage on the same backtest window.
     """
 
     name: str
@@ -45,6 +53,7 @@ class LoadedModel:
     metrics: dict[str, dict[str, float]]
     detection_model: dict[str, Any]
     forecaster: PanelForecaster = field(repr=False)
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
@@ -95,14 +104,26 @@ class LoadedModel:
         return table[list(FORECAST_COLUMNS)]
 
 
-def _metrics(run_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+def _metrics(run_metrics: dict[str, float], candidate: str) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    prefix = "lightgbm."
     for key, value in run_metrics.items():
         parts = key.split(".")
-        if key.startswith(prefix) and len(parts) == 3:
+        if len(parts) == 3 and parts[0] == candidate:
             out.setdefault(parts[1], {})[parts[2]] = float(value)
     return out
+
+
+def _selection(tags: dict[str, str], run_metrics: dict[str, float]) -> dict[str, Any]:
+    scores: dict[str, dict[str, float]] = {}
+    for key, value in run_metrics.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[1] == "observed" and parts[2] in (GATE, "coverage80"):
+            scores.setdefault(parts[0], {})[parts[2]] = float(value)
+    return {
+        "candidate": tags.get(registry.CANDIDATE_TAG, "lightgbm"),
+        "decision": tags.get("promotion.gate"),
+        "candidates": scores,
+    }
 
 
 def load_champion(tracking_uri: str | None = None) -> LoadedModel:
@@ -118,8 +139,8 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
     if version is None:
         raise ConfigurationError(
             f"no champion model '{registry.MODEL_NAME}' in the MLflow store "
-            f"{tracking.resolve_tracking_uri(tracking_uri)} — fix: run crossplan train "
-            "--data DIR, or crossplan promote --version N"
+            f"{tracking.resolve_tracking_uri(tracking_uri)} — fix: train one (crossplan "
+            "train) or promote a registered version (crossplan promote)"
         )
     forecaster = registry.load_forecaster(version.version)
     tags: dict[str, str] = {}
@@ -135,9 +156,10 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
         version=str(version.version),
         trained_at=tags.get("trained_at"),
         training_window=window,
-        metrics=_metrics(metrics),
+        metrics=_metrics(metrics, tags.get(registry.CANDIDATE_TAG, "lightgbm")),
         detection_model=forecaster.detection_summary(),
         forecaster=forecaster,
+        selection=_selection(tags, metrics),
     )
 
 

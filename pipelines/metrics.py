@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from sklearn.metrics import mean_absolute_error, mean_poisson_deviance
 
 __all__ = [
     "DEVIANCE_FLOOR",
@@ -31,14 +32,17 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
     """
     y = np.asarray(y, float)
     mu = np.maximum(np.asarray(mu, float), DEVIANCE_FLOOR)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(y > 0, y * np.log(y / mu), 0.0)
-    return float(np.mean(2.0 * (term - (y - mu))))
+    if not len(y):
+        return float("nan")
+    return float(mean_poisson_deviance(y, mu))
 
 
 def mae(y: np.ndarray, mu: np.ndarray) -> float:
     """Mean absolute error."""
-    return float(np.mean(np.abs(np.asarray(y, float) - np.asarray(mu, float))))
+    y = np.asarray(y, float)
+    if not len(y):
+        return float("nan")
+    return float(mean_absolute_error(y, np.asarray(mu, float)))
 
 
 def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
@@ -79,10 +83,9 @@ def spearman(y: np.ndarray, mu: np.ndarray) -> float:
 def _per_slice(frame: pd.DataFrame, fn: object, *cols: str) -> float:
     # PAI and Spearman rank regions against each other, so they are computed within one
     # cross-section (origin, horizon, category) and averaged.
-    values = [
-        fn(*(g[c].to_numpy() for c in cols))  # type: ignore[operator]
-        for _, g in frame.groupby(["origin", "horizon", "category"], sort=False)
-    ]
+    arrays = [frame[c].to_numpy(float) for c in cols]
+    groups = frame.groupby(["origin", "horizon", "category"], sort=False).indices
+    values = [fn(*(a[idx] for a in arrays)) for idx in groups.values()]  # type: ignore[operator]
     finite = [v for v in values if np.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
 

@@ -19,6 +19,51 @@ def _table(metrics: dict[str, dict[str, dict[str, float]]], scope: str) -> list[
     return lines
 
 
+_KINDS = {
+    "lightgbm": "LightGBM, Poisson objective, effort-aware where the panel records effort",
+    "lightgbm_naive": "LightGBM, Poisson objective, on observed counts (no effort correction)",
+    "poisson_glm": "a Poisson GLM on the same features",
+    "seasonal_naive": "the value one seasonal cycle before (last value without seasons)",
+    "moving_average": "the mean of the last few periods",
+    "last_value": "the last observed value",
+    "blend": "a weighted mean of the candidates, weights per horizon fitted on their "
+    "backtest forecasts",
+}
+
+
+def _scores(scores: dict[str, dict[str, Any]], chosen: str) -> list[str]:
+    if not scores:
+        return []
+    lines = ["| candidate | poisson_deviance | coverage80 | eligible |", "|---|---|---|---|"]
+    for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
+        label = f"**{name}** (chosen)" if name == chosen else name
+        lines.append(
+            f"| {label} | {s['poisson_deviance']:.4f} | {s['coverage80']:.3f} | "
+            f"{'yes' if s['eligible'] else 'no'} |"
+        )
+    return lines
+
+
+def _rates(detection: dict[str, Any], kind: str, fmt: str) -> list[str]:
+    bounds = detection.get("intervals90", {}).get(kind, {})
+    lines = []
+    for k, v in detection.get(kind, {}).items():
+        line = f"{kind}[{k}] = {v:{fmt}}"
+        if k in bounds:
+            line += f"  (90%: {bounds[k][0]:{fmt}} .. {bounds[k][1]:{fmt}})"
+        lines.append(line)
+    return lines
+
+
+def _weights(detection: dict[str, Any]) -> list[str]:
+    weights = detection.get("blend_weights")
+    if not weights:
+        return []
+    lines = ["", "Blend weights per horizon:", ""]
+    lines += [f"- {name}: {', '.join(f'{w:.2f}' for w in ws)}" for name, ws in weights.items()]
+    return lines
+
+
 def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[str, Any]) -> str:
     """Markdown: what the model forecasts, from what data, how well, and its limits.
 
@@ -39,28 +84,46 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         if info["target"] == "activity"
         else "observed counts (the panel records no patrol effort, so no correction is made)"
     )
+    candidate = info.get("candidate", "lightgbm")
+    selection = info.get("selection") or {}
     lines = [
         "# crossplan-risk model card",
         "",
         f"- **Forecasts**: {target}, per region, category and {info['frequency']} period, "
         f"horizons 1-{info['horizon']}, with 80% intervals (q10, q90) and the median.",
-        "- **Model**: LightGBM, Poisson objective, one direct model for all horizons; "
-        "intervals are negative binomial, calibrated on a held-out window.",
+        f"- **Model**: `{candidate}` — {_KINDS.get(candidate, candidate)}",
+        "- **What it learns**: the learned models (LightGBM, Poisson GLM) learn the *ratio* of "
+        "the coming activity to each cell's own recent level (mean of its last few periods), "
+        "from scale-free features (recent values over that level, its log, growth, share of "
+        "zeros) beside the raw ones; a forecast is the level times that ratio, so one model "
+        "serves cells of a few incidents and of thousands, and follows a cell beyond the "
+        "levels seen in training. One direct model covers every horizon. Intervals are "
+        "negative binomial, calibrated on a held-out window.",
         f"- **Trained**: {info['trained_at']} on {start} .. {end} "
         f"({info['regions']} regions, categories: {', '.join(info['categories'])}).",
         f"- **Input fingerprint**: `{info['fingerprint']}`",
         f"- **Backtest**: {info['backtest_origins']} rolling origins, every model on the same folds.",
         "",
+        "## How it was chosen",
+        "",
+        selection.get("reason", ""),
+        "",
+        *_scores(selection.get("scores", {}), candidate),
+        "",
         "## Detection model",
         "",
         "Kappa per category (chance that one unit-shift of effort finds an incident is "
         "1 - exp(-kappa)) and reporting rate per country (share that comes to light without "
-        "patrols):",
+        "patrols), with 90% bootstrap intervals. Wide intervals mean the split of reported "
+        "and detected counts hardly identifies them (effort low everywhere); the backtest "
+        "then decides, through the blend's weight on the effort-aware model against its "
+        "naive twin, how much of the correction is applied.",
         "",
         "```",
-        *(f"kappa[{k}] = {v:.4f}" for k, v in detection.get("kappa", {}).items()),
-        *(f"reporting_rate[{k}] = {v:.3f}" for k, v in detection.get("reporting_rate", {}).items()),
+        *_rates(detection, "kappa", ".4f"),
+        *_rates(detection, "reporting_rate", ".3f"),
         "```",
+        *_weights(detection),
         "",
         "## Backtest against observed counts",
         "",

@@ -1,9 +1,11 @@
 """The model registry: ``crossplan-risk`` with aliases ``champion`` and ``challenger``.
 
-A newly trained model is registered and becomes the challenger. It becomes champion only
-when it beats the champion on the same backtest window (mean Poisson deviance of the main
-model against observed counts) and its 80% interval coverage is within [0.7, 0.9]; the
-decision and its reason are logged with the run and tagged on the model version. A person
+Training backtests every candidate (main model, naive twin, baselines, a blend) and
+registers the best of them on the same window (:mod:`pipelines.selection`); it becomes the
+challenger. It becomes champion only when its 80% interval coverage is within [0.7, 0.9] and
+it beats the champion on the same backtest window (mean Poisson deviance against observed
+counts); the decision, with every candidate's score, is logged with the run and tagged on
+the model version. A person
 can promote any version by hand, with a reason, which is recorded the same way.
 """
 
@@ -20,8 +22,10 @@ from mlflow.tracking import MlflowClient
 
 from models import PanelForecaster
 from pipelines.errors import ConfigurationError
+from pipelines.selection import Selection
 
 __all__ = [
+    "CANDIDATE_TAG",
     "CHALLENGER",
     "CHAMPION",
     "COVERAGE_RANGE",
@@ -39,6 +43,8 @@ MODEL_NAME = "crossplan-risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 GATE_METRIC = "poisson_deviance"
+#: Run tag naming the candidate a run registered (``lightgbm``, ``blend``, ``last_value`` ...).
+CANDIDATE_TAG = "champion.candidate"
 COVERAGE_RANGE = (0.7, 0.9)
 
 
@@ -52,6 +58,8 @@ class Decision:
     challenger_coverage: float
     champion_deviance: float | None = None
     champion_version: str | None = None
+    candidate: str | None = None
+    candidates: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +69,7 @@ def gate(
     challenger: dict[str, float],
     champion: dict[str, float] | None,
     champion_version: str | None = None,
+    selection: Selection | None = None,
 ) -> Decision:
     """Decide whether the challenger replaces the champion.
 
@@ -69,13 +78,29 @@ def gate(
     challenger, champion
         Observed-count backtest metrics of each on the same window (``champion`` is ``None``
         when there is no champion yet).
+    selection
+        How the challenger was chosen among the candidates of the same backtest. A
+        challenger that is not the selected candidate (one that another candidate beats on
+        the same window) is never promoted.
     """
     dev, cov = float(challenger[GATE_METRIC]), float(challenger["coverage80"])
     lo, hi = COVERAGE_RANGE
     best = None if champion is None else float(champion[GATE_METRIC])
+    scores = None if selection is None else selection.scores
+    name = None if selection is None else selection.candidate
 
     def decide(promote: bool, reason: str) -> Decision:
-        return Decision(promote, reason, dev, cov, best, champion_version)
+        if selection is not None:
+            reason = f"{selection.reason}; {reason}"
+        return Decision(promote, reason, dev, cov, best, champion_version, name, scores)
+
+    if selection is not None:
+        beaten = [
+            n for n, s in selection.scores.items()
+            if s["eligible"] and float(s[GATE_METRIC]) < dev
+        ]  # fmt: skip
+        if beaten:
+            return decide(False, f"beaten on the same window by {', '.join(sorted(beaten))}")
 
     if not lo <= cov <= hi:
         return decide(False, f"80% interval coverage {cov:.3f} is outside [{lo}, {hi}]")

@@ -17,22 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.base import clone
 
-from models import RiskForecaster
+from models import BlendForecaster, PanelForecaster
 from models.pyfunc import log_pyfunc
 from pipelines import registry, tracking
-from pipelines.backtest import BacktestResult, backtest, default_models
+from pipelines.backtest import BacktestResult, backtest, candidates
 from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
+from pipelines.selection import BLEND, Selection, add_blend, select
 
 __all__ = ["MAIN_MODEL", "TrainResult", "input_fingerprint", "train"]
 
 MAIN_MODEL = "lightgbm"
+CANDIDATE_TAG = registry.CANDIDATE_TAG
 Progress = Callable[[int, int, str], None]
 
 
@@ -43,6 +46,7 @@ class TrainResult:
     run_id: str
     version: str
     decision: registry.Decision
+    selection: Selection
     backtest: dict[str, Any]
     seconds: float
     tracking_uri: str
@@ -54,6 +58,7 @@ class TrainResult:
             "version": self.version,
             "promoted": self.decision.promote,
             "decision": self.decision.to_dict(),
+            "selection": self.selection.to_dict(),
             "seconds": round(self.seconds, 1),
             "tracking_uri": self.tracking_uri,
             **self.backtest,
@@ -80,19 +85,17 @@ def _champion_metrics(
     tags = run.data.tags if run is not None else {}
     if tags.get("backtest.window") == window and tags.get("input.fingerprint") == fingerprint:
         m = run.data.metrics if run is not None else {}
-        key = f"{MAIN_MODEL}.observed."
+        key = f"{tags.get(CANDIDATE_TAG, MAIN_MODEL)}.observed."
         if f"{key}poisson_deviance" in m:
             return {k: m[key + k] for k in ("poisson_deviance", "coverage80")}, str(
                 champion.version
             )
-    template = clone(registry.load_forecaster(champion.version)).set_params(
-        horizon=folds["horizon"]
-    )
+    template = _for_backtest(registry.load_forecaster(champion.version), folds["horizon"])
     redo = backtest(ds.incidents, ds.regions, ds.adjacency, {"champion": template}, **folds)
     return redo.metrics()["champion"]["observed"], str(champion.version)
 
 
-def _log_metrics(result: BacktestResult) -> None:
+def _log_metrics(result: BacktestResult, chosen: str) -> None:
     flat: dict[str, float] = {}
     for model, scopes in result.metrics().items():
         for scope, values in scopes.items():
@@ -101,10 +104,57 @@ def _log_metrics(result: BacktestResult) -> None:
         for scope, by_h in scopes.items():
             for h, values in by_h.items():
                 flat.update({f"{model}.{scope}.{k}.h{h}": v for k, v in values.items()})
-    for scope, by_c in result.metrics("country")[MAIN_MODEL].items():
+    for scope, by_c in result.metrics("country")[chosen].items():
         for c, values in by_c.items():
-            flat.update({f"{MAIN_MODEL}.{scope}.{k}.{c}": v for k, v in values.items()})
+            flat.update({f"{chosen}.{scope}.{k}.{c}": v for k, v in values.items()})
     mlflow.log_metrics({k: float(v) for k, v in flat.items() if pd.notna(v)})
+
+
+#: Replicates of the served detection model's bootstrap intervals (not needed in backtests).
+DETECTION_BOOTSTRAP = 40
+
+
+def _final_model(
+    name: str, models: dict[str, PanelForecaster], weights: list[list[float]], horizon: int
+) -> PanelForecaster:
+    templates = {n: clone(m) for n, m in models.items()}
+    # The served detection model is the first effort-aware member's: only it needs intervals.
+    used = [n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0]
+    served = [name] if name != BLEND else used
+    for n in served:
+        params = templates[n].get_params()
+        if params.get("effort_aware") and "detection_bootstrap" in params:
+            templates[n].set_params(detection_bootstrap=DETECTION_BOOTSTRAP)
+            break
+    if name == BLEND:
+        return BlendForecaster(members=list(templates.items()), weights=weights, horizon=horizon)
+    return templates[name]
+
+
+def _counts_only(models: dict[str, PanelForecaster], weights: list[list[float]]) -> set[str]:
+    """Candidates that forecast observed counts: those not effort-aware, and a blend of them."""
+    counts = {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}
+    used = {n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0}
+    return counts | ({BLEND} if used <= counts else set())
+
+
+def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
+    """An unfitted copy of a served model for a backtest: no bootstrap intervals needed."""
+    template = clone(model).set_params(horizon=horizon)
+    members = template.get_params().get("members") or [(None, template)]
+    for _, m in members:
+        if "detection_bootstrap" in m.get_params():
+            m.set_params(detection_bootstrap=0)
+    return template
+
+
+def _importances(model: PanelForecaster) -> tuple[list[str], Any] | None:
+    """Feature names and gains of the model, or of a blend's first member that has them."""
+    found = [m for _, m in getattr(model, "members_", [])] + [model]
+    for m in found:
+        if hasattr(m, "feature_importances_"):
+            return list(m.feature_names_), m.feature_importances_
+    return None
 
 
 def train(
@@ -117,7 +167,11 @@ def train(
     random_state: int = 0,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Backtest, fit and register a forecaster; promote it if it passes the gate.
+    """Backtest every candidate, fit the best, register it; promote it if it passes the gate.
+
+    The candidates are the main model, its naive twin, the baselines and a blend of them
+    (weights fitted on earlier backtest forecasts only); the best on the backtest's deviance
+    with calibrated coverage is fitted on all the data and registered, whatever its kind.
 
     Parameters
     ----------
@@ -141,20 +195,20 @@ def train(
     """
     started = time.perf_counter()
     if horizon < 1:
-        raise ConfigurationError(f"--horizon must be at least 1, got {horizon}")
+        raise ConfigurationError(f"the horizon must be at least 1, got {horizon}")
     if origins < 1 or refit_every < 1:
-        raise ConfigurationError("--origins and --refit-every must be at least 1")
+        raise ConfigurationError("backtest origins and refit interval must be at least 1")
     ds = load_dataset(data_dir)
     n_periods = len(ds.periods)
     if n_periods < origins + 3:
         raise ConfigurationError(
             f"{n_periods} periods are too few for a backtest with {origins} origins — fix: "
-            f"use --origins {max(n_periods - 3, 1)} or fewer"
+            f"use {max(n_periods - 3, 1)} backtest origins or fewer"
         )
     client = tracking.connect(tracking_uri)
     fingerprint = input_fingerprint(data_dir)
     truth = read_truth(data_dir) if (data_dir / "truth.parquet").exists() else None
-    models = default_models(horizon, random_state=random_state)
+    models = candidates(horizon, has_effort=ds.has_effort, random_state=random_state)
     total = len(models) * origins + 3
     report = progress or (lambda done, total, label: None)
     folds: dict[str, Any] = {"origins": origins, "horizon": horizon,
@@ -162,14 +216,21 @@ def train(
     result = backtest(
         ds.incidents, ds.regions, ds.adjacency, models, truth=truth, progress=report, **folds
     )
+    result, weights = add_blend(result, list(models))
+    observed = {name: m["observed"] for name, m in result.metrics().items()}
+    selection = select(
+        observed, registry.COVERAGE_RANGE, registry.GATE_METRIC,
+        _counts_only(models, weights) if ds.has_effort else (),
+    )  # fmt: skip
+    chosen = selection.candidate
     done = len(models) * origins
-    report(done, total, "final fit")
-    final = RiskForecaster(horizon=horizon, random_state=random_state)
+    report(done, total, f"final fit: {chosen}")
+    final = _final_model(chosen, models, weights, horizon)
     final.fit(ds.incidents, ds.regions, ds.adjacency, frequency=ds.frequency)
     report(done + 1, total, "champion on the same window")
     window = _window_tag(result, refit_every)
     champion, champion_v = _champion_metrics(client, ds, window, fingerprint, folds)
-    decision = registry.gate(result.metrics()[MAIN_MODEL]["observed"], champion, champion_v)
+    decision = registry.gate(observed[chosen], champion, champion_v, selection)
     report(done + 2, total, "logging to MLflow")
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     periods = ds.periods
@@ -181,6 +242,7 @@ def train(
         "training.end": f"{periods[-1]:%Y-%m-%d}",
         "trained_at": trained_at,
         "target": final.target_,
+        CANDIDATE_TAG: chosen,
     }
     summary = result.to_json()
     detection = final.detection_summary()
@@ -197,7 +259,7 @@ def train(
                 "input.fingerprint": fingerprint,
             }
         )
-        _log_metrics(result)
+        _log_metrics(result, chosen)
         info = {
             "trained_at": trained_at,
             "training_window": (tags["training.start"], tags["training.end"]),
@@ -205,6 +267,8 @@ def train(
             "frequency": ds.frequency,
             "horizon": horizon,
             "target": final.target_,
+            "candidate": chosen,
+            "selection": selection.to_dict(),
             "regions": len(ds.regions),
             "categories": ds.categories,
             "backtest_origins": origins,
@@ -214,13 +278,15 @@ def train(
             out = Path(tmp)
             plot_backtest(result.predictions, out / "backtest.png")
             plot_calibration(result.predictions, out / "calibration.png")
-            plot_feature_importance(
-                final.feature_names_, final.feature_importances_, out / "feature_importance.png"
-            )
+            importances = _importances(final)
+            plots = ["backtest.png", "calibration.png"]
+            if importances is not None:
+                plot_feature_importance(*importances, out / "feature_importance.png")
+                plots.append("feature_importance.png")
             (out / "model_card.md").write_text(model_card(info, summary["models"], detection))
             (out / "backtest.json").write_text(json.dumps(summary, indent=2, default=str))
             (out / "detection_model.json").write_text(json.dumps(detection, indent=2))
-            for name in ("backtest.png", "calibration.png", "feature_importance.png"):
+            for name in plots:
                 mlflow.log_artifact(str(out / name), "plots")
             for name in ("model_card.md", "backtest.json", "detection_model.json"):
                 mlflow.log_artifact(str(out / name))
@@ -230,6 +296,7 @@ def train(
         registry.set_challenger(client, version)
         mlflow.set_tags({"promotion.gate": decision.reason, "registered.version": version})
         mlflow.log_dict(decision.to_dict(), "promotion.json")
+        mlflow.log_dict(selection.to_dict(), "selection.json")
         if decision.promote:
             registry.promote(client, version, decision.reason, by="gate")
         run_id = run.info.run_id
@@ -238,6 +305,7 @@ def train(
         run_id=run_id,
         version=version,
         decision=decision,
+        selection=selection,
         backtest=summary,
         seconds=time.perf_counter() - started,
         tracking_uri=tracking.resolve_tracking_uri(tracking_uri),

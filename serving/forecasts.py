@@ -135,6 +135,7 @@ def _card(model: Forecaster) -> dict[str, Any]:
         "horizon": getattr(model, "horizon", None),
         "metrics": _plain(model.metrics or {}),
         "detection_model": _plain(model.detection_model or {}),
+        "selection": _plain(getattr(model, "selection", None) or {}),
     }
 
 
@@ -296,6 +297,7 @@ class Snapshot:
             "horizon": None,
             "metrics": {},
             "detection_model": {},
+            "selection": {},
         }
         if m is not None:
             card.update(m.card)

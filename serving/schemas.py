@@ -123,6 +123,11 @@ class ModelCard(BaseModel):
     detection_model: dict[str, Any] = Field(
         description="Detection rates κ per category and reporting rates"
     )
+    selection: dict[str, Any] = Field(
+        default_factory=dict,
+        description="How the model was chosen: its kind ('candidate'), the gate's 'decision' "
+        "and every candidate's backtest deviance and coverage on the same window",
+    )
     loaded_at: str | None = Field(description="When this model was loaded (ISO 8601, UTC)")
     data: dict[str, Any] = Field(description="The panel forecasts are made from")
 

@@ -12,6 +12,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from optimize.resources import Resources
+from pipelines.contract.frequency import pandas_freq
 from pipelines.contract.incidents import Incidents, read_incidents
 from pipelines.contract.regions import Regions, read_regions
 from pipelines.contract.resources import read_resources
@@ -232,8 +233,14 @@ def read_truth(data_dir: Path) -> pd.DataFrame:
 
 
 def summarize(ds: Dataset) -> dict[str, Any]:
-    """Figures that describe a dataset: sizes, frequency, categories and missing cells."""
-    periods = ds.periods
+    """Figures that describe a dataset: sizes, frequency, categories and missing cells.
+
+    Periods are counted from the first to the last at the panel's frequency, so a period
+    with no row at all is missing, not absent.
+    """
+    observed = ds.periods
+    periods = pd.date_range(observed[0], observed[-1], freq=pandas_freq(ds.frequency))
+    absent = periods.difference(observed)
     cells = len(ds.regions) * len(periods) * len(ds.categories)
     value_cols = ["reported", "detected", "effort"] if ds.has_effort else ["count"]
     present = int(ds.incidents[value_cols].notna().all(axis=1).sum())
@@ -252,6 +259,7 @@ def summarize(ds: Dataset) -> dict[str, Any]:
         "covariates": sorted(c for c in ds.incidents.columns if c.startswith("cov_"))
         + sorted(c for c in ds.regions.columns if c.startswith("cov_")),
         "rows": len(ds.incidents),
+        "missing_periods": [f"{p:%Y-%m-%d}" for p in absent],
         "missing_cell_share": round(1 - present / cells, 4) if cells else 0.0,
     }
     if ds.resources is not None:

@@ -9,9 +9,10 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from pipelines.backtest import backtest, default_models
+from pipelines.backtest import backtest, candidates
 from pipelines.contract import load_dataset, read_truth
 from pipelines.errors import ConfigurationError
+from pipelines.selection import BLEND, add_blend
 from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, write_json
 from serving.commands._progress import progress_bar
@@ -25,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=COMMANDS["backtest"],
         description=(
             "Fit every model on the data up to each of the last N periods and forecast "
-            "horizons 1..H from there; score against observed counts and, on simulated "
-            "worlds (truth.parquet present), against the true activity."
+            "horizons 1..H from there, add a blend of them (weights fitted on earlier "
+            "origins only), and score against observed counts and, on simulated worlds "
+            "(truth.parquet present), against the true activity."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
@@ -59,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
             f"{len(ds.periods)} periods are too few for {args.origins} origins — fix: use "
             f"--origins {max(len(ds.periods) - 3, 1)} or fewer"
         )
-    models = default_models(args.horizon)
+    models = candidates(args.horizon, has_effort=ds.has_effort)
     if args.models:
-        unknown = sorted(set(args.models) - set(models))
+        unknown = sorted(set(args.models) - set(models) - {BLEND})
         if unknown:
             raise ConfigurationError(
-                f"unknown model(s) {', '.join(unknown)} — fix: choose from {', '.join(models)}"
+                f"unknown model(s) {', '.join(unknown)} — fix: choose from "
+                f"{', '.join([*models, BLEND])}"
             )
         models = {k: v for k, v in models.items() if k in args.models}
     truth = read_truth(args.data) if (args.data / "truth.parquet").exists() else None
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
             origins=args.origins, horizon=args.horizon, refit_every=args.refit_every,
             truth=truth, frequency=ds.frequency, progress=report,
         )  # fmt: skip
+    if len(models) > 1 and (not args.models or BLEND in args.models):
+        result, _ = add_blend(result, list(models))
     payload = result.to_json()
     if args.json:
         write_json(args.json, payload)

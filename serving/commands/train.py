@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
+from rich.table import Table
+
+from pipelines.errors import ConfigurationError
 from pipelines.train import train
 from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, print_summary, write_json
@@ -19,10 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help=COMMANDS["train"],
         description=(
-            "Validate the data, backtest every model on the same rolling origins, fit the "
-            "effort-aware LightGBM forecaster, log it to MLflow (metrics, plots, model card, "
-            "pyfunc) as crossplan-risk@challenger, and promote it to champion if it beats the "
-            "champion on the same window with 80% interval coverage in [0.7, 0.9]."
+            "Validate the data, backtest every candidate on the same rolling origins (the "
+            "LightGBM forecaster, its naive twin, the baselines and a blend of them), fit the "
+            "best one with 80% interval coverage in [0.7, 0.9], log it to MLflow (metrics of "
+            "every candidate, plots, model card, pyfunc) as crossplan-risk@challenger, and "
+            "promote it to champion if it also beats the champion on the same window."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
@@ -41,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.horizon < 1:
+        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
+    if args.origins < 1 or args.refit_every < 1:
+        raise ConfigurationError("--origins and --refit-every must be at least 1")
     # MLflow's own INFO lines would break the progress bar; the summary says what happened.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     with progress_bar("training", quiet=args.quiet) as report:
@@ -55,17 +64,35 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, result.to_json())
     if not args.quiet:
-        main = result.backtest["models"]["lightgbm"]["observed"]
+        chosen = result.selection.candidate
+        main = result.backtest["models"][chosen]["observed"]
         print_summary(
-            f"Trained crossplan-risk version {result.version}",
+            f"Trained crossplan-risk version {result.version}: {chosen}",
             {
                 "run_id": result.run_id,
                 "tracking_uri": result.tracking_uri,
+                "candidate": chosen,
                 "champion": "yes" if result.decision.promote else "no (challenger)",
                 "decision": result.decision.reason,
                 **{f"backtest_{k}": round(v, 4) for k, v in main.items()},
                 "seconds": round(result.seconds, 1),
             },
         )
+        _print_candidates(result.selection.scores, chosen)
         console.print("Full metrics: MLflow experiment 'crossplan' (mlflow ui) or --json.")
     return 0
+
+
+def _print_candidates(scores: dict[str, dict[str, Any]], chosen: str) -> None:
+    table = Table(
+        title="Candidates on the same backtest window (observed counts)", title_justify="left"
+    )
+    for col in ("candidate", "poisson_deviance", "coverage80", "eligible"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
+        label = f"{name} (chosen)" if name == chosen else name
+        table.add_row(
+            label, f"{s['poisson_deviance']:.4f}", f"{s['coverage80']:.3f}",
+            "yes" if s["eligible"] else "no",
+        )  # fmt: skip
+    console.print(table)

@@ -33,3 +33,47 @@ def test_no_counts_leaves_the_starting_point() -> None:
         np.zeros(3), np.zeros(3), np.ones(3), np.array(["X"] * 3), np.array(["k"] * 3)
     )
     assert model.n_cells_ == 0 and 0 < model.reporting_rate_["X"] < 1
+
+
+def _thinned(effort_scale: float, seed: int = 0) -> dict[str, np.ndarray]:
+    """Cells drawn from the observation model with rho = 0.3, kappa = 0.4."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    effort = rng.uniform(0, 1, n) * effort_scale
+    lam = rng.uniform(2, 20, n)
+    g = 1 - np.exp(-0.4 * effort)
+    return {
+        "reported": rng.poisson(lam * 0.3).astype(float),
+        "detected": rng.poisson(lam * 0.7 * g).astype(float),
+        "effort": effort,
+        "country": np.array(["X"] * n),
+        "category": np.array(["k"] * n),
+    }
+
+
+def _width(model: DetectionModel, kind: str, key: str) -> float:
+    lo, hi = model.intervals_[kind][key]
+    return hi - lo
+
+
+def test_bootstrap_intervals_widen_when_effort_is_low_everywhere() -> None:
+    high = DetectionModel(n_bootstrap=30).fit(**_thinned(10.0))
+    low = DetectionModel(n_bootstrap=30).fit(**_thinned(1.0))
+    lo, hi = high.intervals_["kappa"]["k"]
+    assert lo <= high.kappa_["k"] <= hi and lo < 0.4 < hi
+    # kappa * effort well below 1: the split identifies kappa badly, and the interval says so
+    assert _width(low, "kappa", "k") > 4 * _width(high, "kappa", "k")
+    assert _width(low, "reporting_rate", "X") > 4 * _width(high, "reporting_rate", "X")
+    summary = low.to_dict()["intervals90"]
+    assert set(summary) == {"kappa", "reporting_rate"} and len(summary["kappa"]["k"]) == 2
+    assert high.to_dict()["not_identified"] == []
+
+
+def test_rates_driven_to_a_bound_are_flagged_not_identified() -> None:
+    # kappa * effort ~ 0.01: the optimum degenerates to both rates near zero
+    model = DetectionModel().fit(**_thinned(0.05))
+    assert model.to_dict()["not_identified"] == ["reporting_rate[X]", "kappa[k]"]
+
+
+def test_no_bootstrap_reports_no_intervals() -> None:
+    assert DetectionModel().fit(**_thinned(1.0)).to_dict()["intervals90"] == {}

@@ -107,3 +107,52 @@ def test_effort_awareness_forecasts_activity_better_than_counts() -> None:
     naive_dev, naive_rank = _truth_scores(aware=False)
     assert aware_dev < 0.7 * naive_dev
     assert aware_rank > naive_rank
+
+
+def _growing_panel(seed: int = 0) -> pd.DataFrame:
+    """Yearly counts: small quiet cells and one cell growing 30% a year to thousands."""
+    rng = np.random.default_rng(seed)
+    years = pd.date_range("1990-01-01", periods=30, freq="YS")
+    rows = []
+    for r in range(12):
+        base = 2000.0 * 1.3 ** np.arange(-29, 1) if r == 0 else np.full(30, 0.5 + r)
+        rows += [
+            {"region_id": f"r{r:02d}", "period": p, "category": "all", "count": int(c)}
+            for p, c in zip(years, rng.poisson(base), strict=True)
+        ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("relative", "beyond"),
+    [
+        (True, True),  # learns the ratio to the recent level: follows the cell past its maximum
+        (False, False),  # absolute: a tree cannot forecast above the largest value it has seen
+    ],
+)
+def test_level_relative_forecasts_leave_the_training_range(relative: bool, beyond: bool) -> None:
+    panel = _growing_panel()
+    model = RiskForecaster(horizon=1, relative=relative, calibration_periods=0, **FAST)
+    forecast = model.fit(panel).predict(panel)
+    big = float(forecast.loc[forecast["region_id"] == "r00", "activity_mean"].iloc[0])
+    largest = float(panel["count"].max())
+    assert (big > largest) == beyond
+    small = forecast.loc[forecast["region_id"] != "r00", "activity_mean"]
+    assert small.max() < 30  # quiet cells stay at their own scale
+
+
+@pytest.mark.parametrize(
+    ("shifts", "wide"),
+    [
+        # κ·effort about 1 (κ is 0.06-0.14, as in the world): the rates are pinned down
+        (10.0, False),
+        (0.05, True),  # kappa * effort << 1 everywhere: hardly identifiable, and it shows
+    ],
+)
+def test_detection_intervals_show_what_effort_can_identify(shifts: float, wide: bool) -> None:
+    world = generate_panel(n_regions=36, n_periods=104, shifts_per_region=shifts, seed=5)
+    model = RiskForecaster(horizon=1, detection_bootstrap=20, **FAST)
+    summary = model.fit(world.panel, world.regions).detection_summary()
+    widths = [hi - lo for lo, hi in summary["intervals90"]["reporting_rate"].values()]
+    assert set(summary["intervals90"]["reporting_rate"]) == set(world.reporting_rate)
+    assert (min(widths) > 0.5) if wide else (max(widths) < 0.1)

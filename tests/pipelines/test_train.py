@@ -48,14 +48,22 @@ def test_train_register_gate_promote_load(
     client = tracking.connect()
     run = client.get_run(first["run_id"])
     assert run.info.status == "FINISHED"
-    assert run.data.params["model.effort_aware"] == "True"
+    chosen = first["selection"]["candidate"]
+    assert run.data.tags["champion.candidate"] == chosen
+    scores = first["selection"]["scores"]
+    assert {"lightgbm", "lightgbm_naive", "last_value", "blend"} <= set(scores)
+    eligible = {n: s["poisson_deviance"] for n, s in scores.items() if s["eligible"]}
+    assert scores[chosen]["poisson_deviance"] == min(eligible.values())  # evidence decides
     assert "lightgbm.observed.poisson_deviance" in run.data.metrics
+    assert "blend.observed.poisson_deviance" in run.data.metrics
     assert "seasonal_naive.truth.spearman" in run.data.metrics
     assert len(run.data.tags["input.fingerprint"]) == 64
     artifacts = {a.path for a in client.list_artifacts(first["run_id"])}
-    assert {"model_card.md", "backtest.json", "plots", "promotion.json"} <= artifacts
+    assert {"model_card.md", "backtest.json", "plots", "promotion.json", "selection.json"} <= (
+        artifacts
+    )
     plots = {a.path for a in client.list_artifacts(first["run_id"], "plots")}
-    assert plots == {"plots/backtest.png", "plots/calibration.png", "plots/feature_importance.png"}
+    assert {"plots/backtest.png", "plots/calibration.png"} <= plots
 
     # The same data again: the challenger ties the champion on the same window, so it stays
     # the challenger.
@@ -69,6 +77,8 @@ def test_train_register_gate_promote_load(
         "trafficking_in_persons",
     }
     assert champion.metrics["observed"]["coverage80"] == first["decision"]["challenger_coverage"]
+    assert champion.selection["candidate"] == chosen
+    assert set(champion.selection["candidates"]) == set(scores)
 
     ds = load_dataset(small_world_dir)
     forecast = champion.predict(ds, 2)
@@ -141,6 +151,13 @@ def test_backtest_command_writes_results(
     doc = json.loads(out.read_text())
     assert set(doc["models"]) == {"seasonal_naive", "moving_average"}
     assert "truth" in doc["models"]["moving_average"]
+    blended = tmp_path / "blend.json"
+    assert main([*argv[:10], "blend", "--json", str(blended)]) == 0  # the blend of the two
+    assert set(json.loads(blended.read_text())["models"]) == {
+        "seasonal_naive",
+        "moving_average",
+        "blend",
+    }
     assert "Backtest against observed counts" in capsys.readouterr().out
     header = preds.read_text().splitlines()[0].split(",")
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",

@@ -44,6 +44,10 @@ def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload
         assert card["training_window"]["end"] == card["data"]["last_period"]
         assert card["metrics"]["observed"]["coverage80"] > 0
         assert set(card["detection_model"]["kappa"]) == set(card["data"]["categories"])
+        selection = card["selection"]  # how it was chosen, with every candidate's score
+        assert {"lightgbm", "last_value", "blend"} <= set(selection["candidates"])
+        assert selection["candidate"] in selection["candidates"] and selection["decision"]
+        assert "intervals90" in card["detection_model"]
         assert modelstore.latest_copy_version() == "1"  # kept for a degraded start
 
         r = client.post("/forecast", json={"horizon": card["horizon"] + 1}, headers=admin)

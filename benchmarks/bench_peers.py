@@ -1,0 +1,120 @@
+"""crossplan's champion against what a data scientist would pick instead, on the same folds.
+
+Run with ``make bench-peers`` (or ``python -m benchmarks.bench_peers`` once the peers'
+environment exists). On the real development panel (deaths in terrorist incidents by country
+and year, :mod:`pipelines.panels.nkill`), every origin of the last 26 years, horizons 1-4:
+crossplan's candidates are backtested and the champion chosen exactly as ``crossplan train``
+chooses it; the peers (mlforecast with LightGBM on lags and rolling means; statsforecast's
+AutoETS, CrostonSBA and ADIDA) run in their own environment (``benchmarks/peers``: they
+require pandas < 3) on the same origins, and everything is scored by the same mean Poisson
+deviance (predictions floored at 0.1) against the same outcomes.
+
+The peers need regular series, so the panel's missing year (1993) is filled for them by
+interpolating its neighbours, as a data scientist would; crossplan's models see it missing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks._table import print_table
+from pipelines.backtest import backtest, candidates
+from pipelines.contract import load_dataset
+from pipelines.metrics import poisson_deviance
+from pipelines.panels.nkill import write_nkill_panel
+from pipelines.registry import COVERAGE_RANGE
+from pipelines.selection import add_blend, select
+
+ORIGINS, HORIZON = 26, 4
+_PEERS = Path(__file__).with_name("peers")
+_DEFAULT_PYTHON = Path(__file__).parents[1] / ".venv-peers" / "bin" / "python"
+
+
+def peers_python() -> Path:
+    """The peers' interpreter: ``$CROSSPLAN_PEERS_PYTHON`` or ``.venv-peers/bin/python``."""
+    return Path(os.environ.get("CROSSPLAN_PEERS_PYTHON") or _DEFAULT_PYTHON)
+
+
+def _peer_panel(incidents: pd.DataFrame) -> pd.DataFrame:
+    wide = incidents.pivot(index="period", columns="region_id", values="count").astype(float)
+    grid = pd.date_range(wide.index.min(), wide.index.max(), freq="YS")
+    wide = wide.reindex(grid).interpolate()
+    long = wide.stack().rename("y").reset_index()
+    long.columns = pd.Index(["ds", "unique_id", "y"])
+    return long[["unique_id", "ds", "y"]]
+
+
+def run_peers(incidents: pd.DataFrame, origins: list[pd.Timestamp], work: Path) -> pd.DataFrame:
+    """Peer forecasts on ``origins``: ``model, origin, region_id, period, horizon, prediction``."""
+    panel, out = work / "peer_panel.csv", work / "peer_forecasts.csv"
+    _peer_panel(incidents).to_csv(panel, index=False)
+    dates = ",".join(f"{o:%Y-%m-%d}" for o in origins)
+    subprocess.run(
+        [str(peers_python()), str(_PEERS / "run_peers.py"), str(panel), dates, str(HORIZON),
+         str(out)],
+        check=True,
+    )  # fmt: skip
+    peers = pd.read_csv(out, parse_dates=["origin", "ds"])
+    peers = peers.rename(columns={"unique_id": "region_id", "ds": "period"})
+    peers["horizon"] = peers.groupby(["model", "origin", "region_id"]).cumcount() + 1
+    return peers
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        write_nkill_panel(work / "nkill")
+        ds = load_dataset(work / "nkill")
+        models = candidates(HORIZON, has_effort=ds.has_effort)
+        start = time.perf_counter()
+        result = backtest(
+            ds.incidents, ds.regions, ds.adjacency, models, origins=ORIGINS, horizon=HORIZON,
+            refit_every=1, frequency=ds.frequency,
+        )  # fmt: skip
+        result, _ = add_blend(result, list(models))
+        seconds = time.perf_counter() - start
+        observed = {n: m["observed"] for n, m in result.metrics().items()}
+        champion = select(observed, COVERAGE_RANGE).candidate
+        pred = result.predictions
+        rows = pred[["model", "origin", "horizon", "region_id", "period", "actual", "prediction"]]
+        have_peers = peers_python().exists()
+        if have_peers:
+            peers = run_peers(ds.incidents, result.origins, work)
+            actual = pred[pred["model"] == champion][["origin", "region_id", "period", "actual"]]
+            peers = peers.merge(actual, on=["origin", "region_id", "period"], how="inner")
+            rows = pd.concat([rows, peers[rows.columns]], ignore_index=True)
+    rows = rows.dropna(subset=["actual"])
+    dev = {
+        (m, h): poisson_deviance(g["actual"], g["prediction"])
+        for (m, h), g in rows.groupby(["model", "horizon"])
+    }
+    base = dev[("last_value", 1)]
+    table = []
+    for model in sorted({m for m, _ in dev}, key=lambda m: dev[(m, 1)]):
+        label = f"{model} (champion)" if model == champion else model
+        cov = observed[model]["coverage80"] if model in observed else np.nan
+        per_h = [dev.get((model, h), np.nan) for h in range(1, HORIZON + 1)]
+        table.append((label, per_h[0], per_h[0] / base, *per_h[1:], cov))
+    print_table(
+        f"Real panel (deaths by country and year), {ORIGINS} origins "
+        f"{result.origins[0]:%Y}-{result.origins[-1]:%Y}: mean Poisson deviance",
+        ("model", "h=1", "vs last value", "h=2", "h=3", "h=4", "cov80"),
+        table,
+    )
+    print(f"crossplan backtest of {len(models)} candidates and the blend: {seconds:.0f} s")
+    if not have_peers:
+        print(
+            f"peers not run: no interpreter at {peers_python()} — create it with make bench-peers"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Peer forecasters (mlforecast, statsforecast), run in their own environment on our folds."""

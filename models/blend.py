@@ -1,0 +1,181 @@
+"""A blend: a weighted mean of forecasters, with weights fitted on their past forecasts.
+
+No one model wins everywhere: on a long-tailed yearly panel "same as last year" is hard to
+beat for the largest cells, while a learned model does better on the rest; where effort is
+low everywhere the effort correction may help or hurt. A blend lets the evidence decide:
+its weights minimise the Poisson deviance of the members' backtest forecasts (against
+observed counts), so e.g. the share given to the effort-aware model over its naive twin is
+how much of the correction the data support.
+
+Intervals of the blend are the weighted means of the members' quantiles (quantile
+averaging), which keeps each member's calibration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator, clone
+
+from models.base import PanelForecaster
+
+__all__ = ["BlendForecaster", "blend_weights"]
+
+_FLOOR = 0.1  # the deviance floor of the metrics, so weights optimise what is scored
+_QUANTILES = ("activity_mean", "activity_q10", "activity_q50", "activity_q90")
+
+
+def blend_weights(actual: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Non-negative weights summing to one that minimise the mean Poisson deviance.
+
+    Parameters
+    ----------
+    actual
+        Outcomes, shape ``(n,)``.
+    predictions
+        Member forecasts, shape ``(n, m)``.
+    """
+    y = np.asarray(actual, float)
+    p = np.asarray(predictions, float)
+    m = p.shape[1]
+    if not len(y):
+        return np.full(m, 1.0 / m)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = np.exp(theta - theta.max())
+        w /= w.sum()
+        mu = p @ w
+        floored = np.maximum(mu, _FLOOR)
+        value = float(np.mean(floored - y * np.log(floored)))
+        d_mu = np.where(mu > _FLOOR, 1.0 - y / floored, 0.0) / len(y)
+        d_w = p.T @ d_mu
+        return value, w * (d_w - float(w @ d_w))
+
+    res = minimize(loss, np.zeros(m), jac=True, method="L-BFGS-B", bounds=[(-20, 20)] * m)
+    w = np.exp(res.x - res.x.max())
+    w /= w.sum()
+    w[w < 1e-3] = 0.0  # members that add nothing are not fitted
+    return w / w.sum()
+
+
+class BlendForecaster(PanelForecaster):
+    """Weighted mean of member forecasters (each fitted on the same data).
+
+    Parameters
+    ----------
+    members
+        ``(name, forecaster)`` pairs, unfitted.
+    weights
+        One row per horizon 1..``horizon``: the weight of each member, in order
+        (non-negative; each row normalised to sum to one).
+    horizon
+        Largest horizon; every member must forecast at least this far.
+    """
+
+    def __init__(
+        self,
+        members: list[tuple[str, PanelForecaster]] | None = None,
+        weights: list[list[float]] | None = None,
+        horizon: int = 4,
+    ) -> None:
+        self.members = members
+        self.weights = weights
+        self.horizon = horizon
+
+    def _weights(self) -> np.ndarray:
+        w = np.asarray(self.weights, float)
+        if w.ndim != 2 or w.shape[0] < int(self.horizon):
+            raise ValueError(f"a blend needs one row of weights per horizon, got {self.weights}")
+        return w[: int(self.horizon)] / w[: int(self.horizon)].sum(axis=1, keepdims=True)
+
+    def fit(
+        self,
+        panel: pd.DataFrame,
+        regions: pd.DataFrame | None = None,
+        adjacency: pd.DataFrame | None = None,
+        *,
+        frequency: str | None = None,
+    ) -> BlendForecaster:
+        """Fit every member with a positive weight on the same data."""
+        members = list(self.members or [])
+        if not members or self.weights is None:
+            raise ValueError("a blend needs members and their weights")
+        w = self._weights()
+        if w.shape[1] != len(members) or (w < 0).any() or not np.isfinite(w).all():
+            raise ValueError(f"blend weights must be non-negative, one per member: {self.weights}")
+        used = w.max(axis=0) > 0
+        self.members_ = [
+            (name, clone(m).set_params(horizon=self.horizon).fit(
+                panel, regions, adjacency, frequency=frequency))
+            for (name, m), keep in zip(members, used, strict=True) if keep
+        ]  # fmt: skip
+        self.weights_ = w[:, used]
+        first = self.members_[0][1]
+        self.frequency_, self.regions_, self.categories_ = (
+            first.frequency_, first.regions_, first.categories_
+        )  # fmt: skip
+        targets = {m.target_ for _, m in self.members_}
+        self.target_ = "activity" if "activity" in targets else "counts"
+        self.last_period_, self.n_periods_ = first.last_period_, first.n_periods_
+        return self
+
+    def predict(
+        self,
+        panel: pd.DataFrame,
+        horizon: int | None = None,
+        regions: list[str] | None = None,
+        categories: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """The weighted mean of the members' forecast tables (means and quantiles)."""
+        tables = [m.predict(panel, horizon, regions, categories) for _, m in self.members_]
+        out = tables[0].copy()
+        steps = np.searchsorted(np.sort(out["period"].unique()), out["period"].to_numpy())
+        for col in _QUANTILES:
+            out[col] = sum(
+                self.weights_[steps, j] * t[col].to_numpy(float) for j, t in enumerate(tables)
+            )
+        kappa = [
+            t["detection_rate"]
+            for (_, m), t in zip(self.members_, tables, strict=True)
+            if m.target_ == "activity"
+        ]
+        out["detection_rate"] = kappa[0] if kappa else np.nan
+        return out
+
+    def weighted_members(self) -> list[tuple[np.ndarray, PanelForecaster]]:
+        """Each fitted member with its weight per horizon (to score each against observations)."""
+        return [(self.weights_[:, j], m) for j, (_, m) in enumerate(self.members_)]
+
+    def expected_observations(self, forecast: pd.DataFrame, effort: pd.Series) -> pd.DataFrame:
+        """Not defined on the blended table: use :meth:`weighted_members` and each member's.
+
+        Raises
+        ------
+        TypeError
+            Always: the expected observations of a blend depend on each member's own forecast
+            (an effort-aware member's is scaled by exposure, a count member's is not).
+        """
+        raise TypeError(
+            "a blend's expected observations are the weighted sum of its members': "
+            "weight each member's expected_observations (weighted_members)"
+        )
+
+    def detection_summary(self) -> dict[str, Any]:
+        """The effort-aware member's detection model, with the blend's weights."""
+        summary: dict[str, Any] = {"target": "counts", "kappa": {}, "reporting_rate": {}}
+        for _, m in self.members_:
+            if m.target_ == "activity":
+                summary = m.detection_summary()
+                break
+        summary["blend_weights"] = {
+            name: [round(float(w), 4) for w in self.weights_[:, j]]
+            for j, (name, _) in enumerate(self.members_)
+        }
+        return summary
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        # Members are listed by name only: nested estimators are not tuned through the blend.
+        return BaseEstimator.get_params(self, deep=False)

@@ -1,0 +1,50 @@
+"""The blend: weights that minimise deviance, and a weighted mean of members' forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import BlendForecaster, LastValue, RiskForecaster, blend_weights, generate_panel
+
+
+def test_blend_weights_find_the_better_member() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 20, 2000)
+    y = rng.poisson(truth)
+    members = np.column_stack([truth, truth * 3, np.full_like(truth, y.mean())])
+    w = blend_weights(y, members)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    assert w[0] > 0.9
+
+
+def test_blend_weights_without_evidence_are_equal() -> None:
+    np.testing.assert_allclose(blend_weights(np.empty(0), np.empty((0, 3))), [1 / 3] * 3)
+
+
+def test_blend_forecast_is_the_weighted_mean_per_horizon() -> None:
+    world = generate_panel(n_regions=6, n_periods=60, with_effort=False, seed=3)
+    members = [
+        ("lightgbm", RiskForecaster(horizon=2, n_estimators=20)),
+        ("last_value", LastValue(horizon=2)),
+    ]
+    weights = [[0.25, 0.75], [1.0, 0.0]]  # horizon 1 mostly last value, horizon 2 the model
+    blend = BlendForecaster(members=members, weights=weights, horizon=2).fit(world.panel)
+    forecast = blend.predict(world.panel)
+    parts = [m.predict(world.panel) for _, m in blend.members_]
+    step = forecast["period"].rank(method="dense").astype(int).to_numpy() - 1
+    w = np.asarray(weights)[step]
+    expected = w[:, 0] * parts[0]["activity_mean"] + w[:, 1] * parts[1]["activity_mean"]
+    np.testing.assert_allclose(forecast["activity_mean"], expected)
+    assert (forecast["activity_q10"] <= forecast["activity_q90"]).all()
+    assert blend.detection_summary()["blend_weights"] == {
+        "lightgbm": [0.25, 1.0],
+        "last_value": [0.75, 0.0],
+    }
+
+
+def test_blend_refuses_weights_that_do_not_fit() -> None:
+    world = generate_panel(n_regions=3, n_periods=20, with_effort=False, seed=0)
+    blend = BlendForecaster(members=[("last_value", LastValue(horizon=2))], weights=[[1.0]])
+    with pytest.raises(ValueError, match="per horizon"):
+        blend.set_params(horizon=2).fit(world.panel)
