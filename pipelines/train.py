@@ -26,6 +26,7 @@ from models.pyfunc import log_pyfunc
 from pipelines import registry, tracking
 from pipelines.backtest import BacktestResult, backtest, default_models
 from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
+from pipelines.database import PanelVersion
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
@@ -108,8 +109,9 @@ def _log_metrics(result: BacktestResult) -> None:
 
 
 def train(
-    data_dir: Path,
+    data_dir: Path | None = None,
     *,
+    panel: PanelVersion | None = None,
     horizon: int = 4,
     origins: int = 8,
     refit_every: int = 4,
@@ -122,7 +124,9 @@ def train(
     Parameters
     ----------
     data_dir
-        Data directory (validated first).
+        Data directory (validated first); or else
+    panel
+        A panel of the shared database: the run records its as-of time and fingerprint.
     horizon
         Largest forecast horizon, in periods (at least 1).
     origins, refit_every
@@ -144,7 +148,15 @@ def train(
         raise ConfigurationError(f"--horizon must be at least 1, got {horizon}")
     if origins < 1 or refit_every < 1:
         raise ConfigurationError("--origins and --refit-every must be at least 1")
-    ds = load_dataset(data_dir)
+    if panel is not None:
+        ds, fingerprint, truth = panel.dataset, panel.fingerprint, None
+        source = {"input.as_of": panel.as_of_iso, "input.source": "database"}
+    elif data_dir is not None:
+        ds, fingerprint = load_dataset(data_dir), input_fingerprint(data_dir)
+        truth = read_truth(data_dir) if (data_dir / "truth.parquet").exists() else None
+        source = {"input.data_dir": str(data_dir.resolve())}
+    else:
+        raise ConfigurationError("give a data directory or a panel of the database to train on")
     n_periods = len(ds.periods)
     if n_periods < origins + 3:
         raise ConfigurationError(
@@ -152,8 +164,6 @@ def train(
             f"use --origins {max(n_periods - 3, 1)} or fewer"
         )
     client = tracking.connect(tracking_uri)
-    fingerprint = input_fingerprint(data_dir)
-    truth = read_truth(data_dir) if (data_dir / "truth.parquet").exists() else None
     models = default_models(horizon, random_state=random_state)
     total = len(models) * origins + 3
     report = progress or (lambda done, total, label: None)
@@ -175,7 +185,7 @@ def train(
     periods = ds.periods
     tags = {
         "input.fingerprint": fingerprint,
-        "input.data_dir": str(data_dir.resolve()),
+        **source,
         "backtest.window": window,
         "training.start": f"{periods[0]:%Y-%m-%d}",
         "training.end": f"{periods[-1]:%Y-%m-%d}",
@@ -195,6 +205,7 @@ def train(
                 "periods": n_periods,
                 "categories": ",".join(ds.categories),
                 "input.fingerprint": fingerprint,
+                **({"input.as_of": source["input.as_of"]} if panel is not None else {}),
             }
         )
         _log_metrics(result)

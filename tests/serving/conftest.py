@@ -36,10 +36,14 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from pipelines.contract import Dataset, load_dataset  # noqa: E402
+from pipelines.database import Database  # noqa: E402
 from pipelines.simulate import simulate_world  # noqa: E402
-from serving.auth import KeysFile, Role, add_key  # noqa: E402
+from serving.auth import KeyStore, Role, add_key  # noqa: E402
 
 TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
+# A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
+# first country; the other roles are the operator's keys (no country: every region).
+_COUNTRY = {Role.REPORTER: "GRC"}
 
 
 def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -> pd.DataFrame:
@@ -149,8 +153,12 @@ def service_home(tiny_world_dir: Path, champion_store: Path) -> ServiceHome:
         home: Path, *, forecast: Path | None = None, champion: bool = False
     ) -> tuple[dict[str, str], dict[str, str]]:
         home.mkdir(parents=True, exist_ok=True)
-        keys = KeysFile(home / "api_keys.json")
-        tokens = {role.value: add_key(keys, role.value, role) for role in Role}
+        db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
+        keys = KeyStore(db)
+        tokens = {
+            role.value: add_key(keys, role.value, role, country=_COUNTRY.get(role)) for role in Role
+        }
+        db.dispose()
         if champion:
             shutil.copy(champion_store / "mlflow.db", home / "mlflow.db")
         env = {
@@ -166,7 +174,7 @@ def service_home(tiny_world_dir: Path, champion_store: Path) -> ServiceHome:
 
 
 def _point_service_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CROSSPLAN_API_KEYS_FILE", "CROSSPLAN_PLANS_DB", "CROSSPLAN_FORECAST_FILE"):
+    for name in ("CROSSPLAN_DATABASE_URL", "CROSSPLAN_FORECAST_FILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
