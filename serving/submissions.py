@@ -50,7 +50,7 @@ def read_submission(
                      '{"rows": [...]}')]
         )  # fmt: skip
     if suffix == ".json":
-        return _json_rows(body), "rows", lambda i: f"rows[{i}]"
+        return _json_rows(body), "request", lambda i: f"rows[{i}]"
     name = Path(file or f"upload{suffix}").name
     if not name.lower().endswith(suffix):
         name += suffix

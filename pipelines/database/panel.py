@@ -185,7 +185,15 @@ def load_panel(db: Database, as_of: datetime | None = None) -> PanelVersion:
         regions_doc[0],
         None if resources_doc is None else resources_doc[0],
     )
-    provenance = cells[[*KEY, "agency", "key_name", "submission_id", "received_at"]]
+    provenance = cells[[*KEY, "agency", "key_name", "submission_id", "received_at"]].assign(
+        period=pd.to_datetime(cells["period"]).astype("datetime64[ns]")
+    )
+    # In the panel's order, so that a mask over one is a mask over the other.
+    provenance = (
+        incidents.table[list(KEY)]
+        .merge(provenance, on=list(KEY), how="left")
+        .reset_index(drop=True)
+    )
     return PanelVersion(dataset, as_of_time, fingerprint, int(last.id), provenance)
 
 

@@ -8,6 +8,7 @@ served through the service's ``CROSSPLAN_FORECAST_FILE`` seam.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -231,3 +232,55 @@ def client(asgi_app: Any, served: dict[str, str]) -> Iterator[TestClient]:
     """The service in process, started (and stopped) through its lifespan."""
     with TestClient(asgi_app) as c:
         yield c
+
+
+# Keys of agencies of the tiny world's two countries (GRC: r002-r008; MKD: r001, r009, r010;
+# the GRC-MKD agreement covers r001, r004, r007, r008 and r009).
+AGENCY_KEYS = {
+    "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
+    "mkd-reporter": (Role.REPORTER, "MKD", "Border Police"),
+    "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
+    "grc-police": (Role.ANALYST, "GRC", "National Police"),
+    "mkd-analyst": (Role.ANALYST, "MKD", "Border Police"),
+    "planner": (Role.PLANNER, None, None),
+    "admin": (Role.ADMIN, None, None),
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_service(
+    request: pytest.FixtureRequest,
+    asgi_app: Any,
+    tiny_world_dir: Path,
+    forecast_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+    """The service on a new database of each kind, serving the tiny world with a stand-in
+    forecast; agencies' keys (:data:`AGENCY_KEYS`) and the database URL. Tests of a module
+    share it: each submits content of its own."""
+    home = tmp_path_factory.mktemp("home")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{home / 'crossplan.db'}"
+        else:
+            from tests.postgres import fresh_database
+
+            url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_server")))
+        db = Database.connect(url)
+        keys = KeyStore(db)
+        tokens = {
+            name: add_key(keys, name, role, country=country, agency=agency)
+            for name, (role, country, agency) in AGENCY_KEYS.items()
+        }
+        db.dispose()
+        env = {
+            "CROSSPLAN_HOME": str(home),
+            "CROSSPLAN_DATA": str(tiny_world_dir),
+            "CROSSPLAN_DATABASE_URL": url,
+            "CROSSPLAN_FORECAST_FILE": str(forecast_file),
+            "MLFLOW_TRACKING_URI": _sqlite(home),
+        }
+        with pytest.MonkeyPatch.context() as mp:
+            _point_service_at(env, mp)
+            with TestClient(asgi_app) as client:
+                yield client, tokens, url
