@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.contract import Dataset, load_dataset
 from pipelines.simulate import World, simulate_world
 
 SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
+TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +30,19 @@ def small_world_dir(small_world: World, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("small_world")
     small_world.write(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory small enough to plan in well under a second: 2 countries, 10 regions."""
+    out = tmp_path_factory.mktemp("tiny_world")
+    simulate_world(**TINY_WORLD).write(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_world_dir: Path) -> Dataset:
+    return load_dataset(tiny_world_dir)
 
 
 @pytest.fixture(scope="session")

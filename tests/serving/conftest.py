@@ -36,12 +36,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset, load_dataset  # noqa: E402
+from pipelines.contract import Dataset  # noqa: E402
 from pipelines.database import Database  # noqa: E402
-from pipelines.simulate import simulate_world  # noqa: E402
 from serving.auth import KeyStore, Role, add_key  # noqa: E402
 
-TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 # A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
 # first country; the other roles are the operator's keys (no country: every region).
 _COUNTRY = {Role.REPORTER: "GRC"}
@@ -64,19 +62,6 @@ def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -
         activity_q90=1.7 * mean,
         detection_rate=0.05,
     )
-
-
-@pytest.fixture(scope="session")
-def tiny_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory small enough to plan in well under a second: 2 countries, 10 regions."""
-    out = tmp_path_factory.mktemp("tiny_world")
-    simulate_world(**TINY_WORLD).write(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_dataset(tiny_world_dir: Path) -> Dataset:
-    return load_dataset(tiny_world_dir)
 
 
 @pytest.fixture(scope="session")
