@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -40,5 +41,5 @@ def test_a_failing_receiver_is_retried_with_back_off(failures: int, delivered: b
     sender.close()
     assert len(tries) == (failures + 1 if delivered else ATTEMPTS)
     assert arrived == ([b'{"alert":{"region_id":"r004"}}'] if delivered else [])
-    gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
-    assert all(later >= 1.5 * earlier for earlier, later in zip(gaps, gaps[1:], strict=False))
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
+    assert all(later >= 1.5 * earlier for earlier, later in itertools.pairwise(gaps))
