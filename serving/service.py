@@ -203,6 +203,12 @@ class CrossplanService:
         card = self.snapshot.card()
         log.info("serving %s", card["reason"] or f"model version {card['version']}")
 
+    @bentoml.on_shutdown
+    def _close(self) -> None:
+        """Let queued webhook posts go out, and close the database's connections."""
+        self.webhooks.close()
+        self.db.dispose()
+
     def __is_ready__(self) -> bool:
         # Not ready without a model, nor when the database stops answering: better no answer
         # than forecasts from a panel that can no longer take submissions.
