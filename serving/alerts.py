@@ -7,7 +7,10 @@ After each submission the service compares, region by region and category by cat
 * ``forecast_jump`` — the new panel's forecast mean above the previous forecast's q90 for
   the same period (the risk jumped).
 
-Each alert keeps the forecast row it exceeded. Alerts are stored (append-only), listed at
+A jump is judged on the first period both forecasts cover, and only when the new forecast
+expects at least :data:`MIN_JUMP` incidents: where a forecast's q90 is 0, any positive mean
+would otherwise "jump", and partners would learn to ignore the alerts. Each alert keeps the
+forecast row it exceeded. Alerts are stored (append-only), listed at
 ``GET /alerts`` for the regions a key reads region by region, and posted to webhooks
 (:mod:`serving.webhooks`).
 """
@@ -27,7 +30,10 @@ from pipelines.database import Database, iso, utcnow
 from pipelines.database.schema import Alert
 from serving.forecasts import Snapshot
 
-__all__ = ["AlertRecord", "detect_alerts", "list_alerts", "store_alerts"]
+__all__ = ["MIN_JUMP", "AlertRecord", "detect_alerts", "list_alerts", "store_alerts"]
+
+# A forecast jump is worth an alert only when the new forecast expects this many incidents.
+MIN_JUMP = 1.0
 
 _KEY = ["region_id", "category", "period"]
 _FORECAST = ["activity_mean", "activity_q10", "activity_q50", "activity_q90"]
@@ -96,7 +102,11 @@ def detect_alerts(
     if not after.empty:
         before = _table(old, after["period"].max())
         both = after.merge(before, on=_KEY, suffixes=("", "_before"))
-        jumped = both[both["activity_mean"] > both["activity_q90_before"]]
+        both = both[both["period"] == both["period"].min()]
+        jumped = both[
+            (both["activity_mean"] > both["activity_q90_before"])
+            & (both["activity_mean"] >= MIN_JUMP)
+        ]
         for row in jumped.to_dict("records"):
             previous = {c: row[f"{c}_before"] for c in _FORECAST} | {k: row[k] for k in _KEY}
             alerts.append(_alert(now, submission_id, "forecast_jump", previous,
