@@ -244,9 +244,19 @@ def _cells_as_of(con: Connection, moment: datetime) -> pd.DataFrame:
         .where(Submission.received_at <= moment)
         .order_by(CellVersion.id)
     )
-    result = con.execute(query)
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame = _frame(con.execute(query))
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
     return frame.drop_duplicates(list(KEY), keep="last").reset_index(drop=True)
+
+
+def _frame(result: sa.CursorResult[Any]) -> pd.DataFrame:
+    """A query's rows as a frame, fetched from the driver's cursor.
+
+    Millions of rows: SQLAlchemy's row objects cost more than the query. Dates then come as
+    the driver gives them (text on SQLite), which the callers parse.
+    """
+    columns = list(result.keys())
+    return pd.DataFrame(result.cursor.fetchall(), columns=columns)
 
 
 _REGIONS_CACHE: OrderedDict[str, Regions] = OrderedDict()
@@ -666,7 +676,7 @@ def _latest_for(con: Connection, periods: Any) -> pd.DataFrame:
             .where(CellVersion.period.in_(days[start : start + 500]))
             .order_by(CellVersion.id)
         )
-        frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
+        frames.append(_frame(result))
     stored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     columns = [*KEY, *_VALUES, "covariates", "source"]
     if stored.empty:
