@@ -2,7 +2,7 @@
 
 :mod:`~pipelines.database.engine` connects and migrates (SQLite by default, PostgreSQL when
 ``CROSSPLAN_DATABASE_URL`` says so); :mod:`~pipelines.database.panel` stores submissions and
-rebuilds the panel as of any time; :mod:`~pipelines.database.audit` keeps the audit trail.
+rebuilds the panel as of any time; :mod:`~pipelines.database.submissions` stores what agencies send; :mod:`~pipelines.database.audit` keeps the audit trail.
 """
 
 from pipelines.database.audit import AuditRecord, audit_trail, record_event
@@ -14,15 +14,17 @@ from pipelines.database.engine import (
 )
 from pipelines.database.panel import (
     PanelVersion,
-    SubmissionResult,
-    Submitter,
     export_panel,
-    import_directory,
     iso,
     latest_submission,
     load_panel,
-    submit_incidents,
     utcnow,
+)
+from pipelines.database.submissions import (
+    SubmissionResult,
+    Submitter,
+    import_directory,
+    submit_incidents,
 )
 
 __all__ = [
