@@ -1,7 +1,7 @@
 """Where crossplan keeps its local state: ``$CROSSPLAN_HOME``, by default ``./.crossplan``.
 
-The MLflow store, the API keys, the plan store and the service's model copies live under it
-unless their own settings point elsewhere.
+The MLflow store, the shared database (panel versions, keys, plans) and the service's model
+copies live under it unless their own settings point elsewhere.
 """
 
 from __future__ import annotations

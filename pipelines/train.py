@@ -27,6 +27,7 @@ from models.pyfunc import log_pyfunc
 from pipelines import registry, tracking
 from pipelines.backtest import BacktestResult, backtest, candidates
 from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
+from pipelines.database import PanelVersion
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
@@ -158,8 +159,9 @@ def _importances(model: PanelForecaster) -> tuple[list[str], Any] | None:
 
 
 def train(
-    data_dir: Path,
+    data_dir: Path | None = None,
     *,
+    panel: PanelVersion | None = None,
     horizon: int = 4,
     origins: int = 8,
     refit_every: int = 4,
@@ -176,7 +178,9 @@ def train(
     Parameters
     ----------
     data_dir
-        Data directory (validated first).
+        Data directory (validated first); or else
+    panel
+        A panel of the shared database: the run records its as-of time and fingerprint.
     horizon
         Largest forecast horizon, in periods (at least 1).
     origins, refit_every
@@ -198,7 +202,15 @@ def train(
         raise ConfigurationError(f"the horizon must be at least 1, got {horizon}")
     if origins < 1 or refit_every < 1:
         raise ConfigurationError("backtest origins and refit interval must be at least 1")
-    ds = load_dataset(data_dir)
+    if panel is not None:
+        ds, fingerprint, truth = panel.dataset, panel.fingerprint, None
+        source = {"input.as_of": panel.as_of_iso, "input.source": "database"}
+    elif data_dir is not None:
+        ds, fingerprint = load_dataset(data_dir), input_fingerprint(data_dir)
+        truth = read_truth(data_dir) if (data_dir / "truth.parquet").exists() else None
+        source = {"input.data_dir": str(data_dir.resolve())}
+    else:
+        raise ConfigurationError("give a data directory or a panel of the database to train on")
     n_periods = len(ds.periods)
     if n_periods < origins + 3:
         raise ConfigurationError(
@@ -206,8 +218,6 @@ def train(
             f"use {max(n_periods - 3, 1)} backtest origins or fewer"
         )
     client = tracking.connect(tracking_uri)
-    fingerprint = input_fingerprint(data_dir)
-    truth = read_truth(data_dir) if (data_dir / "truth.parquet").exists() else None
     models = candidates(horizon, has_effort=ds.has_effort, random_state=random_state)
     total = len(models) * origins + 3
     report = progress or (lambda done, total, label: None)
@@ -236,7 +246,7 @@ def train(
     periods = ds.periods
     tags = {
         "input.fingerprint": fingerprint,
-        "input.data_dir": str(data_dir.resolve()),
+        **source,
         "backtest.window": window,
         "training.start": f"{periods[0]:%Y-%m-%d}",
         "training.end": f"{periods[-1]:%Y-%m-%d}",
@@ -257,6 +267,7 @@ def train(
                 "periods": n_periods,
                 "categories": ",".join(ds.categories),
                 "input.fingerprint": fingerprint,
+                **({"input.as_of": source["input.as_of"]} if panel is not None else {}),
             }
         )
         _log_metrics(result, chosen)

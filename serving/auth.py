@@ -1,36 +1,38 @@
-"""API keys of the planning service: roles, the hashed keys file, and checking a key.
+"""API keys of the planning service: roles, agencies, the keys table, and checking a key.
 
-A key is a random token shown once, when it is made. The keys file keeps only its SHA-256
-(the token has 256 bits of entropy, so a plain hash cannot be reversed by guessing), with the
-name of its holder and a role:
+A key is a random token shown once, when it is made. The shared database keeps only its
+SHA-256 (the token has 256 bits of entropy, so a plain hash cannot be reversed by guessing),
+with the name of its holder, a role, and the agency and country it belongs to:
 
-=========  ============================================================
-``analyst``  read plans and the model card
-``planner``  also request forecasts and plans
-``admin``    also reload the model
-=========  ============================================================
+============  ==============================================================
+``reporter``  submit its own country's incident rows, nothing else
+``analyst``   read plans, the model card and the data sharing opens to it
+``planner``   also request forecasts and plans
+``admin``     also submit for any country, reload the model, read the audit trail
+============  ==============================================================
+
+A key without a country is the operator's (``make demo``'s planner, the service's admins):
+it reads every region. Every agency's key names its country, and reads what
+:mod:`serving.sharing` opens to that country. Adding, replacing and revoking a key is written
+to the audit trail (never the token or its hash).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import hmac
-import json
 import logging
-import os
 import re
 import secrets
-import tempfile
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -39,14 +41,15 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection
 
-from optimize.errors import pydantic_problems
+from pipelines.database import Database, record_event
+from pipelines.database.schema import ApiKeyRow
 from pipelines.errors import ConfigurationError
 
 __all__ = [
     "ApiKey",
     "KeyBackend",
     "KeyRing",
-    "KeysFile",
+    "KeyStore",
     "KeysUnavailable",
     "Permission",
     "Principal",
@@ -56,10 +59,12 @@ __all__ = [
     "revoke_key",
 ]
 
-_FORMAT = "crossplan-api-keys/1"
 _TOKEN_PREFIX = "cpk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COUNTRY = re.compile(r"^[A-Z]{3}$")
+# How long a service trusts the keys it read: a revoked key stops working within this time.
+_REFRESH_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,7 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     """What a key holder is."""
 
+    REPORTER = "reporter"
     ANALYST = "analyst"
     PLANNER = "planner"
     ADMIN = "admin"
@@ -75,15 +81,17 @@ class Role(StrEnum):
 class Permission(StrEnum):
     """What an endpoint needs."""
 
+    SUBMIT = "submit"
     READ = "read"
     PLAN = "plan"
     ADMIN = "admin"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.REPORTER: frozenset({Permission.SUBMIT}),
     Role.ANALYST: frozenset({Permission.READ}),
     Role.PLANNER: frozenset({Permission.READ, Permission.PLAN}),
-    Role.ADMIN: frozenset({Permission.READ, Permission.PLAN, Permission.ADMIN}),
+    Role.ADMIN: frozenset({Permission.SUBMIT, Permission.READ, Permission.PLAN, Permission.ADMIN}),
 }
 
 
@@ -93,6 +101,8 @@ class Principal(BaseUser):
 
     name: str
     role: Role
+    country: str | None = None
+    agency: str | None = None
 
     def may(self, permission: Permission) -> bool:
         return permission in _GRANTS[self.role]
@@ -112,23 +122,16 @@ class Principal(BaseUser):
 
 
 class ApiKey(BaseModel):
-    """One entry of the keys file (never the token itself)."""
+    """One stored key (never the token itself)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=_NAME.pattern, description="Who holds the key")
     role: Role
+    country: str | None = Field(default=None, pattern=_COUNTRY.pattern)
+    agency: str | None = Field(default=None, max_length=200)
     sha256: str = Field(pattern=_SHA256.pattern, description="SHA-256 hex digest of the token")
     created_at: str = ""
-
-
-class _KeysDocument(BaseModel):
-    """The keys file: ``{"format": "crossplan-api-keys/1", "keys": [...]}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: str = _FORMAT
-    keys: list[ApiKey]
 
 
 def hash_token(token: str) -> str:
@@ -153,40 +156,16 @@ class KeyRing:
         for key in self.keys:
             if hmac.compare_digest(digest, key.sha256):
                 found = key
-        return None if found is None else Principal(found.name, found.role)
+        if found is None:
+            return None
+        return Principal(found.name, found.role, found.country, found.agency)
 
     def names(self) -> list[str]:
         return [k.name for k in self.keys]
 
-    def to_json(self) -> dict[str, Any]:
-        return _KeysDocument(keys=list(self.keys)).model_dump(mode="json")
-
-    @classmethod
-    def from_json(cls, doc: Any, path: Path) -> KeyRing:
-        """Parse a keys document; every problem is reported with its place."""
-        fix = f"repair {path} or delete it and create keys again with `crossplan keys add`"
-        if not isinstance(doc, dict):
-            raise ConfigurationError(f"{path}: not a keys file (no 'keys' list) — fix: {fix}")
-        try:
-            keys = _KeysDocument.model_validate(doc).keys
-        except ValidationError as err:
-            problems = [
-                f"{p.where or 'the document'}: {p.message}" for p in pydantic_problems(err.errors())
-            ]
-            raise ConfigurationError(f"{path}: " + "; ".join(problems) + f" — fix: {fix}") from None
-        names = [k.name for k in keys]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ConfigurationError(
-                f"{path}: "
-                + "; ".join(f"name '{n}' is used by more than one key" for n in repeated)
-                + f" — fix: {fix}"
-            )
-        return cls(tuple(keys))
-
 
 class KeysUnavailable(AuthenticationError):
-    """The keys file cannot be read: no key can be checked (503)."""
+    """The keys cannot be read (the database is down): no key can be checked (503)."""
 
 
 class KeyBackend(AuthenticationBackend):
@@ -195,7 +174,7 @@ class KeyBackend(AuthenticationBackend):
     Parameters
     ----------
     keyring
-        Returns the current keys (re-read when the keys file changes).
+        Returns the current keys.
     """
 
     def __init__(self, keyring: Callable[[], KeyRing]) -> None:
@@ -213,7 +192,8 @@ class KeyBackend(AuthenticationBackend):
         except ConfigurationError as err:
             log.error("cannot check API keys: %s", err)
             raise KeysUnavailable(
-                "the service cannot read its API keys file; tell its operator"
+                "the service cannot read its API keys (its database is unavailable); "
+                "tell its operator"
             ) from None
         if principal is None:
             raise AuthenticationError(
@@ -222,132 +202,135 @@ class KeyBackend(AuthenticationBackend):
         return AuthCredentials(principal.scopes), principal
 
 
-class KeysFile:
-    """The keys file on disk, re-read whenever it changes.
+class KeyStore:
+    """The keys table of the shared database, as the service reads it.
 
     Parameters
     ----------
-    path
-        ``$CROSSPLAN_HOME/api_keys.json`` or ``CROSSPLAN_API_KEYS_FILE``.
+    db
+        The shared database.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._ring = KeyRing()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ring: KeyRing | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
 
     def read(self) -> KeyRing:
-        """The keys as they are on disk; an empty ring when there is no file yet.
+        """Every key as stored now.
 
         Raises
         ------
         ConfigurationError
-            The file is not valid JSON or not a keys file.
+            The database cannot be read.
         """
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return KeyRing()
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigurationError(f"{self.path}: cannot read the keys file ({err})") from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigurationError(
-                f"{self.path}, line {err.lineno}: not valid JSON ({err.msg}) — fix: repair it or "
-                "delete it and create keys again with `crossplan keys add`"
-            ) from None
-        return KeyRing.from_json(doc, self.path)
+        with self.db.read() as con:
+            rows = con.execute(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
+        keys = [
+            ApiKey(
+                name=r.name,
+                role=Role(r.role),
+                country=r.country,
+                agency=r.agency,
+                sha256=r.sha256,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+        return KeyRing(tuple(keys))
 
     def current(self) -> KeyRing:
-        """The keys, re-read only when the file's modification time or size changed.
-
-        A file that turns bad while the service runs keeps the last good keys in force
-        (the error is raised once, for the log).
-        """
-        try:
-            st = self.path.stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp != self._stamp:
-            self._stamp = stamp
-            self._ring = self.read()
-        return self._ring
-
-    def write(self, ring: KeyRing) -> None:
-        """Replace the file atomically (readable by its owner only)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".api_keys.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(ring.to_json(), f, indent=2)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[KeyRing]:
-        """Hold the file's lock while reading, changing and writing it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = self.path.with_name(self.path.name + ".lock")
-        with open(lock, "a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield self.read()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """The keys, read again at most every second (a revoked key stops within a second)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._ring is None or now - self._read_at > _REFRESH_SECONDS:
+                self._ring = self.read()
+                self._read_at = now
+            return self._ring
 
 
-def add_key(keys: KeysFile, name: str, role: Role, *, replace: bool = False) -> str:
+def add_key(
+    keys: KeyStore,
+    name: str,
+    role: Role,
+    *,
+    country: str | None = None,
+    agency: str | None = None,
+    replace: bool = False,
+    actor: str = "cli",
+) -> str:
     """Create a key for ``name`` and return the token (it is not stored anywhere).
 
     Parameters
     ----------
+    country, agency
+        Whom the key belongs to: an ISO 3166-1 alpha-3 code and the agency's name. A
+        reporter needs a country: it submits that country's rows.
     replace
         Revoke the key ``name`` already has, if any, instead of refusing.
+    actor
+        Who makes the change, for the audit trail.
 
     Raises
     ------
     ConfigurationError
-        Bad name, or a key with that name exists (and ``replace`` is false).
+        Bad name or country, a reporter without a country, or a key with that name exists
+        (and ``replace`` is false).
     """
     if not _NAME.match(name):
         raise ConfigurationError(
             f"bad key name {name!r} — fix: use 1-64 letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"
         )
-    with keys.locked() as ring:
-        if name in ring.names() and not replace:
+    if country is not None and not _COUNTRY.match(country):
+        raise ConfigurationError(
+            f"bad country {country!r} — fix: use the ISO 3166-1 alpha-3 code, e.g. GRC"
+        )
+    if role is Role.REPORTER and country is None:
+        raise ConfigurationError(
+            "a reporter submits its own country's rows — fix: give --country ISO3"
+        )
+    if agency is not None and not 0 < len(agency.strip()) <= 200:
+        raise ConfigurationError("--agency must be 1-200 characters")
+    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+    created = datetime.now(UTC).isoformat(timespec="microseconds")
+    with keys.db.write("api_keys") as con:
+        exists = con.execute(sa.select(ApiKeyRow.name).where(ApiKeyRow.name == name)).first()
+        if exists is not None and not replace:
             raise ConfigurationError(
-                f"a key named '{name}' already exists in {keys.path} — fix: choose another "
-                f"name, or replace it (`crossplan keys add {name} --replace`)"
+                f"a key named '{name}' already exists in {keys.db.describe()} — fix: choose "
+                f"another name, or replace it (`crossplan keys add {name} --replace`)"
             )
-        token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        kept = tuple(k for k in ring.keys if k.name != name)
-        key = ApiKey(name=name, role=role, sha256=hash_token(token), created_at=created)
-        keys.write(KeyRing((*kept, key)))
+        con.execute(sa.delete(ApiKeyRow).where(ApiKeyRow.name == name))
+        con.execute(
+            sa.insert(ApiKeyRow).values(
+                name=name,
+                role=role.value,
+                country=country,
+                agency=agency,
+                sha256=hash_token(token),
+                created_at=created,
+            )
+        )
+    action = "key_replaced" if exists is not None else "key_added"
+    record_event(keys.db, actor, action, name=name, role=role.value, country=country, agency=agency)
     return token
 
 
-def revoke_key(keys: KeysFile, name: str) -> None:
-    """Delete the key of ``name``.
+def revoke_key(keys: KeyStore, name: str, *, actor: str = "cli") -> None:
+    """Delete the key of ``name`` (the audit trail keeps the record).
 
     Raises
     ------
     ConfigurationError
         No key has that name.
     """
-    with keys.locked() as ring:
-        if name not in ring.names():
-            raise ConfigurationError(
-                f"no key named '{name}' in {keys.path} — fix: `crossplan keys list` shows the names"
-            )
-        keys.write(KeyRing(tuple(k for k in ring.keys if k.name != name)))
+    with keys.db.write("api_keys") as con:
+        gone = con.execute(sa.delete(ApiKeyRow).where(ApiKeyRow.name == name)).rowcount
+    if not gone:
+        raise ConfigurationError(
+            f"no key named '{name}' in {keys.db.describe()} — fix: `crossplan keys list` "
+            "shows the names"
+        )
+    record_event(keys.db, actor, "key_revoked", name=name)

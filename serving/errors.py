@@ -107,4 +107,7 @@ def _problem(p: Problem) -> dict[str, Any]:
     ):
         parts.append(p.column)
     field = ".".join(parts).replace(".[", "[") or None
-    return {"field": field, "message": p.message, "fix": p.fix}
+    problem: dict[str, Any] = {"field": field, "message": p.message, "fix": p.fix}
+    if p.file not in ("request", ""):  # a file's problem: its row and column as in the file
+        problem.update(file=p.file, row=p.row, column=p.column)
+    return problem

@@ -1,12 +1,14 @@
 """What the service forecasts from: the panel and the model, loaded together as one snapshot.
 
-A :class:`Snapshot` never changes once built; reloading builds a new one and swaps it in, so a
-request that started on the old snapshot finishes on it. Forecasts are deterministic for a
-snapshot, so each horizon is computed once and each answer serialised once.
+A :class:`Snapshot` never changes once built; reloading the model, or a new submission to
+the shared database, builds a new one and swaps it in, so a request that started on the old
+snapshot finishes on it. Forecasts are deterministic for a snapshot, so each horizon is
+computed once and each answer serialised once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,8 +23,17 @@ from typing import Any, Protocol
 import pandas as pd
 
 from optimize.forecast import FORECAST_COLUMNS, forecast_problems
-from pipelines.contract import Dataset, input_fingerprint, load_dataset
+from pipelines.contract import Dataset
+from pipelines.database import (
+    Database,
+    PanelVersion,
+    Submitter,
+    import_directory,
+    load_panel,
+)
+from pipelines.database.panel import NoPanelError
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
+from pipelines.freshness import Freshness, freshness
 from serving import modelstore
 from serving.errors import ModelUnavailableError
 from serving.settings import Settings
@@ -33,6 +44,7 @@ __all__ = [
     "ServedModel",
     "Snapshot",
     "load_snapshot",
+    "refreshed",
 ]
 
 log = logging.getLogger(__name__)
@@ -194,12 +206,17 @@ class ServedModel:
                 self._answers.move_to_end(key)
             return body
 
+    def fresh_copy(self) -> ServedModel:
+        """The same model with empty caches, for a new panel."""
+        return dataclasses.replace(self, _tables={}, _answers=OrderedDict(), _lock=threading.Lock())
+
     def answer(
         self,
         dataset: Dataset,
         horizon: int,
         regions: Sequence[str] | None,
         categories: Sequence[str] | None,
+        about: dict[str, Any] | None = None,
     ) -> bytes:
         """The ``/forecast`` response body, serialised once per distinct question.
 
@@ -219,7 +236,8 @@ class ServedModel:
         if categories is not None:
             table = table[table["category"].isin(categories)]
         rows = table.assign(period=table["period"].dt.strftime("%Y-%m-%d")).to_dict("records")
-        body = json.dumps({"model": self.ref, "forecasts": rows}, separators=(",", ":")).encode()
+        answer = {"model": self.ref, "forecasts": rows, **(about or {})}
+        body = json.dumps(answer, separators=(",", ":")).encode()
         with self._lock:
             self._answers[key] = body
             if len(self._answers) > _CACHED_ANSWERS:
@@ -269,13 +287,38 @@ def _check_names(
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """The panel, its fingerprint and the model (``None`` when none could be loaded)."""
+    """The panel (a version of the shared database) and the model (``None`` when none loaded)."""
 
-    dataset: Dataset
-    data_dir: Path
-    data_fingerprint: str
+    panel: PanelVersion
+    source: str
     model: ServedModel | None
     reason: str | None = None
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.panel.dataset
+
+    @property
+    def data_fingerprint(self) -> str:
+        return self.panel.fingerprint
+
+    def freshness(self, today: datetime | None = None) -> Freshness:
+        """The newest period per country and warnings when data stop early (as of ``today``)."""
+        return freshness(
+            self.dataset, pd.Timestamp(today or datetime.now(UTC).replace(tzinfo=None))
+        )
+
+    def about_data(self) -> dict[str, Any]:
+        """What forecasts and plans say about their data: as-of time, freshness, warnings."""
+        fresh = self.freshness()
+        return {
+            "data": {
+                "as_of": self.panel.as_of_iso,
+                "fingerprint": self.panel.fingerprint,
+                **fresh.to_dict(),
+            },
+            "warnings": fresh.warnings,
+        }
 
     def require_model(self) -> ServedModel:
         """The model, or :class:`ModelUnavailableError` saying why there is none and what to do."""
@@ -326,38 +369,75 @@ class Snapshot:
     def describe_data(self) -> dict[str, Any]:
         periods = self.dataset.periods
         return {
-            "dir": str(self.data_dir),
+            "database": self.source,
+            "as_of": self.panel.as_of_iso,
             "fingerprint": self.data_fingerprint,
             "regions": len(self.dataset.regions),
             "categories": self.dataset.categories,
             "frequency": self.dataset.frequency,
             "first_period": f"{periods[0]:%Y-%m-%d}",
             "last_period": f"{periods[-1]:%Y-%m-%d}",
+            "newest_period": self.freshness().newest_period,
         }
 
 
-def load_snapshot(settings: Settings) -> Snapshot:
-    """Load the panel and the model the settings point at.
+def current_panel(settings: Settings, db: Database) -> PanelVersion:
+    """The current panel of the database; a new database first imports the data directory.
+
+    Raises
+    ------
+    ConfigurationError
+        The database holds no panel and there is no data directory to import.
+    DataValidationError
+        The data directory breaks the data contract.
+    """
+    try:
+        return load_panel(db)
+    except NoPanelError:
+        if not settings.data_dir.is_dir():
+            raise
+    log.info("the database holds no panel yet: importing %s", settings.data_dir)
+    import_directory(db, settings.data_dir, Submitter("service"))
+    return load_panel(db)
+
+
+def load_snapshot(settings: Settings, db: Database) -> Snapshot:
+    """Load the current panel and the model the settings point at.
 
     The model comes from ``CROSSPLAN_FORECAST_FILE`` when set; otherwise the MLflow champion
     (kept as a local copy), or the local copy when MLflow cannot give it (degraded).
 
     Raises
     ------
-    DataValidationError
-        The data directory is missing or breaks the data contract.
+    ConfigurationError, DataValidationError
+        See :func:`current_panel`.
     """
-    dataset = load_dataset(settings.data_dir)
-    fingerprint = input_fingerprint(settings.data_dir)
+    panel = current_panel(settings, db)
     model, reason = _load_model(settings)
-    if model is not None:
-        try:
-            model.table(dataset, min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON))
-        except Exception as err:  # a model that cannot forecast this panel is no model
-            log.exception("the model cannot forecast the panel in %s", settings.data_dir)
-            reason = f"model {model.card['version']} cannot forecast the panel: {err}"
-            model = None
-    return Snapshot(dataset, settings.data_dir, fingerprint, model, reason)
+    return _warmed(Snapshot(panel, db.describe(), model, reason))
+
+
+def refreshed(snapshot: Snapshot, db: Database) -> Snapshot:
+    """The same model on the database's current panel (after a submission): no retraining."""
+    panel = load_panel(db)
+    model = None if snapshot.model is None else snapshot.model.fresh_copy()
+    return _warmed(Snapshot(panel, snapshot.source, model, snapshot.reason))
+
+
+def _warmed(snapshot: Snapshot) -> Snapshot:
+    """Forecast the first horizons now; a model that cannot forecast the panel is no model."""
+    model = snapshot.model
+    if model is None:
+        return snapshot
+    try:
+        model.table(
+            snapshot.dataset, min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON)
+        )
+    except Exception as err:
+        log.exception("the model cannot forecast the panel as of %s", snapshot.panel.as_of_iso)
+        reason = f"model {model.card['version']} cannot forecast the panel: {err}"
+        return Snapshot(snapshot.panel, snapshot.source, None, reason)
+    return snapshot
 
 
 def _load_model(settings: Settings) -> tuple[ServedModel | None, str | None]:

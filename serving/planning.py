@@ -1,7 +1,8 @@
 """``POST /plan`` on the served snapshot: the planning use-case plus the record to store.
 
 Everything about planning itself is :func:`pipelines.planning.make_plan`; this module only
-supplies the served panel and model and describes the plan for the plan store.
+supplies the served panel and model, says how fresh the panel is, and describes the plan for
+the plan store (with the panel's as-of time, so the plan can be re-derived from it).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -64,6 +66,7 @@ def plan_on_snapshot(
         return model.table(dataset, horizon), ModelRef(**model.ref)
 
     plan_id = uuid.uuid4().hex
+    about = snapshot.about_data()
     plan = make_plan(
         request,
         snapshot.dataset,
@@ -85,6 +88,16 @@ def plan_on_snapshot(
         solve_seconds=plan.solve_seconds,
         total_seconds=round(time.perf_counter() - started, 6),
         request=request.model_dump(mode="json"),
-        response=plan.to_dict(),
+        response=_with_data(plan.to_dict(), about),
+        data_as_of=snapshot.panel.as_of_iso,
     )
     return PlanOutcome(plan, record)
+
+
+def _with_data(response: dict[str, Any], about: dict[str, Any]) -> dict[str, Any]:
+    """The plan with the panel's as-of time and freshness; stale data join its warnings."""
+    return {
+        **response,
+        "data": about["data"],
+        "warnings": [*response.get("warnings", []), *about["warnings"]],
+    }

@@ -22,6 +22,11 @@ __all__ = [
     "MAX_CATEGORIES",
     "MAX_HORIZON",
     "MAX_REGIONS",
+    "AlertItem",
+    "AlertList",
+    "AuditItem",
+    "AuditList",
+    "DataStatus",
     "ErrorBody",
     "ErrorProblem",
     "FeatureCollection",
@@ -37,6 +42,9 @@ __all__ = [
     "PlanRequest",
     "PlanResponse",
     "ReloadResponse",
+    "SubmissionResponse",
+    "WebhookItem",
+    "WebhookRequest",
     "WhoAmI",
 ]
 
@@ -52,12 +60,24 @@ Horizon = Annotated[
 ]
 
 
+class DataStatus(BaseModel):
+    """The panel an answer was made from, and how fresh it is."""
+
+    as_of: str = Field(description="Receipt time of the latest submission in the panel (UTC)")
+    fingerprint: str = Field(description="SHA-256 of the panel as of that time")
+    newest_period: dict[str, str] = Field(description="Newest observed period per country")
+    first_planned_period: str = Field(description="The first period forecast or planned")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanResponse(PlanEnvelope):
     """A plan (the same JSON as `crossplan plan`) with its audit identifiers; every plan the
     service makes is stored, so it always has an id."""
 
     plan_id: str = Field(description="Identifier under /plans/{plan_id}")
+    data: DataStatus | None = Field(
+        default=None, description="The panel planned on: as-of time, fingerprint, freshness"
+    )
 
 
 class _Body(BaseModel):
@@ -85,6 +105,8 @@ class ForecastResponse(BaseModel):
 
     model: ModelRef = Field(description="The model that made the forecast")
     forecasts: list[ForecastRow] = Field(description="Sorted by region, category, period")
+    data: DataStatus = Field(description="The panel forecast from: as-of time and freshness")
+    warnings: list[str] = Field(description="What to know before acting, e.g. stale data")
 
 
 class PlanListItem(BaseModel):
@@ -145,6 +167,11 @@ class ErrorProblem(BaseModel):
     field: str | None = Field(description="Where, e.g. 'resources.units[2].home_region'")
     message: str = Field(description="What is wrong")
     fix: str | None = Field(default=None, description="What to do about it")
+    file: str | None = Field(default=None, description="The file at fault (submissions)")
+    row: int | str | None = Field(
+        default=None, description="Its row: the line of a CSV, the row of a Parquet file"
+    )
+    column: str | None = Field(default=None, description="Its column")
 
 
 class ErrorBody(BaseModel):
@@ -176,9 +203,12 @@ class WhoAmI(BaseModel):
     """The holder of the key that asks, and what the key may do."""
 
     name: str = Field(description="Name of the key, as given to `crossplan keys add`")
-    role: Literal["analyst", "planner", "admin"] = Field(description="The key's role")
-    may: list[Literal["read", "plan", "admin"]] = Field(
-        description="What the role may do: 'read' plans and the model, 'plan', 'admin'"
+    role: Literal["reporter", "analyst", "planner", "admin"] = Field(description="The key's role")
+    country: str | None = Field(default=None, description="The key's country (ISO 3166-1 alpha-3)")
+    agency: str | None = Field(default=None, description="The key's agency")
+    may: list[Literal["submit", "read", "plan", "admin"]] = Field(
+        description="What the role may do: 'submit' its country's rows, 'read' plans, the "
+        "model and shared data, 'plan', 'admin'"
     )
 
 
@@ -199,3 +229,77 @@ class ObservedCounts(BaseModel):
 
     periods: list[date] = Field(description="The periods covered, oldest first")
     rows: list[ObservedRow] = Field(description="Sorted by region, category, period")
+
+
+class SubmissionResponse(BaseModel):
+    """What a submission did."""
+
+    submission_id: int = Field(description="The stored submission (the earlier one if repeated)")
+    received_at: str = Field(description="When it was received (ISO 8601, UTC)")
+    fingerprint: str = Field(description="SHA-256 of its content: the same rows, the same value")
+    file: str = Field(description="Its name in problems")
+    rows: int = Field(description="Rows in the submission")
+    new: int = Field(description="Cells not in the panel before")
+    corrected: int = Field(description="Cells whose values changed: stored as new versions")
+    unchanged: int = Field(description="Cells sent again with the same values")
+    duplicate: bool = Field(description="True when the same content was submitted before")
+    periods: list[str] = Field(description="The periods it covers")
+    alerts: int = Field(description="Alerts it raised (GET /alerts)")
+
+
+class AlertItem(BaseModel):
+    """A region whose counts or forecast went above a forecast's q90."""
+
+    id: int | None = Field(description="Alert id")
+    created_at: str = Field(description="When it was raised (ISO 8601, UTC)")
+    submission_id: int = Field(description="The submission that raised it")
+    kind: Literal["observed_above_q90", "forecast_jump"] = Field(
+        description="'observed_above_q90': a new count above the last forecast's q90; "
+        "'forecast_jump': the new forecast mean above the previous forecast's q90"
+    )
+    region_id: str = Field(description="The region")
+    country: str = Field(description="Its country")
+    category: str = Field(description="Incident category")
+    period: str = Field(description="The period (YYYY-MM-DD)")
+    value: float = Field(description="The new count, or the new forecast mean")
+    threshold: float = Field(description="The q90 it exceeded")
+    exceeded: dict[str, Any] = Field(description="The forecast row that was exceeded")
+
+
+class AlertList(BaseModel):
+    """Alerts on the regions this key reads region by region, newest first."""
+
+    alerts: list[AlertItem] = Field(description="Newest first")
+
+
+class WebhookRequest(_Body):
+    """Where to post this agency's alerts."""
+
+    url: str = Field(min_length=8, max_length=2000, description="An http(s) URL")
+
+
+class WebhookItem(BaseModel):
+    """A registered webhook."""
+
+    id: int = Field(description="Webhook id")
+    key_name: str = Field(description="The key that registered it")
+    country: str | None = Field(description="The agency's country")
+    agency: str | None = Field(description="The agency")
+    url: str = Field(description="Where alerts are posted")
+    created_at: str = Field(description="When it was registered (ISO 8601, UTC)")
+
+
+class AuditItem(BaseModel):
+    """One event of the audit trail."""
+
+    id: int = Field(description="Event id")
+    at: str = Field(description="When (ISO 8601, UTC)")
+    actor: str = Field(description="The key name, or 'cli' for the command line")
+    action: str = Field(description="e.g. reload, promotion, key_added, key_revoked")
+    detail: dict[str, Any] = Field(description="What changed (never a key or its hash)")
+
+
+class AuditList(BaseModel):
+    """The audit trail, newest first."""
+
+    events: list[AuditItem] = Field(description="Newest first")

@@ -1,9 +1,11 @@
 """The planning service: forecasts and plans over HTTP, with keys and an audit trail.
 
-``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service loads
-the panel, the champion model, the keys and the plan store once, in ``__init__``; each
-endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
-:mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
+``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service
+connects to the shared database (panel versions, keys, plans, alerts, audit trail) and loads
+the champion model in ``__init__``; each endpoint is a few lines calling
+:mod:`serving.forecasts`, :mod:`serving.planning` (which calls :mod:`optimize`),
+:mod:`serving.store`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
+this replica or another one sharing the database, moves the next request to the new panel. BentoML adds ``/healthz``, ``/readyz`` (ready once a
 model is loaded) and ``/metrics``, which need no key, and the OpenAPI document ``/docs.json``.
 The home page ``/`` is the planners' map and ``/docs`` the manual that documents every field
 (:mod:`serving.page`); :mod:`serving.security` keeps everything served to this origin.
@@ -11,14 +13,16 @@ The home page ``/`` is the planners' map and ``/docs`` the manual that documents
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import anyio.to_thread
 import bentoml
+import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,8 +31,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from optimize.resources import Resources
-from pipelines.errors import CrossplanError, DataValidationError
-from serving.auth import KeyBackend, KeyRing, KeysFile, Permission, Principal
+from pipelines.database import (
+    Database,
+    Submitter,
+    audit_trail,
+    latest_submission,
+    record_event,
+    submit_incidents,
+)
+from pipelines.errors import CrossplanError, DataValidationError, Problem
+from serving.alerts import detect_alerts, list_alerts, store_alerts
+from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
     ReloadFailedError,
@@ -37,13 +50,17 @@ from serving.errors import (
     problems_from_validation,
     status_of,
 )
-from serving.forecasts import Snapshot, load_snapshot
+from serving.forecasts import Snapshot, load_snapshot, refreshed
 from serving.geojson import plan_feature_collection
 from serving.middleware import BodyLimitMiddleware, refuse_key
 from serving.page import page_app, tile_url
 from serving.planning import plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
+    AlertItem,
+    AlertList,
+    AuditItem,
+    AuditList,
     ErrorBody,
     FeatureCollection,
     ForecastRequest,
@@ -55,13 +72,19 @@ from serving.schemas import (
     PlanRequest,
     PlanResponse,
     ReloadResponse,
+    SubmissionResponse,
+    WebhookItem,
+    WebhookRequest,
     WhoAmI,
 )
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
+from serving.sharing import SharingView, region_level_regions
 from serving.store import PlanRecord, PlanStore
+from serving.submissions import read_submission
 from serving.telemetry import metrics
 from serving.views import DEFAULT_OBSERVED_PERIODS, observed_counts, regions_collection
+from serving.webhooks import WebhookSender, add_webhook, webhooks
 
 __all__ = ["CrossplanService", "api", "require"]
 
@@ -103,6 +126,13 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+async def _anyone(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
+    principal: Principal = request.user
+    return principal
+
+
+Anyone = Annotated[Principal, Depends(_anyone)]
+Reporter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
 Planner = Annotated[Principal, Depends(require(Permission.PLAN))]
 Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
@@ -157,21 +187,49 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(page_app(), path="/", name="page")
 class CrossplanService:
-    """Loads keys, plan store, panel and model; reloads the model on demand."""
+    """Connects to the shared database, loads the panel and model; follows new submissions."""
 
     def __init__(self) -> None:
         self.settings = Settings.from_env()
-        self.keys = KeysFile(self.settings.keys_file)
-        self.keys.current()  # a broken keys file stops the start, with its error
-        self.store = PlanStore(self.settings.plans_db)
+        self.db = Database.connect(self.settings.database_url)  # down: the start fails, saying so
+        self.keys = KeyStore(self.db)
+        self.store = PlanStore(self.db)
+        self.webhooks = WebhookSender()
         self._reload_lock = threading.Lock()
-        self.snapshot: Snapshot = load_snapshot(self.settings)
+        self._panel_lock = threading.Lock()
+        self._db_checked = (0.0, True)
+        self.snapshot: Snapshot = load_snapshot(self.settings, self.db)
         self._show_model(None)
         card = self.snapshot.card()
         log.info("serving %s", card["reason"] or f"model version {card['version']}")
 
+    @bentoml.on_shutdown
+    def _close(self) -> None:
+        """Let queued webhook posts go out, and close the database's connections."""
+        self.webhooks.close()
+        self.db.dispose()
+
     def __is_ready__(self) -> bool:
-        return self.snapshot.model is not None
+        # Not ready without a model, nor when the database stops answering: better no answer
+        # than forecasts from a panel that can no longer take submissions.
+        return self.snapshot.model is not None and self._database_answers()
+
+    def _database_answers(self) -> bool:
+        checked_at, ok = self._db_checked
+        if time.monotonic() - checked_at > 1.0:
+            ok = self.db.ping()
+            self._db_checked = (time.monotonic(), ok)
+        return ok
+
+    def current(self) -> Snapshot:
+        """The snapshot on the database's latest panel (rebuilt after any new submission)."""
+        snapshot = self.snapshot
+        if latest_submission(self.db) == snapshot.panel.last_submission:
+            return snapshot
+        with self._panel_lock:
+            if latest_submission(self.db) != self.snapshot.panel.last_submission:
+                self.snapshot = refreshed(self.snapshot, self.db)
+            return self.snapshot
 
     def _show_model(self, old: Snapshot | None) -> None:
         metrics().show_model(
@@ -185,13 +243,18 @@ class CrossplanService:
         summary="Forecast activity per region, category and period (role: planner)",
     )
     async def forecast(self, body: ForecastRequest, _: Planner) -> Response:
-        snapshot = self.snapshot
+        snapshot = await anyio.to_thread.run_sync(self.current)
         model = snapshot.require_model()
         # A question asked before is answered on the event loop; a new one off it.
         content = model.cached_answer(body.horizon, body.regions, body.categories)
         if content is None:
             content = await anyio.to_thread.run_sync(
-                model.answer, snapshot.dataset, body.horizon, body.regions, body.categories
+                model.answer,
+                snapshot.dataset,
+                body.horizon,
+                body.regions,
+                body.categories,
+                snapshot.about_data(),
             )
         return Response(content, media_type="application/json")
 
@@ -207,7 +270,7 @@ class CrossplanService:
     )
     def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         started = time.perf_counter()
-        outcome = plan_on_snapshot(self.snapshot, body, who.name, started)
+        outcome = plan_on_snapshot(self.current(), body, who.name, started)
         self.store.add(outcome.record)
         m = metrics()
         m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
@@ -258,18 +321,26 @@ class CrossplanService:
         summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
     )
     def get_plan_geojson(self, plan_id: str, _: Reader) -> JSONResponse:
-        collection = plan_feature_collection(self._stored(plan_id).response, self.snapshot.dataset)
+        collection = plan_feature_collection(self._stored(plan_id).response, self.current().dataset)
         return JSONResponse(collection, media_type="application/geo+json")
 
     @api.get(
         "/me",
         response_model=WhoAmI,
         responses=_ERRORS,
-        summary="Who holds this key, and what it may do (any role)",
+        summary="Who holds this key, its agency, and what it may do (any role)",
     )
-    def me(self, who: Reader) -> WhoAmI:
+    def me(self, who: Anyone) -> WhoAmI:
         may = [p.value for p in Permission if who.may(p)]
-        return WhoAmI.model_validate({"name": who.name, "role": who.role.value, "may": may})
+        return WhoAmI.model_validate(
+            {
+                "name": who.name,
+                "role": who.role.value,
+                "country": who.country,
+                "agency": who.agency,
+                "may": may,
+            }
+        )
 
     @api.get(
         "/regions",
@@ -279,23 +350,28 @@ class CrossplanService:
     )
     def regions(self, _: Reader) -> JSONResponse:
         return JSONResponse(
-            regions_collection(self.snapshot.dataset), media_type="application/geo+json"
+            regions_collection(self.current().dataset), media_type="application/geo+json"
         )
 
     @api.get(
         "/observed",
         response_model=ObservedCounts,
         responses=_ERRORS,
-        summary="Recent observed counts per region, category and period (role: analyst)",
+        summary="Recent observed counts of the regions this key reads region by region (role: analyst)",
     )
     def observed(
         self,
-        _: Reader,
+        who: Reader,
         periods: Annotated[
             int, Query(ge=1, le=520, description="How many of the latest periods")
         ] = DEFAULT_OBSERVED_PERIODS,
     ) -> JSONResponse:
-        return JSONResponse(observed_counts(self.snapshot.dataset, periods))
+        snapshot = self.current()
+        counts = observed_counts(snapshot.dataset, periods)
+        if who.country is not None:
+            shown = region_level_regions(snapshot.panel, who)
+            counts["rows"] = [r for r in counts["rows"] if r["region_id"] in shown]
+        return JSONResponse(counts)
 
     @api.get(
         "/resources",
@@ -307,7 +383,7 @@ class CrossplanService:
         summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
     )
     def resources(self, _: Reader) -> Resources:
-        resources = self.snapshot.dataset.resources
+        resources = self.current().dataset.resources
         if resources is None:
             raise HTTPException(
                 404,
@@ -331,7 +407,7 @@ class CrossplanService:
         summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
     )
     def model(self, _: Reader) -> ModelCard:
-        return ModelCard(**self.snapshot.card())
+        return ModelCard(**self.current().card())
 
     @api.post(
         "/admin/reload",
@@ -346,7 +422,7 @@ class CrossplanService:
     def reload(self, who: Admin) -> ReloadResponse:
         with self._reload_lock:
             old = self.snapshot
-            new = load_snapshot(self.settings)
+            new = load_snapshot(self.settings, self.db)
             if _healthy(old) and not _healthy(new):
                 raise ReloadFailedError(
                     f"{new.card()['reason']} — still serving version {old.card()['version']}; "
@@ -358,12 +434,167 @@ class CrossplanService:
         previous = None if old.model is None else old.model.card["version"]
         card = new.card()
         log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
+        record_event(
+            self.db, who.name, "reload", previous_version=previous, version=card["version"]
+        )
         return ReloadResponse(previous_version=previous, model=ModelCard(**card))
+
+    @api.post(
+        "/submissions",
+        response_model=SubmissionResponse,
+        responses={
+            **_ERRORS,
+            400: {"model": ErrorBody, "description": "Every problem, with its row and column"},
+        },
+        summary="Submit incident rows of your country: CSV, Parquet or JSON rows (role: reporter)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/vnd.apache.parquet": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"rows": {"type": "array"}}}
+                    },
+                },
+            }
+        },
+    )
+    async def submit(
+        self,
+        request: Request,
+        who: Reporter,
+        file: Annotated[
+            str | None, Query(max_length=200, description="The file's name, for problems")
+        ] = None,
+    ) -> SubmissionResponse:
+        body = await request.body()
+        content_type = request.headers.get("content-type", "")
+        return await anyio.to_thread.run_sync(self._submit, body, content_type, file, who)
+
+    def _submit(
+        self, body: bytes, content_type: str, file: str | None, who: Principal
+    ) -> SubmissionResponse:
+        raw, name, row_of = read_submission(body, content_type, file)
+        before = self.current()
+        result = submit_incidents(
+            self.db,
+            raw,
+            file=name,
+            row_of=row_of,
+            submitter=Submitter(who.name, who.agency, who.country),
+        )
+        raised = 0
+        if not result.duplicate:
+            after = self.current()
+            raised = self._alert(before, after, result.submission_id)
+        return SubmissionResponse(**result.to_dict(), alerts=raised)
+
+    def _alert(self, before: Snapshot, after: Snapshot, submission_id: int) -> int:
+        """Raise, store and post the alerts of a submission; a failure never undoes it."""
+        try:
+            prov = after.panel.provenance
+            mine = prov["submission_id"] == submission_id
+            cells = after.dataset.incidents[mine.to_numpy()]
+            observed = cells[["region_id", "category", "period"]].assign(
+                observed=after.dataset.observed()[mine.to_numpy()].astype("float64")
+            )
+            alerts = store_alerts(
+                self.db, detect_alerts(before, after, observed.dropna(), submission_id)
+            )
+            for hook in webhooks(self.db):
+                shown = region_level_regions(after.panel, hook.owner())
+                for alert in alerts:
+                    if alert.region_id in shown:
+                        self.webhooks.send(hook.url, {"alert": alert.to_dict()})
+            return len(alerts)
+        except Exception:
+            log.exception("could not raise the alerts of submission %s", submission_id)
+            return 0
+
+    @api.get(
+        "/incidents",
+        responses={**_ERRORS, 200: {"content": {"text/csv": {}, "application/json": {}}}},
+        summary="The shared panel as this key may read it: region rows, country totals, "
+        "small counts suppressed (role: analyst)",
+    )
+    def incidents(
+        self,
+        who: Reader,
+        region: Annotated[list[str] | None, Query(description="Only these regions")] = None,
+        category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
+        start: Annotated[str | None, Query(description="First period, YYYY-MM-DD")] = None,
+        end: Annotated[str | None, Query(description="Last period, YYYY-MM-DD")] = None,
+        format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+    ) -> Response:
+        snapshot = self.current()
+        view = SharingView(snapshot.panel, who, self.settings.suppress_below)
+        frame = view.incidents(region, category, _date(start, "start"), _date(end, "end"))
+        frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
+        if format == "csv":
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False)
+            return Response(buffer.getvalue(), media_type="text/csv")
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return JSONResponse({"as_of": snapshot.panel.as_of_iso, "rows": rows})
+
+    @api.get(
+        "/alerts",
+        response_model=AlertList,
+        responses=_ERRORS,
+        summary="Risk alerts on the regions this key reads region by region (role: analyst)",
+    )
+    def alerts(
+        self,
+        who: Reader,
+        limit: Annotated[int, Query(ge=1, le=1000, description="How many alerts")] = 100,
+    ) -> AlertList:
+        shown = None if who.country is None else region_level_regions(self.current().panel, who)
+        found = list_alerts(self.db, shown, limit)
+        return AlertList(alerts=[AlertItem(**a.to_dict()) for a in found])
+
+    @api.post(
+        "/webhooks",
+        response_model=WebhookItem,
+        responses={**_ERRORS, **_BAD_REQUEST},
+        summary="Post this agency's alerts to a URL (role: analyst)",
+    )
+    def register_webhook(self, body: WebhookRequest, who: Reader) -> WebhookItem:
+        hook = add_webhook(self.db, who, body.url)
+        record_event(self.db, who.name, "webhook_added", url=body.url, agency=who.agency)
+        return WebhookItem(**vars(hook))
+
+    @api.get(
+        "/audit",
+        response_model=AuditList,
+        responses=_ERRORS,
+        summary="Reloads, promotions, key changes: the audit trail, newest first (role: admin)",
+    )
+    def audit(
+        self,
+        _: Admin,
+        limit: Annotated[int, Query(ge=1, le=1000, description="How many events")] = 100,
+        action: Annotated[str | None, Query(max_length=32, description="Only this action")] = None,
+    ) -> AuditList:
+        return AuditList(events=[AuditItem(**vars(e)) for e in audit_trail(self.db, limit, action)])
 
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
 # too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
 cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
+
+
+def _date(value: str | None, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except ValueError:
+        raise DataValidationError(
+            [Problem("request", f"{name}={value!r} is not a date", "write YYYY-MM-DD", None, name)]
+        ) from None
 
 
 def _healthy(snapshot: Snapshot) -> bool:

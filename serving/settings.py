@@ -4,11 +4,14 @@ Everything lives under ``$CROSSPLAN_HOME`` (default ``./.crossplan``) unless a v
 points elsewhere:
 
 ==========================  ==========================================================
-``CROSSPLAN_HOME``          root of the local state (MLflow store, world, plans, keys)
-``CROSSPLAN_DATA``          data directory the service forecasts from (``$HOME/world``)
-``CROSSPLAN_API_KEYS_FILE`` API keys file (``$HOME/api_keys.json``)
-``CROSSPLAN_PLANS_DB``      plan store (``$HOME/plans.db``)
+``CROSSPLAN_HOME``          root of the local state (MLflow store, world, database)
+``CROSSPLAN_DATABASE_URL``  the shared database: panel versions, plans, keys, alerts
+                            (default: SQLite in ``$HOME/crossplan.db``)
+``CROSSPLAN_DATA``          data directory imported when the database holds no panel yet
+                            (``$HOME/world``)
 ``CROSSPLAN_FORECAST_FILE`` serve this forecast table instead of the MLflow champion
+``CROSSPLAN_SUPPRESS_BELOW`` counts from 1 up to this, exclusive, are hidden from other
+                            agencies (default 3)
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
 ==========================  ==========================================================
 """
@@ -19,6 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.database import database_url
+from pipelines.errors import ConfigurationError
 from pipelines.home import crossplan_home
 
 __all__ = ["Settings"]
@@ -38,11 +43,9 @@ class Settings:
     home
         ``$CROSSPLAN_HOME``.
     data_dir
-        The data directory whose panel the service forecasts from.
-    keys_file
-        The API keys file.
-    plans_db
-        The SQLite plan store.
+        The data directory imported into the database when it holds no panel yet.
+    database_url
+        The shared database (SQLAlchemy URL).
     forecast_file
         A forecast table (CSV or Parquet) served instead of the champion, or ``None``.
     tracking_uri
@@ -51,10 +54,10 @@ class Settings:
 
     home: Path
     data_dir: Path
-    keys_file: Path
-    plans_db: Path
+    database_url: str
     forecast_file: Path | None
     tracking_uri: str | None
+    suppress_below: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,8 +66,16 @@ class Settings:
         return cls(
             home=home,
             data_dir=_path("CROSSPLAN_DATA", home / "world"),
-            keys_file=_path("CROSSPLAN_API_KEYS_FILE", home / "api_keys.json"),
-            plans_db=_path("CROSSPLAN_PLANS_DB", home / "plans.db"),
+            database_url=database_url(),
             forecast_file=Path(forecast).resolve() if forecast else None,
             tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
+            suppress_below=_threshold(os.environ.get("CROSSPLAN_SUPPRESS_BELOW", "3")),
         )
+
+
+def _threshold(value: str) -> int:
+    if not value.isdigit():
+        raise ConfigurationError(
+            f"CROSSPLAN_SUPPRESS_BELOW={value!r} — fix: a whole number of incidents, e.g. 3"
+        )
+    return int(value)

@@ -6,13 +6,16 @@ run makes its own copy instead of reading anything shared.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pipelines.contract import Dataset, load_dataset
 from pipelines.simulate import World, simulate_world
 
 SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
+TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +30,19 @@ def small_world_dir(small_world: World, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("small_world")
     small_world.write(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory small enough to plan in well under a second: 2 countries, 10 regions."""
+    out = tmp_path_factory.mktemp("tiny_world")
+    simulate_world(**TINY_WORLD).write(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_world_dir: Path) -> Dataset:
+    return load_dataset(tiny_world_dir)
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +67,24 @@ def crossplan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CROSSPLAN_HOME", str(home))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for this test session (see :mod:`tests.postgres`)."""
+    from tests.postgres import postgres_server as server
+
+    with server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file, and a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crossplan.db'}"
+        return
+    from tests.postgres import fresh_database
+
+    with fresh_database(request.getfixturevalue("postgres_server")) as url:
+        yield url

@@ -13,7 +13,15 @@ from models.panel import infer_frequency as panel_frequency
 from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
 from pipelines.errors import Problem
 
-__all__ = ["FREQUENCIES", "infer_frequency", "pandas_freq", "periods_per_year"]
+__all__ = [
+    "FREQUENCIES",
+    "fits_frequency",
+    "infer_frequency",
+    "pandas_freq",
+    "period_offset",
+    "period_start",
+    "periods_per_year",
+]
 
 _START_OF = {
     "weekly": "a Monday",
@@ -79,3 +87,31 @@ def periods_per_year(frequency: str) -> float:
 def pandas_freq(frequency: str) -> str:
     """The pandas offset alias of a frequency (period start dates)."""
     return {"weekly": "W-MON", "monthly": "MS", "yearly": "YS"}[frequency]
+
+
+def fits_frequency(dates: pd.Series, frequency: str) -> pd.Series:
+    """Whether each date starts a period of ``frequency`` (a Monday, a 1st, a 1 January)."""
+    midnight = dates.dt.normalize() == dates
+    if frequency == "weekly":
+        return midnight & (dates.dt.day_of_week == 0)
+    first = midnight & (dates.dt.day == 1)
+    return first & (dates.dt.month == 1) if frequency == "yearly" else first
+
+
+def period_start(day: pd.Timestamp, frequency: str) -> pd.Timestamp:
+    """The start of the period of ``frequency`` that contains ``day``."""
+    day = day.normalize()
+    if frequency == "weekly":
+        return day - pd.Timedelta(days=day.day_of_week)
+    if frequency == "monthly":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def period_offset(frequency: str) -> pd.DateOffset:
+    """One period of ``frequency``."""
+    return {
+        "weekly": pd.DateOffset(weeks=1),
+        "monthly": pd.DateOffset(months=1),
+        "yearly": pd.DateOffset(years=1),
+    }[frequency]

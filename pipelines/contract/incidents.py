@@ -16,7 +16,7 @@ from pipelines.contract.frequency import infer_frequency
 from pipelines.contract.personal import looks_personal
 from pipelines.errors import DataValidationError, Problem
 
-__all__ = ["COUNT_COLUMNS", "KEY", "Incidents", "read_incidents"]
+__all__ = ["COUNT_COLUMNS", "KEY", "Incidents", "check_incidents", "load_rows", "read_incidents"]
 
 KEY = ("region_id", "period", "category")
 COUNT_COLUMNS = ("reported", "detected", "count")
@@ -71,8 +71,34 @@ def read_incidents(path: Path, region_ids: pd.Index | None = None) -> Incidents:
     DataValidationError
         Listing every problem, each with its row as found in the file and its column.
     """
-    file = path.name
-    raw, row_of = _load(path)
+    raw, row_of = load_rows(path)
+    return check_incidents(raw, path.name, row_of, region_ids)
+
+
+def check_incidents(
+    raw: pd.DataFrame,
+    file: str,
+    row_of: Callable[[int], int | str],
+    region_ids: pd.Index | None = None,
+) -> Incidents:
+    """Validate an incidents panel already read into a frame (text or typed columns).
+
+    Parameters
+    ----------
+    raw
+        The rows as read, in file order.
+    file
+        Name of the file (or request part) in problems.
+    row_of
+        Maps a row's position to where the user finds it (a line, a row, ``rows[3]``).
+    region_ids
+        Known regions; rows naming another region are problems. ``None`` skips that check.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem, each with its row and column.
+    """
     problems = _check_columns(raw.columns, file)
     if any(p.column in _STRUCTURAL for p in problems):
         raise DataValidationError(problems)  # without these columns no row can be checked
@@ -96,7 +122,8 @@ def read_incidents(path: Path, region_ids: pd.Index | None = None) -> Incidents:
     return Incidents(table, frequency, has_effort)
 
 
-def _load(path: Path) -> tuple[pd.DataFrame, Callable[[int], int]]:
+def load_rows(path: Path) -> tuple[pd.DataFrame, Callable[[int], int | str]]:
+    """The rows of a CSV (as text) or Parquet file, and where each row is in the file."""
     file = path.name
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -201,7 +228,7 @@ def _check_columns(columns: pd.Index, file: str) -> list[Problem]:
 
 
 def _coerce(
-    raw: pd.DataFrame, file: str, row_of: Callable[[int], int]
+    raw: pd.DataFrame, file: str, row_of: Callable[[int], int | str]
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse text columns into numbers and dates, locating every cell that does not parse."""
     problems: list[Problem] = []
@@ -252,7 +279,9 @@ def _coerce(
     return frame, problems
 
 
-def _check_values(frame: pd.DataFrame, file: str, row_of: Callable[[int], int]) -> list[Problem]:
+def _check_values(
+    frame: pd.DataFrame, file: str, row_of: Callable[[int], int | str]
+) -> list[Problem]:
     columns: dict[str, pa.Column] = {}
     for column in ("reported", "detected", "count"):
         if column in frame.columns:
@@ -285,7 +314,10 @@ def _check_values(frame: pd.DataFrame, file: str, row_of: Callable[[int], int]) 
 
 
 def _check_keys(
-    frame: pd.DataFrame, file: str, row_of: Callable[[int], int], region_ids: pd.Index | None
+    frame: pd.DataFrame,
+    file: str,
+    row_of: Callable[[int], int | str],
+    region_ids: pd.Index | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     usable = frame[list(KEY)].notna().all(axis=1)
@@ -325,7 +357,12 @@ def _check_keys(
 
 
 def _cells(
-    file: str, row_of: Callable[[int], int], column: str, values: pd.Series, message: str, fix: str
+    file: str,
+    row_of: Callable[[int], int | str],
+    column: str,
+    values: pd.Series,
+    message: str,
+    fix: str,
 ) -> list[Problem]:
     problems = [
         Problem(

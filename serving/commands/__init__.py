@@ -17,6 +17,9 @@ __all__ = ["COMMANDS", "load"]
 COMMANDS = {
     "simulate": "simulate a cross-border world with known truth",
     "validate": "check regions, incidents and resources files against the data contract",
+    "import": "load a data directory into the shared database",
+    "export": "write the shared panel as of a time as a data directory",
+    "submit": "submit your agency's incident rows to a running service",
     "train": "train forecasters, backtest them and register in MLflow",
     "backtest": "rolling-origin backtest of every forecaster",
     "promote": "promote a registered model version to champion",
@@ -27,6 +30,10 @@ COMMANDS = {
 }
 
 
+# ``import`` is a Python keyword: its module is ``import_``.
+_MODULES = {"import": "import_"}
+
+
 def load(name: str) -> ModuleType:
     """The module of command ``name``."""
-    return importlib.import_module(f"serving.commands.{name}")
+    return importlib.import_module(f"serving.commands.{_MODULES.get(name, name)}")

@@ -1,14 +1,15 @@
-"""``crossplan keys``: manage API keys of the HTTP service."""
+"""``crossplan keys``: manage API keys of the HTTP service, in the shared database."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
+from pipelines.database import Database
 from pipelines.errors import ConfigurationError
-from serving.auth import KeysFile, Role, add_key, revoke_key
+from serving.auth import KeyStore, Role, add_key, revoke_key
 from serving.commands import COMMANDS
-from serving.settings import Settings
 
 __all__ = ["register"]
 
@@ -18,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "keys",
         help=COMMANDS["keys"],
         description=(
-            "Keys live hashed in $CROSSPLAN_HOME/api_keys.json (or CROSSPLAN_API_KEYS_FILE). "
-            "`add` prints the new key on stdout once: it cannot be shown again."
+            "Keys live hashed in the shared database ($CROSSPLAN_HOME/crossplan.db, or "
+            "CROSSPLAN_DATABASE_URL). A key belongs to an agency of a country; `add` prints the "
+            "new key on stdout once: it cannot be shown again. Every change is in the audit trail."
         ),
     )
     p.add_argument("action", choices=["add", "list", "revoke"])
@@ -28,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--role",
         choices=[r.value for r in Role],
         default=Role.PLANNER.value,
-        help="analyst: read plans; planner: also forecast and plan; admin: also reload",
+        help="reporter: submit its country's rows; analyst: read plans and shared data; "
+        "planner: also forecast and plan; admin: also reload, submit for any country, audit",
     )
+    p.add_argument("--country", help="ISO 3166-1 alpha-3 code of the key's country, e.g. GRC")
+    p.add_argument("--agency", help='the agency holding the key, e.g. "Border Police"')
     p.add_argument(
         "--replace", action="store_true", help="add: revoke the NAME's current key, if any"
     )
@@ -37,21 +42,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    keys = KeysFile(Settings.from_env().keys_file)
+    keys = KeyStore(Database.connect())
+    actor = f"cli:{getpass.getuser()}"
     if args.action == "list":
         for key in keys.read().keys:
-            print(f"{key.name}\t{key.role}\t{key.created_at}")
+            print(
+                f"{key.name}\t{key.role}\t{key.country or '-'}\t{key.agency or '-'}\t"
+                f"{key.created_at}"
+            )
         return 0
     if not args.name:
         raise ConfigurationError(f"`crossplan keys {args.action}` needs a NAME")
     if args.action == "revoke":
-        revoke_key(keys, args.name)
+        revoke_key(keys, args.name, actor=actor)
         print(f"revoked the key of '{args.name}'", file=sys.stderr)
         return 0
-    token = add_key(keys, args.name, Role(args.role), replace=args.replace)
+    token = add_key(
+        keys,
+        args.name,
+        Role(args.role),
+        country=args.country,
+        agency=args.agency,
+        replace=args.replace,
+        actor=actor,
+    )
     print(token)
     print(
-        f"key of '{args.name}' ({args.role}) added to {keys.path}; "
+        f"key of '{args.name}' ({args.role}) added to {keys.db.describe()}; "
         "keep it now, it is not shown again",
         file=sys.stderr,
     )

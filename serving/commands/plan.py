@@ -18,6 +18,7 @@ from pipelines.errors import (
 )
 from serving.commands import COMMANDS
 from serving.commands._output import output_path, print_summary, write_json
+from serving.commands.data import parse_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +42,20 @@ def register(sub: argparse._SubParsersAction) -> None:
             "prints the diagnosis, writes nothing and exits 2."
         ),
     )
-    p.add_argument("--data", type=Path, required=True, help="data directory")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="data directory")
+    source.add_argument(
+        "--database",
+        action="store_true",
+        help="plan on the shared database's panel (CROSSPLAN_DATABASE_URL or "
+        "$CROSSPLAN_HOME/crossplan.db), as the service does",
+    )
+    p.add_argument(
+        "--as-of",
+        type=parse_time,
+        help="with --database: the panel as it was at this time (ISO 8601), e.g. a stored "
+        "plan's data.as_of to re-derive it",
+    )
     p.add_argument(
         "--resources", type=Path, help="resources JSON (default: resources.json in --data)"
     )
@@ -88,11 +102,25 @@ def run(args: argparse.Namespace) -> int:
                 for p in pydantic_problems(err.errors())
             )
         ) from None
-    dataset = load_dataset(args.data, args.resources)
+    if args.database:
+        from pipelines.database import Database, load_panel
+
+        if args.resources is not None:
+            raise ConfigurationError(
+                "--resources goes with --data — fix: import resources.json into the database "
+                "(crossplan import), or plan on a data directory"
+            )
+        panel = load_panel(Database.connect(), args.as_of)
+        dataset, fingerprint = panel.dataset, panel.fingerprint
+    else:
+        if args.as_of is not None:
+            raise ConfigurationError("--as-of goes with --database")
+        dataset = load_dataset(args.data, args.resources)
+        fingerprint = input_fingerprint(args.data)
     if dataset.resources is None:
         raise ConfigurationError(
-            f"no resources: {args.data / 'resources.json'} does not exist — fix: give "
-            "--resources FILE or put resources.json in the data directory"
+            "no resources — fix: give --resources FILE or put resources.json in the data "
+            "directory (or import it into the database)"
         )
     override = None if args.forecast is None else read_forecast(args.forecast)
     try:
@@ -100,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             request,
             dataset,
             champion,
-            data_fingerprint=input_fingerprint(args.data),
+            data_fingerprint=fingerprint,
             forecast=override,
             forecast_source="forecast" if args.forecast is None else args.forecast.name,
         )

@@ -8,6 +8,7 @@ import logging
 from pipelines import registry, tracking
 from pipelines.errors import ConfigurationError
 from serving.commands import COMMANDS
+from serving.commands._audit import audit
 from serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
             if k.startswith("promotion.")
         },
     }
+    audit("promotion", model=registry.MODEL_NAME, version=str(version.version),
+          reason=args.reason, by="manual")  # fmt: skip
     if args.json:
         write_json(args.json, record)
     if not args.quiet:

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 from pipelines.contract import load_dataset
+from pipelines.database import Database, latest_submission
 from pipelines.errors import ConfigurationError
 from pipelines.home import crossplan_home
-from serving.auth import KeysFile
+from serving.auth import KeyStore
 from serving.commands import COMMANDS
 from serving.settings import Settings
 
@@ -27,12 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=COMMANDS["serve"],
         description=(
             "Start the planning service: the map page for planners and analysts at /, the API "
-            "manual at /docs. It forecasts from the panel in --data with the MLflow champion, and "
-            "answers with keys from `crossplan keys add`."
+            "manual at /docs. It forecasts from the shared database's current panel with the "
+            "MLflow champion (a new database first imports --data), and answers with keys from "
+            "`crossplan keys add`."
         ),
     )
     p.add_argument(
-        "--data", type=Path, help="data directory (default: $CROSSPLAN_HOME/world, the demo world)"
+        "--data",
+        type=Path,
+        help="data directory imported when the database holds no panel yet "
+        "(default: $CROSSPLAN_HOME/world, the demo world)",
     )
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
@@ -74,22 +79,26 @@ def server_command(port: int, host: str = "127.0.0.1") -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data_dir: Path = args.data or settings.data_dir
-    if args.data is None and not data_dir.exists():
-        raise ConfigurationError(
-            f"no data directory at {data_dir} — fix: `make demo` or `crossplan simulate --out "
-            f"{data_dir}`, or give --data DIR"
-        )
-    load_dataset(data_dir)  # every problem of the data, before anything starts
-    keys = KeysFile(settings.keys_file).read()
+    # A database that is down stops the start here, with exit status 2 and what to do.
+    db = Database.connect(settings.database_url)
+    if latest_submission(db) == 0:
+        if args.data is None and not data_dir.exists():
+            raise ConfigurationError(
+                f"the database {db.describe()} holds no panel and there is no data directory at "
+                f"{data_dir} — fix: `make demo`, `crossplan import --data DIR`, or give --data DIR"
+            )
+        load_dataset(data_dir)  # every problem of the data, before anything starts
+    keys = KeyStore(db).read()
     if not keys.keys:
         print(
-            f"no API keys in {settings.keys_file} yet: every request will get 401 until you run "
+            f"no API keys in {db.describe()} yet: every request will get 401 until you run "
             "`crossplan keys add NAME --role planner`",
             file=sys.stderr,
         )
+    db.dispose()
     _check_port(args.host, args.port)
     print(
-        f"crossplan: serving {data_dir} on http://{args.host}:{args.port}/ (the map page; "
+        f"crossplan: serving {db.describe()} on http://{args.host}:{args.port}/ (the map page; "
         "the API manual at /docs)",
         file=sys.stderr,
     )

@@ -12,6 +12,7 @@ from rich.table import Table
 from pipelines.errors import ConfigurationError
 from pipelines.train import train
 from serving.commands import COMMANDS
+from serving.commands._audit import audit
 from serving.commands._output import console, output_path, print_summary, write_json
 from serving.commands._progress import progress_bar
 
@@ -30,7 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "promote it to champion if it also beats the champion on the same window."
         ),
     )
-    p.add_argument("--data", type=Path, required=True, help="data directory")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="data directory")
+    source.add_argument(
+        "--database",
+        action="store_true",
+        help="train on the shared database's current panel ($CROSSPLAN_HOME/crossplan.db or "
+        "CROSSPLAN_DATABASE_URL); the run records its as-of time and fingerprint",
+    )
     p.add_argument("--horizon", type=int, default=4, help="largest horizon, periods (default 4)")
     p.add_argument(
         "--origins", type=int, default=8, help="backtest origins (default 8; 26 in backtest)"
@@ -52,15 +60,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--origins and --refit-every must be at least 1")
     # MLflow's own INFO lines would break the progress bar; the summary says what happened.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    panel = None
+    if args.database:
+        from pipelines.database import Database, load_panel
+
+        panel = load_panel(Database.connect())
     with progress_bar("training", quiet=args.quiet) as report:
         result = train(
             args.data,
+            panel=panel,
             horizon=args.horizon,
             origins=args.origins,
             refit_every=args.refit_every,
             tracking_uri=args.tracking_uri,
             progress=report,
         )
+    if result.decision.promote:
+        audit("promotion", model="crossplan-risk", version=str(result.version),
+              reason=result.decision.reason, by="gate", run_id=result.run_id)  # fmt: skip
     if args.json:
         write_json(args.json, result.to_json())
     if not args.quiet:

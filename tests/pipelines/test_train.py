@@ -163,3 +163,23 @@ def test_backtest_command_writes_results(
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
                            "actual", "prediction", "q10", "q90"]  # fmt: skip
     assert main([*argv[:3], "--horizon", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_train_from_the_database_records_the_panels_as_of_time_and_fingerprint(
+    tiny_world_dir: Path, crossplan_home: Path, tmp_path: Path
+) -> None:
+    from pipelines.database import Database, audit_trail, load_panel
+
+    assert main(["import", "--data", str(tiny_world_dir)]) == 0
+    out = tmp_path / "train.json"
+    argv = ["train", "--database", "--horizon", "2", "--origins", "1", "--refit-every", "1",
+            "--quiet", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    panel = load_panel(Database.connect())
+    tags = tracking.connect().get_run(result["run_id"]).data.tags
+    assert (tags["input.as_of"], tags["input.fingerprint"]) == (panel.as_of_iso, panel.fingerprint)
+    assert tags["input.source"] == "database"
+    (promotion,) = audit_trail(Database.connect(), action="promotion")  # the gate's, audited
+    assert promotion.detail["version"] == result["version"]

@@ -8,6 +8,7 @@ served through the service's ``CROSSPLAN_FORECAST_FILE`` seam.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -35,11 +36,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset, load_dataset  # noqa: E402
-from pipelines.simulate import simulate_world  # noqa: E402
-from serving.auth import KeysFile, Role, add_key  # noqa: E402
+from pipelines.contract import Dataset  # noqa: E402
+from pipelines.database import Database  # noqa: E402
+from serving.auth import KeyStore, Role, add_key  # noqa: E402
 
-TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
+# A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
+# first country; the other roles are the operator's keys (no country: every region).
+_COUNTRY = {Role.REPORTER: "GRC"}
 
 
 def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -> pd.DataFrame:
@@ -59,19 +62,6 @@ def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -
         activity_q90=1.7 * mean,
         detection_rate=0.05,
     )
-
-
-@pytest.fixture(scope="session")
-def tiny_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory small enough to plan in well under a second: 2 countries, 10 regions."""
-    out = tmp_path_factory.mktemp("tiny_world")
-    simulate_world(**TINY_WORLD).write(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_dataset(tiny_world_dir: Path) -> Dataset:
-    return load_dataset(tiny_world_dir)
 
 
 @pytest.fixture(scope="session")
@@ -149,8 +139,12 @@ def service_home(tiny_world_dir: Path, champion_store: Path) -> ServiceHome:
         home: Path, *, forecast: Path | None = None, champion: bool = False
     ) -> tuple[dict[str, str], dict[str, str]]:
         home.mkdir(parents=True, exist_ok=True)
-        keys = KeysFile(home / "api_keys.json")
-        tokens = {role.value: add_key(keys, role.value, role) for role in Role}
+        db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
+        keys = KeyStore(db)
+        tokens = {
+            role.value: add_key(keys, role.value, role, country=_COUNTRY.get(role)) for role in Role
+        }
+        db.dispose()
         if champion:
             shutil.copy(champion_store / "mlflow.db", home / "mlflow.db")
         env = {
@@ -166,7 +160,7 @@ def service_home(tiny_world_dir: Path, champion_store: Path) -> ServiceHome:
 
 
 def _point_service_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CROSSPLAN_API_KEYS_FILE", "CROSSPLAN_PLANS_DB", "CROSSPLAN_FORECAST_FILE"):
+    for name in ("CROSSPLAN_DATABASE_URL", "CROSSPLAN_FORECAST_FILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -223,3 +217,55 @@ def client(asgi_app: Any, served: dict[str, str]) -> Iterator[TestClient]:
     """The service in process, started (and stopped) through its lifespan."""
     with TestClient(asgi_app) as c:
         yield c
+
+
+# Keys of agencies of the tiny world's two countries (GRC: r002-r008; MKD: r001, r009, r010;
+# the GRC-MKD agreement covers r001, r004, r007, r008 and r009).
+AGENCY_KEYS = {
+    "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
+    "mkd-reporter": (Role.REPORTER, "MKD", "Border Police"),
+    "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
+    "grc-police": (Role.ANALYST, "GRC", "National Police"),
+    "mkd-analyst": (Role.ANALYST, "MKD", "Border Police"),
+    "planner": (Role.PLANNER, None, None),
+    "admin": (Role.ADMIN, None, None),
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_service(
+    request: pytest.FixtureRequest,
+    asgi_app: Any,
+    tiny_world_dir: Path,
+    forecast_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+    """The service on a new database of each kind, serving the tiny world with a stand-in
+    forecast; agencies' keys (:data:`AGENCY_KEYS`) and the database URL. Tests of a module
+    share it: each submits content of its own."""
+    home = tmp_path_factory.mktemp("home")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{home / 'crossplan.db'}"
+        else:
+            from tests.postgres import fresh_database
+
+            url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_server")))
+        db = Database.connect(url)
+        keys = KeyStore(db)
+        tokens = {
+            name: add_key(keys, name, role, country=country, agency=agency)
+            for name, (role, country, agency) in AGENCY_KEYS.items()
+        }
+        db.dispose()
+        env = {
+            "CROSSPLAN_HOME": str(home),
+            "CROSSPLAN_DATA": str(tiny_world_dir),
+            "CROSSPLAN_DATABASE_URL": url,
+            "CROSSPLAN_FORECAST_FILE": str(forecast_file),
+            "MLFLOW_TRACKING_URI": _sqlite(home),
+        }
+        with pytest.MonkeyPatch.context() as mp:
+            _point_service_at(env, mp)
+            with TestClient(asgi_app) as client:
+                yield client, tokens, url

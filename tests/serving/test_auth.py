@@ -1,25 +1,57 @@
-"""API keys: hashed at rest, checked in constant time, roles, and a keys file that can go bad."""
+"""API keys: hashed at rest in the database, checked in constant time, roles, agencies."""
 
 from __future__ import annotations
 
-import json
-import stat
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from pipelines.database import Database, audit_trail
 from pipelines.errors import ConfigurationError
-from serving.auth import KeysFile, Permission, Principal, Role, add_key, hash_token, revoke_key
+from serving.auth import KeyStore, Permission, Principal, Role, add_key, hash_token, revoke_key
 
 
-def test_a_new_key_authenticates_its_holder_and_is_stored_only_hashed(tmp_path: Path) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
-    token = add_key(keys, "alice", Role.PLANNER)
-    text = keys.path.read_text()
-    assert token not in text
-    assert hash_token(token) in text
-    assert keys.read().authenticate(token) == Principal("alice", Role.PLANNER)
-    assert stat.S_IMODE(keys.path.stat().st_mode) == 0o600
+@pytest.fixture
+def keys(database_url: str) -> KeyStore:
+    return KeyStore(Database.connect(database_url))
+
+
+def test_a_new_key_authenticates_its_holder_and_is_stored_only_hashed(keys: KeyStore) -> None:
+    token = add_key(keys, "alice", Role.PLANNER, country="GRC", agency="Border Police")
+    with keys.db.read() as con:
+        stored = " ".join(
+            str(v) for row in con.execute(sa.text("SELECT * FROM api_keys")) for v in row
+        )
+    assert token not in stored
+    assert hash_token(token) in stored
+    assert keys.read().authenticate(token) == Principal(
+        "alice", Role.PLANNER, "GRC", "Border Police"
+    )
+
+
+def test_key_changes_are_in_the_audit_trail_without_the_key(keys: KeyStore) -> None:
+    token = add_key(keys, "alice", Role.ANALYST, country="GRC", actor="cli:ops")
+    add_key(keys, "alice", Role.PLANNER, replace=True)
+    revoke_key(keys, "alice")
+    events = audit_trail(keys.db)
+    assert [e.action for e in events] == ["key_revoked", "key_replaced", "key_added"]
+    assert events[-1].actor == "cli:ops"
+    assert events[-1].detail == {"name": "alice", "role": "analyst", "country": "GRC",
+                                 "agency": None}  # fmt: skip
+    assert all(token not in str(e) and hash_token(token) not in str(e) for e in events)
+
+
+@pytest.mark.parametrize(
+    ("country", "message"),
+    [
+        (None, "a reporter submits its own country's rows"),  # a reporter needs a country
+        ("Greece", "bad country"),  # not ISO 3166-1 alpha-3
+    ],
+)
+def test_a_reporter_needs_a_country_code(keys: KeyStore, country: str | None, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        add_key(keys, "rep", Role.REPORTER, country=country)
 
 
 @pytest.mark.parametrize(
@@ -31,26 +63,27 @@ def test_a_new_key_authenticates_its_holder_and_is_stored_only_hashed(tmp_path: 
     ],
 )
 def test_an_unknown_key_authenticates_nobody(tmp_path: Path, token: str) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
+    keys = KeyStore(Database.connect(f"sqlite:///{tmp_path / 'db'}"))
     add_key(keys, "alice", Role.ADMIN)
     assert keys.read().authenticate(token) is None
 
 
 def test_keys_are_distinct_and_each_names_its_holder(tmp_path: Path) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
-    tokens = {role: add_key(keys, f"holder-{role.value}", role) for role in Role}
+    keys = KeyStore(Database.connect(f"sqlite:///{tmp_path / 'db'}"))
+    tokens = {role: add_key(keys, f"holder-{role.value}", role, country="GRC") for role in Role}
     assert len(set(tokens.values())) == len(Role)
     ring = keys.read()
     for role, token in tokens.items():
-        assert ring.authenticate(token) == Principal(f"holder-{role.value}", role)
+        assert ring.authenticate(token) == Principal(f"holder-{role.value}", role, "GRC")
 
 
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
+        (Role.REPORTER, {Permission.SUBMIT}),  # its country's rows, nothing else
         (Role.ANALYST, {Permission.READ}),  # read only
         (Role.PLANNER, {Permission.READ, Permission.PLAN}),  # forecast, plan, read
-        (Role.ADMIN, {Permission.READ, Permission.PLAN, Permission.ADMIN}),  # also reload
+        (Role.ADMIN, set(Permission)),  # also reload, submit for any country, audit
     ],
 )
 def test_roles_grant_what_the_design_says(role: Role, allowed: set[Permission]) -> None:
@@ -58,8 +91,7 @@ def test_roles_grant_what_the_design_says(role: Role, allowed: set[Permission]) 
     assert {p for p in Permission if principal.may(p)} == allowed
 
 
-def test_a_name_is_used_once_and_revoking_frees_it(tmp_path: Path) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
+def test_a_name_is_used_once_and_revoking_frees_it(keys: KeyStore) -> None:
     first = add_key(keys, "alice", Role.PLANNER)
     with pytest.raises(ConfigurationError, match="already exists"):
         add_key(keys, "alice", Role.ADMIN)
@@ -73,52 +105,15 @@ def test_a_name_is_used_once_and_revoking_frees_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["", "-starts-with-dash", "has space", "x" * 65, "ünïcode"])
 def test_bad_names_are_refused(tmp_path: Path, name: str) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
+    keys = KeyStore(Database.connect(f"sqlite:///{tmp_path / 'db'}"))
     with pytest.raises(ConfigurationError, match="bad key name"):
         add_key(keys, name, Role.PLANNER)
-    assert not keys.path.exists()
+    assert keys.read().keys == ()
 
 
-_GOOD = {"name": "alice", "role": "planner", "sha256": "a" * 64, "created_at": ""}
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("{not json", "line 1: not valid JSON"),  # syntax error
-        ("[]", "not a keys file"),  # wrong top level
-        (
-            json.dumps({"keys": [{**_GOOD, "role": "root"}]}),
-            r"keys\[0\]\.role: Input should be 'analyst', 'planner' or 'admin'",
-        ),
-        (
-            json.dumps({"keys": [{**_GOOD, "sha256": "abc"}]}),
-            r"keys\[0\]\.sha256: String should match",
-        ),
-        (
-            json.dumps({"keys": [{"name": "alice"}]}),
-            r"keys\[0\]\.role: 'role' is missing",
-        ),  # missing fields
-        (json.dumps({"keys": [_GOOD, _GOOD]}), "name 'alice' is used by more than one key"),
-    ],
-)
-def test_a_malformed_keys_file_says_where_and_how_to_fix(
-    tmp_path: Path, content: str, message: str
-) -> None:
-    path = tmp_path / "api_keys.json"
-    path.write_text(content)
-    with pytest.raises(ConfigurationError, match=message) as info:
-        KeysFile(path).read()
-    assert str(path) in str(info.value)
-    assert "fix:" in str(info.value)
-
-
-def test_the_service_view_follows_the_file_and_survives_it_turning_bad(tmp_path: Path) -> None:
-    keys = KeysFile(tmp_path / "api_keys.json")
-    assert keys.current().keys == ()  # no file yet: no keys
+def test_the_service_view_follows_the_table(tmp_path: Path) -> None:
+    keys = KeyStore(Database.connect(f"sqlite:///{tmp_path / 'db'}"))
+    assert keys.current().keys == ()  # no keys yet
     token = add_key(keys, "alice", Role.PLANNER)
+    keys._read_at = 0.0  # as if a second had passed
     assert keys.current().authenticate(token) is not None  # picked up without a restart
-    keys.path.write_text("{broken")
-    with pytest.raises(ConfigurationError):
-        keys.current()  # reported once ...
-    assert keys.current().authenticate(token) is not None  # ... the last good keys stay

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -362,11 +361,10 @@ def test_the_cli_and_the_api_give_the_same_fingerprint_for_the_same_request(
     shared: tuple[TestClient, dict[str, str]], write_forecast: Any, tmp_path: Path
 ) -> None:
     # The shared service serves the tiny world with the champion; the CLI reads the same
-    # data directory and MLflow store from the environment the service was started with.
+    # database and MLflow store from the environment the service was started with.
     from serving.cli import main
 
     client, keys = shared
-    data = os.environ["CROSSPLAN_DATA"]
     rows = pd.read_parquet(write_forecast(tmp_path / "stand-in.parquet", 2.0))
     rows = rows[rows["period"] == rows["period"].min()]
     rows["period"] = rows["period"].dt.strftime("%Y-%m-%d")
@@ -385,7 +383,7 @@ def test_the_cli_and_the_api_give_the_same_fingerprint_for_the_same_request(
         api = client.post("/plan", json=body, headers=bearer(keys["planner"]))
         assert api.status_code == 200, api.text
         out = tmp_path / f"{name}.json"
-        assert main(["plan", "--data", data, *flags, "--json", str(out), "--quiet"]) == 0
+        assert main(["plan", "--database", *flags, "--json", str(out), "--quiet"]) == 0
         cli = json.loads(out.read_text())
         assert cli["input_fingerprint"] == api.json()["input_fingerprint"], name
         assert cli["model"] == api.json()["model"]

@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from pipelines.contract import Dataset
+from serving.cli import main
 from serving.commands.serve import server_command, server_env
 
 pytestmark = pytest.mark.slow
@@ -174,6 +175,22 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
             == after
         )
 
+        # the reload is in the audit trail, for admins only
+        events = http.get("/audit", headers=admin).json()["events"]
+        assert (events[0]["action"], events[0]["detail"]["version"]) == ("reload", after)
+        assert http.get("/audit", headers=planner).status_code == 403
+
+        # a reporter's week arrives through `crossplan submit`; the next forecast uses it
+        week = tmp_path / "week.csv"
+        row = "r002,2024-02-26,smuggling_of_migrants,2,3,4.0"
+        week.write_text(f"region_id,period,category,reported,detected,effort\n{row}\n")
+        argv = ["submit", "--file", str(week), "--url", str(http.base_url)]
+        assert main([*argv, "--key", keys["reporter"]]) == 0
+        assert main([*argv, "--key", keys["reporter"]]) == 0  # the same file: nothing new
+        r = http.post("/forecast", json={"horizon": 1}, headers=planner).json()
+        assert r["data"]["newest_period"]["GRC"] == "2024-02-26"
+        assert r["forecasts"][0]["period"] == "2024-03-04"
+
         # health and metrics need no key, and carry our own figures
         assert http.get("/healthz").status_code == 200
         metrics = http.get("/metrics").text
@@ -207,7 +224,7 @@ def test_plans_survive_a_crash_and_a_restart(
         time.sleep(0.05)
         server.crash()
         in_flight.join()
-    db = Path(env["CROSSPLAN_HOME"]) / "plans.db"
+    db = Path(env["CROSSPLAN_HOME"]) / "crossplan.db"
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with running(env, tiny_world_dir, log) as server:

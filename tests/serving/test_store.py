@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from pipelines.database import Database
 from serving.store import PlanRecord, PlanStore
 
 
@@ -30,22 +31,25 @@ def _record(plan_id: str, requester: str = "alice", **changes: object) -> PlanRe
     return PlanRecord(**{**base, **changes})  # type: ignore[arg-type]
 
 
-def test_a_plan_comes_back_as_stored_after_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "plans.db"
-    record = _record("p1")
-    PlanStore(path).add(record)
-    assert PlanStore(path).get("p1") == record
-    assert PlanStore(path).get("nope") is None
+@pytest.fixture
+def store(database_url: str) -> PlanStore:
+    return PlanStore(Database.connect(database_url))
 
 
-def test_the_store_runs_in_wal_mode(tmp_path: Path) -> None:
-    PlanStore(tmp_path / "plans.db")
-    with sqlite3.connect(tmp_path / "plans.db") as con:
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_a_plan_comes_back_as_stored_after_reopening(database_url: str) -> None:
+    record = _record("p1", data_as_of="2026-03-02T09:00:00+00:00")
+    PlanStore(Database.connect(database_url)).add(record)
+    assert PlanStore(Database.connect(database_url)).get("p1") == record
+    assert PlanStore(Database.connect(database_url)).get("nope") is None
 
 
-def test_recent_lists_newest_first_and_filters_by_requester(tmp_path: Path) -> None:
-    store = PlanStore(tmp_path / "plans.db")
+def test_the_sqlite_store_runs_in_wal_mode(tmp_path: Path) -> None:
+    db = Database.connect(f"sqlite:///{tmp_path / 'crossplan.db'}")
+    with db.read() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_recent_lists_newest_first_and_filters_by_requester(store: PlanStore) -> None:
     for i, who in enumerate(["alice", "bob", "alice"]):
         store.add(_record(f"p{i}", who))
     assert [s.plan_id for s in store.recent()] == ["p2", "p1", "p0"]
@@ -61,21 +65,19 @@ def test_recent_lists_newest_first_and_filters_by_requester(tmp_path: Path) -> N
         "DELETE FROM plans",  # erasing it
     ],
 )
-def test_stored_plans_cannot_be_changed_or_deleted(tmp_path: Path, statement: str) -> None:
-    store = PlanStore(tmp_path / "plans.db")
+def test_stored_plans_cannot_be_changed_or_deleted(store: PlanStore, statement: str) -> None:
     store.add(_record("p1", status="infeasible"))
     with (
-        sqlite3.connect(tmp_path / "plans.db") as con,
-        pytest.raises(sqlite3.IntegrityError, match="append-only"),
+        pytest.raises(sa.exc.DBAPIError, match="append-only"),
+        store.db.engine.begin() as con,
     ):
-        con.execute(statement)
+        con.execute(sa.text(statement))
     assert store.get("p1") == _record("p1", status="infeasible")
 
 
-def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
-    store = PlanStore(tmp_path / "plans.db")
+def test_a_failed_write_leaves_nothing_behind(store: PlanStore) -> None:
     store.add(_record("p1"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         store.add(_record("p1", requester="mallory"))  # same id: the insert fails
     with pytest.raises(ValueError):
         store.add(_record("p2", response={"objective": float("nan")}))  # not valid JSON
@@ -92,6 +94,6 @@ def test_keys_never_reach_the_plan_store(
 ) -> None:
     r = client.post("/plan", json={"horizon": 1}, headers=bearer(served["planner"]))
     assert r.status_code == 200
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("plans.db*"))
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("crossplan.db*"))
     assert r.json()["plan_id"].encode() in stored
     assert all(token.encode() not in stored for token in served.values())

@@ -12,6 +12,9 @@ from serving.cli import build_parser, main
 DESIGN_COMMANDS = {
     "simulate",
     "validate",
+    "import",
+    "export",
+    "submit",
     "train",
     "backtest",
     "promote",

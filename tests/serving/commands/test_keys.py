@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from serving.auth import KeysFile, Principal, Role
+from pipelines.database import Database
+from serving.auth import KeyStore, Principal, Role
 from serving.cli import main
+
+
+def _keys(home: Path) -> KeyStore:
+    return KeyStore(Database.connect(f"sqlite:///{home / 'crossplan.db'}"))
 
 
 def test_add_prints_the_key_once_and_stores_only_its_hash(
@@ -18,9 +23,8 @@ def test_add_prints_the_key_once_and_stores_only_its_hash(
     token = out.strip()
     assert token.startswith("cpk_")
     assert "not shown again" in err
-    keys = KeysFile(crossplan_home / "api_keys.json")
-    assert token not in keys.path.read_text()
-    assert keys.read().authenticate(token) == Principal("demo", Role.ADMIN)
+    assert token.encode() not in (crossplan_home / "crossplan.db").read_bytes()
+    assert _keys(crossplan_home).read().authenticate(token) == Principal("demo", Role.ADMIN)
 
     assert main(["keys", "list"]) == 0
     listed = capsys.readouterr().out
@@ -28,14 +32,27 @@ def test_add_prints_the_key_once_and_stores_only_its_hash(
     assert token not in listed
 
 
-def test_the_keys_file_can_live_elsewhere(
+def test_an_agency_key_names_its_country_and_agency(
+    crossplan_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["keys", "add", "grc-bp", "--role", "reporter", "--country", "GRC"]
+    assert main([*argv, "--agency", "Border Police"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert _keys(crossplan_home).read().authenticate(token) == Principal(
+        "grc-bp", Role.REPORTER, "GRC", "Border Police"
+    )
+    assert main(["keys", "list"]) == 0
+    assert "grc-bp\treporter\tGRC\tBorder Police" in capsys.readouterr().out
+
+
+def test_the_keys_can_live_in_another_database(
     crossplan_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    elsewhere = tmp_path / "secrets" / "keys.json"
-    monkeypatch.setenv("CROSSPLAN_API_KEYS_FILE", str(elsewhere))
+    elsewhere = tmp_path / "shared" / "crossplan.db"
+    monkeypatch.setenv("CROSSPLAN_DATABASE_URL", f"sqlite:///{elsewhere}")
     assert main(["keys", "add", "demo"]) == 0
     assert elsewhere.exists()
-    assert not (crossplan_home / "api_keys.json").exists()
+    assert not (crossplan_home / "crossplan.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -44,6 +61,7 @@ def test_the_keys_file_can_live_elsewhere(
         (["keys", "add"], "needs a NAME"),  # no name
         (["keys", "add", "has space"], "bad key name"),
         (["keys", "revoke", "nobody"], "no key named 'nobody'"),
+        (["keys", "add", "r", "--role", "reporter"], "give --country"),  # whose rows?
     ],
 )
 def test_mistakes_exit_2_with_the_fix(
@@ -68,17 +86,15 @@ def test_replace_rotates_a_key(crossplan_home: Path, capsys: pytest.CaptureFixtu
     old = capsys.readouterr().out.strip()
     assert main(["keys", "add", "demo", "--role", "analyst", "--replace"]) == 0
     new = capsys.readouterr().out.strip()
-    ring = KeysFile(crossplan_home / "api_keys.json").read()
+    ring = _keys(crossplan_home).read()
     assert ring.authenticate(old) is None
     assert ring.authenticate(new) == Principal("demo", Role.ANALYST)
     assert ring.names() == ["demo"]
 
 
-def test_a_broken_keys_file_is_reported_not_overwritten(
-    crossplan_home: Path, capsys: pytest.CaptureFixture[str]
+def test_a_database_that_is_down_exits_2_with_the_fix(
+    crossplan_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = crossplan_home / "api_keys.json"
-    path.write_text("{oops")
+    monkeypatch.setenv("CROSSPLAN_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/crossplan")
     assert main(["keys", "add", "demo"]) == 2
-    assert "not valid JSON" in capsys.readouterr().err
-    assert path.read_text() == "{oops"
+    assert "fix: start the database server" in capsys.readouterr().err

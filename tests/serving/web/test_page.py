@@ -153,7 +153,7 @@ def test_vendored_libraries_ship_with_their_licences_in_package_and_bento() -> N
     [
         ("analyst", ["read"]),
         ("planner", ["read", "plan"]),
-        ("admin", ["read", "plan", "admin"]),  # roles build on each other
+        ("admin", ["submit", "read", "plan", "admin"]),  # roles build on each other
     ],
 )
 def test_me_says_who_holds_the_key_and_what_it_may_do(
@@ -162,7 +162,7 @@ def test_me_says_who_holds_the_key_and_what_it_may_do(
     client, keys = shared
     r = client.get("/me", headers=bearer(keys[role]))
     assert r.status_code == 200
-    assert r.json() == {"name": role, "role": role, "may": may}
+    assert r.json() == {"name": role, "role": role, "country": None, "agency": None, "may": may}
 
 
 def test_the_page_reads_regions_counts_and_resources(shared: Shared, tiny_dataset: Dataset) -> None:

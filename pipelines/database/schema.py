@@ -1,0 +1,158 @@
+"""The tables of the shared database (SQLAlchemy 2 declarative models).
+
+The migrations in ``migrations/versions`` create them; these models are how the code reads
+and writes them. Tables marked *append-only* refuse ``UPDATE`` and ``DELETE`` in the database
+itself (SQLite triggers, PostgreSQL trigger functions), so no code path can rewrite history:
+
+=================  ==============  ==========================================================
+table              append-only     holds
+=================  ==============  ==========================================================
+``submissions``    yes             who sent what and when: agency, key, country, fingerprint
+``documents``      yes             regions and resources files, each in a submission
+``cell_versions``  yes             every version of every panel cell, in a submission
+``plans``          yes             every plan the service made
+``alerts``         yes             risk alerts raised after submissions
+``audit``          yes             reloads, promotions, key changes
+``api_keys``       no              hashed keys (revoking deletes; the audit keeps the record)
+``webhooks``       no              where an agency wants its alerts posted
+=================  ==============  ==========================================================
+
+Times are naive UTC ``datetime`` values with microseconds, the same on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "APPEND_ONLY",
+    "Alert",
+    "ApiKeyRow",
+    "AuditEntry",
+    "Base",
+    "CellVersion",
+    "Document",
+    "PlanRow",
+    "Submission",
+    "Webhook",
+]
+
+APPEND_ONLY = ("submissions", "documents", "cell_versions", "plans", "alerts", "audit")
+
+_BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # incidents | regions | resources
+    received_at: Mapped[datetime] = mapped_column(DateTime(), index=True)
+    key_name: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(3))
+    file_name: Mapped[str] = mapped_column(String(200))
+    rows: Mapped[int] = mapped_column(Integer)
+    new_cells: Mapped[int] = mapped_column(Integer)
+    corrected_cells: Mapped[int] = mapped_column(Integer)
+    unchanged_cells: Mapped[int] = mapped_column(Integer)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))  # regions.geojson | resources.json
+    content: Mapped[str] = mapped_column(Text)
+
+
+class CellVersion(Base):
+    __tablename__ = "cell_versions"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    region_id: Mapped[str] = mapped_column(String(100))
+    period: Mapped[date] = mapped_column(Date, index=True)
+    category: Mapped[str] = mapped_column(String(100))
+    reported: Mapped[int | None] = mapped_column(BigInteger)
+    detected: Mapped[int | None] = mapped_column(BigInteger)
+    effort: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int | None] = mapped_column(BigInteger)
+    covariates: Mapped[str | None] = mapped_column(Text)  # JSON object of cov_* values
+    source: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    seq: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    requester: Mapped[str] = mapped_column(String(64), index=True)
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    data_as_of: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float | None] = mapped_column(Float)
+    solver: Mapped[str] = mapped_column(String(16))
+    solve_seconds: Mapped[float | None] = mapped_column(Float)
+    total_seconds: Mapped[float] = mapped_column(Float)
+    request_json: Mapped[str] = mapped_column(Text)
+    response_json: Mapped[str] = mapped_column(Text)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # observed_above_q90 | forecast_jump
+    region_id: Mapped[str] = mapped_column(String(100), index=True)
+    country: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str] = mapped_column(String(100))
+    period: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    exceeded: Mapped[str] = mapped_column(Text)  # JSON: the forecast row that was exceeded
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)  # JSON object
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(3))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    key_name: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(3))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime())

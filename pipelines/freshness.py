@@ -1,0 +1,76 @@
+"""How fresh a panel is: each country's newest period, and warnings when data stop early.
+
+A forecast starts the period after the panel's last one. When a country's data stop more
+than two periods before that, the forecast for its regions rests on old data (a missing
+period is missing, not zero); when the planned periods lie more than two periods before the
+current one, the whole panel is old. Both are said in words on every forecast and plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipelines.contract import Dataset
+from pipelines.contract.frequency import period_offset, period_start
+
+__all__ = ["STALE_AFTER_PERIODS", "Freshness", "freshness"]
+
+# More than this many periods between a country's newest data and the planned ones is stale.
+STALE_AFTER_PERIODS = 2
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The newest period per country, the first planned period, and warnings in words."""
+
+    newest_period: dict[str, str]
+    first_planned_period: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "newest_period": self.newest_period,
+            "first_planned_period": self.first_planned_period,
+        }
+
+
+def _between(earlier: pd.Timestamp, later: pd.Timestamp, frequency: str) -> int:
+    """Whole periods from ``earlier`` to ``later`` (both period starts)."""
+    if frequency == "weekly":
+        return int((later - earlier).days // 7)
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months if frequency == "monthly" else months // 12
+
+
+def freshness(dataset: Dataset, today: pd.Timestamp) -> Freshness:
+    """Each country's newest observed period against the planned periods and ``today``."""
+    frequency = dataset.frequency
+    inc = dataset.incidents
+    seen = inc.loc[dataset.observed().notna(), ["region_id", "period"]]
+    country_of = dataset.regions.set_index("region_id")["country"]
+    newest = seen.groupby(seen["region_id"].map(country_of))["period"].max()
+    first = pd.Timestamp(dataset.periods[-1]) + period_offset(frequency)
+    warnings = []
+    for country in sorted(country_of.unique()):
+        if country not in newest.index:
+            warnings.append(f"{country} has no data: its regions are forecast from neighbours only")
+            continue
+        gap = _between(pd.Timestamp(newest[country]), first, frequency)
+        if gap > STALE_AFTER_PERIODS:
+            warnings.append(
+                f"{country}'s data stop at {newest[country]:%Y-%m-%d}, {gap} {frequency} periods "
+                f"before the first planned period {first:%Y-%m-%d}: its forecasts rest on old data"
+            )
+    current = period_start(pd.Timestamp(today), frequency)
+    behind = _between(first, current, frequency)
+    if behind > STALE_AFTER_PERIODS:
+        warnings.append(
+            f"the planned periods start {first:%Y-%m-%d}, {behind} {frequency} periods before "
+            f"the current one ({current:%Y-%m-%d}): the whole panel is old; submit recent data"
+        )
+    return Freshness(
+        {str(c): f"{p:%Y-%m-%d}" for c, p in newest.items()}, f"{first:%Y-%m-%d}", warnings
+    )

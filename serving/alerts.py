@@ -1,0 +1,190 @@
+"""Risk alerts after a submission: counts above the forecast, and forecasts that jump.
+
+After each submission the service compares, region by region and category by category:
+
+* ``observed_above_q90`` — a newly observed count above the q90 of the forecast the last
+  panel gave for that period (more happened than the model thought likely);
+* ``forecast_jump`` — the new panel's forecast mean above the previous forecast's q90 for
+  the same period (the risk jumped).
+
+A jump is judged on the first period both forecasts cover, and only when the new forecast
+expects at least :data:`MIN_JUMP` incidents: where a forecast's q90 is 0, any positive mean
+would otherwise "jump", and partners would learn to ignore the alerts. Each alert keeps the
+forecast row it exceeded. Alerts are stored (append-only), listed at
+``GET /alerts`` for the regions a key reads region by region, and posted to webhooks
+(:mod:`serving.webhooks`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.contract.frequency import period_offset
+from pipelines.database import Database, iso, utcnow
+from pipelines.database.schema import Alert
+from serving.forecasts import Snapshot
+
+__all__ = ["MIN_JUMP", "AlertRecord", "detect_alerts", "list_alerts", "store_alerts"]
+
+# A forecast jump is worth an alert only when the new forecast expects this many incidents.
+MIN_JUMP = 1.0
+
+_KEY = ["region_id", "category", "period"]
+_FORECAST = ["activity_mean", "activity_q10", "activity_q50", "activity_q90"]
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert, as ``GET /alerts`` and the webhooks send it."""
+
+    id: int | None
+    created_at: str
+    submission_id: int
+    kind: str
+    region_id: str
+    country: str
+    category: str
+    period: str
+    value: float
+    threshold: float
+    exceeded: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def _table(snapshot: Snapshot, until: pd.Timestamp) -> pd.DataFrame:
+    """The snapshot's forecast up to the period ``until`` (as far as the model reaches)."""
+    model = snapshot.model
+    if model is None:
+        return pd.DataFrame(columns=[*_KEY, *_FORECAST])
+    step = period_offset(snapshot.dataset.frequency)
+    last = pd.Timestamp(snapshot.dataset.periods[-1])
+    horizon, period = 0, last
+    limit = model.card.get("horizon") or 4
+    while period < until and horizon < limit:
+        period, horizon = period + step, horizon + 1
+    return model.table(snapshot.dataset, max(horizon, 1))
+
+
+def detect_alerts(
+    old: Snapshot, new: Snapshot, observed: pd.DataFrame, submission_id: int
+) -> list[AlertRecord]:
+    """Alerts raised by a submission.
+
+    Parameters
+    ----------
+    old, new
+        The snapshots before and after the submission (same model).
+    observed
+        ``region_id, category, period, observed`` of the cells the submission added or
+        corrected.
+    """
+    if old.model is None or new.model is None:
+        return []
+    country_of = new.dataset.regions.set_index("region_id")["country"]
+    now = str(iso(utcnow()))
+    alerts: list[AlertRecord] = []
+    if not observed.empty:
+        before = _table(old, observed["period"].max())
+        seen = observed.merge(before, on=_KEY)
+        for row in seen[seen["observed"] > seen["activity_q90"]].to_dict("records"):
+            alerts.append(_alert(now, submission_id, "observed_above_q90", row,
+                                 row["observed"], country_of))  # fmt: skip
+    after = _table(new, pd.Timestamp(new.dataset.periods[-1]) + 4 * period_offset(
+        new.dataset.frequency))  # fmt: skip
+    if not after.empty:
+        before = _table(old, after["period"].max())
+        both = after.merge(before, on=_KEY, suffixes=("", "_before"))
+        both = both[both["period"] == both["period"].min()]
+        jumped = both[
+            (both["activity_mean"] > both["activity_q90_before"])
+            & (both["activity_mean"] >= MIN_JUMP)
+        ]
+        for row in jumped.to_dict("records"):
+            previous = {c: row[f"{c}_before"] for c in _FORECAST} | {k: row[k] for k in _KEY}
+            alerts.append(_alert(now, submission_id, "forecast_jump", previous,
+                                 row["activity_mean"], country_of))  # fmt: skip
+    return alerts
+
+
+def _alert(
+    now: str,
+    submission_id: int,
+    kind: str,
+    row: dict[str, Any],
+    value: float,
+    country_of: pd.Series,
+) -> AlertRecord:
+    exceeded = {k: row[k] for k in (*_KEY, *_FORECAST)}
+    exceeded["period"] = f"{pd.Timestamp(exceeded['period']):%Y-%m-%d}"
+    exceeded = {k: v.item() if hasattr(v, "item") else v for k, v in exceeded.items()}
+    return AlertRecord(
+        None,
+        now,
+        submission_id,
+        kind,
+        str(row["region_id"]),
+        str(country_of[row["region_id"]]),
+        str(row["category"]),
+        exceeded["period"],
+        round(float(value), 6),
+        round(float(row["activity_q90"]), 6),
+        exceeded,
+    )
+
+
+def store_alerts(db: Database, alerts: list[AlertRecord]) -> list[AlertRecord]:
+    """Append the alerts; the stored ones, with their ids."""
+    stored = []
+    with db.write() as con:
+        for a in alerts:
+            new_id = con.execute(
+                sa.insert(Alert)
+                .values(
+                    created_at=pd.Timestamp(a.created_at).tz_convert(None).to_pydatetime(),
+                    submission_id=a.submission_id,
+                    kind=a.kind,
+                    region_id=a.region_id,
+                    country=a.country,
+                    category=a.category,
+                    period=date.fromisoformat(a.period),
+                    value=a.value,
+                    threshold=a.threshold,
+                    exceeded=json.dumps(a.exceeded, sort_keys=True),
+                )
+                .returning(Alert.id)
+            ).scalar_one()
+            stored.append(AlertRecord(**{**a.to_dict(), "id": int(new_id)}))
+    return stored
+
+
+def list_alerts(db: Database, regions: set[str] | None, limit: int = 100) -> list[AlertRecord]:
+    """The latest alerts first, of ``regions`` only (``None``: all)."""
+    query = sa.select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if regions is not None:
+        query = query.where(Alert.region_id.in_(sorted(regions)))
+    with db.read() as con:
+        rows = con.execute(query).all()
+    return [
+        AlertRecord(
+            r.id,
+            str(iso(r.created_at)),
+            r.submission_id,
+            r.kind,
+            r.region_id,
+            r.country,
+            r.category,
+            r.period.isoformat() if hasattr(r.period, "isoformat") else str(r.period),
+            r.value,
+            r.threshold,
+            json.loads(r.exceeded),
+        )
+        for r in rows
+    ]

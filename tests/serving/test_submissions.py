@@ -1,0 +1,143 @@
+"""POST /submissions: the contract's validation, all or nothing, idempotent, one country.
+
+Every case goes through the service on SQLite and on PostgreSQL (``database_service``).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+Service = tuple[TestClient, dict[str, str], str]
+
+_ROW = {"region_id": "r002", "period": "2024-02-26", "category": "smuggling_of_migrants",
+        "reported": 3, "detected": 4, "effort": 5.0}  # fmt: skip
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    return pd.DataFrame(rows).to_csv(index=False).encode()
+
+
+def _post(client: TestClient, token: str, body: bytes, content_type: str, **params: str) -> Any:
+    headers = {**bearer(token), "Content-Type": content_type}
+    return client.post("/submissions", content=body, headers=headers, params=params)
+
+
+def test_new_corrected_and_unchanged_cells_are_counted_and_a_repeat_is_stored_once(
+    database_service: Service,
+) -> None:
+    client, keys, _ = database_service
+    rows = [_ROW, {**_ROW, "region_id": "r003"}]
+    first = _post(client, keys["grc-reporter"], _csv(rows), "text/csv", file="week.csv")
+    assert first.status_code == 200, first.text
+    assert (first.json()["new"], first.json()["corrected"], first.json()["duplicate"]) == (
+        2, 0, False
+    )  # fmt: skip
+    again = _post(client, keys["grc-reporter"], _csv(rows), "text/csv", file="week.csv")
+    assert (
+        again.json()["duplicate"] and again.json()["submission_id"] == first.json()["submission_id"]
+    )
+    fixed = [_ROW, {**_ROW, "region_id": "r003", "detected": 6}]
+    buffer = io.BytesIO()
+    pd.DataFrame(fixed).to_parquet(buffer)  # the same rows as Parquet, one corrected
+    third = _post(client, keys["grc-reporter"], buffer.getvalue(),
+                  "application/vnd.apache.parquet")  # fmt: skip
+    assert third.status_code == 200, third.text
+    assert (third.json()["new"], third.json()["corrected"], third.json()["unchanged"]) == (0, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field", "message"),
+    [
+        # a malformed upload
+        (b"\x00\x01not a parquet file", "application/vnd.apache.parquet", "upload.parquet",
+         "cannot read"),
+        # a region no regions file knows
+        (_csv([{**_ROW, "region_id": "r999"}]), "text/csv", "upload.csv.2.region_id",
+         "unknown region 'r999'"),
+        # another country's region
+        (_csv([{**_ROW, "region_id": "r010"}]), "text/csv", "upload.csv.2.region_id",
+         "is in MKD"),
+        # a period that has not started yet
+        (_csv([{**_ROW, "period": "2099-01-05"}]), "text/csv", "upload.csv.2.period",
+         "in the future"),
+        # the same cell twice in one file
+        (_csv([_ROW, {**_ROW, "detected": 9}]), "text/csv", "upload.csv.3.region_id",
+         "duplicate row"),
+        # a negative count, as JSON rows
+        (b'{"rows": [{"region_id": "r002", "period": "2024-02-26", "reported": -1, '
+         b'"detected": 0, "effort": 1}]}', "application/json", "rows[0].reported", "negative"),
+        # a body that is no table at all
+        (b"hello", "text/plain", None, "unsupported content type"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_with_every_problem_and_nothing_is_stored(
+    database_service: Service, body: bytes, content_type: str, field: str | None, message: str
+) -> None:
+    client, keys, _ = database_service
+    before = client.get("/incidents", params={"start": "2024-02-26"},
+                        headers=bearer(keys["admin"])).json()["rows"]  # fmt: skip
+    r = _post(client, keys["grc-reporter"], body, content_type)
+    assert r.status_code == 400, r.text
+    problems = r.json()["problems"]
+    assert any(p["field"] == field and message in p["message"] and p["fix"] for p in problems), (
+        problems
+    )
+    after = client.get("/incidents", params={"start": "2024-02-26"},
+                       headers=bearer(keys["admin"])).json()["rows"]  # fmt: skip
+    assert after == before
+
+
+def test_one_bad_row_refuses_the_whole_submission(database_service: Service) -> None:
+    client, keys, _ = database_service
+    rows = [{**_ROW, "period": "2024-03-11"}, {**_ROW, "region_id": "r004", "period": "2024-03-11",
+                                                "detected": 1.5}]  # fmt: skip
+    r = _post(client, keys["grc-reporter"], _csv(rows), "text/csv")
+    assert r.status_code == 400
+    assert [p["row"] for p in r.json()["problems"]] == [3]
+    stored = client.get("/incidents", params={"start": "2024-03-11"}, headers=bearer(keys["admin"]))
+    assert stored.json()["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "status"),
+    [
+        ("planner", "/submissions", 403),  # planners plan; agencies' reporters submit
+        ("grc-reporter", "/incidents", 403),  # a reporter submits and reads nothing
+        ("grc-reporter", "/audit", 403),  # the audit trail is for admins
+    ],
+)
+def test_roles_keep_to_their_part(
+    database_service: Service, key: str, path: str, status: int
+) -> None:
+    client, keys, _ = database_service
+    if path == "/submissions":
+        r = _post(client, keys[key], _csv([_ROW]), "text/csv")
+    else:
+        r = client.get(path, headers=bearer(keys[key]))
+    assert r.status_code == status
+
+
+def test_a_submission_moves_the_next_answer_to_the_new_panel(database_service: Service) -> None:
+    client, keys, _ = database_service
+    planner = bearer(keys["planner"])
+    before = client.get("/model", headers=planner).json()["data"]
+    row = {**_ROW, "period": "2024-03-18", "region_id": "r005"}
+    assert _post(client, keys["grc-reporter"], _csv([row]), "text/csv").status_code == 200
+    after = client.get("/model", headers=planner).json()["data"]
+    assert after["as_of"] > before["as_of"] and after["fingerprint"] != before["fingerprint"]
+    assert after["newest_period"]["GRC"] == "2024-03-18"
+    forecast = client.post("/forecast", json={"horizon": 1}, headers=planner).json()
+    assert forecast["data"]["as_of"] == after["as_of"]
+    # MKD's data now stop four weeks before the first forecast week: said in words
+    assert any(w.startswith("MKD's data stop at") for w in forecast["warnings"]), forecast[
+        "warnings"
+    ]
