@@ -1,13 +1,20 @@
-"""ASGI middleware of the API: the key check and the body size limit.
+"""ASGI middleware of the API: the key check, the body size limit, and the access log.
 
 The key is checked, by Starlette's :class:`~starlette.middleware.authentication.
 AuthenticationMiddleware` with :class:`~serving.auth.KeyBackend`, before anything reads the
 body, so a caller without a valid key learns nothing but 401. Which role may call which
 endpoint is decided by the endpoint itself (:func:`serving.service.require`), from the
 :class:`~serving.auth.Principal` Starlette leaves in ``request.user``.
+
+:class:`AccessLogMiddleware` wraps the whole service and writes one line per request, naming
+the key holder (never the key) that Starlette left in the request's scope; what a caller
+controls in that line is escaped by :mod:`serving.logs`.
 """
 
 from __future__ import annotations
+
+import logging
+import time
 
 from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
@@ -19,7 +26,9 @@ from serving.auth import KeysUnavailable
 from serving.errors import error_body
 from serving.telemetry import metrics
 
-__all__ = ["BodyLimitMiddleware", "refuse_key"]
+__all__ = ["AccessLogMiddleware", "BodyLimitMiddleware", "refuse_key"]
+
+access_log = logging.getLogger("serving.access")
 
 
 def refuse_key(_: HTTPConnection, exc: AuthenticationError) -> JSONResponse:
@@ -84,3 +93,49 @@ class BodyLimitMiddleware:
             error_body(f"request body over {limit} MiB: send a smaller body"), 413
         )
         await response(scope, receive, send)
+
+
+class AccessLogMiddleware:
+    """One INFO line per HTTP request: client, method, path, status, time and key holder.
+
+    ``skip`` paths (the health probes) are not logged.
+    """
+
+    def __init__(self, app: ASGIApp, skip: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.skip = frozenset(skip)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.skip:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logged)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            target = scope["path"]
+            if scope.get("query_string"):
+                target += "?" + scope["query_string"].decode("latin-1")
+            user = scope.get("user")
+            holder = (
+                getattr(user, "name", None) if getattr(user, "is_authenticated", False) else None
+            )
+            access_log.info(
+                '%s:%s "%s %s" %d %.1fms key=%s',
+                client[0],
+                client[1],
+                scope["method"],
+                target,
+                status,
+                1000 * (time.perf_counter() - started),
+                holder or "-",
+            )

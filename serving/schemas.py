@@ -48,7 +48,13 @@ RegionId = Annotated[str, Field(min_length=1, max_length=100, description="A reg
 Category = Annotated[str, Field(min_length=1, max_length=100, description="An incident category")]
 Horizon = Annotated[
     int,
-    Field(ge=1, le=MAX_HORIZON, description=f"Periods ahead, 1 to {MAX_HORIZON}"),
+    Field(
+        ge=1,
+        le=MAX_HORIZON,
+        strict=True,
+        description=f"Periods ahead, 1 to {MAX_HORIZON}; beyond the served model's horizon "
+        "(GET /model) the answer is 400",
+    ),
 ]
 
 

@@ -3,8 +3,12 @@
 ``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service loads
 the panel, the champion model, the keys and the plan store once, in ``__init__``; each
 endpoint is a few lines calling :mod:`serving.forecasts`, :mod:`serving.planning` (which calls
-:mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz``, ``/readyz`` (ready once a
-model is loaded) and ``/metrics``, which need no key, and the OpenAPI document ``/docs.json``.
+:mod:`optimize`) and :mod:`serving.store`. BentoML adds ``/healthz`` and ``/readyz`` (ready once
+a model is loaded), which need no key. The OpenAPI document ``/docs.json`` is BentoML's, made
+honest by :mod:`serving.openapi`; ``/metrics`` is served to admins, or on a separate local
+port (:mod:`serving.telemetry`), and BentoML's own request metrics and access log are replaced
+by ones that cannot be grown or forged by callers (:mod:`serving.middleware`,
+:mod:`serving.logs`).
 The home page ``/`` is the planners' map and ``/docs`` the manual that documents every field
 (:mod:`serving.page`); :mod:`serving.security` keeps everything served to this origin.
 """
@@ -21,16 +25,18 @@ import anyio.to_thread
 import bentoml
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Mount, compile_path
 
 from optimize.resources import Resources
 from pipelines.errors import CrossplanError, DataValidationError
 from serving.auth import KeyBackend, KeyRing, KeysFile, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
+    PlansBusyError,
     ReloadFailedError,
     error_body,
     problems_from_pydantic,
@@ -39,9 +45,11 @@ from serving.errors import (
 )
 from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
-from serving.middleware import BodyLimitMiddleware, refuse_key
+from serving.logs import configure_logging
+from serving.middleware import AccessLogMiddleware, BodyLimitMiddleware, refuse_key
+from serving.openapi import openapi_app
 from serving.page import page_app, tile_url
-from serving.planning import plan_on_snapshot
+from serving.planning import PlanGate, plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
     ErrorBody,
@@ -60,7 +68,13 @@ from serving.schemas import (
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.store import PlanRecord, PlanStore
-from serving.telemetry import metrics
+from serving.telemetry import (
+    RouteMetricsMiddleware,
+    metrics,
+    metrics_listener,
+    metrics_text,
+    start_metrics_listener,
+)
 from serving.views import DEFAULT_OBSERVED_PERIODS, observed_counts, regions_collection
 
 __all__ = ["CrossplanService", "api", "require"]
@@ -134,7 +148,11 @@ async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
         return JSONResponse(
             error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
         )
-    return JSONResponse(error_body(str(exc)), status_of(exc))
+    headers = None
+    if isinstance(exc, PlansBusyError):
+        metrics().plans_refused.labels(reason="busy").inc()
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(error_body(str(exc)), status_of(exc), headers=headers)
 
 
 @api.exception_handler(StarletteHTTPException)
@@ -148,18 +166,36 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("unexpected error in the service; it is logged"), 500)
 
 
+_PAGE = page_app()
+
+
 @bentoml.service(
     name="crossplan",
     workers=1,  # one process: the model snapshot and /admin/reload are per process
-    traffic={"timeout": 900},
+    # Above the longest plan (its deadline plus the grace before it is killed).
+    traffic={"timeout": 660},
     endpoints={"livez": "/healthz", "readyz": "/readyz"},
+    # BentoML's request metrics label raw paths and its access log names no key holder:
+    # ours replace both (serving.telemetry, serving.middleware).
+    metrics={"enabled": False},
+    logging={"access": {"enabled": False}},
 )
 @bentoml.asgi_app(api, path="/")
-@bentoml.asgi_app(page_app(), path="/", name="page")
+@bentoml.asgi_app(_PAGE, path="/", name="page")
+@bentoml.asgi_app(
+    openapi_app(lambda: cast(Any, CrossplanService).openapi_spec.asdict()),
+    path="/",
+    name="openapi",
+)
 class CrossplanService:
     """Loads keys, plan store, panel and model; reloads the model on demand."""
 
     def __init__(self) -> None:
+        configure_logging()
+        listener = metrics_listener()
+        if listener is not None:
+            start_metrics_listener(*listener)
+        self.plan_gate = PlanGate.from_env()
         self.settings = Settings.from_env()
         self.keys = KeysFile(self.settings.keys_file)
         self.keys.current()  # a broken keys file stops the start, with its error
@@ -202,12 +238,28 @@ class CrossplanService:
             **_ERRORS,
             **_BAD_REQUEST,
             422: {"model": ErrorBody, "description": "No plan: the optimizer's diagnosis"},
+            429: {
+                "model": ErrorBody,
+                "description": "Too many plans at once; retry after the Retry-After seconds",
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait",
+                        "schema": {"type": "integer"},
+                    }
+                },
+            },
+            503: {
+                "model": ErrorBody,
+                "description": "No model is loaded yet, or the plan needs more memory than "
+                "a plan may use",
+            },
+            504: {"model": ErrorBody, "description": "No plan within the request's time limit"},
         },
         summary="Plan patrols and joint operations; the plan is stored (role: planner)",
     )
     def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         started = time.perf_counter()
-        outcome = plan_on_snapshot(self.snapshot, body, who.name, started)
+        outcome = plan_on_snapshot(self.snapshot, body, who.name, started, self.plan_gate)
         self.store.add(outcome.record)
         m = metrics()
         m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
@@ -360,10 +412,50 @@ class CrossplanService:
         log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
         return ReloadResponse(previous_version=previous, model=ModelCard(**card))
 
+    @api.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={
+            **_ERRORS,
+            200: {
+                "description": "Prometheus metrics",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            404: {"model": ErrorBody, "description": "Metrics are served on a separate port"},
+        },
+        summary="Prometheus metrics, labelled by route template (role: admin)",
+    )
+    def metrics(self, _: Admin) -> Response:
+        if metrics_listener() is not None:
+            raise HTTPException(
+                404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
+            )
+        body, media_type = metrics_text()
+        return Response(body, media_type=media_type)
+
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
 # too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
 cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
+cast(Any, CrossplanService).add_asgi_middleware(AccessLogMiddleware, skip=("/healthz", "/readyz"))
+cast(Any, CrossplanService).add_asgi_middleware(
+    RouteMetricsMiddleware, routes=lambda: _route_templates()
+)
+
+
+def _route_templates() -> list[tuple[Any, str]]:
+    """Every route of the service as (path regex, template); a mount matches below it."""
+    routes: list[tuple[Any, str]] = []
+    for app in (api, _PAGE):
+        for route in app.routes:
+            if isinstance(route, Mount):
+                prefix = route.path.rstrip("/")
+                routes.append((compile_path(prefix + "/{path:path}")[0], prefix + "/{path}"))
+            elif hasattr(route, "path_regex"):
+                routes.append((route.path_regex, getattr(route, "path", "")))
+    for path in ("/healthz", "/livez", "/readyz", "/schema.json"):
+        routes.append((compile_path(path)[0], path))
+    return routes
 
 
 def _healthy(snapshot: Snapshot) -> bool:
