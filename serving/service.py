@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.routing import Mount, compile_path
+from starlette.routing import Mount, Route, compile_path
 
 from optimize.resources import Resources
 from pipelines.errors import CrossplanError, DataValidationError
@@ -444,16 +444,17 @@ cast(Any, CrossplanService).add_asgi_middleware(
 
 
 def _route_templates() -> list[tuple[Any, str]]:
-    """Every route of the service as (path regex, template); a mount matches below it."""
-    routes: list[tuple[Any, str]] = []
-    for app in (api, _PAGE):
-        for route in app.routes:
-            if isinstance(route, Mount):
-                prefix = route.path.rstrip("/")
-                routes.append((compile_path(prefix + "/{path:path}")[0], prefix + "/{path}"))
-            elif hasattr(route, "path_regex"):
-                routes.append((route.path_regex, getattr(route, "path", "")))
-    for path in ("/healthz", "/livez", "/readyz", "/schema.json"):
+    """Every route of the service as (path regex, template): the API's from its OpenAPI
+    document, the page's from its routes (a mount matches everything below it)."""
+    paths = cast(Any, CrossplanService).openapi_spec.asdict()["paths"]
+    routes: list[tuple[Any, str]] = [(compile_path(path)[0], path) for path in paths]
+    for route in _PAGE.routes:
+        if isinstance(route, Mount):
+            prefix = route.path.rstrip("/")
+            routes.append((compile_path(prefix + "/{path:path}")[0], prefix + "/{path}"))
+        elif isinstance(route, Route):
+            routes.append((route.path_regex, route.path))
+    for path in ("/docs.json", "/schema.json"):
         routes.append((compile_path(path)[0], path))
     return routes
 
