@@ -20,11 +20,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
 from optimize.errors import InputProblem
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_HORIZON",
     "MAX_TIME_LIMIT_S",
     "ForecastSource",
+    "JsonInt",
     "ModelRef",
     "PlanEnvelope",
     "PlanLimits",
@@ -51,6 +53,18 @@ __all__ = [
 MAX_HORIZON = 12
 MAX_FORECAST_ROWS = 200_000
 MAX_TIME_LIMIT_S = 600.0
+
+
+def _json_integer(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1 and "4" as 4; JSON Schema's integer is neither
+    # (but 4.0 is one, which strict mode would refuse).
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# An integer as JSON Schema means it: 4 or 4.0, never true or "4".
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,11 +105,10 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    horizon: int = Field(
+    horizon: JsonInt = Field(
         default=4,
         ge=1,
         le=MAX_HORIZON,
-        strict=True,
         description=f"Periods to plan, 1 to {MAX_HORIZON} (at most the served model's horizon "
         "unless 'forecast' rows are sent)",
     )

@@ -25,7 +25,7 @@ import anyio.to_thread
 import bentoml
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -414,7 +414,6 @@ class CrossplanService:
 
     @api.get(
         "/metrics",
-        response_class=PlainTextResponse,
         responses={
             **_ERRORS,
             200: {
