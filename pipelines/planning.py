@@ -119,7 +119,7 @@ class PlanRequest(BaseModel):
     solver: Solver = Field(default="cbc", description="MILP solver")
     time_limit_s: float | None = Field(
         default=None,
-        gt=0,
+        ge=1,
         le=MAX_TIME_LIMIT_S,
         description="Time limit of the whole request in seconds (heuristic start, build, solve, "
         "explanations); the best plan found by then is answered with status 'time_limit'. "

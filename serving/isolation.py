@@ -24,7 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["ChildDied", "ChildTimedOut", "run_isolated"]
+__all__ = ["ChildDied", "ChildTimedOut", "run_isolated", "start_forkserver"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["serving.isolation", "pipelines.planning"])
@@ -37,6 +37,13 @@ class ChildTimedOut(Exception):
 
 class ChildDied(Exception):
     """The child ended without an answer (out of memory, or killed)."""
+
+
+def start_forkserver() -> None:
+    """Start the forkserver now (it imports the planning code), not on the first plan."""
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
 def run_isolated(

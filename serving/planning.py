@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_TIME_LIMIT_S",
     "KILL_GRACE_S",
     "LIMITS",
+    "MIN_TIME_LIMIT_S",
     "PlanGate",
     "PlanOutcome",
     "plan_on_snapshot",
@@ -61,6 +62,8 @@ __all__ = [
 DEFAULT_TIME_LIMIT_S = 30.0
 # How long after its deadline a plan that has not answered is killed.
 KILL_GRACE_S = 3.0
+# The shortest budget of a request: below it, not even a small plan can be made.
+MIN_TIME_LIMIT_S = 1.0
 LIMITS = PlanLimits()
 
 
@@ -225,11 +228,11 @@ def plan_on_snapshot(
 
 def _time_limit(request: PlanRequest, dataset: Dataset) -> float:
     """The request's time budget: its time limit, else the policy's, else the default,
-    capped by the service."""
+    within [:data:`MIN_TIME_LIMIT_S`, ``max_time_limit_s``]."""
     resources = request.resources or dataset.resources
     policy = None if resources is None else resources.policy.time_limit_s
     asked = request.time_limit_s or policy or DEFAULT_TIME_LIMIT_S
-    return min(asked, LIMITS.max_time_limit_s)
+    return min(max(asked, MIN_TIME_LIMIT_S), LIMITS.max_time_limit_s)
 
 
 def _check_size(request: PlanRequest, dataset: Dataset) -> None:

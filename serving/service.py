@@ -45,6 +45,7 @@ from serving.errors import (
 )
 from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
+from serving.isolation import start_forkserver
 from serving.logs import configure_logging
 from serving.middleware import AccessLogMiddleware, BodyLimitMiddleware, refuse_key
 from serving.openapi import openapi_app
@@ -196,6 +197,7 @@ class CrossplanService:
         if listener is not None:
             start_metrics_listener(*listener)
         self.plan_gate = PlanGate.from_env()
+        start_forkserver()  # plans run in its children; the first one should not wait for it
         self.settings = Settings.from_env()
         self.keys = KeysFile(self.settings.keys_file)
         self.keys.current()  # a broken keys file stops the start, with its error
