@@ -159,3 +159,32 @@ def test_random_paths_do_not_grow_the_metrics(shared: tuple[TestClient, dict[str
     assert 'route="unmatched"' in after
     assert 'route="/plans/{plan_id}"' in after
     assert abs(len(after) - len(before)) / len(before) < 0.02  # only the counts changed
+
+
+def test_a_plan_beyond_the_queue_gets_429_with_retry_after(
+    shared: tuple[TestClient, dict[str, str]],
+) -> None:
+    import bentoml
+
+    client, tokens = shared
+    service = bentoml.get_current_service()
+    served_gate = service.plan_gate
+    service.plan_gate = full = PlanGate(slots=1, queue=0)
+    release = threading.Event()
+
+    def hold() -> None:
+        with full.admit(time.monotonic() + 30):
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        time.sleep(0.2)
+        r = client.post("/plan", json={"horizon": 1}, headers=_bearer(tokens["planner"]))
+        assert r.status_code == 429
+        assert int(r.headers["Retry-After"]) >= 1
+        assert "retry after" in r.json()["error"]
+    finally:
+        release.set()
+        holder.join()
+        service.plan_gate = served_gate
