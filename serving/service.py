@@ -23,6 +23,7 @@ from typing import Annotated, Any, cast
 
 import anyio.to_thread
 import bentoml
+import bentoml._internal.server.http.traffic as _bentoml_traffic
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -47,7 +48,12 @@ from serving.forecasts import Snapshot, load_snapshot
 from serving.geojson import plan_feature_collection
 from serving.isolation import start_forkserver
 from serving.logs import configure_logging
-from serving.middleware import AccessLogMiddleware, BodyLimitMiddleware, refuse_key
+from serving.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    TimeoutMiddleware,
+    refuse_key,
+)
 from serving.openapi import openapi_app
 from serving.page import page_app, tile_url
 from serving.planning import PlanGate, plan_on_snapshot
@@ -168,6 +174,9 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 
 
 _PAGE = page_app()
+# BentoML's request timeout keeps a timer per request for the whole timeout, a leak at load
+# (see serving.middleware.TimeoutMiddleware); the app BentoML builds takes this one instead.
+_bentoml_traffic.TimeoutMiddleware = TimeoutMiddleware  # type: ignore[misc,assignment]
 
 
 @bentoml.service(
@@ -180,6 +189,10 @@ _PAGE = page_app()
     # ours replace both (serving.telemetry, serving.middleware).
     metrics={"enabled": False},
     logging={"access": {"enabled": False}},
+    # BentoML opens an OpenTelemetry span for every request, and with no exporter configured
+    # the spans are kept: about 5 KB a request, on every endpoint (tracemalloc on /healthz;
+    # compare bentoml/BentoML#4760). crossplan exports no traces, so none are made.
+    tracing={"excluded_urls": [".*"]},
 )
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(_PAGE, path="/", name="page")
