@@ -5,8 +5,8 @@ not fit the served data (an unknown region, a horizon beyond the model's), so sc
 "positive data acceptance" check is left out; every other check runs.
 
 The number of examples is bounded so the suite stays quick (``CROSSPLAN_FUZZ_EXAMPLES``
-per operation and role, default 8); ``python -m benchmarks.bench_fuzz`` runs a thousand and more on a running
-service.
+per operation and role, default 8); ``python -m benchmarks.bench_fuzz`` runs a thousand and
+more on a running service.
 """
 
 from __future__ import annotations
