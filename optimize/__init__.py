@@ -12,6 +12,8 @@ package attribute the name is the submodule's.)
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -83,3 +85,19 @@ def __getattr__(name: str) -> Any:
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'optimize' has no attribute {name!r}")
     return getattr(importlib.import_module(_MODULE_OF[name]), name)
+
+
+class _Package(types.ModuleType):
+    """The package, keeping its public names when a submodule of the same name loads.
+
+    Importing ``optimize.solve`` binds the package's ``solve`` to that module, which would
+    hide the function :func:`solve` from ``from optimize import solve`` ever after.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _MODULE_OF and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

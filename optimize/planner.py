@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from optimize.build import build_problem
 from optimize.curve import DEFAULT_TOLERANCE
 from optimize.diagnose import precheck
@@ -9,9 +11,12 @@ from optimize.errors import SolverError
 from optimize.inputs import Inputs
 from optimize.plan import Plan
 from optimize.solve import infeasible_plan, solve
-from optimize.solvers import SOLVERS
+from optimize.solvers import MIN_SECONDS, SOLVERS
 
 __all__ = ["plan_allocation"]
+
+# Share of the time left after the build kept for scoring and explaining the plan.
+_EXPLAIN_RESERVE = 0.15
 
 
 def plan_allocation(
@@ -21,6 +26,7 @@ def plan_allocation(
     time_limit: float | None = None,
     gap: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    deadline: float | None = None,
 ) -> Plan:
     """Plan patrols and joint operations for ``inputs``.
 
@@ -34,6 +40,9 @@ def plan_allocation(
         Solver limits; default to the policy's.
     tolerance
         Target relative error of the piecewise interdiction curves.
+    deadline
+        ``time.monotonic()`` by which the plan must be made: the solver's time limit is cut
+        to what is left once the model is built, less a reserve for the explanations.
 
     Returns
     -------
@@ -52,4 +61,8 @@ def plan_allocation(
     if findings:
         return infeasible_plan(inputs, solver, findings)
     problem = build_problem(inputs, tolerance=tolerance)
+    if deadline is not None:
+        left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
+        limit = inputs.policy.time_limit_s if time_limit is None else time_limit
+        time_limit = max(MIN_SECONDS, left if limit is None else min(limit, left))
     return solve(problem, solver, time_limit=time_limit, gap=gap)

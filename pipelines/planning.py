@@ -6,19 +6,26 @@ the forecast comes from (an override table, else the model), the one validation 
 the time limit, the translation of the optimizer's errors into user errors, and the input
 fingerprint. The same request therefore gives the same plan and the same fingerprint from
 either door.
+
+A service also passes :class:`PlanLimits`: the size of a plan is checked before any model is
+built (one planner must not take the server's memory), the time limit (the request's or the
+policy's) is capped, and a deadline bounds the whole request, the solver getting what is left
+of it after the start heuristic and the build.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
 from optimize.errors import InputProblem
@@ -31,16 +38,56 @@ from pipelines.errors import DataValidationError, PlanningFailedError, Problem
 __all__ = [
     "MAX_FORECAST_ROWS",
     "MAX_HORIZON",
+    "MAX_TIME_LIMIT_S",
     "ForecastSource",
+    "JsonInt",
     "ModelRef",
     "PlanEnvelope",
+    "PlanLimits",
     "PlanRequest",
     "make_plan",
     "plan_fingerprint",
+    "size_problems",
 ]
 
 MAX_HORIZON = 12
 MAX_FORECAST_ROWS = 200_000
+MAX_TIME_LIMIT_S = 600.0
+
+
+def _json_integer(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1 and "4" as 4; JSON Schema's integer is neither
+    # (but 4.0 is one, which strict mode would refuse).
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# An integer as JSON Schema means it: 4 or 4.0, never true or "4".
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanLimits:
+    """How large and how long one plan may be.
+
+    Attributes
+    ----------
+    max_units, max_joint_operations
+        Most units and joint-operation candidates in the resources.
+    max_cells
+        Most units × regions × periods: the number of shift variables before eligibility
+        prunes them, which is what building the model costs.
+    max_time_limit_s
+        Cap on the solver time limit, whether the request or the policy sets it.
+    """
+
+    max_units: int = 500
+    max_joint_operations: int = 50
+    # On two cores, a plan of 40,000 cells with 50 joint operations is built, started and
+    # solved in about 10 s; four times as many take minutes before the solver even starts.
+    max_cells: int = 40_000
+    max_time_limit_s: float = MAX_TIME_LIMIT_S
 
 
 class ModelRef(BaseModel):
@@ -60,8 +107,12 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    horizon: int = Field(
-        default=4, ge=1, le=MAX_HORIZON, description=f"Periods to plan, 1 to {MAX_HORIZON}"
+    horizon: JsonInt = Field(
+        default=4,
+        ge=1,
+        le=MAX_HORIZON,
+        description=f"Periods to plan, 1 to {MAX_HORIZON} (at most the served model's horizon "
+        "unless 'forecast' rows are sent)",
     )
     resources: Resources | None = Field(
         default=None,
@@ -70,13 +121,16 @@ class PlanRequest(BaseModel):
     solver: Solver = Field(default="cbc", description="MILP solver")
     time_limit_s: float | None = Field(
         default=None,
-        gt=0,
-        le=600,
-        description="Solver time limit in seconds; null: the policy's time_limit_s, else the "
-        "service's default (30 s)",
+        ge=1,
+        le=MAX_TIME_LIMIT_S,
+        description="Time limit of the whole request in seconds (heuristic start, build, solve, "
+        "explanations); the best plan found by then is answered with status 'time_limit'. "
+        "null: the policy's time_limit_s, else the service's default (30 s); capped at "
+        f"{MAX_TIME_LIMIT_S:g} s",
     )
     forecast: list[ForecastRow] | None = Field(
         default=None,
+        min_length=1,
         max_length=MAX_FORECAST_ROWS,
         description="Forecast rows to plan on instead of the served model's forecast",
     )
@@ -115,6 +169,8 @@ def make_plan(
     forecast_source: str = "forecast",
     default_time_limit: float | None = None,
     plan_id: str | None = None,
+    limits: PlanLimits | None = None,
+    deadline: float | None = None,
 ) -> PlanEnvelope:
     """Plan with the dataset's regions and recent counts.
 
@@ -137,19 +193,32 @@ def make_plan(
         Solver time limit when neither the request nor the policy gives one.
     plan_id
         Identifier of a plan that will be stored.
+    limits
+        Size and time limits (a service's); ``None``: none.
+    deadline
+        ``time.monotonic()`` by which the plan must be made; the solver gets what is left of
+        it once the model is built.
 
     Raises
     ------
     DataValidationError
-        The request does not fit the dataset (unknown regions, no resources, bad forecast).
+        The request does not fit the dataset (unknown regions, no resources, bad forecast),
+        or is larger than ``limits`` allow.
     PlanningFailedError
         The solver gave no plan.
     """
     resources = _resources(request, dataset)
+    if limits is not None:
+        problems = size_problems(resources, len(dataset.regions), request.horizon, limits)
+        if problems:
+            raise DataValidationError(problems)
     table, source, ref = _forecast(request, dataset, model, forecast, forecast_source)
     time_limit = request.time_limit_s
     if time_limit is None and resources.policy.time_limit_s is None:
         time_limit = default_time_limit
+    if limits is not None:  # the policy's own limit may be longer than the service allows
+        asked = time_limit or resources.policy.time_limit_s or limits.max_time_limit_s
+        time_limit = min(asked, limits.max_time_limit_s)
     try:
         inputs = Inputs.from_resources(
             resources,
@@ -159,7 +228,7 @@ def make_plan(
             horizon=request.horizon,
             forecast_source=source,
         )
-        plan = plan_allocation(inputs, request.solver, time_limit=time_limit)
+        plan = plan_allocation(inputs, request.solver, time_limit=time_limit, deadline=deadline)
     except InputError as err:
         raise DataValidationError([_problem(p, source) for p in err.problems]) from None
     except SolverError as err:
@@ -181,6 +250,46 @@ def make_plan(
         model=ref,
         input_fingerprint=plan_fingerprint(resolved, version, data_fingerprint),
     )
+
+
+def size_problems(
+    resources: Resources, n_regions: int, horizon: int, limits: PlanLimits
+) -> list[Problem]:
+    """What makes a plan larger than ``limits`` allow, each with how to make it smaller."""
+    problems = []
+    units, operations = len(resources.units), len(resources.joint_operations)
+    if units > limits.max_units:
+        problems.append(
+            Problem(
+                "request",
+                f"{units} units; a plan takes at most {limits.max_units}",
+                f"plan with at most {limits.max_units} units, e.g. one plan per country",
+                "resources.units",
+            )
+        )
+    if operations > limits.max_joint_operations:
+        problems.append(
+            Problem(
+                "request",
+                f"{operations} joint operations; a plan takes at most "
+                f"{limits.max_joint_operations}",
+                f"send at most {limits.max_joint_operations} candidate joint operations",
+                "resources.joint_operations",
+            )
+        )
+    cells = units * n_regions * horizon
+    if cells > limits.max_cells:
+        fit = max(1, limits.max_cells // max(1, n_regions * horizon))
+        problems.append(
+            Problem(
+                "request",
+                f"{units} units × {n_regions} regions × {horizon} periods = {cells:,} "
+                f"unit-region-periods; a plan takes at most {limits.max_cells:,}",
+                f"plan with at most {fit} units for this horizon, or a shorter 'horizon'",
+                "resources.units",
+            )
+        )
+    return problems
 
 
 def _resources(request: PlanRequest, dataset: Dataset) -> Resources:
@@ -214,7 +323,10 @@ def _forecast(
 ) -> tuple[pd.DataFrame, str, ModelRef | None]:
     """The table to plan on, its name in messages, and the model that made it (if any)."""
     if request.forecast is not None:
-        rows = pd.DataFrame([row.model_dump() for row in request.forecast])
+        # Column by column: one list per field, not one dict per row.
+        rows = pd.DataFrame(
+            {name: [getattr(row, name) for row in request.forecast] for name in FORECAST_COLUMNS}
+        )
         return rows, "forecast", None
     if override is not None:
         return override, source, None

@@ -8,6 +8,12 @@
     ├── PlanNotFoundError                      404: no plan has that id
     ├── ReloadFailedError                      503: MLflow cannot give the champion; the
     │                                               model served so far stays
+    ├── PlansBusyError                         429: every planning slot and queue place is
+    │                                               taken (with Retry-After)
+    ├── PlanDeadlineError                      504: no plan by the request's deadline; the
+    │                                               planning process was killed
+    ├── PlanMemoryError                        503: the plan needs more memory than a plan
+    │                                               may use; the planning process was killed
     └── PlanningFailedError (pipelines)        422: the solver gave no plan (time, failure)
     optimize.errors.InputError                 400: the planning inputs break a rule
     pydantic / request validation              400: every problem, each with its field
@@ -29,7 +35,10 @@ from pipelines.errors import CrossplanError, DataValidationError, PlanningFailed
 
 __all__ = [
     "ModelUnavailableError",
+    "PlanDeadlineError",
+    "PlanMemoryError",
     "PlanNotFoundError",
+    "PlansBusyError",
     "ReloadFailedError",
     "error_body",
     "problems_from_pydantic",
@@ -50,9 +59,37 @@ class ReloadFailedError(CrossplanError):
     """A reload found no live champion; the service keeps the model it serves."""
 
 
+class PlansBusyError(CrossplanError):
+    """Every planning slot and every place in the queue is taken.
+
+    Parameters
+    ----------
+    message
+        What happened and what to do.
+    retry_after
+        Seconds after which a new request has a chance (the ``Retry-After`` header).
+    """
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PlanDeadlineError(CrossplanError):
+    """No plan by the request's deadline; the planning process and its solver were killed."""
+
+
+class PlanMemoryError(CrossplanError):
+    """The plan needed more memory than one plan may use; its process was stopped."""
+
+
 def status_of(err: CrossplanError) -> int:
     """The HTTP status of a user error."""
-    if isinstance(err, ModelUnavailableError | ReloadFailedError):
+    if isinstance(err, PlansBusyError):
+        return 429
+    if isinstance(err, PlanDeadlineError):
+        return 504
+    if isinstance(err, ModelUnavailableError | ReloadFailedError | PlanMemoryError):
         return 503
     if isinstance(err, PlanNotFoundError):
         return 404
@@ -71,7 +108,8 @@ def _field(path: Sequence[Any]) -> str:
 
 
 def problems_from_pydantic(errors: Iterable[Any]) -> list[dict[str, Any]]:
-    """Problems of a request body from pydantic's (or FastAPI's) error list."""
+    """Problems of a request body from pydantic's (or FastAPI's) error list, each with a fix
+    that says what to send instead."""
     problems = []
     for e in errors:
         loc = list(e.get("loc", ()))
@@ -79,18 +117,70 @@ def problems_from_pydantic(errors: Iterable[Any]) -> list[dict[str, Any]]:
             loc = loc[1:]
         field = _field(loc) or None
         message = e.get("msg", "invalid value")
-        if e.get("type") == "extra_forbidden":
+        kind = e.get("type", "")
+        if kind == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'" if loc else "unknown field"
-            fix = "remove it; every field is documented on the service's home page (/)"
-        elif e.get("type") == "missing":
-            fix = f"add '{field}'"
-        elif e.get("type") == "json_invalid":
-            field, fix = None, "send a valid JSON body"
+        elif kind == "json_invalid":
+            field = None
             message = f"invalid JSON: {e.get('ctx', {}).get('error', message)}"
-        else:
-            fix = f"correct '{field}'" if field else "correct the body"
-        problems.append({"field": field, "message": message, "fix": fix})
+        elif kind == "missing" and field is None:
+            message = "the request has no body"
+        problems.append({"field": field, "message": message, "fix": _fix(kind, field, e)})
     return problems
+
+
+# What to send instead, by pydantic error type; {…} from the error's context.
+_FIXES = {
+    "greater_than": "send a number above {gt}",
+    "greater_than_equal": "send a number of at least {ge}",
+    "less_than": "send a number below {lt}",
+    "less_than_equal": "send a number of at most {le}",
+    "too_short": "send at least {min_length} item(s)",
+    "too_long": "send at most {max_length} items",
+    "string_too_short": "send at least {min_length} character(s)",
+    "string_too_long": "shorten it to at most {max_length} characters",
+    "int_type": "send a whole number without quotes, e.g. 4",
+    "int_parsing": "send a whole number, e.g. 4",
+    "int_from_float": "send a whole number, e.g. 4",
+    "float_type": "send a number without quotes, e.g. 1.5",
+    "float_parsing": "send a number, e.g. 1.5",
+    "finite_number": "send a finite number",
+    "bool_type": "send true or false",
+    "bool_parsing": "send true or false",
+    "string_type": "send a string in double quotes",
+    "list_type": "send a JSON array, e.g. []",
+    "tuple_type": "send a JSON array, e.g. []",
+    "dict_type": "send a JSON object, e.g. {{}}",
+    "model_type": "send a JSON object, e.g. {{}}",
+    "model_attributes_type": "send a JSON object, e.g. {{}}",
+    "dataclass_type": "send a JSON object, e.g. {{}}",
+    "literal_error": "use one of {expected}",
+    "enum": "use one of {expected}",
+    "date_type": "send a date as YYYY-MM-DD, e.g. 2026-03-02",
+    "date_parsing": "send a date as YYYY-MM-DD, e.g. 2026-03-02",
+    "date_from_datetime_parsing": "send a date as YYYY-MM-DD, e.g. 2026-03-02",
+    "date_from_datetime_inexact": "send a date without a time, as YYYY-MM-DD",
+    "none_required": "send null",
+}
+
+
+def _fix(kind: str, field: str | None, error: Any) -> str:
+    if kind == "extra_forbidden":
+        return "remove it; every field is documented in the API manual (/docs)"
+    if kind == "json_invalid":
+        return "send a valid JSON body"
+    if kind == "missing":
+        if field is None:
+            return "send a JSON object as the body, e.g. {} for every default"
+        return f"add '{field}'; the API manual (/docs) says what it holds"
+    template = _FIXES.get(kind)
+    if template is not None:
+        try:
+            return template.format(**error.get("ctx", {}))
+        except (KeyError, IndexError):
+            pass
+    where = f"'{field}'" if field else "the body"
+    return f"change {where} as the message says; the API manual (/docs) gives its type and limits"
 
 
 def problems_from_validation(err: DataValidationError) -> list[dict[str, Any]]:

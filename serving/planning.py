@@ -1,28 +1,137 @@
 """``POST /plan`` on the served snapshot: the planning use-case plus the record to store.
 
-Everything about planning itself is :func:`pipelines.planning.make_plan`; this module only
-supplies the served panel and model, says how fresh the panel is, and describes the plan for
-the plan store (with the panel's as-of time, so the plan can be re-derived from it).
+Everything about planning itself is :func:`pipelines.planning.make_plan`; this module supplies
+the served panel and model, says how fresh the panel is, keeps one planner from taking the
+server, and describes the plan for the plan store (with the panel's as-of time, so the plan
+can be re-derived from it):
+
+- the request's size is checked against :class:`~pipelines.planning.PlanLimits` before
+  anything is built (400 with how to make it smaller);
+- the request has one deadline, its time limit (the request's, else the policy's, else
+  :data:`DEFAULT_TIME_LIMIT_S`, capped at ``max_time_limit_s``), counted from its arrival:
+  the solver gets what is left after the forecast, the start heuristic and the build, and
+  the best plan found by then is answered with status ``time_limit``;
+- the plan is made in a child process (:mod:`serving.isolation`) with a memory cap, killed
+  with its solver if it has not answered :data:`KILL_GRACE_S` after the deadline (504);
+- at most ``slots`` plans run at once and ``queue`` more wait; beyond that, 429 with
+  ``Retry-After``.
+
+``CROSSPLAN_PLAN_SLOTS`` (default 2), ``CROSSPLAN_PLAN_QUEUE`` (8) and
+``CROSSPLAN_PLAN_MEMORY_MB`` (1536) set them.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from pipelines.contract import Dataset
-from pipelines.planning import ModelRef, PlanEnvelope, PlanRequest, make_plan
+from pipelines.errors import ConfigurationError, DataValidationError, Problem
+from pipelines.planning import (
+    ModelRef,
+    PlanEnvelope,
+    PlanLimits,
+    PlanRequest,
+    make_plan,
+    size_problems,
+)
+from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from serving.forecasts import Snapshot
+from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.store import PlanRecord
 
-__all__ = ["DEFAULT_TIME_LIMIT_S", "PlanOutcome", "plan_on_snapshot"]
+__all__ = [
+    "DEFAULT_TIME_LIMIT_S",
+    "KILL_GRACE_S",
+    "LIMITS",
+    "MIN_TIME_LIMIT_S",
+    "PlanGate",
+    "PlanOutcome",
+    "plan_on_snapshot",
+]
 
-# The solver's time limit when neither the request nor the policy sets one.
+# The time limit when neither the request nor the policy sets one.
 DEFAULT_TIME_LIMIT_S = 30.0
+# How long after its deadline a plan that has not answered is killed.
+KILL_GRACE_S = 3.0
+# The shortest budget of a request: below it, not even a small plan can be made.
+MIN_TIME_LIMIT_S = 1.0
+LIMITS = PlanLimits()
+
+
+def _env_int(name: str, default: int, least: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise ConfigurationError(f"{name}={value!r} — fix: set it to a whole number ≥ {least}")
+    return int(value)
+
+
+class PlanGate:
+    """At most ``slots`` plans at once, ``queue`` more waiting, the rest refused (429).
+
+    ``Retry-After`` is the recent mean time of a plan, rounded up.
+    """
+
+    def __init__(self, slots: int, queue: int) -> None:
+        self.slots, self.queue = slots, queue
+        self._running = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self._mean_seconds = 5.0
+
+    @classmethod
+    def from_env(cls) -> PlanGate:
+        return cls(_env_int("CROSSPLAN_PLAN_SLOTS", 2, 1), _env_int("CROSSPLAN_PLAN_QUEUE", 8, 0))
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self._mean_seconds))
+
+    @contextmanager
+    def admit(self, deadline: float) -> Iterator[None]:
+        """Hold a planning slot, waiting in the queue until ``deadline`` at most.
+
+        Raises
+        ------
+        PlansBusyError
+            The queue is full, or no slot freed up before the deadline.
+        """
+        with self._lock:
+            if self._admitted >= self.slots + self.queue:
+                raise PlansBusyError(
+                    f"{self.slots} plans are being made and {self.queue} are waiting — fix: "
+                    f"retry after {self.retry_after} s",
+                    self.retry_after,
+                )
+            self._admitted += 1
+        try:
+            if not self._running.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise PlansBusyError(
+                    "no planning slot freed up before the request's deadline — fix: retry "
+                    f"after {self.retry_after} s, or give a longer 'time_limit_s'",
+                    self.retry_after,
+                )
+            began = time.monotonic()
+            try:
+                yield
+            finally:
+                self._running.release()
+                with self._lock:
+                    self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - began)
+        finally:
+            with self._lock:
+                self._admitted -= 1
 
 
 @dataclass(frozen=True)
@@ -38,9 +147,13 @@ class PlanOutcome:
 
 
 def plan_on_snapshot(
-    snapshot: Snapshot, request: PlanRequest, requester: str, started: float
+    snapshot: Snapshot,
+    request: PlanRequest,
+    requester: str,
+    started: float,
+    gate: PlanGate | None = None,
 ) -> PlanOutcome:
-    """Plan with the served panel and model.
+    """Plan with the served panel and model, within the request's deadline.
 
     Parameters
     ----------
@@ -52,6 +165,8 @@ def plan_on_snapshot(
         Name of the key that asked.
     started
         ``time.perf_counter()`` when the request arrived.
+    gate
+        The queue of plans; ``None``: no queue.
 
     Raises
     ------
@@ -59,22 +174,42 @@ def plan_on_snapshot(
         See :func:`pipelines.planning.make_plan`.
     ModelUnavailableError
         No model is loaded and the request brings no forecast.
+    PlansBusyError, PlanDeadlineError, PlanMemoryError
+        Too many plans at once; no plan by the deadline; the plan needed too much memory.
     """
-
-    def served(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
-        model = snapshot.require_model()
-        return model.table(dataset, horizon), ModelRef(**model.ref)
-
+    budget = _time_limit(request, snapshot.dataset)
+    deadline = time.monotonic() - (time.perf_counter() - started) + budget
     plan_id = uuid.uuid4().hex
     about = snapshot.about_data()
-    plan = make_plan(
-        request,
-        snapshot.dataset,
-        served,
-        data_fingerprint=snapshot.data_fingerprint,
-        default_time_limit=DEFAULT_TIME_LIMIT_S,
-        plan_id=plan_id,
-    )
+    dataset = snapshot.dataset
+    _check_size(request, dataset)  # before the queue: a request too large never waits
+    with gate.admit(deadline) if gate is not None else _no_gate():
+        served = None
+        if request.forecast is None:
+            model = snapshot.require_model()
+            served = (model.table(dataset, request.horizon), model.ref)
+        memory = _env_int("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256) * 1024 * 1024
+        try:
+            kind, value = run_isolated(
+                _plan_in_child,
+                (request, dataset, served, snapshot.data_fingerprint, plan_id, deadline),
+                timeout=deadline + KILL_GRACE_S - time.monotonic(),
+                memory_bytes=memory,
+            )
+        except ChildTimedOut:
+            raise PlanDeadlineError(
+                f"no plan within the request's {budget:g} s; the planning was stopped — fix: "
+                "a smaller plan (fewer units, joint operations or periods) or a longer "
+                "'time_limit_s'"
+            ) from None
+        except ChildDied as err:
+            raise PlanMemoryError(
+                f"{err} (a plan may use {memory // 2**20} MiB) — fix: a smaller plan "
+                "(fewer units, joint operations or periods)"
+            ) from None
+    if kind == "invalid":
+        raise DataValidationError(value)
+    plan: PlanEnvelope = value
     record = PlanRecord(
         plan_id=plan_id,
         created_at=plan.created_at,
@@ -101,3 +236,58 @@ def _with_data(response: dict[str, Any], about: dict[str, Any]) -> dict[str, Any
         "data": about["data"],
         "warnings": [*response.get("warnings", []), *about["warnings"]],
     }
+
+
+def _time_limit(request: PlanRequest, dataset: Dataset) -> float:
+    """The request's time budget: its time limit, else the policy's, else the default,
+    within [:data:`MIN_TIME_LIMIT_S`, ``max_time_limit_s``]."""
+    resources = request.resources or dataset.resources
+    policy = None if resources is None else resources.policy.time_limit_s
+    asked = request.time_limit_s or policy or DEFAULT_TIME_LIMIT_S
+    return min(max(asked, MIN_TIME_LIMIT_S), LIMITS.max_time_limit_s)
+
+
+def _check_size(request: PlanRequest, dataset: Dataset) -> None:
+    resources = request.resources or dataset.resources
+    if resources is None:
+        return  # make_plan says what is missing
+    problems = size_problems(resources, len(dataset.regions), request.horizon, LIMITS)
+    if problems:
+        raise DataValidationError(problems)
+
+
+@contextmanager
+def _no_gate() -> Iterator[None]:
+    yield
+
+
+def _plan_in_child(
+    request: PlanRequest,
+    dataset: Dataset,
+    served: tuple[pd.DataFrame, dict[str, Any]] | None,
+    data_fingerprint: str,
+    plan_id: str,
+    deadline: float,
+) -> tuple[str, Any]:
+    """:func:`make_plan` in the planning process; a data error comes back as its problems
+    (``("invalid", problems)``), a plan as ``("plan", plan)``."""
+
+    def model(_: Dataset, __: int) -> tuple[pd.DataFrame, ModelRef]:
+        assert served is not None
+        return served[0], ModelRef(**served[1])
+
+    try:
+        plan = make_plan(
+            request,
+            dataset,
+            None if served is None else model,
+            data_fingerprint=data_fingerprint,
+            default_time_limit=DEFAULT_TIME_LIMIT_S,
+            plan_id=plan_id,
+            limits=LIMITS,
+            deadline=deadline,
+        )
+    except DataValidationError as err:
+        problems: list[Problem] = err.problems
+        return "invalid", problems
+    return "plan", plan

@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 
 from optimize.forecast import ForecastRow
 from optimize.plan import Finding
-from pipelines.planning import MAX_HORIZON, ModelRef, PlanEnvelope, PlanRequest
+from pipelines.planning import MAX_HORIZON, JsonInt, ModelRef, PlanEnvelope, PlanRequest
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -55,8 +55,13 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 RegionId = Annotated[str, Field(min_length=1, max_length=100, description="A region_id")]
 Category = Annotated[str, Field(min_length=1, max_length=100, description="An incident category")]
 Horizon = Annotated[
-    int,
-    Field(ge=1, le=MAX_HORIZON, description=f"Periods ahead, 1 to {MAX_HORIZON}"),
+    JsonInt,
+    Field(
+        ge=1,
+        le=MAX_HORIZON,
+        description=f"Periods ahead, 1 to {MAX_HORIZON}; beyond the served model's horizon "
+        "(GET /model) the answer is 400",
+    ),
 ]
 
 

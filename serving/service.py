@@ -5,8 +5,12 @@ connects to the shared database (panel versions, keys, plans, alerts, audit trai
 the champion model in ``__init__``; each endpoint is a few lines calling
 :mod:`serving.forecasts`, :mod:`serving.planning` (which calls :mod:`optimize`),
 :mod:`serving.store`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
-this replica or another one sharing the database, moves the next request to the new panel. BentoML adds ``/healthz``, ``/readyz`` (ready once a
-model is loaded) and ``/metrics``, which need no key, and the OpenAPI document ``/docs.json``.
+this replica or another one sharing the database, moves the next request to the new panel.
+BentoML adds ``/healthz`` and ``/readyz`` (ready once a model is loaded), which need no key.
+The OpenAPI document ``/docs.json`` is BentoML's, made honest by :mod:`serving.openapi`;
+``/metrics`` is served to admins, or on a separate local port (:mod:`serving.telemetry`), and
+BentoML's own request metrics and access log are replaced by ones that cannot be grown or
+forged by callers (:mod:`serving.middleware`, :mod:`serving.logs`).
 The home page ``/`` is the planners' map and ``/docs`` the manual that documents every field
 (:mod:`serving.page`); :mod:`serving.security` keeps everything served to this origin.
 """
@@ -22,6 +26,7 @@ from typing import Annotated, Any, Literal, cast
 
 import anyio.to_thread
 import bentoml
+import bentoml._internal.server.http.traffic as _bentoml_traffic
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Mount, Route, compile_path
 
 from optimize.resources import Resources
 from pipelines.database import (
@@ -44,6 +50,7 @@ from serving.alerts import detect_alerts, list_alerts, store_alerts
 from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
+    PlansBusyError,
     ReloadFailedError,
     error_body,
     problems_from_pydantic,
@@ -52,9 +59,17 @@ from serving.errors import (
 )
 from serving.forecasts import Snapshot, load_snapshot, refreshed
 from serving.geojson import plan_feature_collection
-from serving.middleware import BodyLimitMiddleware, refuse_key
+from serving.isolation import start_forkserver
+from serving.logs import configure_logging
+from serving.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    TimeoutMiddleware,
+    refuse_key,
+)
+from serving.openapi import openapi_app
 from serving.page import page_app, tile_url
-from serving.planning import plan_on_snapshot
+from serving.planning import PlanGate, plan_on_snapshot
 from serving.schemas import (
     MAX_BODY_BYTES,
     AlertItem,
@@ -82,7 +97,13 @@ from serving.settings import Settings
 from serving.sharing import SharingView, region_level_regions
 from serving.store import PlanRecord, PlanStore
 from serving.submissions import read_submission
-from serving.telemetry import metrics
+from serving.telemetry import (
+    RouteMetricsMiddleware,
+    metrics,
+    metrics_listener,
+    metrics_text,
+    start_metrics_listener,
+)
 from serving.views import DEFAULT_OBSERVED_PERIODS, observed_counts, regions_collection
 from serving.webhooks import WebhookSender, add_webhook, webhooks
 
@@ -164,7 +185,11 @@ async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
         return JSONResponse(
             error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
         )
-    return JSONResponse(error_body(str(exc)), status_of(exc))
+    headers = None
+    if isinstance(exc, PlansBusyError):
+        metrics().plans_refused.labels(reason="busy").inc()
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(error_body(str(exc)), status_of(exc), headers=headers)
 
 
 @api.exception_handler(StarletteHTTPException)
@@ -178,18 +203,44 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("unexpected error in the service; it is logged"), 500)
 
 
+_PAGE = page_app()
+# BentoML's request timeout keeps a timer per request for the whole timeout, a leak at load
+# (see serving.middleware.TimeoutMiddleware); the app BentoML builds takes this one instead.
+_bentoml_traffic.TimeoutMiddleware = TimeoutMiddleware  # type: ignore[misc,assignment]
+
+
 @bentoml.service(
     name="crossplan",
     workers=1,  # one process: the model snapshot and /admin/reload are per process
-    traffic={"timeout": 900},
+    # Above the longest plan (its deadline plus the grace before it is killed).
+    traffic={"timeout": 660},
     endpoints={"livez": "/healthz", "readyz": "/readyz"},
+    # BentoML's request metrics label raw paths and its access log names no key holder:
+    # ours replace both (serving.telemetry, serving.middleware).
+    metrics={"enabled": False},
+    logging={"access": {"enabled": False}},
+    # BentoML opens an OpenTelemetry span for every request, and with no exporter configured
+    # the spans are kept: about 5 KB a request, on every endpoint (tracemalloc on /healthz;
+    # compare bentoml/BentoML#4760). crossplan exports no traces, so none are made.
+    tracing={"excluded_urls": [".*"]},
 )
 @bentoml.asgi_app(api, path="/")
-@bentoml.asgi_app(page_app(), path="/", name="page")
+@bentoml.asgi_app(_PAGE, path="/", name="page")
+@bentoml.asgi_app(
+    openapi_app(lambda: cast(Any, CrossplanService).openapi_spec.asdict()),
+    path="/",
+    name="openapi",
+)
 class CrossplanService:
     """Connects to the shared database, loads the panel and model; follows new submissions."""
 
     def __init__(self) -> None:
+        configure_logging()
+        listener = metrics_listener()
+        if listener is not None:
+            start_metrics_listener(*listener)
+        self.plan_gate = PlanGate.from_env()
+        start_forkserver()  # plans run in its children; the first one should not wait for it
         self.settings = Settings.from_env()
         self.db = Database.connect(self.settings.database_url)  # down: the start fails, saying so
         self.keys = KeyStore(self.db)
@@ -265,12 +316,28 @@ class CrossplanService:
             **_ERRORS,
             **_BAD_REQUEST,
             422: {"model": ErrorBody, "description": "No plan: the optimizer's diagnosis"},
+            429: {
+                "model": ErrorBody,
+                "description": "Too many plans at once; retry after the Retry-After seconds",
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait",
+                        "schema": {"type": "integer"},
+                    }
+                },
+            },
+            503: {
+                "model": ErrorBody,
+                "description": "No model is loaded yet, or the plan needs more memory than "
+                "a plan may use",
+            },
+            504: {"model": ErrorBody, "description": "No plan within the request's time limit"},
         },
         summary="Plan patrols and joint operations; the plan is stored (role: planner)",
     )
     def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         started = time.perf_counter()
-        outcome = plan_on_snapshot(self.current(), body, who.name, started)
+        outcome = plan_on_snapshot(self.current(), body, who.name, started, self.plan_gate)
         self.store.add(outcome.record)
         m = metrics()
         m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
@@ -580,10 +647,50 @@ class CrossplanService:
     ) -> AuditList:
         return AuditList(events=[AuditItem(**vars(e)) for e in audit_trail(self.db, limit, action)])
 
+    @api.get(
+        "/metrics",
+        responses={
+            **_ERRORS,
+            200: {
+                "description": "Prometheus metrics",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            404: {"model": ErrorBody, "description": "Metrics are served on a separate port"},
+        },
+        summary="Prometheus metrics, labelled by route template (role: admin)",
+    )
+    def metrics(self, _: Admin) -> Response:
+        if metrics_listener() is not None:
+            raise HTTPException(
+                404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
+            )
+        body, media_type = metrics_text()
+        return Response(body, media_type=media_type)
+
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
 # too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
 cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
+cast(Any, CrossplanService).add_asgi_middleware(AccessLogMiddleware, skip=("/healthz", "/readyz"))
+cast(Any, CrossplanService).add_asgi_middleware(
+    RouteMetricsMiddleware, routes=lambda: _route_templates()
+)
+
+
+def _route_templates() -> list[tuple[Any, str]]:
+    """Every route of the service as (path regex, template): the API's from its OpenAPI
+    document, the page's from its routes (a mount matches everything below it)."""
+    paths = cast(Any, CrossplanService).openapi_spec.asdict()["paths"]
+    routes: list[tuple[Any, str]] = [(compile_path(path)[0], path) for path in paths]
+    for route in _PAGE.routes:
+        if isinstance(route, Mount):
+            prefix = route.path.rstrip("/")
+            routes.append((compile_path(prefix + "/{path:path}")[0], prefix + "/{path}"))
+        elif isinstance(route, Route):
+            routes.append((route.path_regex, route.path))
+    for path in ("/docs.json", "/schema.json"):
+        routes.append((compile_path(path)[0], path))
+    return routes
 
 
 def _date(value: str | None, name: str) -> pd.Timestamp | None:

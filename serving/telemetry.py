@@ -1,17 +1,44 @@
-"""Prometheus metrics of the planning service, next to BentoML's own on ``/metrics``.
+"""Prometheus metrics of the planning service, served on ``/metrics`` to admins.
 
 They are created on first use, inside the worker: BentoML points ``prometheus_client`` at its
 multi-process directory only after the service module is imported, and metrics made before
 that would never reach ``/metrics``.
+
+BentoML's own request metrics are turned off (see :mod:`serving.service`): they label every
+request by its raw path, so anyone could grow ``/metrics`` (and the worker) without bound by
+asking for random paths. :class:`RouteMetricsMiddleware` counts requests by *route template*
+(``/plans/{plan_id}``), with every path that matches no route counted as ``unmatched``, so
+the number of series is fixed by the code, not by the callers.
+
+Where ``/metrics`` is served is configured by ``CROSSPLAN_METRICS``: ``admin`` (default) on the
+service's port to admin keys, or ``PORT`` / ``HOST:PORT`` on a separate listener (loopback
+unless a host is given) for a local scraper, and then not on the service's port.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Metrics", "metrics"]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "UNMATCHED",
+    "Metrics",
+    "RouteMetricsMiddleware",
+    "metrics",
+    "metrics_listener",
+    "metrics_text",
+    "start_metrics_listener",
+]
+
+UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -22,6 +49,9 @@ class Metrics:
     solve_seconds: Any
     model_info: Any
     auth_failures: Any
+    requests: Any
+    request_seconds: Any
+    plans_refused: Any
 
     def show_model(self, new: dict[str, str] | None, old: dict[str, str] | None) -> None:
         """Point the model gauge at the ``new`` labels, clearing ``old``."""
@@ -59,4 +89,117 @@ def metrics() -> Metrics:
             "Requests refused: missing or unknown key (401), role not allowed (403)",
             ["status"],
         ),
+        requests=prom.Counter(
+            "crossplan_http_requests",
+            "Requests answered, by route template (unmatched: no route), method and status",
+            ["route", "method", "status"],
+        ),
+        request_seconds=prom.Histogram(
+            "crossplan_http_request_seconds",
+            "Time to answer a request, by route template",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0),
+        ),
+        plans_refused=prom.Counter(
+            "crossplan_plans_refused",
+            "Plan requests refused before planning: too large (400) or queue full (429)",
+            ["reason"],
+        ),
     )
+
+
+class RouteMetricsMiddleware:
+    """Count and time every HTTP request by the template of the route it matched.
+
+    ``routes()`` gives ``(compiled path regex, template)`` pairs; it is called once, on the
+    first request, when every app is mounted.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[tuple[re.Pattern[str], str]]]):
+        self.app = app
+        self._routes_of = routes
+        self._routes: list[tuple[re.Pattern[str], str]] | None = None
+
+    def template(self, path: str) -> str:
+        """The route template ``path`` matches, or :data:`UNMATCHED`."""
+        if self._routes is None:
+            self._routes = list(self._routes_of())
+        for pattern, template in self._routes:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted)
+        finally:
+            route = self.template(scope["path"])
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            m = metrics()
+            m.requests.labels(route=route, method=method, status=str(status)).inc()
+            m.request_seconds.labels(route=route).observe(time.perf_counter() - started)
+
+
+def metrics_listener() -> tuple[str, int] | None:
+    """The separate ``(host, port)`` of ``/metrics`` from ``CROSSPLAN_METRICS``, or ``None``
+    when admins read it on the service's port.
+
+    Raises
+    ------
+    ValueError
+        ``CROSSPLAN_METRICS`` is neither ``admin`` nor a port.
+    """
+    value = os.environ.get("CROSSPLAN_METRICS", "admin").strip()
+    if value in ("", "admin"):
+        return None
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"CROSSPLAN_METRICS={value!r} is neither 'admin' nor a port — fix: set it to "
+            "'admin', a port such as 9100, or HOST:PORT"
+        )
+    return host or "127.0.0.1", int(port)
+
+
+def metrics_text() -> tuple[bytes, str]:
+    """The Prometheus exposition of every metric of the process, and its media type."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    client = BentoMLContainer.metrics_client.get()
+    return client.generate_latest(), client.CONTENT_TYPE_LATEST
+
+
+def start_metrics_listener(host: str, port: int) -> None:
+    """Serve :func:`metrics_text` on ``http://host:port/metrics`` from a daemon thread."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] != "/metrics":
+                self.send_error(404)
+                return
+            body, media_type = metrics_text()
+            self.send_response(200)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:  # scrapes are not worth a log line
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -15,6 +15,10 @@ from rich.table import Table
 __all__ = ["console", "output_path", "print_summary", "write_json"]
 
 console = Console(highlight=False)
+if not console.is_terminal:
+    # Rich assumes 80 columns for a file or a pipe and would cut the tables' column names;
+    # nobody reads those at a fixed width.
+    console.width = max(console.width, 200)
 
 
 def print_summary(title: str, summary: dict[str, Any]) -> None:

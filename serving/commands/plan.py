@@ -186,6 +186,16 @@ def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
             f"no forecasting model is available ({err}) — fix: train and register a model "
             "(crossplan train --data DIR) or pass --forecast FILE"
         ) from None
+    from pipelines.tracking import default_tracking_uri, resolve_tracking_uri
+
+    uri = resolve_tracking_uri()
+    if uri == default_tracking_uri() and not Path(uri.removeprefix("sqlite:///")).exists():
+        # Asking MLflow would create an empty store here: say what to do instead.
+        raise ConfigurationError(
+            f"no model store at {uri.removeprefix('sqlite:///')} — fix: run in the project "
+            "(or set CROSSPLAN_HOME or MLFLOW_TRACKING_URI), train a model first "
+            "(crossplan train --data DIR), or pass --forecast FILE"
+        )
     try:
         loaded = load_champion()
         forecast = loaded.predict(dataset, horizon)

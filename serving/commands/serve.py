@@ -1,13 +1,25 @@
-"""``crossplan serve``: serve forecasts and plans over HTTP (``bentoml serve`` underneath)."""
+"""``crossplan serve``: serve forecasts and plans over HTTP (``bentoml serve`` underneath).
+
+The server runs in a process group of its own, and this command owns its life: SIGTERM or
+SIGINT is passed on to it (BentoML lets in-flight requests finish), and whatever of the group
+is still running after :data:`GRACE_SECONDS` is killed, so no worker or solver outlives the
+command. If the command itself is killed (``kill -9``), the kernel sends the server SIGTERM
+(``PR_SET_PDEATHSIG``), and a restart binds the port at once (``SO_REUSEADDR``, as the server
+itself binds).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from pipelines.contract import load_dataset
 from pipelines.database import Database, latest_submission
@@ -17,9 +29,12 @@ from serving.auth import KeyStore
 from serving.commands import COMMANDS
 from serving.settings import Settings
 
-__all__ = ["register", "server_command", "server_env"]
+__all__ = ["GRACE_SECONDS", "register", "server_command", "server_env", "start_server"]
 
 SERVICE = "serving.service:CrossplanService"
+# How long in-flight requests may take to finish after SIGTERM, before the rest is killed.
+GRACE_SECONDS = 30.0
+_PR_SET_PDEATHSIG = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -105,19 +120,50 @@ def _run(args: argparse.Namespace) -> int:
     env = server_env(data_dir)
     if args.tile_url:
         env["CROSSPLAN_TILE_URL"] = args.tile_url
-    proc = subprocess.Popen(server_command(args.port, args.host), env=env)
+    proc = start_server(server_command(args.port, args.host), env)
+    stopping = False
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = proc.wait()
+    if not stopping:
+        _kill_group(proc.pid)  # the server ended by itself: nothing of it stays
+        return code
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=30)
-        return 0
+        proc.wait(timeout=GRACE_SECONDS)
+    finally:
+        _kill_group(proc.pid)
+    return 0
+
+
+def start_server(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the server in a process group of its own, which gets SIGTERM if we die."""
+
+    def die_with_parent() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=die_with_parent)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of the server's process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _check_port(host: str, port: int) -> None:
     if not 0 < port < 65536:
         raise ConfigurationError(f"--port {port} is not a TCP port — fix: use 1-65535")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the server binds: a port left in TIME_WAIT by a killed server is free to use.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as err:

@@ -61,7 +61,7 @@ def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload
         assert (r.json()["previous_version"], r.json()["model"]["version"]) == ("1", new)
         forecast = client.post("/forecast", json={"horizon": 1}, headers=admin).json()
         assert forecast["model"]["version"] == new
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=admin).text
     assert modelstore.latest_copy_version() == new
     served = 'degraded="false",name="crossplan-risk",source="mlflow"'
     assert f'crossplan_model_info{{{served},version="{new}"}} 1.0' in metrics

@@ -182,12 +182,27 @@ def test_a_role_may_not_go_beyond_its_rights(
     assert f"'{role}'" in r.json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz", "/metrics"])
-def test_health_and_metrics_need_no_key(
-    shared: tuple[TestClient, dict[str, str]], path: str
-) -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz"])
+def test_health_needs_no_key(shared: tuple[TestClient, dict[str, str]], path: str) -> None:
     client, _ = shared
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (None, 401),  # no key
+        ("analyst", 403),
+        ("planner", 403),
+        ("admin", 200),  # only admins read the metrics
+    ],
+)
+def test_metrics_are_for_admins(
+    shared: tuple[TestClient, dict[str, str]], role: str | None, status: int
+) -> None:
+    client, tokens = shared
+    headers = {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
+    assert client.get("/metrics", headers=headers).status_code == status
 
 
 @pytest.mark.parametrize(

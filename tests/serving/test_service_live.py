@@ -191,9 +191,10 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
         assert r["data"]["newest_period"]["GRC"] == "2024-02-26"
         assert r["forecasts"][0]["period"] == "2024-03-04"
 
-        # health and metrics need no key, and carry our own figures
+        # health needs no key; metrics are for admins, and carry our own figures
         assert http.get("/healthz").status_code == 200
-        metrics = http.get("/metrics").text
+        assert http.get("/metrics").status_code == 401
+        metrics = http.get("/metrics", headers=bearer(keys["admin"])).text
         assert 'crossplan_plans_total{solver="cbc",status="optimal"} 1.0' in metrics
         assert 'crossplan_plans_total{solver="cbc",status="infeasible"} 1.0' in metrics
         assert f'version="{after}"}} 1.0' in metrics
