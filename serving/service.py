@@ -21,6 +21,7 @@ import io
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, cast
 
@@ -253,12 +254,10 @@ class CrossplanService:
         self._show_model(None)
         card = self.snapshot.card()
         log.info("serving %s", card["reason"] or f"model version {card['version']}")
-
-    @bentoml.on_shutdown
-    def _close(self) -> None:
-        """Let queued webhook posts go out, and close the database's connections."""
-        self.webhooks.close()
-        self.db.dispose()
+        # When the instance goes, or the worker exits: let queued webhook posts go out and
+        # close the database's connections. (Not a BentoML shutdown hook: BentoML calls those
+        # on whatever instance is current, which is none after a second app lifespan ends.)
+        weakref.finalize(self, _close, self.webhooks, self.db)
 
     def __is_ready__(self) -> bool:
         # Not ready without a model, nor when the database stops answering: better no answer
@@ -702,6 +701,11 @@ def _date(value: str | None, name: str) -> pd.Timestamp | None:
         raise DataValidationError(
             [Problem("request", f"{name}={value!r} is not a date", "write YYYY-MM-DD", None, name)]
         ) from None
+
+
+def _close(webhooks: WebhookSender, db: Database) -> None:
+    webhooks.close()
+    db.dispose()
 
 
 def _healthy(snapshot: Snapshot) -> bool:
