@@ -132,6 +132,7 @@ def _quantile(row: pd.Series, q: float | None) -> float:
     max_examples=80,
     deadline=None,
     database=None,
+    derandomize=True,  # the same 80 instances every run
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(instances())
