@@ -11,8 +11,14 @@ import atexit
 import contextlib
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +33,9 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
 import warnings  # noqa: E402
 
+import httpx  # noqa: E402
 import pandas as pd  # noqa: E402
+import psutil  # noqa: E402
 import pytest  # noqa: E402
 from starlette.exceptions import StarletteDeprecationWarning  # noqa: E402
 
@@ -39,6 +47,7 @@ with warnings.catch_warnings():
 from pipelines.contract import Dataset  # noqa: E402
 from pipelines.database import Database  # noqa: E402
 from serving.auth import KeyStore, Role, add_key  # noqa: E402
+from serving.commands.serve import server_command, server_env  # noqa: E402
 
 # A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
 # first country; the other roles are the operator's keys (no country: every region).
@@ -269,3 +278,72 @@ def database_service(
             _point_service_at(env, mp)
             with TestClient(asgi_app) as client:
                 yield client, tokens, url
+
+
+_START_SECONDS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server and a client pointed at it."""
+
+    http: httpx.Client
+    proc: subprocess.Popen[bytes]
+
+    def crash(self) -> None:
+        """SIGKILL the server and all its workers, as a power cut would."""
+        parent = psutil.Process(self.proc.pid)
+        for p in [*parent.children(recursive=True), parent]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        self.proc.wait()
+
+
+@contextmanager
+def _running(env: dict[str, str], data_dir: Path, log: Path) -> Iterator[Server]:
+    """A ``bentoml serve`` process of the service, ready; stopped (SIGINT) on exit."""
+    port = _free_port()
+    # The server makes its own metrics directory; it keeps its model copies in its home.
+    base = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    base.update(env, BENTOML_HOME=str(Path(env["CROSSPLAN_HOME"]) / "bentoml"))
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            server_command(port), env=server_env(data_dir, base), stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            deadline = time.monotonic() + _START_SECONDS
+            while not _ready(client):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield Server(client, proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _ready(client: httpx.Client) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def run_server() -> Callable[[dict[str, str], Path, Path], AbstractContextManager[Server]]:
+    """``run_server(env, data_dir, log)``: a real ``bentoml serve`` of the service, as a
+    context manager giving the process and a client pointed at it once it is ready."""
+    return _running

@@ -6,95 +6,26 @@ Few tests, each covering a lot, because every server takes seconds to start.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 
 from pipelines.contract import Dataset
 from serving.cli import main
-from serving.commands.serve import server_command, server_env
 
 pytestmark = pytest.mark.slow
-
-_START_SECONDS = 120
 
 
 def _resources_doc(dataset: Dataset) -> dict[str, Any]:
     """The served data directory's resources as a JSON document."""
     assert dataset.resources is not None
     return dataset.resources.model_dump(mode="json")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running server and a client pointed at it."""
-
-    http: httpx.Client
-    proc: subprocess.Popen[bytes]
-
-    def crash(self) -> None:
-        """SIGKILL the server and all its workers, as a power cut would."""
-        parent = psutil.Process(self.proc.pid)
-        for p in [*parent.children(recursive=True), parent]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
-        self.proc.wait()
-
-
-@contextmanager
-def running(env: dict[str, str], data_dir: Path, log: Path) -> Iterator[Server]:
-    """A ``bentoml serve`` process of the service."""
-    port = _free_port()
-    # The server makes its own metrics directory; it keeps its model copies in its home.
-    base = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    base.update(env, BENTOML_HOME=str(Path(env["CROSSPLAN_HOME"]) / "bentoml"))
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            server_command(port), env=server_env(data_dir, base), stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            deadline = time.monotonic() + _START_SECONDS
-            while not _ready(client):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield Server(client, proc)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _ready(client: httpx.Client) -> bool:
-    try:
-        return client.get("/readyz").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -107,10 +38,11 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
     tiny_world_dir: Path,
     tiny_dataset: Dataset,
     tmp_path: Path,
+    run_server: Any,
 ) -> None:
     env, keys = service_home(tmp_path / "home", champion=True)
     planner, analyst, admin = (bearer(keys[r]) for r in ("planner", "analyst", "admin"))
-    with running(env, tiny_world_dir, tmp_path / "server.log") as server:
+    with run_server(env, tiny_world_dir, tmp_path / "server.log") as server:
         http = server.http
         # forecast, plan, then the plan and its GeoJSON back
         r = http.post("/forecast", json={"horizon": 2}, headers=planner)
@@ -204,12 +136,12 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
 
 
 def test_plans_survive_a_crash_and_a_restart(
-    service_home: Any, tiny_world_dir: Path, tmp_path: Path
+    service_home: Any, tiny_world_dir: Path, tmp_path: Path, run_server: Any
 ) -> None:
     env, keys = service_home(tmp_path / "home", champion=True)
     planner = bearer(keys["planner"])
     log = tmp_path / "server.log"
-    with running(env, tiny_world_dir, log) as server:
+    with run_server(env, tiny_world_dir, log) as server:
         http = server.http
         made = []
         for solver in ("cbc", "highs", "cbc"):
@@ -228,7 +160,7 @@ def test_plans_survive_a_crash_and_a_restart(
     db = Path(env["CROSSPLAN_HOME"]) / "crossplan.db"
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    with running(env, tiny_world_dir, log) as server:
+    with run_server(env, tiny_world_dir, log) as server:
         http = server.http
         listed = http.get("/plans", headers=planner).json()["plans"]
         ids = [p["plan_id"] for p in listed]

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +22,6 @@ import pandas as pd
 import pytest
 
 from pipelines.contract import Dataset, load_dataset
-from serving.commands.serve import server_command, server_env
 
 ROOT = Path(__file__).resolve().parents[3]
 # Screenshots and downloads of the browser tests; gitignored.
@@ -44,7 +40,6 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--window-size=1280,800",
 )
-_START_SECONDS = 120
 
 
 def default_world_forecast(dataset: Dataset, periods: int = 12) -> pd.DataFrame:
@@ -81,55 +76,20 @@ class LiveService:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_service(
-    service_home: Any, default_world_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    service_home: Any,
+    run_server: Any,
+    default_world_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveService]:
     dataset = load_dataset(default_world_dir)
     work = tmp_path_factory.mktemp("page")
     forecast = work / "forecast.parquet"
     default_world_forecast(dataset).to_parquet(forecast)
     env, keys = service_home(work / "home", forecast=forecast)
-    base = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    base.update(env, BENTOML_HOME=str(Path(env["CROSSPLAN_HOME"]) / "bentoml"))
-    port = _free_port()
-    log = work / "server.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            server_command(port),
-            env=server_env(default_world_dir, base),
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url, timeout=60) as http:
-            deadline = time.monotonic() + _START_SECONDS
-            while not _ready(http):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield LiveService(url, keys, dataset, http)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _ready(http: httpx.Client) -> bool:
-    try:
-        return http.get("/readyz").status_code == 200
-    except httpx.TransportError:
-        return False
+    with run_server(env, default_world_dir, work / "server.log") as server:
+        yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
 
 @pytest.fixture(scope="session")
