@@ -43,6 +43,7 @@ __all__ = [
     "error_body",
     "problems_from_pydantic",
     "problems_from_validation",
+    "routing_error",
     "status_of",
 ]
 
@@ -101,6 +102,14 @@ def status_of(err: CrossplanError) -> int:
 def error_body(error: str, problems: Iterable[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
     """The JSON body of an error response (:class:`serving.schemas.ErrorBody`)."""
     return {"error": error, "problems": list(problems), **extra}
+
+
+def routing_error(status: int, method: str, path: str, allow: str | None) -> str:
+    """What a 404 or 405 of the routing (no such path, no such method) says, with the fix."""
+    if status == 405:
+        methods = f"use {allow}" if allow else "see /docs for the methods it takes"
+        return f"{method} is not allowed on {path!r} — fix: {methods}"
+    return f"nothing is served at {path!r} — fix: see /docs for the API's paths"
 
 
 def _field(path: Sequence[Any]) -> str:

@@ -25,10 +25,16 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import KeysUnavailable
-from serving.errors import error_body
+from serving.errors import error_body, routing_error
 from serving.telemetry import metrics
 
-__all__ = ["AccessLogMiddleware", "BodyLimitMiddleware", "TimeoutMiddleware", "refuse_key"]
+__all__ = [
+    "AccessLogMiddleware",
+    "BodyLimitMiddleware",
+    "JSONRoutingErrorsMiddleware",
+    "TimeoutMiddleware",
+    "refuse_key",
+]
 
 access_log = logging.getLogger("serving.access")
 
@@ -141,6 +147,53 @@ class AccessLogMiddleware:
                 1000 * (time.perf_counter() - started),
                 holder or "-",
             )
+
+
+class JSONRoutingErrorsMiddleware:
+    """The service's 404 and 405 for a path or method no route takes, as JSON.
+
+    BentoML mounts the service's apps (API, page, OpenAPI document) in a Starlette app of its
+    own, and a request none of them takes (a path with an encoded newline, which no mount
+    matches; ``POST /healthz``) gets that app's plain-text ``Not Found`` or ``Method Not
+    Allowed``. Every other error of the service, and what the OpenAPI document promises, is
+    a JSON :class:`~serving.schemas.ErrorBody`: this turns those two into one, keeping the
+    status and the ``Allow`` header.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None  # a plain-text 404 or 405 whose body is being replaced
+
+        async def answer(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and _plain_routing_error(message):
+                held = message
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            if message.get("more_body", False):
+                return
+            allow = Headers(raw=held["headers"]).get("allow")
+            response = JSONResponse(
+                error_body(routing_error(held["status"], scope["method"], scope["path"], allow)),
+                held["status"],
+                headers=None if allow is None else {"Allow": allow},
+            )
+            await response(scope, receive, send)
+
+        await self.app(scope, receive, answer)
+
+
+def _plain_routing_error(start: Message) -> bool:
+    if start["status"] not in (404, 405):
+        return False
+    return Headers(raw=start["headers"]).get("content-type", "").startswith("text/plain")
 
 
 class TimeoutMiddleware:

@@ -23,6 +23,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Annotated, Any, Literal, cast
 
 import anyio.to_thread
@@ -56,6 +57,7 @@ from serving.errors import (
     error_body,
     problems_from_pydantic,
     problems_from_validation,
+    routing_error,
     status_of,
 )
 from serving.forecasts import Snapshot, load_snapshot, refreshed
@@ -65,6 +67,7 @@ from serving.logs import configure_logging
 from serving.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
+    JSONRoutingErrorsMiddleware,
     TimeoutMiddleware,
     refuse_key,
 )
@@ -194,8 +197,13 @@ async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
 
 
 @api.exception_handler(StarletteHTTPException)
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=exc.headers)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    message = str(exc.detail)
+    if exc.status_code in (404, 405) and message == HTTPStatus(exc.status_code).phrase:
+        # The router's own answer (no such path or method), which says nothing of the fix.
+        allow = (exc.headers or {}).get("Allow")
+        message = routing_error(exc.status_code, request.method, request.url.path, allow)
+    return JSONResponse(error_body(message), exc.status_code, headers=exc.headers)
 
 
 @api.exception_handler(Exception)
@@ -671,6 +679,7 @@ class CrossplanService:
 # too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
 cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
 cast(Any, CrossplanService).add_asgi_middleware(AccessLogMiddleware, skip=("/healthz", "/readyz"))
+cast(Any, CrossplanService).add_asgi_middleware(JSONRoutingErrorsMiddleware)
 cast(Any, CrossplanService).add_asgi_middleware(
     RouteMetricsMiddleware, routes=lambda: _route_templates()
 )

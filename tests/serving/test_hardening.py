@@ -188,3 +188,25 @@ def test_a_plan_beyond_the_queue_gets_429_with_retry_after(
         release.set()
         holder.join()
         service.plan_gate = served_gate
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/plans/a%0Ab", 404),  # a newline no route of the service takes
+        ("GET", "/no-such-path", 404),
+        ("POST", "/healthz", 405),
+        ("DELETE", "/plans", 405),
+        ("PUT", "/forecast", 405),
+    ],
+)
+def test_unknown_paths_and_methods_answer_json_like_every_error(
+    shared: tuple[TestClient, dict[str, str]], method: str, path: str, status: int
+) -> None:
+    client, tokens = shared
+    r = client.request(method, path, headers=_bearer(tokens["admin"]))
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/json"
+    assert "fix:" in r.json()["error"]
+    if status == 405:
+        assert r.headers["allow"]
