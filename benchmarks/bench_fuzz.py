@@ -2,56 +2,26 @@
 
 Run with ``python -m benchmarks.bench_fuzz [--examples 25] [--home DIR]``. It reads the
 service's own OpenAPI document from ``/docs.json`` over HTTP and runs ``--examples`` generated
-cases per operation and role (no key, analyst, planner, admin) with every schemathesis check
-but "positive data acceptance" (a schema-valid body may still not fit the served data, which
-is a documented 400), and prints the cases and failures per operation. The test suite runs
-the same checks on fewer examples (``tests/serving/test_schema_fuzz.py``).
+cases per operation and role (no key, analyst, planner, admin) with the checks of
+:mod:`benchmarks.fuzzing` (the suite runs the same on fewer examples), and prints the cases and
+failures per operation. It exits 1 when any case failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.core.result import Err
 
 from benchmarks._table import print_table
-from benchmarks.bench_hardening import _env, start
-from benchmarks.bench_service import _free_port, prepare
-from serving.auth import KeysFile, Role, add_key
-
-
-def fuzz(operation: Any, headers: dict[str, str], examples: int, failures: Counter[str]) -> int:
-    """Run ``examples`` cases of ``operation``; count failures by their title; cases run."""
-    cases = 0
-
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    def check(case: Any) -> None:
-        nonlocal cases
-        cases += 1
-        case.headers = {**(case.headers or {}), **headers}
-        try:
-            case.call_and_validate(excluded_checks=[positive_data_acceptance], timeout=120)
-        except Exception as err:
-            failures[str(err).strip().splitlines()[0][:80]] += 1
-
-    check()
-    return cases
+from benchmarks.bench_service import bench_keys, prepare, service_env, serving
+from benchmarks.fuzzing import ROLES, bearer, fuzz
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -59,35 +29,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--examples", type=int, default=25, help="per operation and role")
     parser.add_argument("--home", type=Path, help="reuse this CROSSPLAN_HOME (world + champion)")
     args = parser.parse_args(argv)
+    rows: list[tuple[str, ...]] = []
+    failures: list[str] = []
+    total = 0
     with tempfile.TemporaryDirectory(prefix="crossplan-fuzz-") as tmp:
         home = (args.home or Path(tmp) / "home").resolve()
         prepare(home)
-        keys = KeysFile(Path(tmp) / "bench_keys.json")
-        tokens = {role: add_key(keys, role.value, role) for role in Role}
-        server, _ = start(_env(home, keys.path), home, _free_port(), Path(tmp) / "server.log")
-        try:
+        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
+        tokens = {role.value: token for role, token in bench_keys(database, home).items()}
+        env = service_env(home, database)
+        with serving(env, home, Path(tmp) / "server.log") as server:
             schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
             schema.config.update(base_url=server.url)
-            rows, total, failed = [], 0, 0
             for result in schema.get_all_operations():
+                if isinstance(result, Err):
+                    failures.append(f"the document: {result.err()}")
+                    continue
                 operation = result.ok()
-                cases, failures = 0, Counter[str]()
-                for role in (None, *tokens):
-                    headers = {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
-                    cases += fuzz(operation, headers, args.examples, failures)
-                n = sum(failures.values())
-                total, failed = total + cases, failed + n
-                rows.append((operation.label, str(cases), str(n), "; ".join(failures)[:70]))
-        finally:
-            server.proc.send_signal(signal.SIGTERM)
-            server.proc.wait(timeout=120)
-    rows.append(("all operations, 4 roles", str(total), str(failed), ""))
+                cases, failed = 0, Counter[str]()
+                for role in ROLES:
+                    fuzzed = fuzz(operation, bearer(tokens, role), args.examples, timeout=120)
+                    cases += fuzzed.cases
+                    failed.update(f.splitlines()[0][:80] for f in fuzzed.failures)
+                    failures += [f"{role} {f}" for f in fuzzed.failures]
+                total += cases
+                kinds = "; ".join(failed)[:70]
+                rows.append((operation.label, str(cases), str(failed.total()), kinds))
+    rows.append((f"all operations, {len(ROLES)} roles", str(total), str(len(failures)), ""))
     print_table(
         f"schemathesis on crossplan serve's /docs.json, up to {args.examples} cases per "
         "operation and role",
         ("operation", "cases", "failures", "what failed"),
         rows,
     )
+    for failure in failures[:10]:
+        print(f"\n{failure}")
+    if failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -25,17 +25,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,74 +40,18 @@ import httpx
 import psutil
 
 from benchmarks._table import print_table
-from benchmarks.bench_service import _free_port, prepare
-from serving.auth import KeysFile, Role, add_key
-from serving.commands.serve import server_env
+from benchmarks.bench_service import (
+    Server,
+    _free_port,
+    bench_keys,
+    prepare,
+    service_env,
+    serving,
+    start,
+)
+from serving.auth import Role
 
 HORIZON = 4
-_CROSSPLAN = str(Path(sys.executable).with_name("crossplan"))
-
-
-@dataclass
-class Server:
-    """A running ``crossplan serve`` command."""
-
-    proc: subprocess.Popen[bytes]
-    url: str
-    port: int
-    log: Path
-
-    def tree(self) -> list[psutil.Process]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            return [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(True)]
-        return []
-
-    def worker(self) -> psutil.Process:
-        for p in self.tree():
-            if "_bentoml_impl.worker" in " ".join(p.cmdline()):
-                return p
-        raise RuntimeError("no BentoML worker")
-
-    def worker_rss(self) -> int:
-        """RSS of the worker and every process under it (the forkserver, plans, solvers)."""
-        total = 0
-        worker = self.worker()
-        for p in [worker, *worker.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        return total
-
-
-def _env(home: Path, keys: Path) -> dict[str, str]:
-    dropped = ("PROMETHEUS_MULTIPROC_DIR", "MLFLOW_TRACKING_URI", "CROSSPLAN_FORECAST_FILE")
-    base = {k: v for k, v in os.environ.items() if k not in dropped}
-    base.update(
-        CROSSPLAN_HOME=str(home),
-        CROSSPLAN_API_KEYS_FILE=str(keys),
-        CROSSPLAN_PLANS_DB=str(home / "bench_plans.db"),
-        BENTOML_HOME=str(home / "bentoml"),
-    )
-    return server_env(home / "world", base)
-
-
-def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server, float]:
-    """Start ``crossplan serve``; the server and the seconds it took to be ready."""
-    began = time.monotonic()
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [_CROSSPLAN, "serve", "--data", str(home / "world"), "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return Server(proc, url, port, log), time.monotonic() - began
-        if proc.poll() is not None or time.monotonic() - began > 300:
-            raise RuntimeError(f"the service did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
 
 
 async def _hammer(
@@ -266,7 +206,7 @@ def big_plan_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]
             _big_resources(home, fit, limits.max_joint_operations),
         ),
     ]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for label, resources in cases:
         body = {"horizon": HORIZON, "resources": resources, "time_limit_s": 10}
         size = len(json.dumps(body))
@@ -408,16 +348,6 @@ def sigterm_phase(
     ]
 
 
-@contextlib.contextmanager
-def serving(env: dict[str, str], home: Path, log: Path) -> Iterator[Server]:
-    s, _ = start(env, home, _free_port(), log)
-    try:
-        yield s
-    finally:
-        s.proc.send_signal(signal.SIGTERM)
-        s.proc.wait(timeout=120)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_hardening")
     parser.add_argument("--scale", type=float, default=1.0, help="share of the request counts")
@@ -426,10 +356,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crossplan-harden-") as tmp:
         home = (args.home or Path(tmp) / "home").resolve()
         prepare(home)
-        keys = KeysFile(Path(tmp) / "bench_keys.json")
-        tokens = {role: add_key(keys, role.value, role) for role in Role}
+        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
+        tokens = bench_keys(database, home)
         planner, analyst, admin = tokens[Role.PLANNER], tokens[Role.ANALYST], tokens[Role.ADMIN]
-        env = _env(home, keys.path)
+        env = service_env(home, database)
         log = Path(tmp) / "server.log"
         rows: list[tuple[str, ...]] = []
         with serving(env, home, log) as s:

@@ -20,9 +20,11 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -32,12 +34,15 @@ from pathlib import Path
 import aiohttp
 import httpx
 import numpy as np
+import psutil
 
 from benchmarks._table import median_seconds, print_table
-from serving.auth import KeysFile, Role, add_key
-from serving.commands.serve import server_command, server_env
+from pipelines.database import Database
+from serving.auth import KeyStore, Role, add_key
+from serving.commands.serve import server_env
 
 HORIZON = 4
+_CROSSPLAN = str(Path(sys.executable).with_name("crossplan"))
 CLIENTS = 20
 _WARMUP_SECONDS = 3.0
 
@@ -135,37 +140,100 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def serving(home: Path, keys_file: Path, log: Path) -> Iterator[str]:
-    """A ``bentoml serve`` process of the service on a free loopback port; its URL."""
-    port = _free_port()
+@dataclass
+class Server:
+    """A running ``crossplan serve`` command."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    port: int
+    log: Path
+
+    def tree(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(True)]
+        return []
+
+    def worker(self) -> psutil.Process:
+        for p in self.tree():
+            if "_bentoml_impl.worker" in " ".join(p.cmdline()):
+                return p
+        raise RuntimeError("no BentoML worker")
+
+    def worker_rss(self) -> int:
+        """RSS of the worker and every process under it (the forkserver, plans, solvers)."""
+        total = 0
+        worker = self.worker()
+        for p in [worker, *worker.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+        return total
+
+
+def service_env(home: Path, database_url: str) -> dict[str, str]:
+    """The environment of a benchmarked ``crossplan serve``: the world and champion of ``home``,
+    the database at ``database_url`` (never a reused home's own), nothing of the caller's
+    MLflow or forecast settings."""
     dropped = ("PROMETHEUS_MULTIPROC_DIR", "MLFLOW_TRACKING_URI", "CROSSPLAN_FORECAST_FILE")
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     base.update(
         CROSSPLAN_HOME=str(home),
-        CROSSPLAN_API_KEYS_FILE=str(keys_file),
+        CROSSPLAN_DATABASE_URL=database_url,
         BENTOML_HOME=str(home / "bentoml"),
     )
-    with open(log, "wb") as out:
+    return server_env(home / "world", base)
+
+
+def bench_keys(database_url: str, home: Path) -> dict[Role, str]:
+    """A key for each role in the database at ``database_url``; the reporter's is of the
+    first country of ``home``'s world."""
+    from pipelines.contract import load_dataset
+
+    country = str(min(load_dataset(home / "world").regions["country"]))
+    db = Database.connect(database_url)
+    try:
+        keys = KeyStore(db)
+        return {
+            role: add_key(
+                keys, f"bench-{role.value}", role,
+                country=country if role is Role.REPORTER else None,
+            )
+            for role in Role
+        }  # fmt: skip
+    finally:
+        db.dispose()
+
+
+def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server, float]:
+    """Start ``crossplan serve`` (which imports the world into a new database); the server
+    and the seconds it took to be ready."""
+    began = time.monotonic()
+    with open(log, "ab") as out:
         proc = subprocess.Popen(
-            server_command(port), env=server_env(home / "world", base), stdout=out, stderr=out
+            [_CROSSPLAN, "serve", "--data", str(home / "world"), "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
         )
     url = f"http://127.0.0.1:{port}"
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return Server(proc, url, port, log), time.monotonic() - began
+        if proc.poll() is not None or time.monotonic() - began > 300:
+            raise RuntimeError(f"the service did not start; see {log}:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], home: Path, log: Path) -> Iterator[Server]:
+    """A ``crossplan serve`` on a free loopback port, stopped (SIGTERM) after the block."""
+    server, _ = start(env, home, _free_port(), log)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the service did not start; see {log}:\n{log.read_text()[-2000:]}"
-                )
-            time.sleep(0.5)
-        yield url
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(timeout=120)
 
 
 def prepare(home: Path) -> None:
@@ -217,9 +285,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crossplan-bench-") as tmp:
         home = (args.home or Path(tmp) / "home").resolve()
         prepare(home)
-        keys = KeysFile(Path(tmp) / "bench_keys.json")  # never the keys of a reused home
-        key = add_key(keys, "bench", Role.PLANNER)
-        with serving(home, keys.path, Path(tmp) / "server.log") as url:
+        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
+        key = bench_keys(database, home)[Role.PLANNER]
+        env = service_env(home, database)
+        with serving(env, home, Path(tmp) / "server.log") as server:
+            url = server.url
             health = run_phase(url, "/healthz", "/healthz", None, key, CLIENTS, args.seconds / 4)
             forecast = run_phase(
                 url, "/forecast", "/forecast", {"horizon": HORIZON}, key,

@@ -1,8 +1,6 @@
 """Schemathesis against the service's own OpenAPI document (``/docs.json``), for every
 operation and every role: no 5xx, every answer's status, media type, headers and body as
-documented. A schema-valid body may still be refused with a documented 400 when it does
-not fit the served data (an unknown region, a horizon beyond the model's), so schemathesis's
-"positive data acceptance" check is left out; every other check runs.
+documented (:mod:`benchmarks.fuzzing`).
 
 The number of examples is bounded so the suite stays quick (``CROSSPLAN_FUZZ_EXAMPLES``
 per operation and role, default 8); ``python -m benchmarks.bench_fuzz`` runs a thousand and
@@ -17,12 +15,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.testclient import TestClient
 
+from benchmarks.fuzzing import ROLES, bearer, fuzz
+
 EXAMPLES = int(os.environ.get("CROSSPLAN_FUZZ_EXAMPLES", "8"))
-ROLES = (None, "analyst", "planner", "admin")
 
 
 @pytest.fixture(scope="module")
@@ -42,28 +39,7 @@ def test_every_operation_for_every_role_answers_as_documented(
     assert len(operations) >= 12
     for operation in operations:
         for role in ROLES:
-            headers = {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
-            _fuzz(operation, headers, f"{role} {operation.label}", failures)
+            result = fuzz(operation, bearer(tokens, role), EXAMPLES)
+            assert result.cases > 0, f"no case of {operation.label} ran"
+            failures += [f"{role} {failure}" for failure in result.failures]
     assert not failures, "\n\n".join(failures[:20])
-
-
-def _fuzz(operation: Any, headers: dict[str, str], label: str, failures: list[str]) -> None:
-    """Run :data:`EXAMPLES` cases of ``operation`` with ``headers``; note every failure."""
-
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    def check(case: Any) -> None:
-        case.headers = {**(case.headers or {}), **headers}
-        try:
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
-        except Exception as err:  # collect every failure, then report them all
-            failures.append(f"{label}: {str(err)[:600]}")
-
-    check()

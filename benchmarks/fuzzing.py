@@ -1,0 +1,68 @@
+"""Schemathesis over the service's own OpenAPI document, one operation and role at a time.
+
+Not a benchmark itself: shared by the suite (``tests/serving/test_schema_fuzz.py``, a few cases per operation and
+role) and the benchmark (``python -m benchmarks.bench_fuzz``, a thousand and more on a
+running ``crossplan serve``).
+
+Every schemathesis check runs but "positive data acceptance": a schema-valid body may still
+not fit the served data (an unknown region, a horizon beyond the model's), which is a
+documented 400.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+ROLES = (None, "reporter", "analyst", "planner", "admin")
+
+
+@dataclass
+class Fuzzed:
+    """What one operation answered: the cases run and every failure, described."""
+
+    cases: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def fuzz(
+    operation: Any,
+    headers: dict[str, str],
+    examples: int,
+    timeout: float | None = None,
+) -> Fuzzed:
+    """Run ``examples`` generated cases of ``operation`` with ``headers``; collect failures.
+
+    Cases are drawn with a fixed seed (``derandomize``), and a failure does not stop the
+    run: every case is tried, so the count is a count.
+    """
+    result = Fuzzed()
+    call: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        result.cases += 1
+        case.headers = {**(case.headers or {}), **headers}
+        try:
+            case.call_and_validate(excluded_checks=[positive_data_acceptance], **call)
+        except Exception as err:  # collect every failure, then report them all
+            result.failures.append(f"{operation.label}: {str(err)[:600]}")
+
+    check()
+    return result
+
+
+def bearer(tokens: dict[str, str], role: str | None) -> dict[str, str]:
+    """The headers of ``role`` (none without a role)."""
+    return {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
