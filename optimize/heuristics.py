@@ -10,11 +10,16 @@ commitments (dropping an operation a country cannot staff); hand out the remaini
 one at a time where they gain most (per unit of cost when there is a budget); then move single
 shifts between a unit's regions while that gains (local search); finally launch the aimed
 operations whose commitments hold.
+
+Given a deadline, the greedy stops handing out and moving shifts when it passes: the floors
+and commitments are met first, and every later step keeps them, so what it has by then is a
+feasible plan, only a worse one.
 """
 
 from __future__ import annotations
 
 import heapq
+import time
 
 import numpy as np
 
@@ -27,14 +32,22 @@ __all__ = ["greedy_allocation"]
 _TOL = 1e-9
 
 
-def greedy_allocation(inputs: Inputs) -> Allocation | None:
-    """A feasible allocation, or ``None`` when the greedy cannot meet the floors or caps."""
+def greedy_allocation(inputs: Inputs, deadline: float | None = None) -> Allocation | None:
+    """A feasible allocation, or ``None`` when the greedy cannot meet the floors or caps.
+
+    Parameters
+    ----------
+    inputs
+        Planning inputs.
+    deadline
+        ``time.monotonic()`` after which no more shifts are handed out or moved.
+    """
     n_t = len(inputs.periods)
     shape = (len(inputs.units), len(inputs.regions.region_ids), n_t)
     shifts = np.zeros(shape)
     launched = np.zeros((len(inputs.joint_operations), n_t), dtype=bool)
     for t in range(n_t):
-        period = _Period(inputs, t)
+        period = _Period(inputs, t, deadline)
         if not period.run():
             return None
         shifts[:, :, t] = period.x
@@ -50,8 +63,9 @@ def _value(activity: np.ndarray, kappa: np.ndarray, effort: np.ndarray) -> np.nd
 class _Period:
     """Greedy state of one period."""
 
-    def __init__(self, inputs: Inputs, t: int) -> None:
+    def __init__(self, inputs: Inputs, t: int, deadline: float | None = None) -> None:
         self.inputs = inputs
+        self.deadline = np.inf if deadline is None else deadline
         policy = inputs.policy
         units = inputs.units
         self.eligible = inputs.eligibility.matrix
@@ -74,7 +88,20 @@ class _Period:
         self.op_regions = [
             np.array(sorted({index[r] for r in op.regions})) for op in inputs.joint_operations
         ]
-        self.launched = np.zeros(len(inputs.joint_operations), dtype=bool)
+        # Shifts each country has in each operation's regions, kept up to date by _place.
+        ops = inputs.joint_operations
+        countries = sorted({*self.country.tolist(), *(c for op in ops for c in op.countries)})
+        column = {c: k for k, c in enumerate(countries)}
+        self.country_col = np.array([column[c] for c in self.country], dtype=int)
+        self.op_mask = np.zeros((len(ops), n_r), dtype=bool)
+        self.member = np.zeros((len(ops), len(countries)), dtype=bool)
+        for j, op in enumerate(ops):
+            self.op_mask[j, self.op_regions[j]] = True
+            self.member[j, [column[c] for c in op.countries]] = True
+        self.need = np.array([op.min_shifts_per_country for op in ops], dtype=float)
+        self.committed = np.zeros((len(ops), len(countries)))
+        self.column = column
+        self.launched = np.zeros(len(ops), dtype=bool)
         self.aimed = self._aim()
         self.mult = self._multipliers()
 
@@ -104,6 +131,10 @@ class _Period:
         self.left -= n * self.cost[u]
         self.per_region[r] += n
         self.effort[r] += n * self.eff[u] * self.mult[r]
+        self.committed[:, self.country_col[u]] += n * self.op_mask[:, r]
+
+    def _late(self) -> bool:
+        return time.monotonic() > self.deadline
 
     def _affordable(self, u: int) -> float:
         return float(np.floor((self.left + _TOL) / self.cost[u])) if self.cost[u] > 0 else np.inf
@@ -142,18 +173,11 @@ class _Period:
         return True
 
     def _commitment(self, j: int, country: str) -> float:
-        members = self.country == country
-        return float(self.x[np.ix_(members, self.op_regions[j])].sum())
+        return float(self.committed[j, self.column[country]])
 
     def _committed_ok(self) -> np.ndarray:
-        ops = self.inputs.joint_operations
-        return np.array(
-            [
-                all(self._commitment(j, c) >= op.min_shifts_per_country for c in op.countries)
-                for j, op in enumerate(ops)
-            ],
-            dtype=bool,
-        )
+        short = self.member & (self.committed < self.need[:, None])
+        return ~short.any(axis=1)
 
     def _commitments(self) -> None:
         ops = self.inputs.joint_operations
@@ -204,7 +228,7 @@ class _Period:
             if self.spare[u] > 0 and len(self.regions_of[u]):
                 heap.append((-key(u, self._best(u)[1]), u))
         heapq.heapify(heap)
-        while heap:
+        while heap and not self._late():
             _, u = heapq.heappop(heap)
             if self.spare[u] <= 0 or self._affordable(u) < 1:
                 continue
@@ -220,14 +244,9 @@ class _Period:
 
     def _locked(self, u: int) -> np.ndarray:
         """Regions ``u`` may not take a shift from without breaking a commitment."""
-        locked = np.zeros(len(self.per_region), dtype=bool)
-        ops = self.inputs.joint_operations
-        for j in np.flatnonzero(self.aimed).tolist():
-            op = ops[j]
-            c = self.country[u]
-            if c in op.countries and self._commitment(j, c) - 1 < op.min_shifts_per_country:
-                locked[self.op_regions[j]] = True
-        return locked
+        c = self.country_col[u]
+        tight = self.aimed & self.member[:, c] & (self.committed[:, c] - 1 < self.need)
+        return np.asarray(self.op_mask[tight].any(axis=0))
 
     def _improve(self, max_passes: int = 50) -> None:
         """Move single shifts of a unit between its regions while that gains.
@@ -240,6 +259,8 @@ class _Period:
         for _ in range(max_passes):
             moved = False
             for u, rs in enumerate(self.regions_of):
+                if self._late():
+                    return
                 held = rs[(self.x[u, rs] > 0) & ~self._locked(u)[rs]]
                 if not len(held) or len(rs) < 2:
                     continue

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from optimize.build import build_problem
 from optimize.curve import DEFAULT_TOLERANCE
 from optimize.diagnose import precheck
@@ -11,12 +9,9 @@ from optimize.errors import SolverError
 from optimize.inputs import Inputs
 from optimize.plan import Plan
 from optimize.solve import infeasible_plan, solve
-from optimize.solvers import MIN_SECONDS, SOLVERS
+from optimize.solvers import SOLVERS
 
 __all__ = ["plan_allocation"]
-
-# Share of the time left after the build kept for scoring and explaining the plan.
-_EXPLAIN_RESERVE = 0.15
 
 
 def plan_allocation(
@@ -41,8 +36,9 @@ def plan_allocation(
     tolerance
         Target relative error of the piecewise interdiction curves.
     deadline
-        ``time.monotonic()`` by which the plan must be made: the solver's time limit is cut
-        to what is left once the model is built, less a reserve for the explanations.
+        ``time.monotonic()`` by which the plan must be made: the greedy start and the solver
+        share what is left once the model is built, less a reserve for the explanations
+        (:func:`~optimize.solve.solve`).
 
     Returns
     -------
@@ -61,8 +57,4 @@ def plan_allocation(
     if findings:
         return infeasible_plan(inputs, solver, findings)
     problem = build_problem(inputs, tolerance=tolerance)
-    if deadline is not None:
-        left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
-        limit = inputs.policy.time_limit_s if time_limit is None else time_limit
-        time_limit = max(MIN_SECONDS, left if limit is None else min(limit, left))
-    return solve(problem, solver, time_limit=time_limit, gap=gap)
+    return solve(problem, solver, time_limit=time_limit, gap=gap, deadline=deadline)

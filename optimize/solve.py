@@ -28,9 +28,14 @@ from optimize.score import (
     score,
     shifts_by_region,
 )
-from optimize.solvers import Outcome, combined_status, run_blocks, run_solver
+from optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
 
 __all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "solve"]
+
+# With a deadline: the share of the time left that the greedy start may take, and the share
+# of what is left after it that is kept for scoring and explaining the plan.
+_GREEDY_SHARE = 0.5
+_EXPLAIN_RESERVE = 0.15
 
 
 def solve(
@@ -39,6 +44,7 @@ def solve(
     *,
     time_limit: float | None = None,
     gap: float | None = None,
+    deadline: float | None = None,
 ) -> Plan:
     """Solve ``problem`` and explain the result.
 
@@ -51,6 +57,10 @@ def solve(
     time_limit, gap
         Seconds (shared by the periods) and relative gap; default to the policy's, then
         to no limit and :data:`~optimize.solvers.DEFAULT_GAP`.
+    deadline
+        ``time.monotonic()`` by which the plan must be made: the greedy start may take half
+        of what is left, and the solver's time limit is cut to what is left after it, less a
+        reserve for the explanations.
 
     Returns
     -------
@@ -68,7 +78,13 @@ def solve(
     time_limit = inputs.policy.time_limit_s if time_limit is None else time_limit
     gap = inputs.policy.mip_gap if gap is None else gap
     began = time.perf_counter()
-    start = greedy_allocation(inputs)
+    greedy_deadline = None
+    if deadline is not None:
+        greedy_deadline = time.monotonic() + _GREEDY_SHARE * (deadline - time.monotonic())
+    start = greedy_allocation(inputs, deadline=greedy_deadline)
+    if deadline is not None:
+        left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
+        time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
     if start is not None:
         problem.set_start(start)
     sets = launch_sets(len(inputs.joint_operations), inputs.policy.max_joint_operations_per_period)

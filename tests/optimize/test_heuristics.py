@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
-from optimize import Policy, plan_allocation
+from optimize import Inputs, Policy, plan_allocation
 from optimize.heuristics import greedy_allocation
-from optimize.score import commitments, cost_by_period, score, shifts_by_region, shifts_by_unit
+from optimize.score import (
+    Allocation,
+    commitments,
+    cost_by_period,
+    score,
+    shifts_by_region,
+    shifts_by_unit,
+)
 from optimize.synthetic import random_inputs
 
 
@@ -25,6 +34,13 @@ def test_greedy_is_feasible_and_near_the_optimum(policy, seed) -> None:
     inputs = random_inputs(30, 12, 2, n_countries=3, policy=policy, seed=seed)
     alloc = greedy_allocation(inputs)
     assert alloc is not None
+    _assert_feasible(inputs, policy, alloc)
+    greedy = float(score(inputs, alloc).sum())
+    best = plan_allocation(inputs).objective
+    assert best is not None and greedy >= 0.97 * best
+
+
+def _assert_feasible(inputs: Inputs, policy: Policy, alloc: Allocation) -> None:
     assert np.all(alloc.shifts == np.round(alloc.shifts)) and np.all(alloc.shifts > 0)
     assert inputs.eligibility.matrix[alloc.unit, alloc.region].all()
     cap = np.array([u.shifts_per_period for u in inputs.units])
@@ -40,9 +56,24 @@ def test_greedy_is_feasible_and_near_the_optimum(policy, seed) -> None:
         assert np.all(committed[alloc.launched[j]] >= need)
     limit = policy.max_joint_operations_per_period
     assert limit is None or np.all(alloc.launched.sum(axis=0) <= limit)
-    greedy = float(score(inputs, alloc).sum())
-    best = plan_allocation(inputs).objective
-    assert best is not None and greedy >= 0.97 * best
+
+
+def test_past_its_deadline_the_greedy_stops_with_a_feasible_plan() -> None:
+    policy = Policy(min_shifts_per_region=1)
+    inputs = random_inputs(40, 60, 2, n_countries=3, policy=policy, seed=5)
+    full = greedy_allocation(inputs)
+    cut = greedy_allocation(inputs, deadline=time.monotonic())  # already passed
+    assert full is not None and cut is not None
+    _assert_feasible(inputs, policy, cut)  # floors and commitments come first
+    assert 0 < cut.shifts.sum() < full.shifts.sum()  # no shift handed out beyond them
+    assert score(inputs, cut).sum() < score(inputs, full).sum()
+
+
+def test_a_plan_past_its_deadline_is_the_start_the_solver_had_time_for() -> None:
+    inputs = random_inputs(40, 60, 2, n_countries=3, policy=Policy(min_shifts_per_region=1))
+    plan = plan_allocation(inputs, deadline=time.monotonic())
+    assert plan.status == "time_limit"  # a plan all the same, not an error
+    assert plan.objective is not None and plan.objective > 0
 
 
 def test_greedy_gives_up_when_it_cannot_meet_the_floors() -> None:
