@@ -177,7 +177,7 @@ class _Period:
 
     def _committed_ok(self) -> np.ndarray:
         short = self.member & (self.committed < self.need[:, None])
-        return ~short.any(axis=1)
+        return np.asarray(~short.any(axis=1))
 
     def _commitments(self) -> None:
         ops = self.inputs.joint_operations
