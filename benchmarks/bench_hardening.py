@@ -194,9 +194,8 @@ def big_plan_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]
     import json
 
     from pipelines.contract import load_dataset
-    from pipelines.planning import PlanLimits
+    from pipelines.planning import SERVICE_LIMITS as limits
 
-    limits = PlanLimits()
     n_regions = len(load_dataset(home / "world").regions)
     fit = min(limits.max_units, limits.max_cells // (n_regions * HORIZON))
     cases = [

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_FORECAST_ROWS",
     "MAX_HORIZON",
     "MAX_TIME_LIMIT_S",
+    "SERVICE_LIMITS",
     "ForecastSource",
     "JsonInt",
     "ModelRef",
@@ -90,6 +91,10 @@ class PlanLimits:
     max_time_limit_s: float = MAX_TIME_LIMIT_S
 
 
+# The limits of a plan requested over HTTP (the command line has none).
+SERVICE_LIMITS = PlanLimits()
+
+
 class ModelRef(BaseModel):
     """The model that produced a forecast."""
 
@@ -116,7 +121,10 @@ class PlanRequest(BaseModel):
     )
     resources: Resources | None = Field(
         default=None,
-        description="Resources JSON; null: the resources.json of the served data directory",
+        description="Resources JSON; null: the resources.json of the served data directory. "
+        f"One plan takes at most {SERVICE_LIMITS.max_units} units, {SERVICE_LIMITS.max_joint_operations} "
+        f"candidate joint operations and {SERVICE_LIMITS.max_cells:,} units × regions × periods; "
+        "a larger request gets 400, saying how to split it",
     )
     solver: Solver = Field(default="cbc", description="MILP solver")
     time_limit_s: float | None = Field(

@@ -37,9 +37,9 @@ import pandas as pd
 from pipelines.contract import Dataset
 from pipelines.errors import ConfigurationError, DataValidationError, Problem
 from pipelines.planning import (
+    SERVICE_LIMITS,
     ModelRef,
     PlanEnvelope,
-    PlanLimits,
     PlanRequest,
     make_plan,
     size_problems,
@@ -52,7 +52,6 @@ from serving.store import PlanRecord
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",
     "KILL_GRACE_S",
-    "LIMITS",
     "MIN_TIME_LIMIT_S",
     "PlanGate",
     "PlanOutcome",
@@ -65,7 +64,6 @@ DEFAULT_TIME_LIMIT_S = 30.0
 KILL_GRACE_S = 3.0
 # The shortest budget of a request: below it, not even a small plan can be made.
 MIN_TIME_LIMIT_S = 1.0
-LIMITS = PlanLimits()
 
 
 def _env_int(name: str, default: int, least: int) -> int:
@@ -244,14 +242,14 @@ def _time_limit(request: PlanRequest, dataset: Dataset) -> float:
     resources = request.resources or dataset.resources
     policy = None if resources is None else resources.policy.time_limit_s
     asked = request.time_limit_s or policy or DEFAULT_TIME_LIMIT_S
-    return min(max(asked, MIN_TIME_LIMIT_S), LIMITS.max_time_limit_s)
+    return min(max(asked, MIN_TIME_LIMIT_S), SERVICE_LIMITS.max_time_limit_s)
 
 
 def _check_size(request: PlanRequest, dataset: Dataset) -> None:
     resources = request.resources or dataset.resources
     if resources is None:
         return  # make_plan says what is missing
-    problems = size_problems(resources, len(dataset.regions), request.horizon, LIMITS)
+    problems = size_problems(resources, len(dataset.regions), request.horizon, SERVICE_LIMITS)
     if problems:
         raise DataValidationError(problems)
 
@@ -284,7 +282,7 @@ def _plan_in_child(
             data_fingerprint=data_fingerprint,
             default_time_limit=DEFAULT_TIME_LIMIT_S,
             plan_id=plan_id,
-            limits=LIMITS,
+            limits=SERVICE_LIMITS,
             deadline=deadline,
         )
     except DataValidationError as err:

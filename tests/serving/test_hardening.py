@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipelines.contract import Dataset
+from pipelines.planning import SERVICE_LIMITS
 from serving.errors import PlansBusyError
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.logs import escape
@@ -142,6 +143,13 @@ def test_the_openapi_document_is_true_to_the_api(
     r = client.get("/regions", headers=_bearer(tokens["analyst"]))
     assert r.headers["content-type"].startswith("application/geo+json")
     assert set(spec["paths"]["/plan"]["post"]["responses"]) >= {"400", "429", "503", "504"}
+    resources = spec["components"]["schemas"]["PlanRequest"]["properties"]["resources"]
+    limits = SERVICE_LIMITS
+    for limit in (limits.max_units, limits.max_joint_operations, f"{limits.max_cells:,}"):
+        assert (
+            f"at most {limit}" in resources["description"]
+            or f" {limit} " in resources["description"]
+        )
 
 
 def test_random_paths_do_not_grow_the_metrics(shared: tuple[TestClient, dict[str, str]]) -> None:
