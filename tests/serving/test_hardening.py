@@ -143,13 +143,11 @@ def test_the_openapi_document_is_true_to_the_api(
     r = client.get("/regions", headers=_bearer(tokens["analyst"]))
     assert r.headers["content-type"].startswith("application/geo+json")
     assert set(spec["paths"]["/plan"]["post"]["responses"]) >= {"400", "429", "503", "504"}
-    resources = spec["components"]["schemas"]["PlanRequest"]["properties"]["resources"]
-    limits = SERVICE_LIMITS
-    for limit in (limits.max_units, limits.max_joint_operations, f"{limits.max_cells:,}"):
-        assert (
-            f"at most {limit}" in resources["description"]
-            or f" {limit} " in resources["description"]
-        )
+    said = spec["components"]["schemas"]["PlanRequest"]["properties"]["resources"]["description"]
+    limits = SERVICE_LIMITS  # the limits the service applies, as the document states them
+    assert f"at most {limits.max_units} units" in said
+    assert f"{limits.max_joint_operations} candidate joint operations" in said
+    assert f"{limits.max_cells:,} units × regions × periods" in said
 
 
 def test_random_paths_do_not_grow_the_metrics(shared: tuple[TestClient, dict[str, str]]) -> None:
