@@ -71,13 +71,13 @@ def solve_by_launch_set(
             share = max((deadline - time.perf_counter()) / (len(sets) - k), MIN_SECONDS)
         outcome = run_solver(model, solver, time_limit=share, gap=gap, warm_start=start is not None)
         outcomes.append(outcome)
-        value = pulp.value(model.objective) if outcome.has_solution else None
+        value = outcome.objective
         if outcome.bound is not None:
             bounds.append(outcome.bound)
         elif outcome.status is Status.OPTIMAL and value is not None:
-            bounds.append(float(value))
+            bounds.append(value)
         if value is not None and (best is None or value < best[0]):
-            best = (float(value), {v: v.varValue for v in variables})
+            best = (value, {v: v.varValue for v in variables})
     for y in launches.values():
         y.upBound = 1
     if best is not None:
@@ -88,6 +88,7 @@ def solve_by_launch_set(
     return Outcome(
         status=combined_status(outcomes),
         has_solution=best is not None,
+        objective=None if best is None else best[0],
         bound=bound,
         seconds=sum(o.seconds for o in outcomes),
         detail="; ".join(sorted({o.detail for o in outcomes})),

@@ -53,6 +53,8 @@ class Outcome:
         Our status; ``TIME_LIMIT`` may come with or without a solution.
     has_solution
         Whether variables hold a solution that meets every constraint.
+    objective
+        The model's objective at that solution; ``None`` without one.
     bound
         Solver's best bound on the objective, in the model's sense; ``None`` if unknown.
     seconds
@@ -63,6 +65,7 @@ class Outcome:
 
     status: Status
     has_solution: bool
+    objective: float | None
     bound: float | None
     seconds: float
     detail: str
@@ -156,14 +159,15 @@ def _run_cbc(
     bound = float(bound_match.group(1)) if bound_match else None
     stopped_on_time = "time" in detail.lower()
     if model.status == pulp.LpStatusInfeasible:
-        return Outcome(Status.INFEASIBLE, False, None, seconds, detail)
+        return Outcome(Status.INFEASIBLE, False, None, None, seconds, detail)
     if model.status == pulp.LpStatusOptimal:
+        value = _objective_value(model)
         if model.sol_status == pulp.LpSolutionOptimal:
-            return Outcome(Status.OPTIMAL, True, bound, seconds, detail)
+            return Outcome(Status.OPTIMAL, True, value, bound, seconds, detail)
         status = Status.TIME_LIMIT if stopped_on_time else Status.FEASIBLE
-        return Outcome(status, True, bound, seconds, detail)
+        return Outcome(status, True, value, bound, seconds, detail)
     if stopped_on_time:
-        return Outcome(Status.TIME_LIMIT, False, None, seconds, detail)
+        return Outcome(Status.TIME_LIMIT, False, None, None, seconds, detail)
     raise SolverError(f"CBC ended without a plan: {detail}")
 
 
@@ -217,16 +221,17 @@ def _run_highs(
     has_solution = int(info.primal_solution_status) == int(feasible)
     kind = highspy.HighsModelStatus
     if status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
-        return Outcome(Status.INFEASIBLE, False, None, seconds, detail)
+        return Outcome(Status.INFEASIBLE, False, None, None, seconds, detail)
     # PuLP negates a maximisation for HiGHS, so its bound comes back negated too.
     sign = -1.0 if model.sense == pulp.LpMaximize else 1.0
     bound = _highs_bound(info, sign, has_solution, bool(model.isMIP()))
     if status == kind.kOptimal:
-        return Outcome(Status.OPTIMAL, True, bound, seconds, detail)
+        return Outcome(Status.OPTIMAL, True, _objective_value(model), bound, seconds, detail)
+    value = _objective_value(model) if has_solution else None
     if status == kind.kTimeLimit:
-        return Outcome(Status.TIME_LIMIT, has_solution, bound, seconds, detail)
+        return Outcome(Status.TIME_LIMIT, has_solution, value, bound, seconds, detail)
     if has_solution:
-        return Outcome(Status.FEASIBLE, True, bound, seconds, detail)
+        return Outcome(Status.FEASIBLE, True, value, bound, seconds, detail)
     raise SolverError(f"HiGHS ended without a plan: {detail}")
 
 
@@ -236,3 +241,19 @@ def _highs_bound(info: Any, sign: float, has_solution: bool, mip: bool) -> float
         return sign * dual if abs(dual) < float("inf") else None
     # An LP (no integer variable) has no MIP bound; its optimum is its own bound.
     return sign * float(info.objective_function_value) if has_solution else None
+
+
+def _objective_value(model: pulp.LpProblem) -> float:
+    """The objective at the variables' values, read from its nonzero terms only.
+
+    PuLP hands a constant objective (a period with nothing to interdict) to the solver with
+    a variable ``__dummy`` added, and takes it back out by subtracting it, which leaves it in
+    the objective with a coefficient of zero. CBC's solution never gives ``__dummy`` a value,
+    so ``pulp.value(model.objective)`` is ``None`` after a solve that found a plan.
+    """
+    objective = model.objective
+    if objective is None:
+        return 0.0
+    return float(objective.constant) + sum(
+        coef * (var.varValue or 0.0) for var, coef in objective.items() if coef != 0
+    )

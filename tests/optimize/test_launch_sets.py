@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from optimize import Policy, Status, build_problem
+from optimize import Inputs, Policy, Status, build_problem, plan_allocation
 from optimize.launch_sets import MAX_SETS, launch_sets
 from optimize.solve import solve
 from optimize.synthetic import random_inputs
@@ -41,3 +42,35 @@ def test_capped_plan_launches_at_most_the_cap_and_restores_the_model(solver) -> 
         assert len(launched) == 1
     # every launch variable may launch again once the sets are solved
     assert all(y.upBound == 1 for y in problem.launches.values())
+
+
+def test_a_period_with_nothing_to_interdict_is_solved_by_launch_set(solver) -> None:
+    # Found by the property test: with no activity anywhere each launch set's objective is
+    # constant; CBC proved the empty plan optimal, yet the sets reported no plan at all.
+    resources = {
+        "units": [{"unit_id": "U0", "agency": "Police", "country": "AAA",
+                   "shifts_per_period": 0, "cost_per_shift": 0.5, "efficiency": 0.7}],
+        "agreements": [],
+        "joint_operations": [{"operation_id": "JO-0", "countries": ["AAA", "BBB"],
+                              "regions": ["r0"], "min_shifts_per_country": 0,
+                              "effort_multiplier": 1.0}],
+        "policy": {"budget": None, "min_shifts_per_region": 0, "max_share_per_region": None,
+                   "risk_quantile": 0.1, "max_joint_operations_per_period": 0},
+    }  # fmt: skip
+    regions = pd.DataFrame(
+        {"region_id": ["r0", "r1"], "country": ["AAA", "BBB"], "lon": [20.0, 20.4],
+         "lat": [45.0, 45.0]}
+    )  # fmt: skip
+    forecast = pd.DataFrame(
+        {"region_id": ["r0", "r1"], "category": ["c1", "c1"],
+         "period": [pd.Timestamp("2026-03-02")] * 2, "activity_mean": [0.0, 0.0],
+         "activity_q10": [0.0, 0.0], "activity_q50": [0.0, 0.0], "activity_q90": [0.0, 0.0],
+         "detection_rate": [0.05, 0.05]}
+    )  # fmt: skip
+    inputs = Inputs.from_resources(resources, regions, forecast)
+    assert launch_sets(1, 0) == [()]  # the launch-set path: one empty set
+    plan = plan_allocation(inputs, solver)
+    assert plan.status is Status.OPTIMAL
+    assert plan.objective == 0.0 and plan.upper_bound == 0.0 and plan.gap == 0.0
+    assert not plan.assignments
+    assert [o.launched for o in plan.joint_operations] == [False]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from optimize import Inputs, plan_allocation
@@ -136,6 +136,29 @@ def _quantile(row: pd.Series, q: float | None) -> float:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(instances())
+# No activity anywhere and a cap on launches: each launch set has a constant objective.
+@example(
+    (
+        {
+            "units": [{"unit_id": "U0", "agency": "Police", "country": "AAA",
+                       "shifts_per_period": 0, "cost_per_shift": 0.5, "efficiency": 0.7}],
+            "agreements": [],
+            "joint_operations": [{"operation_id": "JO-0", "countries": list(COUNTRIES),
+                                  "regions": ["r0"], "min_shifts_per_country": 0,
+                                  "effort_multiplier": 1.0}],
+            "policy": {"budget": None, "min_shifts_per_region": 0,
+                       "max_share_per_region": None, "risk_quantile": 0.1,
+                       "max_joint_operations_per_period": 0},
+        },
+        pd.DataFrame({"region_id": ["r0", "r1"], "country": list(COUNTRIES),
+                      "lon": [20.0, 20.4], "lat": [45.0, 45.0]}),
+        pd.DataFrame({"region_id": ["r0", "r1"], "category": ["c1", "c1"],
+                      "period": [pd.Timestamp("2026-03-02")] * 2,
+                      "activity_mean": [0.0, 0.0], "activity_q10": [0.0, 0.0],
+                      "activity_q50": [0.0, 0.0], "activity_q90": [0.0, 0.0],
+                      "detection_rate": [0.05, 0.05]}),
+    )
+)  # fmt: skip
 def test_the_plan_keeps_every_rule(instance) -> None:
     res, regions, forecast = instance
     inputs = Inputs.from_resources(res, regions, forecast)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 
+import pulp
 import pytest
 
 from optimize import Policy, SolverError, Status, build_problem, plan_allocation
 from optimize.solve import solve
+from optimize.solvers import run_solver
 from optimize.synthetic import random_inputs
 
 needs_highs = pytest.mark.skipif(
@@ -54,6 +56,19 @@ def test_a_time_limited_run_is_never_reported_optimal(solver) -> None:
 def test_the_policy_time_limit_applies_when_the_call_gives_none(solver) -> None:
     inputs = random_inputs(200, 60, 1, policy=Policy(time_limit_s=0.01, mip_gap=0.0), seed=1)
     assert plan_allocation(inputs, solver).status is Status.TIME_LIMIT
+
+
+def test_a_constant_objective_has_its_value_after_the_solve(solver) -> None:
+    # PuLP solves a constant objective with a zero-coefficient "__dummy" term left behind,
+    # which CBC never gives a value
+    model = pulp.LpProblem("constant", pulp.LpMinimize)
+    x = model.add_variable("x", lowBound=0, upBound=3, cat=pulp.LpInteger)
+    model.addConstraint(pulp.LpConstraint(x, pulp.LpConstraintGE, rhs=1), "c_0")
+    model.setObjective(pulp.LpAffineExpression(constant=2.0))
+    for _ in range(2):  # the second solve starts from the term the first one left
+        outcome = run_solver(model, solver)
+        assert outcome.status is Status.OPTIMAL and outcome.has_solution
+        assert outcome.objective == 2.0
 
 
 def test_unknown_solver_is_a_clear_error() -> None:
