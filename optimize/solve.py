@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -85,11 +86,14 @@ def solve(
     if deadline is not None:
         left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
         time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
+    solver_until = None if time_limit is None else time.monotonic() + time_limit
     if start is not None:
         problem.set_start(start)
     sets = launch_sets(len(inputs.joint_operations), inputs.policy.max_joint_operations_per_period)
 
     def run(t: int, seconds: float | None) -> Outcome:
+        if start is not None and solver_until is not None and time.monotonic() >= solver_until:
+            return Outcome(Status.TIME_LIMIT, False, None, None, 0.0, "no time was left")
         if sets is None:
             warm = start is not None
             return run_solver(
@@ -105,11 +109,39 @@ def solve(
     if combined_status(outcomes) is Status.INFEASIBLE:
         findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
         return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
-    stuck = [o.detail for o in outcomes if not o.has_solution]
+    alloc = extract_allocation(problem)
+    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
     if stuck:
-        limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
-        raise SolverError(f"{solver} found no plan {limit} ({stuck[0]}); give it more time")
-    return _make_plan(problem, extract_allocation(problem), outcomes, seconds, solver)
+        if start is None:
+            limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
+            detail = outcomes[stuck[0]].detail
+            raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
+        # The solver gave no plan for these periods: the greedy start's is the best found.
+        alloc = _with_periods(alloc, start, stuck)
+        outcomes = [
+            replace(o, status=_stopped(o), bound=None) if t in stuck else o
+            for t, o in enumerate(outcomes)
+        ]
+    return _make_plan(problem, alloc, outcomes, seconds, solver)
+
+
+def _stopped(outcome: Outcome) -> Status:
+    """The status of a period planned by the greedy start because the solver had no plan."""
+    return Status.TIME_LIMIT if outcome.status is Status.TIME_LIMIT else Status.FEASIBLE
+
+
+def _with_periods(alloc: Allocation, other: Allocation, periods: list[int]) -> Allocation:
+    """``alloc`` with the shifts and launches of ``periods`` taken from ``other``."""
+    mine, theirs = ~np.isin(alloc.period, periods), np.isin(other.period, periods)
+    launched = alloc.launched.copy()
+    launched[:, periods] = other.launched[:, periods]
+    return Allocation(
+        unit=np.concatenate([alloc.unit[mine], other.unit[theirs]]),
+        region=np.concatenate([alloc.region[mine], other.region[theirs]]),
+        period=np.concatenate([alloc.period[mine], other.period[theirs]]),
+        shifts=np.concatenate([alloc.shifts[mine], np.round(other.shifts[theirs])]),
+        launched=launched,
+    )
 
 
 def extract_allocation(problem: AllocationProblem) -> Allocation:

@@ -6,7 +6,6 @@ Four regions on a line at 45°N, about 39 km apart: ``r1``, ``r2`` in country AA
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,23 +23,15 @@ REGIONS = pd.DataFrame(
     }
 )
 
-# CBC is bundled with PuLP; HiGHS only when highspy is installed.
-INSTALLED_SOLVERS = [
-    "cbc",
-    pytest.param(
-        "highs",
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec("highspy") is None, reason="highspy not installed"
-        ),
-    ),
-]
+# CBC is bundled with PuLP; HiGHS comes with highspy, a dependency.
+SOLVERS = ["cbc", "highs"]
 
 MakeInputs = Callable[..., Inputs]
 
 
-@pytest.fixture(params=INSTALLED_SOLVERS)
+@pytest.fixture(params=SOLVERS)
 def solver(request: pytest.FixtureRequest) -> str:
-    """Every installed solver in turn."""
+    """Each solver in turn."""
     return str(request.param)
 
 

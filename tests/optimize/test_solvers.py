@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-
+import psutil
 import pulp
 import pytest
 
 from optimize import Policy, SolverError, Status, build_problem, plan_allocation
 from optimize.solve import solve
-from optimize.solvers import run_solver
+from optimize.solvers import CBC_GRACE_S, run_solver
 from optimize.synthetic import random_inputs
 
-needs_highs = pytest.mark.skipif(
-    importlib.util.find_spec("highspy") is None, reason="highspy not installed"
-)
 GAP = 0.005
 
 
-@needs_highs
 @pytest.mark.parametrize(
     ("size", "policy", "seed"),
     [
@@ -69,6 +64,16 @@ def test_a_constant_objective_has_its_value_after_the_solve(solver) -> None:
         outcome = run_solver(model, solver)
         assert outcome.status is Status.OPTIMAL and outcome.has_solution
         assert outcome.objective == 2.0
+
+
+def test_a_cbc_past_its_time_limit_and_grace_is_killed() -> None:
+    # The root LP of this model takes CBC seconds, and CBC checks its limit only after it.
+    inputs = random_inputs(60, 300, 1, n_countries=4, policy=Policy(min_shifts_per_region=1))
+    model = build_problem(inputs).models[0]
+    outcome = run_solver(model, "cbc", time_limit=0.05)
+    assert outcome.status is Status.TIME_LIMIT and not outcome.has_solution
+    assert f"stopped {CBC_GRACE_S:g} s past" in outcome.detail
+    assert not [p for p in psutil.Process().children(recursive=True) if "cbc" in p.name()]
 
 
 def test_unknown_solver_is_a_clear_error() -> None:
