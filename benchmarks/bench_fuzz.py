@@ -1,6 +1,6 @@
 """Schemathesis against a running ``crossplan serve``, for every operation and role.
 
-Run with ``python -m benchmarks.bench_fuzz [--examples 25] [--home DIR]``. It reads the
+Run with ``python -m benchmarks.bench_fuzz [--examples 25] [--home DIR] [--seed N]``. It reads the
 service's own OpenAPI document from ``/docs.json`` over HTTP and runs ``--examples`` generated
 cases per operation and role (no key, analyst, planner, admin) with the checks of
 :mod:`benchmarks.fuzzing` (the suite runs the same on fewer examples), and prints the cases and
@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_fuzz")
     parser.add_argument("--examples", type=int, default=25, help="per operation and role")
     parser.add_argument("--home", type=Path, help="reuse this CROSSPLAN_HOME (world + champion)")
+    parser.add_argument(
+        "--seed", type=int, help="draw the cases with this seed (default: one per operation)"
+    )
     args = parser.parse_args(argv)
     rows: list[tuple[str, ...]] = []
     failures: list[str] = []
@@ -48,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 operation = result.ok()
                 cases, failed = 0, Counter[str]()
                 for role in ROLES:
-                    fuzzed = fuzz(operation, bearer(tokens, role), args.examples, timeout=120)
+                    fuzzed = fuzz(
+                        operation, bearer(tokens, role), args.examples, seed=args.seed, timeout=120
+                    )
                     cases += fuzzed.cases
                     failed.update(f.splitlines()[0][:80] for f in fuzzed.failures)
                     failures += [f"{role} {f}" for f in fuzzed.failures]

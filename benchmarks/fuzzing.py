@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 ROLES = (None, "reporter", "analyst", "planner", "admin")
@@ -32,20 +35,27 @@ def fuzz(
     operation: Any,
     headers: dict[str, str],
     examples: int,
+    *,
+    seed: int | None = None,
     timeout: float | None = None,
 ) -> Fuzzed:
     """Run ``examples`` generated cases of ``operation`` with ``headers``; collect failures.
 
-    Cases are drawn with a fixed seed (``derandomize``), and a failure does not stop the
-    run: every case is tried, so the count is a count.
+    Cases are valid requests and invalid ones (schemathesis's positive and negative modes),
+    drawn with a fixed seed: ``seed``, else one derived from the operation (``derandomize``).
+    A failure does not stop the run: every case is tried, so the count is a count.
     """
     result = Fuzzed()
     call: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
 
-    @given(case=operation.as_strategy())
+    @given(case=cases)
     @settings(
         max_examples=examples,
-        derandomize=True,
+        derandomize=seed is None,
         deadline=None,
         database=None,
         phases=[Phase.explicit, Phase.generate],
@@ -59,6 +69,8 @@ def fuzz(
         except Exception as err:  # collect every failure, then report them all
             result.failures.append(f"{operation.label}: {str(err)[:600]}")
 
+    if seed is not None:
+        check = hypothesis.seed(seed)(check)
     check()
     return result
 

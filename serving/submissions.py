@@ -51,7 +51,9 @@ def read_submission(
         )  # fmt: skip
     if suffix == ".json":
         return _json_rows(body), "request", lambda i: f"rows[{i}]"
-    name = Path(file or f"upload{suffix}").name
+    # The name is shown in problems and is the temporary file's: only printable characters.
+    name = Path("".join(c if c.isprintable() else "_" for c in file or "")).name
+    name = name or f"upload{suffix}"
     if not name.lower().endswith(suffix):
         name += suffix
     with tempfile.TemporaryDirectory(prefix="crossplan-upload-") as tmp:

@@ -96,6 +96,16 @@ def test_bad_input_is_refused_with_every_problem_and_nothing_is_stored(
     assert after == before
 
 
+def test_a_file_name_with_control_characters_or_a_path_is_only_a_name(
+    database_service: Service,
+) -> None:
+    client, keys, _ = database_service
+    body = _csv([{**_ROW, "region_id": "r999"}])
+    r = _post(client, keys["grc-reporter"], body, "text/csv", file="../we\x00ek\n.csv")
+    assert r.status_code == 400, r.text
+    assert r.json()["problems"][0]["field"] == "we_ek_.csv.2.region_id"
+
+
 def test_one_bad_row_refuses_the_whole_submission(database_service: Service) -> None:
     client, keys, _ = database_service
     rows = [{**_ROW, "period": "2024-03-11"}, {**_ROW, "region_id": "r004", "period": "2024-03-11",
