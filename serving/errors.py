@@ -170,6 +170,7 @@ _FIXES = {
     "date_from_datetime_parsing": "send a date as YYYY-MM-DD, e.g. 2026-03-02",
     "date_from_datetime_inexact": "send a date without a time, as YYYY-MM-DD",
     "none_required": "send null",
+    "repeated_parameter": "give it once",
 }
 
 

@@ -22,9 +22,10 @@ import logging
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
 import anyio.to_thread
 import bentoml
@@ -33,6 +34,7 @@ import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -115,12 +117,46 @@ __all__ = ["CrossplanService", "api", "require"]
 
 log = logging.getLogger(__name__)
 
+
+def _takes_a_list(annotation: Any) -> bool:
+    """Whether a query parameter's type is a list (``list[str]``, ``list[str] | None``)."""
+    kinds = [annotation, *get_args(annotation)]
+    return any(get_origin(kind) is list for kind in kinds)
+
+
+async def _one_value_per_parameter(request: Request) -> None:
+    """400 for a single-valued query parameter given more than once.
+
+    Starlette would take the last value and drop the others silently: a request that says two
+    things is refused, as the OpenAPI document describes each such parameter as one value.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    single = {
+        p.alias
+        for p in route.dependant.query_params  # the endpoint's own: no dependency has any
+        if not _takes_a_list(p.field_info.annotation)
+    }
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name in single if counts[name] > 1)
+    if repeated:
+        raise RequestValidationError(
+            [
+                {"type": "repeated_parameter", "loc": ("query", name),
+                 "msg": f"'{name}' is given {counts[name]} times, and takes one value"}
+                for name in repeated
+            ]
+        )  # fmt: skip
+
+
 api = FastAPI(
     title="crossplan",
     summary="Forecasts of cross-border trafficking and smuggling activity, and patrol plans",
     openapi_url=None,  # BentoML serves the merged document at /docs.json
     docs_url=None,
     redoc_url=None,
+    dependencies=[Depends(_one_value_per_parameter)],
 )
 
 

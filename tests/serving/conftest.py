@@ -54,16 +54,21 @@ from serving.commands.serve import server_command, server_env  # noqa: E402
 _COUNTRY = {Role.REPORTER: "GRC"}
 
 
-def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -> pd.DataFrame:
-    """A forecast table: recent mean counts times ``scale``, flat over ``periods`` ahead."""
+def _stand_in_forecast(
+    dataset: Dataset, periods: int = 12, scale: float = 2.0, growth: float = 0.0
+) -> pd.DataFrame:
+    """A forecast table: each cell's recent mean count times ``scale``, over ``periods``
+    ahead, growing by ``growth`` a period."""
     inc = dataset.incidents.assign(observed=dataset.observed())
     recent = inc[inc["period"] >= dataset.periods[-8]]
     level = recent.groupby(["region_id", "category"])["observed"].mean().fillna(0).reset_index()
     ahead = pd.date_range(
         dataset.periods[-1] + pd.Timedelta(weeks=1), periods=periods, freq="W-MON"
     )
-    table = pd.concat([level.assign(period=p) for p in ahead], ignore_index=True)
-    mean = table.pop("observed") * scale + 0.5
+    table = pd.concat(
+        [level.assign(period=p, step=k) for k, p in enumerate(ahead)], ignore_index=True
+    )
+    mean = (table.pop("observed") * scale + 0.5) * (1.0 + growth) ** table.pop("step")
     return table.assign(
         activity_mean=mean,
         activity_q10=0.5 * mean,
@@ -74,11 +79,17 @@ def stand_in_forecast(dataset: Dataset, periods: int = 12, scale: float = 2.0) -
 
 
 @pytest.fixture(scope="session")
+def stand_in_forecast() -> Callable[..., pd.DataFrame]:
+    """:func:`_stand_in_forecast`, for the tests below this folder."""
+    return _stand_in_forecast
+
+
+@pytest.fixture(scope="session")
 def write_forecast(tiny_dataset: Dataset) -> Callable[[Path, float], Path]:
     """Write a stand-in forecast of the tiny world (``scale`` makes a new version)."""
 
     def write(path: Path, scale: float = 2.0) -> Path:
-        stand_in_forecast(tiny_dataset, scale=scale).to_parquet(path)
+        _stand_in_forecast(tiny_dataset, scale=scale).to_parquet(path)
         return path
 
     return write

@@ -216,3 +216,18 @@ def test_unknown_paths_and_methods_answer_json_like_every_error(
     assert "fix:" in r.json()["error"]
     if status == 405:
         assert r.headers["allow"]
+
+
+def test_a_single_valued_parameter_given_twice_is_refused(
+    shared: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = shared
+    admin = _bearer(tokens["admin"])
+    r = client.get("/plans?requester=a&requester=b", headers=admin)
+    assert r.status_code == 400  # not the last value, silently
+    (problem,) = r.json()["problems"]
+    assert problem["field"] == "requester" and problem["fix"] == "give it once"
+    assert client.get("/plans?requester=a&limit=5", headers=admin).status_code == 200
+    # a list parameter takes several values
+    r = client.get("/incidents?region=r002&region=r003&start=2024-02-26", headers=admin)
+    assert r.status_code == 200

@@ -42,27 +42,6 @@ CHROMIUM_FLAGS = (
 )
 
 
-def default_world_forecast(dataset: Dataset, periods: int = 12) -> pd.DataFrame:
-    """A forecast table: each cell's recent mean count, doubled, growing 5% a period."""
-    inc = dataset.incidents.assign(observed=dataset.observed())
-    recent = inc[inc["period"] >= dataset.periods[-8]]
-    level = recent.groupby(["region_id", "category"])["observed"].mean().fillna(0).reset_index()
-    ahead = pd.date_range(
-        dataset.periods[-1] + pd.Timedelta(weeks=1), periods=periods, freq="W-MON"
-    )
-    table = pd.concat(
-        [level.assign(period=p, step=k) for k, p in enumerate(ahead)], ignore_index=True
-    )
-    mean = (table.pop("observed") * 2.0 + 0.5) * (1.05 ** table.pop("step"))
-    return table.assign(
-        activity_mean=mean,
-        activity_q10=0.5 * mean,
-        activity_q50=mean,
-        activity_q90=1.7 * mean,
-        detection_rate=0.05,
-    )
-
-
 @dataclass
 class LiveService:
     """A running ``bentoml serve`` of the default world, its keys, and its panel."""
@@ -80,13 +59,14 @@ class LiveService:
 def live_service(
     service_home: Any,
     run_server: Any,
+    stand_in_forecast: Callable[..., pd.DataFrame],
     default_world_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveService]:
     dataset = load_dataset(default_world_dir)
     work = tmp_path_factory.mktemp("page")
     forecast = work / "forecast.parquet"
-    default_world_forecast(dataset).to_parquet(forecast)
+    stand_in_forecast(dataset, growth=0.05).to_parquet(forecast)
     env, keys = service_home(work / "home", forecast=forecast)
     with run_server(env, default_world_dir, work / "server.log") as server:
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
