@@ -13,6 +13,8 @@ default world and a champion as :mod:`benchmarks.bench_service` does, then start
   272 KB) and the largest plan the limits accept, with the same time limit: wall time against
   the deadline + 5 s, peak RSS of the worker and its planning processes (target < 1.5 GB),
   and whether a solver process outlives the answer;
+- 8 concurrent plans with a forecast override of nearly the largest body (16 MiB): peak RSS
+  of the worker and its planning processes, per request, against the body's size (< 5×);
 - 30 concurrent planners: statuses (no 5xx; 429 beyond the queue) and p95 of accepted plans;
 - one GET whose URL holds ``%0A`` and a forged log line: how many log lines it left;
 - SIGTERM while planners and forecasters are busy: whether any process of the service is
@@ -264,6 +266,71 @@ def planners_phase(s: Server, planner: str) -> list[tuple[str, ...]]:
     ]
 
 
+def _override_body(home: Path, target_bytes: int) -> bytes:
+    """A ``/plan`` body whose forecast rows (every region and category of the world, period
+    after period) fill about ``target_bytes`` of JSON."""
+    import json
+
+    import pandas as pd
+
+    from pipelines.contract import load_dataset
+
+    ds = load_dataset(home / "world")
+    cells = [(r, c) for r in ds.regions["region_id"] for c in ds.categories]
+    sample = {"region_id": "r000", "category": ds.categories[0], "period": "2030-01-07",
+              "activity_mean": 1.2345678, "activity_q10": 0.6172839, "activity_q50": 1.2345678,
+              "activity_q90": 2.4691356, "detection_rate": 0.0512345}  # fmt: skip
+    n_periods = target_bytes // (len(json.dumps(sample)) + 2) // len(cells)
+    start = ds.periods[-1] + pd.Timedelta(weeks=1)
+    rows = [
+        {
+            **sample,
+            "region_id": r,
+            "category": c,
+            "period": str((start + pd.Timedelta(weeks=k)).date()),
+        }
+        for k in range(n_periods)
+        for r, c in cells
+    ]
+    return json.dumps({"horizon": 1, "time_limit_s": 10, "forecast": rows}).encode()
+
+
+async def _post_many(url: str, key: str, body: bytes, n: int) -> list[int]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(url, headers=headers, timeout=timeout) as session:
+
+        async def one() -> int:
+            async with session.post("/plan", data=body) as r:
+                await r.read()
+                return r.status
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def override_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]:
+    from serving.schemas import MAX_BODY_BYTES
+
+    body = _override_body(home, MAX_BODY_BYTES - 512 * 1024)
+    n = 8
+    before = s.worker_rss()
+    with _peak_rss(s) as peak:
+        statuses = asyncio.run(_post_many(s.url, planner, body, n))
+    growth = (peak[0] - before) / 2**20
+    per_request = growth / n / (len(body) / 2**20)
+    counts = ", ".join(f"{statuses.count(c)}×{c}" for c in sorted(set(statuses)))
+    return [
+        (
+            f"{n} concurrent plans with a {len(body) / 2**20:.1f} MB forecast override",
+            f"{counts}; peak RSS of the worker and its plan processes "
+            f"{before / 2**20:.0f} → {peak[0] / 2**20:.0f} MB: {per_request:.1f}× the body a "
+            "request",
+            "no 5xx, < 5× the body a request",
+            "yes" if all(c < 500 for c in statuses) and per_request < 5 else "NO",
+        )
+    ]
+
+
 def injection_phase(s: Server, analyst: str) -> list[tuple[str, ...]]:
     forged = (
         "2026-12-02T08:00:00+0000 [INFO] [entry_service:crossplan] 'ad' reloaded the model: 1 -> 99"
@@ -365,6 +432,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows += injection_phase(s, analyst)
             rows += metrics_phase(s, admin, args.scale)
             rows += big_plan_phase(s, home, planner)
+            rows += override_phase(s, home, planner)
             rows += planners_phase(s, planner)
             rows += memory_phase(s, planner, args.scale)
         rows += sigterm_phase(env, home, planner, analyst, Path(tmp) / "sigterm.log")

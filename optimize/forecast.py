@@ -19,6 +19,7 @@ __all__ = [
     "Forecast",
     "ForecastRow",
     "forecast_problems",
+    "table_from_rows",
 ]
 
 QUANTILE_COLUMNS = {0.1: "activity_q10", 0.5: "activity_q50", 0.9: "activity_q90"}
@@ -192,6 +193,74 @@ class Forecast:
         )
 
 
+_TEXT_COLUMNS = ("region_id", "category")
+_MAX_TEXT = 200
+
+
+def table_from_rows(rows: Sequence[object]) -> tuple[pd.DataFrame, list[InputProblem]]:
+    """The forecast table of JSON rows (objects with :class:`ForecastRow`'s fields), built
+    column by column, and what JSON can get wrong that a table cannot show.
+
+    A list of 100,000 rows held as one object each takes about six times its JSON text; the
+    columns take a fraction of it. The problems are the JSON types :class:`ForecastRow`
+    documents: a row that is not an object, an unknown field, text or true/false where a
+    number belongs, an empty or overlong name. Values are checked as a table afterwards, by
+    :func:`forecast_problems`, as for a forecast file.
+    """
+    known = set(FORECAST_COLUMNS)
+    columns: dict[str, list[object]] = {name: [] for name in FORECAST_COLUMNS}
+    problems: list[InputProblem] = []
+    for i, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            problems.append(
+                InputProblem("forecast", "not an object", "give each row as {...}", row=i)
+            )
+            continue
+        for name in row.keys() - known:
+            problems.append(
+                InputProblem(
+                    "forecast",
+                    f"unknown field {_shown(name)}",
+                    f"use only the fields {', '.join(FORECAST_COLUMNS)}",
+                    str(name),
+                    i,
+                )
+            )
+        for name, values in columns.items():
+            values.append(row.get(name, "all" if name == "category" else None))
+    if problems:
+        return pd.DataFrame(columns=list(FORECAST_COLUMNS)), problems[:_MAX_LISTED]
+    table = pd.DataFrame(columns)
+    for name in _TEXT_COLUMNS:
+        text = table[name].map(lambda v: isinstance(v, str) and 0 < len(v) <= _MAX_TEXT)
+        problems += _json_type_problems(table, name, ~text.to_numpy(dtype=bool), "a name")
+    for name in _VALUE_COLUMNS:
+        number = table[name].map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+        problems += _json_type_problems(table, name, ~number.to_numpy(dtype=bool), "a number")
+    return table, problems[:_MAX_LISTED]
+
+
+def _json_type_problems(
+    table: pd.DataFrame, column: str, bad: np.ndarray, kind: str
+) -> list[InputProblem]:
+    """A problem for each of the first rows where ``bad`` holds: the cell is not ``kind``."""
+    fix = (
+        f"give a number, e.g. {column}: 1.5"
+        if kind == "a number"
+        else f"give {column} as text of 1 to {_MAX_TEXT} characters"
+    )
+    return [
+        InputProblem(
+            "forecast",
+            f"must be {kind}, got {_shown(table[column].iloc[row])}",
+            fix,
+            column,
+            int(row) + 1,
+        )
+        for row in np.flatnonzero(bad)[:_MAX_LISTED]
+    ]
+
+
 def forecast_problems(
     frame: pd.DataFrame, region_ids: Sequence[str] | None, source: str = "forecast"
 ) -> list[InputProblem]:
@@ -247,6 +316,18 @@ def forecast_problems(
                     f"must be a finite number ≥ 0, got {_shown(frame[column].iloc[row - 1])}",
                     "give non-negative numbers",
                     column,
+                    int(row),
+                )
+            )
+    if not kappa.isna().all():
+        for row in rows[(kappa > MAX_DETECTION_RATE).to_numpy()][:_MAX_LISTED]:
+            problems.append(
+                InputProblem(
+                    source,
+                    f"detection rate {_shown(frame['detection_rate'].iloc[row - 1])} above "
+                    f"{MAX_DETECTION_RATE:g}",
+                    f"give a detection rate of at most {MAX_DETECTION_RATE:g} (κ per shift)",
+                    "detection_rate",
                     int(row),
                 )
             )

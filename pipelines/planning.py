@@ -23,13 +23,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
 from optimize.errors import InputProblem
-from optimize.forecast import FORECAST_COLUMNS, ForecastRow
+from optimize.forecast import FORECAST_COLUMNS, ForecastRow, forecast_problems, table_from_rows
 from optimize.resources import Resources, reference_problems
 from optimize.solvers import Solver
 from pipelines.contract import Dataset
@@ -107,10 +115,56 @@ class ModelRef(BaseModel):
 ForecastSource = Callable[[Dataset, int], tuple[pd.DataFrame, ModelRef]]
 
 
+def _forecast_table(value: Any) -> pd.DataFrame:
+    """The request's forecast rows as the forecast table (see :data:`ForecastRows`)."""
+    if isinstance(value, pd.DataFrame):
+        return value
+    if not isinstance(value, list | tuple):
+        raise PydanticCustomError("list_type", "Input should be a valid list")
+    if not value:
+        raise PydanticCustomError(
+            "too_short", "List should have at least 1 item", {"min_length": 1}
+        )
+    if len(value) > MAX_FORECAST_ROWS:
+        raise PydanticCustomError(
+            "too_long",
+            "List should have at most {max_length} items",
+            {"max_length": MAX_FORECAST_ROWS},
+        )
+    rows = [row.model_dump() if isinstance(row, BaseModel) else row for row in value]
+    table, problems = table_from_rows(rows)
+    if problems:  # not a pydantic error: it carries each row's place
+        raise DataValidationError([_problem(p, "forecast") for p in problems])
+    return table
+
+
+def _canonical_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return _canonical(table)
+
+
+# JSON rows in, the forecast table out, column by column: a large override is never held as
+# one object per row (a 16 MB body would take 100 MB so). Rows are documented as
+# :class:`~optimize.forecast.ForecastRow`; their values are checked with the table's one check
+# when the plan is made.
+ForecastRows = Annotated[
+    pd.DataFrame,
+    PlainValidator(_forecast_table),
+    PlainSerializer(_canonical_rows, return_type=list[dict[str, Any]]),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": ForecastRow.model_json_schema(),
+            "minItems": 1,
+            "maxItems": MAX_FORECAST_ROWS,
+        }
+    ),
+]
+
+
 class PlanRequest(BaseModel):
     """What to plan with (the body of ``POST /plan``; ``crossplan plan`` builds the same)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     horizon: JsonInt = Field(
         default=4,
@@ -136,11 +190,10 @@ class PlanRequest(BaseModel):
         "null: the policy's time_limit_s, else the service's default (30 s); capped at "
         f"{MAX_TIME_LIMIT_S:g} s",
     )
-    forecast: list[ForecastRow] | None = Field(
+    forecast: ForecastRows | None = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_FORECAST_ROWS,
-        description="Forecast rows to plan on instead of the served model's forecast",
+        description="Forecast rows to plan on instead of the served model's forecast "
+        f"(1 to {MAX_FORECAST_ROWS:,})",
     )
 
 
@@ -215,7 +268,13 @@ def make_plan(
     PlanningFailedError
         The solver gave no plan.
     """
-    resources = _resources(request, dataset)
+    rows = _row_problems(request, dataset)
+    try:
+        resources = _resources(request, dataset)
+    except DataValidationError as err:
+        raise DataValidationError([*rows, *err.problems]) from None
+    if rows:
+        raise DataValidationError(rows)
     if limits is not None:
         problems = size_problems(resources, len(dataset.regions), request.horizon, limits)
         if problems:
@@ -300,6 +359,14 @@ def size_problems(
     return problems
 
 
+def _row_problems(request: PlanRequest, dataset: Dataset) -> list[Problem]:
+    """Every problem of the request's forecast rows, reported with the resources' own."""
+    if request.forecast is None:
+        return []
+    regions = list(dataset.regions["region_id"])
+    return [_problem(p, "forecast") for p in forecast_problems(request.forecast, regions)]
+
+
 def _resources(request: PlanRequest, dataset: Dataset) -> Resources:
     if request.resources is None:
         if dataset.resources is None:
@@ -331,11 +398,7 @@ def _forecast(
 ) -> tuple[pd.DataFrame, str, ModelRef | None]:
     """The table to plan on, its name in messages, and the model that made it (if any)."""
     if request.forecast is not None:
-        # Column by column: one list per field, not one dict per row.
-        rows = pd.DataFrame(
-            {name: [getattr(row, name) for row in request.forecast] for name in FORECAST_COLUMNS}
-        )
-        return rows, "forecast", None
+        return request.forecast, "forecast", None
     if override is not None:
         return override, source, None
     if model is None:

@@ -84,6 +84,7 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        chunks.clear()  # one copy of the body while the app runs, not two
         replayed = False
 
         async def replay() -> Message:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from optimize import InputError
-from optimize.forecast import Forecast
+from optimize.forecast import FORECAST_COLUMNS, Forecast, forecast_problems, table_from_rows
 
 IDS = ("r1", "r2", "r3", "r4")
 
@@ -99,3 +99,28 @@ def test_horizon_keeps_the_first_periods(forecast_frame) -> None:
 def test_category_is_optional(forecast_frame) -> None:
     df = _table(forecast_frame).drop(columns="category")
     assert Forecast.from_frame(df, IDS).categories == ("all",)
+
+
+def test_json_rows_become_the_table_column_by_column() -> None:
+    rows = [
+        {"region_id": "r1", "period": "2026-03-02", "activity_mean": 2, "activity_q10": 1.0,
+         "activity_q50": 2.0, "activity_q90": 3.5, "detection_rate": 0.1},
+        {"region_id": "r2", "category": "c", "period": "2026-03-02", "activity_mean": 1.5,
+         "activity_q10": 0.5, "activity_q50": 1.5, "activity_q90": 2.5, "detection_rate": 0.2},
+    ]  # fmt: skip
+    table, problems = table_from_rows(rows)
+    assert problems == []
+    assert list(table.columns) == list(FORECAST_COLUMNS)
+    assert table["category"].tolist() == ["all", "c"]  # as ForecastRow's default
+    assert table["activity_mean"].dtype == float and table["activity_mean"].tolist() == [2, 1.5]
+    assert forecast_problems(table, ["r1", "r2"]) == []
+
+
+def test_json_rows_of_the_wrong_types_are_located() -> None:
+    good = {"region_id": "r1", "period": "2026-03-02", "activity_mean": 2.0,
+            "activity_q10": 1.0, "activity_q50": 2.0, "activity_q90": 3.5,
+            "detection_rate": 0.1}  # fmt: skip
+    _, problems = table_from_rows([good, {**good, "activity_q10": False}, "row"])
+    assert [(p.row, p.field) for p in problems] == [(3, None)]  # structure first
+    _, problems = table_from_rows([good, {**good, "activity_q10": False, "region_id": 7}])
+    assert [(p.row, p.field) for p in problems] == [(2, "region_id"), (2, "activity_q10")]

@@ -97,16 +97,31 @@ def test_plans_larger_than_the_limits_are_refused_before_any_build(
     assert any("at most 500 units" in f for f in fixes)
 
 
+_ROW = {"region_id": "r002", "period": "2030-01-07", "activity_mean": 1.0,
+        "activity_q10": 0.5, "activity_q50": 1.0, "activity_q90": 2.0,
+        "detection_rate": 0.1}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("body", "field", "fix"),
     [
         ({"forecast": []}, "forecast", "at least 1"),  # was a 500
+        # forecast rows: JSON types, as documented, before any value is looked at
+        ({"forecast": [1]}, "forecast[0]", "give each row as {...}"),
+        ({"forecast": [{**_ROW, "kappa": 1}]}, "forecast[0].kappa", "use only the fields"),
+        ({"forecast": [_ROW, {**_ROW, "activity_mean": True}]}, "forecast[1].activity_mean",
+         "give a number"),
+        ({"forecast": [{**_ROW, "activity_q90": "9"}]}, "forecast[0].activity_q90",
+         "give a number"),
+        ({"forecast": [{**_ROW, "region_id": ""}]}, "forecast[0].region_id", "1 to 200"),
+        ({"forecast": [{**_ROW, "detection_rate": 11}]}, "forecast[0].detection_rate",
+         "at most 10"),
         ({"horizon": True}, "horizon", "whole number"),  # was taken as 1
         ({"horizon": 13}, "horizon", "at most 12"),  # the fix says how, not "correct"
         ({"time_limit_s": 601}, "time_limit_s", "at most 600"),
         ({"solver": "gurobi"}, "solver", "one of 'cbc' or 'highs'"),
     ],
-)
+)  # fmt: skip
 def test_bad_plan_bodies_get_400_with_a_fix_that_says_how(
     shared: tuple[TestClient, dict[str, str]], body: dict[str, Any], field: str, fix: str
 ) -> None:

@@ -252,13 +252,20 @@ def test_resources_and_forecast_rows_are_checked_against_the_panel(
         "/plan", json={"resources": resources, "forecast": [row]}, headers=bearer(keys["planner"])
     )
     assert r.status_code == 400
-    assert [p["field"] for p in r.json()["problems"]] == ["forecast[0].activity_q90"]
+    assert [p["field"] for p in r.json()["problems"]] == [  # every problem at once
+        "forecast[0].region_id",
+        "forecast[0].activity_q90",
+        "resources.units[0].home_region",
+    ]
     row["activity_q90"] = 2.0
     r = client.post(
         "/plan", json={"resources": resources, "forecast": [row]}, headers=bearer(keys["planner"])
     )
     assert r.status_code == 400
-    assert [p["field"] for p in r.json()["problems"]] == ["resources.units[0].home_region"]
+    assert [p["field"] for p in r.json()["problems"]] == [
+        "forecast[0].region_id",
+        "resources.units[0].home_region",
+    ]
     r = client.post(
         "/plan",
         json={"resources": _resources_doc(tiny_dataset), "forecast": [row]},
