@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from models import PanelForecaster
+from pipelines.conventions import MODEL_NAME
 from pipelines.errors import ConfigurationError
 from pipelines.selection import Selection
 
@@ -39,7 +40,6 @@ __all__ = [
     "set_challenger",
 ]
 
-MODEL_NAME = "crossplan-risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 GATE_METRIC = "poisson_deviance"

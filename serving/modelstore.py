@@ -17,7 +17,7 @@ import bentoml
 import joblib
 from bentoml.exceptions import NotFound
 
-from pipelines.registry import MODEL_NAME
+from pipelines.conventions import MODEL_NAME
 
 __all__ = ["CARD_FILE", "COPY_FILE", "latest_copy_version", "load_copy", "save_copy"]
 

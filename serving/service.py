@@ -280,6 +280,9 @@ class CrossplanService:
     """Connects to the shared database, loads the panel and model; follows new submissions."""
 
     def __init__(self) -> None:
+        # The champion's libraries (MLflow, scikit-learn, LightGBM) take seconds to import:
+        # the import starts now, while the database and the panel load.
+        threading.Thread(target=_import_model_libraries, name="imports", daemon=True).start()
         configure_logging()
         listener = metrics_listener()
         if listener is not None:
@@ -719,6 +722,10 @@ cast(Any, CrossplanService).add_asgi_middleware(JSONRoutingErrorsMiddleware)
 cast(Any, CrossplanService).add_asgi_middleware(
     RouteMetricsMiddleware, routes=lambda: _route_templates()
 )
+
+
+def _import_model_libraries() -> None:
+    import pipelines.forecasting  # noqa: F401
 
 
 def _route_templates() -> list[tuple[Any, str]]:
