@@ -3,7 +3,8 @@
 A plan is built and solved in memory (PuLP and HiGHS run in the process; CBC is a process
 of its own), and neither a time limit nor Python can stop a solver that is stuck in a build
 or a long explanation. So each plan runs in a child process of its own, in a process group
-of its own, with an address-space limit (``RLIMIT_AS``, inherited by CBC): at the deadline
+of its own, with a limit on the memory it allocates (``RLIMIT_DATA``: heap and anonymous
+mappings, not the shared libraries the forkserver mapped; inherited by CBC): at the deadline
 the whole group — the child and its CBC — is killed with SIGKILL, and a plan that needs more
 memory fails inside its child, leaving the server as it was.
 
@@ -114,7 +115,9 @@ def _child(
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() == 1:  # the parent is already gone
         os.killpg(0, signal.SIGKILL)
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # Not RLIMIT_AS: a child starts with 400 MB of address space, libraries mostly, and a
+    # plan at the size limits passed 1.5 GB of address space with 0.8 GB resident.
+    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     try:
         answer: tuple[str, Any] = ("ok", function(*args))
     except MemoryError:
