@@ -43,6 +43,7 @@ __all__ = [
     "Forecaster",
     "ServedModel",
     "Snapshot",
+    "check_names",
     "load_snapshot",
     "refreshed",
 ]
@@ -229,7 +230,7 @@ class ServedModel:
         if cached is not None:
             return cached
         key = _question(horizon, regions, categories)
-        _check_names(dataset, regions, categories)
+        check_names(dataset, regions, categories)
         table = self.table(dataset, horizon)
         if regions is not None:
             table = table[table["region_id"].isin(regions)]
@@ -255,9 +256,14 @@ def _question(
     )
 
 
-def _check_names(
-    dataset: Dataset, regions: Sequence[str] | None, categories: Sequence[str] | None
+def check_names(
+    dataset: Dataset,
+    regions: Sequence[str] | None,
+    categories: Sequence[str] | None,
+    fields: tuple[str, str] = ("regions", "categories"),
 ) -> None:
+    """400 (:class:`DataValidationError`) for a region or category the panel does not have;
+    ``fields`` name the request's two lists in the problems."""
     problems: list[Problem] = []
     known = set(dataset.regions["region_id"])
     for i, rid in enumerate(regions or []):
@@ -267,7 +273,7 @@ def _check_names(
                     "request",
                     f"unknown region '{rid}'",
                     "use a region_id of the served panel (GET /model lists the panel)",
-                    f"regions[{i}]",
+                    f"{fields[0]}[{i}]",
                 )
             )
     cats = set(dataset.categories)
@@ -278,7 +284,7 @@ def _check_names(
                     "request",
                     f"unknown category '{cat}'",
                     f"use one of {', '.join(sorted(cats))}",
-                    f"categories[{i}]",
+                    f"{fields[1]}[{i}]",
                 )
             )
     if problems:

@@ -62,7 +62,7 @@ from serving.errors import (
     routing_error,
     status_of,
 )
-from serving.forecasts import Snapshot, load_snapshot, refreshed
+from serving.forecasts import Snapshot, check_names, load_snapshot, refreshed
 from serving.geojson import plan_feature_collection
 from serving.isolation import start_forkserver
 from serving.logs import configure_logging
@@ -643,6 +643,7 @@ class CrossplanService:
         format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
     ) -> Response:
         snapshot = self.current()
+        check_names(snapshot.dataset, region, category, fields=("region", "category"))
         view = SharingView(snapshot.panel, who, self.settings.suppress_below)
         frame = view.incidents(region, category, _date(start, "start"), _date(end, "end"))
         frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))

@@ -104,3 +104,14 @@ def test_alerts_are_listed_for_the_regions_a_key_reads(database_service: Service
     assert "r010" in regions(keys["mkd-analyst"])
     assert "r010" not in regions(keys["grc-analyst"])
     assert "r010" in regions(keys["planner"])  # the operator's key reads every region
+
+
+def test_a_filter_on_a_region_or_category_the_panel_lacks_is_a_400(
+    database_service: Service,
+) -> None:
+    client, keys, _ = database_service
+    params = {"region": ["r002", "true"], "category": "false"}
+    r = client.get("/incidents", params=params, headers=bearer(keys["grc-analyst"]))
+    assert r.status_code == 400  # not an empty answer, as if nothing had happened there
+    assert [p["field"] for p in r.json()["problems"]] == ["region[1]", "category[0]"]
+    assert len(_read(client, keys["grc-analyst"], region="r002")) > 0
