@@ -106,7 +106,10 @@ def solve(
     outcomes = run_blocks(problem.models, solver, time_limit=time_limit, run=run)
     # The greedy start is part of solving: count it in the solve time.
     seconds = time.perf_counter() - began
-    if combined_status(outcomes) is Status.INFEASIBLE:
+    if combined_status(outcomes) is Status.INFEASIBLE and start is None:
+        # (With a start, the model is feasible: the greedy plan meets every constraint. CBC
+        # can still call it infeasible when its time runs out in preprocessing; such a
+        # period takes the start below.)
         findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
         return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
     alloc = extract_allocation(problem)
@@ -127,7 +130,8 @@ def solve(
 
 def _stopped(outcome: Outcome) -> Status:
     """The status of a period planned by the greedy start because the solver had no plan."""
-    return Status.TIME_LIMIT if outcome.status is Status.TIME_LIMIT else Status.FEASIBLE
+    stopped_on_time = outcome.status in (Status.TIME_LIMIT, Status.INFEASIBLE)
+    return Status.TIME_LIMIT if stopped_on_time else Status.FEASIBLE
 
 
 def _with_periods(alloc: Allocation, other: Allocation, periods: list[int]) -> Allocation:
