@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import httpx
 import pandas as pd
 
 from benchmarks._table import median_seconds, print_table
+from benchmarks.bench_service import free_port
 from pipelines.contract import load_dataset
 from pipelines.contract.incidents import check_incidents
 from pipelines.database import Database, Submitter, import_directory, load_panel, submit_incidents
@@ -102,12 +102,6 @@ def _store_rows(url: str, data: Path, inc: pd.DataFrame) -> list[tuple[Any, ...]
     ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _load(url: str, home: Path, data: Path, inc: pd.DataFrame) -> tuple[Any, ...]:
     """20 clients on /forecast of a real server while a reporter submits every half second."""
     db = Database.connect(url)
@@ -128,7 +122,7 @@ def _load(url: str, home: Path, data: Path, inc: pd.DataFrame) -> tuple[Any, ...
            "CROSSPLAN_FORECAST_FILE": str(home / "forecast.parquet"),
            "BENTOML_HOME": str(home / "bentoml")}  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    port = _free_port()
+    port = free_port()
     log = open(home / "server.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(server_command(port), env=server_env(data, env), stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"

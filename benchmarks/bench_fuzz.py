@@ -20,7 +20,7 @@ import schemathesis
 from schemathesis.core.result import Err
 
 from benchmarks._table import print_table
-from benchmarks.bench_service import bench_keys, prepare, service_env, serving
+from benchmarks.bench_service import bench_setup, serving
 from benchmarks.fuzzing import ROLES, bearer, fuzz
 
 
@@ -36,11 +36,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     failures: list[str] = []
     total = 0
     with tempfile.TemporaryDirectory(prefix="crossplan-fuzz-") as tmp:
-        home = (args.home or Path(tmp) / "home").resolve()
-        prepare(home)
-        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
-        tokens = {role.value: token for role, token in bench_keys(database, home).items()}
-        env = service_env(home, database)
+        home, keys, env = bench_setup(Path(tmp), args.home)
+        tokens = {role.value: token for role, token in keys.items()}
         with serving(env, home, Path(tmp) / "server.log") as server:
             schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
             schema.config.update(base_url=server.url)

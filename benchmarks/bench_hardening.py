@@ -44,10 +44,8 @@ import psutil
 from benchmarks._table import print_table
 from benchmarks.bench_service import (
     Server,
-    _free_port,
-    bench_keys,
-    prepare,
-    service_env,
+    bench_setup,
+    free_port,
     serving,
     start,
 )
@@ -354,7 +352,7 @@ def injection_phase(s: Server, analyst: str) -> list[tuple[str, ...]]:
 def sigterm_phase(
     env: dict[str, str], home: Path, planner: str, analyst: str, log: Path
 ) -> list[tuple[str, ...]]:
-    port = _free_port()
+    port = free_port()
     s, _ = start(env, home, port, log)
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -420,12 +418,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--home", type=Path, help="reuse this CROSSPLAN_HOME (world + champion)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crossplan-harden-") as tmp:
-        home = (args.home or Path(tmp) / "home").resolve()
-        prepare(home)
-        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
-        tokens = bench_keys(database, home)
+        home, tokens, env = bench_setup(Path(tmp), args.home)
         planner, analyst, admin = tokens[Role.PLANNER], tokens[Role.ANALYST], tokens[Role.ADMIN]
-        env = service_env(home, database)
         log = Path(tmp) / "server.log"
         rows: list[tuple[str, ...]] = []
         with serving(env, home, log) as s:

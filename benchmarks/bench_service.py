@@ -134,7 +134,7 @@ def run_phase(
     return phase
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -204,6 +204,16 @@ def bench_keys(database_url: str, home: Path) -> dict[Role, str]:
         db.dispose()
 
 
+def bench_setup(tmp: Path, home: Path | None) -> tuple[Path, dict[Role, str], dict[str, str]]:
+    """What a service benchmark runs on: the world and champion of ``home`` (made once, in
+    ``tmp`` when no home is given), a database of the run's own in ``tmp`` (never a reused
+    home's), a key per role in it, and the service's environment."""
+    home = (home or tmp / "home").resolve()
+    prepare(home)
+    database = f"sqlite:///{tmp / 'crossplan.db'}"
+    return home, bench_keys(database, home), service_env(home, database)
+
+
 def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server, float]:
     """Start ``crossplan serve`` (which imports the world into a new database); the server
     and the seconds it took to be ready."""
@@ -228,7 +238,7 @@ def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server
 @contextlib.contextmanager
 def serving(env: dict[str, str], home: Path, log: Path) -> Iterator[Server]:
     """A ``crossplan serve`` on a free loopback port, stopped (SIGTERM) after the block."""
-    server, _ = start(env, home, _free_port(), log)
+    server, _ = start(env, home, free_port(), log)
     try:
         yield server
     finally:
@@ -283,11 +293,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--home", type=Path, help="reuse this CROSSPLAN_HOME (world + champion)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crossplan-bench-") as tmp:
-        home = (args.home or Path(tmp) / "home").resolve()
-        prepare(home)
-        database = f"sqlite:///{Path(tmp) / 'crossplan.db'}"  # never a reused home's
-        key = bench_keys(database, home)[Role.PLANNER]
-        env = service_env(home, database)
+        home, tokens, env = bench_setup(Path(tmp), args.home)
+        key = tokens[Role.PLANNER]
         with serving(env, home, Path(tmp) / "server.log") as server:
             url = server.url
             health = run_phase(url, "/healthz", "/healthz", None, key, CLIENTS, args.seconds / 4)

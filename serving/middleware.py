@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
@@ -26,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import KeysUnavailable
 from serving.errors import error_body, routing_error
-from serving.telemetry import metrics
+from serving.telemetry import call_watched, metrics
 
 __all__ = [
     "AccessLogMiddleware",
@@ -118,18 +117,8 @@ class AccessLogMiddleware:
         if scope["type"] != "http" or scope["path"] in self.skip:
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500  # if the app fails before it answers
 
-        async def logged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, logged)
-        finally:
+        def log(status: int, seconds: float) -> None:
             client = scope.get("client") or ("-", 0)
             target = scope["path"]
             if scope.get("query_string"):
@@ -145,9 +134,11 @@ class AccessLogMiddleware:
                 scope["method"],
                 target,
                 status,
-                1000 * (time.perf_counter() - started),
+                1000 * seconds,
                 holder or "-",
             )
+
+        await call_watched(self.app, scope, receive, send, log)
 
 
 class JSONRoutingErrorsMiddleware:

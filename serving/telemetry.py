@@ -31,6 +31,7 @@ __all__ = [
     "UNMATCHED",
     "Metrics",
     "RouteMetricsMiddleware",
+    "call_watched",
     "metrics",
     "metrics_listener",
     "metrics_text",
@@ -108,6 +109,30 @@ def metrics() -> Metrics:
     )
 
 
+async def call_watched(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    answered: Callable[[int, float], None],
+) -> None:
+    """Call ``app``, then ``answered(status, seconds)``, also when the app fails (status 500
+    when it failed before it answered)."""
+    started = time.perf_counter()
+    status = 500
+
+    async def watched(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    try:
+        await app(scope, receive, watched)
+    finally:
+        answered(status, time.perf_counter() - started)
+
+
 class RouteMetricsMiddleware:
     """Count and time every HTTP request by the template of the route it matched.
 
@@ -133,23 +158,15 @@ class RouteMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500  # if the app fails before it answers
 
-        async def counted(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted)
-        finally:
+        def count(status: int, seconds: float) -> None:
             route = self.template(scope["path"])
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             m = metrics()
             m.requests.labels(route=route, method=method, status=str(status)).inc()
-            m.request_seconds.labels(route=route).observe(time.perf_counter() - started)
+            m.request_seconds.labels(route=route).observe(seconds)
+
+        await call_watched(self.app, scope, receive, send, count)
 
 
 def metrics_listener() -> tuple[str, int] | None:
