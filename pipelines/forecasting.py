@@ -1,4 +1,8 @@
-"""The champion model, loaded from the MLflow registry, as the planner and service use it."""
+"""The champion model, loaded from the MLflow registry, as the planner and service use it.
+
+MLflow is imported only to load a champion: the service unpickles its local copy of a
+:class:`LoadedModel` at a start without it.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ import pandas as pd
 from models import PanelForecaster
 from models.errors import PanelError
 from optimize.forecast import FORECAST_COLUMNS
-from pipelines import registry, tracking
 from pipelines.contract import Dataset
+from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
 from pipelines.errors import ConfigurationError, DataValidationError, Problem
 
 __all__ = ["LoadedModel", "champion_forecast", "load_champion"]
 
-GATE = registry.GATE_METRIC
+GATE = GATE_METRIC
 
 
 @dataclass
@@ -120,7 +124,7 @@ def _selection(tags: dict[str, str], run_metrics: dict[str, float]) -> dict[str,
         if len(parts) == 3 and parts[1] == "observed" and parts[2] in (GATE, "coverage80"):
             scores.setdefault(parts[0], {})[parts[2]] = float(value)
     return {
-        "candidate": tags.get(registry.CANDIDATE_TAG, "lightgbm"),
+        "candidate": tags.get(CANDIDATE_TAG, "lightgbm"),
         "decision": tags.get("promotion.gate"),
         "candidates": scores,
     }
@@ -134,11 +138,13 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
     ConfigurationError
         When the store cannot be reached or holds no champion.
     """
+    from pipelines import registry, tracking
+
     client = tracking.connect(tracking_uri)
     version = registry.champion_version(client)
     if version is None:
         raise ConfigurationError(
-            f"no champion model '{registry.MODEL_NAME}' in the MLflow store "
+            f"no champion model '{MODEL_NAME}' in the MLflow store "
             f"{tracking.resolve_tracking_uri(tracking_uri)} — fix: train one (crossplan "
             "train) or promote a registered version (crossplan promote)"
         )
@@ -152,11 +158,11 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
     if "training.start" in tags:
         window = (tags["training.start"], tags["training.end"])
     return LoadedModel(
-        name=registry.MODEL_NAME,
+        name=MODEL_NAME,
         version=str(version.version),
         trained_at=tags.get("trained_at"),
         training_window=window,
-        metrics=_metrics(metrics, tags.get(registry.CANDIDATE_TAG, "lightgbm")),
+        metrics=_metrics(metrics, tags.get(CANDIDATE_TAG, "lightgbm")),
         detection_model=forecaster.detection_summary(),
         forecaster=forecaster,
         selection=_selection(tags, metrics),

@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from models import PanelForecaster
-from pipelines.conventions import MODEL_NAME
+from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
 from pipelines.errors import ConfigurationError
 from pipelines.selection import Selection
 
@@ -42,9 +42,6 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-GATE_METRIC = "poisson_deviance"
-#: Run tag naming the candidate a run registered (``lightgbm``, ``blend``, ``last_value`` ...).
-CANDIDATE_TAG = "champion.candidate"
 COVERAGE_RANGE = (0.7, 0.9)
 
 

@@ -8,7 +8,6 @@ checked before any work starts, so an unreachable one fails fast with a clear er
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home
+from pipelines.home import crossplan_home, default_tracking_uri, resolve_tracking_uri
 
 __all__ = [
     "EXPERIMENT",
@@ -34,16 +33,6 @@ __all__ = [
 
 EXPERIMENT = "crossplan"
 _PROBE_SECONDS = 5.0
-
-
-def default_tracking_uri() -> str:
-    """``sqlite:///$CROSSPLAN_HOME/mlflow.db``."""
-    return f"sqlite:///{crossplan_home() / 'mlflow.db'}"
-
-
-def resolve_tracking_uri(uri: str | None = None) -> str:
-    """``uri`` if given, else ``MLFLOW_TRACKING_URI``, else :func:`default_tracking_uri`."""
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
 
 def _check(uri: str) -> None:

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,16 +35,19 @@ from pipelines.database import (
 from pipelines.database.panel import NoPanelError
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 from pipelines.freshness import Freshness, freshness
+from pipelines.home import resolve_tracking_uri
 from serving import modelstore
 from serving.errors import ModelUnavailableError
 from serving.settings import Settings
 
 __all__ = [
+    "CONFIRMING",
     "ForecastFile",
     "Forecaster",
     "ServedModel",
     "Snapshot",
     "check_names",
+    "confirmed",
     "load_snapshot",
     "refreshed",
 ]
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 
 _WARM_HORIZON = 4
 _CACHED_ANSWERS = 256
+# How the reason of a start's local copy ends until MLflow has been asked about it.
+CONFIRMING = "until MLflow confirms the champion"
 
 
 class Forecaster(Protocol):
@@ -168,9 +174,12 @@ class ServedModel:
     source
         ``mlflow``, ``local copy`` or ``forecast file``.
     degraded
-        True when MLflow could not give the champion and a local copy is served.
+        True when a local copy is served: MLflow could not give the champion, or has not
+        been asked yet (a start serves the copy at once, see :func:`load_snapshot`).
     reason
         Why the service is degraded, if it is.
+    confirmed
+        False while a local copy serves that MLflow has not been asked about.
     """
 
     forecaster: Forecaster
@@ -178,6 +187,7 @@ class ServedModel:
     source: str
     degraded: bool = False
     reason: str | None = None
+    confirmed: bool = True
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     _tables: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
     _answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict, repr=False)
@@ -407,20 +417,54 @@ def current_panel(settings: Settings, db: Database) -> PanelVersion:
     return load_panel(db)
 
 
-def load_snapshot(settings: Settings, db: Database) -> Snapshot:
+def load_snapshot(settings: Settings, db: Database, *, copy_first: bool = False) -> Snapshot:
     """Load the current panel and the model the settings point at.
 
     The model comes from ``CROSSPLAN_FORECAST_FILE`` when set; otherwise the MLflow champion
     (kept as a local copy), or the local copy when MLflow cannot give it (degraded).
+
+    Parameters
+    ----------
+    copy_first
+        Serve the newest local copy kept from the configured MLflow store, when there is one
+        that forecasts the panel, without asking MLflow (which takes seconds to import and
+        open): the model is degraded and unconfirmed (:data:`CONFIRMING`) until the caller
+        asks MLflow with another :func:`load_snapshot`. A start does this.
 
     Raises
     ------
     ConfigurationError, DataValidationError
         See :func:`current_panel`.
     """
-    panel = current_panel(settings, db)
+    unconfirmed = None
+    if copy_first and settings.forecast_file is None:
+        # The copy unpickles (importing scikit-learn and LightGBM) while the panel loads.
+        with ThreadPoolExecutor(1, thread_name_prefix="local-copy") as pool:
+            copy = pool.submit(_unconfirmed_copy, settings)
+            panel = current_panel(settings, db)
+            unconfirmed = copy.result()
+    else:
+        panel = current_panel(settings, db)
+    if unconfirmed is not None:
+        snapshot = _warmed(Snapshot(panel, db.describe(), unconfirmed))
+        if snapshot.model is not None:
+            return snapshot
     model, reason = _load_model(settings)
     return _warmed(Snapshot(panel, db.describe(), model, reason))
+
+
+def confirmed(snapshot: Snapshot, by: Snapshot) -> Snapshot:
+    """What serves once MLflow was asked after a start on an unconfirmed local copy: ``by``
+    (the champion, or the copy again, degraded and saying why), or, when ``by`` has no model
+    that forecasts the panel, the copy served so far, saying why it stays."""
+    if by.model is not None:
+        return by
+    model = snapshot.require_model()
+    version = model.card.get("version")
+    stays = dataclasses.replace(
+        model, confirmed=True, reason=f"serving the local copy of version {version}: {by.reason}"
+    )
+    return Snapshot(snapshot.panel, snapshot.source, stays)
 
 
 def refreshed(snapshot: Snapshot, db: Database) -> Snapshot:
@@ -446,15 +490,30 @@ def _warmed(snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
+def _unconfirmed_copy(settings: Settings) -> ServedModel | None:
+    """The newest local copy kept from the configured MLflow store, unconfirmed."""
+    try:
+        copy = modelstore.load_copy(store=resolve_tracking_uri(settings.tracking_uri))
+    except Exception:  # an unreadable copy: MLflow is asked at once instead
+        log.exception("cannot read the local copy of the champion")
+        return None
+    if copy is None:
+        return None
+    model, card = copy
+    reason = f"serving the local copy of version {card.get('version')} {CONFIRMING}"
+    return ServedModel(model, card, "local copy", degraded=True, reason=reason, confirmed=False)
+
+
 def _load_model(settings: Settings) -> tuple[ServedModel | None, str | None]:
     if settings.forecast_file is not None:
         fc = ForecastFile(settings.forecast_file)
         return ServedModel(fc, _card(fc), "forecast file"), None
+    store = resolve_tracking_uri(settings.tracking_uri)
     try:
         champion = _champion(settings.tracking_uri)
     except Exception as err:  # MLflow down, no champion, or no forecasting code: fall back
         live_error = f"{type(err).__name__}: {err}".strip()
-        copy = modelstore.load_copy()
+        copy = modelstore.load_copy(store=store) or modelstore.load_copy()
         if copy is None:
             return (
                 None,
@@ -466,7 +525,7 @@ def _load_model(settings: Settings) -> tuple[ServedModel | None, str | None]:
         return ServedModel(model, card, "local copy", degraded=True, reason=reason), None
     card = _card(champion)
     try:
-        modelstore.save_copy(champion, card)
+        modelstore.save_copy(champion, card, store=store)
     except Exception:  # the live model still serves; only the fallback is missing
         log.exception("could not keep a local copy of the champion")
     return ServedModel(champion, card, "mlflow"), None

@@ -62,7 +62,7 @@ from serving.errors import (
     routing_error,
     status_of,
 )
-from serving.forecasts import Snapshot, check_names, load_snapshot, refreshed
+from serving.forecasts import Snapshot, check_names, confirmed, load_snapshot, refreshed
 from serving.geojson import plan_feature_collection
 from serving.isolation import start_forkserver
 from serving.logs import configure_logging
@@ -280,9 +280,6 @@ class CrossplanService:
     """Connects to the shared database, loads the panel and model; follows new submissions."""
 
     def __init__(self) -> None:
-        # The champion's libraries (MLflow, scikit-learn, LightGBM) take seconds to import:
-        # the import starts now, while the database and the panel load.
-        threading.Thread(target=_import_model_libraries, name="imports", daemon=True).start()
         configure_logging()
         listener = metrics_listener()
         if listener is not None:
@@ -297,10 +294,12 @@ class CrossplanService:
         self._reload_lock = threading.Lock()
         self._panel_lock = threading.Lock()
         self._db_checked = (0.0, True)
-        self.snapshot: Snapshot = load_snapshot(self.settings, self.db)
+        # A local copy of the champion serves at once; MLflow is asked about it meanwhile.
+        self.snapshot: Snapshot = load_snapshot(self.settings, self.db, copy_first=True)
         self._show_model(None)
-        card = self.snapshot.card()
-        log.info("serving %s", card["reason"] or f"model version {card['version']}")
+        self._say_what_serves()
+        if self.snapshot.model is not None and not self.snapshot.model.confirmed:
+            threading.Thread(target=self._confirm, name="confirm-champion", daemon=True).start()
         # When the instance goes, or the worker exits: let queued webhook posts go out and
         # close the database's connections. (Not a BentoML shutdown hook: BentoML calls those
         # on whatever instance is current, which is none after a second app lifespan ends.)
@@ -332,6 +331,26 @@ class CrossplanService:
         metrics().show_model(
             self.snapshot.model_labels(), None if old is None else old.model_labels()
         )
+
+    def _say_what_serves(self) -> None:
+        card = self.snapshot.card()
+        log.info("%s", card["reason"] or f"serving model version {card['version']}")
+
+    def _confirm(self) -> None:
+        """Ask MLflow for the champion after a start on the local copy, and serve what it
+        gives: the champion, or the copy again, degraded and saying why."""
+        try:
+            asked = load_snapshot(self.settings, self.db)
+        except Exception as err:  # the panel could not be read again: keep what serves
+            log.exception("could not ask MLflow for the champion")
+            asked = Snapshot(self.snapshot.panel, self.snapshot.source, None, str(err))
+        with self._reload_lock, self._panel_lock:
+            old = self.snapshot
+            if old.model is None or old.model.confirmed:
+                return  # a reload came first
+            self.snapshot = confirmed(old, asked)
+            self._show_model(old)
+        self._say_what_serves()
 
     @api.post(
         "/forecast",
@@ -542,8 +561,10 @@ class CrossplanService:
                     "fix: check the MLflow store, then reload again"
                 )
             # One reference swap: requests in flight keep the snapshot they started with.
-            self.snapshot = new
-            self._show_model(old)
+            # (Under the panel's lock too, so that no refresh puts the old model back.)
+            with self._panel_lock:
+                self.snapshot = new
+                self._show_model(old)
         previous = None if old.model is None else old.model.card["version"]
         card = new.card()
         log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
@@ -723,10 +744,6 @@ cast(Any, CrossplanService).add_asgi_middleware(JSONRoutingErrorsMiddleware)
 cast(Any, CrossplanService).add_asgi_middleware(
     RouteMetricsMiddleware, routes=lambda: _route_templates()
 )
-
-
-def _import_model_libraries() -> None:
-    import pipelines.forecasting  # noqa: F401
 
 
 def _route_templates() -> list[tuple[Any, str]]:

@@ -22,9 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.database import database_url
 from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home
+from pipelines.home import crossplan_home, database_url
 
 __all__ = ["Settings"]
 

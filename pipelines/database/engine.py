@@ -20,32 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home
+from pipelines.home import DATABASE_VARIABLE, database_url
 
 __all__ = ["DATABASE_VARIABLE", "Database", "DatabaseUnavailableError", "database_url"]
 
-DATABASE_VARIABLE = "CROSSPLAN_DATABASE_URL"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class DatabaseUnavailableError(ConfigurationError):
     """The database cannot be reached or brought up to date."""
-
-
-def database_url() -> str:
-    """``CROSSPLAN_DATABASE_URL``, by default SQLite in ``$CROSSPLAN_HOME/crossplan.db``."""
-    url = os.environ.get(DATABASE_VARIABLE)
-    if url:
-        # A bare postgresql:// URL means the driver crossplan ships with (psycopg 3).
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
-    return f"sqlite:///{crossplan_home() / 'crossplan.db'}"
 
 
 class Database:
@@ -81,6 +67,11 @@ class Database:
 
     def migrate(self) -> None:
         """Apply every migration not yet applied (Alembic ``upgrade head``)."""
+        # Imported here: a process that only imports the service (``bentoml serve``'s main
+        # process) never migrates.
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         try:

@@ -186,7 +186,7 @@ def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
             f"no forecasting model is available ({err}) — fix: train and register a model "
             "(crossplan train --data DIR) or pass --forecast FILE"
         ) from None
-    from pipelines.tracking import default_tracking_uri, resolve_tracking_uri
+    from pipelines.home import default_tracking_uri, resolve_tracking_uri
 
     uri = resolve_tracking_uri()
     if uri == default_tracking_uri() and not Path(uri.removeprefix("sqlite:///")).exists():

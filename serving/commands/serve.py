@@ -6,6 +6,10 @@ is still running after :data:`GRACE_SECONDS` is killed, so no worker or solver o
 command. If the command itself is killed (``kill -9``), the kernel sends the server SIGTERM
 (``PR_SET_PDEATHSIG``), and a restart binds the port at once (``SO_REUSEADDR``, as the server
 itself binds).
+
+The server starts as soon as the port is free; the database and the data directory are
+checked while it boots (the server's own start takes seconds longer), and a problem stops
+it, with exit status 2 and what to do, before its worker touches the database.
 """
 
 from __future__ import annotations
@@ -21,11 +25,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from pipelines.contract import load_dataset
-from pipelines.database import Database, latest_submission
 from pipelines.errors import ConfigurationError
 from pipelines.home import crossplan_home
-from serving.auth import KeyStore
 from serving.commands import COMMANDS
 from serving.settings import Settings
 
@@ -94,29 +95,7 @@ def server_command(port: int, host: str = "127.0.0.1") -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data_dir: Path = args.data or settings.data_dir
-    # A database that is down stops the start here, with exit status 2 and what to do.
-    db = Database.connect(settings.database_url)
-    if latest_submission(db) == 0:
-        if args.data is None and not data_dir.exists():
-            raise ConfigurationError(
-                f"the database {db.describe()} holds no panel and there is no data directory at "
-                f"{data_dir} — fix: `make demo`, `crossplan import --data DIR`, or give --data DIR"
-            )
-        load_dataset(data_dir)  # every problem of the data, before anything starts
-    keys = KeyStore(db).read()
-    if not keys.keys:
-        print(
-            f"no API keys in {db.describe()} yet: every request will get 401 until you run "
-            "`crossplan keys add NAME --role planner`",
-            file=sys.stderr,
-        )
-    db.dispose()
     _check_port(args.host, args.port)
-    print(
-        f"crossplan: serving {db.describe()} on http://{args.host}:{args.port}/ (the map page; "
-        "the API manual at /docs)",
-        file=sys.stderr,
-    )
     env = server_env(data_dir)
     if args.tile_url:
         env["CROSSPLAN_TILE_URL"] = args.tile_url
@@ -129,17 +108,67 @@ def _run(args: argparse.Namespace) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    code = proc.wait()
-    if not stopping:
-        _kill_group(proc.pid)  # the server ended by itself: nothing of it stays
-        return code
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        proc.wait(timeout=GRACE_SECONDS)
+        try:
+            where = _check_store(settings.database_url, data_dir, given=args.data is not None)
+        except BaseException:
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        print(
+            f"crossplan: serving {where} on http://{args.host}:{args.port}/ (the map page; "
+            "the API manual at /docs)",
+            file=sys.stderr,
+        )
+        code = proc.wait()
+        if not stopping:
+            _kill_group(proc.pid)  # the server ended by itself: nothing of it stays
+            return code
+        try:
+            proc.wait(timeout=GRACE_SECONDS)
+        finally:
+            _kill_group(proc.pid)
+        return 0
     finally:
-        _kill_group(proc.pid)
-    return 0
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_store(url: str, data_dir: Path, *, given: bool) -> str:
+    """Check what the server will serve; where the database is (for people to read).
+
+    Raises
+    ------
+    ConfigurationError
+        The database is down, or it holds no panel and there is no data directory.
+    DataValidationError
+        It holds no panel and the data directory breaks the data contract.
+    """
+    # Imported here, while the server boots: they take a second and a half.
+    from pipelines.contract import load_dataset
+    from pipelines.database import Database, latest_submission
+    from serving.auth import KeyStore
+
+    db = Database.connect(url)
+    try:
+        if latest_submission(db) == 0:
+            if not given and not data_dir.exists():
+                raise ConfigurationError(
+                    f"the database {db.describe()} holds no panel and there is no data "
+                    f"directory at {data_dir} — fix: `make demo`, `crossplan import --data "
+                    "DIR`, or give --data DIR"
+                )
+            load_dataset(data_dir)  # every problem of the data, before it is imported
+        if not KeyStore(db).read().keys:
+            print(
+                f"no API keys in {db.describe()} yet: every request will get 401 until you run "
+                "`crossplan keys add NAME --role planner`",
+                file=sys.stderr,
+            )
+        return db.describe()
+    finally:
+        db.dispose()
 
 
 def start_server(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

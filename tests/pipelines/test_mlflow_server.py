@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from models.pyfunc import pyfunc_input
 from pipelines.contract import load_dataset
 from pipelines.train import train
+from tests.ports import free_port
 
 LOAD_CHAMPION = """
 import sys
@@ -27,15 +27,9 @@ model.predict(pd.read_parquet(sys.argv[1]), params={"horizon": 2}).to_parquet(sy
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     uri = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from pipelines import tracking
 from pipelines.errors import ConfigurationError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 def test_default_store_is_under_crossplan_home(crossplan_home: Path) -> None:
@@ -29,7 +23,7 @@ def test_environment_overrides(crossplan_home: Path, monkeypatch: pytest.MonkeyP
 
 def test_unreachable_server_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="cannot reach"):
-        tracking.connect(f"http://127.0.0.1:{_free_port()}")
+        tracking.connect(f"http://127.0.0.1:{free_port()}")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -48,6 +47,7 @@ from pipelines.contract import Dataset  # noqa: E402
 from pipelines.database import Database  # noqa: E402
 from serving.auth import KeyStore, Role, add_key  # noqa: E402
 from serving.commands.serve import server_command, server_env  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 # A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
 # first country; the other roles are the operator's keys (no country: every region).
@@ -294,12 +294,6 @@ def database_service(
 _START_SECONDS = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A running server and a client pointed at it."""
@@ -319,7 +313,7 @@ class Server:
 @contextmanager
 def _running(env: dict[str, str], data_dir: Path, log: Path) -> Iterator[Server]:
     """A ``bentoml serve`` process of the service, ready; stopped (SIGINT) on exit."""
-    port = _free_port()
+    port = free_port()
     # The server makes its own metrics directory; it keeps its model copies in its home.
     base = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     base.update(env, BENTOML_HOME=str(Path(env["CROSSPLAN_HOME"]) / "bentoml"))

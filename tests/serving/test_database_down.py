@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from pipelines.database import Database
 from serving.auth import KeyStore, Role, add_key
 from serving.cli import main
+from tests.ports import free_port
 from tests.postgres import fresh_database
 
 
@@ -23,9 +25,13 @@ def test_serve_refuses_to_start_on_a_database_that_is_down(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CROSSPLAN_DATABASE_URL", "postgresql://crossplan@127.0.0.1:1/crossplan")
-    assert main(["serve", "--data", str(tiny_world_dir), "--port", "0"]) == 2
+    port = str(free_port())
+    assert main(["serve", "--data", str(tiny_world_dir), "--port", port]) == 2
     err = capsys.readouterr().err
     assert "is unavailable" in err and "fix: start the database server" in err
+    # The server it started while checking the database is gone, all of it.
+    started = [p for p in psutil.Process().children(recursive=True) if port in p.cmdline()]
+    assert started == []
 
 
 def test_a_service_whose_database_goes_away_reports_itself_not_ready(

@@ -1,9 +1,13 @@
 """Which model the service serves: the MLflow champion, a reload after a promotion, the
-local copy when MLflow is down (degraded), no model at all, and a forecast file."""
+local copy at a start until MLflow confirms the champion, the local copy when MLflow is down
+(degraded), no model at all, and a forecast file."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +16,45 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving import modelstore
+from serving.forecasts import CONFIRMING
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def settled_card(client: TestClient, key: str, seconds: float = 60) -> dict[str, Any]:
+    """The model card once MLflow has been asked about the local copy a start served."""
+    deadline = time.monotonic() + seconds
+    while True:
+        card: dict[str, Any] = client.get("/model", headers=bearer(key)).json()
+        if not (card["reason"] or "").endswith(CONFIRMING):
+            return card
+        assert time.monotonic() < deadline, f"MLflow was never asked: {card['reason']}"
+        time.sleep(0.1)
+
+
+class _HeldTrackingServer(ThreadingHTTPServer):
+    """A tracking server that answers nothing until released, then 503 to everything."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.release.wait(30)
+                self.send_error(503)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server_address[1]}"
 
 
 @pytest.fixture
@@ -89,6 +128,72 @@ def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
         assert "local copy of version 1" in card["reason"]
         assert "127.0.0.1:9" in card["reason"]
         assert client.post("/forecast", **ask).json() == live
+
+
+def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
+    asgi_app: Any,
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env, keys = service_home(tmp_path / "home", champion=True)
+    point_service(env)
+    ask = {"json": {"horizon": 2}, "headers": bearer(keys["planner"])}
+    with TestClient(asgi_app) as client:  # a healthy start keeps a copy of this store's champion
+        live = client.post("/forecast", **ask).json()
+    copy = modelstore.load_copy(store=env["MLFLOW_TRACKING_URI"])
+    assert copy is not None
+    held = _HeldTrackingServer()
+    threading.Thread(target=held.serve_forever, daemon=True).start()
+    try:
+        modelstore.save_copy(*copy, store=held.uri)  # the copy a start at held.uri finds
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", held.uri)
+        with TestClient(asgi_app) as client:
+            # MLflow has not answered: the copy serves, and the card says so.
+            assert client.get("/readyz").status_code == 200
+            card = client.get("/model", headers=bearer(keys["analyst"])).json()
+            assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
+            assert card["reason"] == f"serving the local copy of version 1 {CONFIRMING}"
+            assert client.post("/forecast", **ask).json() == live
+            held.release.set()  # MLflow answers 503: the copy stays, saying why
+            card = settled_card(client, keys["analyst"])
+            assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
+            assert "local copy of version 1" in card["reason"] and held.uri in card["reason"]
+            assert client.get("/readyz").status_code == 200
+    finally:
+        held.release.set()
+        held.shutdown()
+        held.server_close()
+
+
+def test_a_champion_promoted_while_the_service_was_down_replaces_the_copy_after_a_start(
+    asgi_app: Any,
+    promote_new_version: Callable[[str], str],
+    service_home: Any,
+    point_service: Callable[[dict[str, str]], None],
+    no_local_copies: None,
+    tmp_path: Path,
+) -> None:
+    env, keys = service_home(tmp_path / "home", champion=True)
+    point_service(env)
+    store = env["MLFLOW_TRACKING_URI"]
+    with TestClient(asgi_app) as client:
+        assert client.get("/model", headers=bearer(keys["analyst"])).json()["version"] == "1"
+    new = promote_new_version(store)  # while the service is down
+    with TestClient(asgi_app) as client:
+        card = settled_card(client, keys["analyst"])
+        assert (card["source"], card["version"], card["degraded"]) == ("mlflow", new, False)
+        forecast = client.post("/forecast", json={"horizon": 1}, headers=bearer(keys["planner"]))
+        assert forecast.json()["model"]["version"] == new
+        metrics = client.get("/metrics", headers=bearer(keys["admin"])).text
+    assert modelstore.latest_copy_version(store=store) == new
+    # The copy of version 1 served first, until MLflow named the new champion.
+    assert 'degraded="true",name="crossplan-risk",source="local copy",version="1"} 0.0' in metrics
+    assert (
+        f'degraded="false",name="crossplan-risk",source="mlflow",version="{new}"}} 1.0' in metrics
+    )
 
 
 def test_a_reload_that_cannot_get_a_champion_keeps_the_served_model(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,11 @@ import httpx
 import psutil
 import pytest
 
+from tests.ports import free_port
+
 pytestmark = pytest.mark.slow
 
 _CROSSPLAN = str(Path(sys.executable).with_name("crossplan"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(env: dict[str, str], data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -66,7 +61,7 @@ def test_sigterm_stops_every_process_and_a_restart_after_kill_9_binds_at_once(
     home_env, keys = service_home(tmp_path / "home", forecast=forecast_file)
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(home_env, BENTOML_HOME=str(tmp_path / "home" / "bentoml"))
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
 
     # kill -9 of the command: its server follows it, and the port is free at once
     first = _serve(env, tiny_world_dir, port, log)

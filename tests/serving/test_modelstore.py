@@ -49,3 +49,22 @@ def test_a_copy_round_trips_and_a_version_is_copied_once(
     assert modelstore.latest_copy_version(name) == "8"
     modelstore.save_copy(model, card, name)  # rolled back to 7: the newest copy is 7 again
     assert modelstore.latest_copy_version(name) == "7"
+
+
+def test_copies_are_kept_per_mlflow_store(
+    empty_store: None, forecast_file: Path, write_forecast: object
+) -> None:
+    name = "crossplan-risk-test"
+    model = ForecastFile(forecast_file)
+    card = {"name": "crossplan-risk", "version": "3"}
+    here, there = "sqlite:////srv/a/mlflow.db", "http://mlflow.example:5000"
+    modelstore.save_copy(model, card, name, store=here)
+    modelstore.save_copy(model, {**card, "version": "9"}, name, store=there)
+    assert modelstore.latest_copy_version(name) == "9"  # the newest of any store
+    assert modelstore.latest_copy_version(name, store=here) == "3"
+    loaded = modelstore.load_copy(name, store=here)
+    assert loaded is not None and loaded[1]["version"] == "3"
+    assert modelstore.load_copy(name, store="sqlite:////srv/b/mlflow.db") is None
+    tag = modelstore.save_copy(model, card, name, store=here)  # already this store's newest
+    assert tag == modelstore.save_copy(model, card, name, store=here)
+    assert len(bentoml.models.list(name)) == 2
