@@ -76,6 +76,7 @@ from serving.middleware import (
 from serving.openapi import openapi_app
 from serving.page import page_app, tile_url
 from serving.planning import PlanGate, plan_on_snapshot
+from serving.routing import CompactBodyRoute
 from serving.schemas import (
     MAX_BODY_BYTES,
     AlertItem,
@@ -158,6 +159,8 @@ api = FastAPI(
     redoc_url=None,
     dependencies=[Depends(_one_value_per_parameter)],
 )
+# A plan's forecast rows are kept as the forecast table, not one object per row.
+api.router.route_class = CompactBodyRoute
 
 
 def _keyring() -> KeyRing:
