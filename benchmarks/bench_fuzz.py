@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crossplan-fuzz-") as tmp:
         home, keys, env = bench_setup(Path(tmp), args.home)
         tokens = {role.value: token for role, token in keys.items()}
-        with serving(env, home, Path(tmp) / "server.log") as server:
+        with serving(env, home, Path(tmp) / "server.log", tokens["analyst"]) as server:
             schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
             schema.config.update(base_url=server.url)
             for result in schema.get_all_operations():

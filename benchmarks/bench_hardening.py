@@ -163,14 +163,15 @@ def _big_resources(home: Path, units: int, operations: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _peak_rss(s: Server) -> Iterator[list[int]]:
-    """The largest RSS of the worker and its planning processes while the block runs,
-    sampled at 10 Hz."""
-    peak, done = [s.worker_rss()], threading.Event()
+    """The largest RSS of the worker with its planning processes, and of the worker alone,
+    while the block runs, sampled at 10 Hz."""
+    peak, done = [s.worker_rss(), s.worker_rss(under=False)], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             with contextlib.suppress(psutil.NoSuchProcess):
                 peak[0] = max(peak[0], s.worker_rss())
+                peak[1] = max(peak[1], s.worker_rss(under=False))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample)
@@ -310,21 +311,22 @@ def override_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]
     from serving.schemas import MAX_BODY_BYTES
 
     body = _override_body(home, MAX_BODY_BYTES - 512 * 1024)
-    n = 8
-    before = s.worker_rss()
+    n, mb = 8, len(body) / 2**20
+    before = [s.worker_rss(), s.worker_rss(under=False)]
     with _peak_rss(s) as peak:
         statuses = asyncio.run(_post_many(s.url, planner, body, n))
-    growth = (peak[0] - before) / 2**20
-    per_request = growth / n / (len(body) / 2**20)
+    # Bodies are read and parsed by the worker; the plan processes (two at a time) build and
+    # solve each plan on the table they are sent.
+    parsed, planned = ((peak[i] - before[i]) / 2**20 / n / mb for i in (1, 0))
     counts = ", ".join(f"{statuses.count(c)}×{c}" for c in sorted(set(statuses)))
     return [
         (
-            f"{n} concurrent plans with a {len(body) / 2**20:.1f} MB forecast override",
-            f"{counts}; peak RSS of the worker and its plan processes "
-            f"{before / 2**20:.0f} → {peak[0] / 2**20:.0f} MB: {per_request:.1f}× the body a "
-            "request",
-            "no 5xx, < 5× the body a request",
-            "yes" if all(c < 500 for c in statuses) and per_request < 5 else "NO",
+            f"{n} concurrent plans with a {mb:.1f} MB forecast override",
+            f"{counts}; peak RSS of the worker {before[1] / 2**20:.0f} → {peak[1] / 2**20:.0f} "
+            f"MB: {parsed:.1f}× the body a request; with its plan processes "
+            f"{before[0] / 2**20:.0f} → {peak[0] / 2**20:.0f} MB: {planned:.1f}×",
+            "no 5xx; the worker < 5× the body a request",
+            "yes" if all(c < 500 for c in statuses) and parsed < 5 else "NO",
         )
     ]
 
@@ -422,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         planner, analyst, admin = tokens[Role.PLANNER], tokens[Role.ANALYST], tokens[Role.ADMIN]
         log = Path(tmp) / "server.log"
         rows: list[tuple[str, ...]] = []
-        with serving(env, home, log) as s:
+        with serving(env, home, log, analyst) as s:
             rows += injection_phase(s, analyst)
             rows += metrics_phase(s, admin, args.scale)
             rows += big_plan_phase(s, home, planner)

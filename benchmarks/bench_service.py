@@ -160,11 +160,12 @@ class Server:
                 return p
         raise RuntimeError("no BentoML worker")
 
-    def worker_rss(self) -> int:
-        """RSS of the worker and every process under it (the forkserver, plans, solvers)."""
+    def worker_rss(self, *, under: bool = True) -> int:
+        """RSS of the worker and, with ``under``, every process under it (the forkserver,
+        plans, solvers)."""
         total = 0
         worker = self.worker()
-        for p in [worker, *worker.children(recursive=True)]:
+        for p in [worker, *(worker.children(recursive=True) if under else [])]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
         return total
@@ -235,11 +236,31 @@ def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server
         time.sleep(0.2)
 
 
+def settled(server: Server, analyst: str, seconds: float = 120) -> None:
+    """Wait until MLflow has been asked about the local copy a start serves (the service
+    swaps the champion in a few seconds after it is ready: not in the middle of a phase)."""
+    from serving.forecasts import CONFIRMING
+
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {analyst}"}
+
+    def waiting() -> bool:
+        card = httpx.get(f"{server.url}/model", headers=headers, timeout=10).json()
+        return bool((card["reason"] or "").endswith(CONFIRMING))
+
+    while waiting():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"MLflow was never asked about the local copy; see {server.log}")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
-def serving(env: dict[str, str], home: Path, log: Path) -> Iterator[Server]:
-    """A ``crossplan serve`` on a free loopback port, stopped (SIGTERM) after the block."""
+def serving(env: dict[str, str], home: Path, log: Path, analyst: str) -> Iterator[Server]:
+    """A ``crossplan serve`` on a free loopback port, with the model it will keep serving
+    (:func:`settled`, asking with the ``analyst`` key); stopped (SIGTERM) after the block."""
     server, _ = start(env, home, free_port(), log)
     try:
+        settled(server, analyst)
         yield server
     finally:
         server.proc.send_signal(signal.SIGTERM)
@@ -295,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crossplan-bench-") as tmp:
         home, tokens, env = bench_setup(Path(tmp), args.home)
         key = tokens[Role.PLANNER]
-        with serving(env, home, Path(tmp) / "server.log") as server:
+        with serving(env, home, Path(tmp) / "server.log", tokens[Role.ANALYST]) as server:
             url = server.url
             health = run_phase(url, "/healthz", "/healthz", None, key, CLIENTS, args.seconds / 4)
             forecast = run_phase(
