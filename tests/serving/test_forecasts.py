@@ -107,19 +107,28 @@ def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload
     assert f'crossplan_model_info{{{served},version="1"}} 0.0' in metrics
 
 
-def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
+@pytest.fixture
+def kept_copy(
     asgi_app: Any,
     service_home: Any,
     point_service: Callable[[dict[str, str]], None],
     no_local_copies: None,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any], dict[str, Any]]:
+    """A service home after a healthy start, which kept a copy of its store's champion: its
+    environment, keys, a forecast question and the champion's answer to it."""
     env, keys = service_home(tmp_path / "home", champion=True)
     point_service(env)
     ask = {"json": {"horizon": 2}, "headers": bearer(keys["planner"])}
-    with TestClient(asgi_app) as client:  # a healthy start keeps a copy
+    with TestClient(asgi_app) as client:
         live = client.post("/forecast", **ask).json()
+    return env, keys, ask, live
+
+
+def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
+    asgi_app: Any, kept_copy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, keys, ask, live = kept_copy
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
     with TestClient(asgi_app) as client:
         assert client.get("/readyz").status_code == 200
@@ -131,18 +140,9 @@ def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
 
 
 def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
-    asgi_app: Any,
-    service_home: Any,
-    point_service: Callable[[dict[str, str]], None],
-    no_local_copies: None,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    asgi_app: Any, kept_copy: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env, keys = service_home(tmp_path / "home", champion=True)
-    point_service(env)
-    ask = {"json": {"horizon": 2}, "headers": bearer(keys["planner"])}
-    with TestClient(asgi_app) as client:  # a healthy start keeps a copy of this store's champion
-        live = client.post("/forecast", **ask).json()
+    env, keys, ask, live = kept_copy
     copy = modelstore.load_copy(store=env["MLFLOW_TRACKING_URI"])
     assert copy is not None
     held = _HeldTrackingServer()
@@ -169,18 +169,11 @@ def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
 
 
 def test_a_champion_promoted_while_the_service_was_down_replaces_the_copy_after_a_start(
-    asgi_app: Any,
-    promote_new_version: Callable[[str], str],
-    service_home: Any,
-    point_service: Callable[[dict[str, str]], None],
-    no_local_copies: None,
-    tmp_path: Path,
+    asgi_app: Any, promote_new_version: Callable[[str], str], kept_copy: Any
 ) -> None:
-    env, keys = service_home(tmp_path / "home", champion=True)
-    point_service(env)
+    env, keys, _, live = kept_copy
+    assert live["model"]["version"] == "1"
     store = env["MLFLOW_TRACKING_URI"]
-    with TestClient(asgi_app) as client:
-        assert client.get("/model", headers=bearer(keys["analyst"])).json()["version"] == "1"
     new = promote_new_version(store)  # while the service is down
     with TestClient(asgi_app) as client:
         card = settled_card(client, keys["analyst"])
