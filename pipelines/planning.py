@@ -213,6 +213,14 @@ class PlanRequest(BaseModel):
         table, problems = table_from_rows(rows)
         return document if problems else {**document, "forecast": table}
 
+    def stored_json(self) -> str:
+        """The request as JSON text, as a plan stores it: what ``model_dump_json`` writes,
+        with the forecast rows written from the table (as dicts they would take six times
+        their text while the plan is stored)."""
+        head = self.model_dump_json(exclude={"forecast"})
+        rows = "null" if self.forecast is None else _canonical_json(self.forecast)
+        return f'{head[:-1]},"forecast":{rows}}}'
+
 
 @dataclass(frozen=True, kw_only=True)
 class PlanEnvelope(Plan):
@@ -428,12 +436,17 @@ def _forecast(
 
 def _canonical(table: pd.DataFrame) -> list[dict[str, Any]]:
     """An override table as the same records wherever it came from (body rows or a file)."""
+    return json.loads(_canonical_json(table))
+
+
+def _canonical_json(table: pd.DataFrame) -> str:
+    """:func:`_canonical`'s records as JSON text, written by pandas (no object per row)."""
     frame = table.copy()
     if "category" not in frame.columns:
         frame["category"] = "all"
     frame["period"] = pd.to_datetime(frame["period"], format="ISO8601").dt.strftime("%Y-%m-%d")
     frame = frame[list(FORECAST_COLUMNS)].sort_values(["region_id", "category", "period"])
-    return json.loads(frame.to_json(orient="records"))
+    return str(frame.to_json(orient="records"))
 
 
 def _problem(p: InputProblem, source: str) -> Problem:

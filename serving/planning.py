@@ -220,7 +220,7 @@ def plan_on_snapshot(
         solver=request.solver,
         solve_seconds=plan.solve_seconds,
         total_seconds=round(time.perf_counter() - started, 6),
-        request=request.model_dump(mode="json"),
+        request=request.stored_json(),
         response=_with_data(plan.to_dict(), about),
         data_as_of=snapshot.panel.as_of_iso,
     )

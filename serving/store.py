@@ -54,7 +54,8 @@ class PlanRecord:
     Attributes
     ----------
     request
-        The request body as received (after validation), never the caller's key.
+        The request body as received (after validation), as JSON text; never the caller's
+        key.
     response
         The response body as sent.
     total_seconds
@@ -74,7 +75,7 @@ class PlanRecord:
     solver: str
     solve_seconds: float | None
     total_seconds: float
-    request: dict[str, Any]
+    request: str
     response: dict[str, Any]
     data_as_of: str | None = None
 
@@ -99,7 +100,7 @@ class PlanStore:
         # Serialise before the transaction so a bad value cannot interrupt it.
         row = {
             **{f: getattr(record, f) for f in _RECORD_FIELDS if f not in ("request", "response")},
-            "request_json": json.dumps(record.request, separators=(",", ":"), allow_nan=False),
+            "request_json": record.request,
             "response_json": json.dumps(record.response, separators=(",", ":"), allow_nan=False),
         }
         with self.db.write() as con:
@@ -112,7 +113,7 @@ class PlanStore:
         if found is None:
             return None
         values = {f: getattr(found, f) for f in _RECORD_FIELDS if f not in ("request", "response")}
-        values["request"] = json.loads(found.request_json)
+        values["request"] = found.request_json
         values["response"] = json.loads(found.response_json)
         return PlanRecord(**values)
 

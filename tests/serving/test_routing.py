@@ -1,4 +1,5 @@
-"""A plan request's forecast rows are kept as the forecast table, not one object per row."""
+"""A plan request's forecast rows are kept as the forecast table, not one object per row,
+from the moment they are parsed to the moment the plan is stored."""
 
 from __future__ import annotations
 
@@ -77,3 +78,12 @@ def test_rows_the_table_check_refuses_are_left_for_validation_to_report() -> Non
     assert PlanRequest.compact_json({"forecast": []}) == {"forecast": []}
     assert PlanRequest.compact_json([1, 2]) == [1, 2]
     # (The service answers them 400 with each row's place: test_hardening's bad bodies.)
+
+
+def test_a_plan_stores_its_request_as_the_validated_request_in_json() -> None:
+    for body in ({"horizon": 1, "solver": "highs", "forecast": _rows(50)}, {"horizon": 2}):
+        request = PlanRequest.model_validate(PlanRequest.compact_json(body))
+        stored = json.loads(request.stored_json())
+        assert stored == request.model_dump(mode="json")
+        assert list(stored) == list(PlanRequest.model_fields)
+    assert stored["forecast"] is None

@@ -25,7 +25,7 @@ def _record(plan_id: str, requester: str = "alice", **changes: object) -> PlanRe
         "solver": "cbc",
         "solve_seconds": 0.4,
         "total_seconds": 0.6,
-        "request": {"horizon": 1},
+        "request": '{"horizon":1}',
         "response": {"plan_id": plan_id, "status": "optimal", "regions": [{"effort": 1.0}]},
     }
     return PlanRecord(**{**base, **changes})  # type: ignore[arg-type]
