@@ -14,7 +14,9 @@ default world and a champion as :mod:`benchmarks.bench_service` does, then start
   the deadline + 5 s, peak RSS of the worker and its planning processes (target < 1.5 GB),
   and whether a solver process outlives the answer;
 - 8 concurrent plans with a forecast override of nearly the largest body (16 MiB): peak RSS
-  of the worker and its planning processes, per request, against the body's size (< 5×);
+  of the worker, which reads and parses the bodies, per request against the body's size
+  (target < 5×), and of the worker with its planning processes (two at a time, each with its
+  plan's table and the panel; reported);
 - 30 concurrent planners: statuses (no 5xx; 429 beyond the queue) and p95 of accepted plans;
 - one GET whose URL holds ``%0A`` and a forged log line: how many log lines it left;
 - SIGTERM while planners and forecasters are busy: whether any process of the service is

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import bentoml
 import joblib
@@ -27,13 +28,20 @@ COPY_FILE = "model.joblib"
 CARD_FILE = "card.json"
 
 
+def _store_label(store: str) -> str:
+    """The MLflow store's URI without user or password: labels end up in every Bento."""
+    parts = urlsplit(store)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _newest(name: str, store: str | None) -> bentoml.Model | None:
     """The newest copy of ``name``; with ``store``, the newest kept from that MLflow store."""
     try:
         copies = bentoml.models.list(name)
     except NotFound:
         return None
-    copies = [c for c in copies if store is None or c.info.labels.get("store") == store]
+    label = None if store is None else _store_label(store)
+    copies = [c for c in copies if label is None or c.info.labels.get("store") == label]
     return max(copies, key=lambda c: c.info.creation_time, default=None)
 
 
@@ -55,7 +63,8 @@ def save_copy(
     card
         JSON-serialisable description; must hold ``version``.
     store
-        The MLflow tracking URI the champion came from (a label of the copy).
+        The MLflow tracking URI the champion came from (a label of the copy, without any
+        user or password).
 
     Returns
     -------
@@ -66,7 +75,9 @@ def save_copy(
     newest = _newest(name, store)
     if newest is not None and newest.info.labels.get("version") == version:
         return str(newest.tag)
-    labels = {"version": version} if store is None else {"version": version, "store": store}
+    labels = {"version": version}
+    if store is not None:
+        labels["store"] = _store_label(store)
     with bentoml.models.create(name, labels=labels) as copy:
         joblib.dump(model, copy.path_of(COPY_FILE))
         # The card holds nulls and nested values, which BentoML metadata does not take.

@@ -345,7 +345,7 @@ class CrossplanService:
         try:
             asked = load_snapshot(self.settings, self.db)
         except Exception as err:  # the panel could not be read again: keep what serves
-            log.exception("could not ask MLflow for the champion")
+            log.exception("could not load the panel and the champion again")
             asked = Snapshot(self.snapshot.panel, self.snapshot.source, None, str(err))
         with self._reload_lock, self._panel_lock:
             old = self.snapshot
@@ -782,4 +782,7 @@ def _close(webhooks: WebhookSender, db: Database) -> None:
 
 
 def _healthy(snapshot: Snapshot) -> bool:
-    return snapshot.model is not None and not snapshot.model.degraded
+    """Worth keeping over a degraded model: the champion, or a start's copy that MLflow has
+    not been asked about yet (its confirmation keeps it if MLflow gives nothing better)."""
+    model = snapshot.model
+    return model is not None and (not model.degraded or not model.confirmed)

@@ -9,7 +9,7 @@ itself binds).
 
 The server starts as soon as the port is free; the database and the data directory are
 checked while it boots (the server's own start takes seconds longer), and a problem stops
-it, with exit status 2 and what to do, before its worker touches the database.
+it, with exit status 2 and what to do.
 """
 
 from __future__ import annotations
@@ -116,11 +116,12 @@ def _run(args: argparse.Namespace) -> int:
             _kill_group(proc.pid)
             proc.wait()
             raise
-        print(
-            f"crossplan: serving {where} on http://{args.host}:{args.port}/ (the map page; "
-            "the API manual at /docs)",
-            file=sys.stderr,
-        )
+        if not stopping and proc.poll() is None:  # not stopped, nor ended, while checking
+            print(
+                f"crossplan: serving {where} on http://{args.host}:{args.port}/ (the map "
+                "page; the API manual at /docs)",
+                file=sys.stderr,
+            )
         code = proc.wait()
         if not stopping:
             _kill_group(proc.pid)  # the server ended by itself: nothing of it stays

@@ -30,8 +30,9 @@ def test_serve_refuses_to_start_on_a_database_that_is_down(
     err = capsys.readouterr().err
     assert "is unavailable" in err and "fix: start the database server" in err
     # The server it started while checking the database is gone, all of it.
-    started = [p for p in psutil.Process().children(recursive=True) if port in p.cmdline()]
-    assert started == []
+    assert [
+        p.pid for p in psutil.process_iter(["cmdline"]) if port in (p.info["cmdline"] or [])
+    ] == []
 
 
 def test_a_service_whose_database_goes_away_reports_itself_not_ready(

@@ -143,6 +143,7 @@ def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
     asgi_app: Any, kept_copy: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env, keys, ask, live = kept_copy
+    monkeypatch.setattr("pipelines.tracking._PROBE_SECONDS", 60.0)  # held until released
     copy = modelstore.load_copy(store=env["MLFLOW_TRACKING_URI"])
     assert copy is not None
     held = _HeldTrackingServer()
@@ -157,7 +158,11 @@ def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
             assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
             assert card["reason"] == f"serving the local copy of version 1 {CONFIRMING}"
             assert client.post("/forecast", **ask).json() == live
-            held.release.set()  # MLflow answers 503: the copy stays, saying why
+            # An admin reloads meanwhile; MLflow then answers 503: the copy stays, saying why.
+            threading.Timer(1.0, held.release.set).start()
+            reload = client.post("/admin/reload", headers=bearer(keys["admin"]))
+            assert reload.status_code == 503
+            assert "still serving version 1" in reload.json()["error"]
             card = settled_card(client, keys["analyst"])
             assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
             assert "local copy of version 1" in card["reason"] and held.uri in card["reason"]

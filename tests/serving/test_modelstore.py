@@ -68,3 +68,8 @@ def test_copies_are_kept_per_mlflow_store(
     tag = modelstore.save_copy(model, card, name, store=here)  # already this store's newest
     assert tag == modelstore.save_copy(model, card, name, store=here)
     assert len(bentoml.models.list(name)) == 2
+    # A store's user and password are never written into a copy's labels (nor into a Bento).
+    modelstore.save_copy(model, card, name, store="https://ci:s3cret@mlflow.example/")
+    labels = [c.info.labels for c in bentoml.models.list(name)]
+    assert all("s3cret" not in str(label) for label in labels)
+    assert modelstore.latest_copy_version(name, store="https://ci:s3cret@mlflow.example/") == "3"
