@@ -28,6 +28,8 @@ from pipelines.home import DATABASE_VARIABLE, database_url
 __all__ = ["DATABASE_VARIABLE", "Database", "DatabaseUnavailableError", "database_url"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# The PostgreSQL advisory lock a migration holds (an arbitrary key, the same in every process).
+_MIGRATING = 0x63726F7373706C61  # "crosspla"
 
 
 class DatabaseUnavailableError(ConfigurationError):
@@ -76,6 +78,11 @@ class Database:
         config.set_main_option("script_location", str(_MIGRATIONS))
         try:
             with self.engine.begin() as con:
+                if con.dialect.name == "postgresql":
+                    # Processes starting together (a service's worker and the command that
+                    # started it, replicas) migrate one after the other, not into each other's
+                    # tables; SQLite's write transaction already serialises them.
+                    con.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATING})
                 config.attributes["connection"] = con
                 command.upgrade(config, "head")
         except sa.exc.OperationalError as err:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,19 @@ def test_migrations_create_every_table_and_can_run_again(database_url: str) -> N
     Database.connect(database_url)  # applying them again changes nothing
     tables = set(sa.inspect(db.engine).get_table_names())
     assert {*APPEND_ONLY, "api_keys", "webhooks", "alembic_version"} <= tables
+
+
+def test_processes_starting_together_migrate_a_new_database_once(database_url: str) -> None:
+    # A service's worker, the `crossplan serve` that started it and replicas connect at once.
+    connect = f"from pipelines.database import Database; Database.connect({database_url!r})"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", connect], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, "\n".join(errors)
+    with Database.connect(database_url).engine.connect() as con:
+        assert con.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)
