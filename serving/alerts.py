@@ -10,13 +10,19 @@ After each submission the service compares, region by region and category by cat
 A jump is judged on the first period both forecasts cover, and only when the new forecast
 expects at least :data:`MIN_JUMP` incidents: where a forecast's q90 is 0, any positive mean
 would otherwise "jump", and partners would learn to ignore the alerts. Each alert keeps the
-forecast row it exceeded. Alerts are stored (append-only), listed at
-``GET /alerts`` for the regions a key reads region by region, and posted to webhooks
-(:mod:`serving.webhooks`).
+forecast row it exceeded.
+
+Alerts are raised per reader (:class:`serving.sharing.Audience`): on the reader's view of the
+panel, for its region-level regions, and never on a count it may not read, so an alert and its
+figures are a function of what the reader may read (an alert on a hidden small count would say
+how it compares with a threshold the reader knows). Each is stored (append-only) with its
+audience, listed at ``GET /alerts`` to the keys of that audience, and posted to their
+webhooks (:mod:`serving.webhooks`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -27,10 +33,18 @@ import sqlalchemy as sa
 
 from pipelines.contract.frequency import period_offset
 from pipelines.database import Database, iso, utcnow
-from pipelines.database.schema import Alert
+from pipelines.database.schema import Alert, ApiKeyRow
 from serving.forecasts import Snapshot
+from serving.sharing import OPERATOR, Audience, SharingPolicy
 
-__all__ = ["MIN_JUMP", "AlertRecord", "detect_alerts", "list_alerts", "store_alerts"]
+__all__ = [
+    "MIN_JUMP",
+    "AlertRecord",
+    "audiences",
+    "detect_alerts",
+    "list_alerts",
+    "store_alerts",
+]
 
 # A forecast jump is worth an alert only when the new forecast expects this many incidents.
 MIN_JUMP = 1.0
@@ -54,13 +68,29 @@ class AlertRecord:
     value: float
     threshold: float
     exceeded: dict[str, Any]
+    audience: str = OPERATOR.label
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        """The alert as the API and webhooks send it (its audience is the reader's own)."""
+        out = dict(vars(self))
+        del out["audience"]
+        return out
 
 
-def _table(snapshot: Snapshot, until: pd.Timestamp) -> pd.DataFrame:
-    """The snapshot's forecast up to the period ``until`` (as far as the model reaches)."""
+def audiences(db: Database) -> list[Audience]:
+    """The operator and every agency that holds a key: whom alerts are raised for."""
+    with db.read() as con:
+        rows = con.execute(
+            sa.select(ApiKeyRow.country, ApiKeyRow.agency)
+            .where(ApiKeyRow.country.is_not(None))
+            .distinct()
+        ).all()
+    return [OPERATOR, *sorted({Audience(r.country, r.agency) for r in rows}, key=str)]
+
+
+def _table(snapshot: Snapshot, policy: SharingPolicy, until: pd.Timestamp) -> pd.DataFrame:
+    """The forecast of ``policy``'s view up to the period ``until`` (as far as the model
+    reaches), its region-level regions only."""
     model = snapshot.model
     if model is None:
         return pd.DataFrame(columns=[*_KEY, *_FORECAST])
@@ -70,13 +100,18 @@ def _table(snapshot: Snapshot, until: pd.Timestamp) -> pd.DataFrame:
     limit = model.card.get("horizon") or 4
     while period < until and horizon < limit:
         period, horizon = period + step, horizon + 1
-    return model.table(snapshot.dataset, max(horizon, 1))
+    view = policy.dataset()
+    return policy.forecast(model.table(view, max(horizon, 1), policy.audience))
 
 
 def detect_alerts(
-    old: Snapshot, new: Snapshot, observed: pd.DataFrame, submission_id: int
+    old: Snapshot,
+    new: Snapshot,
+    observed: pd.DataFrame,
+    submission_id: int,
+    policies: tuple[SharingPolicy, SharingPolicy] | None = None,
 ) -> list[AlertRecord]:
-    """Alerts raised by a submission.
+    """Alerts raised by a submission, for one audience.
 
     Parameters
     ----------
@@ -85,22 +120,30 @@ def detect_alerts(
     observed
         ``region_id, category, period, observed`` of the cells the submission added or
         corrected.
+    policies
+        The audience's sharing policy on ``old`` and on ``new``; ``None``: the operator's.
     """
     if old.model is None or new.model is None:
         return []
+    was, now_policy = policies or (
+        SharingPolicy(old.panel, OPERATOR),
+        SharingPolicy(new.panel, OPERATOR),
+    )
+    audience = now_policy.audience.label
     country_of = new.dataset.regions.set_index("region_id")["country"]
     now = str(iso(utcnow()))
     alerts: list[AlertRecord] = []
+    observed = observed[now_policy.reads_exactly(observed)]
     if not observed.empty:
-        before = _table(old, observed["period"].max())
+        before = _table(old, was, observed["period"].max())
         seen = observed.merge(before, on=_KEY)
         for row in seen[seen["observed"] > seen["activity_q90"]].to_dict("records"):
             alerts.append(_alert(now, submission_id, "observed_above_q90", row,
-                                 row["observed"], country_of))  # fmt: skip
-    after = _table(new, pd.Timestamp(new.dataset.periods[-1]) + 4 * period_offset(
+                                 row["observed"], country_of, audience))  # fmt: skip
+    after = _table(new, now_policy, pd.Timestamp(new.dataset.periods[-1]) + 4 * period_offset(
         new.dataset.frequency))  # fmt: skip
     if not after.empty:
-        before = _table(old, after["period"].max())
+        before = _table(old, was, after["period"].max())
         both = after.merge(before, on=_KEY, suffixes=("", "_before"))
         both = both[both["period"] == both["period"].min()]
         jumped = both[
@@ -110,7 +153,7 @@ def detect_alerts(
         for row in jumped.to_dict("records"):
             previous = {c: row[f"{c}_before"] for c in _FORECAST} | {k: row[k] for k in _KEY}
             alerts.append(_alert(now, submission_id, "forecast_jump", previous,
-                                 row["activity_mean"], country_of))  # fmt: skip
+                                 row["activity_mean"], country_of, audience))  # fmt: skip
     return alerts
 
 
@@ -121,6 +164,7 @@ def _alert(
     row: dict[str, Any],
     value: float,
     country_of: pd.Series,
+    audience: str,
 ) -> AlertRecord:
     exceeded = {k: row[k] for k in (*_KEY, *_FORECAST)}
     exceeded["period"] = f"{pd.Timestamp(exceeded['period']):%Y-%m-%d}"
@@ -137,6 +181,7 @@ def _alert(
         round(float(value), 6),
         round(float(row["activity_q90"]), 6),
         exceeded,
+        audience,
     )
 
 
@@ -158,18 +203,22 @@ def store_alerts(db: Database, alerts: list[AlertRecord]) -> list[AlertRecord]:
                     value=a.value,
                     threshold=a.threshold,
                     exceeded=json.dumps(a.exceeded, sort_keys=True),
+                    audience=a.audience,
                 )
                 .returning(Alert.id)
             ).scalar_one()
-            stored.append(AlertRecord(**{**a.to_dict(), "id": int(new_id)}))
+            stored.append(dataclasses.replace(a, id=int(new_id)))
     return stored
 
 
-def list_alerts(db: Database, regions: set[str] | None, limit: int = 100) -> list[AlertRecord]:
-    """The latest alerts first, of ``regions`` only (``None``: all)."""
+def list_alerts(db: Database, audience: Audience, limit: int = 100) -> list[AlertRecord]:
+    """The latest alerts raised for ``audience`` first (the operator's include those raised
+    before alerts had an audience)."""
     query = sa.select(Alert).order_by(Alert.id.desc()).limit(limit)
-    if regions is not None:
-        query = query.where(Alert.region_id.in_(sorted(regions)))
+    if audience.operator:
+        query = query.where(sa.or_(Alert.audience == audience.label, Alert.audience.is_(None)))
+    else:
+        query = query.where(Alert.audience == audience.label)
     with db.read() as con:
         rows = con.execute(query).all()
     return [
@@ -185,6 +234,7 @@ def list_alerts(db: Database, regions: set[str] | None, limit: int = 100) -> lis
             r.value,
             r.threshold,
             json.loads(r.exceeded),
+            r.audience or OPERATOR.label,
         )
         for r in rows
     ]

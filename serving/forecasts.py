@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -189,7 +189,7 @@ class ServedModel:
     reason: str | None = None
     confirmed: bool = True
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    _tables: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _tables: dict[tuple[Hashable, int], pd.DataFrame] = field(default_factory=dict, repr=False)
     _answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -197,20 +197,28 @@ class ServedModel:
     def ref(self) -> dict[str, Any]:
         return {k: self.card[k] for k in ("name", "version", "trained_at")}
 
-    def table(self, dataset: Dataset, horizon: int) -> pd.DataFrame:
-        """The forecast of every region and category, ``horizon`` periods ahead."""
+    def table(self, dataset: Dataset, horizon: int, view: Hashable = None) -> pd.DataFrame:
+        """The forecast of every region and category, ``horizon`` periods ahead.
+
+        ``view`` names the reader's view of the panel that ``dataset`` is (``None``: the panel
+        itself); forecasts are kept per view and horizon.
+        """
         with self._lock:
-            if horizon not in self._tables:
+            if (view, horizon) not in self._tables:
                 frame = self.forecaster.predict(dataset, horizon)
                 frame = frame.sort_values(["region_id", "category", "period"], ignore_index=True)
-                self._tables[horizon] = frame[list(FORECAST_COLUMNS)]
-            return self._tables[horizon]
+                self._tables[view, horizon] = frame[list(FORECAST_COLUMNS)]
+            return self._tables[view, horizon]
 
     def cached_answer(
-        self, horizon: int, regions: Sequence[str] | None, categories: Sequence[str] | None
+        self,
+        horizon: int,
+        regions: Sequence[str] | None,
+        categories: Sequence[str] | None,
+        view: Hashable = None,
     ) -> bytes | None:
         """The ``/forecast`` response body if this question was answered before."""
-        key = _question(horizon, regions, categories)
+        key = _question(horizon, regions, categories, view)
         with self._lock:
             body = self._answers.get(key)
             if body is not None:
@@ -228,20 +236,27 @@ class ServedModel:
         regions: Sequence[str] | None,
         categories: Sequence[str] | None,
         about: dict[str, Any] | None = None,
+        view: Hashable = None,
+        shown: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> bytes:
         """The ``/forecast`` response body, serialised once per distinct question.
+
+        ``dataset`` is the reader's view of the panel, named by ``view``, and ``shown`` keeps
+        the rows the reader may read (:class:`serving.sharing.SharingPolicy`).
 
         Raises
         ------
         DataValidationError
             Unknown regions or categories, each with its place in the request.
         """
-        cached = self.cached_answer(horizon, regions, categories)
+        cached = self.cached_answer(horizon, regions, categories, view)
         if cached is not None:
             return cached
-        key = _question(horizon, regions, categories)
+        key = _question(horizon, regions, categories, view)
         check_names(dataset, regions, categories)
-        table = self.table(dataset, horizon)
+        table = self.table(dataset, horizon, view)
+        if shown is not None:
+            table = shown(table)
         if regions is not None:
             table = table[table["region_id"].isin(regions)]
         if categories is not None:
@@ -257,9 +272,13 @@ class ServedModel:
 
 
 def _question(
-    horizon: int, regions: Sequence[str] | None, categories: Sequence[str] | None
+    horizon: int,
+    regions: Sequence[str] | None,
+    categories: Sequence[str] | None,
+    view: Hashable = None,
 ) -> tuple[Any, ...]:
     return (
+        view,
         horizon,
         None if regions is None else tuple(regions),
         None if categories is None else tuple(categories),

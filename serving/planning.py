@@ -44,9 +44,11 @@ from pipelines.planning import (
     make_plan,
     size_problems,
 )
+from serving.auth import Principal
 from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from serving.forecasts import Snapshot
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
+from serving.sharing import OPERATOR, SharingPolicy, plan_countries
 from serving.store import PlanRecord
 
 __all__ = [
@@ -147,9 +149,10 @@ class PlanOutcome:
 def plan_on_snapshot(
     snapshot: Snapshot,
     request: PlanRequest,
-    requester: str,
+    requester: Principal,
     started: float,
     gate: PlanGate | None = None,
+    policy: SharingPolicy | None = None,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
 
@@ -160,11 +163,14 @@ def plan_on_snapshot(
     request
         The validated body.
     requester
-        Name of the key that asked.
+        The key that asked.
     started
         ``time.perf_counter()`` when the request arrived.
     gate
         The queue of plans; ``None``: no queue.
+    policy
+        What the requester may read: the plan is made on its view of the panel
+        (:meth:`serving.sharing.SharingPolicy.dataset`); ``None``: the whole panel.
 
     Raises
     ------
@@ -179,18 +185,19 @@ def plan_on_snapshot(
     deadline = time.monotonic() - (time.perf_counter() - started) + budget
     plan_id = uuid.uuid4().hex
     about = snapshot.about_data()
-    dataset = snapshot.dataset
+    policy = policy or SharingPolicy(snapshot.panel, OPERATOR)
+    dataset = policy.dataset()
     _check_size(request, dataset)  # before the queue: a request too large never waits
     with gate.admit(deadline) if gate is not None else _no_gate():
         served = None
         if request.forecast is None:
             model = snapshot.require_model()
-            served = (model.table(dataset, request.horizon), model.ref)
+            served = (model.table(dataset, request.horizon, policy.audience), model.ref)
         memory = _env_int("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256) * 1024 * 1024
         try:
             kind, value = run_isolated(
                 _plan_in_child,
-                (request, dataset, served, snapshot.data_fingerprint, plan_id, deadline),
+                (request, dataset, served, policy.fingerprint, plan_id, deadline),
                 timeout=deadline + KILL_GRACE_S - time.monotonic(),
                 memory_bytes=memory,
             )
@@ -208,10 +215,11 @@ def plan_on_snapshot(
     if kind == "invalid":
         raise DataValidationError(value)
     plan: PlanEnvelope = value
+    resources = request.resources or dataset.resources
     record = PlanRecord(
         plan_id=plan_id,
         created_at=plan.created_at,
-        requester=requester,
+        requester=requester.name,
         model_name=None if plan.model is None else plan.model.name,
         model_version=None if plan.model is None else plan.model.version,
         input_fingerprint=plan.input_fingerprint,
@@ -223,6 +231,9 @@ def plan_on_snapshot(
         request=request.stored_json(),
         response=_with_data(plan.to_dict(), about),
         data_as_of=snapshot.panel.as_of_iso,
+        country=requester.country,
+        agency=requester.agency,
+        countries=tuple(plan_countries(resources, requester.country)),
     )
     return PlanOutcome(plan, record)
 

@@ -44,6 +44,7 @@ __all__ = [
     "ReloadResponse",
     "SubmissionResponse",
     "WebhookItem",
+    "WebhookList",
     "WebhookRequest",
     "WhoAmI",
 ]
@@ -215,6 +216,12 @@ class WhoAmI(BaseModel):
         description="What the role may do: 'submit' its country's rows, 'read' plans, the "
         "model and shared data, 'plan', 'admin'"
     )
+    region_level: list[str] | None = Field(
+        default=None,
+        description="The regions this key reads region by region (its country's and its "
+        "agreements'); null: every region (an operator key). Elsewhere it reads country "
+        "totals only",
+    )
 
 
 class ObservedRow(BaseModel):
@@ -223,14 +230,23 @@ class ObservedRow(BaseModel):
     region_id: str = Field(description="The region")
     category: str = Field(description="Incident category")
     period: date = Field(description="Start of the period")
-    observed: int = Field(ge=0, description="Incidents observed: reported + detected, or count")
+    observed: int | None = Field(
+        ge=0,
+        description="Incidents observed: reported + detected, or count; null when suppressed",
+    )
+    suppressed: bool = Field(
+        default=False,
+        description="A small count another agency sent, hidden from this key (1 up to the "
+        "suppression threshold)",
+    )
     reported: int | None = Field(default=None, description="Came to light without patrols")
     detected: int | None = Field(default=None, description="Found by patrols or operations")
     effort: float | None = Field(default=None, description="Patrol effort spent, in unit-shifts")
 
 
 class ObservedCounts(BaseModel):
-    """Recent observed counts of the served panel; a missing cell has no row."""
+    """Recent observed counts of the regions this key reads region by region; a missing cell
+    has no row."""
 
     periods: list[date] = Field(description="The periods covered, oldest first")
     rows: list[ObservedRow] = Field(description="Sorted by region, category, period")
@@ -266,32 +282,61 @@ class AlertItem(BaseModel):
     country: str = Field(description="Its country")
     category: str = Field(description="Incident category")
     period: str = Field(description="The period (YYYY-MM-DD)")
-    value: float = Field(description="The new count, or the new forecast mean")
+    value: float = Field(description="The new count, or the new forecast mean (of this key's "
+                         "view of the panel)")
     threshold: float = Field(description="The q90 it exceeded")
     exceeded: dict[str, Any] = Field(description="The forecast row that was exceeded")
 
 
 class AlertList(BaseModel):
-    """Alerts on the regions this key reads region by region, newest first."""
+    """Alerts raised on this key's view of the panel, for the regions it reads region by
+    region, newest first."""
 
     alerts: list[AlertItem] = Field(description="Newest first")
 
 
 class WebhookRequest(_Body):
-    """Where to post this agency's alerts."""
+    """Where to post this agency's alerts, and the secret that signs them."""
 
-    url: str = Field(min_length=8, max_length=2000, description="An http(s) URL")
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        description="An https URL of a public host (plain http and private addresses only "
+        "for hosts the operator allows); no user:password@, no #fragment. A token in its "
+        "query is kept for posting and never shown again",
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Optional: each post then carries 'X-Crossplan-Signature: sha256=<hex>', "
+        "the HMAC-SHA256 of the body under this secret, for the receiver to check. Never "
+        "shown again",
+    )
 
 
 class WebhookItem(BaseModel):
-    """A registered webhook."""
+    """A registered webhook, as it may be shown: never its secret nor its query's values."""
 
     id: int = Field(description="Webhook id")
     key_name: str = Field(description="The key that registered it")
     country: str | None = Field(description="The agency's country")
     agency: str | None = Field(description="The agency")
-    url: str = Field(description="Where alerts are posted")
+    url: str = Field(description="Where alerts are posted, the query's values shown as ***")
     created_at: str = Field(description="When it was registered (ISO 8601, UTC)")
+    signed: bool = Field(default=False, description="Whether posts are signed with a secret")
+    active: bool = Field(
+        default=True,
+        description="false once the key that registered it is revoked or its agency "
+        "changes: nothing is posted any more; register it again with a current key",
+    )
+
+
+class WebhookList(BaseModel):
+    """The webhooks of this key's agency (every agency's for an operator key)."""
+
+    webhooks: list[WebhookItem] = Field(description="Oldest first")
 
 
 class AuditItem(BaseModel):

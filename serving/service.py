@@ -50,7 +50,7 @@ from pipelines.database import (
     submit_incidents,
 )
 from pipelines.errors import CrossplanError, DataValidationError, Problem
-from serving.alerts import detect_alerts, list_alerts, store_alerts
+from serving.alerts import audiences, detect_alerts, list_alerts, store_alerts
 from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal
 from serving.errors import (
     PlanNotFoundError,
@@ -101,8 +101,8 @@ from serving.schemas import (
 )
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
-from serving.sharing import SharingView, region_level_regions
-from serving.store import PlanRecord, PlanStore
+from serving.sharing import FORECAST_SCOPE, Audience, SharingPolicy, check_outside
+from serving.store import PlanStore
 from serving.submissions import read_submission
 from serving.telemetry import (
     RouteMetricsMiddleware,
@@ -111,7 +111,7 @@ from serving.telemetry import (
     metrics_text,
     start_metrics_listener,
 )
-from serving.views import DEFAULT_OBSERVED_PERIODS, observed_counts, regions_collection
+from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
 from serving.webhooks import WebhookSender, add_webhook, webhooks
 
 __all__ = ["CrossplanService", "api", "require"]
@@ -330,6 +330,12 @@ class CrossplanService:
                 self.snapshot = refreshed(self.snapshot, self.db)
             return self.snapshot
 
+    def policy(self, who: Principal, snapshot: Snapshot | None = None) -> SharingPolicy:
+        """What ``who`` may read of ``snapshot`` (default: the current one)."""
+        panel = (snapshot or self.current()).panel
+        s = self.settings
+        return SharingPolicy(panel, Audience.of(who), s.suppress_below, s.min_total)
+
     def _show_model(self, old: Snapshot | None) -> None:
         metrics().show_model(
             self.snapshot.model_labels(), None if old is None else old.model_labels()
@@ -361,19 +367,28 @@ class CrossplanService:
         responses={**_ERRORS, **_BAD_REQUEST},
         summary="Forecast activity per region, category and period (role: planner)",
     )
-    async def forecast(self, body: ForecastRequest, _: Planner) -> Response:
+    async def forecast(self, body: ForecastRequest, who: Planner) -> Response:
         snapshot = await anyio.to_thread.run_sync(self.current)
         model = snapshot.require_model()
+        policy = self.policy(who, snapshot)
+        view = policy.audience
         # A question asked before is answered on the event loop; a new one off it.
-        content = model.cached_answer(body.horizon, body.regions, body.categories)
+        content = model.cached_answer(body.horizon, body.regions, body.categories, view)
         if content is None:
+            check_outside(policy, body.regions, "regions")
+            about = snapshot.about_data()
+            if not view.operator:
+                about["warnings"] = [*about["warnings"], FORECAST_SCOPE]
             content = await anyio.to_thread.run_sync(
-                model.answer,
-                snapshot.dataset,
-                body.horizon,
-                body.regions,
-                body.categories,
-                snapshot.about_data(),
+                lambda: model.answer(
+                    policy.dataset(),
+                    body.horizon,
+                    body.regions,
+                    body.categories,
+                    about,
+                    view=view,
+                    shown=policy.forecast,
+                )
             )
         return Response(content, media_type="application/json")
 
@@ -405,8 +420,22 @@ class CrossplanService:
     )
     def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         started = time.perf_counter()
-        outcome = plan_on_snapshot(self.current(), body, who.name, started, self.plan_gate)
+        snapshot = self.current()
+        policy = self.policy(who, snapshot)
+        outcome = plan_on_snapshot(snapshot, body, who, started, self.plan_gate, policy)
+        # The requester reads its plan as it would read it stored.
+        response = policy.plan(outcome.record.response, who.country)
         self.store.add(outcome.record)
+        record_event(
+            self.db,
+            who.name,
+            "plan",
+            plan_id=outcome.record.plan_id,
+            status=outcome.record.status,
+            countries=list(outcome.record.countries),
+            agency=who.agency,
+            country=who.country,
+        )
         m = metrics()
         m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
         if outcome.record.solve_seconds is not None:
@@ -415,12 +444,12 @@ class CrossplanService:
             return JSONResponse(
                 error_body(
                     "no plan meets every constraint; see the diagnosis",
-                    diagnosis=outcome.record.response["diagnosis"],
+                    diagnosis=response["diagnosis"],
                     plan_id=outcome.record.plan_id,
                 ),
                 422,
             )
-        return outcome.record.response
+        return response
 
     @api.get(
         "/plans",
@@ -430,15 +459,14 @@ class CrossplanService:
     )
     def plans(
         self,
-        _: Reader,
+        who: Reader,
         limit: Annotated[int, Query(ge=1, le=1000, description="How many plans")] = 50,
         requester: Annotated[
             str | None, Query(max_length=64, description="Only this key holder's plans")
         ] = None,
     ) -> PlanList:
-        return PlanList(
-            plans=[PlanListItem(**vars(s)) for s in self.store.recent(limit, requester)]
-        )
+        found = self.store.recent(limit, requester, country=who.country)
+        return PlanList(plans=[PlanListItem(**vars(s)) for s in found])
 
     @api.get(
         "/plans/{plan_id}",
@@ -446,8 +474,8 @@ class CrossplanService:
         responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
         summary="A stored plan (role: analyst)",
     )
-    def get_plan(self, plan_id: str, _: Reader) -> dict[str, Any]:
-        return self._stored(plan_id).response
+    def get_plan(self, plan_id: str, who: Reader) -> dict[str, Any]:
+        return self._readable_plan(plan_id, who)
 
     @api.get(
         "/plans/{plan_id}/geojson",
@@ -455,8 +483,10 @@ class CrossplanService:
         responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
         summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
     )
-    def get_plan_geojson(self, plan_id: str, _: Reader) -> JSONResponse:
-        collection = plan_feature_collection(self._stored(plan_id).response, self.current().dataset)
+    def get_plan_geojson(self, plan_id: str, who: Reader) -> JSONResponse:
+        # Regions the plan does not show to this key keep their shape and no figures.
+        plan = self._readable_plan(plan_id, who)
+        collection = plan_feature_collection(plan, self.current().dataset)
         return JSONResponse(collection, media_type="application/geo+json")
 
     @api.get(
@@ -467,6 +497,7 @@ class CrossplanService:
     )
     def me(self, who: Anyone) -> WhoAmI:
         may = [p.value for p in Permission if who.may(p)]
+        shown = self.policy(who).region_level
         return WhoAmI.model_validate(
             {
                 "name": who.name,
@@ -474,6 +505,7 @@ class CrossplanService:
                 "country": who.country,
                 "agency": who.agency,
                 "may": may,
+                "region_level": None if shown is None else sorted(shown),
             }
         )
 
@@ -501,12 +533,7 @@ class CrossplanService:
             int, Query(ge=1, le=520, description="How many of the latest periods")
         ] = DEFAULT_OBSERVED_PERIODS,
     ) -> JSONResponse:
-        snapshot = self.current()
-        counts = observed_counts(snapshot.dataset, periods)
-        if who.country is not None:
-            shown = region_level_regions(snapshot.panel, who)
-            counts["rows"] = [r for r in counts["rows"] if r["region_id"] in shown]
-        return JSONResponse(counts)
+        return JSONResponse(self.policy(who).observed(periods))
 
     @api.get(
         "/resources",
@@ -517,23 +544,27 @@ class CrossplanService:
         },
         summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
     )
-    def resources(self, _: Reader) -> Resources:
-        resources = self.current().dataset.resources
+    def resources(self, who: Reader) -> Resources:
+        policy = self.policy(who)
+        resources = policy.panel.dataset.resources
         if resources is None:
             raise HTTPException(
                 404,
                 "the served data directory has no resources.json — fix: add one, or send "
                 "'resources' with each POST /plan",
             )
-        return resources
+        return policy.resources(resources)
 
-    def _stored(self, plan_id: str) -> PlanRecord:
+    def _readable_plan(self, plan_id: str, who: Principal) -> dict[str, Any]:
+        """A stored plan as ``who`` may read it; 404 alike for no plan and another's plan."""
         record = self.store.get(plan_id)
-        if record is None:
+        policy = self.policy(who)
+        if record is None or not policy.reads_plan(record.country, record.countries):
             raise PlanNotFoundError(
-                f"no plan with id '{plan_id}' — fix: GET /plans lists the plans"
+                f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
+                "the plans it may read"
             )
-        return record
+        return policy.plan(record.response, record.country)
 
     @api.get(
         "/model",
@@ -541,8 +572,9 @@ class CrossplanService:
         responses=_ERRORS,
         summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
     )
-    def model(self, _: Reader) -> ModelCard:
-        return ModelCard(**self.current().card())
+    def model(self, who: Reader) -> ModelCard:
+        snapshot = self.current()
+        return ModelCard(**self.policy(who, snapshot).card(snapshot.card()))
 
     @api.post(
         "/admin/reload",
@@ -626,11 +658,14 @@ class CrossplanService:
         raised = 0
         if not result.duplicate:
             after = self.current()
-            raised = self._alert(before, after, result.submission_id)
+            raised = self._alert(before, after, result.submission_id, who)
         return SubmissionResponse(**result.to_dict(), alerts=raised)
 
-    def _alert(self, before: Snapshot, after: Snapshot, submission_id: int) -> int:
-        """Raise, store and post the alerts of a submission; a failure never undoes it."""
+    def _alert(
+        self, before: Snapshot, after: Snapshot, submission_id: int, submitter: Principal
+    ) -> int:
+        """Raise, store and post the alerts of a submission, for every audience; a failure
+        never undoes it. The submitter's own alerts are counted."""
         try:
             prov = after.panel.provenance
             mine = prov["submission_id"] == submission_id
@@ -638,15 +673,20 @@ class CrossplanService:
             observed = cells[["region_id", "category", "period"]].assign(
                 observed=after.dataset.observed()[mine.to_numpy()].astype("float64")
             )
-            alerts = store_alerts(
-                self.db, detect_alerts(before, after, observed.dropna(), submission_id)
-            )
+            raised: dict[str, list[Any]] = {}
+            for audience in audiences(self.db):
+                s = self.settings
+                policies = (
+                    SharingPolicy(before.panel, audience, s.suppress_below, s.min_total),
+                    SharingPolicy(after.panel, audience, s.suppress_below, s.min_total),
+                )
+                found = detect_alerts(before, after, observed.dropna(), submission_id, policies)
+                raised[audience.label] = store_alerts(self.db, found)
             for hook in webhooks(self.db):
-                shown = region_level_regions(after.panel, hook.owner())
-                for alert in alerts:
-                    if alert.region_id in shown:
-                        self.webhooks.send(hook.url, {"alert": alert.to_dict()})
-            return len(alerts)
+                label = Audience.of(hook.owner()).label
+                for alert in raised.get(label, ()):
+                    self.webhooks.send(hook.url, {"alert": alert.to_dict()})
+            return len(raised.get(Audience.of(submitter).label, ()))
         except Exception:
             log.exception("could not raise the alerts of submission %s", submission_id)
             return 0
@@ -668,8 +708,8 @@ class CrossplanService:
     ) -> Response:
         snapshot = self.current()
         check_names(snapshot.dataset, region, category, fields=("region", "category"))
-        view = SharingView(snapshot.panel, who, self.settings.suppress_below)
-        frame = view.incidents(region, category, _date(start, "start"), _date(end, "end"))
+        policy = self.policy(who, snapshot)
+        frame = policy.incidents(region, category, _date(start, "start"), _date(end, "end"))
         frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
         if format == "csv":
             buffer = io.StringIO()
@@ -682,15 +722,15 @@ class CrossplanService:
         "/alerts",
         response_model=AlertList,
         responses=_ERRORS,
-        summary="Risk alerts on the regions this key reads region by region (role: analyst)",
+        summary="Risk alerts raised on this key's view, for the regions it reads region by "
+        "region (any role)",
     )
     def alerts(
         self,
-        who: Reader,
+        who: Anyone,
         limit: Annotated[int, Query(ge=1, le=1000, description="How many alerts")] = 100,
     ) -> AlertList:
-        shown = None if who.country is None else region_level_regions(self.current().panel, who)
-        found = list_alerts(self.db, shown, limit)
+        found = list_alerts(self.db, Audience.of(who), limit)
         return AlertList(alerts=[AlertItem(**a.to_dict()) for a in found])
 
     @api.post(
@@ -769,11 +809,15 @@ def _date(value: str | None, name: str) -> pd.Timestamp | None:
     if value is None:
         return None
     try:
-        return pd.Timestamp(value)
+        stamp = pd.Timestamp(value)
     except ValueError:
+        stamp = None
+    if stamp is None or stamp is pd.NaT or stamp.tzinfo is not None:
+        what = "has a time zone" if stamp is not None and stamp.tzinfo else "is not a date"
         raise DataValidationError(
-            [Problem("request", f"{name}={value!r} is not a date", "write YYYY-MM-DD", None, name)]
-        ) from None
+            [Problem("request", f"{name}={value!r} {what}", "write YYYY-MM-DD", None, name)]
+        )
+    return stamp
 
 
 def _close(webhooks: WebhookSender, db: Database) -> None:

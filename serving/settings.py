@@ -12,6 +12,10 @@ points elsewhere:
 ``CROSSPLAN_FORECAST_FILE`` serve this forecast table instead of the MLflow champion
 ``CROSSPLAN_SUPPRESS_BELOW`` counts from 1 up to this, exclusive, are hidden from other
                             agencies (default 3)
+``CROSSPLAN_MIN_TOTAL``     a country total is published only over at least this many
+                            regions and this many non-zero cells (default 3)
+``CROSSPLAN_WEBHOOK_ALLOW`` hosts (comma-separated) a webhook may name with plain http or a
+                            private address; by default webhooks are https to public hosts
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
 ==========================  ==========================================================
 """
@@ -57,6 +61,8 @@ class Settings:
     forecast_file: Path | None
     tracking_uri: str | None
     suppress_below: int = 3
+    min_total: int = 3
+    webhook_allow: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,13 +74,19 @@ class Settings:
             database_url=database_url(),
             forecast_file=Path(forecast).resolve() if forecast else None,
             tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
-            suppress_below=_threshold(os.environ.get("CROSSPLAN_SUPPRESS_BELOW", "3")),
+            suppress_below=_threshold("CROSSPLAN_SUPPRESS_BELOW", "a whole number of incidents"),
+            min_total=_threshold("CROSSPLAN_MIN_TOTAL", "a whole number of regions and cells"),
+            webhook_allow=_hosts(os.environ.get("CROSSPLAN_WEBHOOK_ALLOW", "")),
         )
 
 
-def _threshold(value: str) -> int:
-    if not value.isdigit():
-        raise ConfigurationError(
-            f"CROSSPLAN_SUPPRESS_BELOW={value!r} — fix: a whole number of incidents, e.g. 3"
-        )
+def _threshold(variable: str, what: str) -> int:
+    value = os.environ.get(variable, "3").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{variable}={value!r} — fix: {what} of at least 1, e.g. 3")
     return int(value)
+
+
+def _hosts(value: str) -> tuple[str, ...]:
+    """Lower-case host names (or addresses) of a comma-separated list."""
+    return tuple(sorted({h.strip().lower() for h in value.split(",") if h.strip()}))

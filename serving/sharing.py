@@ -1,64 +1,218 @@
-"""What a key may read of the shared panel: the sharing rules of DESIGN.md, in one place.
+"""What a key may read: the sharing rules of ``docs/design.md`` (Sharing rules), in one place.
 
-* Region-level rows for the key's own country and for the regions an agreement with its
-  country covers (``agreements`` of the current resources).
-* Every other country only as country totals per period and category.
-* A count from 1 up to the threshold (exclusive; default 3) is suppressed in what *other*
-  agencies read: in a sparse area a count of one or two can point at individuals. A cell the
-  reader's own agency sent is shown as sent.
+Every answer derived from counts goes through one :class:`SharingPolicy`, built for the
+reader (:class:`Audience`) on the current panel:
+
+* **Region-level detail** only for the reader's own country's regions and for the regions an
+  agreement with its country covers (``agreements`` of the current resources).
+* **Small counts** (``1 .. suppress_below - 1``) that another agency sent are hidden, column by
+  column: ``reported`` or ``detected`` where it is small, and ``count`` whenever it is small or
+  one of its parts is hidden (the sum would give the part back). Zeros and effort stay visible.
+* **Other countries** only as country totals, and a total only where it covers at least
+  ``min_total`` regions and ``min_total`` non-zero cells, so that no total equals one region.
+* **Derived figures are computed from what the reader may read.** A forecast is a fixed
+  function of the counts it is made from; published for a region, it could be inverted back to
+  a hidden count. So the forecasts a key reads, and the plans its planners make, are computed
+  on :meth:`SharingPolicy.dataset`: the panel restricted to the reader's region-level regions,
+  with each hidden small count replaced by one fixed value (:func:`stand_in`). Changing a
+  count the reader cannot read changes nothing it is sent.
 * A key without a country is the operator's: it reads every region, unsuppressed.
+
+Plans are stored with their requester's country and every country whose units or joint
+operations they involve; only those countries read them, each within its own region-level
+regions (:meth:`SharingPolicy.plan`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimize.resources import Resources
+from pipelines.contract import Dataset
 from pipelines.database import PanelVersion
+from pipelines.errors import DataValidationError, Problem
 from serving.auth import Principal
 
-__all__ = ["INCIDENT_COLUMNS", "SharingView", "region_level_regions"]
+__all__ = [
+    "FORECAST_SCOPE",
+    "INCIDENT_COLUMNS",
+    "OPERATOR",
+    "Audience",
+    "SharingPolicy",
+    "check_outside",
+    "plan_countries",
+    "region_level_regions",
+    "stand_in",
+]
 
 _COUNTS = ("reported", "detected", "count")
+_KEY = ["region_id", "period", "category"]
 INCIDENT_COLUMNS = (
     "level", "region_id", "country", "period", "category",
     "reported", "detected", "effort", "count", "suppressed", "agency",
 )  # fmt: skip
-
-
-def region_level_regions(panel: PanelVersion, who: Principal) -> set[str]:
-    """The regions ``who`` reads region by region: its country's and its agreements'."""
-    regions = panel.dataset.regions
-    if who.country is None:
-        return set(regions["region_id"])
-    own = set(regions.loc[regions["country"] == who.country, "region_id"])
-    resources = panel.dataset.resources
-    for agreement in resources.agreements if resources is not None else ():
-        if who.country in agreement.countries:
-            own |= set(agreement.regions)
-    return own
+# The warning of every forecast an agency's key reads.
+FORECAST_SCOPE = (
+    "forecasts are made from the data your key may read, and shown for the regions it reads "
+    "region by region (your country's and your agreements'); other countries are not forecast "
+    "for it"
+)
+# Bracketed parts of a constraint name: ``capacity[GRC-BP-01,2026-03-02]``.
+_NAME_PARTS = re.compile(r"\[([^\]]*)\]")
+# View datasets kept per process: (panel fingerprint, audience, thresholds) -> Dataset.
+_VIEWS_KEPT = 16
+_views: OrderedDict[tuple[Any, ...], Dataset] = OrderedDict()
+_views_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class SharingView:
-    """The panel as one key may read it.
+class Audience:
+    """Who reads: a key's country and agency; both ``None`` for the operator."""
+
+    country: str | None = None
+    agency: str | None = None
+
+    @classmethod
+    def of(cls, who: Principal) -> Audience:
+        if who.country is None:
+            return OPERATOR
+        return cls(who.country, who.agency)
+
+    @property
+    def operator(self) -> bool:
+        return self.country is None
+
+    @property
+    def label(self) -> str:
+        """``*`` for the operator, else ``COUNTRY/agency``: how alerts are stored per reader."""
+        return "*" if self.country is None else f"{self.country}/{self.agency or ''}"
+
+
+OPERATOR = Audience()
+
+
+def stand_in(suppress_below: int) -> int:
+    """The one value every hidden small count takes in a reader's view of the panel.
+
+    About the middle of ``1 .. suppress_below - 1``, rounded down: small counts lean to 1.
+    """
+    return max(1, suppress_below // 2)
+
+
+def region_level_regions(panel: PanelVersion, country: str | None) -> frozenset[str] | None:
+    """The regions ``country`` reads region by region: its own and its agreements';
+    ``None`` (every region) for the operator."""
+    if country is None:
+        return None
+    return _region_level(panel.dataset, country)
+
+
+def _region_level(dataset: Dataset, country: str) -> frozenset[str]:
+    regions = dataset.regions
+    own = set(regions.loc[regions["country"] == country, "region_id"])
+    resources = dataset.resources
+    for agreement in resources.agreements if resources is not None else ():
+        if country in agreement.countries:
+            own |= set(agreement.regions)
+    return frozenset(own)
+
+
+def plan_countries(resources: Resources | None, requester_country: str | None) -> list[str]:
+    """Every country a plan involves: the requester's, its units' and joint operations'."""
+    countries = {requester_country} if requester_country else set()
+    if resources is not None:
+        countries |= {u.country for u in resources.units}
+        for operation in resources.joint_operations:
+            countries |= set(operation.countries)
+    return sorted(c for c in countries if c)
+
+
+@dataclass(frozen=True)
+class SharingPolicy:
+    """The panel and everything derived from it, as one reader may read them.
 
     Parameters
     ----------
     panel
         The current panel with its provenance.
-    who
+    audience
         The reader.
     suppress_below
         Counts ``1 .. suppress_below - 1`` from other agencies are hidden.
+    min_total
+        A country total is published only over at least this many regions and this many
+        non-zero cells.
     """
 
     panel: PanelVersion
-    who: Principal
+    audience: Audience
     suppress_below: int = 3
+    min_total: int = 3
+
+    @classmethod
+    def for_key(
+        cls, panel: PanelVersion, who: Principal, suppress_below: int = 3, min_total: int = 3
+    ) -> SharingPolicy:
+        return cls(panel, Audience.of(who), suppress_below, min_total)
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of this reader's view: the panel's for the operator; otherwise it
+        also names the reader and the thresholds (the same panel reads differently)."""
+        if self.audience.operator:
+            return self.panel.fingerprint
+        doc = f"{self.panel.fingerprint}|{self.audience.label}|{self.suppress_below}"
+        return hashlib.sha256(doc.encode()).hexdigest()
+
+    @property
+    def region_level(self) -> frozenset[str] | None:
+        """Regions read region by region; ``None``: every region (the operator)."""
+        return region_level_regions(self.panel, self.audience.country)
+
+    def reads_region(self, region_id: str) -> bool:
+        shown = self.region_level
+        return shown is None or region_id in shown
+
+    # -- counts ------------------------------------------------------------------------
+
+    def _cells(self) -> pd.DataFrame:
+        """Every cell of the panel with its country, agency and observed count."""
+        ds = self.panel.dataset
+        prov = self.panel.provenance[[*_KEY, "agency"]]
+        inc = ds.incidents.merge(prov, on=_KEY, how="left")
+        inc["country"] = inc["region_id"].map(ds.regions.set_index("region_id")["country"])
+        if ds.has_effort:
+            inc["count"] = inc["reported"] + inc["detected"]
+        else:
+            inc["reported"] = inc["detected"] = pd.NA
+            inc["effort"] = np.nan
+        return inc
+
+    def _hidden(self, cells: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per count column, the cells whose value this reader may not read."""
+        n = len(cells)
+        if self.audience.operator:
+            return {c: np.zeros(n, dtype=bool) for c in _COUNTS}
+        same = (cells["agency"] == self.audience.agency) & (
+            cells["country"] == self.audience.country
+        )
+        foreign = ~same.fillna(False).to_numpy(dtype=bool)
+        small = {}
+        for column in _COUNTS:
+            values = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float)
+            small[column] = foreign & (values > 0) & (values < self.suppress_below)
+        hidden = {"reported": small["reported"], "detected": small["detected"]}
+        hidden["count"] = small["count"] | small["reported"] | small["detected"]
+        return hidden
 
     def incidents(
         self,
@@ -68,56 +222,260 @@ class SharingView:
         end: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         """Rows of :data:`INCIDENT_COLUMNS`: ``region`` rows, then ``country`` totals."""
-        ds = self.panel.dataset
-        inc = ds.incidents.merge(self.panel.provenance[["region_id", "period", "category",
-                                                         "agency"]],
-                                 on=["region_id", "period", "category"], how="left")  # fmt: skip
-        inc["country"] = inc["region_id"].map(ds.regions.set_index("region_id")["country"])
-        if not ds.has_effort:
-            inc["reported"] = inc["detected"] = pd.NA
-            inc["effort"] = np.nan
-        else:
-            inc["count"] = inc["reported"] + inc["detected"]
+        inc = self._cells()
         if categories is not None:
             inc = inc[inc["category"].isin(categories)]
         if start is not None:
             inc = inc[inc["period"] >= start]
         if end is not None:
             inc = inc[inc["period"] <= end]
-        visible = region_level_regions(self.panel, self.who)
-        inside = inc["region_id"].isin(visible)
+        shown = self.region_level
+        inside = np.ones(len(inc), dtype=bool) if shown is None else inc["region_id"].isin(shown)
         detail = inc[inside].assign(level="region")
         if regions is not None:
             detail = detail[detail["region_id"].isin(regions)]
-        detail = self._suppress(detail, foreign=self._foreign(detail))
-        outside = inc[~inside]
-        totals = (
-            outside.groupby(["country", "period", "category"], as_index=False)[list(_COUNTS)]
-            .sum(min_count=1)
-            .assign(level="country", region_id=None, effort=np.nan, agency=None)
+        detail = _masked(detail, self._hidden(detail))
+        totals = self._totals(inc[~inside])
+        out = pd.concat([detail, totals], ignore_index=True)[list(INCIDENT_COLUMNS)]
+        return out.sort_values(
+            ["level", "country", "region_id", "category", "period"],
+            ignore_index=True,
+            na_position="first",
+        )
+
+    def _totals(self, outside: pd.DataFrame) -> pd.DataFrame:
+        """Country totals of the cells read at country level, withheld where they cover
+        fewer than ``min_total`` regions or non-zero cells."""
+        ds = self.panel.dataset
+        shown = self.region_level or frozenset()
+        covered = ds.regions.loc[~ds.regions["region_id"].isin(shown)].groupby("country").size()
+        group = ["country", "period", "category"]
+        frame = outside.assign(nonzero=pd.to_numeric(outside["count"]).fillna(0) > 0)
+        totals = frame.groupby(group, as_index=False).agg(
+            reported=("reported", lambda s: s.sum(min_count=1)),
+            detected=("detected", lambda s: s.sum(min_count=1)),
+            count=("count", lambda s: s.sum(min_count=1)),
+            nonzero=("nonzero", "sum"),
+        )
+        regions = totals["country"].map(covered).fillna(0).to_numpy()
+        nonzero = totals["nonzero"].to_numpy()
+        withheld = (regions < self.min_total) | ((nonzero > 0) & (nonzero < self.min_total))
+        totals = totals.drop(columns="nonzero").assign(
+            level="country", region_id=None, effort=np.nan, agency=None
         )
         if not ds.has_effort:
             totals["reported"] = totals["detected"] = pd.NA
-        totals = self._suppress(totals, foreign=np.ones(len(totals), dtype=bool))
-        out = pd.concat([detail, totals], ignore_index=True)[list(INCIDENT_COLUMNS)]
-        return out.sort_values(["level", "country", "region_id", "category", "period"],
-                               ignore_index=True, na_position="first", key=None)  # fmt: skip
+        hide = withheld
+        if self.audience.operator:
+            hide = np.zeros(len(totals), dtype=bool)
+        return _masked(totals, {c: hide for c in _COUNTS})
 
-    def _foreign(self, frame: pd.DataFrame) -> np.ndarray:
-        """Rows another agency sent (the operator's key reads everything as sent)."""
-        if self.who.country is None:
-            return np.zeros(len(frame), dtype=bool)
-        same = (frame["agency"] == self.who.agency) & (frame["country"] == self.who.country)
-        return ~same.fillna(False).to_numpy(dtype=bool)
+    def observed(self, n_periods: int) -> dict[str, Any]:
+        """The latest ``n_periods`` observed counts of the region-level regions (the map's
+        sparkline): ``periods`` and ``rows`` of ``region_id, category, period, observed,
+        suppressed`` (and ``reported, detected, effort`` with effort)."""
+        ds = self.panel.dataset
+        last = ds.periods[-n_periods:]
+        frame = self.incidents(start=last[0] if len(last) else None)
+        frame = frame[(frame["level"] == "region") & frame["period"].isin(last)]
+        frame = frame.rename(columns={"count": "observed"})
+        columns = ["region_id", "category", "period", "observed", "suppressed"]
+        if ds.has_effort:
+            columns += ["reported", "detected", "effort"]
+        frame = frame[columns].sort_values(["region_id", "category", "period"])
+        frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return {
+            "periods": [p.strftime("%Y-%m-%d") for p in last],
+            "rows": [{k: _plain(v) for k, v in row.items()} for row in rows],
+        }
 
-    def _suppress(self, frame: pd.DataFrame, foreign: np.ndarray) -> pd.DataFrame:
-        frame = frame.copy()
-        small = np.zeros(len(frame), dtype=bool)
-        for column in _COUNTS:
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-            small |= (values > 0) & (values < self.suppress_below)
-        hide = small & foreign
-        for column in _COUNTS:
-            frame[column] = frame[column].astype(object).where(~hide, None)
-        frame["suppressed"] = hide
-        return frame
+    # -- what forecasts and plans are made from ----------------------------------------
+
+    def dataset(self) -> Dataset:
+        """The panel as this reader may read it, for its forecasts and plans.
+
+        The operator's is the panel itself. Anyone else's holds only its region-level
+        regions' cells, with every hidden count replaced by :func:`stand_in`: a forecast
+        made from it is a function of what the reader may read, and nothing else.
+        """
+        if self.audience.operator:
+            return self.panel.dataset
+        key = (self.panel.fingerprint, self.audience, self.suppress_below)
+        with _views_lock:
+            if key in _views:
+                _views.move_to_end(key)
+                return _views[key]
+        view = self._view()
+        with _views_lock:
+            _views[key] = view
+            while len(_views) > _VIEWS_KEPT:
+                _views.popitem(last=False)
+        return view
+
+    def _view(self) -> Dataset:
+        ds = self.panel.dataset
+        inc = ds.incidents
+        cells = self._cells()
+        keep = cells["region_id"].isin(self.region_level or ()).to_numpy()
+        hidden = self._hidden(cells)
+        value = stand_in(self.suppress_below)
+        out = inc.copy()
+        # With effort, a hidden count always has a hidden part (a small sum has small
+        # parts), so replacing the parts hides the count too.
+        for column in ("reported", "detected") if ds.has_effort else ("count",):
+            out[column] = out[column].mask(hidden[column], value)
+        return replace(ds, incidents=out[keep].reset_index(drop=True))
+
+    def forecast(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Rows of a forecast table this reader reads: its region-level regions only."""
+        shown = self.region_level
+        if shown is None:
+            return table
+        return table[table["region_id"].isin(shown)]
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def reads_plan(self, country: str | None, countries: Iterable[str]) -> bool:
+        """Whether this reader reads a plan of ``country`` that involves ``countries``."""
+        if self.audience.operator:
+            return True
+        return self.audience.country == country or self.audience.country in set(countries)
+
+    def plan(self, response: dict[str, Any], country: str | None) -> dict[str, Any]:
+        """A stored plan as this reader reads it (see :meth:`reads_plan` first).
+
+        Region rows, assignments and constraint names only of regions both the reader and
+        the requester read region by region (a plan knows nothing of the others); joint
+        operations only of the reader's country.
+        """
+        shown = self._plan_regions(country)
+        if shown is None:
+            return response
+        regions = [r for r in response.get("regions", ()) if r["region_id"] in shown]
+        assignments = [a for a in response.get("assignments", ()) if a["region_id"] in shown]
+        units = {a["unit_id"] for a in response.get("assignments", ())}
+        visible_units = {a["unit_id"] for a in assignments}
+        everything = set(self.panel.dataset.regions["region_id"])
+
+        def visible(name: str) -> bool:
+            for part in _NAME_PARTS.findall(name):
+                for token in part.split(","):
+                    token = token.strip()
+                    if token in everything and token not in shown:
+                        return False
+                    if token in units and token not in visible_units:
+                        return False
+            return True
+
+        operations = response.get("joint_operations", ())
+        if not self.audience.operator and self.audience.country != country:
+            operations = [o for o in operations if self.audience.country in o["commitments"]]
+        diagnosis = response.get("diagnosis")
+        if diagnosis:
+            diagnosis = [f for f in diagnosis if visible(f"[{_flat(f)}]")]
+        return {
+            **response,
+            "regions": regions,
+            "assignments": assignments,
+            "joint_operations": list(operations),
+            "binding_constraints": [n for n in response.get("binding_constraints", ())
+                                    if visible(n)],
+            "diagnosis": diagnosis,
+        }  # fmt: skip
+
+    def _plan_regions(self, country: str | None) -> frozenset[str] | None:
+        mine = self.region_level
+        theirs = None if country is None else _region_level(self.panel.dataset, country)
+        if mine is None:
+            return theirs
+        return mine if theirs is None else mine & theirs
+
+    # -- resources and alerts ------------------------------------------------------------
+
+    def resources(self, resources: Resources) -> Resources:
+        """The units of the reader's country, and the agreements and joint operations it is
+        party to; the policy as it is."""
+        country = self.audience.country
+        if country is None:
+            return resources
+        return resources.model_copy(
+            update={
+                "units": [u for u in resources.units if u.country == country],
+                "agreements": [a for a in resources.agreements if country in a.countries],
+                "joint_operations": [
+                    j for j in resources.joint_operations if country in j.countries
+                ],
+            }
+        )
+
+    def card(self, card: dict[str, Any]) -> dict[str, Any]:
+        """The model card as this reader reads it: per-country figures (reporting rates)
+        only of countries with at least ``min_total`` regions, its own, and its partners'."""
+        if self.audience.operator:
+            return card
+        detection = dict(card.get("detection_model") or {})
+        rates = detection.get("reporting_rate")
+        if not isinstance(rates, dict):
+            return card
+        regions = self.panel.dataset.regions
+        size = regions.groupby("country").size()
+        shown = self.region_level or frozenset()
+        partners = set(regions.loc[regions["region_id"].isin(shown), "country"])
+        keep = {c for c in rates if c in partners or size.get(c, 0) >= self.min_total}
+        for name, value in list(detection.items()):
+            if isinstance(value, dict) and set(value) & set(rates) and set(value) <= set(rates):
+                detection[name] = {c: v for c, v in value.items() if c in keep}
+        return {**card, "detection_model": detection}
+
+    def reads_exactly(self, cells: pd.DataFrame) -> np.ndarray:
+        """Which of ``cells`` (``region_id, category, period``) this reader reads as sent:
+        region-level cells whose counts are not hidden from it."""
+        if self.audience.operator:
+            return np.ones(len(cells), dtype=bool)
+        known = self._cells()
+        hidden = known.loc[self._hidden(known)["count"], _KEY].assign(_hidden=True)
+        found = cells[_KEY].merge(hidden, on=_KEY, how="left")["_hidden"]
+        inside = cells["region_id"].isin(self.region_level or ()).to_numpy()
+        return inside & ~found.fillna(False).to_numpy(dtype=bool)
+
+
+def check_outside(policy: SharingPolicy, regions: Sequence[str] | None, field: str) -> None:
+    """400 for regions asked for that ``policy``'s reader does not read region by region."""
+    shown = policy.region_level
+    if shown is None or regions is None:
+        return
+    problems = [
+        Problem(
+            "request",
+            f"region '{rid}' is not one your key reads region by region",
+            "ask for your country's regions and those your agreements cover (GET /me lists "
+            "them); other countries are read as country totals at GET /incidents",
+            f"{field}[{i}]",
+        )
+        for i, rid in enumerate(regions)
+        if rid not in shown
+    ]
+    if problems:
+        raise DataValidationError(problems)
+
+
+def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in _COUNTS:
+        frame[column] = frame[column].astype(object).where(~hidden[column], None)
+    frame["suppressed"] = hidden["reported"] | hidden["detected"] | hidden["count"]
+    return frame
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(_flat(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return ",".join(_flat(v) for v in value)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value

@@ -62,6 +62,12 @@ class PlanRecord:
         Time from the request's arrival to the plan being ready, forecast included.
     data_as_of
         The as-of time of the panel planned on: the panel can be rebuilt as it was then.
+    country, agency
+        The requester's (``None``: an operator key); the plan was made on their view of the
+        panel.
+    countries
+        Every country the plan involves (the requester's, its units', its joint
+        operations'): the countries that may read it.
     """
 
     plan_id: str
@@ -78,9 +84,18 @@ class PlanRecord:
     request: str
     response: dict[str, Any]
     data_as_of: str | None = None
+    country: str | None = None
+    agency: str | None = None
+    countries: tuple[str, ...] = ()
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(PlanRecord))
+_ENCODED = ("request", "response", "countries")
+
+
+def _countries(countries: tuple[str, ...]) -> str | None:
+    """Stored between spaces, `` GRC MKD ``, so that one country matches as `` GRC ``."""
+    return f" {' '.join(sorted(countries))} " if countries else None
 
 
 class PlanStore:
@@ -99,7 +114,8 @@ class PlanStore:
         """Append one plan, atomically."""
         # Serialise before the transaction so a bad value cannot interrupt it.
         row = {
-            **{f: getattr(record, f) for f in _RECORD_FIELDS if f not in ("request", "response")},
+            **{f: getattr(record, f) for f in _RECORD_FIELDS if f not in _ENCODED},
+            "countries": _countries(record.countries),
             "request_json": record.request,
             "response_json": json.dumps(record.response, separators=(",", ":"), allow_nan=False),
         }
@@ -112,16 +128,24 @@ class PlanStore:
             found = con.execute(sa.select(PlanRow).where(PlanRow.plan_id == plan_id)).first()
         if found is None:
             return None
-        values = {f: getattr(found, f) for f in _RECORD_FIELDS if f not in ("request", "response")}
+        values = {f: getattr(found, f) for f in _RECORD_FIELDS if f not in _ENCODED}
+        values["countries"] = tuple((found.countries or "").split())
         values["request"] = found.request_json
         values["response"] = json.loads(found.response_json)
         return PlanRecord(**values)
 
-    def recent(self, limit: int = 50, requester: str | None = None) -> list[PlanSummary]:
-        """The latest plans first, optionally only those of one requester."""
+    def recent(
+        self, limit: int = 50, requester: str | None = None, country: str | None = None
+    ) -> list[PlanSummary]:
+        """The latest plans first, optionally only those of one requester; with ``country``,
+        only the plans that country may read (of its keys, or involving it)."""
         query = sa.select(*_SUMMARY_COLUMNS).order_by(PlanRow.seq.desc()).limit(limit)
         if requester:
             query = query.where(PlanRow.requester == requester)
+        if country is not None:
+            query = query.where(
+                sa.or_(PlanRow.country == country, PlanRow.countries.contains(f" {country} "))
+            )
         with self.db.read() as con:
             rows = con.execute(query).all()
         return [PlanSummary(*r) for r in rows]

@@ -108,6 +108,9 @@ class PlanRow(Base):
     total_seconds: Mapped[float] = mapped_column(Float)
     request_json: Mapped[str] = mapped_column(Text)
     response_json: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(3))  # the requester's
+    agency: Mapped[str | None] = mapped_column(String(200))
+    countries: Mapped[str | None] = mapped_column(String(400))  # involved, space-separated
 
 
 class Alert(Base):
@@ -124,6 +127,7 @@ class Alert(Base):
     value: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
     exceeded: Mapped[str] = mapped_column(Text)  # JSON: the forecast row that was exceeded
+    audience: Mapped[str | None] = mapped_column(String(220), index=True)  # whose view
 
 
 class AuditEntry(Base):

@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 from starlette.testclient import TestClient
 
+from serving.sharing import INCIDENT_COLUMNS
+
 Service = tuple[TestClient, dict[str, str], str]
 
 
@@ -21,7 +23,7 @@ def bearer(token: str) -> dict[str, str]:
 def _read(client: TestClient, token: str, **params: Any) -> pd.DataFrame:
     r = client.get("/incidents", params=params, headers=bearer(token))
     assert r.status_code == 200, r.text
-    return pd.DataFrame(r.json()["rows"])
+    return pd.DataFrame(r.json()["rows"], columns=list(INCIDENT_COLUMNS))
 
 
 def _region_level(frame: pd.DataFrame) -> set[str]:

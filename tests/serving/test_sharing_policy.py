@@ -1,0 +1,308 @@
+"""The sharing policy table of docs/design.md, tried as a partner agency would.
+
+A world of three countries and a champion trained on it: MKD (country A) has an agreement
+with GRC (B, a partner: the agreement covers r002 of GRC and r006 of MKD), none with ALB (C).
+Every endpoint that answers from counts is asked by A's reporter, analyst and planner keys,
+before and after changes A must not be able to see:
+
+* C corrects one of its counts (a region A reads only as a country total);
+* B corrects a small count in the agreement region r002 (A reads r002 region by region, but
+  a small count of another agency is suppressed).
+
+Nothing A receives may change, apart from published country totals (which cover at least k
+regions and k non-zero cells), and nothing region-level of C ever reaches A.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from pipelines.database import Database
+from pipelines.simulate import simulate_world
+from serving.auth import KeyStore, Role, add_key
+from tests.serving.conftest import _point_service_at, _sqlite
+
+A, B, C = "MKD", "GRC", "ALB"
+THREE = {"seed": 3, "countries": 3, "regions": 14, "periods": 60}
+CATEGORY = "smuggling_of_migrants"
+# Fields that name a moment or a version of the panel, not what it holds.
+_MOMENTS = {
+    "as_of", "fingerprint", "input_fingerprint", "plan_id", "created_at", "solve_seconds",
+    "build_seconds", "total_seconds", "loaded_at", "newest_period", "last_period",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("three")
+    simulate_world(**THREE).write(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def three_champion(three: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipelines.train import train
+
+    store = tmp_path_factory.mktemp("three-mlflow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CROSSPLAN_HOME", str(store))
+        result = train(three, horizon=4, origins=2, refit_every=2, tracking_uri=_sqlite(store))
+    assert result.decision.promote
+    return store
+
+
+@pytest.fixture(scope="module")
+def world(
+    asgi_app: Any, three: Path, three_champion: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, dict[str, str], pd.DataFrame, Path]]:
+    """The service on the three-country world: a reporter, analyst and planner key for each
+    country, an admin; the regions table and the world's directory."""
+    home = tmp_path_factory.mktemp("home")
+    shutil.copy(three_champion / "mlflow.db", home / "mlflow.db")
+    db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
+    keys = KeyStore(db)
+    tokens = {"admin": add_key(keys, "admin", Role.ADMIN)}
+    for country in (A, B, C):
+        for role in (Role.REPORTER, Role.ANALYST, Role.PLANNER):
+            name = f"{country.lower()}-{role.value}"
+            tokens[name] = add_key(keys, name, role, country=country, agency="Border Police")
+    db.dispose()
+    env = {
+        "CROSSPLAN_HOME": str(home),
+        "CROSSPLAN_DATA": str(three),
+        "MLFLOW_TRACKING_URI": _sqlite(home),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        _point_service_at(env, mp)
+        with TestClient(asgi_app) as client:
+            geo = client.get("/regions", headers=bearer(tokens["admin"])).json()
+            table = pd.DataFrame([f["properties"] for f in geo["features"]])
+            yield client, tokens, table, three
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def regions_of(table: pd.DataFrame, country: str) -> set[str]:
+    return set(table.loc[table["country"] == country, "region_id"])
+
+
+def _plain(value: Any) -> Any:
+    """``value`` without the fields that name a moment or a version."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in _MOMENTS}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def everything(client: TestClient, tokens: dict[str, str], country: str) -> dict[str, Any]:
+    """Every answer derived from counts that the keys of ``country`` get, by endpoint."""
+    low = country.lower()
+    reporter, analyst, planner = (bearer(tokens[f"{low}-{r}"]) for r in
+                                  ("reporter", "analyst", "planner"))  # fmt: skip
+    out: dict[str, Any] = {}
+    for role, headers in (("reporter", reporter), ("analyst", analyst), ("planner", planner)):
+        out[f"{role} GET /me"] = client.get("/me", headers=headers)
+        out[f"{role} GET /alerts"] = client.get("/alerts", headers=headers)
+    for role, headers in (("analyst", analyst), ("planner", planner)):
+        for path in ("/incidents", "/observed?periods=520", "/resources", "/model", "/plans"):
+            out[f"{role} GET {path}"] = client.get(path, headers=headers)
+    out["planner POST /forecast"] = client.post("/forecast", json={"horizon": 4}, headers=planner)
+    plan = client.post("/plan", json={"horizon": 2, "time_limit_s": 30}, headers=planner)
+    out["planner POST /plan"] = plan
+    plan_id = plan.json()["plan_id"]
+    out["analyst GET /plans/{id}"] = client.get(f"/plans/{plan_id}", headers=analyst)
+    out["analyst GET /plans/{id}/geojson"] = client.get(
+        f"/plans/{plan_id}/geojson", headers=analyst
+    )
+    answers = {}
+    for name, response in out.items():
+        assert response.status_code == 200, (name, response.text)
+        answers[name] = response.json()
+    return answers
+
+
+def _numbers_of(value: Any, regions: set[str], found: list[str], where: str = "") -> None:
+    """Collect the places where a row of one of ``regions`` carries a number."""
+    if isinstance(value, dict):
+        rid = value.get("region_id") or (value.get("properties") or {}).get("region_id")
+        if rid in regions:
+            props = value.get("properties", value)
+            figures = {k: v for k, v in props.items()
+                       if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+            if figures:
+                found.append(f"{where}: {rid} {figures}")
+        for k, v in value.items():
+            _numbers_of(v, regions, found, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _numbers_of(v, regions, found, f"{where}[{i}]")
+
+
+def _correct(client: TestClient, token: str, cell: dict[str, Any]) -> None:
+    r = client.post("/submissions", json={"rows": [cell]}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["corrected"] == 1, r.json()
+
+
+def _cells(world_dir: Path, region: str) -> pd.DataFrame:
+    """The world's cells of ``region`` in :data:`CATEGORY`, with their covariates (a
+    correction sends them unchanged: covariates are read by all)."""
+    frame = pd.read_parquet(world_dir / "incidents.parquet")
+    frame = frame[(frame["region_id"] == region) & (frame["category"] == CATEGORY)]
+    frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
+    frame["count"] = frame["reported"] + frame["detected"]
+    return frame.sort_values("period")
+
+
+def _row(cell: pd.Series, **changes: int) -> dict[str, Any]:
+    row = {k: (v.item() if hasattr(v, "item") else v) for k, v in cell.items() if k != "count"}
+    return {**row, **changes}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {
+        name: (before[name], after[name])
+        for name in before
+        if _plain(before[name]) != _plain(after[name])
+    }
+
+
+def test_nothing_region_level_of_a_non_partner_reaches_a_country(world: Any) -> None:
+    client, tokens, table, _ = world
+    answers = everything(client, tokens, A)
+    found: list[str] = []
+    for name, answer in answers.items():
+        _numbers_of(answer, regions_of(table, C), found, name)
+    assert found == []
+    # and the partner's regions outside the agreement neither
+    outside = regions_of(table, B) - {"r002"}
+    found = []
+    for name, answer in answers.items():
+        _numbers_of(answer, outside, found, name)
+    assert found == []
+    # A reads its own regions and the agreement's region by region
+    shown = set(answers["analyst GET /me"]["region_level"])
+    assert shown == regions_of(table, A) | {"r002"}
+    forecast = {r["region_id"] for r in answers["planner POST /forecast"]["forecasts"]}
+    assert forecast == shown
+
+
+def test_no_answer_moves_when_a_count_a_may_not_read_changes(world: Any) -> None:
+    """Non-interference: C's counts and B's small counts are invisible to A, in every
+    answer, forecasts and plans included (a forecast is a function of its inputs, so a
+    published forecast of a region could be inverted back to a suppressed count)."""
+    client, tokens, table, world_dir = world
+    before = everything(client, tokens, A)
+
+    # C changes a count in one of its regions, far from A (a forecast input of C's region).
+    c_region = sorted(regions_of(table, C))[0]
+    last = _cells(world_dir, c_region).iloc[-1]
+    _correct(client, tokens[f"{C.lower()}-reporter"],
+             _row(last, reported=int(last["reported"]) + 1))  # fmt: skip
+    # B changes a small count (1 <-> 2) in the agreement region A reads region by region:
+    # one part is 0 (shown as 0 before and after), the other small.
+    b_cells = _cells(world_dir, "r002")
+    one_part = (b_cells["reported"] == 0) | (b_cells["detected"] == 0)
+    small = b_cells[b_cells["count"].isin([1, 2]) & one_part].iloc[-1]
+    flipped = {n: (3 - int(small[n]) if small[n] else 0) for n in ("reported", "detected")}
+    _correct(client, tokens[f"{B.lower()}-reporter"], _row(small, **flipped))
+    after = everything(client, tokens, A)
+    changed = _diff(before, after)
+    # Only the country totals A reads may move, and only C's total of that period.
+    for name in list(changed):
+        if name.endswith("GET /incidents"):
+            # (who sent a cell is provenance everyone reads, not a count)
+            old, new = (pd.DataFrame(x["rows"]).drop(columns="agency") for x in changed.pop(name))
+            moved = old.compare(new)
+            rows = old.loc[moved.index]
+            assert (rows["level"] == "country").all() and (rows["country"] == C).all(), rows
+            assert set(rows["period"]) == {last["period"]}
+        if name.endswith("GET /plans"):  # the plan list holds A's own new plans
+            old, new = changed.pop(name)
+            assert new["plans"][len(new["plans"]) - len(old["plans"]):] == old["plans"]
+    assert changed == {}
+
+
+def test_a_published_total_never_equals_one_region(world: Any) -> None:
+    client, tokens, table, _ = world
+    # B sends one cell of a new week: its total over the regions A reads as totals would be
+    # that cell exactly.
+    week = "2024-06-03"
+    region = sorted(regions_of(table, B) - {"r002"})[0]
+    r = client.post(
+        "/submissions",
+        json={"rows": [{"region_id": region, "period": week, "category": CATEGORY,
+                        "reported": 7, "detected": 5, "effort": 1.0}]},  # fmt: skip
+        headers=bearer(tokens[f"{B.lower()}-reporter"]),
+    )
+    assert r.status_code == 200, r.text
+    rows = client.get("/incidents", params={"start": week},
+                      headers=bearer(tokens[f"{A.lower()}-analyst"])).json()["rows"]  # fmt: skip
+    (total,) = [row for row in rows if row["country"] == B]
+    assert total["suppressed"] and total["count"] is None
+    # The operator reads it.
+    rows = client.get("/incidents", params={"start": week}, headers=bearer(tokens["admin"]))
+    assert 12 in {row["count"] for row in rows.json()["rows"]}
+
+
+def test_a_country_reads_only_the_plans_it_is_party_to(world: Any) -> None:
+    client, tokens, table, _ = world
+    # C plans its own units only: a plan of C's alone.
+    resources = client.get("/resources", headers=bearer(tokens[f"{C.lower()}-planner"])).json()
+    assert {u["country"] for u in resources["units"]} == {C}
+    assert all(C in a["countries"] for a in resources["agreements"])
+    mine = copy.deepcopy(resources)
+    mine["joint_operations"] = []
+    r = client.post(
+        "/plan",
+        json={"horizon": 1, "time_limit_s": 20, "resources": mine},
+        headers=bearer(tokens[f"{C.lower()}-planner"]),
+    )
+    assert r.status_code == 200, r.text
+    plan_id = r.json()["plan_id"]
+    a_analyst = bearer(tokens[f"{A.lower()}-analyst"])
+    for path in (f"/plans/{plan_id}", f"/plans/{plan_id}/geojson"):
+        assert client.get(path, headers=a_analyst).status_code == 404
+    listed = client.get("/plans", headers=a_analyst).json()["plans"]
+    assert plan_id not in {p["plan_id"] for p in listed}
+    # C's own analyst reads it, the operator too
+    assert client.get(f"/plans/{plan_id}", headers=bearer(tokens[f"{C.lower()}-analyst"])).is_success
+    assert client.get(f"/plans/{plan_id}", headers=bearer(tokens["admin"])).is_success
+
+
+def test_a_forecast_of_a_region_a_key_does_not_read_is_refused(world: Any) -> None:
+    client, tokens, table, _ = world
+    c_region = sorted(regions_of(table, C))[0]
+    r = client.post(
+        "/forecast",
+        json={"horizon": 1, "regions": [c_region]},
+        headers=bearer(tokens[f"{A.lower()}-planner"]),
+    )
+    assert r.status_code == 400
+    assert r.json()["problems"][0]["field"] == "regions[0]"
+
+
+def test_observed_suppresses_small_counts_of_other_agencies(world: Any) -> None:
+    client, tokens, table, _ = world
+    rows = client.get("/observed", params={"periods": 520},
+                      headers=bearer(tokens[f"{A.lower()}-analyst"])).json()["rows"]  # fmt: skip
+    exact = client.get("/observed", params={"periods": 520},
+                       headers=bearer(tokens["admin"])).json()["rows"]  # fmt: skip
+    small = {(r["region_id"], r["category"], r["period"]) for r in exact
+             if r["region_id"] == "r002" and 0 < r["observed"] < 3}  # fmt: skip
+    assert small, "the world should have small counts in r002"
+    seen = {(r["region_id"], r["category"], r["period"]): r for r in rows}
+    for key in small:
+        assert seen[key]["suppressed"] and seen[key]["observed"] is None
+    assert not regions_of(table, C) & {r["region_id"] for r in rows}
