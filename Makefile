@@ -7,7 +7,9 @@ export CROSSPLAN_HOME ?= $(CURDIR)/.crossplan
 
 .PHONY: venv test lint format demo bench bench-peers clean
 
+# .ci/services.sh installs what the machine lacks (Debian packages, with apt-get).
 $(STAMP): pyproject.toml
+	.ci/services.sh venv $(PYTHON)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -15,8 +17,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Chromium and ChromeDriver for the page's tests, PostgreSQL for the database tests, and a
+# server of the run's own unless CROSSPLAN_TEST_POSTGRES_URL names one.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	PYTHON=$(PY) .ci/services.sh test $(PY) -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipelines models optimize serving tests benchmarks
@@ -27,12 +31,15 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix pipelines models optimize serving tests benchmarks
 	$(VENV)/bin/ruff format pipelines models optimize serving tests benchmarks
 
-# The whole job: a world, a validated panel, a trained champion, a key, the service.
+# The whole job: a world, a validated panel, a trained champion, a key, the service. The
+# world's history ends with last week (today's date, when make runs), so its first plan is
+# for this week; the import adds those weeks to a database an earlier demo filled.
 demo: $(STAMP)
-	$(VENV)/bin/crossplan simulate --out $(CROSSPLAN_HOME)/world --seed 7 --quiet
+	$(VENV)/bin/crossplan simulate --out $(CROSSPLAN_HOME)/world --seed 7 --end last-week --quiet
 	$(VENV)/bin/crossplan validate --regions $(CROSSPLAN_HOME)/world/regions.geojson \
 		--incidents $(CROSSPLAN_HOME)/world/incidents.parquet \
 		--resources $(CROSSPLAN_HOME)/world/resources.json
+	$(VENV)/bin/crossplan import --data $(CROSSPLAN_HOME)/world
 	$(VENV)/bin/crossplan train --data $(CROSSPLAN_HOME)/world
 	@KEY=$$($(VENV)/bin/crossplan keys add demo-planner --role planner --replace) && echo && \
 	 echo "The map page: http://localhost:3000/  (sign in with the key below; Ctrl-C stops the service)" && \

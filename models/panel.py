@@ -34,8 +34,8 @@ def season_length(frequency: str) -> int:
 
 
 def period_fits(dates: pd.Series) -> dict[str, pd.Series]:
-    """Which frequencies each date starts a period of (DESIGN.md: periods are dated by their
-    start): ``weekly`` a Monday, ``monthly`` the first of a month, ``yearly`` 1 January, each
+    """Which frequencies each date starts a period of (periods are dated by their start:
+    docs/design.md, "Data contract v1"): ``weekly`` a Monday, ``monthly`` the first of a month, ``yearly`` 1 January, each
     at midnight."""
     midnight = dates.dt.normalize() == dates
     first = midnight & (dates.dt.day == 1)

@@ -1,6 +1,7 @@
 """Allocation of patrol shifts and joint operations across agencies and countries.
 
-Takes a forecast table and the resources of DESIGN.md; imports nothing else of crossplan.
+Takes a forecast table and the resources (docs/design.md, "Data contract v1"); imports
+nothing else of crossplan.
 Build and solve are separate (:func:`build_problem`, :func:`optimize.solve.solve`);
 :func:`plan_allocation` does both after quick feasibility checks.
 

@@ -1,4 +1,4 @@
-"""Build the allocation MILP (DESIGN.md, "Reference allocation model") with PuLP.
+"""Build the allocation MILP (docs/design.md, "Reference allocation model") with PuLP.
 
 Variables: shifts ``x[u,r,t]`` (integer, only for eligible pairs), launches ``y[j,t]``
 (binary), curve segments ``s[r,t,k]``, boosted shifts ``z[j,u,r,t]`` and, with share caps,

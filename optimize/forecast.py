@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 QUANTILE_COLUMNS = {0.1: "activity_q10", 0.5: "activity_q50", 0.9: "activity_q90"}
-# The forecast table (DESIGN.md): what every forecaster writes and the planner reads.
+# The forecast table (docs/design.md, "Forecast semantics"): what every forecaster writes
+# and the planner reads.
 # ``category`` may be left out of a table given to the planner (it then means ``all``).
 FORECAST_COLUMNS = (
     "region_id",
@@ -131,7 +132,7 @@ class Forecast:
         horizon: int | None = None,
         source: str = "forecast",
     ) -> Forecast:
-        """Validate a forecast table (DESIGN.md columns) and align it with ``region_ids``.
+        """Validate a forecast table (:data:`FORECAST_COLUMNS`) and align it with ``region_ids``.
 
         Parameters
         ----------

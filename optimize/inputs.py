@@ -132,7 +132,7 @@ class Inputs:
         horizon: int | None = None,
         forecast_source: str = "forecast",
     ) -> Inputs:
-        """Inputs from a resources JSON dict (DESIGN.md), a region table and a forecast.
+        """Inputs from a resources JSON dict, a region table and a forecast.
 
         Parameters
         ----------
@@ -141,7 +141,7 @@ class Inputs:
         regions
             Table with ``region_id``, ``country``, ``lon``, ``lat``.
         forecast
-            Forecast table with DESIGN.md's columns.
+            Forecast table (docs/design.md, "Forecast semantics").
         recent_counts
             Recent observed counts per region (proportional baseline).
         horizon

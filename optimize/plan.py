@@ -1,8 +1,9 @@
-"""The result of a planning call: :class:`Plan`, the one definition of DESIGN.md's plan.
+"""The result of a planning call: :class:`Plan`, the one definition of the plan.
 
-The types are pydantic dataclasses: the optimizer builds them positionally like any
-dataclass, and the same types give the plan's JSON (:meth:`Plan.to_dict`) and the schema
-the HTTP service publishes and checks its answers against.
+Its fields are those of docs/design.md, "Reference allocation model". The types are
+pydantic dataclasses: the optimizer builds them positionally like any dataclass, and the
+same types give the plan's JSON (:meth:`Plan.to_dict`) and the schema the HTTP service
+publishes and checks its answers against.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ class Plan:
         return "\n".join(f"  - {f}" for f in self.diagnosis or ())
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan as DESIGN.md's JSON object (plain Python types only)."""
+        """The plan as a JSON object (plain Python types only)."""
         return dict(_adapter(type(self)).dump_python(self, mode="json"))
 
 

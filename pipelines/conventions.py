@@ -1,4 +1,4 @@
-"""Names the MLflow conventions fix (DESIGN.md), importable without importing MLflow.
+"""Names fixed by docs/design.md, "MLflow conventions", importable without MLflow.
 
 The service's worker and ``bentoml serve``'s main process both import the service module
 before anything is served, and the worker unpickles the champion's local copy

@@ -71,7 +71,9 @@ class LoadedModel:
         regions: Sequence[str] | None = None,
         categories: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Forecast table (DESIGN.md's columns) for the periods after the panel's last.
+        """Forecast table for the periods after the panel's last.
+
+        Its columns are those of docs/design.md, "Forecast semantics".
 
         Raises
         ------

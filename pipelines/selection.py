@@ -11,7 +11,7 @@ window is never chosen.
 On a panel that records effort, a candidate that forecasts observed counts (the naive twin,
 or a blend that puts no weight on an effort-aware member) competes and is scored, but cannot
 be champion: it says where patrols found incidents, not where activity is, and a plan made on
-it sends patrols back where they already were (DESIGN.md, principle 2).
+it sends patrols back where they already were (docs/design.md, "Principles", 2).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ as the world allows (common random numbers).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +40,10 @@ from pipelines.synth.geography import COUNTRY_CODES, build_geography
 from pipelines.synth.resources import build_resources
 from pipelines.synth.routes import RouteNetwork, build_routes
 
-__all__ = ["DEFAULT_CATEGORIES", "World", "WorldConfig", "simulate_world"]
+__all__ = ["DEFAULT_CATEGORIES", "World", "WorldConfig", "last_full_week", "simulate_world"]
 
 DEFAULT_CATEGORIES = ("trafficking_in_persons", "smuggling_of_migrants")
-_START = pd.Timestamp("2023-01-02")  # a Monday
+_START = pd.Timestamp("2023-01-02")  # a Monday: the first week of a world with no end date
 _PERIODS_PER_YEAR = 52.18
 _FUTURE_PERIODS = 260  # how far past the history a world can be stepped
 _DISPLACEMENT = 1.5  # how strongly enforcement pushes flow off a path
@@ -59,6 +60,18 @@ class WorldConfig:
     periods: int = 156
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     missing_share: float = 0.005
+    end: dt.date | None = None
+
+    def start(self) -> pd.Timestamp:
+        """The Monday of the first simulated week.
+
+        A fixed date without ``end``; with it, ``periods`` weeks back from the week (Monday to
+        Sunday) that contains ``end``, so that the history's last week is that one.
+        """
+        if self.end is None:
+            return _START
+        last = pd.Timestamp(self.end).normalize() - pd.Timedelta(days=self.end.weekday())
+        return last - pd.Timedelta(weeks=self.periods - 1)
 
     def check(self) -> None:
         """Raise :class:`ConfigurationError` for options the world cannot honour."""
@@ -79,6 +92,8 @@ class WorldConfig:
             problems.append("categories must be names made of letters, digits and '_'")
         if not 0 <= self.missing_share < 0.5:
             problems.append("missing_share must be in [0, 0.5)")
+        if self.end is not None and not 1900 <= self.end.year <= 2200:
+            problems.append(f"end must be a date from 1900 to 2200, got {self.end}")
         if problems:
             raise ConfigurationError("; ".join(problems))
 
@@ -111,10 +126,13 @@ class World:
         self.adjacency = geo.adjacency
         self.categories = tuple(config.categories)
         horizon = config.periods + _FUTURE_PERIODS
-        self.periods = pd.date_range(_START, periods=horizon, freq="W-MON")
-        start_week = int(_START.isocalendar().week) - 1
+        start = config.start()
+        self.periods = pd.date_range(start, periods=horizon, freq="W-MON")
+        # Seasons follow the calendar: the same seed ending on another date draws the same
+        # numbers, with its seasons where that date puts them.
+        self._start_week = int(start.isocalendar().week) - 1
         self._routes: RouteNetwork = build_routes(
-            rng, geo, len(self.categories), horizon, start_week, _PERIODS_PER_YEAR
+            rng, geo, len(self.categories), horizon, self._start_week, _PERIODS_PER_YEAR
         )
         self.resources = build_resources(rng, self.regions, self.adjacency)
 
@@ -280,7 +298,7 @@ class World:
         r = self._routes
         path_flow = r.flow[r.family, :, t] * self._weights[:, None]  # (paths, C)
         routed = np.asarray(r.exposure.T @ path_flow)
-        week = (t + int(_START.isocalendar().week) - 1) % _PERIODS_PER_YEAR
+        week = (t + self._start_week) % _PERIODS_PER_YEAR
         season = 1 + 0.15 * np.cos(2 * np.pi * (week - 30) / _PERIODS_PER_YEAR)
         return np.asarray(self._background * season + routed)
 
@@ -369,13 +387,14 @@ def simulate_world(
     categories: Sequence[str] = DEFAULT_CATEGORIES,
     missing_share: float = 0.005,
     on_period: Callable[[int], None] | None = None,
+    end: dt.date | None = None,
 ) -> World:
     """Draw a world and run its history under the status quo policy.
 
     Parameters
     ----------
     seed
-        The world is a deterministic function of its options and seed.
+        The world is a deterministic function of its options and seed (``end`` included).
     countries, regions, periods
         Size: regions is approximate (cells cut by the coast merge), periods are weeks.
     categories
@@ -385,14 +404,23 @@ def simulate_world(
         some; they are missing from the incidents panel, not zero, and kept in the truth.
     on_period
         Called with the number of periods done after each one (for progress bars).
+    end
+        A day of the history's last week (weeks run from Monday), e.g.
+        ``last_full_week(date.today())``; by default the history starts on 2023-01-02.
     """
-    world = World(WorldConfig(seed, countries, regions, periods, tuple(categories), missing_share))
+    config = WorldConfig(seed, countries, regions, periods, tuple(categories), missing_share, end)
+    world = World(config)
     for t in range(periods):
         world.step(None)
         if on_period is not None:
             on_period(t + 1)
     world.lose_reports(missing_share)
     return world
+
+
+def last_full_week(today: dt.date) -> dt.date:
+    """The Monday of the last week (Monday to Sunday) that ended before ``today``."""
+    return today - dt.timedelta(days=today.weekday() + 7)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -1,9 +1,10 @@
-"""A PostgreSQL server for the tests: the one CI started, or one of our own.
+"""A PostgreSQL server for the tests: the one ``make test`` started, or one of our own.
 
-``.ci/run`` starts a server and exports ``CROSSPLAN_TEST_POSTGRES_URL``; without it the test
-session starts a private server with Debian's ``postgresql`` package (``initdb`` and
-``pg_ctl``, as the ``postgres`` user when run as root) in a temporary directory. When neither
-works the tests that need it fail, saying how to fix it: they are never skipped.
+``make test`` (``.ci/services.sh``) starts a server and exports
+``CROSSPLAN_TEST_POSTGRES_URL``; without it the tests start a private server with Debian's
+``postgresql`` package (``initdb`` and ``pg_ctl``, as the ``postgres`` user when run as root)
+in a temporary directory. When neither works the tests that need it fail, saying how to fix
+it: they are never skipped.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["POSTGRES_VARIABLE", "fresh_database", "postgres_server"]
 POSTGRES_VARIABLE = "CROSSPLAN_TEST_POSTGRES_URL"
 _HOW = (
     "install PostgreSQL (apt-get install postgresql) or set CROSSPLAN_TEST_POSTGRES_URL to a "
-    "server where the user may create databases (.ci/run does both)"
+    "server where the user may create databases (make test does both)"
 )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 
 from rich.progress import Progress
 
 from pipelines.contract import load_dataset, summarize
-from pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, simulate_world
+from pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, last_full_week, simulate_world
 from serving.commands import COMMANDS
 from serving.commands._output import console, output_path, print_summary, write_json
 
@@ -33,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--periods", type=int, default=156, help="weeks of history (default 156)")
     p.add_argument(
+        "--end", type=_end, metavar="YYYY-MM-DD|last-week",
+        help="the history's last week is the one (Monday to Sunday) holding this date; "
+        "last-week: the last full week before today (default: the history starts 2023-01-02)",
+    )  # fmt: skip
+    p.add_argument(
         "--categories", nargs="+", default=list(DEFAULT_CATEGORIES), metavar="NAME",
         help="activity categories (default: %(default)s)",
     )  # fmt: skip
@@ -41,16 +47,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _end(value: str) -> date:
+    if value == "last-week":
+        return last_full_week(date.today())
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a date (YYYY-MM-DD) nor last-week"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     config = WorldConfig(
-        args.seed, args.countries, args.regions, args.periods, tuple(args.categories)
-    )
+        args.seed, args.countries, args.regions, args.periods, tuple(args.categories),
+        end=args.end,
+    )  # fmt: skip
     config.check()  # before anything is written
     with Progress(console=console, transient=True, disable=args.quiet) as progress:
         task = progress.add_task("simulating periods", total=args.periods)
         world = simulate_world(
             config.seed, config.countries, config.regions, config.periods, config.categories,
-            on_period=lambda done: progress.update(task, completed=done),
+            on_period=lambda done: progress.update(task, completed=done), end=config.end,
         )  # fmt: skip
     paths = world.write(args.out)
     summary = {

@@ -1,4 +1,7 @@
-"""The plan as JSON: DESIGN.md's keys, plain types, effort per region for the closed loop."""
+"""The plan as JSON: its keys, plain types, effort per region for the closed loop.
+
+The keys are those of docs/design.md, "Reference allocation model".
+"""
 
 from __future__ import annotations
 

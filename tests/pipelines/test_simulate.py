@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from pipelines.errors import ConfigurationError
-from pipelines.simulate import World, WorldConfig, simulate_world
+from pipelines.simulate import World, WorldConfig, last_full_week, simulate_world
 
 
 def _pivot(frame: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -207,6 +209,7 @@ def test_copies_share_random_numbers(small_world: World) -> None:
         ({"periods": 3}, "periods must be between 8"),  # too short for any model
         ({"categories": ()}, "categories must be distinct"),  # nothing to simulate
         ({"categories": ("a b",)}, "categories must be names"),  # not a usable name
+        ({"end": date(1066, 10, 14)}, "end must be a date from 1900"),  # outside pandas' dates
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
@@ -227,3 +230,54 @@ def test_bad_effort_is_refused(small_world: World, effort: dict[str, float]) -> 
     with pytest.raises(ConfigurationError):
         world.step(effort)
     assert world.n_periods == small_world.n_periods
+
+
+@pytest.mark.parametrize(
+    ("today", "monday"),
+    [
+        (date(2026, 12, 3), date(2026, 11, 23)),  # a Thursday: the week before this one
+        (date(2026, 11, 30), date(2026, 11, 23)),  # a Monday: the week that ended yesterday
+        (date(2026, 11, 29), date(2026, 11, 16)),  # a Sunday: its own week is not over yet
+        (date(2026, 1, 1), date(2025, 12, 22)),  # across the new year
+    ],
+)
+def test_last_full_week(today: date, monday: date) -> None:
+    assert last_full_week(today) == monday
+
+
+def test_end_places_the_last_week() -> None:
+    world = simulate_world(seed=11, regions=30, periods=20, end=date(2026, 11, 29))  # a Sunday
+    periods = world.incidents()["period"]
+    assert periods.max() == pd.Timestamp("2026-11-23")  # the Monday of that week
+    assert periods.min() == pd.Timestamp("2026-11-23") - pd.Timedelta(weeks=19)
+    assert periods.nunique() == world.n_periods == 20
+    assert world.next_period() == pd.Timestamp("2026-11-30")
+
+
+def test_same_seed_and_end_same_world() -> None:
+    # any day of the same week gives the same world
+    a, b = (
+        simulate_world(seed=11, regions=30, periods=20, end=date(2026, 11, 23)),
+        simulate_world(seed=11, regions=30, periods=20, end=date(2026, 11, 27)),
+    )
+    pd.testing.assert_frame_equal(a.incidents(), b.incidents())
+    pd.testing.assert_frame_equal(a.truth(), b.truth())
+    assert a.resources == b.resources
+
+
+def test_end_of_the_default_history_is_the_default_world() -> None:
+    default = simulate_world(seed=11, regions=30, periods=20)
+    ended = simulate_world(
+        seed=11, regions=30, periods=20, end=date(2023, 1, 2) + timedelta(weeks=19)
+    )
+    pd.testing.assert_frame_equal(default.incidents(), ended.incidents())
+    pd.testing.assert_frame_equal(default.truth(), ended.truth())
+
+
+def test_another_end_moves_the_seasons_not_the_map() -> None:
+    a = simulate_world(seed=11, regions=30, periods=20, end=date(2026, 11, 23))
+    b = simulate_world(seed=11, regions=30, periods=20, end=date(2026, 5, 25))
+    pd.testing.assert_frame_equal(a.regions, b.regions)
+    assert a.resources == b.resources
+    # the same draws, with half a year's difference in season
+    assert not np.allclose(a.truth()["activity_rate"], b.truth()["activity_rate"])

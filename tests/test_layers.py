@@ -1,0 +1,176 @@
+"""Imports point one way: ``serving`` → ``pipelines`` → ``models`` → ``optimize``.
+
+``serving`` may import the other three; ``pipelines`` imports ``models`` and ``optimize`` (the
+planning use-case and the closed-loop evaluation); ``models`` imports nothing of ours but the
+forecast-table contract that ``optimize`` owns (``optimize.forecast``); ``optimize`` imports
+none of them, and nothing but ``serving`` imports ``serving`` (docs/design.md, "Layers").
+
+Every import counts: at module level, inside functions, under ``TYPE_CHECKING``, relative
+ones, and ``importlib.import_module`` / ``__import__`` with a literal name. The checker runs on
+the real packages and, to show it can fail, on small package trees written for the test.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What each package may import of ours (itself included); a dotted entry allows that module
+# and its submodules only.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "serving": ("serving", "pipelines", "models", "optimize"),
+    "pipelines": ("pipelines", "models", "optimize"),
+    "models": ("models", "optimize.forecast"),
+    "optimize": ("optimize",),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An import of a module that the importing package may not import."""
+
+    file: str
+    line: int
+    imported: str
+    package: str
+
+    def __str__(self) -> str:
+        allowed = ", ".join(ALLOWED[self.package])
+        return (
+            f"{self.file}:{self.line}: {self.package} imports {self.imported} "
+            f"({self.package} may import only {allowed})"
+        )
+
+
+def _package_of(path: Path, root: Path) -> str:
+    """The package the relative imports of the module at ``path`` start from."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1])  # a package's __init__ and its modules alike
+
+
+def _is_module(dotted: str, root: Path) -> bool:
+    base = root.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _imports(tree: ast.AST, package: str, root: Path) -> Iterator[tuple[int, str]]:
+    """``(line, module)`` of every import in ``tree``, relative ones made absolute."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".") if package else []
+                base = parts[: len(parts) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                # ``from optimize import forecast`` imports the module optimize.forecast
+                sub = f"{module}.{alias.name}"
+                yield node.lineno, sub if _is_module(sub, root) else module
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+            )
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def _allowed(imported: str, package: str) -> bool:
+    return any(imported == a or imported.startswith(a + ".") for a in ALLOWED[package])
+
+
+def layer_violations(root: Path) -> list[Violation]:
+    """Every import in the four packages under ``root`` that goes against :data:`ALLOWED`."""
+    found = []
+    for package in ALLOWED:
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for line, imported in _imports(tree, _package_of(path, root), root):
+                if imported.split(".")[0] in ALLOWED and not _allowed(imported, package):
+                    found.append(Violation(str(path.relative_to(root)), line, imported, package))
+    return found
+
+
+def test_the_packages_keep_the_import_direction() -> None:
+    violations = layer_violations(ROOT)
+    assert not violations, "imports against the layers:\n" + "\n".join(map(str, violations))
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    """A package tree of the four packages under ``root``, with ``files`` in it."""
+    for package in ALLOWED:
+        (root / package).mkdir(parents=True, exist_ok=True)
+        (root / package / "__init__.py").touch()
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / "__init__.py").touch()
+        path.write_text(source, encoding="utf-8")
+    # the modules the snippets name, so that ``from X import Y`` can tell a module from a name
+    for module in (
+        "optimize/forecast.py",
+        "optimize/build.py",
+        "serving/cli.py",
+        "models/panel.py",
+    ):
+        (root / module).touch()
+    return root
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        # an import inside a function counts as much as one at the top
+        ("optimize/bad.py", "import os\n\n\ndef f():\n    from models import panel\n", (5, "models.panel")),
+        # a relative import that climbs out of pipelines into serving
+        ("pipelines/sub/bad.py", "from ...serving import cli\n", (1, "serving.cli")),
+        # models may read the forecast contract of optimize, not the rest of it
+        ("models/bad.py", "from optimize.build import build_problem\n", (1, "optimize.build")),
+        # the optimize package itself is more than the contract
+        ("models/bad.py", "from optimize import Forecast\n", (1, "optimize")),
+        # a type-only import is still a dependency
+        ("optimize/bad.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import serving.cli\n", (3, "serving.cli")),
+        # an import by name
+        ("pipelines/bad.py", "import importlib\nimportlib.import_module('serving.cli')\n", (2, "serving.cli")),
+        # only serving imports serving, even where the rest is allowed
+        ("models/bad.py", "from serving import cli\n", (1, "serving.cli")),
+    ],
+)  # fmt: skip
+def test_the_checker_names_file_line_and_import(
+    tmp_path: Path, name: str, source: str, expected: tuple[int, str]
+) -> None:
+    root = _tree(tmp_path, {name: source})
+    line, imported = expected
+    assert [(v.file, v.line, v.imported) for v in layer_violations(root)] == [
+        (name, line, imported)
+    ]
+    assert f"{name}:{line}: " in str(layer_violations(root)[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("models/ok.py", "from optimize.forecast import FORECAST_COLUMNS\n"),  # the contract
+        ("models/ok.py", "from optimize import forecast\n"),  # the same, as a module
+        ("models/ok.py", "from scipy.optimize import minimize\n"),  # not ours
+        ("pipelines/ok.py", "from models import panel\nimport optimize.build\n"),  # downwards
+        ("pipelines/sub/ok.py", "from ..sibling import x\nfrom . import y\n"),  # its own
+        ("serving/ok.py", "import pipelines, models, optimize, serving.cli\n"),  # the top
+    ],
+)
+def test_the_checker_lets_allowed_imports_pass(tmp_path: Path, name: str, source: str) -> None:
+    assert layer_violations(_tree(tmp_path, {name: source})) == []
