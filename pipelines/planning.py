@@ -181,6 +181,13 @@ class PlanRequest(BaseModel):
         "a larger request gets 400, saying how to split it",
     )
     solver: Solver = Field(default="cbc", description="MILP solver")
+    risk_quantile: float | None = Field(
+        default=None,
+        ge=0.1,
+        le=0.9,
+        description="Forecast quantile to plan on, from 0.1 to 0.9, instead of the policy's "
+        "risk_quantile; null: the policy's",
+    )
     time_limit_s: float | None = Field(
         default=None,
         ge=1,
@@ -393,6 +400,15 @@ def _row_problems(request: PlanRequest, dataset: Dataset) -> list[Problem]:
 
 
 def _resources(request: PlanRequest, dataset: Dataset) -> Resources:
+    """The request's resources, else the data directory's, with the request's quantile."""
+    resources = _given_resources(request, dataset)
+    if request.risk_quantile is None:
+        return resources
+    policy = resources.policy.model_copy(update={"risk_quantile": request.risk_quantile})
+    return resources.model_copy(update={"policy": policy})
+
+
+def _given_resources(request: PlanRequest, dataset: Dataset) -> Resources:
     if request.resources is None:
         if dataset.resources is None:
             raise DataValidationError(

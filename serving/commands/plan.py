@@ -64,6 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--solver", choices=SOLVERS, default="cbc", help="MILP solver (default cbc)")
     p.add_argument(
+        "--risk-quantile",
+        type=float,
+        help="forecast quantile to plan on, 0.1 to 0.9 (default: the policy's)",
+    )
+    p.add_argument(
         "--time-limit",
         type=float,
         help="solver time limit in seconds (default: the policy's, else none)",
@@ -92,10 +97,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
     try:
         request = PlanRequest(
-            horizon=args.horizon, solver=args.solver, time_limit_s=args.time_limit
+            horizon=args.horizon,
+            solver=args.solver,
+            time_limit_s=args.time_limit,
+            risk_quantile=args.risk_quantile,
         )
     except ValidationError as err:
-        flags = {"horizon": "--horizon", "time_limit_s": "--time-limit"}
+        flags = {
+            "horizon": "--horizon",
+            "time_limit_s": "--time-limit",
+            "risk_quantile": "--risk-quantile",
+        }
         raise ConfigurationError(
             "; ".join(
                 f"{flags.get(p.where, p.where)}: {p.message} — fix: {p.fix}"

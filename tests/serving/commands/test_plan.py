@@ -175,6 +175,7 @@ def test_without_a_model_or_forecast_the_user_is_told_what_to_do(
     [
         (["--horizon", "0"], "--horizon must be at least 1"),  # nothing to plan
         (["--time-limit", "-3"], "--time-limit must be positive"),  # no time at all
+        (["--risk-quantile", "0.99"], "--risk-quantile"),  # beyond the forecast's q90
         (["--forecast", "missing.csv"], "forecast file not found"),  # a typo in the path
         (["--forecast", "forecast.txt"], "give a .csv or .parquet"),  # an unknown format
     ],
