@@ -2,7 +2,9 @@
 
 ``/`` is the page (``serving/web/index.html``), ``/docs`` the API manual (Swagger UI from
 ``serving/web/vendor``, reading BentoML's ``/docs.json``), ``/web/...`` their files and
-``/web/config.json`` what the page needs to know before anyone signs in. None of these need
+``/web/config.json`` what the page needs to know before anyone signs in: the basemap, and the
+file types and size ``POST /submissions`` takes (from the modules that enforce them, so that
+the page refuses what the service would refuse before uploading it). None of these need
 a key: they hold no data; everything the page shows comes from the API with the key the
 planner typed in.
 
@@ -23,6 +25,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from serving.schemas import MAX_BODY_BYTES
+from serving.submissions import CONTENT_TYPES
 
 __all__ = ["WEB_DIR", "page_app", "tile_url"]
 
@@ -50,11 +55,21 @@ async def _favicon(_: Request) -> Response:
     return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
+def _submission_types() -> dict[str, str]:
+    """A file's ending -> the Content-Type the page uploads it with (the first one named)."""
+    types: dict[str, str] = {}
+    for media, suffix in CONTENT_TYPES.items():
+        types.setdefault(suffix, media)
+    return types
+
+
 async def _config(_: Request) -> Response:
     return JSONResponse(
         {
             "tile_url": tile_url(),
             "tile_attribution": os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
+            "submission_types": _submission_types(),
+            "max_body_bytes": MAX_BODY_BYTES,
         },
         headers=_REVALIDATE,
     )

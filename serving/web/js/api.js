@@ -23,18 +23,20 @@ export function forgetKey() {
   sessionStorage.removeItem(KEY);
 }
 
+// body: a value sent as JSON, or {raw, type}: bytes (a File) sent as they are, with their type.
 async function call(method, path, body, key = savedKey()) {
   const headers = { Accept: "application/json", Authorization: `Bearer ${key}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let payload;
+  if (body && body.raw !== undefined) {
+    headers["Content-Type"] = body.type;
+    payload = body.raw;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
   let response;
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
-      cache: "no-store",
-    });
+    response = await fetch(path, { method, headers, body: payload, credentials: "omit", cache: "no-store" });
   } catch (err) {
     throw new ApiError(0, { error: "cannot reach the service: check the network and try again" });
   }
@@ -49,16 +51,28 @@ async function call(method, path, body, key = savedKey()) {
   return doc;
 }
 
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    for (const v of [].concat(value)) if (v !== null && v !== undefined) search.append(name, v);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
 export const api = {
   me: (key) => call("GET", "/me", undefined, key),
   regions: () => call("GET", "/regions"),
-  observed: (periods = 12) => call("GET", `/observed?periods=${periods}`),
+  observed: (periods = 12) => call("GET", `/observed${query({ periods })}`),
   resources: () => call("GET", "/resources"),
   forecast: (horizon) => call("POST", "/forecast", { horizon }),
   plan: (request) => call("POST", "/plan", request),
-  plans: (limit = 50) => call("GET", `/plans?limit=${limit}`),
+  plans: (limit = 50) => call("GET", `/plans${query({ limit })}`),
   storedPlan: (id) => call("GET", `/plans/${encodeURIComponent(id)}`),
   planGeojson: (id) => call("GET", `/plans/${encodeURIComponent(id)}/geojson`),
+  incidents: ({ start, end, category } = {}) => call("GET", `/incidents${query({ start, end, category, format: "json" })}`),
+  alerts: (limit = 100) => call("GET", `/alerts${query({ limit })}`),
+  submit: (file, type) => call("POST", `/submissions${query({ file: file.name })}`, { raw: file, type }),
 };
 
 export async function config() {

@@ -8,9 +8,11 @@ const INTRODUCTION = [
   "Forecasts of cross-border trafficking and smuggling activity per region and period, and",
   "patrol and joint-operation plans made from them. Every endpoint except `/healthz`, `/readyz`",
   "and `/metrics` needs the header `Authorization: Bearer <key>` with a key from",
-  "`crossplan keys add NAME --role analyst|planner|admin`; roles build on each other.",
+  "`crossplan keys add NAME --role reporter|analyst|planner|admin [--country ISO3 --agency NAME]`:",
+  "a reporter submits its country's rows; analysts, planners and admins build on each other.",
   "",
-  "The map page for planners and analysts is at [/](/).",
+  "The map page — forecasts and plans for planners, stored plans and alerts for analysts, the",
+  "upload and its alerts for reporters — is at [/](/).",
 ].join("\n");
 
 async function start() {

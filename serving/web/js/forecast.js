@@ -1,5 +1,6 @@
 // The forecast view: a choropleth of one period, category and statistic, and per region
-// the recent observed counts, the forecast with its interval, and the detection rate.
+// the recent observed counts, the forecast with its interval, and the detection rate. Only
+// regions the key reads region by region get rows (access.js); the others stay country level.
 
 import { api } from "./api.js";
 import { forecastChart } from "./chart.js";
@@ -14,10 +15,12 @@ const STATS = {
 };
 
 export class ForecastView {
-  constructor({ regions, form, modelNote }) {
+  constructor({ regions, access, form, modelNote, warnings }) {
     this.regions = regions; // region_id -> properties
+    this.access = access;
     this.form = form;
     this.modelNote = modelNote;
+    this.warnings = warnings;
     this.rows = new Map();
     this.periods = [];
     this.categories = [];
@@ -28,13 +31,14 @@ export class ForecastView {
   async load(horizon = 4) {
     const [forecast, observed] = await Promise.all([api.forecast(horizon), api.observed(12)]);
     this.model = forecast.model;
-    for (const row of forecast.forecasts) {
+    const rows = this.access.keep(forecast.forecasts);
+    for (const row of rows) {
       this.rows.set(`${row.region_id}|${row.category}|${row.period}`, row);
     }
-    this.periods = [...new Set(forecast.forecasts.map((r) => r.period))].sort();
-    this.categories = [...new Set(forecast.forecasts.map((r) => r.category))].sort();
-    this.observed = observed;
-    for (const row of observed.rows) {
+    this.periods = [...new Set(rows.map((r) => r.period))].sort();
+    this.categories = [...new Set(rows.map((r) => r.category))].sort();
+    this.observed = { periods: observed.periods, rows: this.access.keep(observed.rows) };
+    for (const row of this.observed.rows) {
       this.observedAt.set(`${row.region_id}|${row.category}|${row.period}`, row);
     }
     const { period, category, stat } = this.controls();
@@ -43,6 +47,8 @@ export class ForecastView {
     stat.value = "mean";
     this.modelNote.textContent = `Model ${this.model.name}, version ${this.model.version}` +
       (this.model.trained_at ? `, trained ${this.model.trained_at.slice(0, 10)}` : "");
+    this.warnings.replaceChildren(...(forecast.warnings || []).map((w) => h("li", {}, w)));
+    this.warnings.hidden = !this.warnings.children.length;
   }
 
   controls() {
@@ -61,7 +67,7 @@ export class ForecastView {
   lastObserved(regionId, category) {
     const last = this.observed.periods[this.observed.periods.length - 1];
     const row = this.observedAt.get(`${regionId}|${category}|${last}`);
-    return row ? row.observed : NaN;
+    return Number.isFinite(row?.observed) ? row.observed : NaN; // a withheld count is no zero
   }
 
   // The value painted for a region under the current choice.
@@ -98,7 +104,7 @@ export class ForecastView {
     const { category, period } = this.choice();
     const observed = this.observed.periods.map((p) => {
       const row = this.observedAt.get(`${regionId}|${category}|${p}`);
-      return { period: p, value: row ? row.observed : null };
+      return { period: p, value: Number.isFinite(row?.observed) ? row.observed : null, withheld: Boolean(row?.suppressed) };
     });
     const forecast = this.periods
       .map((p) => this.rows.get(`${regionId}|${category}|${p}`))
@@ -106,7 +112,8 @@ export class ForecastView {
       .map((r) => ({ period: r.period, mean: r.activity_mean, q10: r.activity_q10, q90: r.activity_q90 }));
     const row = this.rows.get(`${regionId}|${category}|${period}`);
     const kappa = row ? row.detection_rate : NaN;
-    const recent = observed.filter((o) => o.value !== null);
+    const recent = observed.filter((o) => o.value !== null || o.withheld);
+    const latest = recent[recent.length - 1];
     const title = `${category.replaceAll("_", " ")} in ${region.name || regionId}: observed counts of the last ` +
       `${observed.length} periods, then the forecast mean with its 10%–90% interval`;
     return h("div", { class: "region-view", "data-region-id": regionId },
@@ -116,7 +123,8 @@ export class ForecastView {
       facts([
         ["Forecast, " + period, row ? `${fmt(row.activity_mean)} (80% interval ${fmt(row.activity_q10)}–${fmt(row.activity_q90)})` : "–"],
         ["Detection rate κ", Number.isFinite(kappa) ? `${fmt(kappa, 3)} — one shift finds an incident with chance ${fmt(100 * (1 - Math.exp(-kappa)), 1)}%` : "–"],
-        ["Observed, last period", recent.length ? `${fmt(recent[recent.length - 1].value, 0)} (${recent[recent.length - 1].period})` : "no report"],
+        ["Observed, last period", !latest ? "no report"
+          : `${latest.value === null ? "withheld (a small count from another agency)" : fmt(latest.value, 0)} (${latest.period})`],
       ]),
       h("table", { class: "numbers" },
         h("caption", {}, "Forecast by period"),

@@ -1,8 +1,10 @@
-// Stored plans, newest first: re-open one on the map, or download it as GeoJSON or CSV.
+// Stored plans, newest first: re-open one on the map, or download it as GeoJSON or CSV —
+// with only the regions the key reads region by region, as on the map.
 
 import { api } from "./api.js";
 import { fmt } from "./colors.js";
 import { h } from "./dom.js";
+import { readablePlan } from "./plan.js";
 
 const CSV_COLUMNS = ["region_id", "name", "country", "period", "shifts", "effort",
   "expected_activity", "expected_interdictions", "marginal_value"];
@@ -32,7 +34,16 @@ export function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export async function listPlans(tbody, { onOpen, regions, onError }) {
+// A region the key reads only as its country's total keeps its shape and no figure.
+const IDENTITY = ["region_id", "country", "name", "kind"];
+
+function readableGeojson(collection, access) {
+  const bare = (f) => ({ ...f, properties: Object.fromEntries(IDENTITY.filter((k) => k in (f.properties || {})).map((k) => [k, f.properties[k]])) });
+  const id = (f) => f.properties?.region_id ?? f.id;
+  return { ...collection, features: (collection.features || []).map((f) => (access.reads(id(f)) ? f : bare(f))) };
+}
+
+export async function listPlans(tbody, { onOpen, regions, access, onError }) {
   const { plans } = await api.plans(50);
   tbody.replaceChildren(...plans.map((p) => {
     const when = p.created_at.replace("T", " ").slice(0, 16);
@@ -49,8 +60,8 @@ export async function listPlans(tbody, { onOpen, regions, onError }) {
       h("td", {}, p.status, h("br"), fmt(p.objective, 1)),
       h("td", { class: "actions" },
         h("button", { type: "button", class: "open", "aria-label": `Open the ${label} on the map`, onclick: fetchAnd(async () => onOpen(await api.storedPlan(p.plan_id))) }, "Open"),
-        h("button", { type: "button", class: "geojson", "aria-label": `Download the ${label} as GeoJSON`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.geojson`, JSON.stringify(await api.planGeojson(p.plan_id)), "application/geo+json")) }, "GeoJSON"),
-        h("button", { type: "button", class: "csv", "aria-label": `Download the ${label} as CSV`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.csv`, planCsv(await api.storedPlan(p.plan_id), regions), "text/csv")) }, "CSV")));
+        h("button", { type: "button", class: "geojson", "aria-label": `Download the ${label} as GeoJSON`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.geojson`, JSON.stringify(readableGeojson(await api.planGeojson(p.plan_id), access)), "application/geo+json")) }, "GeoJSON"),
+        h("button", { type: "button", class: "csv", "aria-label": `Download the ${label} as CSV`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.csv`, planCsv(readablePlan(await api.storedPlan(p.plan_id), access), regions), "text/csv")) }, "CSV")));
   }));
   if (!plans.length) tbody.append(h("tr", {}, h("td", { colspan: 3 }, "No plan is stored yet.")));
   tbody.dataset.listed = String(Number(tbody.dataset.listed || 0) + 1); // a new list is shown

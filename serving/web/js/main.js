@@ -1,15 +1,24 @@
 // The page: sign in with an API key, then the views the key's role may use — forecast and
-// plan for planners, stored plans for everyone — around one map of the regions.
+// plan for planners, stored plans for analysts, an upload for reporters, alerts for every
+// key — around one map of the regions. In every view, a region the key does not read region
+// by region is drawn at country level, and opening it shows its country's latest total.
 
+import { Access } from "./access.js";
+import { AlertsView } from "./alerts.js";
 import { ApiError, api, config, forgetKey, savedKey, saveKey } from "./api.js";
 import { facts, h, options } from "./dom.js";
 import { ForecastView } from "./forecast.js";
 import { listPlans } from "./history.js";
-import { drawLegend, RegionMap } from "./map.js";
+import { COUNTRY_LEVEL, drawLegend, RegionMap } from "./map.js";
 import { PlanView, planRequest } from "./plan.js";
+import { SubmitView } from "./submit.js";
+import { CountryTotals } from "./totals.js";
 
 const $ = (selector) => document.querySelector(selector);
-const state = { me: null, view: null, map: null, regions: {}, resources: null, forecast: null, plan: null, selected: null };
+const state = {
+  me: null, view: null, map: null, regions: {}, resources: null, access: null,
+  forecast: null, plan: null, alerts: null, totals: null, submit: null, selected: null,
+};
 
 function say(text) {
   $("#status").textContent = text;
@@ -45,6 +54,11 @@ function failed(where) {
   };
 }
 
+// A call the key's role may not make (403), or that has nothing to give (404): null.
+function optional(request) {
+  return request.catch((err) => (err.status === 403 || err.status === 404 ? null : Promise.reject(err)));
+}
+
 async function enter(me) {
   state.me = me;
   document.body.dataset.state = "signed-in";
@@ -52,35 +66,62 @@ async function enter(me) {
   $("#sign-in").hidden = true;
   $("#app").hidden = false;
   $("#who").hidden = false;
-  $("#who-name").textContent = `${me.name} (${me.role})`;
-  const mayPlan = me.may.includes("plan");
-  $("#tab-forecast").hidden = !mayPlan;
-  $("#plan-form").hidden = !mayPlan;
+  $("#who-name").textContent = `${me.name} (${[me.role, me.country, me.agency].filter(Boolean).join(", ")})`;
+  const may = (what) => me.may.includes(what);
+  $("#tab-forecast").hidden = !may("plan");
+  $("#plan-form").hidden = !may("plan");
+  $("#tab-plan").hidden = !may("read");
+  $("#tab-history").hidden = !may("read");
+  $("#tab-submit").hidden = !may("submit");
 
   const [cfg, regions, resources] = await Promise.all([
     config(),
-    api.regions(),
-    api.resources().catch((err) => (err.status === 404 ? null : Promise.reject(err))),
+    optional(api.regions()), // every role reads the shapes (no counts in them)
+    may("read") ? optional(api.resources()) : null,
   ]);
   state.resources = resources;
-  state.regions = Object.fromEntries(regions.features.map((f) => [f.properties.region_id, f.properties]));
+  state.regions = regions ? Object.fromEntries(regions.features.map((f) => [f.properties.region_id, f.properties])) : {};
+  state.access = new Access(me, regions ? state.regions : null, resources);
+  $("#who-access").textContent = state.access.all ? "" : state.access.summary();
   if (resources) $("#p-quantile").value = resources.policy.risk_quantile;
-  options($("#region-select"), [["", "Choose a region…"], ...Object.values(state.regions)
-    .sort((a, b) => (a.name || a.region_id).localeCompare(b.name || b.region_id))
-    .map((r) => [r.region_id, `${r.name || r.region_id} (${r.country})`])], "");
   state.map?.remove(); // signing in again after a key was refused
-  state.map = new RegionMap($("#map"), regions, {
-    tileUrl: cfg.tile_url,
-    tileAttribution: cfg.tile_attribution,
-    onSelect: select,
-  });
-  state.forecast = new ForecastView({ regions: state.regions, form: $("#forecast-form"), modelNote: $("#forecast-model") });
+  state.map = null;
+  state.selected = null;
+  document.body.dataset.map = regions ? "shown" : "none";
+  $(".map-area").hidden = !regions;
+  $("#details").hidden = !regions;
+  if (regions) {
+    options($("#region-select"), [["", "Choose a region…"], ...Object.values(state.regions)
+      .sort((a, b) => (a.name || a.region_id).localeCompare(b.name || b.region_id))
+      .map((r) => [r.region_id, `${r.name || r.region_id} (${r.country})${state.access.reads(r.region_id) ? "" : " — country totals"}`])], "");
+    state.map = new RegionMap($("#map"), regions, {
+      tileUrl: cfg.tile_url,
+      tileAttribution: cfg.tile_attribution,
+      onSelect: select,
+    });
+  }
+  const { access } = state;
+  state.totals = new CountryTotals(access);
+  state.forecast = new ForecastView({ regions: state.regions, access, form: $("#forecast-form"), modelNote: $("#forecast-model"), warnings: $("#forecast-warnings") });
   state.plan = new PlanView({
     regions: state.regions,
+    access,
     resources,
     elements: { result: $("#plan-result"), period: $("#p-period"), summary: $("#plan-summary"), operations: $("#plan-operations"), message: $("#plan-message") },
   });
-  await show(mayPlan ? "forecast" : "history");
+  state.alerts = new AlertsView({ regions: state.regions, access, list: $("#alerts"), onOpen: regions ? (id) => select(id) : null });
+  state.submit = new SubmitView({
+    el: {
+      form: $("#submit-form"), file: $("#s-file"), button: $("#s-submit"), progress: $("#submit-progress"),
+      message: $("#submit-message"), receipt: $("#submit-receipt"), problems: $("#submit-problems"),
+    },
+    types: cfg.submission_types || {},
+    maxBytes: cfg.max_body_bytes,
+    onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${receipt.new} new, ${receipt.corrected} corrected cells`),
+    onError: (err) => failed($("#submit-message"))(err),
+  });
+  state.submit.clear(); // nothing of a key signed in before
+  await show(may("plan") ? "forecast" : may("read") ? "history" : may("submit") ? "submit" : "alerts");
 }
 
 async function show(view) {
@@ -101,7 +142,16 @@ async function show(view) {
     }
   }
   if (view === "history") {
-    await listPlans($("#history tbody"), { onOpen: openPlan, regions: state.regions, onError: failed($("#history-message")) });
+    await listPlans($("#history tbody"), { onOpen: openPlan, regions: state.regions, access: state.access, onError: failed($("#history-message")) });
+  }
+  if (view === "alerts") {
+    $("#alerts-message").replaceChildren();
+    try {
+      await state.alerts.load();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 403) $("#alerts-message").textContent = "This service does not list alerts to this key's role.";
+      else failed($("#alerts-message"))(err);
+    }
   }
   repaint();
   if (view === "forecast" && state.forecast.periods.length && !window.crossplanTimings) {
@@ -110,41 +160,73 @@ async function show(view) {
   }
 }
 
-// The painter of what is on the map now: the forecast, a plan, or the bare regions.
+// The painter of what is on the map now: the forecast, alerts, a plan, or the bare regions.
 function painter() {
   if (state.view === "forecast") return state.forecast.periods.length ? state.forecast : null;
+  if (state.view === "alerts") return state.alerts.loaded ? state.alerts : null;
+  if (state.view === "submit") return null;
   if (state.plan.drawable) return state.plan;
   return null;
 }
 
 function bareNote() {
   if (state.view === "forecast") return "No forecast to show.";
+  if (state.view === "alerts") return "No alerts to show.";
+  if (state.view === "submit") return "Send a file of your country's rows.";
   if (state.view === "plan" && state.me.may.includes("plan")) return "Make a plan, or open one under History.";
   return "Open a stored plan under History to see it on the map.";
 }
 
+// Whatever a view paints, a region the key does not read region by region is drawn at
+// country level: no colour of its own, no number in its label.
+function guarded(paint) {
+  const { access, regions } = state;
+  if (Object.keys(regions).every((id) => access.reads(id))) return paint;
+  const country = (id) => regions[id].country;
+  return {
+    ...paint,
+    fill: (id) => (access.reads(id) ? paint.fill(id) : COUNTRY_LEVEL),
+    describe: (id) => (access.reads(id) ? paint.describe(id)
+      : `${regions[id].name || id} (${country(id)}): read only as ${country(id)}'s total; open it for the latest`),
+    outlined: new Set([...(paint.outlined || [])].filter((id) => access.reads(id))),
+    legend: { ...paint.legend, countryLevel: "read only as its country's total: open one for the latest" },
+  };
+}
+
 function repaint() {
+  if (!state.map) return;
   const view = painter();
-  const paint = view ? view.paint() : {
+  const paint = guarded(view ? view.paint() : {
     fill: () => "#e8e8e8",
     describe: (id) => `${state.regions[id].name || id} (${state.regions[id].country})`,
     legend: { title: "Regions", classes: [], note: bareNote() },
     caption: "Map of the regions.",
-  };
+  });
   state.map.paint(paint);
-  state.map.element.dataset.layer = view === state.forecast ? "forecast" : view ? "plan" : "regions";
+  state.map.element.dataset.layer = view === state.forecast ? "forecast" : view === state.alerts ? "alerts" : view ? "plan" : "regions";
   drawLegend($("#legend"), paint.legend);
   $("#map-caption").textContent = paint.caption;
   if (state.selected) select(state.selected, { quiet: true });
 }
 
 function select(regionId, { quiet = false } = {}) {
+  if (!state.map) return;
   state.selected = regionId || null;
-  state.map.select(state.selected);
   $("#region-select").value = regionId || "";
-  if (!regionId) return;
-  const view = painter();
+  if (!regionId) {
+    state.map.select([]);
+    return;
+  }
   const region = state.regions[regionId];
+  if (!state.access.reads(regionId)) {
+    // A country read as its total: the whole of it is chosen, and its total shown.
+    state.map.select(state.access.countryLevel(region.country).map((r) => r.region_id));
+    $("#region-details").replaceChildren(state.totals.details(region.country, regionId, (err) => failed($("#status"))(err)));
+    if (!quiet) say(`${region.country} selected: country totals`);
+    return;
+  }
+  state.map.select([regionId]);
+  const view = painter();
   $("#region-details").replaceChildren(view ? view.details(regionId)
     : h("div", { class: "region-view", "data-region-id": regionId }, h("h3", {}, region.name || regionId),
       facts([["Region", regionId], ["Country", region.country], ["Kind", (region.kind || "").replaceAll("_", " ")]])));
@@ -237,6 +319,11 @@ function wire() {
   $("#p-period").addEventListener("change", repaint);
   $("#region-select").addEventListener("change", (event) => select(event.target.value));
   $("#history-refresh").addEventListener("click", () => show("history").catch(failed($("#history-message"))));
+  $("#alerts-refresh").addEventListener("click", () => show("alerts").catch(failed($("#alerts-message"))));
+  $("#submit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.submit?.send();
+  });
   window.addEventListener("resize", () => state.map?.invalidate());
 }
 

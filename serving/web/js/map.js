@@ -6,6 +6,27 @@
 const BORDER = "#333333";
 const SELECTED = "#000000";
 const OUTLINE = "#d01c8b"; // joint operations: magenta, apart from every fill colour
+const SVG = "http://www.w3.org/2000/svg";
+
+// Regions the key reads only as their country's total: grey hatching, apart from every
+// colour scale and from "no value" grey, with faint inner borders so a country reads as one.
+export const COUNTRY_LEVEL = "url(#country-level)";
+const COUNTRY_BORDER = "#9a9a9a";
+
+function hatching(svg) {
+  if (!svg || svg.querySelector("#country-level")) return;
+  const node = (name, attrs, parent) => {
+    const el = document.createElementNS(SVG, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    parent.append(el);
+    return el;
+  };
+  const defs = node("defs", {}, svg);
+  svg.prepend(defs);
+  const pattern = node("pattern", { id: "country-level", patternUnits: "userSpaceOnUse", width: 8, height: 8, patternTransform: "rotate(45)" }, defs);
+  node("rect", { width: 8, height: 8, fill: "#f0f0f0" }, pattern);
+  node("line", { x1: 0, y1: 0, x2: 0, y2: 8, stroke: "#a8a8a8", "stroke-width": 3 }, pattern);
+}
 
 export class RegionMap {
   constructor(element, regions, { tileUrl, tileAttribution, onSelect }) {
@@ -14,7 +35,7 @@ export class RegionMap {
     this.fill = () => "#e8e8e8";
     this.describe = () => "";
     this.outlined = new Set();
-    this.selected = null;
+    this.selected = new Set();
     this.layers = new Map();
     this.map = L.map(element, { zoomSnap: 0.25, attributionControl: Boolean(tileUrl) });
     if (tileUrl) {
@@ -29,6 +50,7 @@ export class RegionMap {
       },
     }).addTo(this.map);
     this.map.fitBounds(this.geo.getBounds(), { padding: [8, 8] });
+    hatching(element.querySelector(".leaflet-overlay-pane svg"));
     for (const [id, layer] of this.layers) {
       const path = layer.getElement();
       path.classList.add("region");
@@ -53,11 +75,12 @@ export class RegionMap {
     this.element.dataset.painted = String(this.layers.size);
   }
 
-  select(id) {
+  // ids: the regions shown as chosen (one region, or a country read as its total).
+  select(ids = []) {
     const previous = this.selected;
-    this.selected = id;
-    if (previous) this.restyle(previous);
-    if (id && this.layers.has(id)) {
+    this.selected = new Set(ids.filter((id) => this.layers.has(id)));
+    for (const id of previous) if (!this.selected.has(id)) this.restyle(id);
+    for (const id of this.selected) {
       this.restyle(id);
       this.layers.get(id).bringToFront();
     }
@@ -66,17 +89,20 @@ export class RegionMap {
   restyle(id) {
     const layer = this.layers.get(id);
     const joint = this.outlined.has(id);
-    const chosen = id === this.selected;
+    const chosen = this.selected.has(id);
+    const fill = this.fill(id);
+    const grouped = fill === COUNTRY_LEVEL;
     layer.setStyle({
-      fillColor: this.fill(id),
-      color: chosen ? SELECTED : joint ? OUTLINE : BORDER,
-      weight: chosen ? 4 : joint ? 3.5 : 1,
+      fillColor: fill,
+      color: chosen ? SELECTED : joint ? OUTLINE : grouped ? COUNTRY_BORDER : BORDER,
+      weight: chosen ? (this.selected.size > 1 ? 2.5 : 4) : joint ? 3.5 : grouped ? 0.5 : 1,
       dashArray: joint && !chosen ? "7 4" : null,
     });
     const path = layer.getElement();
     path.setAttribute("aria-label", this.describe(id));
     path.classList.toggle("joint", joint);
     path.classList.toggle("selected", chosen);
+    path.classList.toggle("country-level", grouped);
     if (joint) this.layers.get(id).bringToFront();
   }
 
@@ -89,8 +115,8 @@ export class RegionMap {
   }
 }
 
-// The legend: a title, one swatch per class, and a note.
-export function drawLegend(element, { title, classes, note, outline }) {
+// The legend: a title, one swatch per class, the country-level hatching, and a note.
+export function drawLegend(element, { title, classes, note, outline, countryLevel }) {
   element.replaceChildren();
   const heading = document.createElement("h3");
   heading.textContent = title;
@@ -102,6 +128,14 @@ export function drawLegend(element, { title, classes, note, outline }) {
     swatch.style.backgroundColor = colour;
     swatch.dataset.colour = colour;
     item.append(swatch, document.createTextNode(label));
+    list.append(item);
+  }
+  if (countryLevel) {
+    const item = document.createElement("li");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch country-level";
+    swatch.dataset.colour = COUNTRY_LEVEL;
+    item.append(swatch, document.createTextNode(countryLevel));
     list.append(item);
   }
   if (outline) {

@@ -1,6 +1,7 @@
 // The plan view: shifts per region and period, launched joint operations outlined with
 // each country's commitment, per region the assignments and why the plan stops there, a
 // comparison with the uniform and proportional baselines, and an infeasible plan's diagnosis.
+// Of a plan, only the regions the key reads region by region are kept (access.js).
 
 import { SHIFTS, fmt, sequential } from "./colors.js";
 import { facts, h, options } from "./dom.js";
@@ -28,16 +29,37 @@ export function planRequest(form, resources) {
   const body = { horizon: Number(value("#p-horizon")), solver: value("#p-solver") };
   const time = value("#p-time");
   if (time) body.time_limit_s = Number(time);
+  // The quantile alone: an agency's key reads only its own units, and resending the
+  // resources it reads would plan without the others'.
   const quantile = Number(value("#p-quantile"));
-  if (resources && Math.abs(quantile - resources.policy.risk_quantile) > 1e-9) {
-    body.resources = { ...resources, policy: { ...resources.policy, risk_quantile: quantile } };
+  const policy = resources?.policy?.risk_quantile;
+  if (value("#p-quantile") !== "" && (policy == null || Math.abs(quantile - policy) > 1e-9)) {
+    body.risk_quantile = quantile;
   }
   return body;
 }
 
+// A plan as the key reads it: region rows, assignments, constraint names and findings of
+// the regions it reads region by region only, whatever the plan holds.
+export function readablePlan(plan, access) {
+  if (access.all) return plan;
+  const named = (name) => !access.namesHidden(name);
+  return {
+    ...plan,
+    regions: Array.isArray(plan.regions) ? access.keep(plan.regions) : plan.regions,
+    assignments: access.keep(plan.assignments),
+    binding_constraints: (plan.binding_constraints || []).filter(named),
+    diagnosis: Array.isArray(plan.diagnosis)
+      ? plan.diagnosis.filter((f) => named(f.constraint) && named(f.message)) : plan.diagnosis,
+    findings_hidden: Array.isArray(plan.diagnosis)
+      ? plan.diagnosis.some((f) => !named(f.constraint) || !named(f.message)) : false,
+  };
+}
+
 export class PlanView {
-  constructor({ regions, resources, elements }) {
+  constructor({ regions, access, resources, elements }) {
     this.regions = regions;
+    this.access = access;
     this.operations = new Map((resources?.joint_operations || []).map((o) => [o.operation_id, o.regions]));
     this.units = new Map((resources?.units || []).map((u) => [u.unit_id, u]));
     this.el = elements; // result, period, summary, operations, message
@@ -55,6 +77,7 @@ export class PlanView {
 
   // Show a plan (a PlanResponse) or a diagnosis (a 422 body, or a stored infeasible plan).
   render(plan) {
+    plan = readablePlan(plan, this.access);
     this.plan = plan;
     this.el.result.hidden = !this.drawable;
     this.el.message.replaceChildren();
@@ -94,7 +117,8 @@ export class PlanView {
     const ids = Object.keys(this.regions);
     const values = new Map(ids.map((id) => [id, this.shifts(id)]));
     const scale = sequential([...values.values()], { palette: SHIFTS, zero: true, digits: 0 });
-    const outlined = new Set(this.launched().flatMap((o) => this.operations.get(o.operation_id) || []));
+    const outlined = new Set(this.launched().flatMap((o) => this.operations.get(o.operation_id) || [])
+      .filter((id) => this.access.reads(id)));
     const when = this.period === ALL ? "all periods" : this.period;
     return {
       fill: (id) => scale.colour(values.get(id)),
@@ -190,6 +214,7 @@ function diagnosis(body) {
     h("p", {}, findings.length ? "What cannot be met, and by how much:" : (body.error || "The solver found no plan.")),
     h("ul", {}, findings.slice(0, FIRST_FINDINGS).map(item)),
     rest.length ? h("details", {}, h("summary", {}, `${rest.length} more`), h("ul", {}, rest.map(item))) : null,
+    body.findings_hidden ? h("p", { class: "note" }, "Findings on regions this key reads only as country totals are not shown.") : null,
     body.plan_id ? h("p", { class: "note" }, `Stored as plan ${body.plan_id}.`) : null,
   );
 }

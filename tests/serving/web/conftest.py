@@ -3,7 +3,8 @@
 One server process and one browser serve every browser test of a process (they take seconds
 to start): session fixtures, so that a worker running other modules' tests between two
 browser tests does not start them again. The service serves a stand-in forecast of the default world through its
-``CROSSPLAN_FORECAST_FILE`` seam: the page is under test here, not the model.
+``CROSSPLAN_FORECAST_FILE`` seam: the page is under test here, not the model. Besides the
+operator's key of each role, it knows the keys of GRC's agencies (:data:`AGENCY_KEYS`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import pandas as pd
 import pytest
 
 from pipelines.contract import Dataset, load_dataset
+from pipelines.database import Database
+from serving.auth import KeyStore, Role, add_key
 
 ROOT = Path(__file__).resolve().parents[3]
 # Screenshots and downloads of the browser tests; gitignored.
@@ -41,6 +44,26 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,800",
 )
 
+# Keys of agencies of one country of the default world. GRC reads its own regions and those
+# its agreements (with ALB, BGR and MNE) cover region by region; the rest only as totals.
+AGENCY_KEYS = {
+    "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
+    "grc-planner": (Role.PLANNER, "GRC", "Border Police"),
+    "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
+}
+
+
+def _add_agency_keys(home: Path) -> dict[str, str]:
+    db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
+    try:
+        store = KeyStore(db)
+        return {
+            name: add_key(store, name, role, country=country, agency=agency)
+            for name, (role, country, agency) in AGENCY_KEYS.items()
+        }
+    finally:
+        db.dispose()
+
 
 @dataclass
 class LiveService:
@@ -53,6 +76,17 @@ class LiveService:
 
     def bearer(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def region_level(self, country: str) -> set[str]:
+        """The regions a key of ``country`` reads region by region: its own and its
+        agreements'."""
+        regions = self.dataset.regions
+        shown = set(regions.loc[regions["country"] == country, "region_id"])
+        assert self.dataset.resources is not None
+        for agreement in self.dataset.resources.agreements:
+            if country in agreement.countries:
+                shown |= set(agreement.regions)
+        return shown
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +102,7 @@ def live_service(
     forecast = work / "forecast.parquet"
     stand_in_forecast(dataset, growth=0.05).to_parquet(forecast)
     env, keys = service_home(work / "home", forecast=forecast)
+    keys |= _add_agency_keys(work / "home")
     with run_server(env, default_world_dir, work / "server.log") as server:
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
@@ -125,6 +160,8 @@ class Page:
     """
 
     WAIT = 30.0
+    # The fill of a region the key reads only as its country's total (serving/web/js/map.js).
+    COUNTRY_LEVEL = "url(#country-level)"
 
     def __init__(self, driver: Any, service: LiveService) -> None:
         self.driver = driver
@@ -193,6 +230,15 @@ class Page:
             )
         )
 
+    def labels(self) -> dict[str, str]:
+        """What a screen reader says of every region path drawn on the map."""
+        return dict(
+            self.js(
+                "return Object.fromEntries([...document.querySelectorAll('#map path.region')]"
+                ".map(p => [p.dataset.regionId, p.getAttribute('aria-label')]))"
+            )
+        )
+
     def clickable(self, region_ids: list[str]) -> str:
         """The first region whose centre on screen is the region itself, not a legend."""
         found = self.js(
@@ -222,6 +268,24 @@ class Page:
         self.region_path(region_id).click()
         self.until(lambda: self.shown_region() == region_id, f"the details of {region_id}")
         return self.text("#region-details")
+
+    def shown_country(self) -> str | None:
+        """The country whose totals the details show, once they are loaded."""
+        return self.js(
+            "const v = document.querySelector('#region-details .country-view');"
+            "return v && v.dataset.loaded ? v.dataset.country : null"
+        )
+
+    def everything_said(self) -> str:
+        """All the page's text, hidden parts too, and every attribute but path shapes."""
+        return str(
+            self.js(
+                "const said = [document.documentElement.textContent];"
+                "for (const el of document.querySelectorAll('*'))"
+                "  for (const a of el.attributes) if (a.name !== 'd') said.push(a.value);"
+                "return said.join('\\n')"
+            )
+        )
 
     def show_history(self) -> None:
         """Open the History tab and wait for its list to be fetched again."""

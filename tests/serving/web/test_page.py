@@ -162,7 +162,29 @@ def test_me_says_who_holds_the_key_and_what_it_may_do(
     client, keys = shared
     r = client.get("/me", headers=bearer(keys[role]))
     assert r.status_code == 200
-    assert r.json() == {"name": role, "role": role, "country": None, "agency": None, "may": may}
+    assert r.json() == {
+        "name": role,
+        "role": role,
+        "country": None,
+        "agency": None,
+        "may": may,
+        "region_level": None,  # the operator's key reads every region
+    }
+
+
+def test_me_says_which_regions_a_country_key_reads_region_by_region(
+    shared: Shared, tiny_dataset: Dataset
+) -> None:
+    client, keys = shared
+    me = client.get("/me", headers=bearer(keys["reporter"])).json()  # a key of GRC
+    assert (me["country"], me["may"]) == ("GRC", ["submit"])
+    regions = tiny_dataset.regions
+    own = set(regions.loc[regions["country"] == "GRC", "region_id"])
+    assert tiny_dataset.resources is not None
+    partner = {
+        r for a in tiny_dataset.resources.agreements if "GRC" in a.countries for r in a.regions
+    }
+    assert me["region_level"] == sorted(own | partner)  # the page draws the rest by country
 
 
 def test_the_page_reads_regions_counts_and_resources(shared: Shared, tiny_dataset: Dataset) -> None:

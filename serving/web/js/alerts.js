@@ -1,0 +1,89 @@
+// The key's alerts (GET /alerts), newest first: a region whose new count went above the
+// last forecast's 90% quantile, or whose new forecast jumped above the previous one's. On
+// the map, the regions with an alert stand out.
+
+import { api } from "./api.js";
+import { NONE, fmt } from "./colors.js";
+import { facts, h } from "./dom.js";
+
+const ALERTED = "#b35806";
+const KINDS = {
+  observed_above_q90: ["Observed above the forecast", "the new count is above the 90% quantile the last forecast gave"],
+  forecast_jump: ["Forecast jumped", "the new forecast mean is above the 90% quantile of the previous forecast"],
+};
+
+export class AlertsView {
+  // list: the <ol> of alerts; onOpen(regionId): show a region (null when there is no map).
+  constructor({ regions, access, list, onOpen }) {
+    this.regions = regions;
+    this.access = access;
+    this.list = list;
+    this.onOpen = onOpen;
+    this.alerts = [];
+    this.loaded = false;
+  }
+
+  async load(limit = 100) {
+    const { alerts } = await api.alerts(limit);
+    this.alerts = this.access.keep(alerts);
+    this.loaded = true;
+    this.render();
+    return this.alerts;
+  }
+
+  regionName(alert) {
+    const region = this.regions[alert.region_id];
+    return `${region?.name || alert.region_id} (${alert.country})`;
+  }
+
+  render() {
+    this.list.replaceChildren(...this.alerts.map((a) => {
+      const [title, why] = KINDS[a.kind] || [a.kind, ""];
+      const where = this.onOpen && this.regions[a.region_id]
+        ? h("button", { type: "button", class: "link", "aria-label": `Show ${this.regionName(a)} on the map`, onclick: () => this.onOpen(a.region_id) }, this.regionName(a))
+        : h("strong", {}, this.regionName(a));
+      return h("li", { "data-alert-id": a.id, "data-region-id": a.region_id, "data-kind": a.kind },
+        h("p", { class: "alert-title" }, where, ` — ${title}`),
+        h("p", {}, `${a.category.replaceAll("_", " ")}, period ${a.period}: ${value(a)} against a 90% quantile of ${fmt(a.threshold, 1)}`),
+        h("p", { class: "note" }, `${why}. Raised ${a.created_at.replace("T", " ").slice(0, 16)} by submission ${a.submission_id}.`));
+    }));
+    if (!this.alerts.length) this.list.append(h("li", { class: "note" }, "No alert on the regions this key reads."));
+    this.list.dataset.listed = String(Number(this.list.dataset.listed || 0) + 1);
+  }
+
+  of(regionId) {
+    return this.alerts.filter((a) => a.region_id === regionId);
+  }
+
+  paint() {
+    const count = (id) => this.of(id).length;
+    return {
+      fill: (id) => (count(id) ? ALERTED : NONE),
+      describe: (id) => `${this.regions[id].name || id} (${this.regions[id].country}): ` +
+        (count(id) ? `${count(id)} alert${count(id) === 1 ? "" : "s"}` : "no alert"),
+      legend: {
+        title: "Alerts",
+        classes: [{ colour: ALERTED, label: "a region with an alert" }, { colour: NONE, label: "no alert" }],
+        note: `${this.alerts.length} alert${this.alerts.length === 1 ? "" : "s"}, newest first in the list.`,
+      },
+      caption: `Alerts map: ${new Set(this.alerts.map((a) => a.region_id)).size} regions with an alert.`,
+    };
+  }
+
+  details(regionId) {
+    const region = this.regions[regionId];
+    const mine = this.of(regionId);
+    return h("div", { class: "region-view", "data-region-id": regionId },
+      h("h3", {}, region.name || regionId),
+      h("p", { class: "note" }, `${regionId} · ${region.country} · ${(region.kind || "").replaceAll("_", " ")}`),
+      mine.length
+        ? facts(mine.map((a) => [`${(KINDS[a.kind] || [a.kind])[0]}, ${a.category.replaceAll("_", " ")}, ${a.period}`,
+          `${value(a)} against ${fmt(a.threshold, 1)}`]), "Alerts on this region")
+        : h("p", { class: "note" }, "No alert on this region."));
+  }
+}
+
+function value(alert) {
+  if (alert.value === null || alert.value === undefined) return "withheld (a small count from another agency)";
+  return alert.kind === "forecast_jump" ? `forecast ${fmt(alert.value, 1)}` : `observed ${fmt(alert.value, 0)}`;
+}
