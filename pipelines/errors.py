@@ -10,17 +10,21 @@ to a user as a stack trace.
     ├── DataValidationError         input files or bodies break the data contract;
     │                               carries every :class:`Problem` found, not just the first
     ├── ConfigurationError          bad options, environment or paths
+    ├── PanelBuildError             the shared database's cells do not make a panel; names
+    │                               the newest submission involved, to revert it
     └── PlanningFailedError         the solver gave no plan (failure, or none within the time)
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 __all__ = [
     "ConfigurationError",
     "CrossplanError",
     "DataValidationError",
+    "PanelBuildError",
     "PlanningFailedError",
     "Problem",
 ]
@@ -85,6 +89,36 @@ class DataValidationError(CrossplanError):
 
 class ConfigurationError(CrossplanError):
     """Bad option, environment variable or path."""
+
+
+class PanelBuildError(CrossplanError):
+    """The panel cannot be built from the shared database (a stored submission breaks it).
+
+    Parameters
+    ----------
+    message
+        What is wrong and how to fix it.
+    submission_id
+        The newest submission involved: reverting it is the first thing to try.
+    problems
+        The contract's problems with the built panel (rows are those of the stored cells).
+    before
+        A time just before that submission was received: the panel as of then does not
+        contain it (and may build; see :func:`pipelines.database.load_panel`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        submission_id: int,
+        problems: list[Problem],
+        before: datetime | None,
+    ) -> None:
+        super().__init__(message)
+        self.submission_id = submission_id
+        self.problems = list(problems)
+        self.before = before
 
 
 class PlanningFailedError(CrossplanError):

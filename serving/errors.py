@@ -6,6 +6,7 @@
     ├── DataValidationError                    400: every problem, each with its field
     ├── ModelUnavailableError                  503: no model is loaded yet
     ├── PlanNotFoundError                      404: no plan has that id
+    ├── WebhookNotFoundError                   404: no webhook of this agency has that id
     ├── ReloadFailedError                      503: MLflow cannot give the champion; the
     │                                               model served so far stays
     ├── PlansBusyError                         429: every planning slot and queue place is
@@ -14,6 +15,8 @@
     │                                               planning process was killed
     ├── PlanMemoryError                        503: the plan needs more memory than a plan
     │                                               may use; the planning process was killed
+    ├── PanelBuildError (pipelines)            503: the shared database's cells do not make
+    │                                               a panel; names the submission to revert
     └── PlanningFailedError (pipelines)        422: the solver gave no plan (time, failure)
     optimize.errors.InputError                 400: the planning inputs break a rule
     pydantic / request validation              400: every problem, each with its field
@@ -31,7 +34,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipelines.errors import CrossplanError, DataValidationError, PlanningFailedError, Problem
+from pipelines.errors import (
+    CrossplanError,
+    DataValidationError,
+    PanelBuildError,
+    PlanningFailedError,
+    Problem,
+)
 
 __all__ = [
     "ModelUnavailableError",
@@ -40,6 +49,7 @@ __all__ = [
     "PlanNotFoundError",
     "PlansBusyError",
     "ReloadFailedError",
+    "WebhookNotFoundError",
     "error_body",
     "problems_from_pydantic",
     "problems_from_validation",
@@ -54,6 +64,11 @@ class ModelUnavailableError(CrossplanError):
 
 class PlanNotFoundError(CrossplanError):
     """No stored plan has the requested id."""
+
+
+class WebhookNotFoundError(CrossplanError):
+    """No webhook the caller may manage has the requested id (another agency's is not found
+    either: its ids are not revealed)."""
 
 
 class ReloadFailedError(CrossplanError):
@@ -92,7 +107,9 @@ def status_of(err: CrossplanError) -> int:
         return 504
     if isinstance(err, ModelUnavailableError | ReloadFailedError | PlanMemoryError):
         return 503
-    if isinstance(err, PlanNotFoundError):
+    if isinstance(err, PanelBuildError):  # the database's state, not the request, is wrong
+        return 503
+    if isinstance(err, PlanNotFoundError | WebhookNotFoundError):
         return 404
     if isinstance(err, PlanningFailedError):
         return 422

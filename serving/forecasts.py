@@ -30,6 +30,7 @@ from pipelines.database import (
     PanelVersion,
     Submitter,
     import_directory,
+    last_good_panel,
     load_panel,
 )
 from pipelines.database.panel import NoPanelError
@@ -419,6 +420,9 @@ class Snapshot:
 def current_panel(settings: Settings, db: Database) -> PanelVersion:
     """The current panel of the database; a new database first imports the data directory.
 
+    When the latest panel does not build, the latest one before it that does (logged): the
+    service starts on it and says it is not ready.
+
     Raises
     ------
     ConfigurationError
@@ -427,10 +431,14 @@ def current_panel(settings: Settings, db: Database) -> PanelVersion:
         The data directory breaks the data contract.
     """
     try:
-        return load_panel(db)
+        panel, broken = last_good_panel(db)
     except NoPanelError:
         if not settings.data_dir.is_dir():
             raise
+    else:
+        if broken is not None:
+            log.error("%s — serving the panel as of %s", broken, panel.as_of_iso)
+        return panel
     log.info("the database holds no panel yet: importing %s", settings.data_dir)
     import_directory(db, settings.data_dir, Submitter("service"))
     return load_panel(db)

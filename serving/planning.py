@@ -48,7 +48,8 @@ from serving.auth import Principal
 from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from serving.forecasts import Snapshot
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
-from serving.sharing import OPERATOR, SharingPolicy, plan_countries
+from serving.plan_sharing import plan_countries
+from serving.sharing import OPERATOR, SharingPolicy
 from serving.store import PlanRecord
 
 __all__ = [

@@ -282,8 +282,9 @@ class AlertItem(BaseModel):
     country: str = Field(description="Its country")
     category: str = Field(description="Incident category")
     period: str = Field(description="The period (YYYY-MM-DD)")
-    value: float = Field(description="The new count, or the new forecast mean (of this key's "
-                         "view of the panel)")
+    value: float = Field(
+        description="The new count, or the new forecast mean (of this key's view of the panel)"
+    )
     threshold: float = Field(description="The q90 it exceeded")
     exceeded: dict[str, Any] = Field(description="The forecast row that was exceeded")
 
@@ -345,8 +346,12 @@ class AuditItem(BaseModel):
     id: int = Field(description="Event id")
     at: str = Field(description="When (ISO 8601, UTC)")
     actor: str = Field(description="The key name, or 'cli' for the command line")
-    action: str = Field(description="e.g. reload, promotion, key_added, key_revoked")
+    action: str = Field(
+        description="e.g. submission, revert, import, export, reload, promotion, key_added"
+    )
     detail: dict[str, Any] = Field(description="What changed (never a key or its hash)")
+    agency: str | None = Field(default=None, description="The actor's agency, when known")
+    country: str | None = Field(default=None, description="The actor's country, when known")
 
 
 class AuditList(BaseModel):

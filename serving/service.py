@@ -31,7 +31,7 @@ import anyio.to_thread
 import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
 import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -49,9 +49,9 @@ from pipelines.database import (
     record_event,
     submit_incidents,
 )
-from pipelines.errors import CrossplanError, DataValidationError, Problem
+from pipelines.errors import CrossplanError, DataValidationError, PanelBuildError, Problem
 from serving.alerts import audiences, detect_alerts, list_alerts, store_alerts
-from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal
+from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal, Role
 from serving.errors import (
     PlanNotFoundError,
     PlansBusyError,
@@ -96,6 +96,7 @@ from serving.schemas import (
     ReloadResponse,
     SubmissionResponse,
     WebhookItem,
+    WebhookList,
     WebhookRequest,
     WhoAmI,
 )
@@ -112,7 +113,7 @@ from serving.telemetry import (
     start_metrics_listener,
 )
 from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
-from serving.webhooks import WebhookSender, add_webhook, webhooks
+from serving.webhooks import WebhookSender, add_webhook, delete_webhook, list_webhooks, webhooks
 
 __all__ = ["CrossplanService", "api", "require"]
 
@@ -293,14 +294,20 @@ class CrossplanService:
         self.db = Database.connect(self.settings.database_url)  # down: the start fails, saying so
         self.keys = KeyStore(self.db)
         self.store = PlanStore(self.db)
-        self.webhooks = WebhookSender()
+        # Each delivery checks the webhook's key and address again, and is audited.
+        self.webhooks = WebhookSender(self.db, self.settings.webhook_allow)
         self._reload_lock = threading.Lock()
         self._panel_lock = threading.Lock()
         self._db_checked = (0.0, True)
+        # The latest panel when it does not build, and the latest submission it was tried at:
+        # the last good snapshot keeps serving and the service says it is not ready.
+        self._unbuildable: PanelBuildError | None = None
+        self._failed_at = 0
         # A local copy of the champion serves at once; MLflow is asked about it meanwhile.
         self.snapshot: Snapshot = load_snapshot(self.settings, self.db, copy_first=True)
         self._show_model(None)
         self._say_what_serves()
+        self.current()  # a database whose latest panel does not build starts not ready
         if self.snapshot.model is not None and not self.snapshot.model.confirmed:
             threading.Thread(target=self._confirm, name="confirm-champion", daemon=True).start()
         # When the instance goes, or the worker exits: let queued webhook posts go out and
@@ -309,9 +316,14 @@ class CrossplanService:
         weakref.finalize(self, _close, self.webhooks, self.db)
 
     def __is_ready__(self) -> bool:
-        # Not ready without a model, nor when the database stops answering: better no answer
-        # than forecasts from a panel that can no longer take submissions.
-        return self.snapshot.model is not None and self._database_answers()
+        # Not ready without a model, nor when the database stops answering, nor when its latest
+        # panel does not build: better no answer than forecasts from a panel that can no longer
+        # take submissions, or that is not the database's.
+        return (
+            self.snapshot.model is not None
+            and self._unbuildable is None
+            and self._database_answers()
+        )
 
     def _database_answers(self) -> bool:
         checked_at, ok = self._db_checked
@@ -321,13 +333,29 @@ class CrossplanService:
         return ok
 
     def current(self) -> Snapshot:
-        """The snapshot on the database's latest panel (rebuilt after any new submission)."""
+        """The snapshot on the database's latest panel (rebuilt after any new submission).
+
+        When the latest panel does not build (:class:`PanelBuildError`), the last good
+        snapshot keeps serving and the service is not ready until a later submission (a
+        revert, a correction) gives a panel that builds; each failing submission is tried,
+        and logged, once.
+        """
         snapshot = self.snapshot
-        if latest_submission(self.db) == snapshot.panel.last_submission:
+        latest = latest_submission(self.db)
+        if latest in (snapshot.panel.last_submission, self._failed_at):
             return snapshot
         with self._panel_lock:
-            if latest_submission(self.db) != self.snapshot.panel.last_submission:
-                self.snapshot = refreshed(self.snapshot, self.db)
+            latest = latest_submission(self.db)
+            if latest not in (self.snapshot.panel.last_submission, self._failed_at):
+                try:
+                    self.snapshot = refreshed(self.snapshot, self.db)
+                except PanelBuildError as err:
+                    log.error(
+                        "%s — still serving the panel as of %s", err, self.snapshot.panel.as_of_iso
+                    )
+                    self._unbuildable, self._failed_at = err, latest
+                else:
+                    self._unbuildable, self._failed_at = None, 0
             return self.snapshot
 
     def policy(self, who: Principal, snapshot: Snapshot | None = None) -> SharingPolicy:
@@ -513,9 +541,9 @@ class CrossplanService:
         "/regions",
         response_model=FeatureCollection,
         responses=_ERRORS,
-        summary="The served regions as GeoJSON: region_id, country, name, kind (role: analyst)",
+        summary="The served regions as GeoJSON: region_id, country, name, kind (any role)",
     )
-    def regions(self, _: Reader) -> JSONResponse:
+    def regions(self, _: Anyone) -> JSONResponse:
         return JSONResponse(
             regions_collection(self.current().dataset), media_type="application/geo+json"
         )
@@ -653,7 +681,7 @@ class CrossplanService:
             raw,
             file=name,
             row_of=row_of,
-            submitter=Submitter(who.name, who.agency, who.country),
+            submitter=Submitter(who.name, who.agency, who.country, admin=who.role is Role.ADMIN),
         )
         raised = 0
         if not result.duplicate:
@@ -685,7 +713,7 @@ class CrossplanService:
             for hook in webhooks(self.db):
                 label = Audience.of(hook.owner()).label
                 for alert in raised.get(label, ()):
-                    self.webhooks.send(hook.url, {"alert": alert.to_dict()})
+                    self.webhooks.send(hook, {"alert": alert.to_dict()})
             return len(raised.get(Audience.of(submitter).label, ()))
         except Exception:
             log.exception("could not raise the alerts of submission %s", submission_id)
@@ -737,18 +765,49 @@ class CrossplanService:
         "/webhooks",
         response_model=WebhookItem,
         responses={**_ERRORS, **_BAD_REQUEST},
-        summary="Post this agency's alerts to a URL (role: analyst)",
+        summary="Post this agency's alerts to an https URL, signed when a secret is given "
+        "(role: analyst)",
     )
     def register_webhook(self, body: WebhookRequest, who: Reader) -> WebhookItem:
-        hook = add_webhook(self.db, who, body.url)
-        record_event(self.db, who.name, "webhook_added", url=body.url, agency=who.agency)
-        return WebhookItem(**vars(hook))
+        hook = add_webhook(
+            self.db, who, body.url, secret=body.secret, allow=self.settings.webhook_allow
+        )
+        return WebhookItem(**hook.to_dict())
+
+    @api.get(
+        "/webhooks",
+        response_model=WebhookList,
+        responses=_ERRORS,
+        summary="This agency's webhooks, every agency's for an operator key; URLs without "
+        "their secrets (role: analyst)",
+    )
+    def webhook_list(self, who: Reader) -> WebhookList:
+        return WebhookList(
+            webhooks=[WebhookItem(**hook.to_dict()) for hook in list_webhooks(self.db, who)]
+        )
+
+    @api.delete(
+        "/webhooks/{webhook_id}",
+        response_model=WebhookItem,
+        responses={
+            **_ERRORS,
+            404: {"model": ErrorBody, "description": "This agency has no webhook with this id"},
+        },
+        summary="Stop posting to a webhook of this agency; an admin's key, to any (role: analyst)",
+    )
+    def remove_webhook(
+        self,
+        webhook_id: Annotated[int, Path(ge=1, description="The webhook's id (GET /webhooks)")],
+        who: Reader,
+    ) -> WebhookItem:
+        return WebhookItem(**delete_webhook(self.db, who, webhook_id).to_dict())
 
     @api.get(
         "/audit",
         response_model=AuditList,
         responses=_ERRORS,
-        summary="Reloads, promotions, key changes: the audit trail, newest first (role: admin)",
+        summary="Submissions, reverts, imports, exports, plans, webhooks, reloads, promotions, "
+        "key changes: the audit trail, newest first (role: admin)",
     )
     def audit(
         self,

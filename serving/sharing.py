@@ -26,7 +26,6 @@ regions (:meth:`SharingPolicy.plan`).
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -41,6 +40,7 @@ from pipelines.contract import Dataset
 from pipelines.database import PanelVersion
 from pipelines.errors import DataValidationError, Problem
 from serving.auth import Principal
+from serving.plan_sharing import plan_as_read
 
 __all__ = [
     "FORECAST_SCOPE",
@@ -49,7 +49,6 @@ __all__ = [
     "Audience",
     "SharingPolicy",
     "check_outside",
-    "plan_countries",
     "region_level_regions",
     "stand_in",
 ]
@@ -66,8 +65,6 @@ FORECAST_SCOPE = (
     "region by region (your country's and your agreements'); other countries are not forecast "
     "for it"
 )
-# Bracketed parts of a constraint name: ``capacity[GRC-BP-01,2026-03-02]``.
-_NAME_PARTS = re.compile(r"\[([^\]]*)\]")
 # View datasets kept per process: (panel fingerprint, audience, thresholds) -> Dataset.
 _VIEWS_KEPT = 16
 _views: OrderedDict[tuple[Any, ...], Dataset] = OrderedDict()
@@ -126,16 +123,6 @@ def _region_level(dataset: Dataset, country: str) -> frozenset[str]:
     return frozenset(own)
 
 
-def plan_countries(resources: Resources | None, requester_country: str | None) -> list[str]:
-    """Every country a plan involves: the requester's, its units' and joint operations'."""
-    countries = {requester_country} if requester_country else set()
-    if resources is not None:
-        countries |= {u.country for u in resources.units}
-        for operation in resources.joint_operations:
-            countries |= set(operation.countries)
-    return sorted(c for c in countries if c)
-
-
 @dataclass(frozen=True)
 class SharingPolicy:
     """The panel and everything derived from it, as one reader may read them.
@@ -158,12 +145,6 @@ class SharingPolicy:
     suppress_below: int = 3
     min_total: int = 3
 
-    @classmethod
-    def for_key(
-        cls, panel: PanelVersion, who: Principal, suppress_below: int = 3, min_total: int = 3
-    ) -> SharingPolicy:
-        return cls(panel, Audience.of(who), suppress_below, min_total)
-
     @property
     def fingerprint(self) -> str:
         """The fingerprint of this reader's view: the panel's for the operator; otherwise it
@@ -177,10 +158,6 @@ class SharingPolicy:
     def region_level(self) -> frozenset[str] | None:
         """Regions read region by region; ``None``: every region (the operator)."""
         return region_level_regions(self.panel, self.audience.country)
-
-    def reads_region(self, region_id: str) -> bool:
-        shown = self.region_level
-        return shown is None or region_id in shown
 
     # -- counts ------------------------------------------------------------------------
 
@@ -343,46 +320,17 @@ class SharingPolicy:
         return self.audience.country == country or self.audience.country in set(countries)
 
     def plan(self, response: dict[str, Any], country: str | None) -> dict[str, Any]:
-        """A stored plan as this reader reads it (see :meth:`reads_plan` first).
-
-        Region rows, assignments and constraint names only of regions both the reader and
-        the requester read region by region (a plan knows nothing of the others); joint
-        operations only of the reader's country.
-        """
-        shown = self._plan_regions(country)
-        if shown is None:
-            return response
-        regions = [r for r in response.get("regions", ()) if r["region_id"] in shown]
-        assignments = [a for a in response.get("assignments", ()) if a["region_id"] in shown]
-        units = {a["unit_id"] for a in response.get("assignments", ())}
-        visible_units = {a["unit_id"] for a in assignments}
+        """A stored plan of ``country``'s requester as this reader reads it (see
+        :meth:`reads_plan` first): :func:`serving.plan_sharing.plan_as_read`."""
         everything = set(self.panel.dataset.regions["region_id"])
+        shown, operations = self._plan_regions(country), self._own_operations(country)
+        return plan_as_read(response, shown, operations, everything)
 
-        def visible(name: str) -> bool:
-            for part in _NAME_PARTS.findall(name):
-                for token in part.split(","):
-                    token = token.strip()
-                    if token in everything and token not in shown:
-                        return False
-                    if token in units and token not in visible_units:
-                        return False
-            return True
-
-        operations = response.get("joint_operations", ())
-        if not self.audience.operator and self.audience.country != country:
-            operations = [o for o in operations if self.audience.country in o["commitments"]]
-        diagnosis = response.get("diagnosis")
-        if diagnosis:
-            diagnosis = [f for f in diagnosis if visible(f"[{_flat(f)}]")]
-        return {
-            **response,
-            "regions": regions,
-            "assignments": assignments,
-            "joint_operations": list(operations),
-            "binding_constraints": [n for n in response.get("binding_constraints", ())
-                                    if visible(n)],
-            "diagnosis": diagnosis,
-        }  # fmt: skip
+    def _own_operations(self, country: str | None) -> str | None:
+        """The country whose joint operations alone the reader reads (``None``: all)."""
+        if self.audience.operator or self.audience.country == country:
+            return None
+        return self.audience.country
 
     def _plan_regions(self, country: str | None) -> frozenset[str] | None:
         mine = self.region_level
@@ -466,14 +414,6 @@ def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:
         frame[column] = frame[column].astype(object).where(~hidden[column], None)
     frame["suppressed"] = hidden["reported"] | hidden["detected"] | hidden["count"]
     return frame
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, dict):
-        return ",".join(_flat(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return ",".join(_flat(v) for v in value)
-    return str(value)
 
 
 def _plain(value: Any) -> Any:

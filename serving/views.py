@@ -1,7 +1,7 @@
-"""Read-only views of the served panel for the web page: region shapes and recent counts.
+"""Read-only views of the served panel for the web page: region shapes.
 
 The page draws the regions itself and shows, for a clicked region, what was observed there
-lately next to what is forecast; both come from the snapshot the service already holds.
+lately (:meth:`serving.sharing.SharingPolicy.observed`) next to what is forecast.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from shapely.geometry import mapping
 
 from pipelines.contract import Dataset
 
-__all__ = ["DEFAULT_OBSERVED_PERIODS", "observed_counts", "regions_collection"]
+__all__ = ["DEFAULT_OBSERVED_PERIODS", "regions_collection"]
 
 DEFAULT_OBSERVED_PERIODS = 12
 # Six decimals of a degree are about 10 cm: enough for any map, and a smaller document.
@@ -43,37 +43,6 @@ def regions_collection(dataset: Dataset) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def observed_counts(dataset: Dataset, n_periods: int = DEFAULT_OBSERVED_PERIODS) -> dict[str, Any]:
-    """Observed incidents per region, category and period over the last ``n_periods``.
-
-    Returns
-    -------
-    dict
-        ``periods`` (ISO dates, oldest first) and ``rows``: ``region_id, category, period,
-        observed`` and, for panels with effort, ``reported, detected, effort``. A cell missing
-        from the panel has no row: missing is not zero.
-    """
-    last = dataset.periods[-n_periods:]
-    inc = dataset.incidents
-    mask = inc["period"].isin(last)
-    frame = inc.loc[mask, ["region_id", "category", "period"]].copy()
-    frame["observed"] = dataset.observed()[mask].astype("int64")
-    columns = ["reported", "detected", "effort"] if dataset.has_effort else []
-    for column in columns:
-        frame[column] = inc.loc[mask, column]
-    frame = frame.sort_values(["region_id", "category", "period"])
-    frame["period"] = frame["period"].dt.strftime("%Y-%m-%d")
-    return {
-        "periods": [p.strftime("%Y-%m-%d") for p in last],
-        "rows": [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
-    }
-
-
-def _plain(value: Any) -> Any:
-    value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and value != value else value
 
 
 def _rounded(geometry: Any) -> Any:

@@ -16,7 +16,15 @@ from pipelines.contract.frequency import infer_frequency
 from pipelines.contract.personal import looks_personal
 from pipelines.errors import DataValidationError, Problem
 
-__all__ = ["COUNT_COLUMNS", "KEY", "Incidents", "check_incidents", "load_rows", "read_incidents"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "KEY",
+    "Incidents",
+    "check_incidents",
+    "load_rows",
+    "parse_periods",
+    "read_incidents",
+]
 
 KEY = ("region_id", "period", "category")
 COUNT_COLUMNS = ("reported", "detected", "count")
@@ -254,12 +262,16 @@ def _coerce(
             "use a number, or leave the cell empty if unknown",
         )
         frame[column] = parsed
-    period = frame["period"]
-    if pd.api.types.is_datetime64_any_dtype(period):
-        parsed_period = period.dt.tz_localize(None) if getattr(period.dt, "tz", None) else period
-    else:
-        parsed_period = pd.to_datetime(period.astype("string"), errors="coerce", format="ISO8601")
-    bad = parsed_period.isna()
+    parsed_period, offset = parse_periods(frame["period"])
+    problems += _cells(
+        file,
+        row_of,
+        "period",
+        frame.loc[offset, "period"],
+        "period {value} has a time-zone offset",
+        "write the period's start date alone, as YYYY-MM-DD: a period is a calendar date",
+    )
+    bad = parsed_period.isna() & ~offset
     problems += _cells(
         file,
         row_of,
@@ -268,7 +280,7 @@ def _coerce(
         "not a date",
         "write the period's start date as YYYY-MM-DD",
     )
-    frame["period"] = parsed_period.astype("datetime64[ns]")
+    frame["period"] = parsed_period
     for column in ("region_id", "category", "source"):
         if column in frame.columns:
             missing = frame[column].isna() | (frame[column].astype("string").str.strip() == "")
@@ -277,6 +289,45 @@ def _coerce(
             )
             frame[column] = frame[column].astype("string").str.strip().astype(object)
     return frame, problems
+
+
+def parse_periods(period: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Period dates as ``datetime64[ns]`` (``NaT`` where not a date), and which had an offset.
+
+    A date with a time-zone offset (``2024-03-04T00:00:00+02:00``) names an instant, not a
+    calendar period: it is not parsed (``NaT``) and marked, so that it is reported as such.
+    Typed date columns (Parquet) keep their wall-clock date.
+    """
+    if pd.api.types.is_datetime64_any_dtype(period):
+        naive = period.dt.tz_localize(None) if getattr(period.dt, "tz", None) else period
+        return naive.astype("datetime64[ns]"), pd.Series(False, index=period.index)
+    text = period.astype("string").str.strip()
+    offset = text.str.contains(_OFFSET, regex=True, na=False).astype(bool)
+    try:
+        parsed = pd.to_datetime(text.where(~offset), errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):  # offsets written some other way: one value at a time
+        parsed = pd.Series([_one_date(v) for v in text.where(~offset)], index=period.index)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        offset |= parsed.notna()
+        parsed = pd.Series(pd.NaT, index=period.index)
+    elif parsed.dtype == object:
+        aware = parsed.map(lambda v: getattr(v, "tzinfo", None) is not None).astype(bool)
+        offset |= aware
+        parsed = parsed.where(~aware, pd.NaT)
+    return pd.to_datetime(parsed, errors="coerce").astype("datetime64[ns]"), offset
+
+
+# A time of day followed by Z or ±HH[:MM]: an instant in some time zone.
+_OFFSET = r"\d[T ]\d{1,2}(?::\d{2}){0,2}(?:[.,]\d+)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _one_date(value: object) -> pd.Timestamp | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        return pd.Timestamp(str(value))
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 def _check_values(

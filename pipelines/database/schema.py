@@ -12,7 +12,7 @@ table              append-only     holds
 ``cell_versions``  yes             every version of every panel cell, in a submission
 ``plans``          yes             every plan the service made
 ``alerts``         yes             risk alerts raised after submissions
-``audit``          yes             reloads, promotions, key changes
+``audit``          yes             every act: submissions, reverts, imports, exports, …
 ``api_keys``       no              hashed keys (revoking deletes; the audit keeps the record)
 ``webhooks``       no              where an agency wants its alerts posted
 =================  ==============  ==========================================================
@@ -54,7 +54,7 @@ class Submission(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # incidents | regions | resources
+    kind: Mapped[str] = mapped_column(String(16))  # incidents | regions | resources | revert
     received_at: Mapped[datetime] = mapped_column(DateTime(), index=True)
     key_name: Mapped[str] = mapped_column(String(64))
     agency: Mapped[str | None] = mapped_column(String(200))
@@ -158,5 +158,10 @@ class Webhook(Base):
     key_name: Mapped[str] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(3))
     agency: Mapped[str | None] = mapped_column(String(200))
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(String(2000))  # as shown: the query's values redacted
     created_at: Mapped[datetime] = mapped_column(DateTime())
+    # Read only to post: never returned, listed, logged nor audited.
+    delivery_url: Mapped[str] = mapped_column(String(2000))  # the URL as registered
+    secret: Mapped[str | None] = mapped_column(String(200))  # signs each body (HMAC-SHA256)
+    # The key that registered it, as it was then: a webhook stops when that key goes.
+    key_created_at: Mapped[str | None] = mapped_column(String(40))

@@ -27,6 +27,8 @@ COMMANDS = {
     "evaluate": "closed-loop evaluation of policies on simulated worlds",
     "serve": "serve forecasts and plans over HTTP",
     "keys": "manage API keys of the HTTP service",
+    "submissions": "list the shared database's submissions, or revert one",
+    "audit": "print the audit trail of the shared database",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "output_path", "print_summary", "write_json"]
+__all__ = ["console", "output_path", "positive_int", "print_summary", "write_json"]
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -46,6 +46,17 @@ def output_path(text: str) -> Path:
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text}: {folder} is not a writable folder")
     return path
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for counts and ids: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1, e.g. 20")
+    return value
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -8,7 +8,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.database import Database, Submitter, export_panel, import_directory
+from pipelines.database import (
+    Database,
+    Submitter,
+    export_panel,
+    import_directory,
+    iso,
+    record_event,
+)
 from pipelines.errors import ConfigurationError
 from serving.commands import COMMANDS
 from serving.commands._output import output_path, write_json
@@ -62,7 +69,8 @@ def parse_time(value: str) -> datetime:
 
 def _import(args: argparse.Namespace) -> int:
     db = Database.connect()
-    results = import_directory(db, args.data, Submitter(f"cli:{getpass.getuser()}", args.agency))
+    who = Submitter(f"cli:{getpass.getuser()}", args.agency or None)
+    results = import_directory(db, args.data, who)  # in the audit trail with what it stored
     for r in results:
         state = "already stored" if r.duplicate else "stored"
         print(
@@ -82,6 +90,16 @@ def _export(args: argparse.Namespace) -> int:
     if args.out.exists() and any(args.out.iterdir()):
         raise ConfigurationError(f"{args.out} is not empty — fix: give a new or empty directory")
     panel = export_panel(db, args.out, args.as_of)
+    record_event(
+        db,
+        f"cli:{getpass.getuser()}",
+        "export",
+        out=str(args.out.resolve()),
+        asked_as_of=None if args.as_of is None else iso(args.as_of),
+        as_of=panel.as_of_iso,
+        fingerprint=panel.fingerprint,
+        last_submission=panel.last_submission,
+    )
     print(
         f"wrote the panel as of {panel.as_of_iso} (fingerprint {panel.fingerprint[:12]}) to "
         f"{args.out}",

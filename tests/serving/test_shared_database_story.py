@@ -101,7 +101,8 @@ def test_agencies_submit_a_planner_plans_a_correction_alerts_and_the_plan_is_red
                                 ("grc-analyst", Role.ANALYST, "GRC")]:  # fmt: skip
         tokens[name] = add_key(keys, name, role, country=country, agency="Border Police")
     keys.db.dispose()
-    point_service({**env, "CROSSPLAN_DATA": str(history), "CROSSPLAN_DATABASE_URL": database_url})
+    point_service({**env, "CROSSPLAN_DATA": str(history), "CROSSPLAN_DATABASE_URL": database_url,
+                   "CROSSPLAN_WEBHOOK_ALLOW": "127.0.0.1"})  # fmt: skip
     _Receiver.received, _Receiver.refused = [], 0
     planner = bearer(tokens["planner"])
     with TestClient(asgi_app) as client:

@@ -230,7 +230,7 @@ def test_no_answer_moves_when_a_count_a_may_not_read_changes(world: Any) -> None
             assert set(rows["period"]) == {last["period"]}
         if name.endswith("GET /plans"):  # the plan list holds A's own new plans
             old, new = changed.pop(name)
-            assert new["plans"][len(new["plans"]) - len(old["plans"]):] == old["plans"]
+            assert new["plans"][len(new["plans"]) - len(old["plans"]) :] == old["plans"]
     assert changed == {}
 
 
@@ -238,26 +238,37 @@ def test_a_published_total_never_equals_one_region(world: Any) -> None:
     client, tokens, table, _ = world
     # B sends one cell of a new week: its total over the regions A reads as totals would be
     # that cell exactly.
-    week = "2024-06-03"
+    week = "2022-12-26"  # before the panel's first week, so the panel still ends where it did
     region = sorted(regions_of(table, B) - {"r002"})[0]
     r = client.post(
         "/submissions",
-        json={"rows": [{"region_id": region, "period": week, "category": CATEGORY,
-                        "reported": 7, "detected": 5, "effort": 1.0}]},  # fmt: skip
+        json={
+            "rows": [
+                {
+                    "region_id": region,
+                    "period": week,
+                    "category": CATEGORY,
+                    "reported": 7,
+                    "detected": 5,
+                    "effort": 1.0,
+                }
+            ]
+        },
         headers=bearer(tokens[f"{B.lower()}-reporter"]),
     )
     assert r.status_code == 200, r.text
-    rows = client.get("/incidents", params={"start": week},
+    rows = client.get("/incidents", params={"start": week, "end": week},
                       headers=bearer(tokens[f"{A.lower()}-analyst"])).json()["rows"]  # fmt: skip
     (total,) = [row for row in rows if row["country"] == B]
     assert total["suppressed"] and total["count"] is None
     # The operator reads it.
-    rows = client.get("/incidents", params={"start": week}, headers=bearer(tokens["admin"]))
+    rows = client.get("/incidents", params={"start": week, "end": week},
+                      headers=bearer(tokens["admin"]))  # fmt: skip
     assert 12 in {row["count"] for row in rows.json()["rows"]}
 
 
 def test_a_country_reads_only_the_plans_it_is_party_to(world: Any) -> None:
-    client, tokens, table, _ = world
+    client, tokens, _, _ = world
     # C plans its own units only: a plan of C's alone.
     resources = client.get("/resources", headers=bearer(tokens[f"{C.lower()}-planner"])).json()
     assert {u["country"] for u in resources["units"]} == {C}
@@ -277,7 +288,9 @@ def test_a_country_reads_only_the_plans_it_is_party_to(world: Any) -> None:
     listed = client.get("/plans", headers=a_analyst).json()["plans"]
     assert plan_id not in {p["plan_id"] for p in listed}
     # C's own analyst reads it, the operator too
-    assert client.get(f"/plans/{plan_id}", headers=bearer(tokens[f"{C.lower()}-analyst"])).is_success
+    assert client.get(
+        f"/plans/{plan_id}", headers=bearer(tokens[f"{C.lower()}-analyst"])
+    ).is_success
     assert client.get(f"/plans/{plan_id}", headers=bearer(tokens["admin"])).is_success
 
 
@@ -306,3 +319,46 @@ def test_observed_suppresses_small_counts_of_other_agencies(world: Any) -> None:
     for key in small:
         assert seen[key]["suppressed"] and seen[key]["observed"] is None
     assert not regions_of(table, C) & {r["region_id"] for r in rows}
+
+
+def test_no_alert_tells_a_partner_a_small_count_it_may_not_read(world: Any) -> None:
+    """An alert on a small count of a partner would carry the count, or say how it compares
+    with a threshold the reader knows: the partner gets none; the agency that sent it, and
+    the operator, do. (Here A sends a count in r006, its region of the agreement, which B
+    reads region by region.)"""
+    client, tokens, _, _ = world
+    # The week after the panel's last, in a region where every view expects far below 2.
+    card = client.get("/model", headers=bearer(tokens["admin"])).json()
+    week = f"{pd.Timestamp(card['data']['last_period']) + pd.Timedelta(weeks=1):%Y-%m-%d}"
+    rows = [{"region_id": "r006", "period": week, "category": CATEGORY,
+             "reported": 2, "detected": 0, "effort": 0.0}]  # fmt: skip
+    r = client.post("/submissions", json={"rows": rows},
+                    headers=bearer(tokens[f"{A.lower()}-reporter"]))  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["alerts"] >= 1  # the sender's own
+
+    def alerts(token: str) -> list[dict[str, Any]]:
+        answer = client.get("/alerts", headers=bearer(token))
+        assert answer.status_code == 200, answer.text
+        return [a for a in answer.json()["alerts"]
+                if a["region_id"] == "r006" and a["kind"] == "observed_above_q90"]  # fmt: skip
+
+    assert alerts(tokens[f"{B.lower()}-analyst"]) == []
+    assert alerts(tokens[f"{B.lower()}-reporter"]) == []
+    assert [a["value"] for a in alerts(tokens[f"{A.lower()}-analyst"])] == [2]
+    assert [a["value"] for a in alerts(tokens["admin"])] == [2]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "2024-01-01T00:00:00+02:00",  # a time-zone offset: which day is meant is unclear
+        "2024-13-01",  # no such month
+    ],
+)
+def test_a_bad_date_filter_is_a_located_400(world: Any, start: str) -> None:
+    client, tokens, _, _ = world
+    r = client.get("/incidents", params={"start": start},
+                   headers=bearer(tokens[f"{A.lower()}-analyst"]))  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert r.json()["problems"][0]["field"] == "start"

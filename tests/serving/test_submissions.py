@@ -77,6 +77,15 @@ def test_new_corrected_and_unchanged_cells_are_counted_and_a_repeat_is_stored_on
          b'"detected": 0, "effort": 1}]}', "application/json", "rows[0].reported", "negative"),
         # a body that is no table at all
         (b"hello", "text/plain", None, "unsupported content type"),
+        # a period with a time-zone offset (it was an error 500)
+        (_csv([{**_ROW, "period": "2024-02-26T00:00:00+02:00"}]), "text/csv",
+         "upload.csv.2.period", "has a time-zone offset"),
+        # a case variant of one of the panel's categories (it became a new category)
+        (_csv([{**_ROW, "category": "Smuggling_Of_Migrants"}]), "text/csv",
+         "upload.csv.2.category", "variant of the shared panel's 'smuggling_of_migrants'"),
+        # another agency named as the source
+        (_csv([{**_ROW, "source": "Coast Guard"}]), "text/csv", "upload.csv.2.source",
+         "is not this key's agency"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_with_every_problem_and_nothing_is_stored(
@@ -151,3 +160,15 @@ def test_a_submission_moves_the_next_answer_to_the_new_panel(database_service: S
     assert any(w.startswith("MKD's data stop at") for w in forecast["warnings"]), forecast[
         "warnings"
     ]
+
+
+def test_rows_with_a_source_column_leave_every_answer_working(database_service: Service) -> None:
+    client, keys, _ = database_service
+    row = {**_ROW, "region_id": "r006", "period": "2024-03-04", "source": "Border Police"}
+    assert _post(client, keys["grc-reporter"], _csv([row]), "text/csv").status_code == 200
+    # the panel still builds: reads, forecasts and plans answer (they answered 400)
+    r = client.get("/incidents", params={"start": "2024-03-04"}, headers=bearer(keys["admin"]))
+    assert r.status_code == 200 and r.json()["rows"], r.text
+    planner = bearer(keys["planner"])
+    assert client.post("/forecast", json={"horizon": 1}, headers=planner).status_code == 200
+    assert client.post("/plan", json={"horizon": 1}, headers=planner).status_code == 200

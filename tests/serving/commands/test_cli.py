@@ -22,6 +22,8 @@ DESIGN_COMMANDS = {
     "evaluate",
     "serve",
     "keys",
+    "submissions",
+    "audit",
 }
 
 
