@@ -319,6 +319,8 @@ class CrossplanService:
         # Not ready without a model, nor when the database stops answering, nor when its latest
         # panel does not build: better no answer than forecasts from a panel that can no longer
         # take submissions, or that is not the database's.
+        if self._unbuildable is not None and self._database_answers():
+            self.current()  # a later submission (a revert) may give a panel that builds
         return (
             self.snapshot.model is not None
             and self._unbuildable is None
