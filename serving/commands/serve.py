@@ -43,10 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help=COMMANDS["serve"],
         description=(
-            "Start the planning service: the map page for planners, analysts and reporters at /, the API "
-            "manual at /docs. It forecasts from the shared database's current panel with the "
-            "MLflow champion (a new database first imports --data), and answers with keys from "
-            "`crossplan keys add`."
+            "Start the planning service: the map page for planners, analysts and reporters "
+            "at /, the API manual at /docs. It forecasts from the shared database's current "
+            "panel with the MLflow champion (a new database first imports --data), and answers "
+            "with keys from `crossplan keys add`."
         ),
     )
     p.add_argument(
