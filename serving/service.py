@@ -2,7 +2,9 @@
 
 ``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service
 connects to the shared database (panel versions, keys, plans, alerts, audit trail) and loads
-the champion model in ``__init__``; each endpoint is a few lines calling
+the champion model in ``__init__``; it holds the snapshot (panel and model) every request
+answers from, follows new submissions, and reloads the model. The endpoints are routers of
+:mod:`serving.routes` on the app of :mod:`serving.api`, each a few lines calling
 :mod:`serving.forecasts`, :mod:`serving.planning` (which calls :mod:`optimize`),
 :mod:`serving.store`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
 this replica or another one sharing the database, moves the next request to the new panel.
@@ -17,240 +19,48 @@ The home page ``/`` is the planners' map and ``/docs`` the manual that documents
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 import weakref
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
-from typing import Annotated, Any, Literal, cast, get_args, get_origin
+from typing import Any, cast
 
-import anyio.to_thread
 import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
-import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
-from fastapi.security import HTTPBearer
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount, Route, compile_path
 
-from optimize.resources import Resources
-from pipelines.database import (
-    Database,
-    Submitter,
-    audit_trail,
-    latest_submission,
-    record_event,
-    submit_incidents,
-)
-from pipelines.errors import CrossplanError, DataValidationError, PanelBuildError, Problem
-from serving.alerts import audiences, detect_alerts, list_alerts, store_alerts
-from serving.auth import KeyBackend, KeyRing, KeyStore, Permission, Principal, Role
-from serving.errors import (
-    PlanNotFoundError,
-    PlansBusyError,
-    ReloadFailedError,
-    error_body,
-    problems_from_pydantic,
-    problems_from_validation,
-    routing_error,
-    status_of,
-)
-from serving.forecasts import Snapshot, check_names, confirmed, load_snapshot, refreshed
-from serving.geojson import plan_feature_collection
+from pipelines.database import Database, latest_submission, record_event
+from pipelines.errors import PanelBuildError
+from serving.api import api
+from serving.auth import KeyStore, Principal
+from serving.errors import ReloadFailedError
+from serving.forecasts import Snapshot, confirmed, load_snapshot, refreshed
 from serving.isolation import start_forkserver
 from serving.logs import configure_logging
-from serving.middleware import (
-    AccessLogMiddleware,
-    BodyLimitMiddleware,
-    JSONRoutingErrorsMiddleware,
-    TimeoutMiddleware,
-    refuse_key,
-)
+from serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
 from serving.openapi import openapi_app
 from serving.page import page_app, tile_url
-from serving.planning import PlanGate, plan_on_snapshot
-from serving.routing import CompactBodyRoute
-from serving.schemas import (
-    MAX_BODY_BYTES,
-    AlertItem,
-    AlertList,
-    AuditItem,
-    AuditList,
-    ErrorBody,
-    FeatureCollection,
-    ForecastRequest,
-    ForecastResponse,
-    ModelCard,
-    ObservedCounts,
-    PlanList,
-    PlanListItem,
-    PlanRequest,
-    PlanResponse,
-    ReloadResponse,
-    SubmissionResponse,
-    WebhookItem,
-    WebhookList,
-    WebhookRequest,
-    WhoAmI,
-)
+from serving.planning import PlanGate
+from serving.routes import ROUTERS
+from serving.schemas import ModelCard, ReloadResponse
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
-from serving.sharing import FORECAST_SCOPE, Audience, SharingPolicy, check_outside
+from serving.sharing import Audience, SharingPolicy
 from serving.store import PlanStore
-from serving.submissions import read_submission
 from serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,
     metrics_listener,
-    metrics_text,
     start_metrics_listener,
 )
-from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
-from serving.webhooks import WebhookSender, add_webhook, delete_webhook, list_webhooks, webhooks
+from serving.webhooks import WebhookSender
 
-__all__ = ["CrossplanService", "api", "require"]
+__all__ = ["CrossplanService"]
 
 log = logging.getLogger(__name__)
 
-
-def _takes_a_list(annotation: Any) -> bool:
-    """Whether a query parameter's type is a list (``list[str]``, ``list[str] | None``)."""
-    kinds = [annotation, *get_args(annotation)]
-    return any(get_origin(kind) is list for kind in kinds)
-
-
-async def _one_value_per_parameter(request: Request) -> None:
-    """400 for a single-valued query parameter given more than once.
-
-    Starlette would take the last value and drop the others silently: a request that says two
-    things is refused, as the OpenAPI document describes each such parameter as one value.
-    """
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.query_params:
-        return
-    single = {
-        p.alias
-        for p in route.dependant.query_params  # the endpoint's own: no dependency has any
-        if not _takes_a_list(p.field_info.annotation)
-    }
-    counts = Counter(name for name, _ in request.query_params.multi_items())
-    repeated = sorted(name for name in single if counts[name] > 1)
-    if repeated:
-        raise RequestValidationError(
-            [
-                {"type": "repeated_parameter", "loc": ("query", name),
-                 "msg": f"'{name}' is given {counts[name]} times, and takes one value"}
-                for name in repeated
-            ]
-        )  # fmt: skip
-
-
-api = FastAPI(
-    title="crossplan",
-    summary="Forecasts of cross-border trafficking and smuggling activity, and patrol plans",
-    openapi_url=None,  # BentoML serves the merged document at /docs.json
-    docs_url=None,
-    redoc_url=None,
-    dependencies=[Depends(_one_value_per_parameter)],
-)
-# A plan's forecast rows are kept as the forecast table, not one object per row.
-api.router.route_class = CompactBodyRoute
-
-
-def _keyring() -> KeyRing:
-    service: CrossplanService = bentoml.get_current_service()
-    return service.keys.current()
-
-
-# Added last, so it runs first: no body is read before the key is checked.
-api.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-api.add_middleware(AuthenticationMiddleware, backend=KeyBackend(_keyring), on_error=refuse_key)
-
-_bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
-
-
-def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
-    """A dependency giving the caller, or 403 when their role may not ``permission``."""
-
-    async def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-        principal: Principal = request.user  # set by the authentication middleware
-        if permission.value not in request.auth.scopes:
-            metrics().auth_failures.labels(status="403").inc()
-            raise HTTPException(
-                403, f"the key of '{principal.name}' ({principal.role}) may not {permission.value}"
-            )
-        return principal
-
-    return check
-
-
-async def _anyone(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-    principal: Principal = request.user
-    return principal
-
-
-Anyone = Annotated[Principal, Depends(_anyone)]
-Reporter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Planner = Annotated[Principal, Depends(require(Permission.PLAN))]
-Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or unknown API key"},
-    403: {"model": ErrorBody, "description": "The key's role may not do this"},
-}
-_BAD_REQUEST: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Every problem of the request, with its field"},
-    503: {"model": ErrorBody, "description": "No model is loaded yet"},
-}
-
-
-@api.exception_handler(RequestValidationError)
-async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = problems_from_pydantic(exc.errors())
-    n = len(problems)
-    return JSONResponse(
-        error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
-    )
-
-
-@api.exception_handler(CrossplanError)
-async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
-    if isinstance(exc, DataValidationError):
-        problems = problems_from_validation(exc)
-        n = len(problems)
-        return JSONResponse(
-            error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
-        )
-    headers = None
-    if isinstance(exc, PlansBusyError):
-        metrics().plans_refused.labels(reason="busy").inc()
-        headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(error_body(str(exc)), status_of(exc), headers=headers)
-
-
-@api.exception_handler(StarletteHTTPException)
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    message = str(exc.detail)
-    if exc.status_code in (404, 405) and message == HTTPStatus(exc.status_code).phrase:
-        # The router's own answer (no such path or method), which says nothing of the fix.
-        allow = (exc.headers or {}).get("Allow")
-        message = routing_error(exc.status_code, request.method, request.url.path, allow)
-    return JSONResponse(error_body(message), exc.status_code, headers=exc.headers)
-
-
-@api.exception_handler(Exception)
-async def _bug(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(error_body("unexpected error in the service; it is logged"), 500)
-
+for _router in ROUTERS:
+    api.include_router(_router)
 
 _PAGE = page_app()
 # BentoML's request timeout keeps a timer per request for the whole timeout, a leak at load
@@ -391,232 +201,9 @@ class CrossplanService:
             self._show_model(old)
         self._say_what_serves()
 
-    @api.post(
-        "/forecast",
-        response_model=ForecastResponse,
-        responses={**_ERRORS, **_BAD_REQUEST},
-        summary="Forecast activity per region, category and period (role: planner)",
-    )
-    async def forecast(self, body: ForecastRequest, who: Planner) -> Response:
-        snapshot = await anyio.to_thread.run_sync(self.current)
-        model = snapshot.require_model()
-        policy = self.policy(who, snapshot)
-        view = policy.audience
-        # A question asked before is answered on the event loop; a new one off it.
-        content = model.cached_answer(body.horizon, body.regions, body.categories, view)
-        if content is None:
-            check_outside(policy, body.regions, "regions")
-            about = snapshot.about_data()
-            if not view.operator:
-                about["warnings"] = [*about["warnings"], FORECAST_SCOPE]
-            content = await anyio.to_thread.run_sync(
-                lambda: model.answer(
-                    policy.dataset(),
-                    body.horizon,
-                    body.regions,
-                    body.categories,
-                    about,
-                    view=view,
-                    shown=policy.forecast,
-                )
-            )
-        return Response(content, media_type="application/json")
-
-    @api.post(
-        "/plan",
-        response_model=PlanResponse,
-        responses={
-            **_ERRORS,
-            **_BAD_REQUEST,
-            422: {"model": ErrorBody, "description": "No plan: the optimizer's diagnosis"},
-            429: {
-                "model": ErrorBody,
-                "description": "Too many plans at once; retry after the Retry-After seconds",
-                "headers": {
-                    "Retry-After": {
-                        "description": "Seconds to wait",
-                        "schema": {"type": "integer"},
-                    }
-                },
-            },
-            503: {
-                "model": ErrorBody,
-                "description": "No model is loaded yet, or the plan needs more memory than "
-                "a plan may use",
-            },
-            504: {"model": ErrorBody, "description": "No plan within the request's time limit"},
-        },
-        summary="Plan patrols and joint operations; the plan is stored (role: planner)",
-    )
-    def plan(self, body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
-        started = time.perf_counter()
-        snapshot = self.current()
-        policy = self.policy(who, snapshot)
-        outcome = plan_on_snapshot(snapshot, body, who, started, self.plan_gate, policy)
-        # The requester reads its plan as it would read it stored.
-        response = policy.plan(outcome.record.response, who.country)
-        self.store.add(outcome.record)
-        record_event(
-            self.db,
-            who.name,
-            "plan",
-            plan_id=outcome.record.plan_id,
-            status=outcome.record.status,
-            countries=list(outcome.record.countries),
-            agency=who.agency,
-            country=who.country,
-        )
-        m = metrics()
-        m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
-        if outcome.record.solve_seconds is not None:
-            m.solve_seconds.labels(solver=body.solver).observe(outcome.record.solve_seconds)
-        if not outcome.feasible:
-            return JSONResponse(
-                error_body(
-                    "no plan meets every constraint; see the diagnosis",
-                    diagnosis=response["diagnosis"],
-                    plan_id=outcome.record.plan_id,
-                ),
-                422,
-            )
-        return response
-
-    @api.get(
-        "/plans",
-        response_model=PlanList,
-        responses=_ERRORS,
-        summary="Recent plans, newest first (role: analyst)",
-    )
-    def plans(
-        self,
-        who: Reader,
-        limit: Annotated[int, Query(ge=1, le=1000, description="How many plans")] = 50,
-        requester: Annotated[
-            str | None, Query(max_length=64, description="Only this key holder's plans")
-        ] = None,
-    ) -> PlanList:
-        found = self.store.recent(limit, requester, country=who.country)
-        return PlanList(plans=[PlanListItem(**vars(s)) for s in found])
-
-    @api.get(
-        "/plans/{plan_id}",
-        response_model=PlanResponse,
-        responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
-        summary="A stored plan (role: analyst)",
-    )
-    def get_plan(self, plan_id: str, who: Reader) -> dict[str, Any]:
-        return self._readable_plan(plan_id, who)
-
-    @api.get(
-        "/plans/{plan_id}/geojson",
-        response_model=FeatureCollection,
-        responses={**_ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
-        summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
-    )
-    def get_plan_geojson(self, plan_id: str, who: Reader) -> JSONResponse:
-        # Regions the plan does not show to this key keep their shape and no figures.
-        plan = self._readable_plan(plan_id, who)
-        collection = plan_feature_collection(plan, self.current().dataset)
-        return JSONResponse(collection, media_type="application/geo+json")
-
-    @api.get(
-        "/me",
-        response_model=WhoAmI,
-        responses=_ERRORS,
-        summary="Who holds this key, its agency, and what it may do (any role)",
-    )
-    def me(self, who: Anyone) -> WhoAmI:
-        may = [p.value for p in Permission if who.may(p)]
-        shown = self.policy(who).region_level
-        return WhoAmI.model_validate(
-            {
-                "name": who.name,
-                "role": who.role.value,
-                "country": who.country,
-                "agency": who.agency,
-                "may": may,
-                "region_level": None if shown is None else sorted(shown),
-            }
-        )
-
-    @api.get(
-        "/regions",
-        response_model=FeatureCollection,
-        responses=_ERRORS,
-        summary="The served regions as GeoJSON: region_id, country, name, kind (any role)",
-    )
-    def regions(self, _: Anyone) -> JSONResponse:
-        return JSONResponse(
-            regions_collection(self.current().dataset), media_type="application/geo+json"
-        )
-
-    @api.get(
-        "/observed",
-        response_model=ObservedCounts,
-        responses=_ERRORS,
-        summary="Recent observed counts of the regions this key reads region by region (role: analyst)",
-    )
-    def observed(
-        self,
-        who: Reader,
-        periods: Annotated[
-            int, Query(ge=1, le=520, description="How many of the latest periods")
-        ] = DEFAULT_OBSERVED_PERIODS,
-    ) -> JSONResponse:
-        return JSONResponse(self.policy(who).observed(periods))
-
-    @api.get(
-        "/resources",
-        response_model=Resources,
-        responses={
-            **_ERRORS,
-            404: {"model": ErrorBody, "description": "The data directory has no resources.json"},
-        },
-        summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
-    )
-    def resources(self, who: Reader) -> Resources:
-        policy = self.policy(who)
-        resources = policy.panel.dataset.resources
-        if resources is None:
-            raise HTTPException(
-                404,
-                "the served data directory has no resources.json — fix: add one, or send "
-                "'resources' with each POST /plan",
-            )
-        return policy.resources(resources)
-
-    def _readable_plan(self, plan_id: str, who: Principal) -> dict[str, Any]:
-        """A stored plan as ``who`` may read it; 404 alike for no plan and another's plan."""
-        record = self.store.get(plan_id)
-        policy = self.policy(who)
-        if record is None or not policy.reads_plan(record.country, record.countries):
-            raise PlanNotFoundError(
-                f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
-                "the plans it may read"
-            )
-        return policy.plan(record.response, record.country)
-
-    @api.get(
-        "/model",
-        response_model=ModelCard,
-        responses=_ERRORS,
-        summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
-    )
-    def model(self, who: Reader) -> ModelCard:
-        snapshot = self.current()
-        return ModelCard(**self.policy(who, snapshot).card(snapshot.card()))
-
-    @api.post(
-        "/admin/reload",
-        response_model=ReloadResponse,
-        responses={
-            **_ERRORS,
-            400: {"model": ErrorBody, "description": "The data directory is invalid"},
-            503: {"model": ErrorBody, "description": "MLflow cannot give the champion now"},
-        },
-        summary="Load the current champion and panel without a restart (role: admin)",
-    )
-    def reload(self, who: Admin) -> ReloadResponse:
+    def reload(self, who: Principal) -> ReloadResponse:
+        """Load the current champion and panel (``POST /admin/reload``); keep what serves
+        when the new model is worse off (:class:`ReloadFailedError`)."""
         with self._reload_lock:
             old = self.snapshot
             new = load_snapshot(self.settings, self.db)
@@ -637,207 +224,6 @@ class CrossplanService:
             self.db, who.name, "reload", previous_version=previous, version=card["version"]
         )
         return ReloadResponse(previous_version=previous, model=ModelCard(**card))
-
-    @api.post(
-        "/submissions",
-        response_model=SubmissionResponse,
-        responses={
-            **_ERRORS,
-            400: {"model": ErrorBody, "description": "Every problem, with its row and column"},
-        },
-        summary="Submit incident rows of your country: CSV, Parquet or JSON rows (role: reporter)",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/vnd.apache.parquet": {
-                        "schema": {"type": "string", "format": "binary"}
-                    },
-                    "application/json": {
-                        "schema": {"type": "object", "properties": {"rows": {"type": "array"}}}
-                    },
-                },
-            }
-        },
-    )
-    async def submit(
-        self,
-        request: Request,
-        who: Reporter,
-        file: Annotated[
-            str | None, Query(max_length=200, description="The file's name, for problems")
-        ] = None,
-    ) -> SubmissionResponse:
-        body = await request.body()
-        content_type = request.headers.get("content-type", "")
-        return await anyio.to_thread.run_sync(self._submit, body, content_type, file, who)
-
-    def _submit(
-        self, body: bytes, content_type: str, file: str | None, who: Principal
-    ) -> SubmissionResponse:
-        raw, name, row_of = read_submission(body, content_type, file)
-        before = self.current()
-        result = submit_incidents(
-            self.db,
-            raw,
-            file=name,
-            row_of=row_of,
-            submitter=Submitter(who.name, who.agency, who.country, admin=who.role is Role.ADMIN),
-        )
-        raised = 0
-        if not result.duplicate:
-            after = self.current()
-            raised = self._alert(before, after, result.submission_id, who)
-        return SubmissionResponse(**result.to_dict(), alerts=raised)
-
-    def _alert(
-        self, before: Snapshot, after: Snapshot, submission_id: int, submitter: Principal
-    ) -> int:
-        """Raise, store and post the alerts of a submission, for every audience; a failure
-        never undoes it. The submitter's own alerts are counted."""
-        try:
-            prov = after.panel.provenance
-            mine = prov["submission_id"] == submission_id
-            cells = after.dataset.incidents[mine.to_numpy()]
-            observed = cells[["region_id", "category", "period"]].assign(
-                observed=after.dataset.observed()[mine.to_numpy()].astype("float64")
-            )
-            raised: dict[str, list[Any]] = {}
-            for audience in audiences(self.db):
-                s = self.settings
-                policies = (
-                    SharingPolicy(before.panel, audience, s.suppress_below, s.min_total),
-                    SharingPolicy(after.panel, audience, s.suppress_below, s.min_total),
-                )
-                found = detect_alerts(before, after, observed.dropna(), submission_id, policies)
-                raised[audience.label] = store_alerts(self.db, found)
-            for hook in webhooks(self.db):
-                label = Audience.of(hook.owner()).label
-                for alert in raised.get(label, ()):
-                    self.webhooks.send(hook, {"alert": alert.to_dict()})
-            return len(raised.get(Audience.of(submitter).label, ()))
-        except Exception:
-            log.exception("could not raise the alerts of submission %s", submission_id)
-            return 0
-
-    @api.get(
-        "/incidents",
-        responses={**_ERRORS, 200: {"content": {"text/csv": {}, "application/json": {}}}},
-        summary="The shared panel as this key may read it: region rows, country totals, "
-        "small counts suppressed (role: analyst)",
-    )
-    def incidents(
-        self,
-        who: Reader,
-        region: Annotated[list[str] | None, Query(description="Only these regions")] = None,
-        category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
-        start: Annotated[str | None, Query(description="First period, YYYY-MM-DD")] = None,
-        end: Annotated[str | None, Query(description="Last period, YYYY-MM-DD")] = None,
-        format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
-    ) -> Response:
-        snapshot = self.current()
-        check_names(snapshot.dataset, region, category, fields=("region", "category"))
-        policy = self.policy(who, snapshot)
-        frame = policy.incidents(region, category, _date(start, "start"), _date(end, "end"))
-        frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
-        if format == "csv":
-            buffer = io.StringIO()
-            frame.to_csv(buffer, index=False)
-            return Response(buffer.getvalue(), media_type="text/csv")
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return JSONResponse({"as_of": snapshot.panel.as_of_iso, "rows": rows})
-
-    @api.get(
-        "/alerts",
-        response_model=AlertList,
-        responses=_ERRORS,
-        summary="Risk alerts raised on this key's view, for the regions it reads region by "
-        "region (any role)",
-    )
-    def alerts(
-        self,
-        who: Anyone,
-        limit: Annotated[int, Query(ge=1, le=1000, description="How many alerts")] = 100,
-    ) -> AlertList:
-        found = list_alerts(self.db, Audience.of(who), limit)
-        return AlertList(alerts=[AlertItem(**a.to_dict()) for a in found])
-
-    @api.post(
-        "/webhooks",
-        response_model=WebhookItem,
-        responses={**_ERRORS, **_BAD_REQUEST},
-        summary="Post this agency's alerts to an https URL, signed when a secret is given "
-        "(role: analyst)",
-    )
-    def register_webhook(self, body: WebhookRequest, who: Reader) -> WebhookItem:
-        hook = add_webhook(
-            self.db, who, body.url, secret=body.secret, allow=self.settings.webhook_allow
-        )
-        return WebhookItem(**hook.to_dict())
-
-    @api.get(
-        "/webhooks",
-        response_model=WebhookList,
-        responses=_ERRORS,
-        summary="This agency's webhooks, every agency's for an operator key; URLs without "
-        "their secrets (role: analyst)",
-    )
-    def webhook_list(self, who: Reader) -> WebhookList:
-        return WebhookList(
-            webhooks=[WebhookItem(**hook.to_dict()) for hook in list_webhooks(self.db, who)]
-        )
-
-    @api.delete(
-        "/webhooks/{webhook_id}",
-        response_model=WebhookItem,
-        responses={
-            **_ERRORS,
-            404: {"model": ErrorBody, "description": "This agency has no webhook with this id"},
-        },
-        summary="Stop posting to a webhook of this agency; an admin's key, to any (role: analyst)",
-    )
-    def remove_webhook(
-        self,
-        webhook_id: Annotated[int, Path(ge=1, description="The webhook's id (GET /webhooks)")],
-        who: Reader,
-    ) -> WebhookItem:
-        return WebhookItem(**delete_webhook(self.db, who, webhook_id).to_dict())
-
-    @api.get(
-        "/audit",
-        response_model=AuditList,
-        responses=_ERRORS,
-        summary="Submissions, reverts, imports, exports, plans, webhooks, reloads, promotions, "
-        "key changes: the audit trail, newest first (role: admin)",
-    )
-    def audit(
-        self,
-        _: Admin,
-        limit: Annotated[int, Query(ge=1, le=1000, description="How many events")] = 100,
-        action: Annotated[str | None, Query(max_length=32, description="Only this action")] = None,
-    ) -> AuditList:
-        return AuditList(events=[AuditItem(**vars(e)) for e in audit_trail(self.db, limit, action)])
-
-    @api.get(
-        "/metrics",
-        responses={
-            **_ERRORS,
-            200: {
-                "description": "Prometheus metrics",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
-            404: {"model": ErrorBody, "description": "Metrics are served on a separate port"},
-        },
-        summary="Prometheus metrics, labelled by route template (role: admin)",
-    )
-    def metrics(self, _: Admin) -> Response:
-        if metrics_listener() is not None:
-            raise HTTPException(
-                404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
-            )
-        body, media_type = metrics_text()
-        return Response(body, media_type=media_type)
 
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
@@ -864,21 +250,6 @@ def _route_templates() -> list[tuple[Any, str]]:
     for path in ("/docs.json", "/schema.json"):
         routes.append((compile_path(path)[0], path))
     return routes
-
-
-def _date(value: str | None, name: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError:
-        stamp = None
-    if stamp is None or stamp is pd.NaT or stamp.tzinfo is not None:
-        what = "has a time zone" if stamp is not None and stamp.tzinfo else "is not a date"
-        raise DataValidationError(
-            [Problem("request", f"{name}={value!r} {what}", "write YYYY-MM-DD", None, name)]
-        )
-    return stamp
 
 
 def _close(webhooks: WebhookSender, db: Database) -> None:

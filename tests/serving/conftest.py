@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 # Before anything imports prometheus_client or touches BentoML's stores: the service's
-# metrics and model copies of this test process live in a private directory.
+# metrics and model copies of this test process live in a private directory. (Set, not
+# defaulted: pytest-xdist's workers inherit the controller's environment, and two workers
+# writing one metrics directory would see each other's series.)
 _STATE = Path(tempfile.mkdtemp(prefix="crossplan-serving-tests-"))
 atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
 (_STATE / "prometheus").mkdir()
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_STATE / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_STATE / "prometheus")
 os.environ["BENTOML_HOME"] = str(_STATE / "bentoml")
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 

@@ -1,0 +1,16 @@
+"""The HTTP endpoints, one router per resource; :mod:`serving.api` holds what they share."""
+
+from __future__ import annotations
+
+from serving.routes import admin, alerts, data, forecasts, plans, submissions
+
+__all__ = ["ROUTERS"]
+
+ROUTERS = (
+    forecasts.router,
+    plans.router,
+    data.router,
+    submissions.router,
+    alerts.router,
+    admin.router,
+)

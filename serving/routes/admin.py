@@ -1,0 +1,68 @@
+"""The operator's endpoints: reload the model, the audit trail, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from pipelines.database import audit_trail
+from serving.api import ERRORS, Admin, service
+from serving.schemas import AuditItem, AuditList, ErrorBody, ReloadResponse
+from serving.telemetry import metrics_listener, metrics_text
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post(
+    "/admin/reload",
+    response_model=ReloadResponse,
+    responses={
+        **ERRORS,
+        400: {"model": ErrorBody, "description": "The data directory is invalid"},
+        503: {"model": ErrorBody, "description": "MLflow cannot give the champion now"},
+    },
+    summary="Load the current champion and panel without a restart (role: admin)",
+)
+def reload(who: Admin) -> ReloadResponse:
+    return service().reload(who)
+
+
+@router.get(
+    "/audit",
+    response_model=AuditList,
+    responses=ERRORS,
+    summary="Submissions, reverts, imports, exports, plans, webhooks, reloads, promotions, "
+    "key changes: the audit trail, newest first (role: admin)",
+)
+def audit(
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many events")] = 100,
+    action: Annotated[str | None, Query(max_length=32, description="Only this action")] = None,
+) -> AuditList:
+    svc = service()
+    return AuditList(events=[AuditItem(**vars(e)) for e in audit_trail(svc.db, limit, action)])
+
+
+@router.get(
+    "/metrics",
+    responses={
+        **ERRORS,
+        200: {
+            "description": "Prometheus metrics",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        404: {"model": ErrorBody, "description": "Metrics are served on a separate port"},
+    },
+    summary="Prometheus metrics, labelled by route template (role: admin)",
+)
+def metrics(_: Admin) -> Response:
+    if metrics_listener() is not None:
+        raise HTTPException(
+            404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
+        )
+    body, media_type = metrics_text()
+    return Response(body, media_type=media_type)

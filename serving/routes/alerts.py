@@ -1,0 +1,84 @@
+"""Alerts and the webhooks that carry them, as the key's agency may read them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from serving.alerts import list_alerts
+from serving.api import BAD_REQUEST, ERRORS, Anyone, Reader, service
+from serving.schemas import (
+    AlertItem,
+    AlertList,
+    ErrorBody,
+    WebhookItem,
+    WebhookList,
+    WebhookRequest,
+)
+from serving.sharing import Audience
+from serving.webhooks import add_webhook, delete_webhook, list_webhooks
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get(
+    "/alerts",
+    response_model=AlertList,
+    responses=ERRORS,
+    summary="Risk alerts raised on this key's view, for the regions it reads region by "
+    "region (any role)",
+)
+def alerts(
+    who: Anyone,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many alerts")] = 100,
+) -> AlertList:
+    svc = service()
+    found = list_alerts(svc.db, Audience.of(who), limit)
+    return AlertList(alerts=[AlertItem(**a.to_dict()) for a in found])
+
+
+@router.post(
+    "/webhooks",
+    response_model=WebhookItem,
+    responses={**ERRORS, **BAD_REQUEST},
+    summary="Post this agency's alerts to an https URL, signed when a secret is given "
+    "(role: analyst)",
+)
+def register_webhook(body: WebhookRequest, who: Reader) -> WebhookItem:
+    svc = service()
+    hook = add_webhook(svc.db, who, body.url, secret=body.secret, allow=svc.settings.webhook_allow)
+    return WebhookItem(**hook.to_dict())
+
+
+@router.get(
+    "/webhooks",
+    response_model=WebhookList,
+    responses=ERRORS,
+    summary="This agency's webhooks, every agency's for an operator key; URLs without "
+    "their secrets (role: analyst)",
+)
+def webhook_list(who: Reader) -> WebhookList:
+    svc = service()
+    return WebhookList(
+        webhooks=[WebhookItem(**hook.to_dict()) for hook in list_webhooks(svc.db, who)]
+    )
+
+
+@router.delete(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookItem,
+    responses={
+        **ERRORS,
+        404: {"model": ErrorBody, "description": "This agency has no webhook with this id"},
+    },
+    summary="Stop posting to a webhook of this agency; an admin's key, to any (role: analyst)",
+)
+def remove_webhook(
+    webhook_id: Annotated[int, Path(ge=1, description="The webhook's id (GET /webhooks)")],
+    who: Reader,
+) -> WebhookItem:
+    svc = service()
+    return WebhookItem(**delete_webhook(svc.db, who, webhook_id).to_dict())

@@ -1,0 +1,134 @@
+"""Who asks, and the shared data as the key may read it: regions, observed counts, incidents,
+resources and the model card."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse, Response
+
+from optimize.resources import Resources
+from serving.api import ERRORS, Anyone, Reader, parse_date, service
+from serving.auth import Permission
+from serving.forecasts import check_names
+from serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
+from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get(
+    "/me",
+    response_model=WhoAmI,
+    responses=ERRORS,
+    summary="Who holds this key, its agency, and what it may do (any role)",
+)
+def me(who: Anyone) -> WhoAmI:
+    svc = service()
+    may = [p.value for p in Permission if who.may(p)]
+    shown = svc.policy(who).region_level
+    return WhoAmI.model_validate(
+        {
+            "name": who.name,
+            "role": who.role.value,
+            "country": who.country,
+            "agency": who.agency,
+            "may": may,
+            "region_level": None if shown is None else sorted(shown),
+        }
+    )
+
+
+@router.get(
+    "/regions",
+    response_model=FeatureCollection,
+    responses=ERRORS,
+    summary="The served regions as GeoJSON: region_id, country, name, kind (any role)",
+)
+def regions(_: Anyone) -> JSONResponse:
+    svc = service()
+    return JSONResponse(
+        regions_collection(svc.current().dataset), media_type="application/geo+json"
+    )
+
+
+@router.get(
+    "/observed",
+    response_model=ObservedCounts,
+    responses=ERRORS,
+    summary="Recent observed counts of the regions this key reads region by region (role: analyst)",
+)
+def observed(
+    who: Reader,
+    periods: Annotated[
+        int, Query(ge=1, le=520, description="How many of the latest periods")
+    ] = DEFAULT_OBSERVED_PERIODS,
+) -> JSONResponse:
+    svc = service()
+    return JSONResponse(svc.policy(who).observed(periods))
+
+
+@router.get(
+    "/resources",
+    response_model=Resources,
+    responses={
+        **ERRORS,
+        404: {"model": ErrorBody, "description": "The data directory has no resources.json"},
+    },
+    summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
+)
+def resources(who: Reader) -> Resources:
+    svc = service()
+    policy = svc.policy(who)
+    resources = policy.panel.dataset.resources
+    if resources is None:
+        raise HTTPException(
+            404,
+            "the served data directory has no resources.json — fix: add one, or send "
+            "'resources' with each POST /plan",
+        )
+    return policy.resources(resources)
+
+
+@router.get(
+    "/model",
+    response_model=ModelCard,
+    responses=ERRORS,
+    summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
+)
+def model(who: Reader) -> ModelCard:
+    svc = service()
+    snapshot = svc.current()
+    return ModelCard(**svc.policy(who, snapshot).card(snapshot.card()))
+
+
+@router.get(
+    "/incidents",
+    responses={**ERRORS, 200: {"content": {"text/csv": {}, "application/json": {}}}},
+    summary="The shared panel as this key may read it: region rows, country totals, "
+    "small counts suppressed (role: analyst)",
+)
+def incidents(
+    who: Reader,
+    region: Annotated[list[str] | None, Query(description="Only these regions")] = None,
+    category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
+    start: Annotated[str | None, Query(description="First period, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, Query(description="Last period, YYYY-MM-DD")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+) -> Response:
+    svc = service()
+    snapshot = svc.current()
+    check_names(snapshot.dataset, region, category, fields=("region", "category"))
+    policy = svc.policy(who, snapshot)
+    frame = policy.incidents(region, category, parse_date(start, "start"), parse_date(end, "end"))
+    frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
+    if format == "csv":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False)
+        return Response(buffer.getvalue(), media_type="text/csv")
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return JSONResponse({"as_of": snapshot.panel.as_of_iso, "rows": rows})

@@ -1,0 +1,147 @@
+"""``POST /plan`` and the stored plans, as the key may read them."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from pipelines.database import record_event
+from serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
+from serving.auth import Principal
+from serving.errors import PlanNotFoundError, error_body
+from serving.geojson import plan_feature_collection
+from serving.planning import plan_on_snapshot
+from serving.routing import CompactBodyRoute
+from serving.schemas import (
+    ErrorBody,
+    FeatureCollection,
+    PlanList,
+    PlanListItem,
+    PlanRequest,
+    PlanResponse,
+)
+from serving.telemetry import metrics
+
+__all__ = ["router"]
+
+# A plan's forecast rows are kept as the forecast table, not one object per row.
+router = APIRouter(route_class=CompactBodyRoute)
+
+
+@router.post(
+    "/plan",
+    response_model=PlanResponse,
+    responses={
+        **ERRORS,
+        **BAD_REQUEST,
+        422: {"model": ErrorBody, "description": "No plan: the optimizer's diagnosis"},
+        429: {
+            "model": ErrorBody,
+            "description": "Too many plans at once; retry after the Retry-After seconds",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        503: {
+            "model": ErrorBody,
+            "description": "No model is loaded yet, or the plan needs more memory than "
+            "a plan may use",
+        },
+        504: {"model": ErrorBody, "description": "No plan within the request's time limit"},
+    },
+    summary="Plan patrols and joint operations; the plan is stored (role: planner)",
+)
+def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
+    svc = service()
+    started = time.perf_counter()
+    snapshot = svc.current()
+    policy = svc.policy(who, snapshot)
+    outcome = plan_on_snapshot(snapshot, body, who, started, svc.plan_gate, policy)
+    # The requester reads its plan as it would read it stored.
+    response = policy.plan(outcome.record.response, who.country)
+    svc.store.add(outcome.record)
+    record_event(
+        svc.db,
+        who.name,
+        "plan",
+        plan_id=outcome.record.plan_id,
+        status=outcome.record.status,
+        countries=list(outcome.record.countries),
+        agency=who.agency,
+        country=who.country,
+    )
+    m = metrics()
+    m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
+    if outcome.record.solve_seconds is not None:
+        m.solve_seconds.labels(solver=body.solver).observe(outcome.record.solve_seconds)
+    if not outcome.feasible:
+        return JSONResponse(
+            error_body(
+                "no plan meets every constraint; see the diagnosis",
+                diagnosis=response["diagnosis"],
+                plan_id=outcome.record.plan_id,
+            ),
+            422,
+        )
+    return response
+
+
+@router.get(
+    "/plans",
+    response_model=PlanList,
+    responses=ERRORS,
+    summary="Recent plans, newest first (role: analyst)",
+)
+def plans(
+    who: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many plans")] = 50,
+    requester: Annotated[
+        str | None, Query(max_length=64, description="Only this key holder's plans")
+    ] = None,
+) -> PlanList:
+    svc = service()
+    found = svc.store.recent(limit, requester, country=who.country)
+    return PlanList(plans=[PlanListItem(**vars(s)) for s in found])
+
+
+@router.get(
+    "/plans/{plan_id}",
+    response_model=PlanResponse,
+    responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
+    summary="A stored plan (role: analyst)",
+)
+def get_plan(plan_id: str, who: Reader) -> dict[str, Any]:
+    return _readable_plan(plan_id, who)
+
+
+@router.get(
+    "/plans/{plan_id}/geojson",
+    response_model=FeatureCollection,
+    responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
+    summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
+)
+def get_plan_geojson(plan_id: str, who: Reader) -> JSONResponse:
+    svc = service()
+    # Regions the plan does not show to this key keep their shape and no figures.
+    plan = _readable_plan(plan_id, who)
+    collection = plan_feature_collection(plan, svc.current().dataset)
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+def _readable_plan(plan_id: str, who: Principal) -> dict[str, Any]:
+    """A stored plan as ``who`` may read it; 404 alike for no plan and another's plan."""
+    svc = service()
+    record = svc.store.get(plan_id)
+    policy = svc.policy(who)
+    if record is None or not policy.reads_plan(record.country, record.countries):
+        raise PlanNotFoundError(
+            f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
+            "the plans it may read"
+        )
+    return policy.plan(record.response, record.country)
