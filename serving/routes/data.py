@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from optimize.resources import Resources
 from serving.api import ERRORS, Anyone, Reader, parse_date, service
 from serving.auth import Permission
-from serving.forecasts import check_names
 from serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
+from serving.served_model import check_names
 from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
 
 __all__ = ["router"]

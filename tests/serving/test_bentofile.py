@@ -38,7 +38,7 @@ def test_bentoml_build_includes_the_model(forecast_file: Path, tmp_path: Path) -
 _SAVE_COPY = """
 import sys
 from pathlib import Path
-from serving.forecasts import ForecastFile
+from serving.served_model import ForecastFile
 from serving.modelstore import save_copy
 print(save_copy(ForecastFile(Path(sys.argv[1])), {"name": "crossplan-risk", "version": "1"}))
 """

@@ -9,7 +9,7 @@ import bentoml
 import pytest
 
 from serving import modelstore
-from serving.forecasts import ForecastFile
+from serving.served_model import ForecastFile
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def browser(downloads: Path) -> Iterator[Any]:
     if missing:
         pytest.fail(
             f"{' and '.join(missing)} not found: the page's tests need Debian's Chromium — "
-            "run `apt-get update && apt-get install -y chromium chromium-driver` (.ci/run does)"
+            "run `apt-get update && apt-get install -y chromium chromium-driver` (make test does)"
         )
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium must not look for drivers online
     from selenium import webdriver
