@@ -197,7 +197,7 @@ def big_plan_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]
     import json
 
     from pipelines.contract import load_dataset
-    from pipelines.planning import SERVICE_LIMITS as limits
+    from pipelines.plan_request import SERVICE_LIMITS as limits
 
     n_regions = len(load_dataset(home / "world").regions)
     fit = min(limits.max_units, limits.max_cells // (n_regions * HORIZON))

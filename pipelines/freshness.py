@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, Field
 
 from pipelines.contract import Dataset
 from pipelines.contract.frequency import period_offset, period_start
 
-__all__ = ["STALE_AFTER_PERIODS", "Freshness", "freshness"]
+__all__ = ["STALE_AFTER_PERIODS", "DataStatus", "Freshness", "freshness"]
 
 # More than this many periods between a country's newest data and the planned ones is stale.
 STALE_AFTER_PERIODS = 2
@@ -35,6 +36,18 @@ class Freshness:
             "newest_period": self.newest_period,
             "first_planned_period": self.first_planned_period,
         }
+
+
+class DataStatus(BaseModel):
+    """The panel an answer was made from, and how fresh it is."""
+
+    as_of: str | None = Field(
+        description="Receipt time of the latest submission in the panel (UTC); null for a "
+        "data directory"
+    )
+    fingerprint: str = Field(description="SHA-256 of the panel (as of that time)")
+    newest_period: dict[str, str] = Field(description="Newest observed period per country")
+    first_planned_period: str = Field(description="The first period forecast or planned")
 
 
 def _between(earlier: pd.Timestamp, later: pd.Timestamp, frequency: str) -> int:

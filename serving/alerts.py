@@ -16,35 +16,22 @@ Alerts are raised per reader (:class:`serving.sharing.Audience`): on the reader'
 panel, for its region-level regions, and never on a count it may not read, so an alert and its
 figures are a function of what the reader may read (an alert on a hidden small count would say
 how it compares with a threshold the reader knows). Each is stored (append-only) with its
-audience, listed at ``GET /alerts`` to the keys of that audience, and posted to their
-webhooks (:mod:`serving.webhooks`).
+audience (:mod:`pipelines.database.alerts`), listed at ``GET /alerts`` to the keys of that
+audience, and posted to their webhooks (:mod:`serving.webhooks`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from pipelines.contract.frequency import period_offset
-from pipelines.database import Database, iso, utcnow
-from pipelines.database.schema import Alert, ApiKeyRow
+from pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
 from serving.forecasts import Snapshot
 from serving.sharing import OPERATOR, Audience, SharingPolicy
 
-__all__ = [
-    "MIN_JUMP",
-    "AlertRecord",
-    "audiences",
-    "detect_alerts",
-    "list_alerts",
-    "store_alerts",
-]
+__all__ = ["MIN_JUMP", "audiences", "detect_alerts"]
 
 # A forecast jump is worth an alert only when the new forecast expects this many incidents.
 MIN_JUMP = 1.0
@@ -53,39 +40,10 @@ _KEY = ["region_id", "category", "period"]
 _FORECAST = ["activity_mean", "activity_q10", "activity_q50", "activity_q90"]
 
 
-@dataclass(frozen=True)
-class AlertRecord:
-    """One alert, as ``GET /alerts`` and the webhooks send it."""
-
-    id: int | None
-    created_at: str
-    submission_id: int
-    kind: str
-    region_id: str
-    country: str
-    category: str
-    period: str
-    value: float
-    threshold: float
-    exceeded: dict[str, Any]
-    audience: str = OPERATOR.label
-
-    def to_dict(self) -> dict[str, Any]:
-        """The alert as the API and webhooks send it (its audience is the reader's own)."""
-        out = dict(vars(self))
-        del out["audience"]
-        return out
-
-
 def audiences(db: Database) -> list[Audience]:
     """The operator and every agency that holds a key: whom alerts are raised for."""
-    with db.read() as con:
-        rows = con.execute(
-            sa.select(ApiKeyRow.country, ApiKeyRow.agency)
-            .where(ApiKeyRow.country.is_not(None))
-            .distinct()
-        ).all()
-    return [OPERATOR, *sorted({Audience(r.country, r.agency) for r in rows}, key=str)]
+    agencies = {Audience(country, agency) for country, agency in key_agencies(db)}
+    return [OPERATOR, *sorted(agencies, key=str)]
 
 
 def _table(snapshot: Snapshot, policy: SharingPolicy, until: pd.Timestamp) -> pd.DataFrame:
@@ -183,58 +141,3 @@ def _alert(
         exceeded,
         audience,
     )
-
-
-def store_alerts(db: Database, alerts: list[AlertRecord]) -> list[AlertRecord]:
-    """Append the alerts; the stored ones, with their ids."""
-    stored = []
-    with db.write() as con:
-        for a in alerts:
-            new_id = con.execute(
-                sa.insert(Alert)
-                .values(
-                    created_at=pd.Timestamp(a.created_at).tz_convert(None).to_pydatetime(),
-                    submission_id=a.submission_id,
-                    kind=a.kind,
-                    region_id=a.region_id,
-                    country=a.country,
-                    category=a.category,
-                    period=date.fromisoformat(a.period),
-                    value=a.value,
-                    threshold=a.threshold,
-                    exceeded=json.dumps(a.exceeded, sort_keys=True),
-                    audience=a.audience,
-                )
-                .returning(Alert.id)
-            ).scalar_one()
-            stored.append(dataclasses.replace(a, id=int(new_id)))
-    return stored
-
-
-def list_alerts(db: Database, audience: Audience, limit: int = 100) -> list[AlertRecord]:
-    """The latest alerts raised for ``audience`` first (the operator's include those raised
-    before alerts had an audience)."""
-    query = sa.select(Alert).order_by(Alert.id.desc()).limit(limit)
-    if audience.operator:
-        query = query.where(sa.or_(Alert.audience == audience.label, Alert.audience.is_(None)))
-    else:
-        query = query.where(Alert.audience == audience.label)
-    with db.read() as con:
-        rows = con.execute(query).all()
-    return [
-        AlertRecord(
-            r.id,
-            str(iso(r.created_at)),
-            r.submission_id,
-            r.kind,
-            r.region_id,
-            r.country,
-            r.category,
-            r.period.isoformat() if hasattr(r.period, "isoformat") else str(r.period),
-            r.value,
-            r.threshold,
-            json.loads(r.exceeded),
-            r.audience or OPERATOR.label,
-        )
-        for r in rows
-    ]

@@ -1,4 +1,4 @@
-"""API keys of the planning service: roles, agencies, the keys table, and checking a key.
+"""API keys of the planning service: roles, agencies, making keys, and checking a key.
 
 A key is a random token shown once, when it is made. The shared database keeps only its
 SHA-256 (the token has 256 bits of entropy, so a plain hash cannot be reversed by guessing),
@@ -13,8 +13,9 @@ with the name of its holder, a role, and the agency and country it belongs to:
 
 A key without a country is the operator's (``make demo``'s planner, the service's admins):
 it reads every region. Every agency's key names its country, and reads what
-:mod:`serving.sharing` opens to that country. Adding, replacing and revoking a key is written
-to the audit trail (never the token or its hash).
+:mod:`serving.sharing` opens to that country. The keys table is
+:mod:`pipelines.database.keys`. Adding, replacing and revoking a key is written to the audit
+trail (never the token or its hash).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.authentication import (
     AuthCredentials,
@@ -41,8 +41,14 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection
 
-from pipelines.database import Database, record_event
-from pipelines.database.schema import ApiKeyRow
+from pipelines.database import (
+    Database,
+    KeyRecord,
+    delete_key,
+    list_keys,
+    record_event,
+    store_key,
+)
 from pipelines.errors import ConfigurationError
 
 __all__ = [
@@ -225,8 +231,6 @@ class KeyStore:
         ConfigurationError
             The database cannot be read.
         """
-        with self.db.read() as con:
-            rows = con.execute(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
         keys = [
             ApiKey(
                 name=r.name,
@@ -236,7 +240,7 @@ class KeyStore:
                 sha256=r.sha256,
                 created_at=r.created_at,
             )
-            for r in rows
+            for r in list_keys(self.db)
         ]
         return KeyRing(tuple(keys))
 
@@ -295,25 +299,9 @@ def add_key(
         raise ConfigurationError("--agency must be 1-200 characters")
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     created = datetime.now(UTC).isoformat(timespec="microseconds")
-    with keys.db.write("api_keys") as con:
-        exists = con.execute(sa.select(ApiKeyRow.name).where(ApiKeyRow.name == name)).first()
-        if exists is not None and not replace:
-            raise ConfigurationError(
-                f"a key named '{name}' already exists in {keys.db.describe()} — fix: choose "
-                f"another name, or replace it (`crossplan keys add {name} --replace`)"
-            )
-        con.execute(sa.delete(ApiKeyRow).where(ApiKeyRow.name == name))
-        con.execute(
-            sa.insert(ApiKeyRow).values(
-                name=name,
-                role=role.value,
-                country=country,
-                agency=agency,
-                sha256=hash_token(token),
-                created_at=created,
-            )
-        )
-    action = "key_replaced" if exists is not None else "key_added"
+    stored = KeyRecord(name, role.value, country, agency, hash_token(token), created)
+    replaced = store_key(keys.db, stored, replace=replace)
+    action = "key_replaced" if replaced else "key_added"
     record_event(keys.db, actor, action, name=name, role=role.value, country=country, agency=agency)
     return token
 
@@ -326,9 +314,7 @@ def revoke_key(keys: KeyStore, name: str, *, actor: str = "cli") -> None:
     ConfigurationError
         No key has that name.
     """
-    with keys.db.write("api_keys") as con:
-        gone = con.execute(sa.delete(ApiKeyRow).where(ApiKeyRow.name == name)).rowcount
-    if not gone:
+    if not delete_key(keys.db, name):
         raise ConfigurationError(
             f"no key named '{name}' in {keys.db.describe()} — fix: `crossplan keys list` "
             "shows the names"

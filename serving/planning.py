@@ -1,16 +1,17 @@
 """``POST /plan`` on the served snapshot: the planning use-case plus the record to store.
 
-Everything about planning itself is :func:`pipelines.planning.make_plan`; this module supplies
-the served panel and model, says how fresh the panel is, keeps one planner from taking the
-server, and describes the plan for the plan store (with the panel's as-of time, so the plan
-can be re-derived from it):
+Everything about planning itself is :func:`pipelines.planning.make_plan`, the one use case
+``crossplan plan`` calls too; this module supplies the served panel (the requester's view of
+it) and model, keeps one planner from taking the server, and describes the plan for the plan
+store (with the panel's as-of time, so the plan can be re-derived from it):
 
-- the request's size is checked against :class:`~pipelines.planning.PlanLimits` before
-  anything is built (400 with how to make it smaller);
-- the request has one deadline, its time limit (the request's, else the policy's, else
-  :data:`DEFAULT_TIME_LIMIT_S`, capped at ``max_time_limit_s``), counted from its arrival:
-  the solver gets what is left after the forecast, the start heuristic and the build, and
-  the best plan found by then is answered with status ``time_limit``;
+- the request is checked once, its size against
+  :data:`~pipelines.plan_request.SERVICE_LIMITS` included, before it waits for a slot (400
+  with how to make it smaller), and the plan is made from what that check resolved;
+- the request has one deadline, its time limit (:func:`pipelines.plan_request.time_limit`),
+  counted from its arrival: the solver gets what is left after the forecast, the start
+  heuristic and the build, and the best plan found by then is answered with status
+  ``time_limit``;
 - the plan is made in a child process (:mod:`serving.isolation`) with a memory cap, killed
   with its solver if it has not answered :data:`KILL_GRACE_S` after the deadline (504);
 - at most ``slots`` plans run at once and ``queue`` more wait; beyond that, 429 with
@@ -34,39 +35,29 @@ from typing import Any
 
 import pandas as pd
 
+from optimize.resources import Resources
 from pipelines.contract import Dataset
+from pipelines.database import PlanRecord
 from pipelines.errors import ConfigurationError, DataValidationError, Problem
-from pipelines.planning import (
-    SERVICE_LIMITS,
-    ModelRef,
-    PlanEnvelope,
-    PlanRequest,
-    make_plan,
-    size_problems,
-)
+from pipelines.freshness import Freshness
+from pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
+from pipelines.planning import PlanEnvelope, check_request, make_plan
 from serving.auth import Principal
 from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from serving.forecasts import Snapshot
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.plan_sharing import plan_countries
 from serving.sharing import OPERATOR, SharingPolicy
-from serving.store import PlanRecord
 
 __all__ = [
-    "DEFAULT_TIME_LIMIT_S",
     "KILL_GRACE_S",
-    "MIN_TIME_LIMIT_S",
     "PlanGate",
     "PlanOutcome",
     "plan_on_snapshot",
 ]
 
-# The time limit when neither the request nor the policy sets one.
-DEFAULT_TIME_LIMIT_S = 30.0
 # How long after its deadline a plan that has not answered is killed.
 KILL_GRACE_S = 3.0
-# The shortest budget of a request: below it, not even a small plan can be made.
-MIN_TIME_LIMIT_S = 1.0
 
 
 def _env_int(name: str, default: int, least: int) -> int:
@@ -182,13 +173,20 @@ def plan_on_snapshot(
     PlansBusyError, PlanDeadlineError, PlanMemoryError
         Too many plans at once; no plan by the deadline; the plan needed too much memory.
     """
-    budget = _time_limit(request, snapshot.dataset)
-    deadline = time.monotonic() - (time.perf_counter() - started) + budget
-    plan_id = uuid.uuid4().hex
-    about = snapshot.about_data()
     policy = policy or SharingPolicy(snapshot.panel, OPERATOR)
     dataset = policy.dataset()
-    _check_size(request, dataset)  # before the queue: a request too large never waits
+    # Checked once, before the queue: a request too large never waits.
+    resources = check_request(request, dataset, SERVICE_LIMITS)
+    budget = time_limit(request, resources, SERVICE_LIMITS) or SERVICE_LIMITS.max_time_limit_s
+    deadline = time.monotonic() - (time.perf_counter() - started) + budget
+    plan_id = uuid.uuid4().hex
+    made = _Made(
+        snapshot.panel.fingerprint,
+        snapshot.panel.as_of_iso,
+        None if policy.audience.operator else policy.audience.label,
+        resources,
+        snapshot.freshness(),
+    )
     with gate.admit(deadline) if gate is not None else _no_gate():
         served = None
         if request.forecast is None:
@@ -198,7 +196,7 @@ def plan_on_snapshot(
         try:
             kind, value = run_isolated(
                 _plan_in_child,
-                (request, dataset, served, policy.fingerprint, plan_id, deadline),
+                (request, dataset, served, made, plan_id, deadline),
                 timeout=deadline + KILL_GRACE_S - time.monotonic(),
                 memory_bytes=memory,
             )
@@ -216,7 +214,6 @@ def plan_on_snapshot(
     if kind == "invalid":
         raise DataValidationError(value)
     plan: PlanEnvelope = value
-    resources = request.resources or dataset.resources
     record = PlanRecord(
         plan_id=plan_id,
         created_at=plan.created_at,
@@ -230,7 +227,7 @@ def plan_on_snapshot(
         solve_seconds=plan.solve_seconds,
         total_seconds=round(time.perf_counter() - started, 6),
         request=request.stored_json(),
-        response=_with_data(plan.to_dict(), about),
+        response=plan.to_dict(),
         data_as_of=snapshot.panel.as_of_iso,
         country=requester.country,
         agency=requester.agency,
@@ -239,31 +236,15 @@ def plan_on_snapshot(
     return PlanOutcome(plan, record)
 
 
-def _with_data(response: dict[str, Any], about: dict[str, Any]) -> dict[str, Any]:
-    """The plan with the panel's as-of time and freshness; stale data join its warnings."""
-    return {
-        **response,
-        "data": about["data"],
-        "warnings": [*response.get("warnings", []), *about["warnings"]],
-    }
+@dataclass(frozen=True)
+class _Made:
+    """What the planning process is told of the panel, besides the requester's view of it."""
 
-
-def _time_limit(request: PlanRequest, dataset: Dataset) -> float:
-    """The request's time budget: its time limit, else the policy's, else the default,
-    within [:data:`MIN_TIME_LIMIT_S`, ``max_time_limit_s``]."""
-    resources = request.resources or dataset.resources
-    policy = None if resources is None else resources.policy.time_limit_s
-    asked = request.time_limit_s or policy or DEFAULT_TIME_LIMIT_S
-    return min(max(asked, MIN_TIME_LIMIT_S), SERVICE_LIMITS.max_time_limit_s)
-
-
-def _check_size(request: PlanRequest, dataset: Dataset) -> None:
-    resources = request.resources or dataset.resources
-    if resources is None:
-        return  # make_plan says what is missing
-    problems = size_problems(resources, len(dataset.regions), request.horizon, SERVICE_LIMITS)
-    if problems:
-        raise DataValidationError(problems)
+    fingerprint: str
+    as_of: str
+    view: str | None
+    resources: Resources
+    fresh: Freshness
 
 
 @contextmanager
@@ -275,7 +256,7 @@ def _plan_in_child(
     request: PlanRequest,
     dataset: Dataset,
     served: tuple[pd.DataFrame, dict[str, Any]] | None,
-    data_fingerprint: str,
+    made: _Made,
     plan_id: str,
     deadline: float,
 ) -> tuple[str, Any]:
@@ -291,11 +272,14 @@ def _plan_in_child(
             request,
             dataset,
             None if served is None else model,
-            data_fingerprint=data_fingerprint,
-            default_time_limit=DEFAULT_TIME_LIMIT_S,
+            data_fingerprint=made.fingerprint,
+            as_of=made.as_of,
+            view=made.view,
             plan_id=plan_id,
             limits=SERVICE_LIMITS,
+            resources=made.resources,
             deadline=deadline,
+            fresh=made.fresh,
         )
     except DataValidationError as err:
         problems: list[Problem] = err.problems

@@ -3,7 +3,7 @@
 FastAPI parses a JSON body into Python objects and keeps them until the answer is sent. For
 ``POST /plan`` with forecast rows that is one object per row, about six times the body, held
 while the plan waits for a slot and while it runs. :class:`CompactBodyRoute` hands the parsed
-body to the body model's ``compact_json`` (:meth:`pipelines.planning.PlanRequest.compact_json`)
+body to the body model's ``compact_json`` (:meth:`pipelines.plan_request.PlanRequest.compact_json`)
 before FastAPI keeps it, so only the compact form stays. Validation, the OpenAPI document and
 every error are FastAPI's, unchanged. (The custom request and route classes are FastAPI's
 documented way to change how a body is read.)

@@ -15,7 +15,9 @@ from pydantic.dataclasses import dataclass
 
 from optimize.forecast import ForecastRow
 from optimize.plan import Finding
-from pipelines.planning import MAX_HORIZON, JsonInt, ModelRef, PlanEnvelope, PlanRequest
+from pipelines.freshness import DataStatus
+from pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
+from pipelines.planning import PlanEnvelope
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -26,7 +28,6 @@ __all__ = [
     "AlertList",
     "AuditItem",
     "AuditList",
-    "DataStatus",
     "ErrorBody",
     "ErrorProblem",
     "FeatureCollection",
@@ -66,24 +67,12 @@ Horizon = Annotated[
 ]
 
 
-class DataStatus(BaseModel):
-    """The panel an answer was made from, and how fresh it is."""
-
-    as_of: str = Field(description="Receipt time of the latest submission in the panel (UTC)")
-    fingerprint: str = Field(description="SHA-256 of the panel as of that time")
-    newest_period: dict[str, str] = Field(description="Newest observed period per country")
-    first_planned_period: str = Field(description="The first period forecast or planned")
-
-
 @dataclass(frozen=True, kw_only=True)
 class PlanResponse(PlanEnvelope):
     """A plan (the same JSON as `crossplan plan`) with its audit identifiers; every plan the
     service makes is stored, so it always has an id."""
 
     plan_id: str = Field(description="Identifier under /plans/{plan_id}")
-    data: DataStatus | None = Field(
-        default=None, description="The panel planned on: as-of time, fingerprint, freshness"
-    )
 
 
 class _Body(BaseModel):

@@ -6,7 +6,7 @@ the champion model in ``__init__``; it holds the snapshot (panel and model) ever
 answers from, follows new submissions, and reloads the model. The endpoints are routers of
 :mod:`serving.routes` on the app of :mod:`serving.api`, each a few lines calling
 :mod:`serving.forecasts`, :mod:`serving.planning` (which calls :mod:`optimize`),
-:mod:`serving.store`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
+:mod:`pipelines.database.plans`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
 this replica or another one sharing the database, moves the next request to the new panel.
 BentoML adds ``/healthz`` and ``/readyz`` (ready once a model is loaded), which need no key.
 The OpenAPI document ``/docs.json`` is BentoML's, made honest by :mod:`serving.openapi`;
@@ -29,7 +29,7 @@ import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
 from starlette.routing import Mount, Route, compile_path
 
-from pipelines.database import Database, latest_submission, record_event
+from pipelines.database import Database, PlanStore, latest_submission, record_event
 from pipelines.errors import PanelBuildError
 from serving.api import api
 from serving.auth import KeyStore, Principal
@@ -46,7 +46,6 @@ from serving.schemas import ModelCard, ReloadResponse
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.sharing import Audience, SharingPolicy
-from serving.store import PlanStore
 from serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,

@@ -1,8 +1,16 @@
 """Posting alerts to the webhooks agencies register, so that no receiver can hold up another,
 reach into the operator's network, or find a secret in a log.
 
-Which URLs are accepted is :mod:`serving.webhook_urls`; registering, listing and deleting is
-:mod:`serving.webhook_store` (its names are importable from here too). This module delivers.
+Which URLs are accepted is :mod:`serving.webhook_urls`; registering, listing and deleting an
+agency's webhooks is :mod:`serving.webhook_registry`; the table is
+:mod:`pipelines.database.webhooks`. This module delivers.
+
+Registering
+-----------
+A webhook belongs to the agency of the key that registered it, and lasts as long as that key.
+Any key of the agency may list and delete them, an admin any; a key of another agency is told
+that no such webhook exists, so ids reveal nothing. Registering and deleting go to the audit
+trail with the URL in its shown form (:func:`serving.webhook_urls.redact`), never the secret.
 
 Delivery
 --------
@@ -59,16 +67,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pipelines.database import Database, record_event
-from pipelines.errors import DataValidationError
-from serving.webhook_store import (
-    WebhookTarget,
-    add_webhook,
-    delete_webhook,
-    list_webhooks,
+from pipelines.database import (
+    Database,
+    record_event,
     stopped_because,
-    webhooks,
 )
+from pipelines.errors import DataValidationError
+from serving.webhook_registry import WebhookTarget
 from serving.webhook_urls import (
     Destination,
     Resolver,
@@ -83,18 +88,14 @@ __all__ = [
     "QUEUE_LENGTH",
     "TIMEOUT_SECONDS",
     "WebhookSender",
-    "WebhookTarget",
-    "add_webhook",
-    "delete_webhook",
-    "list_webhooks",
     "sign",
-    "webhooks",
 ]
 
 ATTEMPTS = 6
 QUEUE_LENGTH = 100
 TIMEOUT_SECONDS = 5.0
 IDLE_SECONDS = 60.0
+
 _FIRST_DELAY_SECONDS = 0.5
 # Answers that say "later", not "never".
 _RETRY_STATUSES = frozenset({408, 425, 429})

@@ -8,6 +8,11 @@ none of them, and nothing but ``serving`` imports ``serving`` (docs/design.md, "
 Every import counts: at module level, inside functions, under ``TYPE_CHECKING``, relative
 ones, and ``importlib.import_module`` / ``__import__`` with a literal name. The checker runs on
 the real packages and, to show it can fail, on small package trees written for the test.
+
+One persistence layer: ``serving`` reads and writes the shared database through the
+repositories of ``pipelines.database``, never with SQL (docs/design.md, "Shared database"). It
+imports neither SQLAlchemy, Alembic nor the tables and migrations, and opens no connection
+(``with db.read()``, ``with db.write()``).
 """
 
 from __future__ import annotations
@@ -30,17 +35,28 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "optimize": ("optimize",),
 }
 
+# What stays inside pipelines.database: SQL, and the tables it is written against.
+SQL = ("sqlalchemy", "alembic", "pipelines.database.schema", "pipelines.database.migrations")
+NO_SQL = "serving"
+_NO_SQL_RULE = "serving calls the repositories of pipelines.database, never SQL"
+# ``Database.read()`` and ``Database.write()`` are context managers that open a connection.
+_CONNECTIONS = ("read", "write")
+
 
 @dataclass(frozen=True)
 class Violation:
-    """An import of a module that the importing package may not import."""
+    """An import of a module that the importing package may not import, or, with ``rule``,
+    a use of SQL where the rule forbids it (``imported`` is then the module or the call)."""
 
     file: str
     line: int
     imported: str
     package: str
+    rule: str = ""
 
     def __str__(self) -> str:
+        if self.rule:
+            return f"{self.file}:{self.line}: {self.package} uses {self.imported} ({self.rule})"
         allowed = ", ".join(ALLOWED[self.package])
         return (
             f"{self.file}:{self.line}: {self.package} imports {self.imported} "
@@ -89,8 +105,26 @@ def _imports(tree: ast.AST, package: str, root: Path) -> Iterator[tuple[int, str
             yield node.lineno, node.args[0].value
 
 
+def _connections(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """``(line, call)`` of every ``with X.read()`` / ``with X.write(...)`` in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                call = item.context_expr
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in _CONNECTIONS
+                ):
+                    yield node.lineno, f"{ast.unparse(call.func)}()"
+
+
+def _within(imported: str, modules: tuple[str, ...]) -> bool:
+    return any(imported == m or imported.startswith(m + ".") for m in modules)
+
+
 def _allowed(imported: str, package: str) -> bool:
-    return any(imported == a or imported.startswith(a + ".") for a in ALLOWED[package])
+    return _within(imported, ALLOWED[package])
 
 
 def layer_violations(root: Path) -> list[Violation]:
@@ -105,9 +139,29 @@ def layer_violations(root: Path) -> list[Violation]:
     return found
 
 
+def sql_violations(root: Path) -> list[Violation]:
+    """Every import of :data:`SQL` and every connection opened in :data:`NO_SQL` under
+    ``root``."""
+    found = []
+    for path in sorted((root / NO_SQL).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        file = str(path.relative_to(root))
+        for line, imported in _imports(tree, _package_of(path, root), root):
+            if _within(imported, SQL):
+                found.append(Violation(file, line, imported, NO_SQL, _NO_SQL_RULE))
+        for line, call in _connections(tree):
+            found.append(Violation(file, line, call, NO_SQL, _NO_SQL_RULE))
+    return sorted(set(found), key=lambda v: (v.file, v.line, v.imported))  # once per line
+
+
 def test_the_packages_keep_the_import_direction() -> None:
     violations = layer_violations(ROOT)
     assert not violations, "imports against the layers:\n" + "\n".join(map(str, violations))
+
+
+def test_serving_calls_repositories_never_sql() -> None:
+    violations = sql_violations(ROOT)
+    assert not violations, "SQL outside pipelines.database:\n" + "\n".join(map(str, violations))
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -126,7 +180,10 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
         "optimize/build.py",
         "serving/cli.py",
         "models/panel.py",
+        "pipelines/database/schema.py",
     ):
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).parent.joinpath("__init__.py").touch()
         (root / module).touch()
     return root
 
@@ -174,3 +231,46 @@ def test_the_checker_names_file_line_and_import(
 )
 def test_the_checker_lets_allowed_imports_pass(tmp_path: Path, name: str, source: str) -> None:
     assert layer_violations(_tree(tmp_path, {name: source})) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        # SQLAlchemy itself
+        ("serving/bad.py", "import sqlalchemy as sa\n", (1, "sqlalchemy")),
+        # a part of it, imported inside a function
+        ("serving/sub/bad.py", "def f():\n    from sqlalchemy.orm import Session\n", (2, "sqlalchemy.orm")),
+        # the tables
+        ("serving/bad.py", "from pipelines.database.schema import PlanRow\n", (1, "pipelines.database.schema")),
+        # the same, as a module
+        ("serving/bad.py", "from pipelines.database import schema\n", (1, "pipelines.database.schema")),
+        # the migrations, by name
+        ("serving/bad.py", "import importlib\nimportlib.import_module('alembic.command')\n", (2, "alembic.command")),
+        # a connection opened to read
+        ("serving/bad.py", "def f(db):\n    with db.read() as con:\n        return con\n", (2, "db.read()")),
+        # a transaction opened to write, among other context managers
+        ("serving/bad.py", "async def f(self, lock):\n    async with lock, self.db.write('plans'):\n        pass\n", (2, "self.db.write()")),
+    ],
+)  # fmt: skip
+def test_the_sql_checker_names_file_line_and_use(
+    tmp_path: Path, name: str, source: str, expected: tuple[int, str]
+) -> None:
+    root = _tree(tmp_path, {name: source})
+    line, used = expected
+    assert [(v.file, v.line, v.imported) for v in sql_violations(root)] == [(name, line, used)]
+    assert str(sql_violations(root)[0]).startswith(f"{name}:{line}: serving uses {used} (")
+    assert layer_violations(root) == []  # the layers allow it: only this rule refuses it
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("serving/ok.py", "from pipelines.database import PlanStore, list_alerts\n"),  # repositories
+        ("serving/ok.py", "ring = keys.read()\nbody = response.read()\n"),  # reads, not connections
+        ("serving/ok.py", "with open('f') as f:\n    f.write('x')\n"),  # a file
+        ("pipelines/database/ok.py", "import sqlalchemy as sa\nfrom pipelines.database.schema import PlanRow\n"),  # the layer itself
+        ("pipelines/ok.py", "def f(db):\n    with db.read() as con:\n        return con\n"),  # the layer below
+    ],
+)  # fmt: skip
+def test_the_sql_checker_lets_repository_calls_pass(tmp_path: Path, name: str, source: str) -> None:
+    assert sql_violations(_tree(tmp_path, {name: source})) == []

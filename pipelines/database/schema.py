@@ -1,8 +1,9 @@
 """The tables of the shared database (SQLAlchemy 2 declarative models).
 
-The migrations in ``migrations/versions`` create them; these models are how the code reads
-and writes them. Tables marked *append-only* refuse ``UPDATE`` and ``DELETE`` in the database
-itself (SQLite triggers, PostgreSQL trigger functions), so no code path can rewrite history:
+The migrations in ``migrations/versions`` create them; these models are how the modules of
+this package read and write them (the service calls those modules, never the models). Tables
+marked *append-only* refuse ``UPDATE`` and ``DELETE`` in the database itself (SQLite
+triggers, PostgreSQL trigger functions), so no code path can rewrite history:
 
 =================  ==============  ==========================================================
 table              append-only     holds
@@ -16,6 +17,13 @@ table              append-only     holds
 ``api_keys``       no              hashed keys (revoking deletes; the audit keeps the record)
 ``webhooks``       no              where an agency wants its alerts posted
 =================  ==============  ==========================================================
+
+The panel's three tables are written through :mod:`~pipelines.database.versions` (by
+:mod:`~pipelines.database.submissions` and :mod:`~pipelines.database.revert`) and rebuilt
+into a panel by :mod:`~pipelines.database.panel`; each of the others has its own repository:
+:mod:`~pipelines.database.plans`, :mod:`~pipelines.database.alerts`,
+:mod:`~pipelines.database.audit`, :mod:`~pipelines.database.keys` (``api_keys``) and
+:mod:`~pipelines.database.webhooks`.
 
 Times are naive UTC ``datetime`` values with microseconds, the same on both databases.
 """

@@ -16,6 +16,7 @@ from pipelines.errors import (
     PlanningFailedError,
     Problem,
 )
+from pipelines.plan_request import DEFAULT_HORIZON
 from serving.commands import COMMANDS
 from serving.commands._output import output_path, print_summary, write_json
 from serving.commands.data import parse_time
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from optimize import Plan
     from pipelines.contract import Dataset
-    from pipelines.planning import ModelRef
+    from pipelines.plan_request import ModelRef
 
 __all__ = ["register", "run"]
 
@@ -60,7 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--resources", type=Path, help="resources JSON (default: resources.json in --data)"
     )
     p.add_argument(
-        "--horizon", type=int, default=1, help="periods to plan, from the first (default 1)"
+        "--horizon",
+        type=int,
+        help=f"periods to plan, from the first (default {DEFAULT_HORIZON}, as POST /plan)",
     )
     p.add_argument("--solver", choices=SOLVERS, default="cbc", help="MILP solver (default cbc)")
     p.add_argument(
@@ -89,19 +92,22 @@ def run(args: argparse.Namespace) -> int:
 
     from optimize.errors import pydantic_problems
     from pipelines.contract import input_fingerprint, load_dataset
-    from pipelines.planning import PlanRequest, make_plan
+    from pipelines.plan_request import PlanRequest
+    from pipelines.planning import make_plan
 
-    if args.horizon < 1:
+    if args.horizon is not None and args.horizon < 1:
         raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
     try:
-        request = PlanRequest(
-            horizon=args.horizon,
-            solver=args.solver,
-            time_limit_s=args.time_limit,
-            risk_quantile=args.risk_quantile,
-        )
+        given = {
+            "horizon": args.horizon,
+            "solver": args.solver,
+            "time_limit_s": args.time_limit,
+            "risk_quantile": args.risk_quantile,
+        }
+        # What is not given takes the request's own default, as over HTTP.
+        request = PlanRequest(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as err:
         flags = {
             "horizon": "--horizon",
@@ -123,12 +129,12 @@ def run(args: argparse.Namespace) -> int:
                 "(crossplan import), or plan on a data directory"
             )
         panel = load_panel(Database.connect(), args.as_of)
-        dataset, fingerprint = panel.dataset, panel.fingerprint
+        dataset, fingerprint, as_of = panel.dataset, panel.fingerprint, panel.as_of_iso
     else:
         if args.as_of is not None:
             raise ConfigurationError("--as-of goes with --database")
         dataset = load_dataset(args.data, args.resources)
-        fingerprint = input_fingerprint(args.data)
+        fingerprint, as_of = input_fingerprint(args.data), None
     if dataset.resources is None:
         raise ConfigurationError(
             "no resources — fix: give --resources FILE or put resources.json in the data "
@@ -141,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             dataset,
             champion,
             data_fingerprint=fingerprint,
+            as_of=as_of,
             forecast=override,
             forecast_source="forecast" if args.forecast is None else args.forecast.name,
         )
@@ -188,7 +195,7 @@ def read_forecast(path: Path) -> pd.DataFrame:
 def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
     """The champion model's forecast and its name, version and training time, or an error
     that says how to get one."""
-    from pipelines.planning import ModelRef
+    from pipelines.plan_request import ModelRef
 
     try:
         # Imported here: it loads MLflow and the models, which the other paths do not need.

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from serving.alerts import list_alerts
+from pipelines.database import list_alerts
 from serving.api import BAD_REQUEST, ERRORS, Anyone, Reader, service
 from serving.schemas import (
     AlertItem,
@@ -17,7 +17,7 @@ from serving.schemas import (
     WebhookRequest,
 )
 from serving.sharing import Audience
-from serving.webhooks import add_webhook, delete_webhook, list_webhooks
+from serving.webhook_registry import add_webhook, delete_webhook, list_webhooks
 
 __all__ = ["router"]
 

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
-from pipelines.database import Submitter, submit_incidents
-from serving.alerts import audiences, detect_alerts, store_alerts
+from pipelines.database import Submitter, store_alerts, submit_incidents
+from serving.alerts import audiences, detect_alerts
 from serving.api import ERRORS, Reporter, service
 from serving.auth import Principal, Role
 from serving.forecasts import Snapshot
 from serving.schemas import ErrorBody, SubmissionResponse
 from serving.sharing import Audience, SharingPolicy
 from serving.submissions import read_submission
-from serving.webhooks import webhooks
+from serving.webhook_registry import webhooks
 
 if TYPE_CHECKING:
     from serving.service import CrossplanService

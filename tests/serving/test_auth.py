@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from pipelines.database import Database, audit_trail
 from pipelines.errors import ConfigurationError
@@ -117,3 +118,17 @@ def test_the_service_view_follows_the_table(tmp_path: Path) -> None:
     token = add_key(keys, "alice", Role.PLANNER)
     keys._read_at = 0.0  # as if a second had passed
     assert keys.current().authenticate(token) is not None  # picked up without a restart
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_keys_never_reach_the_plan_store(
+    client: TestClient, served: dict[str, str], tmp_path: Path
+) -> None:
+    r = client.post("/plan", json={"horizon": 1}, headers=bearer(served["planner"]))
+    assert r.status_code == 200
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("crossplan.db*"))
+    assert r.json()["plan_id"].encode() in stored
+    assert all(token.encode() not in stored for token in served.values())

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipelines.contract import Dataset
-from pipelines.planning import SERVICE_LIMITS
+from pipelines.plan_request import SERVICE_LIMITS
 from serving.errors import PlansBusyError
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.logs import escape

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from pipelines.planning import PlanRequest
+from pipelines.plan_request import PlanRequest
 from serving.routing import CompactBodyRoute
 
 

@@ -28,16 +28,15 @@ from pipelines.database.schema import ApiKeyRow
 from pipelines.errors import DataValidationError
 from serving.auth import KeyStore, Principal, Role, add_key, revoke_key
 from serving.errors import WebhookNotFoundError
-from serving.webhook_urls import check_url, redact
-from serving.webhooks import (
-    WebhookSender,
+from serving.webhook_registry import (
     WebhookTarget,
     add_webhook,
     delete_webhook,
     list_webhooks,
-    sign,
     webhooks,
 )
+from serving.webhook_urls import check_url, redact
+from serving.webhooks import WebhookSender, sign
 
 LOCAL = ("127.0.0.1",)  # the allow-list of the tests' receivers
 PUBLIC = "93.184.216.34"  # a public address a test name resolves to (never connected to)

@@ -1,4 +1,4 @@
-"""The plan store: every plan the service made, append-only, in the shared database.
+"""The plan store: every plan the service made, append-only, in the ``plans`` table.
 
 One plan is one row written in one transaction, so a crash mid-request leaves either the
 whole plan or nothing. The database itself refuses updates and deletes (triggers on SQLite
@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipelines.database import Database
+from pipelines.database.engine import Database
 from pipelines.database.schema import PlanRow
 
 __all__ = ["PlanRecord", "PlanStore", "PlanSummary"]
