@@ -17,7 +17,6 @@ planner typed in.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -27,20 +26,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from serving.schemas import MAX_BODY_BYTES
+from serving.settings import Settings
 from serving.submissions import CONTENT_TYPES
 
-__all__ = ["WEB_DIR", "page_app", "tile_url"]
+__all__ = ["WEB_DIR", "page_app"]
 
 WEB_DIR = Path(__file__).parent / "web"
 
 # The page's own files change with the package; a browser revalidates them each time
 # (cheap on a local network). The vendored libraries never change under a versioned path.
 _REVALIDATE = {"Cache-Control": "no-cache"}
-
-
-def tile_url() -> str | None:
-    """The tile basemap's URL template, or ``None``."""
-    return os.environ.get("CROSSPLAN_TILE_URL") or None
 
 
 async def _index(_: Request) -> Response:
@@ -64,10 +59,11 @@ def _submission_types() -> dict[str, str]:
 
 
 async def _config(_: Request) -> Response:
+    settings = Settings.from_env()
     return JSONResponse(
         {
-            "tile_url": tile_url(),
-            "tile_attribution": os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
+            "tile_url": settings.tile_url,
+            "tile_attribution": settings.tile_attribution,
             "submission_types": _submission_types(),
             "max_body_bytes": MAX_BODY_BYTES,
         },

@@ -18,13 +18,12 @@ store (with the panel's as-of time, so the plan can be re-derived from it):
   ``Retry-After``.
 
 ``CROSSPLAN_PLAN_SLOTS`` (default 2), ``CROSSPLAN_PLAN_QUEUE`` (8) and
-``CROSSPLAN_PLAN_MEMORY_MB`` (1536) set them.
+``CROSSPLAN_PLAN_MEMORY_MB`` (1536) set them (:class:`serving.settings.Settings`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 import uuid
@@ -38,7 +37,7 @@ import pandas as pd
 from optimize.resources import Resources
 from pipelines.contract import Dataset
 from pipelines.database import PlanRecord
-from pipelines.errors import ConfigurationError, DataValidationError, Problem
+from pipelines.errors import DataValidationError, Problem
 from pipelines.freshness import Freshness
 from pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
 from pipelines.planning import PlanEnvelope, check_request, make_plan
@@ -60,15 +59,6 @@ __all__ = [
 KILL_GRACE_S = 3.0
 
 
-def _env_int(name: str, default: int, least: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < least:
-        raise ConfigurationError(f"{name}={value!r} — fix: set it to a whole number ≥ {least}")
-    return int(value)
-
-
 class PlanGate:
     """At most ``slots`` plans at once, ``queue`` more waiting, the rest refused (429).
 
@@ -81,10 +71,6 @@ class PlanGate:
         self._lock = threading.Lock()
         self._admitted = 0
         self._mean_seconds = 5.0
-
-    @classmethod
-    def from_env(cls) -> PlanGate:
-        return cls(_env_int("CROSSPLAN_PLAN_SLOTS", 2, 1), _env_int("CROSSPLAN_PLAN_QUEUE", 8, 0))
 
     @property
     def retry_after(self) -> int:
@@ -145,6 +131,7 @@ def plan_on_snapshot(
     started: float,
     gate: PlanGate | None = None,
     policy: SharingPolicy | None = None,
+    memory_mb: int = 1536,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
 
@@ -163,6 +150,8 @@ def plan_on_snapshot(
     policy
         What the requester may read: the plan is made on its view of the panel
         (:meth:`serving.sharing.SharingPolicy.dataset`); ``None``: the whole panel.
+    memory_mb
+        What the planning process may allocate (``CROSSPLAN_PLAN_MEMORY_MB``).
 
     Raises
     ------
@@ -192,7 +181,7 @@ def plan_on_snapshot(
         if request.forecast is None:
             model = snapshot.require_model()
             served = (model.table(dataset, request.horizon, policy.audience), model.ref)
-        memory = _env_int("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256) * 1024 * 1024
+        memory = memory_mb * 1024 * 1024
         try:
             kind, value = run_isolated(
                 _plan_in_child,

@@ -39,7 +39,7 @@ from serving.isolation import start_forkserver
 from serving.logs import configure_logging
 from serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
 from serving.openapi import openapi_app
-from serving.page import page_app, tile_url
+from serving.page import page_app
 from serving.planning import PlanGate
 from serving.routes import ROUTERS
 from serving.schemas import ModelCard, ReloadResponse
@@ -49,7 +49,6 @@ from serving.sharing import Audience, SharingPolicy
 from serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,
-    metrics_listener,
     start_metrics_listener,
 )
 from serving.webhooks import WebhookSender
@@ -94,12 +93,11 @@ class CrossplanService:
 
     def __init__(self) -> None:
         configure_logging()
-        listener = metrics_listener()
-        if listener is not None:
-            start_metrics_listener(*listener)
-        self.plan_gate = PlanGate.from_env()
-        start_forkserver()  # plans run in its children; the first one should not wait for it
         self.settings = Settings.from_env()
+        if self.settings.metrics is not None:
+            start_metrics_listener(*self.settings.metrics)
+        self.plan_gate = PlanGate(self.settings.plan_slots, self.settings.plan_queue)
+        start_forkserver()  # plans run in its children; the first one should not wait for it
         self.db = Database.connect(self.settings.database_url)  # down: the start fails, saying so
         self.keys = KeyStore(self.db)
         self.store = PlanStore(self.db)
@@ -227,7 +225,9 @@ class CrossplanService:
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
 # too. bentoml.service is typed as returning the class; it returns a bentoml.Service.
-cast(Any, CrossplanService).add_asgi_middleware(SecurityHeadersMiddleware, tile_url=tile_url())
+cast(Any, CrossplanService).add_asgi_middleware(
+    SecurityHeadersMiddleware, tile_url=Settings.from_env().tile_url
+)
 cast(Any, CrossplanService).add_asgi_middleware(AccessLogMiddleware, skip=("/healthz", "/readyz"))
 cast(Any, CrossplanService).add_asgi_middleware(JSONRoutingErrorsMiddleware)
 cast(Any, CrossplanService).add_asgi_middleware(

@@ -1,14 +1,15 @@
-"""Where the planning service keeps its state, read from the environment.
+"""Every environment variable crossplan reads, in one object: :class:`Settings`.
 
 Everything lives under ``$CROSSPLAN_HOME`` (default ``./.crossplan``) unless a variable below
-points elsewhere:
+points elsewhere. The pipelines read the first three themselves (:mod:`pipelines.home`, which
+this object calls), as they run without the service; everything else is read here only.
 
 ==========================  ==========================================================
 ``CROSSPLAN_HOME``          root of the local state (MLflow store, world, database)
 ``CROSSPLAN_DATABASE_URL``  the shared database: panel versions, plans, keys, alerts
-                            (default: SQLite in ``$HOME/crossplan.db``)
+                            (default: SQLite in ``$CROSSPLAN_HOME/crossplan.db``)
 ``CROSSPLAN_DATA``          data directory imported when the database holds no panel yet
-                            (``$HOME/world``)
+                            (``$CROSSPLAN_HOME/world``)
 ``CROSSPLAN_FORECAST_FILE`` serve this forecast table instead of the MLflow champion
 ``CROSSPLAN_SUPPRESS_BELOW`` counts from 1 up to this, exclusive, are hidden from other
                             agencies (default 3)
@@ -17,6 +18,16 @@ points elsewhere:
 ``CROSSPLAN_WEBHOOK_ALLOW`` hosts (comma-separated) a webhook may name with plain http or a
                             private address; by default webhooks are https to public hosts
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
+``CROSSPLAN_METRICS``       ``admin`` (default: admins read ``/metrics`` on the service's
+                            port) or a port, or HOST:PORT, to serve it on apart
+``CROSSPLAN_PLAN_SLOTS``    plans made at once (default 2)
+``CROSSPLAN_PLAN_QUEUE``    plans that may wait for a slot (default 8); beyond, 429
+``CROSSPLAN_PLAN_MEMORY_MB`` memory one plan may use, in MiB (default 1536)
+``CROSSPLAN_TILE_URL``      a tile basemap's URL template for the map (default: none)
+``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
+``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
+                            (default ``http://127.0.0.1:3000``)
+``CROSSPLAN_API_KEY``       the key ``crossplan submit`` sends with, when ``--key`` is not given
 ==========================  ==========================================================
 """
 
@@ -53,6 +64,18 @@ class Settings:
         A forecast table (CSV or Parquet) served instead of the champion, or ``None``.
     tracking_uri
         MLflow tracking URI, or ``None`` for the default local store.
+    suppress_below, min_total, webhook_allow
+        The sharing thresholds (:mod:`serving.sharing`) and the hosts webhooks may name
+        over plain http or at private addresses.
+    metrics
+        Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
+        port, to admins.
+    plan_slots, plan_queue, plan_memory_mb
+        Plans made at once, plans waiting, and the memory of one (:mod:`serving.planning`).
+    tile_url, tile_attribution
+        The map's tile basemap, if any.
+    service_url, api_key
+        Where ``crossplan submit`` sends, and with which key by default.
     """
 
     home: Path
@@ -63,6 +86,14 @@ class Settings:
     suppress_below: int = 3
     min_total: int = 3
     webhook_allow: tuple[str, ...] = ()
+    metrics: tuple[str, int] | None = None
+    plan_slots: int = 2
+    plan_queue: int = 8
+    plan_memory_mb: int = 1536
+    tile_url: str | None = None
+    tile_attribution: str | None = None
+    service_url: str = "http://127.0.0.1:3000"
+    api_key: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,6 +108,14 @@ class Settings:
             suppress_below=_threshold("CROSSPLAN_SUPPRESS_BELOW", "a whole number of incidents"),
             min_total=_threshold("CROSSPLAN_MIN_TOTAL", "a whole number of regions and cells"),
             webhook_allow=_hosts(os.environ.get("CROSSPLAN_WEBHOOK_ALLOW", "")),
+            metrics=_listener(os.environ.get("CROSSPLAN_METRICS", "admin").strip()),
+            plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", 2, 1),
+            plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", 8, 0),
+            plan_memory_mb=_whole("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256),
+            tile_url=os.environ.get("CROSSPLAN_TILE_URL") or None,
+            tile_attribution=os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
+            service_url=os.environ.get("CROSSPLAN_URL") or "http://127.0.0.1:3000",
+            api_key=os.environ.get("CROSSPLAN_API_KEY") or None,
         )
 
 
@@ -90,3 +129,25 @@ def _threshold(variable: str, what: str) -> int:
 def _hosts(value: str) -> tuple[str, ...]:
     """Lower-case host names (or addresses) of a comma-separated list."""
     return tuple(sorted({h.strip().lower() for h in value.split(",") if h.strip()}))
+
+
+def _whole(variable: str, default: int, least: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise ConfigurationError(f"{variable}={value!r} — fix: set it to a whole number ≥ {least}")
+    return int(value)
+
+
+def _listener(value: str) -> tuple[str, int] | None:
+    """``CROSSPLAN_METRICS`` as ``(host, port)``, or ``None`` for ``admin``."""
+    if value in ("", "admin"):
+        return None
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigurationError(
+            f"CROSSPLAN_METRICS={value!r} is neither 'admin' nor a port — fix: set it to "
+            "'admin', a port such as 9100, or HOST:PORT"
+        )
+    return host or "127.0.0.1", int(port)

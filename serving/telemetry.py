@@ -18,7 +18,6 @@ unless a host is given) for a local scraper, and then not on the service's port.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -33,7 +32,6 @@ __all__ = [
     "RouteMetricsMiddleware",
     "call_watched",
     "metrics",
-    "metrics_listener",
     "metrics_text",
     "start_metrics_listener",
 ]
@@ -167,27 +165,6 @@ class RouteMetricsMiddleware:
             m.request_seconds.labels(route=route).observe(seconds)
 
         await call_watched(self.app, scope, receive, send, count)
-
-
-def metrics_listener() -> tuple[str, int] | None:
-    """The separate ``(host, port)`` of ``/metrics`` from ``CROSSPLAN_METRICS``, or ``None``
-    when admins read it on the service's port.
-
-    Raises
-    ------
-    ValueError
-        ``CROSSPLAN_METRICS`` is neither ``admin`` nor a port.
-    """
-    value = os.environ.get("CROSSPLAN_METRICS", "admin").strip()
-    if value in ("", "admin"):
-        return None
-    host, _, port = value.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(
-            f"CROSSPLAN_METRICS={value!r} is neither 'admin' nor a port — fix: set it to "
-            "'admin', a port such as 9100, or HOST:PORT"
-        )
-    return host or "127.0.0.1", int(port)
 
 
 def metrics_text() -> tuple[bytes, str]:

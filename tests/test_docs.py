@@ -1,8 +1,9 @@
 """The design notes (docs/design.md) stay in step with the code.
 
-* Their table of the service's environment variables is generated from the docstring of
-  :mod:`serving.settings`, the one place the service reads them: ``python tests/test_docs.py``
-  rewrites it, and a test fails when the two differ.
+* Their table of the environment variables, and the README's, is generated from the
+  docstring of :mod:`serving.settings`, the one object that reads them:
+  ``python tests/test_docs.py`` rewrites both, and a test fails when one differs; another
+  fails when a module other than the settings reads the environment.
 * Every ``CROSSPLAN_*`` variable the packages read is named in the notes.
 * Pointers into the notes (the path and a heading in double quotes, or the path and an
   ``#anchor``) name headings that exist, and no file points at the design file the notes
@@ -18,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = ROOT / "docs" / "design.md"
+README = ROOT / "README.md"
 SETTINGS = ROOT / "serving" / "settings.py"
 PACKAGES = ("pipelines", "models", "optimize", "serving")
 
@@ -69,17 +71,16 @@ def settings_table(source: str) -> str:
 def _block(text: str) -> str:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise AssertionError(f"docs/design.md lost its generated block ({BEGIN} ... {END})")
+        raise AssertionError(f"a document lost its generated block ({BEGIN} ... {END})")
     return text[start : end + len(END)]
 
 
 def write_settings_table() -> None:
-    """Rewrite the generated table in docs/design.md from serving/settings.py."""
-    text = DESIGN.read_text(encoding="utf-8")
-    DESIGN.write_text(
-        text.replace(_block(text), settings_table(SETTINGS.read_text(encoding="utf-8"))),
-        encoding="utf-8",
-    )
+    """Rewrite the generated table in docs/design.md and README.md from serving/settings.py."""
+    table = settings_table(SETTINGS.read_text(encoding="utf-8"))
+    for document in (DESIGN, README):
+        text = document.read_text(encoding="utf-8")
+        document.write_text(text.replace(_block(text), table), encoding="utf-8")
 
 
 def _files(*suffixes: str) -> list[Path]:
@@ -105,12 +106,13 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
 
-def test_settings_table_matches_the_settings_docstring() -> None:
-    documented = _block(DESIGN.read_text(encoding="utf-8"))
-    assert documented == settings_table(SETTINGS.read_text(encoding="utf-8")), (
-        "docs/design.md's table of environment variables differs from the docstring of "
-        "serving/settings.py — fix: python tests/test_docs.py"
-    )
+def test_settings_tables_match_the_settings_docstring() -> None:
+    table = settings_table(SETTINGS.read_text(encoding="utf-8"))
+    for document in (DESIGN, README):
+        assert _block(document.read_text(encoding="utf-8")) == table, (
+            f"{document.name}'s table of environment variables differs from the docstring of "
+            "serving/settings.py — fix: python tests/test_docs.py"
+        )
 
 
 def test_every_variable_the_packages_read_is_documented() -> None:
@@ -126,6 +128,39 @@ def test_every_variable_the_packages_read_is_documented() -> None:
     }
     missing = {name: where for name, where in read.items() if f"`{name}`" not in design}
     assert not missing, f"variables read but not in docs/design.md: {missing}"
+
+
+# The only modules that read the environment: the settings object, and the three variables
+# the pipelines read without the service (pipelines/home.py, which the settings object calls).
+ENVIRONMENT_READERS = {"serving/settings.py", "pipelines/home.py"}
+
+
+def _reads_the_environment(tree: ast.AST) -> list[int]:
+    """Lines of ``os.environ[...]``, ``os.environ.get(...)`` and ``os.getenv(...)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript | ast.Call):
+            target = node.value if isinstance(node, ast.Subscript) else node.func
+            text = ast.unparse(target)
+            if text in ("os.environ", "os.environ.get", "os.getenv", "environ.get", "getenv"):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_settings_object_reads_the_environment() -> None:
+    readers = {
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if str(path.relative_to(ROOT)) not in ENVIRONMENT_READERS
+        for line in _reads_the_environment(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert not readers, f"read the environment outside serving/settings.py: {sorted(readers)}"
+
+
+def test_the_environment_check_finds_a_read() -> None:
+    tree = ast.parse("import os\nA = os.environ.get('X')\nB = os.environ['Y']\nC = dict(os.environ)")
+    assert _reads_the_environment(tree) == [2, 3]  # copying the environment is not reading it
 
 
 def test_no_file_points_at_the_old_design_file() -> None:

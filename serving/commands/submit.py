@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -37,18 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--file", type=Path, required=True, help="the rows to submit")
-    p.add_argument(
-        "--url",
-        default=os.environ.get("CROSSPLAN_URL", "http://127.0.0.1:3000"),
-        help="the service (default: $CROSSPLAN_URL or http://127.0.0.1:3000)",
-    )
+    p.add_argument("--url", help="the service (default: $CROSSPLAN_URL or http://127.0.0.1:3000)")
     p.add_argument("--key", help="API key (default: $CROSSPLAN_API_KEY)")
     p.add_argument("--json", type=output_path, help="write the service's answer as JSON")
     p.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    key = args.key or os.environ.get("CROSSPLAN_API_KEY")
+    from serving.settings import Settings
+
+    settings = Settings.from_env()
+    key = args.key or settings.api_key
+    url = args.url or settings.service_url
     if not key:
         raise ConfigurationError("no API key — fix: give --key or set CROSSPLAN_API_KEY")
     content_type = _TYPES.get(args.file.suffix.lower())
@@ -62,12 +61,12 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot read {args.file} ({err.strerror})") from None
     query = urllib.parse.urlencode({"file": args.file.name})
     request = urllib.request.Request(
-        f"{args.url.rstrip('/')}/submissions?{query}",
+        f"{url.rstrip('/')}/submissions?{query}",
         data=body,
         method="POST",
         headers={"Content-Type": content_type, "Authorization": f"Bearer {key}"},
     )
-    answer = _send(request, args.url)
+    answer = _send(request, url)
     if args.json:
         write_json(args.json, answer)
     state = "already stored: nothing changed" if answer["duplicate"] else "stored"

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pipelines.database import audit_trail
 from serving.api import ERRORS, Admin, service
 from serving.schemas import AuditItem, AuditList, ErrorBody, ReloadResponse
-from serving.telemetry import metrics_listener, metrics_text
+from serving.telemetry import metrics_text
 
 __all__ = ["router"]
 
@@ -60,7 +60,7 @@ def audit(
     summary="Prometheus metrics, labelled by route template (role: admin)",
 )
 def metrics(_: Admin) -> Response:
-    if metrics_listener() is not None:
+    if service().settings.metrics is not None:
         raise HTTPException(
             404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
         )

@@ -62,7 +62,9 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
     started = time.perf_counter()
     snapshot = svc.current()
     policy = svc.policy(who, snapshot)
-    outcome = plan_on_snapshot(snapshot, body, who, started, svc.plan_gate, policy)
+    outcome = plan_on_snapshot(
+        snapshot, body, who, started, svc.plan_gate, policy, svc.settings.plan_memory_mb
+    )
     # The requester reads its plan as it would read it stored.
     response = policy.plan(outcome.record.response, who.country)
     svc.store.add(outcome.record)
