@@ -159,7 +159,9 @@ def test_only_the_settings_object_reads_the_environment() -> None:
 
 
 def test_the_environment_check_finds_a_read() -> None:
-    tree = ast.parse("import os\nA = os.environ.get('X')\nB = os.environ['Y']\nC = dict(os.environ)")
+    tree = ast.parse(
+        "import os\nA = os.environ.get('X')\nB = os.environ['Y']\nC = dict(os.environ)"
+    )
     assert _reads_the_environment(tree) == [2, 3]  # copying the environment is not reading it
 
 
