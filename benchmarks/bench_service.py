@@ -239,7 +239,7 @@ def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server
 def settled(server: Server, analyst: str, seconds: float = 120) -> None:
     """Wait until MLflow has been asked about the local copy a start serves (the service
     swaps the champion in a few seconds after it is ready: not in the middle of a phase)."""
-    from serving.forecasts import CONFIRMING
+    from serving.snapshot import CONFIRMING
 
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {analyst}"}

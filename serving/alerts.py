@@ -28,8 +28,8 @@ import pandas as pd
 
 from pipelines.contract.frequency import period_offset
 from pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
-from serving.forecasts import Snapshot
 from serving.sharing import OPERATOR, Audience, SharingPolicy
+from serving.snapshot import Snapshot
 
 __all__ = ["MIN_JUMP", "audiences", "detect_alerts"]
 

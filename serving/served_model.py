@@ -2,7 +2,7 @@
 and its forecasts and answers, computed once per reader's view and horizon.
 
 :class:`ServedModel` wraps the MLflow champion (or a local copy of it, or a forecast table
-served instead, :class:`ForecastFile`); :class:`serving.forecasts.Snapshot` pairs it with a
+served instead, :class:`ForecastFile`); :class:`serving.snapshot.Snapshot` pairs it with a
 panel. Forecasts are deterministic for a model and a panel, so each view's forecast of each
 horizon is computed once and each distinct ``/forecast`` answer serialised once.
 """

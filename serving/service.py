@@ -5,7 +5,7 @@ connects to the shared database (panel versions, keys, plans, alerts, audit trai
 the champion model in ``__init__``; it holds the snapshot (panel and model) every request
 answers from, follows new submissions, and reloads the model. The endpoints are routers of
 :mod:`serving.routes` on the app of :mod:`serving.api`, each a few lines calling
-:mod:`serving.forecasts`, :mod:`serving.planning` (which calls :mod:`optimize`),
+:mod:`serving.snapshot`, :mod:`serving.plan_runner` (which calls :mod:`optimize`),
 :mod:`pipelines.database.plans`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
 this replica or another one sharing the database, moves the next request to the new panel.
 BentoML adds ``/healthz`` and ``/readyz`` (ready once a model is loaded), which need no key.
@@ -34,18 +34,18 @@ from pipelines.errors import PanelBuildError
 from serving.api import api
 from serving.auth import KeyStore, Principal
 from serving.errors import ReloadFailedError
-from serving.forecasts import Snapshot, confirmed, load_snapshot, refreshed
 from serving.isolation import start_forkserver
 from serving.logs import configure_logging
 from serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
 from serving.openapi import openapi_app
 from serving.page import page_app
-from serving.planning import PlanGate
+from serving.plan_runner import PlanGate
 from serving.routes import ROUTERS
 from serving.schemas import ModelCard, ReloadResponse
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.sharing import Audience, SharingPolicy
+from serving.snapshot import Snapshot, confirmed, load_snapshot, refreshed
 from serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,

@@ -71,7 +71,7 @@ class Settings:
         Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
         port, to admins.
     plan_slots, plan_queue, plan_memory_mb
-        Plans made at once, plans waiting, and the memory of one (:mod:`serving.planning`).
+        Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_runner`).
     tile_url, tile_attribution
         The map's tile basemap, if any.
     service_url, api_key

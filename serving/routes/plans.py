@@ -13,7 +13,7 @@ from serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
 from serving.auth import Principal
 from serving.errors import PlanNotFoundError, error_body
 from serving.geojson import plan_feature_collection
-from serving.planning import plan_on_snapshot
+from serving.plan_runner import plan_on_snapshot
 from serving.routing import CompactBodyRoute
 from serving.schemas import (
     ErrorBody,

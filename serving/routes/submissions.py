@@ -12,9 +12,9 @@ from pipelines.database import Submitter, store_alerts, submit_incidents
 from serving.alerts import audiences, detect_alerts
 from serving.api import ERRORS, Reporter, service
 from serving.auth import Principal, Role
-from serving.forecasts import Snapshot
 from serving.schemas import ErrorBody, SubmissionResponse
 from serving.sharing import Audience, SharingPolicy
+from serving.snapshot import Snapshot
 from serving.submissions import read_submission
 from serving.webhook_registry import webhooks
 

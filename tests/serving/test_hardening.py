@@ -18,7 +18,7 @@ from pipelines.plan_request import SERVICE_LIMITS
 from serving.errors import PlansBusyError
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.logs import escape
-from serving.planning import PlanGate
+from serving.plan_runner import PlanGate
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The service through its ASGI app in process: forecasts, plans, the audit trail, errors.
 
-Model loading, reloading and degraded starts are in ``test_forecasts.py``.
+Model loading, reloading and degraded starts are in ``test_snapshot.py``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving import modelstore
-from serving.forecasts import CONFIRMING
+from serving.snapshot import CONFIRMING
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -43,10 +43,10 @@ from pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_l
 from pipelines.planning import PlanEnvelope, check_request, make_plan
 from serving.auth import Principal
 from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
-from serving.forecasts import Snapshot
 from serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from serving.plan_sharing import plan_countries
 from serving.sharing import OPERATOR, SharingPolicy
+from serving.snapshot import Snapshot
 
 __all__ = [
     "KILL_GRACE_S",
