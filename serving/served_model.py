@@ -24,6 +24,7 @@ import pandas as pd
 
 from optimize.forecast import FORECAST_COLUMNS, forecast_problems
 from pipelines.contract import Dataset
+from pipelines.contract.forecast_table import read_forecast_table
 from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 
 __all__ = ["ForecastFile", "Forecaster", "ServedModel", "card_of", "check_names"]
@@ -67,9 +68,11 @@ class ForecastFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            table = read_forecast_table(path)
             data = path.read_bytes()
-            table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        except (OSError, ValueError) as err:
+        except DataValidationError as err:  # a setting of the service: no row to point at
+            raise ConfigurationError(f"{path}: {err.problems[0].message}") from None
+        except OSError as err:
             raise ConfigurationError(f"{path}: cannot read the forecast file ({err})") from None
         problems = forecast_problems(table, None, path.name)
         if problems:

@@ -212,40 +212,16 @@ class SharingPolicy:
         if regions is not None:
             detail = detail[detail["region_id"].isin(regions)]
         detail = _masked(detail, self._hidden(detail))
-        totals = self._totals(inc[~inside])
+        ds = self.panel.dataset
+        totals = _country_totals(
+            inc[~inside], ds.regions, shown or frozenset(), ds.has_effort, self.min_total
+        )
         out = pd.concat([detail, totals], ignore_index=True)[list(INCIDENT_COLUMNS)]
         return out.sort_values(
             ["level", "country", "region_id", "category", "period"],
             ignore_index=True,
             na_position="first",
         )
-
-    def _totals(self, outside: pd.DataFrame) -> pd.DataFrame:
-        """Country totals of the cells read at country level, withheld where they cover
-        fewer than ``min_total`` regions or non-zero cells."""
-        ds = self.panel.dataset
-        shown = self.region_level or frozenset()
-        covered = ds.regions.loc[~ds.regions["region_id"].isin(shown)].groupby("country").size()
-        group = ["country", "period", "category"]
-        frame = outside.assign(nonzero=pd.to_numeric(outside["count"]).fillna(0) > 0)
-        totals = frame.groupby(group, as_index=False).agg(
-            reported=("reported", lambda s: s.sum(min_count=1)),
-            detected=("detected", lambda s: s.sum(min_count=1)),
-            count=("count", lambda s: s.sum(min_count=1)),
-            nonzero=("nonzero", "sum"),
-        )
-        regions = totals["country"].map(covered).fillna(0).to_numpy()
-        nonzero = totals["nonzero"].to_numpy()
-        withheld = (regions < self.min_total) | ((nonzero > 0) & (nonzero < self.min_total))
-        totals = totals.drop(columns="nonzero").assign(
-            level="country", region_id=None, effort=np.nan, agency=None
-        )
-        if not ds.has_effort:
-            totals["reported"] = totals["detected"] = pd.NA
-        hide = withheld
-        if self.audience.operator:
-            hide = np.zeros(len(totals), dtype=bool)
-        return _masked(totals, {c: hide for c in _COUNTS})
 
     def observed(self, n_periods: int) -> dict[str, Any]:
         """The latest ``n_periods`` observed counts of the region-level regions (the map's
@@ -406,6 +382,34 @@ def check_outside(policy: SharingPolicy, regions: Sequence[str] | None, field: s
     ]
     if problems:
         raise DataValidationError(problems)
+
+
+def _country_totals(
+    outside: pd.DataFrame,
+    regions: pd.DataFrame,
+    shown: frozenset[str],
+    has_effort: bool,
+    min_total: int,
+) -> pd.DataFrame:
+    """Country totals of the cells read at country level (``outside``), per period and
+    category, withheld where they cover fewer than ``min_total`` regions or non-zero cells."""
+    covered = regions.loc[~regions["region_id"].isin(shown)].groupby("country").size()
+    frame = outside.assign(nonzero=pd.to_numeric(outside["count"]).fillna(0) > 0)
+    totals = frame.groupby(["country", "period", "category"], as_index=False).agg(
+        reported=("reported", lambda s: s.sum(min_count=1)),
+        detected=("detected", lambda s: s.sum(min_count=1)),
+        count=("count", lambda s: s.sum(min_count=1)),
+        nonzero=("nonzero", "sum"),
+    )
+    n_regions = totals["country"].map(covered).fillna(0).to_numpy()
+    nonzero = totals["nonzero"].to_numpy()
+    withheld = (n_regions < min_total) | ((nonzero > 0) & (nonzero < min_total))
+    totals = totals.drop(columns="nonzero").assign(
+        level="country", region_id=None, effort=np.nan, agency=None
+    )
+    if not has_effort:
+        totals["reported"] = totals["detected"] = pd.NA
+    return _masked(totals, {c: withheld for c in _COUNTS})
 
 
 def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -12,7 +12,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "output_path", "positive_int", "print_summary", "write_json"]
+from pipelines.errors import ConfigurationError
+
+__all__ = [
+    "at_least_one",
+    "console",
+    "output_path",
+    "positive_int",
+    "print_summary",
+    "write_json",
+]
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -57,6 +66,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1, e.g. 20")
     return value
+
+
+def at_least_one(args: argparse.Namespace, *options: str) -> None:
+    """:class:`ConfigurationError` for the first of ``options`` (e.g. ``--horizon``) given
+    below 1: a count of periods, origins or refits."""
+    for option in options:
+        value = getattr(args, option.lstrip("-").replace("-", "_"))
+        if value is not None and value < 1:
+            raise ConfigurationError(f"{option} must be at least 1, got {value}")
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -14,7 +14,7 @@ from pipelines.contract import load_dataset, read_truth
 from pipelines.errors import ConfigurationError
 from pipelines.selection import BLEND, add_blend
 from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, write_json
+from serving.commands._output import at_least_one, console, output_path, write_json
 from serving.commands._progress import progress_bar
 
 __all__ = ["register"]
@@ -47,10 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.horizon < 1:
-        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
-    if args.origins < 1 or args.refit_every < 1:
-        raise ConfigurationError("--origins and --refit-every must be at least 1")
+    at_least_one(args, "--horizon", "--origins", "--refit-every")
     if args.predictions and args.predictions.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigurationError(
             f"--predictions {args.predictions}: give a .csv or .parquet file name"

@@ -12,13 +12,11 @@ from optimize.solvers import SOLVERS
 from pipelines.errors import (
     ConfigurationError,
     CrossplanError,
-    DataValidationError,
     PlanningFailedError,
-    Problem,
 )
 from pipelines.plan_request import DEFAULT_HORIZON
 from serving.commands import COMMANDS
-from serving.commands._output import output_path, print_summary, write_json
+from serving.commands._output import at_least_one, output_path, print_summary, write_json
 from serving.commands.data import parse_time
 
 if TYPE_CHECKING:
@@ -92,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
 
     from optimize.errors import pydantic_problems
     from pipelines.contract import input_fingerprint, load_dataset
+    from pipelines.contract.forecast_table import read_forecast_table
     from pipelines.plan_request import PlanRequest
     from pipelines.planning import make_plan
 
-    if args.horizon is not None and args.horizon < 1:
-        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
+    at_least_one(args, "--horizon")
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
     try:
@@ -140,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             "no resources — fix: give --resources FILE or put resources.json in the data "
             "directory (or import it into the database)"
         )
-    override = None if args.forecast is None else read_forecast(args.forecast)
+    override = None if args.forecast is None else read_forecast_table(args.forecast)
     try:
         plan = make_plan(
             request,
@@ -167,29 +165,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary("Plan", _summary(plan))
     return 0
-
-
-def read_forecast(path: Path) -> pd.DataFrame:
-    """Read a forecast table from CSV or Parquet (columns are checked by the planner)."""
-    import pandas as pd
-
-    if not path.exists():
-        raise ConfigurationError(f"forecast file not found: {path} — fix: check the path")
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigurationError(f"cannot read {path.name}: give a .csv or .parquet forecast file")
-    try:
-        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except Exception as err:  # any parser error means the same to the user
-        raise DataValidationError(
-            [
-                Problem(
-                    path.name,
-                    f"cannot read the file ({type(err).__name__}: {err})",
-                    "give a CSV or Parquet table with the forecast columns",
-                )
-            ]
-        ) from None
 
 
 def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:

@@ -9,11 +9,10 @@ from typing import Any
 
 from rich.table import Table
 
-from pipelines.errors import ConfigurationError
 from pipelines.train import train
 from serving.commands import COMMANDS
 from serving.commands._audit import audit
-from serving.commands._output import console, output_path, print_summary, write_json
+from serving.commands._output import at_least_one, console, output_path, print_summary, write_json
 from serving.commands._progress import progress_bar
 
 __all__ = ["register"]
@@ -54,10 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.horizon < 1:
-        raise ConfigurationError(f"--horizon must be at least 1, got {args.horizon}")
-    if args.origins < 1 or args.refit_every < 1:
-        raise ConfigurationError("--origins and --refit-every must be at least 1")
+    at_least_one(args, "--horizon", "--origins", "--refit-every")
     # MLflow's own INFO lines would break the progress bar; the summary says what happened.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     panel = None
