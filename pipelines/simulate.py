@@ -184,7 +184,7 @@ class World:
         """
         t = self.n_periods
         self.next_period()
-        e = self._status_quo() if effort is None else self._effort_vector(effort)
+        e = self._status_quo() if effort is None else _effort_vector(effort, self.regions)
         lam = self._activity(t)
         rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 2, t]))
         n_true = rng.poisson(lam)
@@ -279,18 +279,7 @@ class World:
 
     def regions_geojson(self) -> dict[str, Any]:
         """The regions as a GeoJSON FeatureCollection (WGS84, coordinates to 1e-5°)."""
-        features = []
-        props = self.regions.drop(columns=["lon", "lat", "area_km2"])
-        geoms = shapely.set_precision(np.asarray(self.geometries, dtype=object), 1e-5)
-        for record, geom in zip(props.to_dict("records"), geoms, strict=True):
-            features.append(
-                {
-                    "type": "Feature",
-                    "properties": record,
-                    "geometry": shapely.geometry.mapping(geom),
-                }
-            )
-        return {"type": "FeatureCollection", "features": features}
+        return _regions_geojson(self.regions, self.geometries)
 
     # -- the hidden machinery --------------------------------------------------------------
 
@@ -344,17 +333,6 @@ class World:
             effort[mask] = total * weight[mask] / weight[mask].sum()
         return np.round(effort, 1)
 
-    def _effort_vector(self, effort: Mapping[str, float] | pd.Series) -> np.ndarray:
-        series = pd.Series(effort, dtype="float64")
-        unknown = series.index.difference(self.regions["region_id"])
-        if len(unknown):
-            raise ConfigurationError(
-                f"effort given for unknown regions: {', '.join(map(str, unknown[:5]))}"
-            )
-        if (series < 0).any() or not np.isfinite(series.to_numpy()).all():
-            raise ConfigurationError("effort must be finite and non-negative")
-        return series.reindex(self.regions["region_id"], fill_value=0.0).to_numpy()
-
     def _keys(self, periods: slice) -> pd.DataFrame:
         n_r, n_c = len(self.regions), len(self.categories)
         idx = self.periods[periods]
@@ -377,6 +355,35 @@ class World:
         frame["effort"] = np.repeat(np.stack(h.effort[periods]).ravel(), n_c)
         frame["cov_origin_pressure"] = np.repeat(self._pressure[periods].ravel(), n_c)
         return frame
+
+
+def _regions_geojson(regions: pd.DataFrame, geometries: Sequence[Any]) -> dict[str, Any]:
+    """``regions`` as a GeoJSON FeatureCollection (WGS84, coordinates to 1e-5°)."""
+    features = []
+    props = regions.drop(columns=["lon", "lat", "area_km2"])
+    geoms = shapely.set_precision(np.asarray(geometries, dtype=object), 1e-5)
+    for record, geom in zip(props.to_dict("records"), geoms, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": record,
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _effort_vector(effort: Mapping[str, float] | pd.Series, regions: pd.DataFrame) -> np.ndarray:
+    """Effort per region, in the order of ``regions`` (0 where none is given)."""
+    series = pd.Series(effort, dtype="float64")
+    unknown = series.index.difference(regions["region_id"])
+    if len(unknown):
+        raise ConfigurationError(
+            f"effort given for unknown regions: {', '.join(map(str, unknown[:5]))}"
+        )
+    if (series < 0).any() or not np.isfinite(series.to_numpy()).all():
+        raise ConfigurationError("effort must be finite and non-negative")
+    return series.reindex(regions["region_id"], fill_value=0.0).to_numpy()
 
 
 def simulate_world(

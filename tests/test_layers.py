@@ -274,3 +274,37 @@ def test_the_sql_checker_names_file_line_and_use(
 )  # fmt: skip
 def test_the_sql_checker_lets_repository_calls_pass(tmp_path: Path, name: str, source: str) -> None:
     assert sql_violations(_tree(tmp_path, {name: source})) == []
+
+
+# Small modules, one idea each: a module or a class past these asks to be split.
+MAX_MODULE_LINES = 450
+MAX_CLASS_LINES = 250
+
+
+def oversized(root: Path) -> list[str]:
+    """Modules of the four packages over :data:`MAX_MODULE_LINES` lines, and classes over
+    :data:`MAX_CLASS_LINES`, as ``path: what``."""
+    found = []
+    for package in ("pipelines", "models", "optimize", "serving"):
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            where = path.relative_to(root)
+            if (lines := len(text.splitlines())) > MAX_MODULE_LINES:
+                found.append(f"{where}: {lines} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                    size = node.end_lineno - node.lineno + 1
+                    if size > MAX_CLASS_LINES:
+                        found.append(f"{where}: class {node.name}, {size} lines")
+    return found
+
+
+def test_modules_and_classes_stay_small() -> None:
+    assert oversized(ROOT) == []
+
+
+def test_the_size_check_finds_a_large_class(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_CLASS_LINES))
+    (tmp_path / "serving").mkdir()
+    (tmp_path / "serving" / "big.py").write_text(f"class Big:\n{body}\n")
+    assert oversized(tmp_path) == [f"serving/big.py: class Big, {MAX_CLASS_LINES + 1} lines"]
