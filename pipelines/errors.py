@@ -18,7 +18,12 @@ to a user as a stack trace.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+
+# Every command imports this module: its start pays for neither datetime nor typing (type
+# checkers read the name as typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = [
     "ConfigurationError",
