@@ -79,6 +79,11 @@ class Assignment:
     shifts: Annotated[int, Field(ge=0, description="Shifts it works there in that period")]
 
 
+# Figures made from counts are null where a plan is read by another agency than the one that
+# made it, which may not read those counts (the service's sharing rules).
+_WITHHELD = "; null in a plan another agency made"
+
+
 @dataclass(frozen=True)
 class RegionOutcome:
     """What the plan does in one region and period.
@@ -95,11 +100,15 @@ class RegionOutcome:
         float, Field(description="Effective effort: efficiency-weighted shifts, joint boost")
     ]
     expected_activity: Annotated[
-        float, Field(description="Activity planned on (at the risk quantile)")
+        float | None,
+        Field(description=f"Activity planned on (at the risk quantile){_WITHHELD}"),
     ]
-    expected_interdictions: Annotated[float, Field(description="Exact expected interdictions")]
+    expected_interdictions: Annotated[
+        float | None, Field(description=f"Exact expected interdictions{_WITHHELD}")
+    ]
     marginal_value: Annotated[
-        float, Field(description="Expected interdictions of one more shift here")
+        float | None,
+        Field(description=f"Expected interdictions of one more shift here{_WITHHELD}"),
     ]
 
 

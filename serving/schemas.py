@@ -111,11 +111,15 @@ class PlanListItem(BaseModel):
     created_at: str = Field(description="When it was made (ISO 8601, UTC)")
     requester: str = Field(description="Name of the key that asked for it")
     status: str = Field(description="Solver status")
-    objective: float | None = Field(description="Exact expected interdictions")
+    objective: float | None = Field(
+        description="Exact expected interdictions; null in a plan another agency made"
+    )
     model_version: str | None = Field(description="Model version planned on")
     solver: str = Field(description="'cbc' or 'highs'")
     solve_seconds: float | None = Field(description="Time the solver took")
     total_seconds: float = Field(description="Time from request to stored plan")
+    country: str | None = Field(default=None, description="The requester's country")
+    agency: str | None = Field(default=None, description="The requester's agency")
 
 
 class PlanList(BaseModel):

@@ -40,7 +40,7 @@ from pipelines.contract import Dataset
 from pipelines.database import PanelVersion
 from pipelines.errors import DataValidationError, Problem
 from serving.auth import Principal
-from serving.plan_sharing import plan_as_read
+from serving.plan_sharing import plan_as_read, plan_units
 
 __all__ = [
     "FORECAST_SCOPE",
@@ -87,6 +87,12 @@ class Audience:
     @property
     def operator(self) -> bool:
         return self.country is None
+
+    def reads_figures(self, plan: Any) -> bool:
+        """Whether this reader reads the figures of a plan (anything with ``country`` and
+        ``agency`` of its requester): the requester's agency and the operator do
+        (:mod:`serving.plan_sharing`)."""
+        return self.operator or (self.country, self.agency) == (plan.country, plan.agency)
 
     @property
     def label(self) -> str:
@@ -295,18 +301,21 @@ class SharingPolicy:
             return True
         return self.audience.country == country or self.audience.country in set(countries)
 
-    def plan(self, response: dict[str, Any], country: str | None) -> dict[str, Any]:
-        """A stored plan of ``country``'s requester as this reader reads it (see
-        :meth:`reads_plan` first): :func:`serving.plan_sharing.plan_as_read`."""
-        everything = set(self.panel.dataset.regions["region_id"])
-        shown, operations = self._plan_regions(country), self._own_operations(country)
-        return plan_as_read(response, shown, operations, everything)
-
-    def _own_operations(self, country: str | None) -> str | None:
-        """The country whose joint operations alone the reader reads (``None``: all)."""
-        if self.audience.operator or self.audience.country == country:
-            return None
-        return self.audience.country
+    def plan(
+        self, response: dict[str, Any], country: str | None, agency: str | None, request: str
+    ) -> dict[str, Any]:
+        """A stored plan of a requester of ``country`` and ``agency``, made on ``request``
+        (its JSON), as this reader reads it (see :meth:`reads_plan` first):
+        :func:`serving.plan_sharing.plan_as_read`."""
+        ds = self.panel.dataset
+        return plan_as_read(
+            response,
+            shown=self._plan_regions(country),
+            country=self.audience.country,
+            figures=self.audience.reads_figures(Audience(country, agency)),
+            units=plan_units(request, ds.resources),
+            regions=set(ds.regions["region_id"]),
+        )
 
     def _plan_regions(self, country: str | None) -> frozenset[str] | None:
         mine = self.region_level
@@ -392,24 +401,32 @@ def _country_totals(
     min_total: int,
 ) -> pd.DataFrame:
     """Country totals of the cells read at country level (``outside``), per period and
-    category, withheld where they cover fewer than ``min_total`` regions or non-zero cells."""
+    category. Each column's total is withheld where the regions it covers number fewer than
+    ``min_total``, or where fewer than ``min_total`` cells make it up (as its non-zero
+    parts): a ``detected`` total of one region's 1 would be that region's count. ``count``
+    goes with its parts, as for cells."""
     covered = regions.loc[~regions["region_id"].isin(shown)].groupby("country").size()
-    frame = outside.assign(nonzero=pd.to_numeric(outside["count"]).fillna(0) > 0)
-    totals = frame.groupby(["country", "period", "category"], as_index=False).agg(
-        reported=("reported", lambda s: s.sum(min_count=1)),
-        detected=("detected", lambda s: s.sum(min_count=1)),
-        count=("count", lambda s: s.sum(min_count=1)),
-        nonzero=("nonzero", "sum"),
+    nonzero = {f"nz_{c}": pd.to_numeric(outside[c]).fillna(0) > 0 for c in _COUNTS}
+    sums = {c: (c, lambda v: v.sum(min_count=1)) for c in _COUNTS}
+    totals = (
+        outside.assign(**nonzero)
+        .groupby(["country", "period", "category"], as_index=False)
+        .agg(**sums, **{k: (k, "sum") for k in nonzero})
     )
-    n_regions = totals["country"].map(covered).fillna(0).to_numpy()
-    nonzero = totals["nonzero"].to_numpy()
-    withheld = (n_regions < min_total) | ((nonzero > 0) & (nonzero < min_total))
-    totals = totals.drop(columns="nonzero").assign(
+    few = totals["country"].map(covered).fillna(0).to_numpy() < min_total
+    withheld = {}
+    for c in _COUNTS:
+        parts = totals[f"nz_{c}"].to_numpy()
+        withheld[c] = few | ((parts > 0) & (parts < min_total))
+    withheld["count"] = withheld["count"] | withheld["reported"] | withheld["detected"]
+    if not has_effort:
+        withheld["reported"] = withheld["detected"] = withheld["count"]
+    totals = totals.drop(columns=list(nonzero)).assign(
         level="country", region_id=None, effort=np.nan, agency=None
     )
     if not has_effort:
         totals["reported"] = totals["detected"] = pd.NA
-    return _masked(totals, {c: withheld for c in _COUNTS})
+    return _masked(totals, withheld)
 
 
 def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:

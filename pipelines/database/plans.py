@@ -29,6 +29,8 @@ _SUMMARY_COLUMNS = (
     PlanRow.solver,
     PlanRow.solve_seconds,
     PlanRow.total_seconds,
+    PlanRow.country,
+    PlanRow.agency,
 )
 
 
@@ -45,6 +47,8 @@ class PlanSummary:
     solver: str
     solve_seconds: float | None
     total_seconds: float
+    country: str | None = None
+    agency: str | None = None
 
 
 @dataclass(frozen=True)

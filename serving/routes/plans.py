@@ -23,6 +23,7 @@ from serving.schemas import (
     PlanRequest,
     PlanResponse,
 )
+from serving.sharing import Audience
 from serving.telemetry import metrics
 
 __all__ = ["router"]
@@ -66,7 +67,8 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         snapshot, body, who, started, svc.plan_gate, policy, svc.settings.plan_memory_mb
     )
     # The requester reads its plan as it would read it stored.
-    response = policy.plan(outcome.record.response, who.country)
+    record = outcome.record
+    response = policy.plan(record.response, record.country, record.agency, record.request)
     svc.store.add(outcome.record)
     record_event(
         svc.db,
@@ -109,7 +111,13 @@ def plans(
 ) -> PlanList:
     svc = service()
     found = svc.store.recent(limit, requester, country=who.country)
-    return PlanList(plans=[PlanListItem(**vars(s)) for s in found])
+    audience = Audience.of(who)
+    return PlanList(
+        plans=[
+            PlanListItem(**vars(s) | ({} if audience.reads_figures(s) else {"objective": None}))
+            for s in found
+        ]
+    )
 
 
 @router.get(
@@ -146,4 +154,4 @@ def _readable_plan(plan_id: str, who: Principal) -> dict[str, Any]:
             f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
             "the plans it may read"
         )
-    return policy.plan(record.response, record.country)
+    return policy.plan(record.response, record.country, record.agency, record.request)

@@ -362,3 +362,79 @@ def test_a_bad_date_filter_is_a_located_400(world: Any, start: str) -> None:
                    headers=bearer(tokens[f"{A.lower()}-analyst"]))  # fmt: skip
     assert r.status_code == 400, r.text
     assert r.json()["problems"][0]["field"] == "start"
+
+
+def test_a_plan_another_agency_made_shows_its_decisions_not_its_figures(world: Any) -> None:
+    """A plan's figures are made from counts only its requester's agency may read: a partner
+    party to the plan reads where shifts go in its own regions, with its own units and joint
+    operations, and no figure; the operator's plans likewise."""
+    client, tokens, table, _ = world
+    a_units = {u["unit_id"] for u in client.get(
+        "/resources", headers=bearer(tokens[f"{A.lower()}-analyst"])).json()["units"]}  # fmt: skip
+    for maker in (tokens[f"{B.lower()}-planner"], tokens["admin"]):
+        made = client.post("/plan", json={"horizon": 1}, headers=bearer(maker))
+        assert made.status_code == 200, made.text
+        plan = client.get(f"/plans/{made.json()['plan_id']}",
+                          headers=bearer(tokens[f"{A.lower()}-analyst"])).json()  # fmt: skip
+        assert plan["regions"], "A is party to the plan: it reads its regions"
+        for row in plan["regions"]:
+            assert row["expected_activity"] is None and row["expected_interdictions"] is None
+            assert row["marginal_value"] is None and row["shifts"] >= 0
+        assert plan["objective"] is None and set(plan["baselines"].values()) == {None}
+        assert {a["unit_id"] for a in plan["assignments"]} <= a_units
+        assert all(A in j["commitments"] for j in plan["joint_operations"])
+        hidden = (regions_of(table, B) | regions_of(table, C)) - {"r002"}
+        assert not [n for n in plan["binding_constraints"]
+                    if any(f"[{r}," in n or f",{r}]" in n for r in hidden)]  # fmt: skip
+        listed = client.get("/plans", headers=bearer(tokens[f"{A.lower()}-analyst"])).json()
+        (item,) = [p for p in listed["plans"] if p["plan_id"] == made.json()["plan_id"]]
+        assert item["objective"] is None
+    # the agency that made a plan reads its figures
+    own = client.post("/plan", json={"horizon": 1}, headers=bearer(tokens[f"{A.lower()}-planner"]))
+    mine = client.get(f"/plans/{own.json()['plan_id']}",
+                      headers=bearer(tokens[f"{A.lower()}-analyst"])).json()  # fmt: skip
+    assert mine["objective"] is not None
+    assert all(r["expected_activity"] is not None for r in mine["regions"])
+    assert {a["unit_id"] for a in mine["assignments"]} <= a_units
+
+
+def test_an_infeasible_plan_shows_a_partner_no_diagnosis(world: Any) -> None:
+    """The diagnosis names regions, joint operations and shift totals of the request's
+    resources, units sent only in it included: it is the requester's alone."""
+    client, tokens, _, _ = world
+    b_planner = bearer(tokens[f"{B.lower()}-planner"])
+    resources = client.get("/resources", headers=b_planner).json()
+    secret = {**resources["units"][0], "unit_id": "GRC-SECRET-01", "shifts_per_period": 7}
+    mkd = {**resources["units"][0], "unit_id": "MKD-LENT-01", "country": A, "home_region": "r001",
+           "regions": None}  # fmt: skip
+    resources["units"] += [secret, mkd]
+    resources["policy"]["min_shifts_per_region"] = 40  # more than all units have
+    r = client.post("/plan", json={"horizon": 1, "resources": resources}, headers=b_planner)
+    assert r.status_code == 422, r.text
+    assert r.json()["diagnosis"], "the requester reads its diagnosis"
+    plan = client.get(f"/plans/{r.json()['plan_id']}",
+                      headers=bearer(tokens[f"{A.lower()}-analyst"])).json()  # fmt: skip
+    assert plan["status"] == "infeasible" and not plan["diagnosis"]
+    assert "GRC-SECRET-01" not in str(plan)
+
+
+def test_every_published_total_is_made_of_at_least_k_cells(world: Any) -> None:
+    """Each column of each country total A reads (reported, detected, count) sums at least
+    k = 3 non-zero cells of the regions it reads only as totals, so no total is one region's."""
+    client, tokens, _, _ = world
+    shown = set(client.get("/me", headers=bearer(tokens[f"{A.lower()}-analyst"])).json()
+                ["region_level"])  # fmt: skip
+    totals = pd.DataFrame(client.get("/incidents", headers=bearer(tokens[f"{A.lower()}-analyst"]))
+                          .json()["rows"]).query("level == 'country'")  # fmt: skip
+    cells = pd.DataFrame(client.get("/incidents", headers=bearer(tokens["admin"])).json()["rows"])
+    cells = cells[(cells["level"] == "region") & ~cells["region_id"].isin(shown)]
+    parts = cells.groupby(["country", "period", "category"])[["reported", "detected", "count"]]
+    nonzero = parts.agg(lambda s: int((s > 0).sum()))
+    checked = 0
+    for row in totals.to_dict("records"):
+        key = (row["country"], row["period"], row["category"])
+        for column in ("reported", "detected", "count"):
+            if row[column] is not None and row[column] == row[column] and row[column] > 0:
+                assert nonzero.loc[key, column] >= 3, (key, column, row[column])
+                checked += 1
+    assert checked > 100  # the rule was tried on many published totals

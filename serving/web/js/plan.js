@@ -139,7 +139,8 @@ export class PlanView {
     const region = this.regions[regionId];
     const period = this.period;
     const rows = this.rowsOf(regionId);
-    const sum = (key) => rows.reduce((n, r) => n + r[key], 0);
+    // A plan another agency made has no figures (null): say so, do not add them up as 0.
+    const sum = (key) => (rows.some((r) => r[key] == null) ? null : rows.reduce((n, r) => n + r[key], 0));
     const periods = new Set(rows.map((r) => r.period));
     const assignments = (this.plan.assignments || [])
       .filter((a) => a.region_id === regionId && periods.has(a.period) && a.shifts > 0);
