@@ -174,7 +174,7 @@ def plan_on_snapshot(
         snapshot.panel.as_of_iso,
         None if policy.audience.operator else policy.audience.label,
         resources,
-        snapshot.freshness(),
+        policy.freshness(),
     )
     with gate.admit(deadline) if gate is not None else _no_gate():
         served = None

@@ -8,8 +8,8 @@ reader (:class:`Audience`) on the current panel:
 * **Small counts** (``1 .. suppress_below - 1``) that another agency sent are hidden, column by
   column: ``reported`` or ``detected`` where it is small, and ``count`` whenever it is small or
   one of its parts is hidden (the sum would give the part back). Zeros and effort stay visible.
-* **Other countries** only as country totals, and a total only where it covers at least
-  ``min_total`` regions and ``min_total`` non-zero cells, so that no total equals one region.
+* **Other countries** only as country totals, each column only over at least ``min_total``
+  regions and ``min_total`` non-zero cells, so that no total equals one region.
 * **Derived figures are computed from what the reader may read.** A forecast is a fixed
   function of the counts it is made from; published for a region, it could be inverted back to
   a hidden count. So the forecasts a key reads, and the plans its planners make, are computed
@@ -17,10 +17,7 @@ reader (:class:`Audience`) on the current panel:
   with each hidden small count replaced by one fixed value (:func:`stand_in`). Changing a
   count the reader cannot read changes nothing it is sent.
 * A key without a country is the operator's: it reads every region, unsuppressed.
-
-Plans are stored with their requester's country and every country whose units or joint
-operations they involve; only those countries read them, each within its own region-level
-regions (:meth:`SharingPolicy.plan`).
+* Plans: :mod:`serving.plan_sharing`.
 """
 
 from __future__ import annotations
@@ -28,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -38,17 +36,15 @@ import pandas as pd
 from optimize.resources import Resources
 from pipelines.contract import Dataset
 from pipelines.database import PanelVersion
-from pipelines.errors import DataValidationError, Problem
+from pipelines.freshness import Freshness, freshness
 from serving.auth import Principal
 from serving.plan_sharing import plan_as_read, plan_units
 
 __all__ = [
-    "FORECAST_SCOPE",
     "INCIDENT_COLUMNS",
     "OPERATOR",
     "Audience",
     "SharingPolicy",
-    "check_outside",
     "region_level_regions",
     "stand_in",
 ]
@@ -59,12 +55,6 @@ INCIDENT_COLUMNS = (
     "level", "region_id", "country", "period", "category",
     "reported", "detected", "effort", "count", "suppressed", "agency",
 )  # fmt: skip
-# The warning of every forecast an agency's key reads.
-FORECAST_SCOPE = (
-    "forecasts are made from the data your key may read, and shown for the regions it reads "
-    "region by region (your country's and your agreements'); other countries are not forecast "
-    "for it"
-)
 # View datasets kept per process: (panel fingerprint, audience, thresholds) -> Dataset.
 _VIEWS_KEPT = 16
 _views: OrderedDict[tuple[Any, ...], Dataset] = OrderedDict()
@@ -286,6 +276,16 @@ class SharingPolicy:
             out[column] = out[column].mask(hidden[column], value)
         return replace(ds, incidents=out[keep].reset_index(drop=True))
 
+    def freshness(self) -> Freshness:
+        """How fresh this reader's view is: the newest period of each country it reads region
+        by region, and the first period its forecasts and plans start at (its view may end
+        before the panel does, when only countries it reads as totals sent a newer period)."""
+        view = self.dataset()
+        shown = self.region_level
+        if shown is not None:
+            view = replace(view, regions=view.regions[view.regions["region_id"].isin(shown)])
+        return freshness(view, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
+
     def forecast(self, table: pd.DataFrame) -> pd.DataFrame:
         """Rows of a forecast table this reader reads: its region-level regions only."""
         shown = self.region_level
@@ -347,19 +347,10 @@ class SharingPolicy:
         only of countries with at least ``min_total`` regions, its own, and its partners'."""
         if self.audience.operator:
             return card
-        detection = dict(card.get("detection_model") or {})
-        rates = detection.get("reporting_rate")
-        if not isinstance(rates, dict):
-            return card
         regions = self.panel.dataset.regions
         size = regions.groupby("country").size()
-        shown = self.region_level or frozenset()
-        partners = set(regions.loc[regions["region_id"].isin(shown), "country"])
-        keep = {c for c in rates if c in partners or size.get(c, 0) >= self.min_total}
-        for name, value in list(detection.items()):
-            if isinstance(value, dict) and set(value) & set(rates) and set(value) <= set(rates):
-                detection[name] = {c: v for c, v in value.items() if c in keep}
-        return {**card, "detection_model": detection}
+        partners = set(regions.loc[regions["region_id"].isin(self.region_level or ()), "country"])
+        return _card_of(card, lambda c: c in partners or size.get(c, 0) >= self.min_total)
 
     def reads_exactly(self, cells: pd.DataFrame) -> np.ndarray:
         """Which of ``cells`` (``region_id, category, period``) this reader reads as sent:
@@ -371,26 +362,6 @@ class SharingPolicy:
         found = cells[_KEY].merge(hidden, on=_KEY, how="left")["_hidden"]
         inside = cells["region_id"].isin(self.region_level or ()).to_numpy()
         return inside & ~found.fillna(False).to_numpy(dtype=bool)
-
-
-def check_outside(policy: SharingPolicy, regions: Sequence[str] | None, field: str) -> None:
-    """400 for regions asked for that ``policy``'s reader does not read region by region."""
-    shown = policy.region_level
-    if shown is None or regions is None:
-        return
-    problems = [
-        Problem(
-            "request",
-            f"region '{rid}' is not one your key reads region by region",
-            "ask for your country's regions and those your agreements cover (GET /me lists "
-            "them); other countries are read as country totals at GET /incidents",
-            f"{field}[{i}]",
-        )
-        for i, rid in enumerate(regions)
-        if rid not in shown
-    ]
-    if problems:
-        raise DataValidationError(problems)
 
 
 def _country_totals(
@@ -427,6 +398,18 @@ def _country_totals(
     if not has_effort:
         totals["reported"] = totals["detected"] = pd.NA
     return _masked(totals, withheld)
+
+
+def _card_of(card: dict[str, Any], shown: Callable[[str], bool]) -> dict[str, Any]:
+    """``card`` with its per-country figures (dicts keyed by country) of ``shown`` countries."""
+    detection = dict(card.get("detection_model") or {})
+    rates = detection.get("reporting_rate")
+    if not isinstance(rates, dict):
+        return card
+    for name, value in list(detection.items()):
+        if isinstance(value, dict) and set(value) & set(rates) and set(value) <= set(rates):
+            detection[name] = {c: v for c, v in value.items() if shown(c)}
+    return {**card, "detection_model": detection}
 
 
 def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -66,9 +66,10 @@ class Snapshot:
             self.dataset, pd.Timestamp(today or datetime.now(UTC).replace(tzinfo=None))
         )
 
-    def about_data(self) -> dict[str, Any]:
-        """What forecasts and plans say about their data: as-of time, freshness, warnings."""
-        fresh = self.freshness()
+    def about_data(self, fresh: Freshness | None = None) -> dict[str, Any]:
+        """What forecasts and plans say about their data: as-of time, freshness (``fresh``,
+        a reader's; default: the whole panel's), warnings."""
+        fresh = fresh or self.freshness()
         return {
             "data": {
                 "as_of": self.panel.as_of_iso,

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from pipelines.errors import DataValidationError, Problem
 from serving.api import BAD_REQUEST, ERRORS, Planner, service
 from serving.schemas import ForecastRequest, ForecastResponse
-from serving.sharing import FORECAST_SCOPE, check_outside
+from serving.sharing import SharingPolicy
 
 __all__ = ["router"]
+
+# The warning of every forecast an agency's key reads.
+_SCOPE_WARNING = (
+    "forecasts are made from the data your key may read, and shown for the regions it reads "
+    "region by region (your country's and your agreements'); other countries are not forecast "
+    "for it"
+)
 
 router = APIRouter()
 
@@ -30,10 +40,10 @@ async def forecast(body: ForecastRequest, who: Planner) -> Response:
     # A question asked before is answered on the event loop; a new one off it.
     content = model.cached_answer(body.horizon, body.regions, body.categories, view)
     if content is None:
-        check_outside(policy, body.regions, "regions")
-        about = snapshot.about_data()
+        _refuse_outside(policy, body.regions, "regions")
+        about = snapshot.about_data(policy.freshness())
         if not view.operator:
-            about["warnings"] = [*about["warnings"], FORECAST_SCOPE]
+            about["warnings"] = [*about["warnings"], _SCOPE_WARNING]
         content = await anyio.to_thread.run_sync(
             lambda: model.answer(
                 policy.dataset(),
@@ -46,3 +56,23 @@ async def forecast(body: ForecastRequest, who: Planner) -> Response:
             )
         )
     return Response(content, media_type="application/json")
+
+
+def _refuse_outside(policy: SharingPolicy, regions: Sequence[str] | None, field: str) -> None:
+    """400 for regions asked for that ``policy``'s reader does not read region by region."""
+    shown = policy.region_level
+    if shown is None or regions is None:
+        return
+    problems = [
+        Problem(
+            "request",
+            f"region '{rid}' is not one your key reads region by region",
+            "ask for your country's regions and those your agreements cover (GET /me lists "
+            "them); other countries are read as country totals at GET /incidents",
+            f"{field}[{i}]",
+        )
+        for i, rid in enumerate(regions)
+        if rid not in shown
+    ]
+    if problems:
+        raise DataValidationError(problems)

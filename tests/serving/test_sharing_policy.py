@@ -438,3 +438,21 @@ def test_every_published_total_is_made_of_at_least_k_cells(world: Any) -> None:
                 assert nonzero.loc[key, column] >= 3, (key, column, row[column])
                 checked += 1
     assert checked > 100  # the rule was tried on many published totals
+
+
+def test_a_forecast_says_the_periods_it_forecasts(world: Any) -> None:
+    """When only a country A reads as totals sent a newer week, A's view ends a week before
+    the panel: its forecast, and what the forecast says of its data, start where its view
+    ends."""
+    client, tokens, table, _ = world
+    card = client.get("/model", headers=bearer(tokens["admin"])).json()
+    week = f"{pd.Timestamp(card['data']['last_period']) + pd.Timedelta(weeks=1):%Y-%m-%d}"
+    region = sorted(regions_of(table, C))[0]
+    r = client.post("/submissions", json={"rows": [{"region_id": region, "period": week,
+                    "category": CATEGORY, "reported": 5, "detected": 5, "effort": 1.0}]},
+                    headers=bearer(tokens[f"{C.lower()}-reporter"]))  # fmt: skip
+    assert r.status_code == 200, r.text
+    for key in (f"{A.lower()}-planner", "admin"):
+        answer = client.post("/forecast", json={"horizon": 1}, headers=bearer(tokens[key])).json()
+        first = min(row["period"] for row in answer["forecasts"])
+        assert answer["data"]["first_planned_period"] == first, key
