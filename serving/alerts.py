@@ -59,6 +59,8 @@ def _table(snapshot: Snapshot, policy: SharingPolicy, until: pd.Timestamp) -> pd
     while period < until and horizon < limit:
         period, horizon = period + step, horizon + 1
     view = policy.dataset()
+    if view.incidents.empty:  # a reader with no rows yet has nothing forecast for it
+        return pd.DataFrame(columns=[*_KEY, *_FORECAST])
     return policy.forecast(model.table(view, max(horizon, 1), policy.audience))
 
 

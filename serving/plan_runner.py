@@ -164,6 +164,8 @@ def plan_on_snapshot(
     """
     policy = policy or SharingPolicy(snapshot.panel, OPERATOR)
     dataset = policy.dataset()
+    if request.forecast is None:  # rows sent with the request need no panel rows
+        policy.require_rows()
     # Checked once, before the queue: a request too large never waits.
     resources = check_request(request, dataset, SERVICE_LIMITS)
     budget = time_limit(request, resources, SERVICE_LIMITS) or SERVICE_LIMITS.max_time_limit_s

@@ -22,7 +22,6 @@ reader (:class:`Audience`) on the current panel:
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ import pandas as pd
 from optimize.resources import Resources
 from pipelines.contract import Dataset
 from pipelines.database import PanelVersion
+from pipelines.errors import DataValidationError, Problem
 from pipelines.freshness import Freshness, freshness
 from serving.auth import Principal
 from serving.plan_sharing import plan_as_read, plan_units
@@ -140,15 +140,6 @@ class SharingPolicy:
     audience: Audience
     suppress_below: int = 3
     min_total: int = 3
-
-    @property
-    def fingerprint(self) -> str:
-        """The fingerprint of this reader's view: the panel's for the operator; otherwise it
-        also names the reader and the thresholds (the same panel reads differently)."""
-        if self.audience.operator:
-            return self.panel.fingerprint
-        doc = f"{self.panel.fingerprint}|{self.audience.label}|{self.suppress_below}"
-        return hashlib.sha256(doc.encode()).hexdigest()
 
     @property
     def region_level(self) -> frozenset[str] | None:
@@ -275,6 +266,21 @@ class SharingPolicy:
         for column in ("reported", "detected") if ds.has_effort else ("count",):
             out[column] = out[column].mask(hidden[column], value)
         return replace(ds, incidents=out[keep].reset_index(drop=True))
+
+    def require_rows(self) -> None:
+        """400 when this reader's view holds no rows: nothing to forecast or plan from."""
+        if self.dataset().incidents.empty:
+            raise DataValidationError(
+                [
+                    Problem(
+                        "request",
+                        f"the regions of {self.audience.country} and of its agreements have no "
+                        "rows in the shared panel yet: there is nothing to forecast from",
+                        "submit your country's rows (POST /submissions), or ask the operator "
+                        "whether the key names the right country",
+                    )
+                ]
+            )
 
     def freshness(self) -> Freshness:
         """How fresh this reader's view is: the newest period of each country it reads region

@@ -33,6 +33,7 @@ from serving import modelstore
 from serving.errors import ModelUnavailableError
 from serving.served_model import Forecaster, ForecastFile, ServedModel, card_of
 from serving.settings import Settings
+from serving.sharing import OPERATOR
 
 __all__ = ["CONFIRMING", "Snapshot", "confirmed", "load_snapshot", "refreshed"]
 
@@ -230,9 +231,9 @@ def _warmed(snapshot: Snapshot) -> Snapshot:
     if model is None:
         return snapshot
     try:
-        model.table(
-            snapshot.dataset, min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON)
-        )
+        # The operator's view is the panel itself: its forecasts are the ones kept for it.
+        horizon = min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON)
+        model.table(snapshot.dataset, horizon, OPERATOR)
     except Exception as err:
         log.exception("the model cannot forecast the panel as of %s", snapshot.panel.as_of_iso)
         reason = f"model {model.card['version']} cannot forecast the panel: {err}"

@@ -191,7 +191,9 @@ def redact(url: str) -> str:
         f"{name}=***" if sep else "***"
         for name, sep, _ in (item.partition("=") for item in parts.query.split("&") if item)
     )
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    shown = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    # "a=1" shows as "a=***": a long query of short values grows past the column's width.
+    return shown if len(shown) <= MAX_URL_LENGTH else shown[: MAX_URL_LENGTH - 1] + "…"
 
 
 def _syntax_problems(url: str, field: str) -> list[Problem]:

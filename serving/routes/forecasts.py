@@ -41,6 +41,7 @@ async def forecast(body: ForecastRequest, who: Planner) -> Response:
     content = model.cached_answer(body.horizon, body.regions, body.categories, view)
     if content is None:
         _refuse_outside(policy, body.regions, "regions")
+        policy.require_rows()
         about = snapshot.about_data(policy.freshness())
         if not view.operator:
             about["warnings"] = [*about["warnings"], _SCOPE_WARNING]

@@ -91,28 +91,37 @@ def _raise_alerts(
     submitter: Principal,
 ) -> int:
     """Raise, store and post the alerts of a submission, for every audience; a failure
-    never undoes it. The submitter's own alerts are counted."""
+    never undoes it, and one audience's failure stops no other's. The submitter's own alerts
+    are counted."""
     try:
         prov = after.panel.provenance
-        mine = prov["submission_id"] == submission_id
-        cells = after.dataset.incidents[mine.to_numpy()]
-        observed = cells[["region_id", "category", "period"]].assign(
-            observed=after.dataset.observed()[mine.to_numpy()].astype("float64")
+        mine = (prov["submission_id"] == submission_id).to_numpy()
+        cells = after.dataset.incidents[mine]
+        observed = (
+            cells[["region_id", "category", "period"]]
+            .assign(observed=after.dataset.observed()[mine].astype("float64"))
+            .dropna()
         )
-        raised: dict[str, list[Any]] = {}
-        for audience in audiences(svc.db):
-            s = svc.settings
+        hooks = webhooks(svc.db)
+        readers = audiences(svc.db)
+    except Exception:
+        log.exception("could not raise the alerts of submission %s", submission_id)
+        return 0
+    s = svc.settings
+    raised: dict[str, list[Any]] = {}
+    for audience in readers:
+        try:
             policies = (
                 SharingPolicy(before.panel, audience, s.suppress_below, s.min_total),
                 SharingPolicy(after.panel, audience, s.suppress_below, s.min_total),
             )
-            found = detect_alerts(before, after, observed.dropna(), submission_id, policies)
+            found = detect_alerts(before, after, observed, submission_id, policies)
             raised[audience.label] = store_alerts(svc.db, found)
-        for hook in webhooks(svc.db):
-            label = Audience.of(hook.owner()).label
-            for alert in raised.get(label, ()):
-                svc.webhooks.send(hook, {"alert": alert.to_dict()})
-        return len(raised.get(Audience.of(submitter).label, ()))
-    except Exception:
-        log.exception("could not raise the alerts of submission %s", submission_id)
-        return 0
+        except Exception:
+            log.exception(
+                "could not raise the alerts of submission %s for %s", submission_id, audience.label
+            )
+    for hook in hooks:
+        for alert in raised.get(Audience.of(hook.owner()).label, ()):
+            svc.webhooks.send(hook, {"alert": alert.to_dict()})
+    return len(raised.get(Audience.of(submitter).label, ()))

@@ -74,6 +74,9 @@ def world(
         for role in (Role.REPORTER, Role.ANALYST, Role.PLANNER):
             name = f"{country.lower()}-{role.value}"
             tokens[name] = add_key(keys, name, role, country=country, agency="Border Police")
+    # A key of a country the panel has no region of (a typo, or a country still to join);
+    # its audience sorts first, so alerts are raised for it before anyone else.
+    tokens["abw-planner"] = add_key(keys, "abw-planner", Role.PLANNER, country="ABW", agency="BP")
     db.dispose()
     env = {
         "CROSSPLAN_HOME": str(home),
@@ -456,3 +459,16 @@ def test_a_forecast_says_the_periods_it_forecasts(world: Any) -> None:
         answer = client.post("/forecast", json={"horizon": 1}, headers=bearer(tokens[key])).json()
         first = min(row["period"] for row in answer["forecasts"])
         assert answer["data"]["first_planned_period"] == first, key
+
+
+def test_a_key_of_a_country_without_rows_gets_a_400_and_stops_no_alert(world: Any) -> None:
+    """A key whose country has no rows in the panel has nothing to forecast or plan from: it
+    is told so (not a 500), and its empty view stops no other agency's alerts (the alert test
+    above raises them with this key present)."""
+    client, tokens, _, _ = world
+    abw = bearer(tokens["abw-planner"])
+    for path, body in (("/forecast", {"horizon": 1}), ("/plan", {"horizon": 1})):
+        r = client.post(path, json=body, headers=abw)
+        assert r.status_code == 400, (path, r.text)
+        assert "no rows in the shared panel" in r.json()["problems"][0]["message"]
+    assert client.get("/alerts", headers=abw).json()["alerts"] == []

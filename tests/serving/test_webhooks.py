@@ -35,7 +35,7 @@ from serving.webhook_registry import (
     list_webhooks,
     webhooks,
 )
-from serving.webhook_urls import check_url, redact
+from serving.webhook_urls import MAX_URL_LENGTH, check_url, redact
 from serving.webhooks import WebhookSender, sign
 
 LOCAL = ("127.0.0.1",)  # the allow-list of the tests' receivers
@@ -590,3 +590,12 @@ def test_closing_stops_quickly_even_with_a_receiver_that_never_answers(
         assert time.monotonic() - started < 1.0
     sender.send(_local(sqlite_db, silent.replace("/alerts", "/later")), {"n": 1})
     assert sender.counts()["dropped"] == 1  # after closing, nothing is queued
+
+
+def test_the_shown_form_of_a_long_url_fits_the_column() -> None:
+    """``a=1`` shows as ``a=***``: a long query of short values would outgrow the 2000
+    characters PostgreSQL keeps (SQLite keeps any length)."""
+    url = "https://hooks.example.org/x?" + "&".join(["a=1"] * 490)
+    assert len(url) <= MAX_URL_LENGTH < len(url.replace("=1", "=***"))
+    shown = redact(url)
+    assert len(shown) == MAX_URL_LENGTH and shown.endswith("…")

@@ -76,4 +76,6 @@ def _redacted(url: str) -> str:
         f"{name}=***" if sep else "***"
         for name, sep, _ in (item.partition("=") for item in parts.query.split("&") if item)
     )
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    shown = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    # "a=1" shows as "a=***": keep within the column's 2000 characters.
+    return shown if len(shown) <= 2000 else shown[:1999] + "…"
