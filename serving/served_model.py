@@ -167,7 +167,10 @@ class ServedModel:
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     _tables: dict[tuple[Hashable, int], pd.DataFrame] = field(default_factory=dict, repr=False)
     _answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict, repr=False)
+    # Forecasting holds the first; looking up an answer (on the event loop) only the second,
+    # so a cached answer never waits for another reader's forecast.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def ref(self) -> dict[str, Any]:
@@ -195,7 +198,7 @@ class ServedModel:
     ) -> bytes | None:
         """The ``/forecast`` response body if this question was answered before."""
         key = _question(horizon, regions, categories, view)
-        with self._lock:
+        with self._answers_lock:
             body = self._answers.get(key)
             if body is not None:
                 self._answers.move_to_end(key)
@@ -203,7 +206,13 @@ class ServedModel:
 
     def fresh_copy(self) -> ServedModel:
         """The same model with empty caches, for a new panel."""
-        return dataclasses.replace(self, _tables={}, _answers=OrderedDict(), _lock=threading.Lock())
+        return dataclasses.replace(
+            self,
+            _tables={},
+            _answers=OrderedDict(),
+            _lock=threading.Lock(),
+            _answers_lock=threading.Lock(),
+        )
 
     def answer(
         self,
@@ -240,7 +249,7 @@ class ServedModel:
         rows = table.assign(period=table["period"].dt.strftime("%Y-%m-%d")).to_dict("records")
         answer = {"model": self.ref, "forecasts": rows, **(about or {})}
         body = json.dumps(answer, separators=(",", ":")).encode()
-        with self._lock:
+        with self._answers_lock:
             self._answers[key] = body
             if len(self._answers) > _CACHED_ANSWERS:
                 self._answers.popitem(last=False)
