@@ -39,6 +39,7 @@ from pipelines.database.schema import CellVersion, Document, Submission
 from pipelines.errors import ConfigurationError, DataValidationError, PanelBuildError, Problem
 
 __all__ = [
+    "VALUES",
     "WITHDRAWN_KIND",
     "NoPanelError",
     "PanelVersion",
@@ -49,11 +50,13 @@ __all__ = [
     "latest_submission",
     "load_panel",
     "panel_fingerprint",
+    "select_versions",
     "utcnow",
     "withdrawn",
 ]
 
-_VALUES = ("reported", "detected", "effort", "count")
+#: The value columns of a cell version (besides covariates and source).
+VALUES = ("reported", "detected", "effort", "count")
 #: Kind of the submissions that may withdraw cells (with versions whose values are all empty).
 WITHDRAWN_KIND = "revert"
 _NO_PANEL = "the database holds no panel yet — fix: load one with `crossplan import --data DIR`"
@@ -268,34 +271,38 @@ def withdrawn(cells: pd.DataFrame) -> pd.Series:
     ``cells`` has the value columns, ``covariates`` and ``kind`` (the submission's).
     """
     empty = cells["covariates"].isna()
-    for column in _VALUES:
+    for column in VALUES:
         empty &= cells[column].isna()
     return (cells["kind"] == WITHDRAWN_KIND) & empty
 
 
-def _cells_as_of(con: Connection, moment: datetime) -> pd.DataFrame:
-    """The latest version of every cell received up to ``moment``, with its submission."""
-    query = (
+def select_versions(*more: Any) -> sa.Select[Any]:
+    """Cell versions with their key, values, covariates, source and their submission's kind
+    (and ``more`` columns), oldest first: every reader of the versions starts here."""
+    return (
         sa.select(
             CellVersion.region_id,
             CellVersion.period,
             CellVersion.category,
-            CellVersion.reported,
-            CellVersion.detected,
-            CellVersion.effort,
-            CellVersion.count,
+            *(getattr(CellVersion, c) for c in VALUES),
             CellVersion.covariates,
             CellVersion.source,
-            Submission.agency,
-            Submission.key_name,
-            Submission.id.label("submission_id"),
-            Submission.received_at,
             Submission.kind,
+            *more,
         )
         .join(Submission, Submission.id == CellVersion.submission_id)
-        .where(Submission.received_at <= moment)
         .order_by(CellVersion.id)
     )
+
+
+def _cells_as_of(con: Connection, moment: datetime) -> pd.DataFrame:
+    """The latest version of every cell received up to ``moment``, with its submission."""
+    query = select_versions(
+        Submission.agency,
+        Submission.key_name,
+        Submission.id.label("submission_id"),
+        Submission.received_at,
+    ).where(Submission.received_at <= moment)
     frame = _frame(con.execute(query))
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     latest = frame.drop_duplicates(list(KEY), keep="last")

@@ -28,10 +28,17 @@ from sqlalchemy.engine import Connection
 from pipelines.contract.incidents import KEY
 from pipelines.database.audit import append_event
 from pipelines.database.engine import Database
-from pipelines.database.panel import WITHDRAWN_KIND, _frame, iso, utcnow, withdrawn
+from pipelines.database.panel import (
+    VALUES,
+    WITHDRAWN_KIND,
+    _frame,
+    iso,
+    select_versions,
+    utcnow,
+    withdrawn,
+)
 from pipelines.database.schema import CellVersion, Submission
 from pipelines.database.versions import (
-    VALUES,
     Submitter,
     _day,
     insert_submission,
@@ -213,26 +220,11 @@ def _history(con: Connection, submission_id: int) -> pd.DataFrame:
         .where(CellVersion.submission_id == submission_id)
         .subquery()
     )
-    query = (
-        sa.select(
-            CellVersion.id,
-            CellVersion.submission_id,
-            CellVersion.region_id,
-            CellVersion.period,
-            CellVersion.category,
-            *(getattr(CellVersion, c) for c in VALUES),
-            CellVersion.covariates,
-            CellVersion.source,
-            Submission.kind,
-        )
-        .join(Submission, Submission.id == CellVersion.submission_id)
-        .join(
-            cells,
-            (cells.c.region_id == CellVersion.region_id)
-            & (cells.c.period == CellVersion.period)
-            & (cells.c.category == CellVersion.category),
-        )
-        .order_by(CellVersion.id)
+    query = select_versions(CellVersion.id, CellVersion.submission_id).join(
+        cells,
+        (cells.c.region_id == CellVersion.region_id)
+        & (cells.c.period == CellVersion.period)
+        & (cells.c.category == CellVersion.category),
     )
     return _frame(con.execute(query))
 

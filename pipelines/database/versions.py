@@ -28,11 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pipelines.contract.incidents import KEY
-from pipelines.database.panel import _document, _frame, iso, withdrawn
+from pipelines.database.panel import VALUES, _document, _frame, iso, select_versions, withdrawn
 from pipelines.database.schema import CellVersion, Document, Submission
 
 __all__ = [
-    "VALUES",
     "SubmissionResult",
     "Submitter",
     "insert_submission",
@@ -42,7 +41,6 @@ __all__ = [
     "unique_fingerprint",
 ]
 
-VALUES = ("reported", "detected", "effort", "count")
 _BATCH = 32
 
 
@@ -237,18 +235,7 @@ def current_versions(con: Connection, periods: Iterable[Any]) -> pd.DataFrame:
     frames = []
     for start in range(0, len(days), 500):
         result = con.execute(
-            sa.select(
-                CellVersion.region_id,
-                CellVersion.period,
-                CellVersion.category,
-                *(getattr(CellVersion, c) for c in VALUES),
-                CellVersion.covariates,
-                CellVersion.source,
-                Submission.kind,
-            )
-            .join(Submission, Submission.id == CellVersion.submission_id)
-            .where(CellVersion.period.in_(days[start : start + 500]))
-            .order_by(CellVersion.id)
+            select_versions().where(CellVersion.period.in_(days[start : start + 500]))
         )
         frames.append(_frame(result))
     columns = [*KEY, *VALUES, "covariates", "source", "kind"]
