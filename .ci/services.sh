@@ -3,6 +3,7 @@
 #
 #   .ci/services.sh venv PYTHON        PYTHON can make a virtual environment (Debian ships
 #                                      that part apart: python3.X-venv)
+#   .ci/services.sh packages           Chromium, ChromeDriver and PostgreSQL, for the tests
 #   .ci/services.sh test COMMAND...    the page's tests need Chromium and ChromeDriver, the
 #                                      database tests a PostgreSQL server: install what is
 #                                      missing, then run COMMAND with CROSSPLAN_TEST_POSTGRES_URL
@@ -65,8 +66,8 @@ venv() {
     install_missing
 }
 
-test_run() {
-    [ $# -gt 0 ] || { echo "usage: $0 test COMMAND [ARG...]" >&2; exit 2; }
+# The Debian packages the tests need, installed when missing.
+packages() {
     # The page's tests drive Debian's headless Chromium with Selenium (tests/serving/web/).
     if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
         missing+=(chromium chromium-driver)
@@ -76,6 +77,11 @@ test_run() {
         missing+=(postgresql)
     fi
     install_missing
+}
+
+test_run() {
+    [ $# -gt 0 ] || { echo "usage: $0 test COMMAND [ARG...]" >&2; exit 2; }
+    packages
     if [ -n "${CROSSPLAN_TEST_POSTGRES_URL:-}" ]; then
         exec "$@"
     fi
@@ -131,6 +137,7 @@ test_run() {
 
 case "${1:-}" in
     venv) [ $# -eq 2 ] || { echo "usage: $0 venv PYTHON" >&2; exit 2; }; venv "$2" ;;
+    packages) packages ;;
     test) shift; test_run "$@" ;;
-    *) echo "usage: $0 venv PYTHON | $0 test COMMAND [ARG...]" >&2; exit 2 ;;
+    *) echo "usage: $0 venv PYTHON | $0 packages | $0 test COMMAND [ARG...]" >&2; exit 2 ;;
 esac
