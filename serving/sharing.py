@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,6 @@ __all__ = [
     "OPERATOR",
     "Audience",
     "SharingPolicy",
-    "region_level_regions",
     "stand_in",
 ]
 
@@ -101,14 +101,6 @@ def stand_in(suppress_below: int) -> int:
     return max(1, suppress_below // 2)
 
 
-def region_level_regions(panel: PanelVersion, country: str | None) -> frozenset[str] | None:
-    """The regions ``country`` reads region by region: its own and its agreements';
-    ``None`` (every region) for the operator."""
-    if country is None:
-        return None
-    return _region_level(panel.dataset, country)
-
-
 def _region_level(dataset: Dataset, country: str) -> frozenset[str]:
     regions = dataset.regions
     own = set(regions.loc[regions["country"] == country, "region_id"])
@@ -141,10 +133,12 @@ class SharingPolicy:
     suppress_below: int = 3
     min_total: int = 3
 
-    @property
+    @cached_property
     def region_level(self) -> frozenset[str] | None:
-        """Regions read region by region; ``None``: every region (the operator)."""
-        return region_level_regions(self.panel, self.audience.country)
+        """Regions read region by region; ``None``: every region (the operator). Asked by
+        every step of an answer, so found once per policy."""
+        country = self.audience.country
+        return None if country is None else _region_level(self.panel.dataset, country)
 
     # -- counts ------------------------------------------------------------------------
 

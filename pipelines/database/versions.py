@@ -109,9 +109,8 @@ def store_cells(
     counts = (int(new.sum()), int(changed.sum()), int((~new & same).sum()))
     times, earlier = _occurrences(con, base)
     if earlier is not None and counts[0] + counts[1] == 0:
-        at = con.execute(sa.select(Submission.received_at).where(Submission.id == earlier))
         return SubmissionResult(
-            earlier, str(iso(at.scalar_one())), base, file, len(table), 0, 0, counts[2], True,
+            earlier, _received(con, earlier), base, file, len(table), 0, 0, counts[2], True,
             periods,
         )  # fmt: skip
     received = receipt_time(con, now)
@@ -143,12 +142,8 @@ def store_document(
     base = hashlib.sha256(kind.encode() + content.encode()).hexdigest()
     current = _document(con, kind, datetime.max)
     if current is not None and current.content == content:
-        at = con.execute(
-            sa.select(Submission.received_at).where(Submission.id == current.submission_id)
-        ).scalar_one()
-        return SubmissionResult(
-            current.submission_id, str(iso(at)), base, name, 0, 0, 0, 0, True, []
-        )
+        at = _received(con, current.submission_id)
+        return SubmissionResult(current.submission_id, at, base, name, 0, 0, 0, 0, True, [])
     times, _ = _occurrences(con, base)
     received = receipt_time(con, now)
     submission_id = insert_submission(
@@ -163,6 +158,12 @@ def store_document(
     )
     con.execute(sa.insert(Document).values(submission_id=submission_id, name=name, content=content))
     return SubmissionResult(submission_id, str(iso(received)), base, name, 0, 0, 0, 0, False, [])
+
+
+def _received(con: Connection, submission_id: int) -> str:
+    """When a stored submission was received (ISO 8601, UTC): what a repeat answers."""
+    at = con.execute(sa.select(Submission.received_at).where(Submission.id == submission_id))
+    return str(iso(at.scalar_one()))
 
 
 def unique_fingerprint(con: Connection, content: str) -> str:
