@@ -7,7 +7,8 @@ crossplan's candidates are backtested and the champion chosen exactly as ``cross
 chooses it; the peers (mlforecast with LightGBM on lags and rolling means; statsforecast's
 AutoETS, CrostonSBA and ADIDA) run in their own environment (``benchmarks/peers``: they
 require pandas < 3) on the same origins, and everything is scored by the same mean Poisson
-deviance (predictions floored at 0.1) against the same outcomes.
+deviance (predictions floored at 0.1) against the same outcomes. The champion's 80% interval
+is judged on its coverage and on each end separately (the share below q10 and above q90).
 
 The peers need regular series, so the panel's missing year (1993) is filled for them by
 interpolating its neighbours, as a data scientist would; crossplan's models see it missing.
@@ -25,12 +26,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._table import print_table
-from pipelines.backtest import backtest, candidates
+from pipelines.backtest import candidates
 from pipelines.contract import load_dataset
 from pipelines.metrics import poisson_deviance
 from pipelines.panels.nkill import write_nkill_panel
 from pipelines.registry import COVERAGE_RANGE
-from pipelines.selection import add_blend, select
+from pipelines.selection import compare
 
 ORIGINS, HORIZON = 26, 4
 _PEERS = Path(__file__).with_name("peers")
@@ -74,14 +75,15 @@ def main() -> None:
         ds = load_dataset(work / "nkill")
         models = candidates(HORIZON, has_effort=ds.has_effort)
         start = time.perf_counter()
-        result = backtest(
-            ds.incidents, ds.regions, ds.adjacency, models, origins=ORIGINS, horizon=HORIZON,
-            refit_every=1, frequency=ds.frequency,
+        comparison = compare(
+            ds.incidents, ds.regions, ds.adjacency, models, COVERAGE_RANGE,
+            has_effort=ds.has_effort, origins=ORIGINS, horizon=HORIZON, refit_every=1,
+            frequency=ds.frequency,
         )  # fmt: skip
-        result, _ = add_blend(result, list(models))
+        result, selection = comparison.result, comparison.selection
         seconds = time.perf_counter() - start
         observed = {n: m["observed"] for n, m in result.metrics().items()}
-        champion = select(observed, COVERAGE_RANGE).candidate
+        champion = selection.candidate
         pred = result.predictions
         rows = pred[["model", "origin", "horizon", "region_id", "period", "actual", "prediction"]]
         have_peers = peers_python().exists()
@@ -99,14 +101,24 @@ def main() -> None:
     table = []
     for model in sorted({m for m, _ in dev}, key=lambda m: dev[(m, 1)]):
         label = f"{model} (champion)" if model == champion else model
-        cov = observed[model]["coverage80"] if model in observed else np.nan
+        m = observed.get(model, {})
+        intervals = [m.get(k, np.nan) for k in ("coverage80", "below_q10", "above_q90",
+                                                "interval_score80")]  # fmt: skip
         per_h = [dev.get((model, h), np.nan) for h in range(1, HORIZON + 1)]
-        table.append((label, per_h[0], per_h[0] / base, *per_h[1:], cov))
+        table.append((label, per_h[0], per_h[0] / base, *per_h[1:], *intervals))
     print_table(
         f"Real panel (deaths by country and year), {ORIGINS} origins "
-        f"{result.origins[0]:%Y}-{result.origins[-1]:%Y}: mean Poisson deviance",
-        ("model", "h=1", "vs last value", "h=2", "h=3", "h=4", "cov80"),
+        f"{result.origins[0]:%Y}-{result.origins[-1]:%Y}: mean Poisson deviance; the 80% "
+        "interval's coverage, misses below q10 and above q90 (0.10 each is nominal), score",
+        ("model", "h=1", "vs last value", "h=2", "h=3", "h=4", "cov80", "<q10", ">q90",
+         "IS80"),
         table,
+    )  # fmt: skip
+    print(f"selection: {selection.reason}")
+    by_h = result.metrics("horizon")[champion]["observed"]
+    print(
+        "champion's coverage by horizon: "
+        + ", ".join(f"h={h} {v['coverage80']:.3f}" for h, v in sorted(by_h.items()))
     )
     print(f"crossplan backtest of {len(models)} candidates and the blend: {seconds:.0f} s")
     if not have_peers:

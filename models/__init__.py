@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from models.base import PanelForecaster
     from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
-    from models.blend import BlendForecaster, blend_weights
+    from models.blend import BlendForecaster, blend_calibration, blend_weights
     from models.detection import DetectionModel
     from models.features import make_features
     from models.forecaster import RiskForecaster
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _HOME = {
     "models.base": ("PanelForecaster",),
     "models.baselines": ("LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"),
-    "models.blend": ("BlendForecaster", "blend_weights"),
+    "models.blend": ("BlendForecaster", "blend_calibration", "blend_weights"),
     "models.detection": ("DetectionModel",),
     "models.features": ("make_features",),
     "models.forecaster": ("RiskForecaster",),
@@ -46,6 +46,7 @@ __all__ = [
     "RiskForecaster",
     "SeasonalNaive",
     "SyntheticPanel",
+    "blend_calibration",
     "blend_weights",
     "generate_panel",
     "make_features",

@@ -26,7 +26,25 @@ from models.features import RegionContext, region_context
 from models.intervals import CountIntervals
 from models.panel import PanelArrays, future_periods, to_arrays
 
-__all__ = ["PanelForecaster"]
+__all__ = ["CALIBRATION_COLUMNS", "PanelForecaster", "calibrate"]
+
+#: Held-out forecasts a model's intervals are calibrated on (``calibration_``): indices of
+#: category, region and target period in the training panel, the horizon, the observed
+#: outcome and the forecast expected observation.
+CALIBRATION_COLUMNS = ("category", "region", "target", "horizon", "actual", "mean")
+
+
+def _no_calibration() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in CALIBRATION_COLUMNS})
+
+
+def calibrate(held_out: pd.DataFrame) -> CountIntervals:
+    """Intervals calibrated on held-out forecasts (:data:`CALIBRATION_COLUMNS`; may be empty)."""
+    return CountIntervals().fit(
+        held_out["actual"].to_numpy(float),
+        held_out["mean"].to_numpy(float),
+        held_out["horizon"].to_numpy(int),
+    )
 
 
 class PanelForecaster(BaseEstimator):
@@ -77,12 +95,11 @@ class PanelForecaster(BaseEstimator):
         prep = self._prepare(data, activity)
         t_n = data.shape[2]
         window = self._calibration_window(t_n)
-        self.intervals_ = CountIntervals()
+        self.calibration_ = _no_calibration()
         if window:
             self._fit_core(prep, data, exposure, t_n - 1 - window)
-            self.intervals_.fit(*self._held_out(prep, data, exposure, window))
-        else:
-            self.intervals_.fit(np.empty(0), np.empty(0), np.empty(0, int))
+            self.calibration_ = self._held_out(prep, data, exposure, window)
+        self.intervals_ = calibrate(self.calibration_)
         self._fit_core(prep, data, exposure, t_n - 1)
         self.last_period_ = data.periods[-1]
         self.n_periods_ = t_n
@@ -179,18 +196,34 @@ class PanelForecaster(BaseEstimator):
 
     def _held_out(
         self, prep: Any, data: PanelArrays, exposure: np.ndarray, window: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> pd.DataFrame:
+        """Forecasts of the held-out window at the end of the data, as expected observations.
+
+        One row per (category, region, target period, horizon), the first three as indices
+        into the panel's arrays: :data:`CALIBRATION_COLUMNS`.
+        """
         t_n, h_n = data.shape[2], int(self.horizon)
+        c_n, r_n = data.shape[:2]
         origins = np.arange(t_n - 1 - window, t_n - 1)
         mean = self._predict_core(prep, data, origins)
-        ys, ms, hs = [], [], []
+        parts = []
         for h in range(1, h_n + 1):
-            targets = origins + h
-            ok = targets < t_n
-            ys.append(data.total[:, :, targets[ok]].ravel())
-            ms.append((mean[:, :, ok, h - 1] * exposure[:, :, targets[ok]]).ravel())
-            hs.append(np.full(ys[-1].size, h))
-        return np.concatenate(ys), np.concatenate(ms), np.concatenate(hs)
+            targets = origins[origins + h < t_n] + h
+            cat, reg, tgt = np.meshgrid(np.arange(c_n), np.arange(r_n), targets, indexing="ij")
+            ok = origins + h < t_n
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "category": cat.ravel(),
+                        "region": reg.ravel(),
+                        "target": tgt.ravel(),
+                        "horizon": h,
+                        "actual": data.total[:, :, targets].ravel(),
+                        "mean": (mean[:, :, ok, h - 1] * exposure[:, :, targets]).ravel(),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
 
     def _table(
         self,

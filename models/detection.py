@@ -18,9 +18,20 @@ rho and kappa are hardly identifiable on their own and the corrected activity ca
 by a large factor. ``n_bootstrap`` replicates (cells resampled with replacement, which the
 conditional likelihood treats as independent) give an interval for each rate, so that
 uncertainty is reported rather than hidden.
+
+The correction steps back where it is not identified. The standard errors of the rates
+(the inverse of the observed information of the same conditional likelihood: evidence in
+the data, not in any truth) give each cell's log exposure ``L`` a variance ``v`` (delta
+method), and :meth:`DetectionModel.exposure` applies the shrunk correction
+``exp(s * L)`` with ``s = L**2 / (L**2 + v)``: all of a correction that is large against
+its uncertainty, little of one that is not, and none for a rate whose estimate sits on a
+bound of the search (``not_identified``). ``s`` is the weight a normal prior of the
+correction's own size would give the estimate (the Wiener, or James-Stein, factor).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -102,10 +113,48 @@ class DetectionModel(BaseEstimator):
         names = [f"reporting_rate[{c}]" for c in self.countries_]
         names += [f"kappa[{k}]" for k in self.categories_]
         self.at_bounds_ = [n for n, e in zip(names, edge, strict=True) if e and len(r)]
+        self.theta_ = theta
+        self.covariance_ = (
+            _inverse_information(lambda t: self._nll(t, r, d, e, ci, ki)[1], theta)
+            if len(r)
+            else np.eye(len(theta)) * 1e6
+        )
         self.reporting_rate_ = dict(zip(self.countries_, expit(theta[:n_c]), strict=True))
         self.kappa_ = dict(zip(self.categories_, np.exp(theta[n_c:]), strict=True))
         self.n_cells_ = int(ok.sum())
+        # How much of the correction the training cells get, weighted by their counts.
+        share = self.shrinkage(e, self.countries_[ci], self.categories_[ki]) if len(r) else r
+        weight = r + d
+        total = float(weight.sum())
+        self.applied_ = float(share @ weight / total) if total > 0 else 0.0
+        self.applied_by_country_ = {
+            str(c): float(share[ci == j] @ weight[ci == j] / max(weight[ci == j].sum(), _EPS))
+            for j, c in enumerate(self.countries_)
+        }
         return self
+
+    def _nll(
+        self,
+        theta: np.ndarray,
+        r: np.ndarray,
+        d: np.ndarray,
+        e: np.ndarray,
+        ci: np.ndarray,
+        ki: np.ndarray,
+    ) -> tuple[float, np.ndarray]:
+        """Negative conditional log-likelihood and its gradient (logit rates, log kappas)."""
+        n_c, n_k = len(self.countries_), len(self.categories_)
+        rho = expit(theta[:n_c])[ci]
+        kappa = np.exp(theta[n_c:])[ki]
+        decay = np.exp(-kappa * e)
+        g = np.maximum(1.0 - decay, _EPS)
+        expo = rho + (1.0 - rho) * g
+        ll = r * np.log(rho) + d * np.log1p(-rho) + d * np.log(g) - (r + d) * np.log(expo)
+        d_rho = r / rho - d / (1.0 - rho) - (r + d) * (1.0 - g) / expo
+        d_g = d / g - (r + d) * (1.0 - rho) / expo
+        grad_a = np.bincount(ci, d_rho * rho * (1.0 - rho), n_c)
+        grad_b = np.bincount(ki, d_g * e * decay * kappa, n_k)
+        return -float(ll.sum()), -np.concatenate([grad_a, grad_b])
 
     def _solve(
         self,
@@ -118,25 +167,13 @@ class DetectionModel(BaseEstimator):
     ) -> np.ndarray:
         """Maximum conditional likelihood: logit reporting rates, then log kappas."""
         n_c, n_k = len(self.countries_), len(self.categories_)
-
-        def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            rho = expit(theta[:n_c])[ci]
-            kappa = np.exp(theta[n_c:])[ki]
-            decay = np.exp(-kappa * e)
-            g = np.maximum(1.0 - decay, _EPS)
-            expo = rho + (1.0 - rho) * g
-            ll = r * np.log(rho) + d * np.log1p(-rho) + d * np.log(g) - (r + d) * np.log(expo)
-            d_rho = r / rho - d / (1.0 - rho) - (r + d) * (1.0 - g) / expo
-            d_g = d / g - (r + d) * (1.0 - rho) / expo
-            grad_a = np.bincount(ci, d_rho * rho * (1.0 - rho), n_c)
-            grad_b = np.bincount(ki, d_g * e * decay * kappa, n_k)
-            return -float(ll.sum()), -np.concatenate([grad_a, grad_b])
-
         theta0 = np.concatenate([np.zeros(n_c), np.full(n_k, np.log(0.3))])
-        bounds = self._bounds()
         if len(r):
             x0 = theta0 if start is None else start
-            res = minimize(nll, x0, jac=True, method="L-BFGS-B", bounds=bounds)
+            res = minimize(
+                self._nll, x0, args=(r, d, e, ci, ki), jac=True, method="L-BFGS-B",
+                bounds=self._bounds(),
+            )  # fmt: skip
             return np.asarray(res.x, float)
         return theta0
 
@@ -144,31 +181,143 @@ class DetectionModel(BaseEstimator):
         n_c, n_k = len(self.countries_), len(self.categories_)
         return [(-9.0, 9.0)] * n_c + [(float(np.log(1e-4)), float(np.log(self.max_kappa)))] * n_k
 
-    def exposure(self, effort: np.ndarray, country: np.ndarray, category: np.ndarray) -> np.ndarray:
+    def exposure(
+        self,
+        effort: np.ndarray,
+        country: np.ndarray,
+        category: np.ndarray,
+        *,
+        shrink: bool = True,
+    ) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
 
-        Countries or categories not seen in training get the mean rate of those seen.
+        With ``shrink`` (the default) the correction ``1 / exposure`` is shrunk toward none
+        by its uncertainty (see the module's notes); ``shrink=False`` gives the estimate.
+        Countries or categories not seen in training get the mean rate of those seen, and
+        no correction when shrinking.
         """
+        full = self._raw_exposure(effort, country, category)
+        if not shrink:
+            return full
+        return np.exp(self.shrinkage(effort, country, category) * np.log(full))
+
+    def _raw_exposure(
+        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
+    ) -> np.ndarray:
         rho = _lookup(self.reporting_rate_, country)
         kappa = _lookup(self.kappa_, category)
         g = 1.0 - np.exp(-kappa * np.maximum(np.asarray(effort, float), 0.0))
         return rho + (1.0 - rho) * g
 
+    def shrinkage(
+        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
+    ) -> np.ndarray:
+        """The share ``s`` in [0, 1] of each cell's log correction that is applied."""
+        e = np.maximum(np.asarray(effort, float), 0.0)
+        cov = getattr(self, "covariance_", None)
+        if cov is None:  # rates set by hand, or fitted before shrinkage: as estimated
+            return np.ones(np.broadcast_shapes(e.shape, np.shape(country), np.shape(category)))
+        rho = _lookup(self.reporting_rate_, country)
+        kappa = _lookup(self.kappa_, category)
+        decay = np.exp(-kappa * e)
+        expo = rho + (1.0 - rho) * (1.0 - decay)
+        n_c = len(self.countries_)
+        ci = _index(self.countries_, country)
+        ki = _index(self.categories_, category)
+        diag = np.append(np.diag(cov), np.inf)
+        var_a = diag[np.where(ci < 0, len(diag) - 1, ci)]
+        var_b = diag[np.where(ki < 0, len(diag) - 1, n_c + ki)]
+        cov_ab = np.where((ci < 0) | (ki < 0), 0.0, cov[np.maximum(ci, 0), n_c + np.maximum(ki, 0)])
+        j_a = decay * rho * (1.0 - rho) / expo
+        j_b = (1.0 - rho) * e * kappa * decay / expo
+        with np.errstate(invalid="ignore"):
+            var = j_a**2 * var_a + j_b**2 * var_b + 2 * j_a * j_b * cov_ab
+        var = np.where(np.isfinite(var), np.maximum(var, 0.0), np.inf)
+        size = np.log(expo) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(size > 0, size / (size + var), 1.0)
+        blocked = self._not_identified(ci, ki)
+        return np.where(blocked | (ci < 0) | (ki < 0), 0.0, np.nan_to_num(share, nan=0.0))
+
+    def _not_identified(self, ci: np.ndarray, ki: np.ndarray) -> np.ndarray:
+        names = set(getattr(self, "at_bounds_", []))
+        bad_c = np.array([f"reporting_rate[{c}]" in names for c in self.countries_] + [False])
+        bad_k = np.array([f"kappa[{k}]" in names for k in self.categories_] + [False])
+        return bad_c[np.where(ci < 0, -1, ci)] | bad_k[np.where(ki < 0, -1, ki)]
+
+    def correction(self) -> dict[str, object]:
+        """How much of the effort correction is applied, per country, and why."""
+        applied = float(getattr(self, "applied_", 1.0))
+        return {
+            "applied": round(applied, 4),
+            "applied_by_country": {
+                k: round(v, 4) for k, v in getattr(self, "applied_by_country_", {}).items()
+            },
+            "reason": _correction_reason(applied, len(getattr(self, "at_bounds_", []))),
+        }
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready summary: kappa per category, reporting rate per country, their 90%
-        bootstrap intervals (``intervals90``, empty without bootstrap) and the rates whose
-        estimate sits on a bound of the search (``not_identified``)."""
+        bootstrap intervals (``intervals90``, empty without bootstrap), the rates whose
+        estimate sits on a bound of the search (``not_identified``) and how much of the
+        correction is applied (``correction``)."""
         return {
             "kappa": {str(k): float(v) for k, v in self.kappa_.items()},
             "reporting_rate": {str(k): float(v) for k, v in self.reporting_rate_.items()},
             "effort_unit": "unit-shifts",
             "cells": self.n_cells_,
             "not_identified": list(getattr(self, "at_bounds_", [])),
+            "correction": self.correction(),
             "intervals90": {
                 kind: {k: [round(lo, 6), round(hi, 6)] for k, (lo, hi) in table.items()}
                 for kind, table in getattr(self, "intervals_", {}).items()
             },
         }
+
+
+def _inverse_information(
+    gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray
+) -> np.ndarray:
+    """Inverse observed information at ``theta`` (central differences of the gradient).
+
+    A direction the data do not inform has (nearly) no information: its variance is huge,
+    not an error (a pseudo-inverse, with such directions given a variance of 1e6).
+    """
+    n, step = len(theta), 1e-4
+    hess = np.empty((n, n))
+    for j in range(n):
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        hess[:, j] = (gradient(up) - gradient(down)) / (2 * step)
+    values, vectors = np.linalg.eigh((hess + hess.T) / 2)
+    scale = max(float(np.abs(values).max()), 1.0)
+    inverse = np.where(values > 1e-9 * scale, 1.0 / np.maximum(values, 1e-300), 1e6)
+    return np.asarray((vectors * np.minimum(inverse, 1e6)) @ vectors.T, float)
+
+
+def _correction_reason(applied: float, blocked: int) -> str:
+    if blocked:
+        why = (
+            f"{blocked} rate(s) sit on a bound of the search (not_identified): the split of "
+            "reported and detected counts does not identify them (patrol effort too low or too "
+            "even), so their cells get no correction"
+        )
+    elif applied >= 0.9:
+        why = "the rates are identified: their standard errors are small against the correction"
+    else:
+        why = (
+            "the rates are only partly identified: the correction is shrunk toward none in "
+            "proportion to its uncertainty (standard errors of the rates)"
+        )
+    return f"{applied:.0%} of the effort correction is applied: {why}"
+
+
+def _index(known: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each key among ``known`` (sorted), -1 where unknown."""
+    keys = np.asarray(keys, object)
+    idx = pd.Index(list(known)).get_indexer(keys.ravel())
+    return idx.reshape(keys.shape)
 
 
 def _lookup(table: dict[object, float], keys: np.ndarray) -> np.ndarray:

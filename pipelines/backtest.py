@@ -29,7 +29,14 @@ from models import (
 )
 from pipelines.metrics import score
 
-__all__ = ["BacktestResult", "ProgressCallback", "backtest", "candidates", "default_models"]
+__all__ = [
+    "FORECAST_MEANS",
+    "BacktestResult",
+    "ProgressCallback",
+    "backtest",
+    "candidates",
+    "default_models",
+]
 
 ProgressCallback = Callable[[int, int, str], None]
 _KEYS = ["region_id", "category", "period"]
@@ -68,6 +75,11 @@ class BacktestResult:
     origins: list[pd.Timestamp]
     horizon: int
     has_truth: bool
+    #: Per model and origin, the held-out forecasts its intervals were calibrated on (those
+    #: of the fit that forecast from the origin; :data:`models.base.CALIBRATION_COLUMNS`).
+    calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _scores: dict[str | None, dict[str, Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -112,7 +124,8 @@ class BacktestResult:
         }
 
 
-_BLENDED = ["prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90"]
+#: The forecast means of a backtest row and their 80% interval: of observations, of activity.
+FORECAST_MEANS = (("prediction", "q10", "q90"), ("activity_mean", "activity_q10", "activity_q90"))
 
 
 def _fold_rows(
@@ -123,15 +136,15 @@ def _fold_rows(
     origin: pd.Timestamp,
 ) -> pd.DataFrame:
     if isinstance(model, BlendForecaster):
-        # Each member's forecast becomes expected observations its own way; then blend.
-        parts = [
-            (w, _fold_rows(m, history, panel, horizon, origin))
-            for w, m in model.weighted_members()
-        ]  # fmt: skip
-        rows = parts[0][1].copy()
-        step = rows["horizon"].to_numpy(int) - 1
-        for col in _BLENDED:
-            rows[col] = sum(w[step] * part[col].to_numpy(float) for w, part in parts)
+        # Each member's forecast becomes expected observations its own way; the blend's
+        # means are their weighted means, its quantiles the blend's own.
+        parts = [_fold_rows(m, history, panel, horizon, origin) for _, m in model.members_]
+        rows = parts[0].copy()
+        h = rows["horizon"].to_numpy(int)
+        for mean, lo, hi in FORECAST_MEANS:
+            rows[mean] = model.blend_means([p[mean].to_numpy(float) for p in parts], h)
+            q = model.intervals_.quantiles(rows[mean].to_numpy(float), h)
+            rows[lo], rows[hi] = q["q10"], q["q90"]
         return rows
     forecast = model.predict(history, horizon=horizon)
     periods = np.sort(forecast["period"].unique())
@@ -195,6 +208,7 @@ def backtest(
     country = regions.set_index("region_id")["country"]
     total, done = len(models) * len(folds), 0
     frames = []
+    calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}
     for name, template in models.items():
         fitted: PanelForecaster | None = None
         for i, origin in enumerate(folds):
@@ -204,6 +218,7 @@ def backtest(
             rows = _fold_rows(fitted, history, panel, horizon, origin)
             rows["model"] = name
             frames.append(rows)
+            calibration.setdefault(name, {})[origin] = fitted.calibration_
             done += 1
             if progress is not None:
                 progress(done, total, f"{name} @ {origin:%Y-%m-%d}")
@@ -223,4 +238,4 @@ def backtest(
     ]  # fmt: skip
     if truth is not None:
         columns += ["true_activity", "true_incidents"]
-    return BacktestResult(pred[columns], folds, horizon, truth is not None)
+    return BacktestResult(pred[columns], folds, horizon, truth is not None, calibration)

@@ -1,7 +1,13 @@
-"""Forecast metrics of the design: Poisson deviance, MAE, PAI, interval coverage, Spearman.
+"""Forecast metrics of the design: Poisson deviance, MAE, PAI, interval coverage and score,
+pinball losses, Spearman and top-10% capture.
 
 Each metric takes plain arrays; :func:`score` applies them to a table of backtest forecasts
 and groups them (overall, per horizon, per country).
+
+The 80% interval is ``[q10, q90]``. Besides its coverage, each end is checked on its own: the
+share of outcomes below ``q10`` and the share above ``q90`` should each be 0.10 (an interval
+can cover 80% by missing 20% on one side, which a planner using q90 would not want). Counts
+are discrete, so an outcome equal to an end counts as inside.
 """
 
 from __future__ import annotations
@@ -13,16 +19,22 @@ from sklearn.metrics import mean_absolute_error, mean_poisson_deviance
 
 __all__ = [
     "DEVIANCE_FLOOR",
+    "INTERVAL_ALPHA",
+    "capture",
     "coverage",
+    "interval_score",
     "interval_width",
     "mae",
     "pai",
+    "pinball",
     "poisson_deviance",
     "score",
     "spearman",
 ]
 
 DEVIANCE_FLOOR = 0.1
+#: The share of outcomes the 80% interval ``[q10, q90]`` may miss.
+INTERVAL_ALPHA = 0.2
 
 
 def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
@@ -51,6 +63,30 @@ def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(np.mean((y >= np.asarray(lo, float)) & (y <= np.asarray(hi, float))))
 
 
+def interval_score(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float = INTERVAL_ALPHA
+) -> float:
+    """Mean interval score of central ``1 - alpha`` intervals (Gneiting and Raftery, 2007).
+
+    The width, plus ``2 / alpha`` times the distance by which an outcome falls outside: a
+    proper score, so an interval too narrow to cover and one too wide both lose.
+    """
+    y, lo, hi = (np.asarray(a, float) for a in (y, lo, hi))
+    if not len(y):
+        return float("nan")
+    below, above = np.maximum(lo - y, 0.0), np.maximum(y - hi, 0.0)
+    return float(np.mean(hi - lo + (2.0 / alpha) * (below + above)))
+
+
+def pinball(y: np.ndarray, q: np.ndarray, level: float) -> float:
+    """Mean pinball (quantile) loss of forecasts ``q`` of the ``level`` quantile."""
+    y, q = np.asarray(y, float), np.asarray(q, float)
+    if not len(y):
+        return float("nan")
+    diff = y - q
+    return float(np.mean(np.maximum(level * diff, (level - 1.0) * diff)))
+
+
 def interval_width(lo: np.ndarray, hi: np.ndarray) -> float:
     """Mean width of the intervals."""
     return float(np.mean(np.asarray(hi, float) - np.asarray(lo, float)))
@@ -70,6 +106,21 @@ def pai(y: np.ndarray, mu: np.ndarray, area: np.ndarray, share: float = 0.1) -> 
     cum = np.cumsum(area[order])
     take = order[: int(np.searchsorted(cum, share * total_a)) + 1]
     return float((y[take].sum() / total_y) / (area[take].sum() / total_a))
+
+
+def capture(truth: np.ndarray, mu: np.ndarray, share: float = 0.1) -> float:
+    """Share of the attainable true activity that the top ``share`` of cells by forecast hold.
+
+    The true activity in the ``ceil(share * n)`` cells forecast highest, over the true
+    activity in the ``ceil(share * n)`` cells truly highest: 1 when the forecast ranks the
+    hotspots a planner would send patrols to as the truth does. NaN when there is none.
+    """
+    truth, mu = np.asarray(truth, float), np.asarray(mu, float)
+    k = int(np.ceil(share * len(truth)))
+    best = np.sort(truth)[::-1][:k].sum()
+    if k == 0 or best <= 0:
+        return float("nan")
+    return float(truth[np.argsort(-mu, kind="stable")[:k]].sum() / best)
 
 
 def spearman(y: np.ndarray, mu: np.ndarray) -> float:
@@ -95,8 +146,22 @@ def _metrics(frame: pd.DataFrame, actual: str, mean: str, lo: str, hi: str) -> d
         "poisson_deviance": poisson_deviance(frame[actual], frame[mean]),
         "mae": mae(frame[actual], frame[mean]),
         "pai10": _per_slice(frame, pai, actual, mean, "area_km2"),
-        "coverage80": coverage(frame[actual], frame[lo], frame[hi]),
-        "interval_width80": interval_width(frame[lo], frame[hi]),
+        **_interval(frame[actual], frame[lo], frame[hi]),
+    }
+
+
+def _interval(y: pd.Series, lo: pd.Series, hi: pd.Series) -> dict[str, float]:
+    """Coverage of the 80% interval, each end's miss share, its width, score and pinball."""
+    y_, lo_, hi_ = (np.asarray(a, float) for a in (y, lo, hi))
+    empty = not len(y_)
+    return {
+        "coverage80": coverage(y_, lo_, hi_),
+        "below_q10": float("nan") if empty else float(np.mean(y_ < lo_)),
+        "above_q90": float("nan") if empty else float(np.mean(y_ > hi_)),
+        "interval_width80": interval_width(lo_, hi_),
+        "interval_score80": interval_score(y_, lo_, hi_),
+        "pinball_q10": pinball(y_, lo_, INTERVAL_ALPHA / 2),
+        "pinball_q90": pinball(y_, hi_, 1 - INTERVAL_ALPHA / 2),
     }
 
 
@@ -120,6 +185,7 @@ def score(frame: pd.DataFrame, scope: str) -> dict[str, float]:
         return _metrics(rows, "actual", "prediction", "q10", "q90")
     rows = frame.dropna(subset=["true_activity"])
     out = _metrics(rows, "true_activity", "activity_mean", "activity_q10", "activity_q90")
-    out["coverage80"] = coverage(rows["true_incidents"], rows["activity_q10"], rows["activity_q90"])
+    out.update(_interval(rows["true_incidents"], rows["activity_q10"], rows["activity_q90"]))
     out["spearman"] = _per_slice(rows, spearman, "true_activity", "activity_mean")
+    out["capture10"] = _per_slice(rows, capture, "true_activity", "activity_mean")
     return out

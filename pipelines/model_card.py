@@ -27,19 +27,28 @@ _KINDS = {
     "moving_average": "the mean of the last few periods",
     "last_value": "the last observed value",
     "blend": "a weighted mean of the candidates, weights per horizon fitted on their "
-    "backtest forecasts",
+    "backtest forecasts, with intervals calibrated on its own held-out forecasts",
 }
 
 
 def _scores(scores: dict[str, dict[str, Any]], chosen: str) -> list[str]:
     if not scores:
         return []
-    lines = ["| candidate | poisson_deviance | coverage80 | eligible |", "|---|---|---|---|"]
+    lines = [
+        "| candidate | poisson_deviance | vs chosen (90% interval) | coverage80 | below_q10 | "
+        "above_q90 | interval_score80 | eligible |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
         label = f"**{name}** (chosen)" if name == chosen else name
+        vs = s.get("vs_chosen", {})
+        lo, hi = vs.get("interval90", (float("nan"), float("nan")))
         lines.append(
-            f"| {label} | {s['poisson_deviance']:.4f} | {s['coverage80']:.3f} | "
-            f"{'yes' if s['eligible'] else 'no'} |"
+            f"| {label} | {s['poisson_deviance']:.4f} | "
+            f"{vs.get('difference', float('nan')):+.4f} ({lo:+.4f} .. {hi:+.4f}) | "
+            f"{s['coverage80']:.3f} | {s.get('below_q10', float('nan')):.3f} | "
+            f"{s.get('above_q90', float('nan')):.3f} | "
+            f"{s.get('interval_score80', float('nan')):.3f} | {'yes' if s['eligible'] else 'no'} |"
         )
     return lines
 
@@ -53,6 +62,13 @@ def _rates(detection: dict[str, Any], kind: str, fmt: str) -> list[str]:
             line += f"  (90%: {bounds[k][0]:{fmt}} .. {bounds[k][1]:{fmt}})"
         lines.append(line)
     return lines
+
+
+def _correction(detection: dict[str, Any]) -> list[str]:
+    correction = detection.get("correction")
+    if not correction:
+        return []
+    return [f"**Effort correction**: {correction['reason']}.", ""]
 
 
 def _weights(detection: dict[str, Any]) -> list[str]:
@@ -98,7 +114,8 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "zeros) beside the raw ones; a forecast is the level times that ratio, so one model "
         "serves cells of a few incidents and of thousands, and follows a cell beyond the "
         "levels seen in training. One direct model covers every horizon. Intervals are "
-        "negative binomial, calibrated on a held-out window.",
+        "negative binomial, calibrated on a held-out window at the end of the training data "
+        "(a blend's on the blend of its members' held-out forecasts).",
         f"- **Trained**: {info['trained_at']} on {start} .. {end} "
         f"({info['regions']} regions, categories: {', '.join(info['categories'])}).",
         f"- **Input fingerprint**: `{info['fingerprint']}`",
@@ -115,10 +132,12 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "Kappa per category (chance that one unit-shift of effort finds an incident is "
         "1 - exp(-kappa)) and reporting rate per country (share that comes to light without "
         "patrols), with 90% bootstrap intervals. Wide intervals mean the split of reported "
-        "and detected counts hardly identifies them (effort low everywhere); the backtest "
-        "then decides, through the blend's weight on the effort-aware model against its "
-        "naive twin, how much of the correction is applied.",
+        "and detected counts hardly identifies them (effort low everywhere). The correction "
+        "then steps back: each cell's log correction is shrunk toward none by its "
+        "uncertainty (standard errors of the rates), and rates on a bound of the search get "
+        "none.",
         "",
+        *_correction(detection),
         "```",
         *_rates(detection, "kappa", ".4f"),
         *_rates(detection, "reporting_rate", ".3f"),

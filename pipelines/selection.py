@@ -1,12 +1,18 @@
 """Choosing the champion by evidence: every candidate, and a blend of them, on one window.
 
 The backtest scores the main model, its naive twin and every baseline on the same folds.
-:func:`add_blend` adds a blend whose weights at each origin are fitted only on forecasts
-whose outcomes were known by then (earlier origins, target periods up to this origin), so the
-blend is scored out of sample on the same folds as the rest. :func:`select` then picks the
-candidate with the lowest deviance among those whose 80% coverage is in range, whatever its
-kind; on a tie the simpler candidate wins. A candidate beaten by a simpler one on the same
-window is never chosen.
+:func:`add_blend` adds a blend whose weights and intervals at each origin are fitted only on
+what was known by then (weights on forecasts whose target period is no later than the
+origin; intervals on the members' held-out forecasts of the fits made at that origin), so the
+blend is scored out of sample on the same folds as the rest.
+
+:func:`select` then picks among the candidates whose 80% interval is calibrated. Mean
+deviances on one window differ by chance as well as by skill, so differences are judged
+against the noise of the backtest: a paired bootstrap over forecast origins (every candidate
+on the same draws; :func:`paired_bootstrap`) gives, for each pair of candidates, an interval
+of the difference of their mean deviances, and a candidate *beats* another beyond noise
+when that whole interval is below zero. Walking from the simplest candidate to the most
+complex, a candidate replaces the incumbent only if it beats it beyond noise.
 
 On a panel that records effort, a candidate that forecasts observed counts (the naive twin,
 or a blend that puts no weight on an effort-aware member) competes and is scored, but cannot
@@ -16,17 +22,28 @@ it sends patrols back where they already were (docs/design.md, "Principles", 2).
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from models import blend_weights
-from pipelines.backtest import BacktestResult
+from models import PanelForecaster, blend_calibration, blend_weights
+from models.base import calibrate
+from pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
+from pipelines.conventions import GATE_METRIC
+from pipelines.metrics import DEVIANCE_FLOOR
 
-__all__ = ["BLEND", "SIMPLICITY", "Selection", "add_blend", "select"]
+__all__ = [
+    "BLEND",
+    "SIMPLICITY",
+    "NoiseTest",
+    "Selection",
+    "add_blend",
+    "paired_bootstrap",
+    "select",
+]
 
 BLEND = "blend"
 #: Candidates from the simplest to the most complex; ties go to the simpler one.
@@ -34,8 +51,9 @@ SIMPLICITY = (
     "last_value", "seasonal_naive", "moving_average", "poisson_glm",
     "lightgbm_naive", "lightgbm", BLEND,
 )  # fmt: skip
-_BLENDED = ["prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90"]
 _KEYS = ["origin", "horizon", "region_id", "category", "period"]
+#: What selection compares: the gate's metric and the interval's calibration, side by side.
+_REPORTED = ("coverage80", "below_q10", "above_q90", "interval_score80")
 
 
 def add_blend(
@@ -46,8 +64,9 @@ def add_blend(
     Weights are fitted per horizon (the simplest forecasts are often best one step ahead and
     learned ones further out). At each origin they minimise the deviance of the members'
     forecasts whose target period is no later than that origin (equal weights when there is
-    none yet). The final weights, one row per horizon, use every backtest forecast; they are
-    what a served blend uses.
+    none yet), and the blend's intervals are calibrated on the members' held-out forecasts
+    of the fits made at that origin, blended at those weights. The final weights, one row
+    per horizon, use every backtest forecast; they are what a served blend uses.
     """
     pred = result.predictions
     wide = {m: pred[pred["model"] == m].set_index(_KEYS) for m in members}
@@ -55,7 +74,7 @@ def add_blend(
     index = base.index
     columns = {
         c: np.column_stack([wide[m].reindex(index)[c].to_numpy(float) for m in members])
-        for c in _BLENDED
+        for c, _, _ in FORECAST_MEANS
     }
     p = columns["prediction"]
     actual = base["actual"].to_numpy(float)
@@ -63,77 +82,258 @@ def add_blend(
     period = index.get_level_values("period")
     horizon = index.get_level_values("horizon").to_numpy(int)
     known = np.isfinite(actual) & np.isfinite(p).all(axis=1)
-    blended = {c: np.zeros(len(index)) for c in _BLENDED}
-    final: list[list[float]] = []
-    for h in range(1, result.horizon + 1):
-        at_h = horizon == h
-        for o in result.origins:
-            train = known & at_h & (period <= o) & (origin < o)
-            w = blend_weights(actual[train], p[train])
-            rows = at_h & (origin == o)
-            for c in _BLENDED:
-                blended[c][rows] = columns[c][rows] @ w
-        final.append([float(v) for v in blend_weights(actual[known & at_h], p[known & at_h])])
+    blended = {c: np.zeros(len(index)) for means in FORECAST_MEANS for c in means}
+    for o in result.origins:
+        weights = np.array([
+            blend_weights(actual[train], p[train])
+            for h in range(1, result.horizon + 1)
+            for train in [known & (horizon == h) & (period <= o) & (origin < o)]
+        ])  # fmt: skip
+        rows = origin == o
+        step = horizon[rows] - 1
+        held_out = [result.calibration[m][o] for m in members]
+        intervals = calibrate(blend_calibration(held_out, weights))
+        for mean, lo, hi in FORECAST_MEANS:
+            blended[mean][rows] = np.einsum("ij,ij->i", columns[mean][rows], weights[step])
+            q = intervals.quantiles(blended[mean][rows], horizon[rows])
+            blended[lo][rows], blended[hi][rows] = q["q10"], q["q90"]
+    final = [
+        [float(v) for v in blend_weights(actual[known & (horizon == h)], p[known & (horizon == h)])]
+        for h in range(1, result.horizon + 1)
+    ]
     frame = base.reset_index().assign(model=name, **blended)
     frame = frame[pred.columns]
     out = BacktestResult(
         pd.concat([pred, frame], ignore_index=True), result.origins, result.horizon,
-        result.has_truth,
+        result.has_truth, result.calibration,
     )  # fmt: skip
     return out, final
 
 
 @dataclass(frozen=True)
+class NoiseTest:
+    """The paired bootstrap of mean deviances over forecast origins (:func:`paired_bootstrap`).
+
+    ``draws[b, j]`` is candidate ``names[j]``'s mean deviance in replicate ``b``.
+    """
+
+    names: list[str]
+    draws: np.ndarray
+    level: float
+    seed: int
+    origins: int
+    block: int
+
+    def difference(self, a: str, b: str) -> tuple[float, float]:
+        """The ``level`` interval of ``deviance(a) - deviance(b)`` over the replicates."""
+        diff = self.draws[:, self.names.index(a)] - self.draws[:, self.names.index(b)]
+        tail = (1.0 - self.level) / 2
+        lo, hi = np.quantile(diff, [tail, 1.0 - tail])
+        return float(lo), float(hi)
+
+    def beats(self, a: str, b: str) -> bool:
+        """Whether ``a``'s deviance is below ``b``'s beyond the noise (the interval below 0)."""
+        return self.difference(a, b)[1] < 0.0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "method": "paired moving-block bootstrap of mean Poisson deviance over forecast "
+            "origins (circular blocks; every candidate on the same draws)",
+            "replicates": len(self.draws),
+            "level": self.level,
+            "beats": f"the {self.level:.0%} interval of the difference lies below zero",
+            "seed": self.seed,
+            "origins": self.origins,
+            "block": self.block,
+        }
+
+
+def paired_bootstrap(
+    predictions: pd.DataFrame,
+    names: list[str],
+    *,
+    block: int = 1,
+    replicates: int = 2000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> NoiseTest:
+    """Bootstrap every candidate's mean deviance on the same resampled forecast origins.
+
+    What is uncertain about a backtest is time: which periods happened to fall in its
+    window. The regions are not a sample of other places; they are the places the model
+    will forecast. So each replicate redraws the window's origins, in circular blocks of
+    ``block`` consecutive origins (the forecasts of nearby origins share target periods, so
+    their errors are not independent; the horizon is the natural block), and every
+    candidate's mean deviance is computed over all the regions, categories and horizons of
+    the drawn origins. Only cells every candidate forecast count.
+    """
+    rows = predictions[predictions["model"].isin(names)].dropna(subset=["actual", "prediction"])
+    y = rows["actual"].to_numpy(float)
+    mu = np.maximum(rows["prediction"].to_numpy(float), DEVIANCE_FLOOR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = 2.0 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+    rows = rows.assign(unit=unit)
+    cell = ["origin", "horizon", "region_id", "category", "period"]
+    rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
+    o_idx, origins = pd.factorize(rows["origin"], sort=True)
+    m_idx = pd.Index(names).get_indexer(rows["model"])
+    n_o, n_m = len(origins), len(names)
+    loss = np.zeros((n_m, n_o))
+    np.add.at(loss, (m_idx, o_idx), rows["unit"].to_numpy(float))
+    count = np.bincount(o_idx[m_idx == 0], minlength=n_o).astype(float)
+    block = max(1, min(int(block), n_o))
+    rng = np.random.default_rng(seed)
+    n_blocks = -(-n_o // block)
+    starts = rng.integers(0, max(n_o, 1), (replicates, n_blocks))
+    drawn = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(replicates, -1)
+    drawn = drawn[:, :n_o] % max(n_o, 1)
+    weight = np.zeros((replicates, n_o))
+    np.add.at(weight, (np.arange(replicates)[:, None], drawn), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = (weight @ loss.T) / (weight @ count)[:, None]
+    draws = draws[np.isfinite(draws).all(axis=1)]
+    if not len(draws):
+        draws = np.full((1, n_m), np.nan)
+    return NoiseTest(list(names), draws, level, seed, n_o, block)
+
+
+@dataclass(frozen=True)
 class Selection:
-    """The chosen candidate and every candidate's score on the same window."""
+    """The chosen candidate, every candidate's score on the same window, and the noise test."""
 
     candidate: str
     reason: str
     scores: dict[str, dict[str, Any]]
+    test: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def select(
-    metrics: dict[str, dict[str, float]],
+    result: BacktestResult,
     coverage_range: tuple[float, float],
-    gate_metric: str = "poisson_deviance",
+    gate_metric: str = GATE_METRIC,
     counts_only: Collection[str] = (),
+    *,
+    replicates: int = 2000,
+    seed: int = 0,
 ) -> Selection:
-    """The best candidate on ``gate_metric`` among those with coverage in range.
+    """The eligible candidate that replaced every simpler one beyond noise.
+
+    Eligible candidates are walked from the simplest to the most complex
+    (:data:`SIMPLICITY`); the first is the incumbent, and a candidate replaces the incumbent
+    only if it beats it beyond noise (:meth:`NoiseTest.beats`).
 
     Parameters
     ----------
-    metrics
-        ``{candidate: {"poisson_deviance": ..., "coverage80": ...}}`` on one window.
+    result
+        The backtest of every candidate (blend included) on one window.
     coverage_range
-        Allowed 80% interval coverage, inclusive.
+        Allowed 80% interval coverage against observed counts, inclusive: the candidates in
+        it are eligible.
     counts_only
         Candidates that forecast observed counts on a panel that records effort: scored,
         never chosen.
+    replicates, seed
+        Of the paired bootstrap (:func:`paired_bootstrap`).
     """
+    metrics = {name: m["observed"] for name, m in result.metrics().items()}
     lo, hi = coverage_range
     rank = {name: i for i, name in enumerate(SIMPLICITY)}
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m["coverage80"])
-        ok = lo <= cov <= hi and name not in counts_only
-        scores[name] = {gate_metric: value, "coverage80": cov, "eligible": ok}
+        ok = lo <= cov <= hi and name not in counts_only and bool(np.isfinite(value))
+        scores[name] = {gate_metric: value, **{k: float(m[k]) for k in _REPORTED}}
+        scores[name]["eligible"] = ok
         if name in counts_only:
             scores[name]["note"] = "forecasts observed counts, not activity"
-    eligible = [n for n, s in scores.items() if s["eligible"] and np.isfinite(s[gate_metric])]
+    eligible = [n for n, s in scores.items() if s["eligible"]]
+    noise = paired_bootstrap(
+        result.predictions, list(metrics), block=result.horizon, replicates=replicates, seed=seed
+    )
+    for name in scores:
+        scores[name]["beaten_by"] = [
+            other for other in eligible if other != name and noise.beats(other, name)
+        ]
     if not eligible:
         allowed = [n for n in scores if n not in counts_only] or list(scores)
         best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
-        return Selection(
-            best, f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}", scores
-        )
-    best = min(eligible, key=lambda n: (scores[n][gate_metric], rank.get(n, len(rank))))
-    ordered = sorted(eligible, key=lambda n: scores[n][gate_metric])
-    runner = next((n for n in ordered if n != best), None)
-    reason = f"{best} has the lowest {gate_metric} ({scores[best][gate_metric]:.4f})"
-    if runner is not None:
-        reason += f", ahead of {runner} ({scores[runner][gate_metric]:.4f})"
-    reason += f" among candidates with coverage within [{lo}, {hi}]"
-    return Selection(best, reason, scores)
+        reason = f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}"
+        return _selection(best, reason, scores, noise, gate_metric)
+    by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
+    chosen, replaced = by_rank[0], []
+    for name in by_rank[1:]:
+        if noise.beats(name, chosen):
+            replaced.append(chosen)
+            chosen = name
+    reason = f"{chosen} ({gate_metric} {scores[chosen][gate_metric]:.4f})"
+    if replaced:
+        reason += f" replaced {', then '.join(replaced)}, each beaten beyond noise"
+    else:
+        reason += " is the simplest eligible candidate"
+    passed = [n for n in by_rank if n not in (*replaced, chosen)]
+    later = [n for n in passed if rank.get(n, len(rank)) > rank.get(chosen, len(rank))]
+    if later:
+        reason += f"; {', '.join(later)} did not beat it beyond noise"
+    reason += f"; eligible: coverage within [{lo}, {hi}]"
+    return _selection(chosen, reason, scores, noise, gate_metric)
+
+
+def _selection(
+    chosen: str,
+    reason: str,
+    scores: dict[str, dict[str, Any]],
+    noise: NoiseTest,
+    gate_metric: str,
+) -> Selection:
+    for name, s in scores.items():
+        lo, hi = noise.difference(name, chosen)
+        s["vs_chosen"] = {
+            "difference": s[gate_metric] - scores[chosen][gate_metric],
+            f"interval{round(noise.level * 100)}": [lo, hi],
+        }
+    return Selection(chosen, reason, scores, noise.describe())
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every candidate's backtest (the blend's added), the blend's weights and the choice."""
+
+    result: BacktestResult
+    weights: list[list[float]]
+    selection: Selection
+
+
+def forecasts_counts(models: Mapping[str, PanelForecaster], weights: list[list[float]]) -> set[str]:
+    """Candidates that forecast observed counts: those not effort-aware, and a blend of them."""
+    counts = {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}
+    used = {n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0}
+    return counts | ({BLEND} if used <= counts else set())
+
+
+def compare(
+    panel: pd.DataFrame,
+    regions: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    models: Mapping[str, PanelForecaster],
+    coverage_range: tuple[float, float],
+    *,
+    has_effort: bool,
+    truth: pd.DataFrame | None = None,
+    progress: ProgressCallback | None = None,
+    seed: int = 0,
+    **folds: Any,
+) -> Comparison:
+    """Backtest ``models`` on the same folds, add their blend and choose, as training does.
+
+    ``folds`` are :func:`~pipelines.backtest.backtest`'s options (origins, horizon,
+    refit_every, frequency).
+    """
+    result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
+    result, weights = add_blend(result, list(models))
+    barred = forecasts_counts(models, weights) if has_effort else set()
+    return Comparison(
+        result, weights, select(result, coverage_range, GATE_METRIC, barred, seed=seed)
+    )

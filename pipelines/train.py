@@ -31,7 +31,7 @@ from pipelines.database import PanelVersion
 from pipelines.errors import ConfigurationError
 from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
-from pipelines.selection import BLEND, Selection, add_blend, select
+from pipelines.selection import BLEND, Selection, compare
 
 __all__ = ["MAIN_MODEL", "TrainResult", "input_fingerprint", "train"]
 
@@ -132,13 +132,6 @@ def _final_model(
     return templates[name]
 
 
-def _counts_only(models: dict[str, PanelForecaster], weights: list[list[float]]) -> set[str]:
-    """Candidates that forecast observed counts: those not effort-aware, and a blend of them."""
-    counts = {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}
-    used = {n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0}
-    return counts | ({BLEND} if used <= counts else set())
-
-
 def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
     """An unfitted copy of a served model for a backtest: no bootstrap intervals needed."""
     template = clone(model).set_params(horizon=horizon)
@@ -223,15 +216,12 @@ def train(
     report = progress or (lambda done, total, label: None)
     folds: dict[str, Any] = {"origins": origins, "horizon": horizon,
                              "refit_every": refit_every, "frequency": ds.frequency}  # fmt: skip
-    result = backtest(
-        ds.incidents, ds.regions, ds.adjacency, models, truth=truth, progress=report, **folds
-    )
-    result, weights = add_blend(result, list(models))
-    observed = {name: m["observed"] for name, m in result.metrics().items()}
-    selection = select(
-        observed, registry.COVERAGE_RANGE, registry.GATE_METRIC,
-        _counts_only(models, weights) if ds.has_effort else (),
+    comparison = compare(
+        ds.incidents, ds.regions, ds.adjacency, models, registry.COVERAGE_RANGE,
+        has_effort=ds.has_effort, truth=truth, progress=report, seed=random_state, **folds,
     )  # fmt: skip
+    result, weights, selection = comparison.result, comparison.weights, comparison.selection
+    observed = {name: m["observed"] for name, m in result.metrics().items()}
     chosen = selection.candidate
     done = len(models) * origins
     report(done, total, f"final fit: {chosen}")

@@ -401,15 +401,34 @@ def _country_totals(
 
 
 def _card_of(card: dict[str, Any], shown: Callable[[str], bool]) -> dict[str, Any]:
-    """``card`` with its per-country figures (dicts keyed by country) of ``shown`` countries."""
+    """``card`` with its per-country figures of ``shown`` countries only: every dict keyed by
+    countries, at any depth of the detection model (rates, their intervals, the correction
+    applied), and every rate named by country (``not_identified``)."""
     detection = dict(card.get("detection_model") or {})
     rates = detection.get("reporting_rate")
     if not isinstance(rates, dict):
         return card
-    for name, value in list(detection.items()):
-        if isinstance(value, dict) and set(value) & set(rates) and set(value) <= set(rates):
-            detection[name] = {c: v for c, v in value.items() if shown(c)}
-    return {**card, "detection_model": detection}
+    countries = set(rates)
+
+    def keep(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value and set(value) <= countries:
+                return {c: keep(v) for c, v in value.items() if shown(c)}
+            return {k: keep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            named = [_named_country(v, countries) for v in value]
+            return [v for v, c in zip(value, named, strict=True) if c is None or shown(c)]
+        return value
+
+    return {**card, "detection_model": keep(detection)}
+
+
+def _named_country(value: Any, countries: set[str]) -> str | None:
+    """The country a rate's name such as ``reporting_rate[GRC]`` names, if any."""
+    if isinstance(value, str) and value.endswith("]") and "[" in value:
+        inner = value[value.index("[") + 1 : -1]
+        return inner if inner in countries else None
+    return None
 
 
 def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:

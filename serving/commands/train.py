@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
+from pipelines.registry import COVERAGE_RANGE
 from pipelines.train import train
 from serving.commands import COMMANDS
 from serving.commands._audit import audit
@@ -24,9 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=COMMANDS["train"],
         description=(
             "Validate the data, backtest every candidate on the same rolling origins (the "
-            "LightGBM forecaster, its naive twin, the baselines and a blend of them), fit the "
-            "best one with 80% interval coverage in [0.7, 0.9], log it to MLflow (metrics of "
-            "every candidate, plots, model card, pyfunc) as crossplan-risk@challenger, and "
+            "LightGBM forecaster, its naive twin, the baselines and a blend of them), choose "
+            f"among those with 80% interval coverage in {list(COVERAGE_RANGE)} the one that "
+            "replaced every simpler candidate beyond the backtest's noise (a paired "
+            "bootstrap over origins), fit it, log it to MLflow (metrics of every candidate, "
+            "selection.json, plots, model card, pyfunc) as crossplan-risk@challenger, and "
             "promote it to champion if it also beats the champion on the same window."
         ),
     )
@@ -100,12 +103,17 @@ def _print_candidates(scores: dict[str, dict[str, Any]], chosen: str) -> None:
     table = Table(
         title="Candidates on the same backtest window (observed counts)", title_justify="left"
     )
-    for col in ("candidate", "poisson_deviance", "coverage80", "eligible"):
+    columns = ("candidate", "poisson_deviance", "vs chosen (90%)", "coverage80", "below_q10",
+               "above_q90", "interval_score80", "eligible")  # fmt: skip
+    for col in columns:
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
         label = f"{name} (chosen)" if name == chosen else name
+        lo, hi = s["vs_chosen"]["interval90"]
         table.add_row(
-            label, f"{s['poisson_deviance']:.4f}", f"{s['coverage80']:.3f}",
-            "yes" if s["eligible"] else "no",
+            label, f"{s['poisson_deviance']:.4f}",
+            f"{s['vs_chosen']['difference']:+.4f} ({lo:+.3f}..{hi:+.3f})",
+            f"{s['coverage80']:.3f}", f"{s['below_q10']:.3f}", f"{s['above_q90']:.3f}",
+            f"{s['interval_score80']:.3f}", "yes" if s["eligible"] else "no",
         )  # fmt: skip
     console.print(table)

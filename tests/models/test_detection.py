@@ -77,3 +77,38 @@ def test_rates_driven_to_a_bound_are_flagged_not_identified() -> None:
 
 def test_no_bootstrap_reports_no_intervals() -> None:
     assert DetectionModel().fit(**_thinned(1.0)).to_dict()["intervals90"] == {}
+
+
+def _share(model: DetectionModel, cells: dict[str, np.ndarray]) -> float:
+    return float(model.shrinkage(cells["effort"], cells["country"], cells["category"]).mean())
+
+
+def test_the_correction_steps_back_as_its_uncertainty_grows() -> None:
+    identified, weak, flat = _thinned(10.0), _thinned(1.0), _thinned(0.05)
+    high, low = DetectionModel().fit(**identified), DetectionModel().fit(**weak)
+    degenerate = DetectionModel().fit(**flat)
+    # Identified: the correction is applied almost whole, and exposure is the estimate's.
+    assert _share(high, identified) > 0.95
+    raw = high.exposure(identified["effort"], identified["country"], identified["category"],
+                        shrink=False)  # fmt: skip
+    shrunk = high.exposure(identified["effort"], identified["country"], identified["category"])
+    assert np.all(shrunk >= raw) and np.median(np.log(shrunk) / np.log(raw)) > 0.95
+    # Less identified: less of it; a rate on a bound: none (exposure 1, activity = counts).
+    assert _share(low, weak) < _share(high, identified)
+    assert _share(degenerate, flat) == 0.0
+    np.testing.assert_allclose(
+        degenerate.exposure(flat["effort"], flat["country"], flat["category"]), 1.0
+    )
+    # Unknown countries and categories get no correction.
+    assert degenerate.shrinkage(np.ones(1), np.array(["Z"]), np.array(["k"]))[0] == 0.0
+    assert high.shrinkage(np.ones(1), np.array(["X"]), np.array(["new"]))[0] == 0.0
+
+
+def test_the_summary_says_how_much_of_the_correction_is_applied_and_why() -> None:
+    high = DetectionModel().fit(**_thinned(10.0)).to_dict()["correction"]
+    degenerate = DetectionModel().fit(**_thinned(0.05)).to_dict()["correction"]
+    assert high["applied"] > 0.95 and "identified" in high["reason"]
+    assert high["applied_by_country"] == {"X": high["applied"]}
+    assert degenerate["applied"] == 0.0
+    assert degenerate["reason"].startswith("0% of the effort correction is applied")
+    assert "not_identified" in degenerate["reason"]

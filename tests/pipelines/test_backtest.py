@@ -9,9 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import MovingAverage, PanelForecaster, RiskForecaster, SeasonalNaive
+from models import (
+    BlendForecaster,
+    LastValue,
+    MovingAverage,
+    PanelForecaster,
+    RiskForecaster,
+    SeasonalNaive,
+    generate_panel,
+)
 from pipelines.backtest import BacktestResult, backtest
 from pipelines.contract import Dataset, load_dataset, read_truth
+from pipelines.metrics import coverage
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +54,12 @@ def test_results_file_is_keyed_for_scripts(small: tuple[Dataset, pd.DataFrame]) 
     ds, truth = small
     result = _run(ds, truth, {"ma": MovingAverage(horizon=2)}, origins=3, horizon=2)
     doc = result.to_json()
-    metrics = {"poisson_deviance", "mae", "pai10", "coverage80", "interval_width80"}
+    metrics = {"poisson_deviance", "mae", "pai10", "coverage80", "interval_width80",
+               "below_q10", "above_q90", "interval_score80", "pinball_q10", "pinball_q90"}  # fmt: skip
     assert metrics <= set(doc["models"]["ma"]["observed"])
-    assert metrics | {"spearman"} <= set(doc["models"]["ma"]["truth"])
+    assert metrics | {"spearman", "capture10"} <= set(doc["models"]["ma"]["truth"])
+    by_h = doc["models"]["ma"]["by_horizon"]["observed"]["1"]
+    assert {"coverage80", "below_q10", "above_q90", "interval_score80"} <= set(by_h)
     assert set(doc["models"]["ma"]["by_horizon"]["observed"]) == {"1", "2"}
     assert set(doc["models"]["ma"]["by_country"]["observed"]) == set(ds.regions["country"])
 
@@ -94,3 +106,30 @@ def test_default_world_must_show(default_world_dir: Path) -> None:
     assert m["lightgbm"]["truth"]["poisson_deviance"] < m["naive"]["truth"]["poisson_deviance"]
     assert m["lightgbm"]["truth"]["spearman"] > m["naive"]["truth"]["spearman"]
     assert 0.75 <= m["lightgbm"]["observed"]["coverage80"] <= 0.85
+
+
+def test_a_blend_interval_is_calibrated_on_its_own_held_out_forecasts() -> None:
+    """Averaging members' quantiles under-covers (their errors partly cancel in the mean);
+    the blend's own calibration, on the blend of their held-out forecasts, does not."""
+    world = generate_panel(n_regions=30, n_periods=120, seed=0, with_effort=False)
+    members = [("lightgbm", RiskForecaster(horizon=2, n_estimators=40)),
+               ("last_value", LastValue(horizon=2)), ("moving_average", MovingAverage(horizon=2))]  # fmt: skip
+    weights = [[0.4, 0.3, 0.3], [0.4, 0.3, 0.3]]
+    blend = BlendForecaster(members=members, weights=weights, horizon=2)
+    result = backtest(world.panel, world.regions, world.adjacency,
+                      {"blend": blend, **dict(members)}, origins=20, horizon=2, refit_every=5)  # fmt: skip
+    pred = result.predictions
+    own = pred[pred["model"] == "blend"].reset_index(drop=True)
+    parts = [pred[pred["model"] == name].reset_index(drop=True) for name, _ in members]
+    averaged = [sum(w * part[q] for w, part in zip(weights[0], parts, strict=True))
+                for q in ("q10", "q90")]  # fmt: skip
+    own_coverage = coverage(own["actual"], own["q10"], own["q90"])
+    assert 0.75 <= own_coverage <= 0.85
+    assert coverage(own["actual"], *averaged) < own_coverage - 0.05
+    # Each fold's blend was calibrated on the blended held-out forecasts of its fits.
+    fitted = BlendForecaster(members=members, weights=weights, horizon=2).fit(world.panel)
+    held = [m.calibration_ for _, m in fitted.members_]
+    np.testing.assert_allclose(
+        fitted.calibration_["mean"],
+        sum(w * h["mean"] for w, h in zip(weights[0], held, strict=True)),
+    )

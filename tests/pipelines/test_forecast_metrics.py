@@ -7,7 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.metrics import coverage, interval_width, mae, pai, poisson_deviance, spearman
+from pipelines.metrics import (
+    capture,
+    coverage,
+    interval_score,
+    interval_width,
+    mae,
+    pai,
+    pinball,
+    poisson_deviance,
+    spearman,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +50,16 @@ def test_pai_of_a_perfect_hotspot() -> None:
 def test_spearman_is_nan_for_constant_forecasts() -> None:
     assert math.isnan(spearman(np.array([1.0, 2.0, 3.0]), np.ones(3)))
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])) == 1.0
+
+
+def test_interval_score_pinball_and_capture() -> None:
+    y, lo, hi = np.array([1.0, 5.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([2.0, 4.0, 2.0])
+    # widths 2, 4, 1; 5 is 1 above, 0 is 1 below: each miss costs 2 / 0.2 = 10 per unit
+    assert interval_score(y, lo, hi) == pytest.approx((2 + 4 + 1 + 10 + 10) / 3)
+    assert pinball(np.array([3.0, 1.0]), np.array([2.0, 2.0]), 0.9) == pytest.approx(
+        (0.9 * 1 + 0.1 * 1) / 2
+    )
+    truth = np.arange(10.0)
+    assert capture(truth, truth) == 1.0  # the top cell is the true top
+    assert capture(truth, -truth) == 0.0  # the bottom cell instead
+    assert math.isnan(capture(np.zeros(5), np.ones(5)))

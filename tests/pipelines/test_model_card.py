@@ -5,6 +5,16 @@ from __future__ import annotations
 from pipelines.model_card import model_card
 
 
+def _score(
+    deviance: float, coverage: float, eligible: bool, gap: float, interval: tuple[float, float]
+) -> dict[str, object]:
+    return {
+        "poisson_deviance": deviance, "coverage80": coverage, "below_q10": (1 - coverage) * 0.4,
+        "above_q90": (1 - coverage) * 0.6, "interval_score80": 3.0, "eligible": eligible,
+        "vs_chosen": {"difference": gap, "interval90": list(interval)},
+    }  # fmt: skip
+
+
 def test_card_shows_the_choice_and_the_detection_intervals() -> None:
     info = {
         "trained_at": "2026-01-01T00:00:00+00:00",
@@ -17,9 +27,9 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
         "selection": {
             "reason": "blend has the lowest poisson_deviance",
             "scores": {
-                "blend": {"poisson_deviance": 1.0, "coverage80": 0.8, "eligible": True},
-                "last_value": {"poisson_deviance": 1.5, "coverage80": 0.78, "eligible": True},
-                "lightgbm": {"poisson_deviance": 0.9, "coverage80": 0.95, "eligible": False},
+                "blend": _score(1.0, 0.8, True, 0.0, (0.0, 0.0)),
+                "last_value": _score(1.5, 0.78, True, 0.5, (0.2, 0.8)),
+                "lightgbm": _score(0.9, 0.95, False, -0.1, (-0.3, 0.1)),
             },
         },
         "regions": 4,
@@ -32,11 +42,14 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
         "reporting_rate": {"GRC": 0.3},
         "intervals90": {"kappa": {"all": [0.05, 0.2]}, "reporting_rate": {"GRC": [0.2, 0.4]}},
         "blend_weights": {"lightgbm": [0.6, 0.7], "lightgbm_naive": [0.4, 0.3]},
+        "correction": {"applied": 0.2, "reason": "20% of the effort correction is applied: ..."},
     }
     metrics = {"blend": {"observed": {"poisson_deviance": 1.0, "coverage80": 0.8}}}
     card = model_card(info, metrics, detection)
     assert "ratio" in card and "recent level" in card  # what it learns
-    assert "| **blend** (chosen) | 1.0000 | 0.800 | yes |" in card
-    assert "| lightgbm | 0.9000 | 0.950 | no |" in card  # better but badly calibrated
+    assert "| **blend** (chosen) | 1.0000 | +0.0000 (+0.0000 .. +0.0000) | 0.800 |" in card
+    # better but badly calibrated, and not beyond noise: each end of the interval is shown
+    assert "| lightgbm | 0.9000 | -0.1000 (-0.3000 .. +0.1000) | 0.950 | 0.020 | 0.030 |" in card
+    assert "**Effort correction**: 20% of the effort correction is applied" in card
     assert "kappa[all] = 0.1000  (90%: 0.0500 .. 0.2000)" in card
     assert "- lightgbm_naive: 0.40, 0.30" in card  # how much of the correction is applied

@@ -6,12 +6,13 @@ r001, r004, r007, r008 and r009. Each test fails if its rule is removed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
 from starlette.testclient import TestClient
 
-from serving.sharing import INCIDENT_COLUMNS
+from serving.sharing import INCIDENT_COLUMNS, _card_of
 
 Service = tuple[TestClient, dict[str, str], str]
 
@@ -117,3 +118,24 @@ def test_a_filter_on_a_region_or_category_the_panel_lacks_is_a_400(
     assert r.status_code == 400  # not an empty answer, as if nothing had happened there
     assert [p["field"] for p in r.json()["problems"]] == ["region[1]", "category[0]"]
     assert len(_read(client, keys["grc-analyst"], region="r002")) > 0
+
+
+def test_a_model_card_shows_per_country_figures_of_shown_countries_only_at_any_depth() -> None:
+    detection = {
+        "kappa": {"tip": 0.1},
+        "reporting_rate": {"MKD": 0.3, "GRC": 0.2},
+        "intervals90": {"kappa": {"tip": [0.05, 0.2]},
+                        "reporting_rate": {"MKD": [0.2, 0.4], "GRC": [0.1, 0.3]}},
+        "not_identified": ["reporting_rate[GRC]", "kappa[tip]"],
+        "correction": {"applied": 0.5, "applied_by_country": {"MKD": 1.0, "GRC": 0.0},
+                       "reason": "50% of the effort correction is applied"},
+    }  # fmt: skip
+    card = _card_of({"version": "3", "detection_model": detection}, lambda c: c == "MKD")
+    shown = card["detection_model"]
+    assert "GRC" not in json.dumps(card)
+    assert shown["reporting_rate"] == {"MKD": 0.3}
+    assert shown["intervals90"] == {"kappa": {"tip": [0.05, 0.2]},
+                                    "reporting_rate": {"MKD": [0.2, 0.4]}}  # fmt: skip
+    assert shown["not_identified"] == ["kappa[tip]"]
+    assert shown["correction"]["applied_by_country"] == {"MKD": 1.0}
+    assert shown["correction"]["applied"] == 0.5 and card["version"] == "3"
