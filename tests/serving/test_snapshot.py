@@ -87,6 +87,12 @@ def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload
         assert {"lightgbm", "last_value", "blend"} <= set(selection["candidates"])
         assert selection["candidate"] in selection["candidates"] and selection["decision"]
         assert "intervals90" in card["detection_model"]
+        # each candidate's interval, end by end, and how much of the effort correction applies
+        assert {"coverage80", "below_q10", "above_q90", "interval_score80"} <= set(
+            selection["candidates"][selection["candidate"]]
+        )
+        correction = card["detection_model"]["correction"]
+        assert 0 <= correction["applied"] <= 1 and "effort correction" in correction["reason"]
         assert modelstore.latest_copy_version() == "1"  # kept for a degraded start
 
         r = client.post("/forecast", json={"horizon": card["horizon"] + 1}, headers=admin)
