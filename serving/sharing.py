@@ -334,11 +334,11 @@ class SharingPolicy:
             return resources
         return resources.model_copy(
             update={
-                "units": [u for u in resources.units if u.country == country],
-                "agreements": [a for a in resources.agreements if country in a.countries],
-                "joint_operations": [
+                "units": tuple(u for u in resources.units if u.country == country),
+                "agreements": tuple(a for a in resources.agreements if country in a.countries),
+                "joint_operations": tuple(
                     j for j in resources.joint_operations if country in j.countries
-                ],
+                ),
             }
         )
 
