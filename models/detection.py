@@ -21,12 +21,17 @@ uncertainty is reported rather than hidden.
 
 The correction steps back where it is not identified. The standard errors of the rates
 (the inverse of the observed information of the same conditional likelihood: evidence in
-the data, not in any truth) give each cell's log exposure ``L`` a variance ``v`` (delta
-method), and :meth:`DetectionModel.exposure` applies the shrunk correction
-``exp(s * L)`` with ``s = L**2 / (L**2 + v)``: all of a correction that is large against
-its uncertainty, little of one that is not, and none for a rate whose estimate sits on a
-bound of the search (``not_identified``). ``s`` is the weight a normal prior of the
-correction's own size would give the estimate (the Wiener, or James-Stein, factor).
+the data, not in any truth) give a variance (delta method) to each part of a cell's log
+exposure ``L``: the common level ``Lbar`` (its mean over the training cells) and the cell's
+difference from it, ``L - Lbar``. Each part ``x`` with variance ``v`` is applied as
+``s * x`` with ``s = x**2 / (x**2 + v)``: all of a part that is large against its
+uncertainty, little of one that is not (the weight a normal prior of the part's own size
+would give the estimate: the Wiener, or James-Stein, factor). When effort is low
+everywhere every rate can scale together, so the level is not identified and is dropped
+(always so when a rate sits on a bound, ``not_identified``), while the differences between
+cells that the split of the counts still pins down are kept: activity is then on the
+counts' scale, corrected cell against cell. Unknown countries and categories get no
+correction.
 """
 
 from __future__ import annotations
@@ -114,6 +119,7 @@ class DetectionModel(BaseEstimator):
         names += [f"kappa[{k}]" for k in self.categories_]
         self.at_bounds_ = [n for n, e in zip(names, edge, strict=True) if e and len(r)]
         self.theta_ = theta
+        self.level_ = _mean_log_exposure(theta, len(self.countries_), e, ci, ki)
         self.covariance_ = (
             _inverse_information(lambda t: self._nll(t, r, d, e, ci, ki)[1], theta)
             if len(r)
@@ -127,10 +133,7 @@ class DetectionModel(BaseEstimator):
         weight = r + d
         total = float(weight.sum())
         self.applied_ = float(share @ weight / total) if total > 0 else 0.0
-        self.applied_by_country_ = {
-            str(c): float(share[ci == j] @ weight[ci == j] / max(weight[ci == j].sum(), _EPS))
-            for j, c in enumerate(self.countries_)
-        }
+        self.applied_by_country_ = _by_country(share, weight, ci, self.countries_)
         return self
 
     def _nll(
@@ -191,59 +194,67 @@ class DetectionModel(BaseEstimator):
     ) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
 
-        With ``shrink`` (the default) the correction ``1 / exposure`` is shrunk toward none
-        by its uncertainty (see the module's notes); ``shrink=False`` gives the estimate.
-        Countries or categories not seen in training get the mean rate of those seen, and
-        no correction when shrinking.
+        With ``shrink`` (the default) the correction is shrunk toward none by its uncertainty
+        (see the module's notes), so a cell more exposed than the typical one can get an
+        exposure above 1 when the common level is dropped; ``shrink=False`` gives the
+        estimate. Countries or
+        categories not seen in training get the mean rate of those seen, and no correction
+        when shrinking.
         """
-        full = self._raw_exposure(effort, country, category)
-        if not shrink:
-            return full
-        return np.exp(self.shrinkage(effort, country, category) * np.log(full))
-
-    def _raw_exposure(
-        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
-    ) -> np.ndarray:
-        rho = _lookup(self.reporting_rate_, country)
-        kappa = _lookup(self.kappa_, category)
-        g = 1.0 - np.exp(-kappa * np.maximum(np.asarray(effort, float), 0.0))
-        return rho + (1.0 - rho) * g
+        if not shrink or getattr(self, "covariance_", None) is None:
+            rho = _lookup(self.reporting_rate_, country)
+            kappa = _lookup(self.kappa_, category)
+            g = 1.0 - np.exp(-kappa * np.maximum(np.asarray(effort, float), 0.0))
+            return rho + (1.0 - rho) * g
+        return np.exp(self._shrunk(effort, country, category)[0])
 
     def shrinkage(
         self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
     ) -> np.ndarray:
-        """The share ``s`` in [0, 1] of each cell's log correction that is applied."""
+        """The share in [0, 1] of each cell's log correction that is applied."""
+        if getattr(self, "covariance_", None) is None:  # rates set by hand: as estimated
+            return np.ones(np.broadcast_shapes(np.shape(effort), np.shape(country),
+                                               np.shape(category)))  # fmt: skip
+        shrunk, full = self._shrunk(effort, country, category)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(full < 0, shrunk / full, 1.0)
+        return np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0)
+
+    def _shrunk(
+        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Shrunk and estimated log exposure of each cell.
+
+        The log exposure ``L`` is split into the common level ``Lbar`` (its mean over the
+        training cells) and each cell's difference from it, ``L - Lbar``. Low effort
+        everywhere leaves the common level unidentified (every rate can scale together)
+        while the differences (between countries' reporting rates, between efforts) are
+        still pinned down by the split of the counts: each part is shrunk by its own
+        uncertainty, so cells are still corrected against each other where the overall
+        level is not.
+        """
+        cov = self.covariance_
         e = np.maximum(np.asarray(effort, float), 0.0)
-        cov = getattr(self, "covariance_", None)
-        if cov is None:  # rates set by hand, or fitted before shrinkage: as estimated
-            return np.ones(np.broadcast_shapes(e.shape, np.shape(country), np.shape(category)))
         rho = _lookup(self.reporting_rate_, country)
         kappa = _lookup(self.kappa_, category)
-        decay = np.exp(-kappa * e)
-        expo = rho + (1.0 - rho) * (1.0 - decay)
+        full, ja, jb = _log_exposure(e, rho, kappa)
         n_c = len(self.countries_)
         ci = _index(self.countries_, country)
         ki = _index(self.categories_, category)
-        diag = np.append(np.diag(cov), np.inf)
-        var_a = diag[np.where(ci < 0, len(diag) - 1, ci)]
-        var_b = diag[np.where(ki < 0, len(diag) - 1, n_c + ki)]
-        cov_ab = np.where((ci < 0) | (ki < 0), 0.0, cov[np.maximum(ci, 0), n_c + np.maximum(ki, 0)])
-        j_a = decay * rho * (1.0 - rho) / expo
-        j_b = (1.0 - rho) * e * kappa * decay / expo
+        a = np.where(ci < 0, 0, ci)
+        b = np.where(ki < 0, 0, n_c + ki)
+        level, grad = self.level_
+        pull = cov @ grad  # Sigma @ grad(Lbar)
         with np.errstate(invalid="ignore"):
-            var = j_a**2 * var_a + j_b**2 * var_b + 2 * j_a * j_b * cov_ab
-        var = np.where(np.isfinite(var), np.maximum(var, 0.0), np.inf)
-        size = np.log(expo) ** 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(size > 0, size / (size + var), 1.0)
-        blocked = self._not_identified(ci, ki)
-        return np.where(blocked | (ci < 0) | (ki < 0), 0.0, np.nan_to_num(share, nan=0.0))
-
-    def _not_identified(self, ci: np.ndarray, ki: np.ndarray) -> np.ndarray:
-        names = set(getattr(self, "at_bounds_", []))
-        bad_c = np.array([f"reporting_rate[{c}]" in names for c in self.countries_] + [False])
-        bad_k = np.array([f"kappa[{k}]" in names for k in self.categories_] + [False])
-        return bad_c[np.where(ci < 0, -1, ci)] | bad_k[np.where(ki < 0, -1, ki)]
+            own = ja**2 * cov[a, a] + jb**2 * cov[b, b] + 2 * ja * jb * cov[a, b]
+            var_level = float(grad @ pull)
+            var_diff = own - 2 * (ja * pull[a] + jb * pull[b]) + var_level
+        unknown = (ci < 0) | (ki < 0)
+        s_level = 0.0 if self.at_bounds_ else _wiener(level, var_level)
+        diff = full - level
+        s_diff = np.where(unknown, 0.0, _wiener(diff, var_diff))
+        shrunk = np.where(unknown, 0.0, s_level * level + s_diff * diff)
+        return shrunk, full
 
     def correction(self) -> dict[str, object]:
         """How much of the effort correction is applied, per country, and why."""
@@ -253,7 +264,12 @@ class DetectionModel(BaseEstimator):
             "applied_by_country": {
                 k: round(v, 4) for k, v in getattr(self, "applied_by_country_", {}).items()
             },
-            "reason": _correction_reason(applied, len(getattr(self, "at_bounds_", []))),
+            "reason": _correction_reason(
+                applied,
+                len(getattr(self, "at_bounds_", [])),
+                int(getattr(self, "n_cells_", 0)),
+                getattr(self, "covariance_", None) is not None,
+            ),
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -273,6 +289,49 @@ class DetectionModel(BaseEstimator):
                 for kind, table in getattr(self, "intervals_", {}).items()
             },
         }
+
+
+def _mean_log_exposure(
+    theta: np.ndarray, n_c: int, e: np.ndarray, ci: np.ndarray, ki: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The mean log exposure of the training cells and its gradient by the rates."""
+    grad = np.zeros(len(theta))
+    if not len(e):
+        return 0.0, grad
+    rho, kappa = expit(theta[:n_c])[ci], np.exp(theta[n_c:])[ki]
+    full, ja, jb = _log_exposure(e, rho, kappa)
+    grad[:n_c] = np.bincount(ci, ja, n_c) / len(e)
+    grad[n_c:] = np.bincount(ki, jb, len(theta) - n_c) / len(e)
+    return float(full.mean()), grad
+
+
+def _by_country(
+    share: np.ndarray, weight: np.ndarray, ci: np.ndarray, countries: np.ndarray
+) -> dict[str, float]:
+    """The count-weighted share of the correction applied to each country's cells."""
+    return {
+        str(c): float(share[ci == j] @ weight[ci == j] / max(weight[ci == j].sum(), _EPS))
+        for j, c in enumerate(countries)
+    }
+
+
+def _wiener(value: np.ndarray | float, var: np.ndarray | float) -> np.ndarray:
+    """``value**2 / (value**2 + var)``: the share of an estimate its uncertainty leaves."""
+    size = np.square(value)
+    var = np.where(np.isfinite(var), np.maximum(var, 0.0), np.inf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(np.where(size > 0, size / (size + var), 1.0), nan=0.0)
+
+
+def _log_exposure(
+    e: np.ndarray, rho: np.ndarray, kappa: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log exposure and its derivatives by logit(rho) and log(kappa)."""
+    decay = np.exp(-kappa * e)
+    expo = rho + (1.0 - rho) * (1.0 - decay)
+    d_a = decay * rho * (1.0 - rho) / expo
+    d_b = (1.0 - rho) * e * kappa * decay / expo
+    return np.log(expo), d_a, d_b
 
 
 def _inverse_information(
@@ -296,19 +355,25 @@ def _inverse_information(
     return np.asarray((vectors * np.minimum(inverse, 1e6)) @ vectors.T, float)
 
 
-def _correction_reason(applied: float, blocked: int) -> str:
-    if blocked:
+def _correction_reason(applied: float, blocked: int, cells: int, shrinks: bool) -> str:
+    if not shrinks:
+        why = "the model was fitted before the correction could step back"
+    elif not cells:
+        why = "no cell has counts to estimate the rates from"
+    elif blocked:
         why = (
             f"{blocked} rate(s) sit on a bound of the search (not_identified): the split of "
-            "reported and detected counts does not identify them (patrol effort too low or too "
-            "even), so their cells get no correction"
+            "reported and detected counts does not identify the common level of the "
+            "correction (patrol effort too low or too even), so it is not applied; what "
+            "differs between cells is applied as far as its uncertainty allows"
         )
     elif applied >= 0.9:
         why = "the rates are identified: their standard errors are small against the correction"
     else:
         why = (
-            "the rates are only partly identified: the correction is shrunk toward none in "
-            "proportion to its uncertainty (standard errors of the rates)"
+            "the rates are only partly identified: the common level of the correction and "
+            "each cell's difference from it are shrunk toward none by their uncertainty "
+            "(standard errors of the rates)"
         )
     return f"{applied:.0%} of the effort correction is applied: {why}"
 

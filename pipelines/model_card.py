@@ -133,9 +133,9 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "1 - exp(-kappa)) and reporting rate per country (share that comes to light without "
         "patrols), with 90% bootstrap intervals. Wide intervals mean the split of reported "
         "and detected counts hardly identifies them (effort low everywhere). The correction "
-        "then steps back: each cell's log correction is shrunk toward none by its "
-        "uncertainty (standard errors of the rates), and rates on a bound of the search get "
-        "none.",
+        "then steps back: the common level of the log correction and each cell's difference "
+        "from it are each shrunk toward none by their uncertainty (standard errors of the "
+        "rates); with a rate on a bound of the search the level is not applied.",
         "",
         *_correction(detection),
         "```",

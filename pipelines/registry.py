@@ -95,6 +95,8 @@ def gate(
         return Decision(promote, reason, dev, cov, best, champion_version, name, scores)
 
     if selection is not None and name in selection.scores:
+        if not selection.scores[name].get("eligible", True):
+            return decide(False, f"{name} is not eligible on this window")
         beaten = selection.scores[name].get("beaten_by", [])
         if beaten:
             return decide(

@@ -3,8 +3,9 @@
 The backtest scores the main model, its naive twin and every baseline on the same folds.
 :func:`add_blend` adds a blend whose weights and intervals at each origin are fitted only on
 what was known by then (weights on forecasts whose target period is no later than the
-origin; intervals on the members' held-out forecasts of the fits made at that origin), so the
-blend is scored out of sample on the same folds as the rest.
+origin; intervals on the members' held-out forecasts of the fits that forecast from that
+origin, the last refit at or before it), so the blend is scored out of sample on the same
+folds as the rest.
 
 :func:`select` then picks among the candidates whose 80% interval is calibrated. Mean
 deviances on one window differ by chance as well as by skill, so differences are judged
@@ -65,7 +66,7 @@ def add_blend(
     learned ones further out). At each origin they minimise the deviance of the members'
     forecasts whose target period is no later than that origin (equal weights when there is
     none yet), and the blend's intervals are calibrated on the members' held-out forecasts
-    of the fits made at that origin, blended at those weights. The final weights, one row
+    of the fits that forecast from that origin, blended at those weights. The final weights, one row
     per horizon, use every backtest forecast; they are what a served blend uses.
     """
     pred = result.predictions
@@ -260,7 +261,12 @@ def select(
     if not eligible:
         allowed = [n for n in scores if n not in counts_only] or list(scores)
         best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
-        reason = f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}"
+        reason = (
+            f"no candidate that forecasts activity has 80% coverage within [{lo}, {hi}]; "
+            f"closest: {best}"
+            if counts_only
+            else f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}"
+        )
         return _selection(best, reason, scores, noise, gate_metric)
     by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
     chosen, replaced = by_rank[0], []
@@ -268,6 +274,11 @@ def select(
         if noise.beats(name, chosen):
             replaced.append(chosen)
             chosen = name
+    # "Beats" is not transitive: a candidate passed over early may beat the one the walk
+    # ends on. The best of those that beat it replaces it then, until none does.
+    while scores[chosen]["beaten_by"] and chosen not in replaced:
+        replaced.append(chosen)
+        chosen = min(scores[chosen]["beaten_by"], key=lambda n: scores[n][gate_metric])
     reason = f"{chosen} ({gate_metric} {scores[chosen][gate_metric]:.4f})"
     if replaced:
         reason += f" replaced {', then '.join(replaced)}, each beaten beyond noise"

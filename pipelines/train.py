@@ -33,9 +33,12 @@ from pipelines.model_card import model_card
 from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
 from pipelines.selection import BLEND, Selection, compare
 
-__all__ = ["MAIN_MODEL", "TrainResult", "input_fingerprint", "train"]
+__all__ = ["MAIN_MODEL", "TRAIN_ORIGINS", "TrainResult", "input_fingerprint", "train"]
 
 MAIN_MODEL = "lightgbm"
+#: Backtest origins of a training run: enough blocks of ``horizon`` origins for the noise
+#: test of the selection to resolve differences (8 origins in blocks of 4 allow 64 draws).
+TRAIN_ORIGINS = 16
 CANDIDATE_TAG = registry.CANDIDATE_TAG
 Progress = Callable[[int, int, str], None]
 
@@ -156,7 +159,7 @@ def train(
     *,
     panel: PanelVersion | None = None,
     horizon: int = 4,
-    origins: int = 8,
+    origins: int = TRAIN_ORIGINS,
     refit_every: int = 4,
     tracking_uri: str | None = None,
     random_state: int = 0,

@@ -412,12 +412,10 @@ def _card_of(card: dict[str, Any], shown: Callable[[str], bool]) -> dict[str, An
 
     def keep(value: Any) -> Any:
         if isinstance(value, dict):
-            if value and set(value) <= countries:
-                return {c: keep(v) for c, v in value.items() if shown(c)}
-            return {k: keep(v) for k, v in value.items()}
-        if isinstance(value, list):
+            return {k: keep(v) for k, v in value.items() if k not in countries or shown(k)}
+        if isinstance(value, list | tuple):
             named = [_named_country(v, countries) for v in value]
-            return [v for v, c in zip(value, named, strict=True) if c is None or shown(c)]
+            return [keep(v) for v, c in zip(value, named, strict=True) if c is None or shown(c)]
         return value
 
     return {**card, "detection_model": keep(detection)}

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from pipelines.registry import COVERAGE_RANGE
-from pipelines.train import train
+from pipelines.train import TRAIN_ORIGINS, train
 from serving.commands import COMMANDS
 from serving.commands._audit import audit
 from serving.commands._output import at_least_one, console, output_path, print_summary, write_json
@@ -43,7 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--horizon", type=int, default=4, help="largest horizon, periods (default 4)")
     p.add_argument(
-        "--origins", type=int, default=8, help="backtest origins (default 8; 26 in backtest)"
+        "--origins",
+        type=int,
+        default=TRAIN_ORIGINS,
+        help=f"backtest origins (default {TRAIN_ORIGINS}; 26 in backtest)",
     )
     p.add_argument(
         "--refit-every", type=int, default=4, help="refit every N backtest origins (default 4)"

@@ -48,3 +48,19 @@ def test_blend_refuses_weights_that_do_not_fit() -> None:
     blend = BlendForecaster(members=[("last_value", LastValue(horizon=2))], weights=[[1.0]])
     with pytest.raises(ValueError, match="per horizon"):
         blend.set_params(horizon=2).fit(world.panel)
+
+
+def test_a_blend_fitted_before_it_had_intervals_of_its_own_still_forecasts() -> None:
+    world = generate_panel(n_regions=6, n_periods=60, with_effort=False, seed=3)
+    members = [("last_value", LastValue(horizon=2)), ("lightgbm", RiskForecaster(horizon=2,
+                                                                                   n_estimators=20))]  # fmt: skip
+    blend = BlendForecaster(members=members, weights=[[0.5, 0.5], [0.5, 0.5]], horizon=2)
+    blend.fit(world.panel)
+    own = blend.predict(world.panel)
+    del blend.intervals_, blend.calibration_  # as a blend pickled by an earlier release
+    old = blend.predict(world.panel)
+    parts = [m.predict(world.panel) for _, m in blend.members_]
+    np.testing.assert_allclose(old["activity_mean"], own["activity_mean"])
+    np.testing.assert_allclose(
+        old["activity_q90"], 0.5 * parts[0]["activity_q90"] + 0.5 * parts[1]["activity_q90"]
+    )

@@ -188,3 +188,15 @@ def test_a_weak_feedback_world_gets_a_champion_no_worse_than_ignoring_effort() -
     assert truth[champion]["capture10"] >= naive["capture10"] - 0.005
     # The effort-aware model, too, is no worse than its naive twin against the truth.
     assert truth["lightgbm"]["poisson_deviance"] <= 1.1 * naive["poisson_deviance"]
+
+
+def test_gate_never_promotes_an_ineligible_candidate() -> None:
+    result = _result({"last_value": 1.5, "lightgbm": 1.0}, miss={"lightgbm": 0.5})
+    selection = select(result, RANGE)
+    forced = Selection("lightgbm", selection.reason, selection.scores, selection.test)
+    decision = registry.gate(selection.scores["lightgbm"], None, None, forced)
+    assert not decision.promote and "not eligible" in decision.reason
+    # With only count forecasts in range on a panel with effort, nothing is promoted.
+    barred = select(result, RANGE, counts_only={"last_value", "lightgbm"})
+    assert "forecasts activity" in barred.reason
+    assert not registry.gate(barred.scores[barred.candidate], None, None, barred).promote

@@ -139,3 +139,17 @@ def test_a_model_card_shows_per_country_figures_of_shown_countries_only_at_any_d
     assert shown["not_identified"] == ["kappa[tip]"]
     assert shown["correction"]["applied_by_country"] == {"MKD": 1.0}
     assert shown["correction"]["applied"] == 0.5 and card["version"] == "3"
+
+
+def test_a_card_hides_hidden_countries_in_mixed_dicts_lists_and_tuples() -> None:
+    detection = {
+        "reporting_rate": {"MKD": 0.3, "GRC": 0.2},
+        "summary": {"GRC": 0.1, "overall": 0.5},
+        "by_part": [{"GRC": 1.0, "MKD": 2.0}],
+        "flags": ("reporting_rate[GRC]", "kappa[tip]"),
+    }
+    card = _card_of({"detection_model": detection}, lambda c: c == "MKD")
+    assert "GRC" not in json.dumps(card)
+    assert card["detection_model"]["summary"] == {"overall": 0.5}
+    assert card["detection_model"]["by_part"] == [{"MKD": 2.0}]
+    assert card["detection_model"]["flags"] == ["kappa[tip]"]
