@@ -58,6 +58,8 @@ class PanelForecaster(BaseEstimator):
     calibration_periods: int | None
     #: Bootstrap replicates of the detection model's intervals (a parameter where offered).
     detection_bootstrap: int = 0
+    #: Shrink the effort correction by its uncertainty (a parameter where offered).
+    shrink_correction: bool = True
 
     # -- subclass hooks -------------------------------------------------------------
     def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
@@ -169,7 +171,9 @@ class PanelForecaster(BaseEstimator):
         shape = data.shape
         country = np.broadcast_to(context.country[None, :, None], shape)
         category = np.broadcast_to(data.categories[:, None, None], shape)
-        model = DetectionModel(n_bootstrap=int(self.detection_bootstrap))
+        model = DetectionModel(
+            n_bootstrap=int(self.detection_bootstrap), shrink=bool(self.shrink_correction)
+        )
         return model.fit(data.reported, data.detected, data.effort, country, category)
 
     def _activity(self, data: PanelArrays) -> tuple[np.ndarray, np.ndarray]:

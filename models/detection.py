@@ -60,14 +60,21 @@ class DetectionModel(BaseEstimator):
         Bootstrap replicates for the 90% intervals of every rate (0: none).
     random_state
         Seed of the bootstrap.
+    shrink
+        Whether :meth:`exposure` shrinks the correction by its uncertainty by default.
     """
 
     def __init__(
-        self, max_kappa: float = 20.0, n_bootstrap: int = 0, random_state: int | None = 0
+        self,
+        max_kappa: float = 20.0,
+        n_bootstrap: int = 0,
+        random_state: int | None = 0,
+        shrink: bool = True,
     ) -> None:
         self.max_kappa = max_kappa
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
+        self.shrink = shrink
 
     def fit(
         self,
@@ -99,17 +106,7 @@ class DetectionModel(BaseEstimator):
             for _ in range(int(self.n_bootstrap)):
                 i = rng.integers(0, len(r), len(r))
                 draws.append(self._solve(r[i], d[i], e[i], ci[i], ki[i], start=theta))
-            lo, hi = np.quantile(np.array(draws), [0.05, 0.95], axis=0)
-            self.intervals_ = {
-                "reporting_rate": {
-                    str(c): (float(expit(lo[j])), float(expit(hi[j])))
-                    for j, c in enumerate(self.countries_)
-                },
-                "kappa": {
-                    str(k): (float(np.exp(lo[n_c + j])), float(np.exp(hi[n_c + j])))
-                    for j, k in enumerate(self.categories_)
-                },
-            }
+            self.intervals_ = _intervals(np.array(draws), self.countries_, self.categories_)
         # An estimate on a bound of the search is not identified by the data (a degenerate
         # optimum, e.g. rho and kappa both driven to zero when effort is low everywhere).
         bounds = np.array(self._bounds())
@@ -190,18 +187,20 @@ class DetectionModel(BaseEstimator):
         country: np.ndarray,
         category: np.ndarray,
         *,
-        shrink: bool = True,
+        shrink: bool | None = None,
     ) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
 
-        With ``shrink`` (the default) the correction is shrunk toward none by its uncertainty
+        With ``shrink`` (the model's ``shrink`` when ``None``) the correction is shrunk toward none by its uncertainty
         (see the module's notes), so a cell more exposed than the typical one can get an
         exposure above 1 when the common level is dropped; ``shrink=False`` gives the
         estimate. Countries or
         categories not seen in training get the mean rate of those seen, and no correction
         when shrinking.
         """
-        if not shrink or getattr(self, "covariance_", None) is None:
+        if shrink is None:
+            shrink = bool(getattr(self, "shrink", True))
+        if not shrink or getattr(self, "covariance_", None) is None:  # as estimated
             rho = _lookup(self.reporting_rate_, country)
             kappa = _lookup(self.kappa_, category)
             g = 1.0 - np.exp(-kappa * np.maximum(np.asarray(effort, float), 0.0))
@@ -212,7 +211,7 @@ class DetectionModel(BaseEstimator):
         self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
     ) -> np.ndarray:
         """The share in [0, 1] of each cell's log correction that is applied."""
-        if getattr(self, "covariance_", None) is None:  # rates set by hand: as estimated
+        if not self._shrinks():  # rates set by hand, or shrinking off: as estimated
             return np.ones(np.broadcast_shapes(np.shape(effort), np.shape(country),
                                                np.shape(category)))  # fmt: skip
         shrunk, full = self._shrunk(effort, country, category)
@@ -256,6 +255,9 @@ class DetectionModel(BaseEstimator):
         shrunk = np.where(unknown, 0.0, s_level * level + s_diff * diff)
         return shrunk, full
 
+    def _shrinks(self) -> bool:
+        return bool(getattr(self, "shrink", True)) and hasattr(self, "covariance_")
+
     def correction(self) -> dict[str, object]:
         """How much of the effort correction is applied, per country, and why."""
         applied = float(getattr(self, "applied_", 1.0))
@@ -268,7 +270,7 @@ class DetectionModel(BaseEstimator):
                 applied,
                 len(getattr(self, "at_bounds_", [])),
                 int(getattr(self, "n_cells_", 0)),
-                getattr(self, "covariance_", None) is not None,
+                self._shrinks(),
             ),
         }
 
@@ -289,6 +291,23 @@ class DetectionModel(BaseEstimator):
                 for kind, table in getattr(self, "intervals_", {}).items()
             },
         }
+
+
+def _intervals(
+    draws: np.ndarray, countries: np.ndarray, categories: np.ndarray
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """90% bootstrap intervals of every rate from replicates of the parameters."""
+    lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+    n_c = len(countries)
+    return {
+        "reporting_rate": {
+            str(c): (float(expit(lo[j])), float(expit(hi[j]))) for j, c in enumerate(countries)
+        },
+        "kappa": {
+            str(k): (float(np.exp(lo[n_c + j])), float(np.exp(hi[n_c + j])))
+            for j, k in enumerate(categories)
+        },
+    }
 
 
 def _mean_log_exposure(
@@ -357,7 +376,7 @@ def _inverse_information(
 
 def _correction_reason(applied: float, blocked: int, cells: int, shrinks: bool) -> str:
     if not shrinks:
-        why = "the model was fitted before the correction could step back"
+        why = "it is applied as estimated (shrinking is off, or the model predates it)"
     elif not cells:
         why = "no cell has counts to estimate the rates from"
     elif blocked:

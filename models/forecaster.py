@@ -36,6 +36,9 @@ class RiskForecaster(FeatureForecaster):
     detection_bootstrap
         Bootstrap replicates for 90% intervals of the detection model's rates (reported in
         :meth:`detection_summary`); 0 skips them, as backtests do.
+    shrink_correction
+        Shrink the effort correction by its uncertainty (:mod:`models.detection`); ``False``
+        applies it as estimated (to measure what the shrinkage changes).
     n_jobs
         LightGBM threads. One by default: on a shared 2-core machine, LightGBM's OpenMP
         threads wait for each other so badly that two can be many times slower than one.
@@ -57,6 +60,7 @@ class RiskForecaster(FeatureForecaster):
         max_train_rows: int | None = None,
         relative: bool = True,
         detection_bootstrap: int = 0,
+        shrink_correction: bool = True,
         n_jobs: int | None = 1,
         random_state: int | None = 0,
     ) -> None:
@@ -72,6 +76,7 @@ class RiskForecaster(FeatureForecaster):
         self.max_train_rows = max_train_rows
         self.relative = relative
         self.detection_bootstrap = detection_bootstrap
+        self.shrink_correction = shrink_correction
         self.n_jobs = n_jobs
         self.random_state = random_state
 
