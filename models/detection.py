@@ -36,13 +36,19 @@ correction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator
+
+from models.identification import (
+    Parts,
+    inverse_information,
+    log_exposure,
+    mean_log_exposure,
+    wiener,
+)
 
 __all__ = ["DetectionModel"]
 
@@ -63,6 +69,9 @@ class DetectionModel(BaseEstimator):
     shrink
         Whether :meth:`exposure` shrinks the correction by its uncertainty by default.
     """
+
+    #: For models pickled before the parameter existed (they shrink where they can).
+    shrink: bool = True
 
     def __init__(
         self,
@@ -116,21 +125,18 @@ class DetectionModel(BaseEstimator):
         names += [f"kappa[{k}]" for k in self.categories_]
         self.at_bounds_ = [n for n, e in zip(names, edge, strict=True) if e and len(r)]
         self.theta_ = theta
-        self.level_ = _mean_log_exposure(theta, len(self.countries_), e, ci, ki)
+        self.level_ = mean_log_exposure(theta, len(self.countries_), e, ci, ki)
         self.covariance_ = (
-            _inverse_information(lambda t: self._nll(t, r, d, e, ci, ki)[1], theta)
+            inverse_information(lambda t: self._nll(t, r, d, e, ci, ki)[1], theta)
             if len(r)
             else np.eye(len(theta)) * 1e6
         )
         self.reporting_rate_ = dict(zip(self.countries_, expit(theta[:n_c]), strict=True))
         self.kappa_ = dict(zip(self.categories_, np.exp(theta[n_c:]), strict=True))
         self.n_cells_ = int(ok.sum())
-        # How much of the correction the training cells get, weighted by their counts.
-        share = self.shrinkage(e, self.countries_[ci], self.categories_[ki]) if len(r) else r
-        weight = r + d
-        total = float(weight.sum())
-        self.applied_ = float(share @ weight / total) if total > 0 else 0.0
-        self.applied_by_country_ = _by_country(share, weight, ci, self.countries_)
+        self.applied_, self.applied_by_country_, self.level_applied_, self.contrast_applied_ = (
+            _applied(self, r + d, e, ci, ki)
+        )
         return self
 
     def _nll(
@@ -222,7 +228,11 @@ class DetectionModel(BaseEstimator):
     def _shrunk(
         self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Shrunk and estimated log exposure of each cell.
+        """Shrunk and estimated log exposure of each cell."""
+        return self._parts(effort, country, category).shrunk()
+
+    def _parts(self, effort: np.ndarray, country: np.ndarray, category: np.ndarray) -> Parts:
+        """Each cell's log exposure in parts, with the share of each part that is applied.
 
         The log exposure ``L`` is split into the common level ``Lbar`` (its mean over the
         training cells) and each cell's difference from it, ``L - Lbar``. Low effort
@@ -236,24 +246,24 @@ class DetectionModel(BaseEstimator):
         e = np.maximum(np.asarray(effort, float), 0.0)
         rho = _lookup(self.reporting_rate_, country)
         kappa = _lookup(self.kappa_, category)
-        full, ja, jb = _log_exposure(e, rho, kappa)
+        full, ja, jb = log_exposure(e, rho, kappa)
         n_c = len(self.countries_)
         ci = _index(self.countries_, country)
         ki = _index(self.categories_, category)
         a = np.where(ci < 0, 0, ci)
         b = np.where(ki < 0, 0, n_c + ki)
-        level, grad = self.level_
+        # A model fitted before the level was kept: no level, each cell's correction alone.
+        level, grad = getattr(self, "level_", None) or (0.0, np.zeros(len(cov)))
         pull = cov @ grad  # Sigma @ grad(Lbar)
         with np.errstate(invalid="ignore"):
             own = ja**2 * cov[a, a] + jb**2 * cov[b, b] + 2 * ja * jb * cov[a, b]
             var_level = float(grad @ pull)
             var_diff = own - 2 * (ja * pull[a] + jb * pull[b]) + var_level
         unknown = (ci < 0) | (ki < 0)
-        s_level = 0.0 if self.at_bounds_ else _wiener(level, var_level)
+        s_level = 0.0 if self.at_bounds_ else wiener(level, var_level)
         diff = full - level
-        s_diff = np.where(unknown, 0.0, _wiener(diff, var_diff))
-        shrunk = np.where(unknown, 0.0, s_level * level + s_diff * diff)
-        return shrunk, full
+        s_diff = np.where(unknown, 0.0, wiener(diff, var_diff))
+        return Parts(full, level, float(s_level), diff, s_diff, unknown)
 
     def _shrinks(self) -> bool:
         return bool(getattr(self, "shrink", True)) and hasattr(self, "covariance_")
@@ -263,12 +273,15 @@ class DetectionModel(BaseEstimator):
         applied = float(getattr(self, "applied_", 1.0))
         return {
             "applied": round(applied, 4),
+            "level_applied": round(float(getattr(self, "level_applied_", applied)), 4),
+            "contrast_applied": round(float(getattr(self, "contrast_applied_", applied)), 4),
             "applied_by_country": {
                 k: round(v, 4) for k, v in getattr(self, "applied_by_country_", {}).items()
             },
             "reason": _correction_reason(
-                applied,
-                len(getattr(self, "at_bounds_", [])),
+                float(getattr(self, "level_applied_", applied)),
+                float(getattr(self, "contrast_applied_", applied)),
+                bool(getattr(self, "at_bounds_", [])),
                 int(getattr(self, "n_cells_", 0)),
                 self._shrinks(),
             ),
@@ -310,18 +323,22 @@ def _intervals(
     }
 
 
-def _mean_log_exposure(
-    theta: np.ndarray, n_c: int, e: np.ndarray, ci: np.ndarray, ki: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """The mean log exposure of the training cells and its gradient by the rates."""
-    grad = np.zeros(len(theta))
-    if not len(e):
-        return 0.0, grad
-    rho, kappa = expit(theta[:n_c])[ci], np.exp(theta[n_c:])[ki]
-    full, ja, jb = _log_exposure(e, rho, kappa)
-    grad[:n_c] = np.bincount(ci, ja, n_c) / len(e)
-    grad[n_c:] = np.bincount(ki, jb, len(theta) - n_c) / len(e)
-    return float(full.mean()), grad
+def _applied(
+    model: DetectionModel, weight: np.ndarray, e: np.ndarray, ci: np.ndarray, ki: np.ndarray
+) -> tuple[float, dict[str, float], float, float]:
+    """How much of the correction the training cells get, weighted by their counts: in all,
+    per country, of the common level, and of the contrasts between cells."""
+    total = float(weight.sum())
+    if not len(weight) or total <= 0:
+        return 0.0, dict.fromkeys(map(str, model.countries_), 0.0), 0.0, 0.0
+    country, category = model.countries_[ci], model.categories_[ki]
+    share = model.shrinkage(e, country, category)
+    by_country = _by_country(share, weight, ci, model.countries_)
+    if not model._shrinks():
+        return float(share @ weight / total), by_country, 1.0, 1.0
+    parts = model._parts(e, country, category)
+    contrast = float(np.broadcast_to(parts.s_diff, weight.shape) @ weight / total)
+    return float(share @ weight / total), by_country, parts.s_level, contrast
 
 
 def _by_country(
@@ -334,67 +351,33 @@ def _by_country(
     }
 
 
-def _wiener(value: np.ndarray | float, var: np.ndarray | float) -> np.ndarray:
-    """``value**2 / (value**2 + var)``: the share of an estimate its uncertainty leaves."""
-    size = np.square(value)
-    var = np.where(np.isfinite(var), np.maximum(var, 0.0), np.inf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nan_to_num(np.where(size > 0, size / (size + var), 1.0), nan=0.0)
-
-
-def _log_exposure(
-    e: np.ndarray, rho: np.ndarray, kappa: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Log exposure and its derivatives by logit(rho) and log(kappa)."""
-    decay = np.exp(-kappa * e)
-    expo = rho + (1.0 - rho) * (1.0 - decay)
-    d_a = decay * rho * (1.0 - rho) / expo
-    d_b = (1.0 - rho) * e * kappa * decay / expo
-    return np.log(expo), d_a, d_b
-
-
-def _inverse_information(
-    gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray
-) -> np.ndarray:
-    """Inverse observed information at ``theta`` (central differences of the gradient).
-
-    A direction the data do not inform has (nearly) no information: its variance is huge,
-    not an error (a pseudo-inverse, with such directions given a variance of 1e6).
-    """
-    n, step = len(theta), 1e-4
-    hess = np.empty((n, n))
-    for j in range(n):
-        up, down = theta.copy(), theta.copy()
-        up[j] += step
-        down[j] -= step
-        hess[:, j] = (gradient(up) - gradient(down)) / (2 * step)
-    values, vectors = np.linalg.eigh((hess + hess.T) / 2)
-    scale = max(float(np.abs(values).max()), 1.0)
-    inverse = np.where(values > 1e-9 * scale, 1.0 / np.maximum(values, 1e-300), 1e6)
-    return np.asarray((vectors * np.minimum(inverse, 1e6)) @ vectors.T, float)
-
-
-def _correction_reason(applied: float, blocked: int, cells: int, shrinks: bool) -> str:
+def _correction_reason(
+    level: float, contrast: float, blocked: bool, cells: int, shrinks: bool
+) -> str:
     if not shrinks:
-        why = "it is applied as estimated (shrinking is off, or the model predates it)"
-    elif not cells:
-        why = "no cell has counts to estimate the rates from"
-    elif blocked:
-        why = (
-            f"{blocked} rate(s) sit on a bound of the search (not_identified): the split of "
-            "reported and detected counts does not identify the common level of the "
-            "correction (patrol effort too low or too even), so it is not applied; what "
-            "differs between cells is applied as far as its uncertainty allows"
+        return (
+            "the effort correction is applied as estimated (shrinking is off, or the model "
+            "predates it)"
         )
-    elif applied >= 0.9:
+    if not cells:
+        return "no effort correction: no cell has counts to estimate the rates from"
+    if blocked:
+        why = (
+            "rates sit on a bound of the search (not_identified): the split of reported and "
+            "detected counts does not identify the common level (patrol effort too low or too "
+            "even), so activity is on the counts' scale, corrected cell against cell"
+        )
+    elif min(level, contrast) >= 0.9:
         why = "the rates are identified: their standard errors are small against the correction"
     else:
         why = (
-            "the rates are only partly identified: the common level of the correction and "
-            "each cell's difference from it are shrunk toward none by their uncertainty "
-            "(standard errors of the rates)"
+            "the rates are only partly identified: each part is shrunk toward none by its "
+            "uncertainty (standard errors of the rates)"
         )
-    return f"{applied:.0%} of the effort correction is applied: {why}"
+    return (
+        f"{level:.0%} of the effort correction's common level and {contrast:.0%} of its "
+        f"contrasts between cells are applied: {why}"
+    )
 
 
 def _index(known: np.ndarray, keys: np.ndarray) -> np.ndarray:

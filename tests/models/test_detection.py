@@ -108,7 +108,27 @@ def test_the_summary_says_how_much_of_the_correction_is_applied_and_why() -> Non
     high = DetectionModel().fit(**_thinned(10.0)).to_dict()["correction"]
     degenerate = DetectionModel().fit(**_thinned(0.05)).to_dict()["correction"]
     assert high["applied"] > 0.95 and "identified" in high["reason"]
+    assert high["level_applied"] > 0.95 and high["contrast_applied"] > 0.95
     assert high["applied_by_country"] == {"X": high["applied"]}
-    assert degenerate["applied"] < 0.01
-    assert degenerate["reason"].startswith("0% of the effort correction is applied")
+    # Low effort: the level is dropped, the contrasts between cells are kept.
+    assert degenerate["applied"] < 0.01 and degenerate["level_applied"] == 0.0
+    assert degenerate["contrast_applied"] > 0.9
+    assert degenerate["reason"].startswith("0% of the effort correction's common level")
     assert "not_identified" in degenerate["reason"]
+    unshrunk = DetectionModel(shrink=False).fit(**_thinned(0.05)).to_dict()["correction"]
+    assert unshrunk["applied"] == 1.0 and "as estimated" in unshrunk["reason"]
+
+
+def test_a_model_pickled_before_the_correction_stepped_back_still_forecasts() -> None:
+    cells = _thinned(1.0)
+    model = DetectionModel().fit(**cells)
+    del model.level_  # fitted by a release that shrank each cell's correction whole
+    exposure = model.exposure(cells["effort"], cells["country"], cells["category"])
+    assert np.isfinite(exposure).all() and (exposure > 0).all()
+    older = DetectionModel().fit(**cells)
+    del older.covariance_, older.level_  # and by one that did not shrink at all
+    np.testing.assert_allclose(
+        older.exposure(cells["effort"], cells["country"], cells["category"]),
+        older.exposure(cells["effort"], cells["country"], cells["category"], shrink=False),
+    )
+    assert "as estimated" in older.correction()["reason"]
