@@ -113,16 +113,8 @@ def store_cells(
             earlier, _received(con, earlier), base, file, len(table), 0, 0, counts[2], True,
             periods,
         )  # fmt: skip
-    received = receipt_time(con, now)
-    submission_id = insert_submission(
-        con,
-        fingerprint=_nth(base, times + 1),
-        kind=kind,
-        received_at=received,
-        submitter=submitter,
-        file=file,
-        rows=len(table),
-        counts=counts,
+    submission_id, received = _record(
+        con, base, times, kind, submitter, file, len(table), counts, now
     )
     insert_versions(con, records[new | changed], submission_id)
     return SubmissionResult(
@@ -145,19 +137,30 @@ def store_document(
         at = _received(con, current.submission_id)
         return SubmissionResult(current.submission_id, at, base, name, 0, 0, 0, 0, True, [])
     times, _ = _occurrences(con, base)
-    received = receipt_time(con, now)
-    submission_id = insert_submission(
-        con,
-        fingerprint=_nth(base, times + 1),
-        kind=kind,
-        received_at=received,
-        submitter=submitter,
-        file=name,
-        rows=0,
-        counts=(0, 0, 0),
-    )
+    submission_id, received = _record(con, base, times, kind, submitter, name, 0, (0, 0, 0), now)
     con.execute(sa.insert(Document).values(submission_id=submission_id, name=name, content=content))
     return SubmissionResult(submission_id, str(iso(received)), base, name, 0, 0, 0, 0, False, [])
+
+
+def _record(
+    con: Connection,
+    base: str,
+    times: int,
+    kind: str,
+    submitter: Submitter,
+    file: str,
+    rows: int,
+    counts: tuple[int, int, int],
+    now: Callable[[], datetime],
+) -> tuple[int, datetime]:
+    """Insert a new submission of content ``base`` stored ``times`` times before, received
+    now: its id and receipt time."""
+    received = receipt_time(con, now)
+    submission_id = insert_submission(
+        con, fingerprint=_nth(base, times + 1), kind=kind, received_at=received,
+        submitter=submitter, file=file, rows=rows, counts=counts,
+    )  # fmt: skip
+    return submission_id, received
 
 
 def _received(con: Connection, submission_id: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,17 +19,6 @@ from pipelines.database import (
     submit_incidents,
 )
 from pipelines.errors import DataValidationError
-
-
-class Clock:
-    """Receipt times one minute apart, so as-of times fall between submissions."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 def _week(dataset: Dataset, country: str) -> pd.DataFrame:
@@ -55,9 +45,9 @@ def test_an_imported_directory_comes_back_as_the_same_panel(
 
 
 def test_a_correction_is_a_new_version_and_the_past_panel_is_rebuilt_exactly(
-    database_url: str, tiny_world_dir: Path
+    database_url: str, tiny_world_dir: Path, clock: Callable[[], datetime]
 ) -> None:
-    db, clock = Database.connect(database_url), Clock()
+    db = Database.connect(database_url)
     import_directory(db, tiny_world_dir, Submitter("ops"), now=clock)
     before = load_panel(db)
     rows = _week(before.dataset, "GRC")
