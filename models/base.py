@@ -212,9 +212,9 @@ class PanelForecaster(BaseEstimator):
         mean = self._predict_core(prep, data, origins)
         parts = []
         for h in range(1, h_n + 1):
-            targets = origins[origins + h < t_n] + h
-            cat, reg, tgt = np.meshgrid(np.arange(c_n), np.arange(r_n), targets, indexing="ij")
             ok = origins + h < t_n
+            targets = origins[ok] + h
+            cat, reg, tgt = np.meshgrid(np.arange(c_n), np.arange(r_n), targets, indexing="ij")
             parts.append(
                 pd.DataFrame(
                     {

@@ -170,13 +170,18 @@ class BlendForecaster(PanelForecaster):
         steps = np.searchsorted(np.sort(out["period"].unique()), out["period"].to_numpy())
         mean = self.blend_means([t["activity_mean"].to_numpy(float) for t in tables], steps + 1)
         out["activity_mean"] = mean
-        for level in ("q10", "q50", "q90"):
-            if hasattr(self, "intervals_"):
-                out[f"activity_{level}"] = self.intervals_.quantiles(mean, steps + 1)[level]
-            else:  # a blend fitted before it had intervals of its own: its members' mean
-                out[f"activity_{level}"] = self.blend_means(
-                    [t[f"activity_{level}"].to_numpy(float) for t in tables], steps + 1
+        levels = ("q10", "q50", "q90")
+        if hasattr(self, "intervals_"):
+            q = self.intervals_.quantiles(mean, steps + 1)
+        else:  # a blend fitted before it had intervals of its own: its members' mean
+            q = {
+                lv: self.blend_means(
+                    [t[f"activity_{lv}"].to_numpy(float) for t in tables], steps + 1
                 )
+                for lv in levels
+            }
+        for lv in levels:
+            out[f"activity_{lv}"] = q[lv]
         kappa = [
             t["detection_rate"]
             for (_, m), t in zip(self.members_, tables, strict=True)

@@ -197,21 +197,19 @@ class DetectionModel(BaseEstimator):
     ) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
 
-        With ``shrink`` (the model's ``shrink`` when ``None``) the correction is shrunk toward none by its uncertainty
-        (see the module's notes), so a cell more exposed than the typical one can get an
-        exposure above 1 when the common level is dropped; ``shrink=False`` gives the
-        estimate. Countries or
-        categories not seen in training get the mean rate of those seen, and no correction
-        when shrinking.
+        With ``shrink`` (the model's ``shrink`` when ``None``) the correction is shrunk toward
+        none by its uncertainty (see the module's notes), so a cell more exposed than the
+        typical one can get an exposure above 1 when the common level is dropped;
+        ``shrink=False`` gives the estimate. Countries or categories not seen in training get
+        the mean rate of those seen, and no correction when shrinking.
         """
         if shrink is None:
             shrink = bool(getattr(self, "shrink", True))
         if not shrink or getattr(self, "covariance_", None) is None:  # as estimated
-            rho = _lookup(self.reporting_rate_, country)
-            kappa = _lookup(self.kappa_, category)
-            g = 1.0 - np.exp(-kappa * np.maximum(np.asarray(effort, float), 0.0))
-            return rho + (1.0 - rho) * g
-        return np.exp(self._shrunk(effort, country, category)[0])
+            e = np.maximum(np.asarray(effort, float), 0.0)
+            rho, kappa = _lookup(self.reporting_rate_, country), _lookup(self.kappa_, category)
+            return np.exp(log_exposure(e, rho, kappa)[0])
+        return np.exp(self._parts(effort, country, category).shrunk())
 
     def shrinkage(
         self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
@@ -220,16 +218,7 @@ class DetectionModel(BaseEstimator):
         if not self._shrinks():  # rates set by hand, or shrinking off: as estimated
             return np.ones(np.broadcast_shapes(np.shape(effort), np.shape(country),
                                                np.shape(category)))  # fmt: skip
-        shrunk, full = self._shrunk(effort, country, category)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(full < 0, shrunk / full, 1.0)
-        return np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0)
-
-    def _shrunk(
-        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Shrunk and estimated log exposure of each cell."""
-        return self._parts(effort, country, category).shrunk()
+        return self._parts(effort, country, category).share()
 
     def _parts(self, effort: np.ndarray, country: np.ndarray, category: np.ndarray) -> Parts:
         """Each cell's log exposure in parts, with the share of each part that is applied.
@@ -332,12 +321,12 @@ def _applied(
     if not len(weight) or total <= 0:
         return 0.0, dict.fromkeys(map(str, model.countries_), 0.0), 0.0, 0.0
     country, category = model.countries_[ci], model.categories_[ki]
-    share = model.shrinkage(e, country, category)
-    by_country = _by_country(share, weight, ci, model.countries_)
     if not model._shrinks():
-        return float(share @ weight / total), by_country, 1.0, 1.0
+        return 1.0, _by_country(np.ones(len(weight)), weight, ci, model.countries_), 1.0, 1.0
     parts = model._parts(e, country, category)
+    share = parts.share()
     contrast = float(np.broadcast_to(parts.s_diff, weight.shape) @ weight / total)
+    by_country = _by_country(share, weight, ci, model.countries_)
     return float(share @ weight / total), by_country, parts.s_level, contrast
 
 

@@ -29,9 +29,16 @@ class Parts:
     s_diff: np.ndarray
     unknown: np.ndarray
 
-    def shrunk(self) -> tuple[np.ndarray, np.ndarray]:
+    def shrunk(self) -> np.ndarray:
+        """The log exposure applied: each part times its share, none for unknown cells."""
         applied = self.s_level * self.level + self.s_diff * self.diff
-        return np.where(self.unknown, 0.0, applied), self.full
+        return np.asarray(np.where(self.unknown, 0.0, applied), float)
+
+    def share(self) -> np.ndarray:
+        """The share in [0, 1] of the estimated log correction that is applied."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(self.full < 0, self.shrunk() / self.full, 1.0)
+        return np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0)
 
 
 def mean_log_exposure(

@@ -8,7 +8,7 @@ before anything is served, and the worker unpickles the champion's local copy
 
 from __future__ import annotations
 
-__all__ = ["CANDIDATE_TAG", "GATE_METRIC", "MODEL_NAME"]
+__all__ = ["CANDIDATE_TAG", "GATE_METRIC", "INTERVAL_METRICS", "MODEL_NAME"]
 
 # The registered model every champion is a version of.
 MODEL_NAME = "crossplan-risk"
@@ -16,3 +16,6 @@ MODEL_NAME = "crossplan-risk"
 GATE_METRIC = "poisson_deviance"
 #: Run tag naming the candidate a run registered (``lightgbm``, ``blend``, ``last_value`` ...).
 CANDIDATE_TAG = "champion.candidate"
+#: What the selection shows of each candidate's 80% interval beside the gate metric
+#: (``selection.json``, ``GET /model``): coverage, each end's misses, the interval score.
+INTERVAL_METRICS = ("coverage80", "below_q10", "above_q90", "interval_score80")

@@ -16,7 +16,7 @@ from models import PanelForecaster
 from models.errors import PanelError
 from optimize.forecast import FORECAST_COLUMNS
 from pipelines.contract import Dataset
-from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
+from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, INTERVAL_METRICS, MODEL_NAME
 from pipelines.errors import ConfigurationError, DataValidationError, Problem
 
 __all__ = ["LoadedModel", "champion_forecast", "load_champion"]
@@ -119,15 +119,11 @@ def _metrics(run_metrics: dict[str, float], candidate: str) -> dict[str, dict[st
     return out
 
 
-#: What ``GET /model`` shows of each candidate: the gate's metric and its interval's calibration.
-_SELECTION_METRICS = (GATE, "coverage80", "below_q10", "above_q90", "interval_score80")
-
-
 def _selection(tags: dict[str, str], run_metrics: dict[str, float]) -> dict[str, Any]:
     scores: dict[str, dict[str, float]] = {}
     for key, value in run_metrics.items():
         parts = key.split(".")
-        if len(parts) == 3 and parts[1] == "observed" and parts[2] in _SELECTION_METRICS:
+        if len(parts) == 3 and parts[1] == "observed" and parts[2] in (GATE, *INTERVAL_METRICS):
             scores.setdefault(parts[0], {})[parts[2]] = float(value)
     return {
         "candidate": tags.get(CANDIDATE_TAG, "lightgbm"),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import xlogy
 from scipy.stats import spearmanr
-from sklearn.metrics import mean_absolute_error, mean_poisson_deviance
+from sklearn.metrics import mean_absolute_error
 
 __all__ = [
     "DEVIANCE_FLOOR",
@@ -28,6 +29,7 @@ __all__ = [
     "pai",
     "pinball",
     "poisson_deviance",
+    "poisson_deviances",
     "score",
     "spearman",
 ]
@@ -37,16 +39,21 @@ DEVIANCE_FLOOR = 0.1
 INTERVAL_ALPHA = 0.2
 
 
-def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    """Mean Poisson deviance, predictions floored at :data:`DEVIANCE_FLOOR`.
+def poisson_deviances(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Each forecast's Poisson deviance, predictions floored at :data:`DEVIANCE_FLOOR`.
 
     The floor makes a confident zero that misses costly but finite, the same for every model.
     """
     y = np.asarray(y, float)
     mu = np.maximum(np.asarray(mu, float), DEVIANCE_FLOOR)
+    return np.asarray(2.0 * (xlogy(y, y / mu) - y + mu), float)
+
+
+def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    """Mean Poisson deviance (:func:`poisson_deviances`); NaN without forecasts."""
     if not len(y):
         return float("nan")
-    return float(mean_poisson_deviance(y, mu))
+    return float(np.mean(poisson_deviances(y, mu)))
 
 
 def mae(y: np.ndarray, mu: np.ndarray) -> float:

@@ -33,8 +33,8 @@ import pandas as pd
 from models import PanelForecaster, blend_calibration, blend_weights
 from models.base import calibrate
 from pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
-from pipelines.conventions import GATE_METRIC
-from pipelines.metrics import DEVIANCE_FLOOR
+from pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
+from pipelines.metrics import poisson_deviances
 
 __all__ = [
     "BLEND",
@@ -53,8 +53,6 @@ SIMPLICITY = (
     "lightgbm_naive", "lightgbm", BLEND,
 )  # fmt: skip
 _KEYS = ["origin", "horizon", "region_id", "category", "period"]
-#: What selection compares: the gate's metric and the interval's calibration, side by side.
-_REPORTED = ("coverage80", "below_q10", "above_q90", "interval_score80")
 
 
 def add_blend(
@@ -66,8 +64,8 @@ def add_blend(
     learned ones further out). At each origin they minimise the deviance of the members'
     forecasts whose target period is no later than that origin (equal weights when there is
     none yet), and the blend's intervals are calibrated on the members' held-out forecasts
-    of the fits that forecast from that origin, blended at those weights. The final weights, one row
-    per horizon, use every backtest forecast; they are what a served blend uses.
+    of the fits that forecast from that origin, blended at those weights. The final weights,
+    one row per horizon, use every backtest forecast; they are what a served blend uses.
     """
     pred = result.predictions
     wide = {m: pred[pred["model"] == m].set_index(_KEYS) for m in members}
@@ -169,11 +167,7 @@ def paired_bootstrap(
     the drawn origins. Only cells every candidate forecast count.
     """
     rows = predictions[predictions["model"].isin(names)].dropna(subset=["actual", "prediction"])
-    y = rows["actual"].to_numpy(float)
-    mu = np.maximum(rows["prediction"].to_numpy(float), DEVIANCE_FLOOR)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit = 2.0 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-    rows = rows.assign(unit=unit)
+    rows = rows.assign(unit=poisson_deviances(rows["actual"], rows["prediction"]))
     cell = ["origin", "horizon", "region_id", "category", "period"]
     rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
     o_idx, origins = pd.factorize(rows["origin"], sort=True)
@@ -246,7 +240,7 @@ def select(
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m["coverage80"])
         ok = lo <= cov <= hi and name not in counts_only and bool(np.isfinite(value))
-        scores[name] = {gate_metric: value, **{k: float(m[k]) for k in _REPORTED}}
+        scores[name] = {gate_metric: value, **{k: float(m[k]) for k in INTERVAL_METRICS}}
         scores[name]["eligible"] = ok
         if name in counts_only:
             scores[name]["note"] = "forecasts observed counts, not activity"
@@ -271,7 +265,7 @@ def select(
     by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
     chosen, replaced = by_rank[0], []
     for name in by_rank[1:]:
-        if noise.beats(name, chosen):
+        if name in scores[chosen]["beaten_by"]:
             replaced.append(chosen)
             chosen = name
     # "Beats" is not transitive: a candidate passed over early may beat the one the walk
