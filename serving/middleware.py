@@ -8,7 +8,8 @@ endpoint is decided by the endpoint itself (:func:`serving.api.require`), from t
 
 :class:`AccessLogMiddleware` wraps the whole service and writes one line per request, naming
 the key holder (never the key) that Starlette left in the request's scope; what a caller
-controls in that line is escaped by :mod:`serving.logs`.
+controls in that line is escaped by :mod:`serving.logs`, and the secrets a caller put in the
+request line (a key in the query string) are written ``***``, here and by the log's handlers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import KeysUnavailable
 from serving.errors import error_body, routing_error
+from serving.logs import redact_secrets
 from serving.telemetry import call_watched, metrics
 
 __all__ = [
@@ -104,7 +106,8 @@ class BodyLimitMiddleware:
 
 
 class AccessLogMiddleware:
-    """One INFO line per HTTP request: client, method, path, status, time and key holder.
+    """One INFO line per HTTP request: client, method, path, status, time and key holder,
+    with the secrets of the query redacted (:func:`~serving.logs.redact_secrets`).
 
     ``skip`` paths (the health probes) are not logged.
     """
@@ -132,7 +135,7 @@ class AccessLogMiddleware:
                 client[0],
                 client[1],
                 scope["method"],
-                target,
+                redact_secrets(target),
                 status,
                 1000 * seconds,
                 holder or "-",
