@@ -1,11 +1,21 @@
 """``crossplan serve``: serve forecasts and plans over HTTP (``bentoml serve`` underneath).
 
-The server runs in a process group of its own, and this command owns its life: SIGTERM or
-SIGINT is passed on to it (BentoML lets in-flight requests finish), and whatever of the group
-is still running after :data:`GRACE_SECONDS` is killed, so no worker or solver outlives the
-command. If the command itself is killed (``kill -9``), the kernel sends the server SIGTERM
-(``PR_SET_PDEATHSIG``), and a restart binds the port at once (``SO_REUSEADDR``, as the server
-itself binds).
+A replica is this command and the processes below it: BentoML's server, which puts each
+worker in a session of its own, and what a worker starts (the planning forkserver and its
+plans). The command owns their life, whatever session or group they are in; it remembers
+each process of the server's tree as it appears, so a worker whose server died is still
+found:
+
+* SIGTERM or SIGINT is passed on to the server, which lets in-flight requests finish; what
+  is still running after :data:`GRACE_SECONDS` is killed. On any other way out (the server
+  ended, a check failed) every process of the replica is killed at once.
+* If the command itself is killed (``kill -9``), nothing of it runs any more, so the server
+  watches it: the server process runs ``bentoml serve`` with a watchdog thread
+  (:func:`serve_while_parent_lives`) that kills every process below it, then itself, within
+  :data:`WATCH_SECONDS` of its parent being gone. The kernel also sends the server SIGTERM
+  then (``PR_SET_PDEATHSIG``), which stops BentoML from starting new workers.
+
+A restart binds the port at once (``SO_REUSEADDR``, as the server itself binds).
 
 The server starts as soon as the port is free; the database and the data directory are
 checked while it boots (the server's own start takes seconds longer), and a problem stops
@@ -22,19 +32,36 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+
+import psutil
 
 from pipelines.errors import ConfigurationError
 from pipelines.home import crossplan_home
 from serving.commands import COMMANDS
 from serving.settings import Settings
 
-__all__ = ["GRACE_SECONDS", "register", "server_command", "server_env", "start_server"]
+__all__ = [
+    "GRACE_SECONDS",
+    "WATCH_SECONDS",
+    "register",
+    "serve_while_parent_lives",
+    "server_command",
+    "server_env",
+    "start_server",
+]
 
 SERVICE = "serving.service:CrossplanService"
 # How long in-flight requests may take to finish after SIGTERM, before the rest is killed.
 GRACE_SECONDS = 30.0
+# How often the server looks whether the process that started it is still there.
+WATCH_SECONDS = 0.2
+# How often the command looks for new processes of the server (each look reads /proc).
+_LOOK_SECONDS = 2.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -84,10 +111,11 @@ def server_env(data_dir: Path, base: dict[str, str] | None = None) -> dict[str, 
 
 
 def server_command(port: int, host: str = "127.0.0.1") -> list[str]:
-    """The ``bentoml serve`` command line of the service."""
+    """The command line of the server: ``bentoml serve`` of the service, run by this module
+    so that it ends, workers and all, when the process that started it is gone."""
     root = Path(__file__).resolve().parents[2]
     return [
-        sys.executable, "-m", "bentoml", "serve", SERVICE,
+        sys.executable, "-m", "serving.commands.serve", "serve", SERVICE,
         "--host", host, "--port", str(port), "--working-dir", str(root),
     ]  # fmt: skip
 
@@ -100,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.tile_url:
         env["CROSSPLAN_TILE_URL"] = args.tile_url
     proc = start_server(server_command(args.port, args.host), env)
+    tree = _Tree(proc.pid)
     stopping = False
 
     def stop(signum: int, _: FrameType | None) -> None:
@@ -110,28 +139,25 @@ def _run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        try:
-            where = _check_store(settings.database_url, data_dir, given=args.data is not None)
-        except BaseException:
-            _kill_group(proc.pid)
-            proc.wait()
-            raise
+        where = _check_store(settings.database_url, data_dir, given=args.data is not None)
         if not stopping and proc.poll() is None:  # not stopped, nor ended, while checking
             print(
                 f"crossplan: serving {where} on http://{args.host}:{args.port}/ (the map "
                 "page; the API manual at /docs)",
                 file=sys.stderr,
             )
-        code = proc.wait()
+        while proc.poll() is None and not stopping:
+            tree.alive()  # remembers the workers, should one outlive the server
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=_LOOK_SECONDS)
         if not stopping:
-            _kill_group(proc.pid)  # the server ended by itself: nothing of it stays
-            return code
-        try:
-            proc.wait(timeout=GRACE_SECONDS)
-        finally:
-            _kill_group(proc.pid)
+            return proc.wait()  # the server ended by itself (what is left is killed below)
+        tree.wait(GRACE_SECONDS)  # in-flight requests may finish, in every worker
         return 0
     finally:
+        # Whatever the way out (stopped, the server ended, a check failed): nothing stays.
+        tree.kill()
+        proc.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -174,18 +200,85 @@ def _check_store(url: str, data_dir: Path, *, given: bool) -> str:
 
 def start_server(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start the server in a process group of its own, which gets SIGTERM if we die."""
+    parent = os.getpid()
 
     def die_with_parent() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # we died before the line above: no signal will come
+            os._exit(1)
 
     return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=die_with_parent)
 
 
-def _kill_group(pgid: int) -> None:
-    """SIGKILL whatever is left of the server's process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def serve_while_parent_lives(argv: Sequence[str]) -> None:
+    """Run ``bentoml serve ARGV`` in this process until the process that started it is gone.
+
+    A watchdog thread looks every :data:`WATCH_SECONDS` whether this process's parent (the
+    ``crossplan serve`` command, or a test) is still there; once it is not, every process
+    below this one — BentoML's workers in their own sessions, their forkserver and plans —
+    is killed, and this process exits. In-flight requests are not waited for: a parent
+    that was killed wants its replica gone, and the port free.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        _Tree(os.getpid()).kill(root=False)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    from bentoml_cli.cli import cli
+
+    cli(args=list(argv), prog_name="bentoml")
+
+
+class _Tree:
+    """A process and every process below it, remembered once seen: a worker whose server
+    died is still part of it, whatever session or group it is in."""
+
+    def __init__(self, pid: int) -> None:
+        self._root = psutil.Process(pid)
+        self._seen: set[psutil.Process] = set()
+
+    def alive(self, *, root: bool = True) -> list[psutil.Process]:
+        """The processes of the tree still running (looking for new ones below them)."""
+        for process in [self._root, *self._seen]:
+            with contextlib.suppress(psutil.Error):
+                self._seen.update(process.children(recursive=True))
+        members = [self._root, *self._seen] if root else list(self._seen)
+        return [p for p in members if _running(p)]
+
+    def kill(self, *, root: bool = True) -> None:
+        """SIGKILL every process of the tree, until none is left (BentoML replaces a worker
+        that dies, until it is stopped)."""
+        for _ in range(10):
+            alive = self.alive(root=root)
+            if not alive:
+                return
+            for process in alive:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()  # psutil checks that the pid is still the same process
+            psutil.wait_procs(alive, timeout=5)
+
+    def wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for every process of the tree to end."""
+        deadline = time.monotonic() + seconds
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _prctl(option: int, value: int) -> None:
+    """``prctl(option, value)`` on Linux; nothing elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -201,3 +294,7 @@ def _check_port(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port} ({err.strerror}) — fix: stop what uses it or "
                 "choose another --port"
             ) from None
+
+
+if __name__ == "__main__":  # the server process (server_command)
+    serve_while_parent_lives(sys.argv[1:])
