@@ -27,6 +27,7 @@ from optimize.errors import InputProblem
 from optimize.forecast import FORECAST_COLUMNS, ForecastRow, table_from_rows
 from optimize.resources import Resources
 from optimize.solvers import Solver
+from pipelines.contract.forecast_table import period_problems
 from pipelines.errors import DataValidationError, Problem
 
 __all__ = [
@@ -121,10 +122,17 @@ def _forecast_table(value: Any) -> pd.DataFrame:
             {"max_length": MAX_FORECAST_ROWS},
         )
     rows = [row.model_dump() if isinstance(row, BaseModel) else row for row in value]
-    table, problems = table_from_rows(rows)
+    table, problems = _table_of_rows(rows)
     if problems:  # not a pydantic error: it carries each row's place
         raise DataValidationError([located_problem(p, "forecast") for p in problems])
     return table
+
+
+def _table_of_rows(rows: list[Any]) -> tuple[pd.DataFrame, list[InputProblem]]:
+    """The forecast table of JSON rows, and what JSON can get wrong that the table's value
+    check cannot read: the fields' JSON types, a period that is not text (``{}``, ``5``)."""
+    table, problems = table_from_rows(rows)
+    return table, problems or period_problems(table)
 
 
 def _canonical_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -206,7 +214,7 @@ class PlanRequest(BaseModel):
         rows = document.get("forecast")
         if not isinstance(rows, list) or not 0 < len(rows) <= MAX_FORECAST_ROWS:
             return document
-        table, problems = table_from_rows(rows)
+        table, problems = _table_of_rows(rows)
         return document if problems else {**document, "forecast": table}
 
     def stored_json(self) -> str:
