@@ -4,11 +4,17 @@ A forecast starts the period after the panel's last one. When a country's data s
 than two periods before that, the forecast for its regions rests on old data (a missing
 period is missing, not zero); when the planned periods lie more than two periods before the
 current one, the whole panel is old. Both are said in words on every forecast and plan.
+
+A reader's view of the panel (the service's sharing rules) also has its own as-of time and
+fingerprint (:func:`view_fingerprint`), which forecasts and plans made from it state instead
+of the whole panel's: a change the reader may not read moves neither.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import pandas as pd
@@ -17,7 +23,14 @@ from pydantic import BaseModel, Field
 from pipelines.contract import Dataset
 from pipelines.contract.frequency import period_offset, period_start
 
-__all__ = ["STALE_AFTER_PERIODS", "DataStatus", "Freshness", "freshness"]
+__all__ = [
+    "STALE_AFTER_PERIODS",
+    "DataStatus",
+    "Freshness",
+    "View",
+    "freshness",
+    "view_fingerprint",
+]
 
 # More than this many periods between a country's newest data and the planned ones is stale.
 STALE_AFTER_PERIODS = 2
@@ -25,11 +38,20 @@ STALE_AFTER_PERIODS = 2
 
 @dataclass(frozen=True)
 class Freshness:
-    """The newest period per country, the first planned period, and warnings in words."""
+    """The newest period per country, the first planned period, and warnings in words.
+
+    Attributes
+    ----------
+    as_of, fingerprint
+        Of a reader's view of the panel, when this is a view's freshness: what its forecasts
+        and plans state instead of the panel's (``fingerprint`` ``None``: the panel's).
+    """
 
     newest_period: dict[str, str]
     first_planned_period: str
     warnings: list[str] = field(default_factory=list)
+    as_of: str | None = None
+    fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,12 +64,43 @@ class DataStatus(BaseModel):
     """The panel an answer was made from, and how fresh it is."""
 
     as_of: str | None = Field(
-        description="Receipt time of the latest submission in the panel (UTC); null for a "
-        "data directory"
+        description="Receipt time of the latest submission in the panel (UTC), or, for an "
+        "agency's key, of the latest cell it reads exactly; null for a data directory, and in "
+        "a plan another agency made"
     )
-    fingerprint: str = Field(description="SHA-256 of the panel (as of that time)")
+    fingerprint: str | None = Field(
+        description="SHA-256 of the panel as of that time (of the key's view of it, for an "
+        "agency's key); null in a plan another agency made"
+    )
     newest_period: dict[str, str] = Field(description="Newest observed period per country")
     first_planned_period: str = Field(description="The first period forecast or planned")
+
+
+@dataclass(frozen=True)
+class View:
+    """A reader's view of a panel, with its as-of time and fingerprint."""
+
+    dataset: Dataset
+    as_of: str | None
+    fingerprint: str
+
+    @classmethod
+    def of(cls, dataset: Dataset, received: pd.Series) -> View:
+        """The view ``dataset``, dated by ``received``: the receipt times (naive UTC) of the
+        cells its reader reads exactly, whose latest is its as-of time (``None``: none)."""
+        latest = received.dropna().max()
+        as_of = None if pd.isna(latest) else latest.to_pydatetime().replace(tzinfo=UTC).isoformat()
+        return cls(dataset, as_of, view_fingerprint(as_of, dataset))
+
+
+def view_fingerprint(as_of: str | None, view: Dataset) -> str:
+    """SHA-256 of a reader's view of the panel: its as-of time, regions and incidents (not
+    their ``source``: who sent a cell is not what the view says)."""
+    digest = hashlib.sha256(str(as_of).encode())
+    for frame in (view.regions, view.incidents.drop(columns="source", errors="ignore")):
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _between(earlier: pd.Timestamp, later: pd.Timestamp, frequency: str) -> int:

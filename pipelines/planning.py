@@ -64,7 +64,7 @@ class PlanEnvelope(Plan):
     model: ModelRef | None = Field(description="Model whose forecast was planned on")
     input_fingerprint: str = Field(
         description="SHA-256 of the request (resources and override resolved), the model "
-        "version and the panel (and the reader's view of it, for an agency's key)"
+        "version and the panel (the key's view of it, for an agency's key)"
     )
     data: DataStatus | None = Field(
         default=None, description="The panel planned on: as-of time, fingerprint, freshness"
@@ -152,8 +152,10 @@ def make_plan(
         ``time.monotonic()`` by which the plan must be made; the solver gets what is left of
         it once the model is built.
     fresh
-        How fresh the panel is (default: ``dataset``'s, today); a service gives the whole
-        panel's when ``dataset`` is a reader's view of it.
+        How fresh the panel is (default: ``dataset``'s, today); a service gives the reader's
+        view's, whose as-of time and fingerprint (when it has them) stand for
+        ``as_of`` and ``data_fingerprint`` in the plan's ``data`` and input fingerprint, so
+        that a change the reader may not read moves neither.
 
     Raises
     ------
@@ -194,6 +196,8 @@ def make_plan(
         resolved["view"] = view
     if fresh is None:
         fresh = freshness(dataset, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
+    if fresh.fingerprint is not None:
+        data_fingerprint, as_of = fresh.fingerprint, fresh.as_of
     version = None if ref is None else ref.version
     return PlanEnvelope(
         **{

@@ -4,17 +4,21 @@ The endpoints live in :mod:`serving.routes`, one router per resource, and reach 
 instance (its database, panel and model) through :func:`service`. Every key is checked by the
 authentication middleware before any body is read; an endpoint names the permission it needs
 with one of :data:`Anyone`, :data:`Reporter`, :data:`Reader`, :data:`Planner`, :data:`Admin`.
-Every error answers JSON with what was wrong and how to fix it (:mod:`serving.errors`).
+Every error answers JSON with what was wrong and how to fix it (:mod:`serving.errors`), and
+every refused key, and every refused submission, leaves a line in the audit trail
+(:class:`RefusalAudit`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
+import anyio.to_thread
 import bentoml
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -24,7 +28,9 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipelines.database.audit import record_refusal
 from pipelines.errors import CrossplanError, DataValidationError, Problem
 from serving.auth import KeyBackend, KeyRing, Permission, Principal
 from serving.errors import (
@@ -50,6 +56,7 @@ __all__ = [
     "Anyone",
     "Planner",
     "Reader",
+    "RefusalAudit",
     "Reporter",
     "api",
     "parse_date",
@@ -114,9 +121,90 @@ def _keyring() -> KeyRing:
     return service().keys.current()
 
 
-# Added last, so it runs first: no body is read before the key is checked.
+# The most of a refused submission's answer read to count its problems.
+_ANSWER_READ = 1 << 20
+
+
+class RefusalAudit:
+    """Audit refused requests: a missing or unknown key anywhere (``auth_refused``), and a
+    400, 401 or 403 answer to ``POST /submissions`` (``submission_refused``), within the
+    database's :class:`~pipelines.database.audit.RefusalLimit` (a prober cannot grow the
+    trail without bound).
+
+    A line names the key, its agency and country when the key is known, the client's
+    address, the method, path and status, whether a key was sent, and a refused submission's
+    number of problems: never the body, nor a presented key. It is written before the answer
+    ends, so a refusal answered is a refusal in the trail. Outside the key check, so that it
+    sees the key check's own answers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        submission = scope["method"] == "POST" and scope["path"].rstrip("/") == "/submissions"
+        action = "submission_refused" if submission else "auth_refused"
+        status, refused, answer = 0, False, bytearray()
+
+        async def watch(message: Message) -> None:
+            nonlocal status, refused
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                refused = status == 401 or (submission and status in (400, 403))
+            elif refused:
+                if status == 400 and len(answer) <= _ANSWER_READ:
+                    answer.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await anyio.to_thread.run_sync(
+                        self._record, scope, action, status, bytes(answer)
+                    )
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+    def _record(self, scope: Scope, action: str, status: int, answer: bytes) -> None:
+        user = scope.get("user")
+        key = user if getattr(user, "is_authenticated", False) else None
+        client = str((scope.get("client") or ("-",))[0])
+        detail: dict[str, Any] = {
+            "client": client,
+            "method": scope["method"],
+            "path": scope["path"][:200],
+            "status": status,
+            "key_sent": any(name == b"authorization" for name, _ in scope.get("headers", ())),
+        }
+        if status == 400:
+            detail["problems"] = _problems(answer)
+        try:
+            record_refusal(
+                service().db,
+                action,
+                source=getattr(key, "name", None) or client,
+                actor=getattr(key, "name", None),
+                actor_agency=getattr(key, "agency", None),
+                actor_country=getattr(key, "country", None),
+                **detail,
+            )
+        except Exception:  # the trail's failure must not fail the answer
+            log.exception("could not audit a refused %s %s", scope["method"], scope["path"])
+
+
+def _problems(answer: bytes) -> int | None:
+    """How many problems an error answer lists (``None`` when it cannot be read)."""
+    try:
+        return len(json.loads(answer)["problems"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+# Added last, so it runs first: no body is read before the key is checked; refusals, the
+# key check's included, are audited around it.
 api.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
 api.add_middleware(AuthenticationMiddleware, backend=KeyBackend(_keyring), on_error=refuse_key)
+api.add_middleware(RefusalAudit)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
 

@@ -73,6 +73,12 @@ class PlanResponse(PlanEnvelope):
     service makes is stored, so it always has an id."""
 
     plan_id: str = Field(description="Identifier under /plans/{plan_id}")
+    # Wider than the envelope's: a stored plan always has one; another agency reads null.
+    input_fingerprint: str | None = Field(  # type: ignore[assignment]
+        description="SHA-256 of the request (resources and override resolved), the model "
+        "version and the panel (the key's view of it, for an agency's key); null in a plan "
+        "another agency made: it would say when that agency's view changed"
+    )
 
 
 class _Body(BaseModel):

@@ -16,6 +16,9 @@ reader (:class:`Audience`) on the current panel:
   on :meth:`SharingPolicy.dataset`: the panel restricted to the reader's region-level regions,
   with each hidden small count replaced by one fixed value (:func:`stand_in`). Changing a
   count the reader cannot read changes nothing it is sent.
+* What an answer says of its data (as-of time, fingerprint) is that of the reader's view:
+  the latest receipt time of a cell it reads exactly, and a hash of the view. A change it
+  may not read moves neither.
 * A key without a country is the operator's: it reads every region, unsuppressed.
 * Plans: :mod:`serving.plan_sharing`.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -35,11 +38,11 @@ import pandas as pd
 
 from optimize.resources import Resources
 from pipelines.contract import Dataset
-from pipelines.database import PanelVersion
+from pipelines.database import PanelVersion, PlanRecord
 from pipelines.errors import DataValidationError, Problem
-from pipelines.freshness import Freshness, freshness
+from pipelines.freshness import Freshness, View, freshness
 from serving.auth import Principal
-from serving.plan_sharing import plan_as_read, plan_units
+from serving.plan_sharing import plan_read_by, reads_plan, region_level
 
 __all__ = [
     "INCIDENT_COLUMNS",
@@ -55,9 +58,9 @@ INCIDENT_COLUMNS = (
     "level", "region_id", "country", "period", "category",
     "reported", "detected", "effort", "count", "suppressed", "agency",
 )  # fmt: skip
-# View datasets kept per process: (panel fingerprint, audience, thresholds) -> Dataset.
+# Views kept per process: (panel fingerprint, audience, thresholds) -> view.
 _VIEWS_KEPT = 16
-_views: OrderedDict[tuple[Any, ...], Dataset] = OrderedDict()
+_views: OrderedDict[tuple[Any, ...], View] = OrderedDict()
 _views_lock = threading.Lock()
 
 
@@ -101,16 +104,6 @@ def stand_in(suppress_below: int) -> int:
     return max(1, suppress_below // 2)
 
 
-def _region_level(dataset: Dataset, country: str) -> frozenset[str]:
-    regions = dataset.regions
-    own = set(regions.loc[regions["country"] == country, "region_id"])
-    resources = dataset.resources
-    for agreement in resources.agreements if resources is not None else ():
-        if country in agreement.countries:
-            own |= set(agreement.regions)
-    return frozenset(own)
-
-
 @dataclass(frozen=True)
 class SharingPolicy:
     """The panel and everything derived from it, as one reader may read them.
@@ -138,14 +131,14 @@ class SharingPolicy:
         """Regions read region by region; ``None``: every region (the operator). Asked by
         every step of an answer, so found once per policy."""
         country = self.audience.country
-        return None if country is None else _region_level(self.panel.dataset, country)
+        return None if country is None else region_level(self.panel.dataset, country)
 
     # -- counts ------------------------------------------------------------------------
 
     def _cells(self) -> pd.DataFrame:
-        """Every cell of the panel with its country, agency and observed count."""
+        """Every cell of the panel with its country, agency, receipt time and observed count."""
         ds = self.panel.dataset
-        prov = self.panel.provenance[[*_KEY, "agency"]]
+        prov = self.panel.provenance[[*_KEY, "agency", "received_at"]]
         inc = ds.incidents.merge(prov, on=_KEY, how="left")
         inc["country"] = inc["region_id"].map(ds.regions.set_index("region_id")["country"])
         if ds.has_effort:
@@ -233,33 +226,42 @@ class SharingPolicy:
         regions' cells, with every hidden count replaced by :func:`stand_in`: a forecast
         made from it is a function of what the reader may read, and nothing else.
         """
+        return self.view().dataset
+
+    def view(self) -> View:
+        """:meth:`dataset` with its as-of time (the latest receipt time of a cell the reader
+        reads exactly) and fingerprint; the operator's are the panel's."""
         if self.audience.operator:
-            return self.panel.dataset
+            panel = self.panel
+            return View(panel.dataset, panel.as_of_iso, panel.fingerprint)
         key = (self.panel.fingerprint, self.audience, self.suppress_below)
         with _views_lock:
             if key in _views:
                 _views.move_to_end(key)
                 return _views[key]
-        view = self._view()
+        view = self._make_view()
         with _views_lock:
             _views[key] = view
             while len(_views) > _VIEWS_KEPT:
                 _views.popitem(last=False)
         return view
 
-    def _view(self) -> Dataset:
+    def _make_view(self) -> View:
         ds = self.panel.dataset
-        inc = ds.incidents
         cells = self._cells()
         keep = cells["region_id"].isin(self.region_level or ()).to_numpy()
         hidden = self._hidden(cells)
         value = stand_in(self.suppress_below)
-        out = inc.copy()
+        out = ds.incidents.copy()
         # With effort, a hidden count always has a hidden part (a small sum has small
         # parts), so replacing the parts hides the count too.
         for column in ("reported", "detected") if ds.has_effort else ("count",):
             out[column] = out[column].mask(hidden[column], value)
-        return replace(ds, incidents=out[keep].reset_index(drop=True))
+        # Only cells read exactly date the view: a hidden count's new version changes nothing
+        # in it (the stand-in stays), so its receipt time must not show.
+        exact = keep & ~(hidden["reported"] | hidden["detected"] | hidden["count"])
+        view = replace(ds, incidents=out[keep].reset_index(drop=True))
+        return View.of(view, cells.loc[exact, "received_at"])
 
     def require_rows(self) -> None:
         """400 when this reader's view holds no rows: nothing to forecast or plan from."""
@@ -278,13 +280,16 @@ class SharingPolicy:
 
     def freshness(self) -> Freshness:
         """How fresh this reader's view is: the newest period of each country it reads region
-        by region, and the first period its forecasts and plans start at (its view may end
-        before the panel does, when only countries it reads as totals sent a newer period)."""
-        view = self.dataset()
+        by region, the first period its forecasts and plans start at (its view may end before
+        the panel does, when only countries it reads as totals sent a newer period), and the
+        view's as-of time and fingerprint."""
+        view = self.view()
+        data = view.dataset
         shown = self.region_level
         if shown is not None:
-            view = replace(view, regions=view.regions[view.regions["region_id"].isin(shown)])
-        return freshness(view, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
+            data = replace(data, regions=data.regions[data.regions["region_id"].isin(shown)])
+        fresh = freshness(data, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
+        return replace(fresh, as_of=view.as_of, fingerprint=view.fingerprint)
 
     def forecast(self, table: pd.DataFrame) -> pd.DataFrame:
         """Rows of a forecast table this reader reads: its region-level regions only."""
@@ -295,34 +300,20 @@ class SharingPolicy:
 
     # -- plans ----------------------------------------------------------------------------
 
-    def reads_plan(self, country: str | None, countries: Iterable[str]) -> bool:
-        """Whether this reader reads a plan of ``country`` that involves ``countries``."""
-        if self.audience.operator:
-            return True
-        return self.audience.country == country or self.audience.country in set(countries)
+    def reads_plan(self, record: PlanRecord) -> bool:
+        """Whether this reader reads a stored plan: :func:`serving.plan_sharing.reads_plan`."""
+        return reads_plan(self.audience.country, record, self.panel.dataset.resources)
 
-    def plan(
-        self, response: dict[str, Any], country: str | None, agency: str | None, request: str
-    ) -> dict[str, Any]:
-        """A stored plan of a requester of ``country`` and ``agency``, made on ``request``
-        (its JSON), as this reader reads it (see :meth:`reads_plan` first):
-        :func:`serving.plan_sharing.plan_as_read`."""
-        ds = self.panel.dataset
-        return plan_as_read(
-            response,
-            shown=self._plan_regions(country),
+    def plan(self, record: PlanRecord) -> dict[str, Any]:
+        """A stored plan as this reader reads it (see :meth:`reads_plan` first):
+        :func:`serving.plan_sharing.plan_read_by`."""
+        return plan_read_by(
+            record,
             country=self.audience.country,
-            figures=self.audience.reads_figures(Audience(country, agency)),
-            units=plan_units(request, ds.resources),
-            regions=set(ds.regions["region_id"]),
+            figures=self.audience.reads_figures(record),
+            shown=self.region_level,
+            dataset=self.panel.dataset,
         )
-
-    def _plan_regions(self, country: str | None) -> frozenset[str] | None:
-        mine = self.region_level
-        theirs = None if country is None else _region_level(self.panel.dataset, country)
-        if mine is None:
-            return theirs
-        return mine if theirs is None else mine & theirs
 
     # -- resources and alerts ------------------------------------------------------------
 
@@ -430,10 +421,13 @@ def _named_country(value: Any, countries: set[str]) -> str | None:
 
 
 def _masked(frame: pd.DataFrame, hidden: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``frame`` without its hidden counts; a cell with any hidden count names no agency
+    either (a hidden cell whose sender changes would say it was sent again)."""
     frame = frame.copy()
     for column in _COUNTS:
         frame[column] = frame[column].astype(object).where(~hidden[column], None)
     frame["suppressed"] = hidden["reported"] | hidden["detected"] | hidden["count"]
+    frame["agency"] = frame["agency"].astype(object).where(~frame["suppressed"], None)
     return frame
 
 

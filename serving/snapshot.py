@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from pipelines.database import (
     load_panel,
 )
 from pipelines.database.panel import NoPanelError
-from pipelines.freshness import Freshness, freshness
+from pipelines.freshness import Freshness, View, freshness
 from pipelines.home import resolve_tracking_uri
 from serving import modelstore
 from serving.errors import ModelUnavailableError
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 _WARM_HORIZON = 4
 # How the reason of a start's local copy ends until MLflow has been asked about it.
 CONFIRMING = "until MLflow confirms the champion"
+# Where things are stored, as an error message may say it: a URI, or an absolute file path.
+_LOCATION = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://\S*[^\s.,:;)]|(?<![\w.])/[^\s'\"()]*[^\s'\"().,:;]"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,17 +73,17 @@ class Snapshot:
         )
 
     def about_data(self, fresh: Freshness | None = None) -> dict[str, Any]:
-        """What forecasts and plans say about their data: as-of time, freshness (``fresh``,
-        a reader's; default: the whole panel's), warnings."""
+        """What forecasts and plans say about their data: as-of time, fingerprint, freshness
+        (``fresh``, a reader's view's, with its own as-of time and fingerprint; default: the
+        whole panel's), warnings."""
         fresh = fresh or self.freshness()
-        return {
-            "data": {
-                "as_of": self.panel.as_of_iso,
-                "fingerprint": self.panel.fingerprint,
-                **fresh.to_dict(),
-            },
-            "warnings": fresh.warnings,
-        }
+        return {"data": {**self._version(fresh), **fresh.to_dict()}, "warnings": fresh.warnings}
+
+    def _version(self, view: Freshness | View | None) -> dict[str, str | None]:
+        """As-of time and fingerprint: ``view``'s when it has them, else the panel's."""
+        if view is None or view.fingerprint is None:
+            return {"as_of": self.panel.as_of_iso, "fingerprint": self.panel.fingerprint}
+        return {"as_of": view.as_of, "fingerprint": view.fingerprint}
 
     def require_model(self) -> ServedModel:
         """The model, or :class:`ModelUnavailableError` saying why there is none and what to do."""
@@ -89,8 +94,10 @@ class Snapshot:
             )
         return self.model
 
-    def card(self) -> dict[str, Any]:
-        """What ``GET /model`` answers (:class:`serving.schemas.ModelCard`)."""
+    def card(self, view: View | None = None, *, storage: bool = True) -> dict[str, Any]:
+        """What ``GET /model`` answers (:class:`serving.schemas.ModelCard`): the data's as-of
+        time and fingerprint are ``view``'s (a reader's; default: the panel's), and where
+        things are stored is said only with ``storage`` (to the operator's admins)."""
         m = self.model
         card: dict[str, Any] = {
             "name": None,
@@ -104,14 +111,20 @@ class Snapshot:
         }
         if m is not None:
             card.update(m.card)
+        reason = self.reason if m is None else m.reason
+        source = None if m is None else m.source
+        if not storage and reason is not None:
+            reason = _LOCATION.sub("<location>", reason)
+        if not storage and source is not None:
+            source = _LOCATION.sub("<location>", source)
         return {
             **card,
             "loaded": m is not None,
             "degraded": bool(m and m.degraded),
-            "reason": self.reason if m is None else m.reason,
-            "source": None if m is None else m.source,
+            "reason": reason,
+            "source": source,
             "loaded_at": None if m is None else m.loaded_at,
-            "data": self.describe_data(),
+            "data": self.describe_data(view, storage=storage),
         }
 
     def model_labels(self) -> dict[str, str] | None:
@@ -126,12 +139,12 @@ class Snapshot:
             "degraded": str(m.degraded).lower(),
         }
 
-    def describe_data(self) -> dict[str, Any]:
+    def describe_data(self, view: View | None = None, *, storage: bool = True) -> dict[str, Any]:
+        """The card's ``data``: see :meth:`card`."""
         periods = self.dataset.periods
         return {
-            "database": self.source,
-            "as_of": self.panel.as_of_iso,
-            "fingerprint": self.data_fingerprint,
+            "database": self.source if storage else None,
+            **self._version(view),
             "regions": len(self.dataset.regions),
             "categories": self.dataset.categories,
             "frequency": self.dataset.frequency,

@@ -9,6 +9,7 @@ replica of the service sharing one database sees every plan.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -70,8 +71,9 @@ class PlanRecord:
         The requester's (``None``: an operator key); the plan was made on their view of the
         panel.
     countries
-        Every country the plan involves (the requester's, its units', its joint
-        operations'): the countries that may read it.
+        Every country the plan involves (the requester's, those of the units it gives
+        shifts, the parties of the joint operations it launches): the countries that may
+        read it. (Plans stored before that rule name every country of their resources.)
     """
 
     plan_id: str
@@ -95,6 +97,15 @@ class PlanRecord:
 
 _RECORD_FIELDS = tuple(f.name for f in fields(PlanRecord))
 _ENCODED = ("request", "response", "countries")
+
+
+def _record(row: Any) -> PlanRecord:
+    """A stored row (of every column of ``plans``) as its record."""
+    values = {f: getattr(row, f) for f in _RECORD_FIELDS if f not in _ENCODED}
+    values["countries"] = tuple((row.countries or "").split())
+    values["request"] = row.request_json
+    values["response"] = json.loads(row.response_json)
+    return PlanRecord(**values)
 
 
 def _countries(countries: tuple[str, ...]) -> str | None:
@@ -130,29 +141,43 @@ class PlanStore:
         """The plan with this id, or ``None``."""
         with self.db.read() as con:
             found = con.execute(sa.select(PlanRow).where(PlanRow.plan_id == plan_id)).first()
-        if found is None:
-            return None
-        values = {f: getattr(found, f) for f in _RECORD_FIELDS if f not in _ENCODED}
-        values["countries"] = tuple((found.countries or "").split())
-        values["request"] = found.request_json
-        values["response"] = json.loads(found.response_json)
-        return PlanRecord(**values)
+        return None if found is None else _record(found)
 
     def recent(
-        self, limit: int = 50, requester: str | None = None, country: str | None = None
+        self,
+        limit: int = 50,
+        requester: str | None = None,
+        country: str | None = None,
+        readable: Callable[[PlanRecord], bool] | None = None,
     ) -> list[PlanSummary]:
         """The latest plans first, optionally only those of one requester; with ``country``,
-        only the plans that country may read (of its keys, or involving it)."""
-        query = sa.select(*_SUMMARY_COLUMNS).order_by(PlanRow.seq.desc()).limit(limit)
+        only the plans that country may read (of its keys, or involving it), and of those
+        of other countries' keys only the ones ``readable`` accepts (the caller's reading of
+        the plan itself)."""
+        # Read whole (the body decides) only where a reader of a country is to be checked.
+        whole = country is not None and readable is not None
+        query = sa.select(*((PlanRow,) if whole else _SUMMARY_COLUMNS))
+        query = query.order_by(PlanRow.seq.desc())
         if requester:
             query = query.where(PlanRow.requester == requester)
         if country is not None:
             query = query.where(
                 sa.or_(PlanRow.country == country, PlanRow.countries.contains(f" {country} "))
             )
+        if country is None or readable is None:
+            with self.db.read() as con:
+                return [PlanSummary(*r) for r in con.execute(query.limit(limit)).all()]
+        found: list[PlanSummary] = []
         with self.db.read() as con:
-            rows = con.execute(query).all()
-        return [PlanSummary(*r) for r in rows]
+            while len(found) < limit:
+                rows = con.execute(query.limit(limit)).all()
+                for row in rows:
+                    if row.country == country or readable(_record(row)):
+                        found.append(PlanSummary(*(getattr(row, c.key) for c in _SUMMARY_COLUMNS)))
+                if len(rows) < limit:
+                    break
+                query = query.where(PlanRow.seq < rows[-1].seq)
+        return found[:limit]
 
     def count(self) -> int:
         with self.db.read() as con:

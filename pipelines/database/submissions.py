@@ -123,7 +123,11 @@ def submit_incidents(
 
 
 def import_directory(
-    db: Database, data_dir: Path, submitter: Submitter, now: Callable[[], datetime] = utcnow
+    db: Database,
+    data_dir: Path,
+    submitter: Submitter,
+    now: Callable[[], datetime] = utcnow,
+    agencies: dict[str, str] | None = None,
 ) -> list[SubmissionResult]:
     """Load a data directory (validated whole) as submissions, all or nothing.
 
@@ -134,17 +138,56 @@ def import_directory(
     the panel has cells in, or spell a category another way. With an agency, the rows are
     stored as that agency's (a ``source`` column must name it).
 
+    Parameters
+    ----------
+    agencies
+        Country (ISO 3166-1 alpha-3) to agency: the rows of a country's regions are that
+        agency's, one submission per country; other countries' rows are
+        ``submitter.agency``'s (none: the operator's). An agency's own keys then read its
+        rows as sent. A cell already stored with the same values keeps its owner (who sends
+        a value is no change).
+
     Raises
     ------
     DataValidationError
-        The directory breaks the data contract, or does not fit the stored panel.
+        The directory breaks the data contract, does not fit the stored panel, or
+        ``agencies`` names a country the regions do not have.
     """
     dataset = load_dataset(data_dir)  # every problem of every file, before anything is stored
     path = find_incidents(data_dir)
     raw, row_of = load_rows(path)
-    table = dataset.incidents
-    if submitter.agency is not None:
-        table = table.assign(source=submitter.agency)
+    owners = dict(agencies or {})
+    country_of = dataset.regions.set_index("region_id")["country"]
+    strangers = sorted(set(owners) - set(country_of))
+    if strangers:
+        raise DataValidationError(
+            [
+                Problem(
+                    "agencies",
+                    f"an agency is given for {c}, which has no region in regions.geojson",
+                    "give agencies of the countries of the regions file (ISO3=NAME)",
+                )
+                for c in strangers
+            ]
+        )
+    # Each row's owner: its country's agency, else the submitter's.
+    row_country = dataset.incidents["region_id"].map(country_of)
+    raw_country = raw["region_id"].astype(str).str.strip().map(country_of).reset_index(drop=True)
+    parts = []
+    for country in [None, *sorted(owners)]:
+        if country is None:
+            mine, raw_mine = ~row_country.isin(owners), ~raw_country.isin(owners)
+            who = submitter
+        else:
+            mine, raw_mine = row_country == country, raw_country == country
+            who = Submitter(submitter.key_name, owners[country], country, submitter.admin)
+        table = dataset.incidents[mine.to_numpy()]
+        if table.empty:
+            continue
+        if who.agency is not None:
+            table = table.assign(source=who.agency)
+        at = raw_mine[raw_mine].index.to_numpy()
+        parts.append((who, table, raw.iloc[at], lambda i, at=at: row_of(int(at[i]))))
     documents = [("regions", data_dir / "regions.geojson")]
     if (data_dir / "resources.json").exists():
         documents.append(("resources", data_dir / "resources.json"))
@@ -152,24 +195,29 @@ def import_directory(
         shape = panel_shape(con)
         if shape is not None:
             problems = _import_problems(raw, path.name, row_of, shape, dataset.regions)
-            if submitter.agency is not None:  # else the operator's rows keep their sources
-                problems += source_problems(raw, path.name, row_of, submitter.agency)
+            for who, _, rows, where in parts:
+                if who.agency is not None:  # else the operator's rows keep their sources
+                    problems += source_problems(rows, path.name, where, who.agency)
             if problems:
                 raise DataValidationError(problems)
         results = [
             store_document(con, kind, doc.name, doc.read_text(encoding="utf-8"), submitter, now)
             for kind, doc in documents
         ]
-        results.append(store_cells(con, "incidents", table, path.name, submitter, now))
+        for who, table, _, _ in parts:
+            results.append(store_cells(con, "incidents", table, path.name, who, now))
         _check_builds(con, results, path.name)
+        detail: dict[str, Any] = {"data": str(data_dir)}
+        detail["submissions"] = [_summary(r) for r in results]
+        if owners:  # naming the countries: their administrators read the event
+            detail["agencies"] = owners
         append_event(
             con,
             submitter.key_name,
             "import",
             actor_agency=submitter.agency,
             actor_country=submitter.country,
-            data=str(data_dir),
-            submissions=[_summary(r) for r in results],
+            **detail,
         )
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
 from rich.table import Table
@@ -23,11 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Print the audit trail of the shared database ($CROSSPLAN_HOME/crossplan.db or "
             "CROSSPLAN_DATABASE_URL): submissions, reverts, imports, exports, reloads, "
-            "promotions and key changes, with who did them (key, agency, country)."
+            "promotions, key changes and refused requests, with who did them (key, agency, "
+            "country). --country gives one country's events, as that country's admins read "
+            "them at GET /audit: those of its keys, and those that name it."
         ),
     )
     p.add_argument("--limit", type=positive_int, default=50, help="how many events (default: 50)")
     p.add_argument("--action", help="only this action, e.g. submission, revert, import")
+    p.add_argument(
+        "--country",
+        type=_country,
+        help="only the events of this country (ISO 3166-1 alpha-3): of its keys, or naming it",
+    )
     p.add_argument("--json", type=output_path, help="write the events as JSON")
     p.set_defaults(run=_run)
 
@@ -41,11 +49,19 @@ def _run(args: argparse.Namespace) -> int:
                 f"--action {args.action!r} is no action of the audit trail — fix: use one of "
                 + ", ".join(known)
             )
-    events = audit_trail(db, args.limit, args.action)
+    events = audit_trail(db, args.limit, args.action, country=args.country)
     if args.json:
         write_json(args.json, {"events": [_as_dict(e) for e in events]})
     _print(events)
     return 0
+
+
+def _country(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 3166-1 alpha-3 code, e.g. GRC (three capital letters)"
+        )
+    return value
 
 
 def _as_dict(event: AuditRecord) -> dict[str, Any]:

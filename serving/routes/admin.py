@@ -36,15 +36,18 @@ def reload(who: Admin) -> ReloadResponse:
     response_model=AuditList,
     responses=ERRORS,
     summary="Submissions, reverts, imports, exports, plans, webhooks, reloads, promotions, "
-    "key changes: the audit trail, newest first (role: admin)",
+    "key changes, refused keys and submissions: the audit trail, newest first (role: admin; "
+    "an admin of a country reads that country's events)",
 )
 def audit(
-    _: Admin,
+    who: Admin,
     limit: Annotated[int, Query(ge=1, le=1000, description="How many events")] = 100,
     action: Annotated[str | None, Query(max_length=32, description="Only this action")] = None,
 ) -> AuditList:
     svc = service()
-    return AuditList(events=[AuditItem(**vars(e)) for e in audit_trail(svc.db, limit, action)])
+    # An admin of a country reads the events of its country: an actor of it, or naming it.
+    events = audit_trail(svc.db, limit, action, country=who.country)
+    return AuditList(events=[AuditItem(**vars(e)) for e in events])
 
 
 @router.get(

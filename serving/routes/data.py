@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from optimize.resources import Resources
 from serving.api import ERRORS, Anyone, Reader, parse_date, service
-from serving.auth import Permission
+from serving.auth import Permission, Role
 from serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
 from serving.served_model import check_names
 from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
@@ -103,7 +103,10 @@ def resources(who: Reader) -> Resources:
 def model(who: Reader) -> ModelCard:
     svc = service()
     snapshot = svc.current()
-    return ModelCard(**svc.policy(who, snapshot).card(snapshot.card()))
+    policy = svc.policy(who, snapshot)
+    # Where the data are stored is the operator's: its admins read it.
+    storage = who.role is Role.ADMIN and who.country is None
+    return ModelCard(**policy.card(snapshot.card(policy.view(), storage=storage)))
 
 
 @router.get(
@@ -131,4 +134,4 @@ def incidents(
         frame.to_csv(buffer, index=False)
         return Response(buffer.getvalue(), media_type="text/csv")
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return JSONResponse({"as_of": snapshot.panel.as_of_iso, "rows": rows})
+    return JSONResponse({"as_of": policy.view().as_of, "rows": rows})

@@ -14,6 +14,7 @@ from serving.auth import Principal
 from serving.errors import PlanNotFoundError, error_body
 from serving.geojson import plan_feature_collection
 from serving.plan_runner import plan_on_snapshot
+from serving.plan_sharing import with_parties
 from serving.routing import CompactBodyRoute
 from serving.schemas import (
     ErrorBody,
@@ -66,30 +67,31 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
     outcome = plan_on_snapshot(
         snapshot, body, who, started, svc.plan_gate, policy, svc.settings.plan_memory_mb
     )
-    # The requester reads its plan as it would read it stored.
-    record = outcome.record
-    response = policy.plan(record.response, record.country, record.agency, record.request)
-    svc.store.add(outcome.record)
+    # Stored with the countries the plan involves (not every country of its resources): no
+    # other country lists or reads it. The requester reads it as it would read it stored.
+    record = with_parties(outcome.record, snapshot.dataset.resources)
+    response = policy.plan(record)
+    svc.store.add(record)
     record_event(
         svc.db,
         who.name,
         "plan",
-        plan_id=outcome.record.plan_id,
-        status=outcome.record.status,
-        countries=list(outcome.record.countries),
+        plan_id=record.plan_id,
+        status=record.status,
+        countries=list(record.countries),
         agency=who.agency,
         country=who.country,
     )
     m = metrics()
-    m.plans.labels(status=outcome.record.status, solver=body.solver).inc()
-    if outcome.record.solve_seconds is not None:
-        m.solve_seconds.labels(solver=body.solver).observe(outcome.record.solve_seconds)
+    m.plans.labels(status=record.status, solver=body.solver).inc()
+    if record.solve_seconds is not None:
+        m.solve_seconds.labels(solver=body.solver).observe(record.solve_seconds)
     if not outcome.feasible:
         return JSONResponse(
             error_body(
                 "no plan meets every constraint; see the diagnosis",
                 diagnosis=response["diagnosis"],
-                plan_id=outcome.record.plan_id,
+                plan_id=record.plan_id,
             ),
             422,
         )
@@ -110,7 +112,8 @@ def plans(
     ] = None,
 ) -> PlanList:
     svc = service()
-    found = svc.store.recent(limit, requester, country=who.country)
+    policy = svc.policy(who)
+    found = svc.store.recent(limit, requester, country=who.country, readable=policy.reads_plan)
     audience = Audience.of(who)
     return PlanList(
         plans=[
@@ -149,9 +152,9 @@ def _readable_plan(plan_id: str, who: Principal) -> dict[str, Any]:
     svc = service()
     record = svc.store.get(plan_id)
     policy = svc.policy(who)
-    if record is None or not policy.reads_plan(record.country, record.countries):
+    if record is None or not policy.reads_plan(record):
         raise PlanNotFoundError(
             f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
             "the plans it may read"
         )
-    return policy.plan(record.response, record.country, record.agency, record.request)
+    return policy.plan(record)

@@ -141,6 +141,9 @@ def test_with_mlflow_unreachable_the_local_copy_serves_degraded(
         card = client.get("/model", headers=bearer(keys["analyst"])).json()
         assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
         assert "local copy of version 1" in card["reason"]
+        # Where MLflow is: the operator's admins read it, an analyst does not.
+        assert "127.0.0.1:9" not in card["reason"]
+        card = client.get("/model", headers=bearer(keys["admin"])).json()
         assert "127.0.0.1:9" in card["reason"]
         assert client.post("/forecast", **ask).json() == live
 
@@ -169,9 +172,11 @@ def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
             reload = client.post("/admin/reload", headers=bearer(keys["admin"]))
             assert reload.status_code == 503
             assert "still serving version 1" in reload.json()["error"]
-            card = settled_card(client, keys["analyst"])
+            card = settled_card(client, keys["admin"])
             assert (card["source"], card["version"], card["degraded"]) == ("local copy", "1", True)
             assert "local copy of version 1" in card["reason"] and held.uri in card["reason"]
+            card = client.get("/model", headers=bearer(keys["analyst"])).json()
+            assert "local copy of version 1" in card["reason"] and held.uri not in card["reason"]
             assert client.get("/readyz").status_code == 200
     finally:
         held.release.set()
