@@ -15,19 +15,21 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
+from http import HTTPMethod, HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 import anyio.to_thread
 import bentoml
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.database.audit import record_refusal
@@ -65,6 +67,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Problems of a query string listed at most.
+_MAX_LISTED = 20
+_HTTP_METHODS = frozenset(HTTPMethod)
 
 
 def _takes_a_list(annotation: Any) -> bool:
@@ -73,30 +78,49 @@ def _takes_a_list(annotation: Any) -> bool:
     return any(get_origin(kind) is list for kind in kinds)
 
 
-async def _one_value_per_parameter(request: Request) -> None:
-    """400 for a single-valued query parameter given more than once.
+def _query_parameters(dependant: Dependant) -> list[Any]:
+    """The query parameters of an endpoint and of every dependency it has."""
+    found = list(dependant.query_params)
+    for dependency in dependant.dependencies:
+        found += _query_parameters(dependency)
+    return found
 
-    Starlette would take the last value and drop the others silently: a request that says two
-    things is refused, as the OpenAPI document describes each such parameter as one value.
+
+async def _query_as_documented(request: Request) -> None:
+    """400 for a query string the OpenAPI document does not describe, listing every problem.
+
+    Starlette would read it leniently: a parameter the endpoint does not take (a misspelt
+    ``limt=5``, a key pasted as ``?api_key=``) would be ignored, an empty one (``category=``)
+    read as an empty name, and a single-valued one given more than once taken at its last
+    value. A request that says something the endpoint cannot hear is refused instead, naming
+    the parameters it takes. (One dependency of the whole API: every route, the same rule.)
     """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
-    single = {
-        p.alias
-        for p in route.dependant.query_params  # the endpoint's own: no dependency has any
-        if not _takes_a_list(p.field_info.annotation)
-    }
-    counts = Counter(name for name, _ in request.query_params.multi_items())
-    repeated = sorted(name for name in single if counts[name] > 1)
-    if repeated:
-        raise RequestValidationError(
-            [
-                {"type": "repeated_parameter", "loc": ("query", name),
-                 "msg": f"'{name}' is given {counts[name]} times, and takes one value"}
-                for name in repeated
-            ]
-        )  # fmt: skip
+    parameters = {p.alias: p for p in _query_parameters(route.dependant)}
+    takes = (
+        f"this endpoint takes {', '.join(sorted(parameters))}"
+        if parameters
+        else "this endpoint takes no query parameter"
+    )
+    items = request.query_params.multi_items()
+    counts = Counter(name for name, _ in items)
+    empty = {name for name, value in items if value == ""}
+    problems = []
+    for name, count in counts.items():
+        parameter = parameters.get(name)
+        if parameter is None:
+            message, fix = f"unknown query parameter '{name[:100]}'", f"remove it: {takes}"
+        elif count > 1 and not _takes_a_list(parameter.field_info.annotation):
+            message, fix = f"'{name}' is given {count} times, and takes one value", "give it once"
+        elif name in empty:
+            message, fix = f"'{name}' is given empty", "leave it out, or give a value"
+        else:
+            continue
+        problems.append(Problem("request", message, fix, None, name[:100]))
+    if problems:
+        raise DataValidationError(problems[:_MAX_LISTED])
 
 
 api = FastAPI(
@@ -105,7 +129,7 @@ api = FastAPI(
     openapi_url=None,  # BentoML serves the merged document at /docs.json
     docs_url=None,
     redoc_url=None,
-    dependencies=[Depends(_one_value_per_parameter)],
+    dependencies=[Depends(_query_as_documented)],
 )
 # A plan's forecast rows are kept as the forecast table, not one object per row.
 api.router.route_class = CompactBodyRoute
@@ -271,12 +295,29 @@ async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
 
 @api.exception_handler(StarletteHTTPException)
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    message = str(exc.detail)
+    message, headers = str(exc.detail), exc.headers
     if exc.status_code in (404, 405) and message == HTTPStatus(exc.status_code).phrase:
         # The router's own answer (no such path or method), which says nothing of the fix.
-        allow = (exc.headers or {}).get("Allow")
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        allow = (headers or {}).get("Allow")
         message = routing_error(exc.status_code, request.method, request.url.path, allow)
-    return JSONResponse(error_body(message), exc.status_code, headers=exc.headers)
+    return JSONResponse(error_body(message), exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the API's document declares at the request's path. (The router's 405
+    names those of the first route of the path only: ``POST`` for ``/webhooks``, which
+    takes GET too.)"""
+    path = request.url.path
+    methods = {
+        method.upper()
+        for template, operations in api.openapi()["paths"].items()
+        if compile_path(template)[0].match(path)
+        for method in operations
+        if method.upper() in _HTTP_METHODS
+    }
+    return ", ".join(sorted(methods))
 
 
 @api.exception_handler(Exception)

@@ -18,6 +18,7 @@ from optimize.plan import Finding
 from pipelines.freshness import DataStatus
 from pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
 from pipelines.planning import PlanEnvelope
+from serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -300,10 +301,14 @@ class WebhookRequest(_Body):
 
     url: str = Field(
         min_length=8,
-        max_length=2000,
+        max_length=MAX_URL_LENGTH,
         description="An https URL of a public host (plain http and private addresses only "
-        "for hosts the operator allows); no user:password@, no #fragment. A token in its "
-        "query is kept for posting and never shown again",
+        "for hosts the operator allows); no user:password@, no #fragment; printable ASCII "
+        "(percent-encode the rest; an international host name in its xn-- form). A token in "
+        "its query is kept for posting and never shown again",
+        # Documented here, checked by serving.webhook_urls, which says which character is
+        # wrong and where.
+        json_schema_extra={"pattern": URL_PATTERN},
     )
     secret: str | None = Field(
         default=None,

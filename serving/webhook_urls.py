@@ -38,6 +38,7 @@ from pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "URL_PATTERN",
     "Destination",
     "Resolver",
     "UnresolvedHostError",
@@ -71,8 +72,12 @@ _DOTTED_QUAD = re.compile(
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # A last label of digits or 0x-hex makes the resolver read the whole host as a number.
 _NUMERIC_LABEL = re.compile(r"\d+|0x[0-9a-f]*")
-# Printable ASCII but space, and the characters RFC 3986 never allows unencoded.
-_UNSAFE_CHARACTER = re.compile(r'[^\x21-\x7e]|[\\"<>^`{|}]')
+# What a webhook URL may hold: printable ASCII but space, '#' (a fragment, refused with a
+# message of its own) and the characters RFC 3986 never allows unencoded. The request's
+# schema documents it (URL_PATTERN); the check below says which character, and where.
+_URL_CHARACTERS = r"!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~"
+URL_PATTERN = f"^[{_URL_CHARACTERS}]+$"
+_UNSAFE_CHARACTER = re.compile(f"[^{_URL_CHARACTERS}#]")
 _DEFAULT_PORT = {"https": 443, "http": 80}
 _EXAMPLE = "e.g. https://alerts.example.org/crossplan"
 
