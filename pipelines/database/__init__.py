@@ -10,7 +10,9 @@ checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.revert` puts a submission's cells back;
 :mod:`~pipelines.database.audit` keeps the audit trail; :mod:`~pipelines.database.plans`,
 :mod:`~pipelines.database.keys`, :mod:`~pipelines.database.alerts` and
-:mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks.
+:mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks;
+:mod:`~pipelines.database.outbox` keeps the alerts each submission owes and the posts owed to
+webhooks until they are done.
 """
 
 from pipelines.database.alerts import AlertRecord, list_alerts, store_alerts
@@ -29,6 +31,19 @@ from pipelines.database.engine import (
     database_url,
 )
 from pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
+from pipelines.database.outbox import (
+    AlertJob,
+    Delivery,
+    claim_alert_job,
+    claim_deliveries,
+    finish_delivery,
+    outbox_counts,
+    owe_alerts,
+    owe_deliveries,
+    release_alert_job,
+    retry_delivery,
+    settle_alert_job,
+)
 from pipelines.database.panel import (
     NoPanelError,
     PanelVersion,
@@ -61,10 +76,12 @@ from pipelines.database.webhooks import (
 __all__ = [
     "ACTIONS",
     "DATABASE_VARIABLE",
+    "AlertJob",
     "AlertRecord",
     "AuditRecord",
     "Database",
     "DatabaseUnavailableError",
+    "Delivery",
     "KeyRecord",
     "NoPanelError",
     "PanelVersion",
@@ -79,9 +96,12 @@ __all__ = [
     "append_event",
     "audit_actions",
     "audit_trail",
+    "claim_alert_job",
+    "claim_deliveries",
     "database_url",
     "delete_key",
     "export_panel",
+    "finish_delivery",
     "import_directory",
     "iso",
     "key_agencies",
@@ -91,10 +111,16 @@ __all__ = [
     "list_keys",
     "list_submissions",
     "load_panel",
+    "outbox_counts",
+    "owe_alerts",
+    "owe_deliveries",
     "read_webhooks",
     "record_event",
+    "release_alert_job",
     "remove_webhook",
+    "retry_delivery",
     "revert_submission",
+    "settle_alert_job",
     "stopped_because",
     "store_alerts",
     "store_key",

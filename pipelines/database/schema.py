@@ -5,25 +5,28 @@ this package read and write them (the service calls those modules, never the mod
 marked *append-only* refuse ``UPDATE`` and ``DELETE`` in the database itself (SQLite
 triggers, PostgreSQL trigger functions), so no code path can rewrite history:
 
-=================  ==============  ==========================================================
-table              append-only     holds
-=================  ==============  ==========================================================
-``submissions``    yes             who sent what and when: agency, key, country, fingerprint
-``documents``      yes             regions and resources files, each in a submission
-``cell_versions``  yes             every version of every panel cell, in a submission
-``plans``          yes             every plan the service made
-``alerts``         yes             risk alerts raised after submissions
-``audit``          yes             every act: submissions, reverts, imports, exports, …
-``api_keys``       no              hashed keys (revoking deletes; the audit keeps the record)
-``webhooks``       no              where an agency wants its alerts posted
-=================  ==============  ==========================================================
+========================  ============  ==========================================================
+table                     append-only   holds
+========================  ============  ==========================================================
+``submissions``           yes           who sent what and when: agency, key, country, fingerprint
+``documents``             yes           regions and resources files, each in a submission
+``cell_versions``         yes           every version of every panel cell, in a submission
+``plans``                 yes           every plan the service made
+``alerts``                yes           risk alerts raised after submissions
+``audit``                 yes           every act: submissions, reverts, imports, exports, …
+``api_keys``              no            hashed keys (revoking deletes; the audit keeps the record)
+``webhooks``              no            where an agency wants its alerts posted
+``alert_jobs``            no            the alerts each submission owes, until raised (the outbox)
+``webhook_deliveries``    no            each post owed to a webhook, until delivered or given up
+========================  ============  ==========================================================
 
 The panel's three tables are written through :mod:`~pipelines.database.versions` (by
 :mod:`~pipelines.database.submissions` and :mod:`~pipelines.database.revert`) and rebuilt
 into a panel by :mod:`~pipelines.database.panel`; each of the others has its own repository:
 :mod:`~pipelines.database.plans`, :mod:`~pipelines.database.alerts`,
-:mod:`~pipelines.database.audit`, :mod:`~pipelines.database.keys` (``api_keys``) and
-:mod:`~pipelines.database.webhooks`.
+:mod:`~pipelines.database.audit`, :mod:`~pipelines.database.keys` (``api_keys``),
+:mod:`~pipelines.database.webhooks` and :mod:`~pipelines.database.outbox` (``alert_jobs``
+and ``webhook_deliveries``).
 
 Times are naive UTC ``datetime`` values with microseconds, the same on both databases.
 """
@@ -32,12 +35,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "APPEND_ONLY",
     "Alert",
+    "AlertJobRow",
     "ApiKeyRow",
     "AuditEntry",
     "Base",
@@ -46,6 +61,7 @@ __all__ = [
     "PlanRow",
     "Submission",
     "Webhook",
+    "WebhookDelivery",
 ]
 
 APPEND_ONLY = ("submissions", "documents", "cell_versions", "plans", "alerts", "audit")
@@ -173,3 +189,45 @@ class Webhook(Base):
     secret: Mapped[str | None] = mapped_column(String(200))  # signs each body (HMAC-SHA256)
     # The key that registered it, as it was then: a webhook stops when that key goes.
     key_created_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class AlertJobRow(Base):
+    """The alerts a submission owes: written with the submission, settled once they are
+    stored (:mod:`~pipelines.database.outbox`)."""
+
+    __tablename__ = "alert_jobs"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | done | failed
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime())  # the lease
+    attempts: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime())
+    alerts: Mapped[int | None] = mapped_column(Integer)  # how many were stored
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """One post owed to a webhook: an alert's body, until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "webhook_id"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    # No foreign key: a deleted webhook's deliveries stay, and stop.
+    webhook_id: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)  # the JSON posted, the same bytes at every try
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed | ...
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime())  # the lease
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime())  # or given up at
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)

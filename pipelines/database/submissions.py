@@ -37,6 +37,7 @@ from pipelines.database.checks import (
     source_problems,
 )
 from pipelines.database.engine import Database
+from pipelines.database.outbox import owe_alerts
 from pipelines.database.panel import _NO_PANEL, NoPanelError, build_panel, utcnow
 from pipelines.database.revert import (
     RevertResult,
@@ -119,6 +120,8 @@ def submit_incidents(
                 raise DataValidationError(again)
         result = store_cells(con, "incidents", table, file, submitter, now)
         _audit_submission(con, submitter, result)
+        if not result.duplicate:  # its alerts are owed from this commit on
+            owe_alerts(con, result.submission_id)
     return result
 
 
