@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 
-from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM, problems_from_failures
+from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
 from pipelines.contract.frequency import infer_frequency
 from pipelines.contract.personal import looks_personal
+from pipelines.contract.values import value_problems
 from pipelines.errors import DataValidationError, Problem
 
 __all__ = [
@@ -32,16 +31,6 @@ _KNOWN = ("region_id", "period", "category", "reported", "detected", "effort", "
 DEFAULT_CATEGORY = "all"
 # Problems with these columns make row checks meaningless.
 _STRUCTURAL = ("region_id", "period", "reported", "detected", "effort", "count")
-
-_MESSAGES = {
-    "non_negative": ("negative value {value}", "counts and effort are never negative"),
-    "integer": ("count {value} is not a whole number", "counts are whole numbers of incidents"),
-    "finite": (
-        "value {value} is not a finite number",
-        "use a number, or leave the cell empty if unknown",
-    ),
-    "text": ("value {value!r} is not text", "use a text value"),
-}
 
 
 @dataclass(frozen=True)
@@ -116,7 +105,7 @@ def check_incidents(
     problems += row_problems
     if frame.empty:
         raise DataValidationError(problems)
-    problems += _check_values(frame, file, row_of)
+    problems += value_problems(frame, file, row_of)
     problems += _check_keys(frame, file, row_of, region_ids)
     frequency, freq_problems = infer_frequency(frame["period"], file, row_of)
     problems += freq_problems
@@ -328,40 +317,6 @@ def _one_date(value: object) -> pd.Timestamp | None:
         return pd.Timestamp(str(value))
     except (ValueError, TypeError, OverflowError):
         return None
-
-
-def _check_values(
-    frame: pd.DataFrame, file: str, row_of: Callable[[int], int | str]
-) -> list[Problem]:
-    columns: dict[str, pa.Column] = {}
-    for column in ("reported", "detected", "count"):
-        if column in frame.columns:
-            columns[column] = pa.Column(
-                "float64",
-                nullable=True,
-                checks=[
-                    pa.Check(lambda s: s >= 0, name="non_negative"),
-                    pa.Check(lambda s: (s - s.round()).abs() < 1e-9, name="integer"),
-                ],
-            )
-    if "effort" in frame.columns:
-        columns["effort"] = pa.Column(
-            "float64",
-            nullable=True,
-            checks=[
-                pa.Check(lambda s: s >= 0, name="non_negative"),
-                pa.Check(lambda s: s.abs() < np.inf, name="finite"),
-            ],
-        )
-    for cov in (c for c in frame.columns if str(c).startswith("cov_")):
-        columns[cov] = pa.Column(
-            "float64", nullable=True, checks=pa.Check(lambda s: s.abs() < np.inf, name="finite")
-        )
-    try:
-        pa.DataFrameSchema(columns).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        return problems_from_failures(err.failure_cases, file, row_of, _MESSAGES)
-    return []
 
 
 def _check_keys(
