@@ -27,6 +27,8 @@ __all__ = [
     "RowOf",
     "category_problems",
     "column_problems",
+    "covariate_flags",
+    "empty_row_problems",
     "ownership_problems",
     "period_problems",
     "source_problems",
@@ -78,9 +80,15 @@ def ownership_problems(
 
 
 def period_problems(
-    raw: pd.DataFrame, file: str, row_of: RowOf, frequency: str, now: datetime | None
+    raw: pd.DataFrame,
+    file: str,
+    row_of: RowOf,
+    frequency: str,
+    now: datetime | None,
+    first: pd.Timestamp | None = None,
 ) -> list[Problem]:
-    """Periods in the future (when ``now`` is given) or not starting a period of the panel.
+    """Periods in the future (when ``now`` is given), before the panel's ``first`` period
+    (when given: a backfill is an administrator's), or not starting a period of the panel.
 
     Periods that are no dates, or have a time-zone offset, are the contract's to report.
     """
@@ -103,6 +111,20 @@ def period_problems(
                     "period",
                 )
             )
+    past: list[Problem] = []
+    if first is not None:
+        for i, value in period[known & (period < first)].items():
+            past.append(
+                Problem(
+                    file,
+                    f"period {value:%Y-%m-%d} is before the shared panel's first period "
+                    f"({first:%Y-%m-%d})",
+                    "correct the date if it is a typo; history older than the panel is "
+                    "added by an administrator (a backfill with an admin key)",
+                    row_of(int(i)),
+                    "period",
+                )
+            )
     misfit = known & ~fits_frequency(period.where(known, pd.Timestamp("2001-01-01")), frequency)
     misfits = [
         Problem(
@@ -114,7 +136,34 @@ def period_problems(
         )
         for i, value in period[misfit].items()
     ]
-    return _capped(future, "in the future") + _capped(misfits, "off the panel's periods")
+    return (
+        _capped(future, "in the future")
+        + _capped(past, "before the panel's first period")
+        + _capped(misfits, "off the panel's periods")
+    )
+
+
+def empty_row_problems(raw: pd.DataFrame, file: str, row_of: RowOf) -> list[Problem]:
+    """Rows with no value at all: no count, no effort, no covariate (they would store a cell
+    that says nothing, and an empty version is how a revert withdraws a cell)."""
+    frame = raw.reset_index(drop=True)
+    values = [c for c in frame.columns if c in (*_SPLIT, "count") or str(c).startswith("cov_")]
+    if not values:
+        return []
+    text = frame[values].astype("string").apply(lambda c: c.str.strip())
+    empty = (text.isna() | (text == "")).all(axis=1)
+    located = [
+        Problem(
+            file,
+            "the row has no value: every count, effort and covariate is empty",
+            "give the row's values, or remove it (a cell sent in error is reverted by an "
+            "administrator: crossplan submissions revert)",
+            row_of(int(i)),
+            values[0],
+        )
+        for i in frame.index[empty.to_numpy()]
+    ]
+    return _capped(located, "with no value")
 
 
 def column_problems(
@@ -240,3 +289,27 @@ def _known_as(name: str, categories: list[str]) -> str | None:
         return by_spelling[key]
     close = difflib.get_close_matches(key, list(by_spelling), n=1, cutoff=_ALIKE)
     return by_spelling[close[0]] if close else None
+
+
+def covariate_flags(raw: pd.DataFrame, row_of: RowOf, seen: pd.DataFrame) -> list[str]:
+    """Warnings for covariate values outside the range of ``seen`` (the panel's values):
+    accepted, since a covariate may move, but worth a second look, as forecasts extrapolate
+    there."""
+    frame = raw.reset_index(drop=True)
+    flags: list[str] = []
+    for column in (c for c in frame.columns if str(c).startswith("cov_") and c in seen.columns):
+        known = pd.to_numeric(seen[column], errors="coerce").dropna()
+        if known.empty:
+            continue
+        low, high = float(known.min()), float(known.max())
+        values = pd.to_numeric(frame[column], errors="coerce")
+        outside = values[(values < low) | (values > high)]
+        if outside.empty:
+            continue
+        i, value = next(iter(outside.items()))
+        flags.append(
+            f"{column}: {len(outside)} value(s) outside the range the panel has seen "
+            f"({low:g} to {high:g}), e.g. {value:g} at {row_of(int(i))} — check them: "
+            "forecasts extrapolate there"
+        )
+    return flags

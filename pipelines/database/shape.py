@@ -37,6 +37,9 @@ class PanelShape:
         Whether the panel records ``reported``, ``detected`` and ``effort`` (else ``count``).
     regions_in_use
         Regions that have cells in the panel.
+    first_period
+        The panel's earliest period: a submission goes no further back without an
+        administrator's key (a backfill).
     last_submission
         Id of the latest submission when the shape was read.
     """
@@ -47,6 +50,7 @@ class PanelShape:
     categories: frozenset[str]
     covariates: frozenset[str]
     regions_in_use: frozenset[str]
+    first_period: pd.Timestamp
     last_submission: int
 
 
@@ -64,13 +68,15 @@ def panel_shape(con: Connection) -> PanelShape | None:
         return None
     covariates = pd.Series(cells["covariates"].dropna().unique(), dtype=object)
     keys = _COVARIATE_KEY.findall("\n".join(covariates)) if len(covariates) else []
+    periods = pd.Series(pd.to_datetime(cells["period"].unique()))
     return PanelShape(
         regions=_regions(doc.fingerprint, doc.content),
-        frequency=frequency_of(pd.Series(pd.to_datetime(cells["period"].unique()))),
+        frequency=frequency_of(periods),
         has_effort=bool(cells["count"].isna().all()),
         categories=frozenset(cells["category"].astype(str)),
         covariates=frozenset(keys),
         regions_in_use=frozenset(cells["region_id"].astype(str)),
+        first_period=pd.Timestamp(periods.min()),
         last_submission=int(last_id),
     )
 

@@ -32,6 +32,7 @@ from pipelines.database.checks import (
     RowOf,
     category_problems,
     column_problems,
+    empty_row_problems,
     ownership_problems,
     period_problems,
     source_problems,
@@ -92,8 +93,10 @@ def submit_incidents(
     Raises
     ------
     DataValidationError
-        Every problem: the contract's, and rows of another country's regions, future periods
-        or periods off the panel's frequency, count or covariate columns the panel does not
+        Every problem: the contract's (counts, effort and covariates within what the models
+        hold), and rows of another country's regions, future periods, periods before the
+        panel's first (without an admin's key) or off the panel's frequency, rows with no
+        value at all, count or covariate columns the panel does not
         have, a category it does not have (without an admin's key) or a variant spelling of
         one it has, a ``source`` other than the submitter's agency. Nothing is stored.
     NoPanelError
@@ -101,8 +104,10 @@ def submit_incidents(
     """
     with db.read() as con:
         shape = _require(panel_shape(con))
-    problems = period_problems(raw, file, row_of, shape.frequency, now())
+    first = None if submitter.admin else shape.first_period  # an admin may backfill
+    problems = period_problems(raw, file, row_of, shape.frequency, now(), first)
     problems = _fit_problems(raw, file, row_of, shape, submitter) + problems
+    problems += empty_row_problems(raw, file, row_of)
     problems += source_problems(raw, file, row_of, submitter.agency)
     try:
         incidents = check_incidents(raw, file, row_of, shape.regions.ids)
