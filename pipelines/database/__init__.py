@@ -22,6 +22,7 @@ from pipelines.database.audit import (
     append_event,
     audit_actions,
     audit_trail,
+    latest_event_id,
     record_event,
 )
 from pipelines.database.engine import (
@@ -55,6 +56,7 @@ from pipelines.database.panel import (
     utcnow,
 )
 from pipelines.database.plans import PlanRecord, PlanStore, PlanSummary
+from pipelines.database.revert import QUARANTINED, quarantine_reason
 from pipelines.database.submissions import (
     RevertResult,
     SubmissionRecord,
@@ -76,6 +78,7 @@ from pipelines.database.webhooks import (
 __all__ = [
     "ACTIONS",
     "DATABASE_VARIABLE",
+    "QUARANTINED",
     "AlertJob",
     "AlertRecord",
     "AuditRecord",
@@ -106,6 +109,7 @@ __all__ = [
     "iso",
     "key_agencies",
     "last_good_panel",
+    "latest_event_id",
     "latest_submission",
     "list_alerts",
     "list_keys",
@@ -114,6 +118,7 @@ __all__ = [
     "outbox_counts",
     "owe_alerts",
     "owe_deliveries",
+    "quarantine_reason",
     "read_webhooks",
     "record_event",
     "release_alert_job",

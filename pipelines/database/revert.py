@@ -48,7 +48,18 @@ from pipelines.database.versions import (
 )
 from pipelines.errors import ConfigurationError
 
-__all__ = ["RevertResult", "SubmissionRecord", "list_submissions", "revert_submission"]
+__all__ = [
+    "QUARANTINED",
+    "RevertResult",
+    "SubmissionRecord",
+    "list_submissions",
+    "quarantine_reason",
+    "revert_submission",
+]
+
+#: How the reason of a revert that quarantines a submission starts: the service reverts a
+#: submission its champion cannot forecast the panel with, and the reason says why.
+QUARANTINED = "quarantined"
 
 _CELL_KINDS = ("incidents", WITHDRAWN_KIND)
 _SHOWN = 10
@@ -187,6 +198,27 @@ def revert_submission(
             reason=reason,
         )
     return RevertResult(revert_id, submission_id, str(iso(received)), restored, dropped, reason)
+
+
+def quarantine_reason(db: Database, submission_id: int) -> str | None:
+    """Why submission ``submission_id`` was quarantined (the latest such revert of it), or
+    ``None`` when it was not, or when its quarantine was reverted since."""
+    prefix = _revert_file(submission_id, f"{QUARANTINED}: ")
+    with db.read() as con:
+        found = con.execute(
+            sa.select(Submission.id, Submission.file_name)
+            .where(Submission.kind == WITHDRAWN_KIND, Submission.file_name.startswith(prefix))
+            .order_by(Submission.id.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            return None
+        undone = con.execute(
+            sa.select(sa.func.count())
+            .select_from(Submission)
+            .where(Submission.file_name.startswith(_revert_file(found.id, "")))
+        ).scalar_one()
+    return None if undone else found.file_name[len(prefix) :]
 
 
 def _target(con: Connection, submission_id: int) -> Any:
