@@ -17,7 +17,9 @@ panel, for its region-level regions, and never on a count it may not read, so an
 figures are a function of what the reader may read (an alert on a hidden small count would say
 how it compares with a threshold the reader knows). Each is stored (append-only) with its
 audience (:mod:`pipelines.database.alerts`), listed at ``GET /alerts`` to the keys of that
-audience, and posted to their webhooks (:mod:`serving.webhooks`).
+audience, and posted to their webhooks (:mod:`serving.webhooks`). Raising them is owed from
+the submission's commit on, and done by whichever replica takes the debt
+(:mod:`serving.alert_jobs`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
 from serving.sharing import OPERATOR, Audience, SharingPolicy
 from serving.snapshot import Snapshot
 
-__all__ = ["MIN_JUMP", "audiences", "detect_alerts"]
+__all__ = ["MIN_JUMP", "audiences", "detect_alerts", "submitted_cells"]
 
 # A forecast jump is worth an alert only when the new forecast expects this many incidents.
 MIN_JUMP = 1.0
@@ -44,6 +46,15 @@ def audiences(db: Database) -> list[Audience]:
     """The operator and every agency that holds a key: whom alerts are raised for."""
     agencies = {Audience(country, agency) for country, agency in key_agencies(db)}
     return [OPERATOR, *sorted(agencies, key=str)]
+
+
+def submitted_cells(snapshot: Snapshot, submission_id: int) -> pd.DataFrame:
+    """``region_id, category, period, observed`` of the cells of ``snapshot``'s panel whose
+    current version ``submission_id`` stored (what :func:`detect_alerts` takes as
+    ``observed``); cells with nothing observed are left out."""
+    mine = (snapshot.panel.provenance["submission_id"] == submission_id).to_numpy()
+    cells = snapshot.dataset.incidents[mine]
+    return cells[_KEY].assign(observed=snapshot.dataset.observed()[mine].astype("float64")).dropna()
 
 
 def _table(snapshot: Snapshot, policy: SharingPolicy, until: pd.Timestamp) -> pd.DataFrame:

@@ -266,6 +266,18 @@ class SubmissionResponse(BaseModel):
     duplicate: bool = Field(description="True when the same content was submitted before")
     periods: list[str] = Field(description="The periods it covers")
     alerts: int = Field(description="Alerts it raised (GET /alerts)")
+    quarantined: str | None = Field(
+        None,
+        description="Set when the service set the submission aside: the served model cannot "
+        "forecast the panel with it, so it was reverted (every other agency's forecasts and "
+        "plans go on from the panel without it) and an alert went to the administrators. "
+        "The reason says what failed; fix: correct the values and submit again",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What was accepted but is worth a second look, e.g. covariate values "
+        "outside the range the panel has seen",
+    )
 
 
 class AlertItem(BaseModel):
@@ -274,9 +286,12 @@ class AlertItem(BaseModel):
     id: int | None = Field(description="Alert id")
     created_at: str = Field(description="When it was raised (ISO 8601, UTC)")
     submission_id: int = Field(description="The submission that raised it")
-    kind: Literal["observed_above_q90", "forecast_jump"] = Field(
+    kind: Literal["observed_above_q90", "forecast_jump", "submission_quarantined"] = Field(
         description="'observed_above_q90': a new count above the last forecast's q90; "
-        "'forecast_jump': the new forecast mean above the previous forecast's q90"
+        "'forecast_jump': the new forecast mean above the previous forecast's q90; "
+        "'submission_quarantined': the served model could not forecast the panel with a "
+        "submission, which was set aside (reverted): 'exceeded' holds the reason and the "
+        "revert's submission id, 'value' the cells it had"
     )
     region_id: str = Field(description="The region")
     country: str = Field(description="Its country")

@@ -29,7 +29,14 @@ import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
 from starlette.routing import Mount, Route, compile_path
 
-from pipelines.database import Database, PlanStore, latest_submission, record_event
+from pipelines.database import (
+    AlertRecord,
+    Database,
+    PlanStore,
+    latest_event_id,
+    latest_submission,
+    record_event,
+)
 from pipelines.errors import PanelBuildError
 from serving.api import api
 from serving.auth import KeyStore, Principal
@@ -38,20 +45,28 @@ from serving.isolation import start_forkserver
 from serving.logs import configure_logging
 from serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
 from serving.openapi import openapi_app
+from serving.outbox import OutboxWorker
 from serving.page import page_app
 from serving.plan_runner import PlanGate
+from serving.quarantine import quarantine
 from serving.routes import ROUTERS
 from serving.schemas import ModelCard, ReloadResponse
 from serving.security import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.sharing import Audience, SharingPolicy
-from serving.snapshot import Snapshot, confirmed, load_snapshot, refreshed
+from serving.snapshot import (
+    Snapshot,
+    UnforecastablePanelError,
+    confirmed,
+    load_snapshot,
+    refreshed,
+)
 from serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,
     start_metrics_listener,
 )
-from serving.webhooks import WebhookSender
+from serving.webhook_registry import WebhookTarget
 
 __all__ = ["CrossplanService"]
 
@@ -61,6 +76,10 @@ for _router in ROUTERS:
     api.include_router(_router)
 
 _PAGE = page_app()
+# Submissions set aside in one go before the service says it is not ready instead.
+_MAX_QUARANTINES = 5
+#: The audit events after which every replica loads the champion again.
+CHAMPION_EVENTS = ("promotion", "reload")
 # BentoML's request timeout keeps a timer per request for the whole timeout, a leak at load
 # (see serving.middleware.TimeoutMiddleware); the app BentoML builds takes this one instead.
 _bentoml_traffic.TimeoutMiddleware = TimeoutMiddleware  # type: ignore[misc,assignment]
@@ -101,14 +120,16 @@ class CrossplanService:
         self.db = Database.connect(self.settings.database_url)  # down: the start fails, saying so
         self.keys = KeyStore(self.db)
         self.store = PlanStore(self.db)
-        # Each delivery checks the webhook's key and address again, and is audited.
-        self.webhooks = WebhookSender(self.db, self.settings.webhook_allow)
+        # Raises the alerts submissions owe and posts them to webhooks, from the database: a
+        # replica that dies leaves them to another (started once the snapshot serves).
+        self.outbox = OutboxWorker.of(self)
         self._reload_lock = threading.Lock()
         self._panel_lock = threading.Lock()
         self._db_checked = (0.0, True)
-        # The latest panel when it does not build, and the latest submission it was tried at:
-        # the last good snapshot keeps serving and the service says it is not ready.
-        self._unbuildable: PanelBuildError | None = None
+        # Why the latest panel does not serve (it does not build, or it cannot be forecast and
+        # nothing could be set aside), and the latest submission it was tried at: the last
+        # good snapshot keeps serving and the service says it is not ready.
+        self._unbuildable: Exception | None = None
         self._failed_at = 0
         # A local copy of the champion serves at once; MLflow is asked about it meanwhile.
         self.snapshot: Snapshot = load_snapshot(self.settings, self.db, copy_first=True)
@@ -117,10 +138,21 @@ class CrossplanService:
         self.current()  # a database whose latest panel does not build starts not ready
         if self.snapshot.model is not None and not self.snapshot.model.confirmed:
             threading.Thread(target=self._confirm, name="confirm-champion", daemon=True).start()
-        # When the instance goes, or the worker exits: let queued webhook posts go out and
+        # When the instance goes, or the worker exits: let the webhook posts in flight end and
         # close the database's connections. (Not a BentoML shutdown hook: BentoML calls those
         # on whatever instance is current, which is none after a second app lifespan ends.)
-        weakref.finalize(self, _close, self.webhooks, self.db)
+        # Promotions and reloads made elsewhere (the CLI, another replica) are followed.
+        self._watched = latest_event_id(self.db, CHAMPION_EVENTS)
+        self._stop = threading.Event()
+        if self.settings.model_watch > 0:
+            threading.Thread(
+                target=_watch_champion,
+                args=(weakref.ref(self), self._stop),
+                name="watch-champion",
+                daemon=True,
+            ).start()
+        self.outbox.start()
+        weakref.finalize(self, _close, self.outbox, self.db, self._stop)
 
     def __is_ready__(self) -> bool:
         # Not ready without a model, nor when the database stops answering, nor when its latest
@@ -144,10 +176,13 @@ class CrossplanService:
     def current(self) -> Snapshot:
         """The snapshot on the database's latest panel (rebuilt after any new submission).
 
-        When the latest panel does not build (:class:`PanelBuildError`), the last good
-        snapshot keeps serving and the service is not ready until a later submission (a
-        revert, a correction) gives a panel that builds; each failing submission is tried,
-        and logged, once.
+        Every new panel is forecast before it serves. When the model cannot forecast it, the
+        last good snapshot keeps serving and the submission that broke it is set aside
+        (:mod:`serving.quarantine`), so the next panel, without it, serves at once. When the
+        latest panel does not build (:class:`PanelBuildError`), or no submission can be set
+        aside, the last good snapshot keeps serving and the service is not ready until a
+        later submission (a revert, a correction) gives a panel that serves; each failing
+        submission is tried, and logged, once.
         """
         snapshot = self.snapshot
         latest = latest_submission(self.db)
@@ -156,16 +191,42 @@ class CrossplanService:
         with self._panel_lock:
             latest = latest_submission(self.db)
             if latest not in (self.snapshot.panel.last_submission, self._failed_at):
-                try:
-                    self.snapshot = refreshed(self.snapshot, self.db)
-                except PanelBuildError as err:
-                    log.error(
-                        "%s — still serving the panel as of %s", err, self.snapshot.panel.as_of_iso
-                    )
-                    self._unbuildable, self._failed_at = err, latest
-                else:
-                    self._unbuildable, self._failed_at = None, 0
+                self._follow(latest)
             return self.snapshot
+
+    def _follow(self, latest: int) -> None:
+        """Serve the database's latest panel, setting aside what the model cannot forecast
+        (under the panel's lock)."""
+        for _ in range(_MAX_QUARANTINES):
+            try:
+                self.snapshot = refreshed(self.snapshot, self.db)
+            except PanelBuildError as err:
+                log.error(
+                    "%s — still serving the panel as of %s", err, self.snapshot.panel.as_of_iso
+                )
+                self._unbuildable, self._failed_at = err, latest
+                return
+            except UnforecastablePanelError as err:
+                found = quarantine(self.db, self.snapshot, err)
+                if found is None:
+                    log.error(
+                        "the model cannot forecast the panel with submission %s, which cannot "
+                        "be set aside — still serving the panel as of %s; fix: revert it "
+                        "(crossplan submissions revert %s)",
+                        latest, self.snapshot.panel.as_of_iso, latest,
+                    )  # fmt: skip
+                    self._unbuildable, self._failed_at = err, latest
+                    return
+                self.announce(found.alerts)
+                latest = latest_submission(self.db)
+            else:
+                self._unbuildable, self._failed_at = None, 0
+                return
+
+    def announce(self, alerts: list[AlertRecord], hooks: list[WebhookTarget] | None = None) -> None:
+        """Owe the posts of stored alerts to the webhooks of their audiences (``hooks``:
+        default, every active one); the outbox posts them."""
+        self.outbox.owe(alerts, hooks)
 
     def policy(self, who: Principal, snapshot: Snapshot | None = None) -> SharingPolicy:
         """What ``who`` may read of ``snapshot`` (default: the current one)."""
@@ -200,7 +261,44 @@ class CrossplanService:
 
     def reload(self, who: Principal) -> ReloadResponse:
         """Load the current champion and panel (``POST /admin/reload``); keep what serves
-        when the new model is worse off (:class:`ReloadFailedError`)."""
+        when the new model is worse off (:class:`ReloadFailedError`). Every other replica
+        follows (:meth:`follow_champion`)."""
+        old, new = self._load_champion()
+        previous = None if old.model is None else old.model.card["version"]
+        card = new.card()
+        log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
+        record_event(
+            self.db, who.name, "reload", previous_version=previous, version=card["version"]
+        )
+        self._watched = max(self._watched, latest_event_id(self.db, CHAMPION_EVENTS))
+        return ReloadResponse(previous_version=previous, model=ModelCard(**card))
+
+    def follow_champion(self) -> bool:
+        """Load the champion again when it was promoted or reloaded elsewhere since the last
+        look (``crossplan promote``, ``crossplan train``, another replica's reload): every
+        replica of a shared database serves the same champion within
+        ``CROSSPLAN_MODEL_WATCH`` seconds. Whether it looked again."""
+        seen = latest_event_id(self.db, CHAMPION_EVENTS)
+        if seen <= self._watched:
+            return False
+        self._watched = seen
+        try:
+            old, new = self._load_champion()
+        except ReloadFailedError as err:
+            log.warning("a new champion was announced, but: %s", err)
+            return True
+        previous = None if old.model is None else old.model.card["version"]
+        log.info("following the champion: %s -> %s", previous, new.card()["version"])
+        return True
+
+    def _load_champion(self) -> tuple[Snapshot, Snapshot]:
+        """Load the champion and the panel and serve them; what served before, and now.
+
+        Raises
+        ------
+        ReloadFailedError
+            The new model is worse off than the one serving, which stays.
+        """
         with self._reload_lock:
             old = self.snapshot
             new = load_snapshot(self.settings, self.db)
@@ -214,13 +312,24 @@ class CrossplanService:
             with self._panel_lock:
                 self.snapshot = new
                 self._show_model(old)
-        previous = None if old.model is None else old.model.card["version"]
-        card = new.card()
-        log.info("'%s' reloaded the model: %s -> %s", who.name, previous, card["version"])
-        record_event(
-            self.db, who.name, "reload", previous_version=previous, version=card["version"]
-        )
-        return ReloadResponse(previous_version=previous, model=ModelCard(**card))
+        return old, new
+
+
+def _watch_champion(service: weakref.ref[CrossplanService], stop: threading.Event) -> None:
+    """Look for a champion promoted or reloaded elsewhere, every ``model_watch`` seconds,
+    until ``stop`` is set or the service is gone."""
+    while True:
+        svc = service()
+        if svc is None:
+            return
+        interval = svc.settings.model_watch
+        try:
+            svc.follow_champion()
+        except Exception:  # the database may be down for a while: look again later
+            log.exception("could not look for a new champion")
+        del svc
+        if stop.wait(interval):
+            return
 
 
 # On the whole service, so BentoML's own routes (/docs.json, /metrics, ...) get the headers
@@ -251,8 +360,9 @@ def _route_templates() -> list[tuple[Any, str]]:
     return routes
 
 
-def _close(webhooks: WebhookSender, db: Database) -> None:
-    webhooks.close()
+def _close(outbox: OutboxWorker, db: Database, stop: threading.Event) -> None:
+    stop.set()
+    outbox.close()
     db.dispose()
 
 

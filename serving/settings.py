@@ -17,12 +17,18 @@ this object calls), as they run without the service; everything else is read her
                             regions and this many non-zero cells (default 3)
 ``CROSSPLAN_WEBHOOK_ALLOW`` hosts (comma-separated) a webhook may name with plain http or a
                             private address; by default webhooks are https to public hosts
+``CROSSPLAN_OUTBOX_POLL``   seconds between a replica's looks for alerts owed and webhook
+                            posts due (default 2)
+``CROSSPLAN_OUTBOX_LEASE``  seconds a replica holds the alerts or a webhook post it took;
+                            when it dies, another takes them over after this (default 60)
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
 ``CROSSPLAN_METRICS``       ``admin`` (default: admins read ``/metrics`` on the service's
                             port) or a port, or HOST:PORT, to serve it on apart
 ``CROSSPLAN_PLAN_SLOTS``    plans made at once (default 2)
 ``CROSSPLAN_PLAN_QUEUE``    plans that may wait for a slot (default 8); beyond, 429
 ``CROSSPLAN_PLAN_MEMORY_MB`` memory one plan may use, in MiB (default 1536)
+``CROSSPLAN_MODEL_WATCH``   seconds between a replica's looks for a promotion or reload
+                            made elsewhere, which it then follows (default 5; 0: never)
 ``CROSSPLAN_TILE_URL``      a tile basemap's URL template for the map (default: none)
 ``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
@@ -67,11 +73,17 @@ class Settings:
     suppress_below, min_total, webhook_allow
         The sharing thresholds (:mod:`serving.sharing`) and the hosts webhooks may name
         over plain http or at private addresses.
+    outbox_poll, outbox_lease
+        Seconds between looks for owed alerts and due webhook posts, and seconds a replica
+        holds what it took of them (:mod:`serving.outbox`).
     metrics
         Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
         port, to admins.
     plan_slots, plan_queue, plan_memory_mb
         Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_runner`).
+    model_watch
+        Seconds between looks for a champion promoted or reloaded by another process
+        (``0``: never look).
     tile_url, tile_attribution
         The map's tile basemap, if any.
     service_url, api_key
@@ -86,10 +98,13 @@ class Settings:
     suppress_below: int = 3
     min_total: int = 3
     webhook_allow: tuple[str, ...] = ()
+    outbox_poll: int = 2
+    outbox_lease: int = 60
     metrics: tuple[str, int] | None = None
     plan_slots: int = 2
     plan_queue: int = 8
     plan_memory_mb: int = 1536
+    model_watch: int = 5
     tile_url: str | None = None
     tile_attribution: str | None = None
     service_url: str = "http://127.0.0.1:3000"
@@ -108,10 +123,13 @@ class Settings:
             suppress_below=_threshold("CROSSPLAN_SUPPRESS_BELOW", "a whole number of incidents"),
             min_total=_threshold("CROSSPLAN_MIN_TOTAL", "a whole number of regions and cells"),
             webhook_allow=_hosts(os.environ.get("CROSSPLAN_WEBHOOK_ALLOW", "")),
+            outbox_poll=_whole("CROSSPLAN_OUTBOX_POLL", 2, 1),
+            outbox_lease=_whole("CROSSPLAN_OUTBOX_LEASE", 60, 1),
             metrics=_listener(os.environ.get("CROSSPLAN_METRICS", "admin").strip()),
             plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", 2, 1),
             plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", 8, 0),
             plan_memory_mb=_whole("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256),
+            model_watch=_whole("CROSSPLAN_MODEL_WATCH", 5, 0),
             tile_url=os.environ.get("CROSSPLAN_TILE_URL") or None,
             tile_attribution=os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
             service_url=os.environ.get("CROSSPLAN_URL") or "http://127.0.0.1:3000",

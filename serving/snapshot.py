@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from optimize.forecast import QUANTILE_COLUMNS
 from pipelines.contract import Dataset
 from pipelines.database import (
     Database,
@@ -36,7 +38,15 @@ from serving.served_model import Forecaster, ForecastFile, ServedModel, card_of
 from serving.settings import Settings
 from serving.sharing import OPERATOR
 
-__all__ = ["CONFIRMING", "Snapshot", "confirmed", "load_snapshot", "refreshed"]
+__all__ = [
+    "CONFIRMING",
+    "Snapshot",
+    "UnforecastablePanelError",
+    "confirmed",
+    "forecasts",
+    "load_snapshot",
+    "refreshed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,14 @@ CONFIRMING = "until MLflow confirms the champion"
 _LOCATION = re.compile(
     r"[A-Za-z][A-Za-z0-9+.-]*://\S*[^\s.,:;)]|(?<![\w.])/[^\s'\"()]*[^\s'\"().,:;]"
 )
+
+
+class UnforecastablePanelError(Exception):
+    """The served model cannot forecast a new panel (the last good one keeps serving)."""
+
+    def __init__(self, panel: PanelVersion, cause: Exception) -> None:
+        super().__init__(_first_line(cause))
+        self.panel = panel
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,11 +249,45 @@ def confirmed(snapshot: Snapshot, by: Snapshot) -> Snapshot:
     return Snapshot(snapshot.panel, snapshot.source, stays)
 
 
-def refreshed(snapshot: Snapshot, db: Database) -> Snapshot:
-    """The same model on the database's current panel (after a submission): no retraining."""
-    panel = load_panel(db)
-    model = None if snapshot.model is None else snapshot.model.fresh_copy()
-    return _warmed(Snapshot(panel, snapshot.source, model, snapshot.reason))
+def refreshed(snapshot: Snapshot, db: Database, as_of: datetime | None = None) -> Snapshot:
+    """The same model on the database's panel as of ``as_of`` (default: its current one,
+    after a submission): no retraining. The new panel is forecast before it is returned.
+
+    Raises
+    ------
+    UnforecastablePanelError
+        The model serving ``snapshot`` cannot forecast the new panel (it fails, or gives
+        values that are not finite numbers): the caller keeps serving ``snapshot``.
+    PanelBuildError
+        The database's cells do not make a panel.
+    """
+    panel = load_panel(db, as_of)
+    if snapshot.model is None:
+        return Snapshot(panel, snapshot.source, None, snapshot.reason)
+    model = snapshot.model.fresh_copy()
+    try:
+        forecasts(model, panel.dataset)
+    except Exception as err:
+        log.exception("the model cannot forecast the panel as of %s", panel.as_of_iso)
+        raise UnforecastablePanelError(panel, err) from err
+    return Snapshot(panel, snapshot.source, model, snapshot.reason)
+
+
+def forecasts(model: ServedModel, dataset: Dataset) -> pd.DataFrame:
+    """The operator's forecast of the first horizons (kept by ``model`` for every reader
+    that reads the panel itself).
+
+    Raises
+    ------
+    ValueError
+        The forecast has values that are not finite numbers.
+    """
+    horizon = min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON)
+    table = model.table(dataset, horizon, OPERATOR)
+    values = table[["activity_mean", *QUANTILE_COLUMNS.values()]].to_numpy(dtype="float64")
+    if not np.isfinite(values).all():
+        raise ValueError("the forecast's activity is not a finite number in some cells")
+    return table
 
 
 def _warmed(snapshot: Snapshot) -> Snapshot:
@@ -244,14 +296,21 @@ def _warmed(snapshot: Snapshot) -> Snapshot:
     if model is None:
         return snapshot
     try:
-        # The operator's view is the panel itself: its forecasts are the ones kept for it.
-        horizon = min(_WARM_HORIZON, model.card.get("horizon") or _WARM_HORIZON)
-        model.table(snapshot.dataset, horizon, OPERATOR)
+        forecasts(model, snapshot.dataset)
     except Exception as err:
         log.exception("the model cannot forecast the panel as of %s", snapshot.panel.as_of_iso)
-        reason = f"model {model.card['version']} cannot forecast the panel: {err}"
+        reason = f"model {model.card['version']} cannot forecast the panel: {_first_line(err)}"
         return Snapshot(snapshot.panel, snapshot.source, None, reason)
     return snapshot
+
+
+def _first_line(err: Exception) -> str:
+    """What went wrong, in one line: the problems of a validation error, else the first line."""
+    problems = getattr(err, "problems", None)
+    if problems:
+        return "; ".join(p.message for p in problems)
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
 
 
 def _unconfirmed_copy(settings: Settings) -> ServedModel | None:

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 MAX_WEBHOOKS = 10
-"""Webhooks one agency may have: each has a queue and a thread of its own."""
+"""Webhooks one agency may have (each is posted to apart from the others, from the outbox)."""
 
 _SECRET = re.compile(r"[\x21-\x7e]{16,200}")
 

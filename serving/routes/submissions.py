@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
-from pipelines.database import Submitter, store_alerts, submit_incidents
-from serving.alerts import audiences, detect_alerts
+from pipelines.database import Submitter, quarantine_reason, submit_incidents
+from pipelines.database.checks import covariate_flags
 from serving.api import ERRORS, Reporter, service
 from serving.auth import Principal, Role
 from serving.schemas import ErrorBody, SubmissionResponse
-from serving.sharing import Audience, SharingPolicy
+from serving.sharing import Audience
 from serving.snapshot import Snapshot
 from serving.submissions import read_submission
-from serving.webhook_registry import webhooks
 
 if TYPE_CHECKING:
     from serving.service import CrossplanService
 
 __all__ = ["router"]
 
-log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -76,11 +73,17 @@ def _submit(
         row_of=row_of,
         submitter=Submitter(who.name, who.agency, who.country, admin=who.role is Role.ADMIN),
     )
+    flags = covariate_flags(raw, row_of, before.dataset.incidents)
     raised = 0
-    if not result.duplicate:
-        after = svc.current()
+    after = svc.current()  # forecast before it serves: a submission it cannot is set aside
+    if not result.duplicate:  # (one set aside owes none: its job is settled at once)
         raised = _raise_alerts(svc, before, after, result.submission_id, who)
-    return SubmissionResponse(**result.to_dict(), alerts=raised)
+    set_aside = quarantine_reason(svc.db, result.submission_id)
+    if set_aside is not None:
+        return SubmissionResponse(
+            **result.to_dict(), alerts=1, quarantined=set_aside, warnings=flags
+        )
+    return SubmissionResponse(**result.to_dict(), alerts=raised, warnings=flags)
 
 
 def _raise_alerts(
@@ -90,38 +93,10 @@ def _raise_alerts(
     submission_id: int,
     submitter: Principal,
 ) -> int:
-    """Raise, store and post the alerts of a submission, for every audience; a failure
-    never undoes it, and one audience's failure stops no other's. The submitter's own alerts
-    are counted."""
-    try:
-        prov = after.panel.provenance
-        mine = (prov["submission_id"] == submission_id).to_numpy()
-        cells = after.dataset.incidents[mine]
-        observed = (
-            cells[["region_id", "category", "period"]]
-            .assign(observed=after.dataset.observed()[mine].astype("float64"))
-            .dropna()
-        )
-        hooks = webhooks(svc.db)
-        readers = audiences(svc.db)
-    except Exception:
-        log.exception("could not raise the alerts of submission %s", submission_id)
-        return 0
-    s = svc.settings
-    raised: dict[str, list[Any]] = {}
-    for audience in readers:
-        try:
-            policies = (
-                SharingPolicy(before.panel, audience, s.suppress_below, s.min_total),
-                SharingPolicy(after.panel, audience, s.suppress_below, s.min_total),
-            )
-            found = detect_alerts(before, after, observed, submission_id, policies)
-            raised[audience.label] = store_alerts(svc.db, found)
-        except Exception:
-            log.exception(
-                "could not raise the alerts of submission %s for %s", submission_id, audience.label
-            )
-    for hook in hooks:
-        for alert in raised.get(Audience.of(hook.owner()).label, ()):
-            svc.webhooks.send(hook, {"alert": alert.to_dict()})
-    return len(raised.get(Audience.of(submitter).label, ()))
+    """Raise the alerts the submission owes, now, for every audience, with one post owed to
+    each webhook of their audiences (:mod:`serving.alert_jobs`); the submitter's own alerts
+    are counted. A failure never undoes the submission: its alerts stay owed, and another try
+    (this replica's or another's outbox worker) raises them, as when this replica dies."""
+    raised = svc.outbox.raise_now(submission_id, after, known=(before, after))
+    mine = Audience.of(submitter).label
+    return sum(alert.audience == mine for alert in raised or ())

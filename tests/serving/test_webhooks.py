@@ -1,32 +1,21 @@
-"""Webhooks: which URLs are refused, how deliveries reach (or do not reach) real local
-receivers, and what the table lets each agency see and delete.
+"""Webhooks: which URLs are refused, and what the table lets each agency see and delete.
 
-Every receiver is an HTTP server on 127.0.0.1, named in the sender's allow-list the way an
-operator names a host in ``CROSSPLAN_WEBHOOK_ALLOW``; host names resolve through a fixed
-table, so nothing leaves the machine.
+Host names resolve through a fixed table, so nothing leaves the machine. How deliveries reach
+(or do not reach) real local receivers is ``test_webhook_deliveries.py``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import socket
-import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from pipelines.database import Database, audit_trail
-from pipelines.database.schema import ApiKeyRow
 from pipelines.errors import DataValidationError
-from serving.auth import KeyStore, Principal, Role, add_key, revoke_key
+from serving.auth import KeyStore, Principal, Role, add_key
 from serving.errors import WebhookNotFoundError
 from serving.webhook_registry import (
     WebhookTarget,
@@ -36,7 +25,6 @@ from serving.webhook_registry import (
     webhooks,
 )
 from serving.webhook_urls import MAX_URL_LENGTH, check_url, redact
-from serving.webhooks import WebhookSender, sign
 
 LOCAL = ("127.0.0.1",)  # the allow-list of the tests' receivers
 PUBLIC = "93.184.216.34"  # a public address a test name resolves to (never connected to)
@@ -193,15 +181,6 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    """A SQLite database with the keys of :data:`KEYS` (for the delivery tests)."""
-    database = Database.connect(f"sqlite:///{tmp_path / 'crossplan.db'}")
-    _add_keys(database)
-    yield database
-    database.dispose()
-
-
 def _add_keys(database: Database) -> None:
     keys = KeyStore(database)
     for name, (role, country, agency) in KEYS.items():
@@ -296,300 +275,6 @@ def test_an_agency_has_at_most_ten_webhooks(db: Database) -> None:
     with pytest.raises(DataValidationError, match="the most it may have"):
         _register(db, "grc-analyst", "https://hooks.example.org/eleventh")
     _register(db, "mkd-analyst", "https://hooks.example.org/eleventh")  # another agency may
-
-
-# -- deliveries to real receivers -------------------------------------------------------------
-
-
-@dataclass
-class Post:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A local HTTP server that records the posts it receives."""
-
-    url: str
-    posts: list[Post] = field(default_factory=list)
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, n: int, seconds: float) -> bool:
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.posts) >= n, seconds)
-
-
-@contextmanager
-def receiving(
-    answers: Iterable[int] = (),
-    location: str | None = None,
-    gate: threading.Event | None = None,
-) -> Iterator[Receiver]:
-    """A receiver answering ``answers`` in turn (then 204), with ``Location`` when given,
-    each answer held until ``gate`` opens."""
-    statuses = iter(answers)
-    receiver: Receiver
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with receiver.arrived:
-                receiver.posts.append(Post(self.path, dict(self.headers), body))
-                receiver.arrived.notify_all()
-            if gate is not None:
-                gate.wait(10)
-            self.send_response(next(statuses, 204))
-            if location is not None:
-                self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        if gate is not None:
-            gate.set()
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
-def never_answering() -> Iterator[str]:
-    """The URL of a port that takes connections (the kernel's backlog) and never answers."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/alerts"
-
-
-@contextmanager
-def sending(db: Database, **options: Any) -> Iterator[WebhookSender]:
-    sender = WebhookSender(db, options.pop("allow", LOCAL), **{"first_delay": 0.01, **options})
-    try:
-        yield sender
-    finally:
-        sender.close(timeout=2)
-
-
-def _local(db: Database, url: str, name: str = "grc-analyst", **options: Any) -> WebhookTarget:
-    return add_webhook(db, who(name), url, allow=LOCAL, **options)
-
-
-def _settled(sender: WebhookSender, n: int, seconds: float = 5) -> dict[str, int]:
-    """The sender's counts once ``n`` bodies are done with (delivered or not)."""
-    deadline = time.monotonic() + seconds
-    while sum(sender.counts().values()) < n and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return sender.counts()
-
-
-def test_a_delivery_posts_the_json_body_to_the_full_url_signed_and_is_audited(
-    sqlite_db: Database, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="serving")
-    secret = "a-shared-secret-of-32-characters"
-    with receiving() as receiver, sending(sqlite_db) as sender:
-        hook = _local(sqlite_db, f"{receiver.url}/alerts?token=s3cret", secret=secret)
-        started = time.monotonic()
-        sender.send(hook, {"alert": {"region_id": "r004"}})
-        assert time.monotonic() - started < 0.05  # the caller does not wait
-        assert receiver.wait_for(1, 5)
-        assert _settled(sender, 1) == {"delivered": 1}
-    post = receiver.posts[0]
-    assert post.path == "/alerts?token=s3cret"  # the full URL is what is posted to
-    assert json.loads(post.body) == {"alert": {"region_id": "r004"}}
-    assert post.headers["Content-Type"] == "application/json"
-    assert post.headers["X-Crossplan-Signature"] == sign(secret, post.body)
-    assert post.headers["X-Crossplan-Webhook"] == str(hook.id)
-    delivery = audit_trail(sqlite_db, action="webhook_delivery")[0]
-    assert delivery.actor == "grc-analyst"
-    assert {k: delivery.detail[k] for k in ("webhook_id", "outcome", "status", "tries", "country",
-                                            "agency", "url")} == {
-        "webhook_id": hook.id, "outcome": "delivered", "status": 204, "tries": 1,
-        "country": "GRC", "agency": "Border Police", "url": f"{receiver.url}/alerts?token=***",
-    }  # fmt: skip
-    assert delivery.detail["seconds"] >= 0
-    everything = json.dumps([e.detail for e in audit_trail(sqlite_db)]) + caplog.text
-    assert "s3cret" not in everything and secret not in everything
-
-
-@pytest.mark.parametrize(
-    ("answers", "outcome", "tries"),
-    [
-        ([], "delivered", 1),  # accepted at once
-        ([503, 502], "delivered", 3),  # down twice, then back: the third try arrives
-        ([503] * 6, "failed", 6),  # never back: given up after the last try
-        ([429], "delivered", 2),  # "too many requests": tried again later
-        ([404], "failed", 1),  # "not found" will not change: no second try
-    ],
-)
-def test_a_failing_receiver_is_retried_only_when_a_retry_may_succeed(
-    sqlite_db: Database, answers: list[int], outcome: str, tries: int
-) -> None:
-    with receiving(answers) as receiver, sending(sqlite_db) as sender:
-        hook = _local(sqlite_db, f"{receiver.url}/alerts")
-        sender.send(hook, {"alert": {"region_id": "r004"}})
-        assert _settled(sender, 1) == {outcome: 1}
-    assert len(receiver.posts) == tries
-    assert audit_trail(sqlite_db, action="webhook_delivery")[0].detail["tries"] == tries
-
-
-def test_a_redirect_is_not_followed_and_fails_the_delivery(sqlite_db: Database) -> None:
-    with receiving() as elsewhere, receiving([302], location=f"{elsewhere.url}/admin/reload") as (
-        receiver
-    ), sending(sqlite_db) as sender:  # fmt: skip
-        hook = _local(sqlite_db, f"{receiver.url}/alerts")
-        sender.send(hook, {"alert": {"region_id": "r004"}})
-        assert _settled(sender, 1) == {"failed": 1}
-        time.sleep(0.1)  # time enough for a followed redirect to arrive
-    assert len(receiver.posts) == 1 and elsewhere.posts == []
-    detail = audit_trail(sqlite_db, action="webhook_delivery")[0].detail
-    assert (detail["status"], detail["outcome"]) == (302, "failed")
-    assert "redirects are not followed" in detail["reason"]
-
-
-def test_a_receiver_that_never_answers_delays_no_other_webhook(sqlite_db: Database) -> None:
-    sender = WebhookSender(sqlite_db, LOCAL, timeout=3)
-    with never_answering() as silent, receiving() as fast:
-        slow_hook = _local(sqlite_db, silent)
-        fast_hook = _local(sqlite_db, f"{fast.url}/alerts", name="mkd-analyst")
-        for n in range(5):  # the slow one's queue fills first
-            sender.send(slow_hook, {"alert": {"n": n}})
-        started = time.monotonic()
-        sender.send(fast_hook, {"alert": {"n": 0}})
-        assert fast.wait_for(1, 2), "the fast webhook waited for the slow one"
-        assert time.monotonic() - started < 1.0
-        assert _settled(sender, 1) == {"delivered": 1}  # the slow one is still hanging
-        sender.close(timeout=0.2)
-
-
-def test_a_full_queue_drops_its_oldest_alert_and_counts_it(sqlite_db: Database) -> None:
-    gate = threading.Event()
-    with receiving(gate=gate) as receiver, sending(sqlite_db, queue_length=2) as sender:
-        hook = _local(sqlite_db, f"{receiver.url}/alerts")
-        sender.send(hook, {"n": 0})
-        assert receiver.wait_for(1, 5)  # the first is in flight, held by the receiver
-        for n in range(1, 5):  # 1, 2, 3, 4 into a queue of two: 1 and 2 are dropped
-            sender.send(hook, {"n": n})
-        assert sender.counts() == {"dropped": 2}
-        gate.set()
-        assert receiver.wait_for(3, 5)
-        assert _settled(sender, 5) == {"dropped": 2, "delivered": 3}
-    assert [json.loads(p.body)["n"] for p in receiver.posts] == [0, 3, 4]
-    reported = [e.detail["dropped"] for e in audit_trail(sqlite_db, action="webhook_delivery")]
-    assert sorted(reported) == [0, 0, 2]  # the drops are reported with the next delivery
-
-
-def _revoke(db: Database) -> None:
-    revoke_key(KeyStore(db), "grc-analyst")
-
-
-def _replace(db: Database) -> None:
-    add_key(KeyStore(db), "grc-analyst", Role.ANALYST, country="GRC", agency="Border Police",
-            replace=True)  # fmt: skip
-
-
-def _move(db: Database) -> None:
-    add_key(KeyStore(db), "grc-analyst", Role.ANALYST, country="MKD", agency="Border Police",
-            replace=True)  # fmt: skip
-
-
-def _edit(db: Database) -> None:
-    with db.write() as con:
-        con.execute(sa.update(ApiKeyRow).where(ApiKeyRow.name == "grc-analyst")
-                    .values(agency="Coast Guard"))  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        _revoke,  # the key is revoked
-        _replace,  # a new key under the same name: the old one is revoked
-        _move,  # the name now holds a key of another country
-        _edit,  # the key's row edited in the database to another agency
-    ],
-)
-def test_a_webhook_stops_when_its_key_is_revoked_replaced_or_moved(
-    sqlite_db: Database, change: Any
-) -> None:
-    with receiving() as receiver, sending(sqlite_db) as sender:
-        hook = _local(sqlite_db, f"{receiver.url}/alerts")
-        sender.send(hook, {"n": 0})
-        assert receiver.wait_for(1, 5)
-        change(sqlite_db)
-        assert webhooks(sqlite_db) == []  # the alert code finds no webhook to post to
-        (listed,) = list_webhooks(sqlite_db, who("planner"))
-        assert not listed.active
-        sender.send(hook, {"n": 1})  # a post queued before the change was seen
-        assert _settled(sender, 2) == {"delivered": 1, "stopped": 1}
-    assert len(receiver.posts) == 1
-    stopped = audit_trail(sqlite_db, action="webhook_delivery")[0].detail
-    assert stopped["outcome"] == "stopped" and "grc-analyst" in stopped["reason"]
-
-
-def test_a_deleted_webhook_gets_nothing_more(sqlite_db: Database) -> None:
-    with receiving() as receiver, sending(sqlite_db) as sender:
-        hook = _local(sqlite_db, f"{receiver.url}/alerts")
-        delete_webhook(sqlite_db, who("grc-analyst"), hook.id)
-        sender.send(hook, {"n": 0})
-        assert _settled(sender, 1) == {"stopped": 1}
-    assert receiver.posts == []
-
-
-def test_a_name_that_resolves_elsewhere_after_registration_is_refused_at_delivery(
-    sqlite_db: Database,
-) -> None:
-    answers = {"hooks.example.org": [PUBLIC]}
-    with receiving() as receiver:
-        port = receiver.url.rpartition(":")[2]
-        hook = add_webhook(sqlite_db, who("grc-analyst"), f"https://hooks.example.org:{port}/a",
-                           resolve=dns(answers))  # fmt: skip
-        answers["hooks.example.org"] = ["127.0.0.1"]  # DNS rebinding: now the local receiver
-        with sending(sqlite_db, allow=(), resolve=dns(answers)) as sender:
-            sender.send(hook, {"n": 0})
-            assert _settled(sender, 1) == {"refused": 1}
-    assert receiver.posts == []
-    detail = audit_trail(sqlite_db, action="webhook_delivery")[0].detail
-    assert "loopback" in detail["reason"]
-
-
-def test_a_post_goes_to_the_address_that_was_checked_with_the_host_name_kept(
-    sqlite_db: Database,
-) -> None:
-    resolve = dns({"receiver.test": ["127.0.0.1"]})
-    with receiving() as receiver:
-        port = receiver.url.rpartition(":")[2]
-        url = f"http://receiver.test:{port}/alerts"
-        hook = add_webhook(sqlite_db, who("grc-analyst"), url, allow=("receiver.test",),
-                           resolve=resolve)  # fmt: skip
-        with sending(sqlite_db, allow=("receiver.test",), resolve=resolve) as sender:
-            sender.send(hook, {"n": 0})
-            assert receiver.wait_for(1, 5)
-    assert receiver.posts[0].headers["Host"] == f"receiver.test:{port}"
-
-
-def test_closing_stops_quickly_even_with_a_receiver_that_never_answers(
-    sqlite_db: Database,
-) -> None:
-    with never_answering() as silent:
-        sender = WebhookSender(sqlite_db, LOCAL, timeout=5)
-        sender.send(_local(sqlite_db, silent), {"n": 0})
-        time.sleep(0.1)  # the post is in flight
-        started = time.monotonic()
-        sender.close(timeout=0.5)
-        assert time.monotonic() - started < 1.0
-    sender.send(_local(sqlite_db, silent.replace("/alerts", "/later")), {"n": 1})
-    assert sender.counts()["dropped"] == 1  # after closing, nothing is queued
 
 
 def test_the_shown_form_of_a_long_url_fits_the_column() -> None:
