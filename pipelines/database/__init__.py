@@ -13,7 +13,7 @@ checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks.
 """
 
-from pipelines.database.alerts import AlertRecord, list_alerts, store_alerts
+from pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
 from pipelines.database.audit import (
     ACTIONS,
     AuditRecord,
@@ -77,6 +77,7 @@ __all__ = [
     "Submitter",
     "WebhookRecord",
     "append_event",
+    "audience_label",
     "audit_actions",
     "audit_trail",
     "database_url",
