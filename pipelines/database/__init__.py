@@ -10,7 +10,11 @@ checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.revert` puts a submission's cells back;
 :mod:`~pipelines.database.audit` keeps the audit trail; :mod:`~pipelines.database.plans`,
 :mod:`~pipelines.database.keys`, :mod:`~pipelines.database.alerts` and
-:mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks.
+:mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks;
+:mod:`~pipelines.database.operations` keeps joint operations, from proposal to confirmation
+(its rules: :mod:`~pipelines.database.operation_rules`; its state, derived from its events:
+:mod:`~pipelines.database.operation_state`; the resources' candidates seeded as proposals:
+:mod:`~pipelines.database.operation_seeds`).
 """
 
 from pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
@@ -29,6 +33,22 @@ from pipelines.database.engine import (
     database_url,
 )
 from pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
+from pipelines.database.operation_rules import Actor, Proposal, UnitPledge, next_period
+from pipelines.database.operation_seeds import Seeded, seed_operations
+from pipelines.database.operation_state import Need, OperationRecord, PledgedUnit, Step
+from pipelines.database.operations import (
+    ConfirmedOperation,
+    Outcome,
+    cancel,
+    confirmed_operations,
+    decline,
+    expire_due,
+    get_operation,
+    list_operations,
+    pledge,
+    propose,
+    withdraw,
+)
 from pipelines.database.panel import (
     NoPanelError,
     PanelVersion,
@@ -61,28 +81,43 @@ from pipelines.database.webhooks import (
 __all__ = [
     "ACTIONS",
     "DATABASE_VARIABLE",
+    "Actor",
     "AlertRecord",
     "AuditRecord",
+    "ConfirmedOperation",
     "Database",
     "DatabaseUnavailableError",
     "KeyRecord",
+    "Need",
     "NoPanelError",
+    "OperationRecord",
+    "Outcome",
     "PanelVersion",
     "PlanRecord",
     "PlanStore",
     "PlanSummary",
+    "PledgedUnit",
+    "Proposal",
     "RevertResult",
+    "Seeded",
+    "Step",
     "SubmissionRecord",
     "SubmissionResult",
     "Submitter",
+    "UnitPledge",
     "WebhookRecord",
     "append_event",
     "audience_label",
     "audit_actions",
     "audit_trail",
+    "cancel",
+    "confirmed_operations",
     "database_url",
+    "decline",
     "delete_key",
+    "expire_due",
     "export_panel",
+    "get_operation",
     "import_directory",
     "iso",
     "key_agencies",
@@ -90,16 +125,22 @@ __all__ = [
     "latest_submission",
     "list_alerts",
     "list_keys",
+    "list_operations",
     "list_submissions",
     "load_panel",
+    "next_period",
+    "pledge",
+    "propose",
     "read_webhooks",
     "record_event",
     "remove_webhook",
     "revert_submission",
+    "seed_operations",
     "stopped_because",
     "store_alerts",
     "store_key",
     "store_webhook",
     "submit_incidents",
     "utcnow",
+    "withdraw",
 ]
