@@ -14,6 +14,8 @@ trail with the URL in its shown form (:func:`serving.webhook_urls.redact`), neve
 
 Delivery
 --------
+:meth:`WebhookSender.announce` sends each stored alert to the webhooks of its audience: risk
+alerts after a submission, and the steps of joint operations to their parties' agencies.
 Each webhook has a queue and a thread of its own (a *lane*), started by its first alert and
 ended after :data:`IDLE_SECONDS` without one; :meth:`WebhookSender.send` only queues, and a
 receiver that never answers holds up nothing but its own lane. A post waits at most
@@ -68,12 +70,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipelines.database import (
+    AlertRecord,
     Database,
+    audience_label,
     record_event,
     stopped_because,
 )
 from pipelines.errors import DataValidationError
-from serving.webhook_registry import WebhookTarget
+from serving.webhook_registry import WebhookTarget, webhooks
 from serving.webhook_urls import (
     Destination,
     Resolver,
@@ -205,6 +209,25 @@ class WebhookSender:
                             hook.id, hook.url, len(lane.pending) + 1)  # fmt: skip
             lane.pending.append(body)
             lane.wake.notify()
+
+    def announce(self, alerts: Iterable[AlertRecord]) -> None:
+        """Queue each alert for the webhooks of the reader it was raised for (its audience:
+        an agency's, or the operator's); returns at once. Alerts are stored before they are
+        announced: a failure here loses posts, never alerts."""
+        by_audience: dict[str, list[AlertRecord]] = {}
+        for alert in alerts:
+            by_audience.setdefault(alert.audience, []).append(alert)
+        if not by_audience or self._db is None:
+            return
+        try:
+            hooks = webhooks(self._db)
+        except Exception:  # the database is down: the alerts are stored, the posts lost
+            log.exception("could not read the webhooks to post %d alerts to",
+                          sum(map(len, by_audience.values())))  # fmt: skip
+            return
+        for hook in hooks:
+            for alert in by_audience.get(audience_label(hook.country, hook.agency), ()):
+                self.send(hook, {"alert": alert.to_dict()})
 
     def counts(self) -> dict[str, int]:
         """Bodies by outcome since the start: delivered, failed, refused, stopped, dropped."""

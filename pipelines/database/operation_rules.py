@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from pipelines.database.operation_state import Need, OperationRecord, PledgedUni
 from pipelines.errors import Problem
 
 __all__ = [
+    "MAX_DAYS_AHEAD",
     "MAX_PERIODS",
     "OPERATION_ID",
     "Actor",
@@ -48,6 +49,8 @@ __all__ = [
 
 #: Periods one operation may run in.
 MAX_PERIODS = 52
+#: How far ahead an operation's periods may lie.
+MAX_DAYS_AHEAD = 731
 #: What an operation id looks like (``JO-7``, ``JO-1.2026-03-02``).
 OPERATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -199,20 +202,22 @@ def _period_problems(dataset: Dataset, periods: Sequence[date], now: datetime) -
         return [_at("periods", "no period", "name the periods the operation runs in")]
     if len(periods) > MAX_PERIODS:
         return [_at("periods", f"{len(periods)} periods", f"plan at most {MAX_PERIODS} at once")]
-    current = period_start(pd.Timestamp(now), dataset.frequency)
-    stamps = pd.Series(pd.to_datetime(list(periods)))
-    fits = fits_frequency(stamps, dataset.frequency)
+    current = period_start(pd.Timestamp(now), dataset.frequency).date()
+    farthest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
     problems = []
-    for i, (day, fit) in enumerate(zip(stamps, fits, strict=True)):
+    for i, day in enumerate(periods):
         where = f"periods[{i}]"
-        if day in list(stamps[:i]):
-            problems.append(_at(where, f"{day:%Y-%m-%d} is named twice", "name it once"))
-        elif not fit:
-            problems.append(_at(where, f"{day:%Y-%m-%d} starts no {dataset.frequency} period of "
-                                "the panel", "give the date a period starts (weekly: a Monday)"))  # fmt: skip
+        if day in periods[:i]:
+            problems.append(_at(where, f"{day} is named twice", "name it once"))
         elif day < current:
-            problems.append(_at(where, f"{day:%Y-%m-%d} is in the past",
-                                f"give the current period ({current:%Y-%m-%d}) or a later one"))  # fmt: skip
+            problems.append(_at(where, f"{day} is in the past",
+                                f"give the current period ({current}) or a later one"))  # fmt: skip
+        elif day > farthest:
+            problems.append(_at(where, f"{day} is more than {MAX_DAYS_AHEAD} days ahead",
+                                "propose operations of the coming two years"))  # fmt: skip
+        elif not fits_frequency(pd.Series([pd.Timestamp(day)]), dataset.frequency).iloc[0]:
+            problems.append(_at(where, f"{day} starts no {dataset.frequency} period of the "
+                                "panel", "give the date a period starts (weekly: a Monday)"))  # fmt: skip
     return problems
 
 

@@ -16,7 +16,6 @@ from serving.schemas import ErrorBody, SubmissionResponse
 from serving.sharing import Audience, SharingPolicy
 from serving.snapshot import Snapshot
 from serving.submissions import read_submission
-from serving.webhook_registry import webhooks
 
 if TYPE_CHECKING:
     from serving.service import CrossplanService
@@ -102,7 +101,6 @@ def _raise_alerts(
             .assign(observed=after.dataset.observed()[mine].astype("float64"))
             .dropna()
         )
-        hooks = webhooks(svc.db)
         readers = audiences(svc.db)
     except Exception:
         log.exception("could not raise the alerts of submission %s", submission_id)
@@ -121,7 +119,5 @@ def _raise_alerts(
             log.exception(
                 "could not raise the alerts of submission %s for %s", submission_id, audience.label
             )
-    for hook in hooks:
-        for alert in raised.get(Audience.of(hook.owner()).label, ()):
-            svc.webhooks.send(hook, {"alert": alert.to_dict()})
+    svc.webhooks.announce(alert for found in raised.values() for alert in found)
     return len(raised.get(Audience.of(submitter).label, ()))
