@@ -173,6 +173,8 @@ def test_a_non_party_learns_nothing(db: Database, tiny_dataset: Dataset) -> None
         ({"periods": (date(2026, 3, 10),)}, "periods[0]", "starts no weekly period"),
         ({"periods": (date(2026, 2, 23),)}, "periods[0]", "2026-02-23 is in the past"),
         ({"periods": ()}, "periods", "no period"),
+        # a date no calendar arithmetic of pandas reaches
+        ({"periods": (date(9999, 12, 27),)}, "periods[0]", "more than 731 days ahead"),
         # needs: two parties at least, each within what its units can give there
         ({"needs": {"GRC": Need(4)}}, "needs", "at least two"),
         ({"needs": {"GRC": Need(4), "ALB": Need(1)}}, "needs.ALB", "no region in the panel"),
