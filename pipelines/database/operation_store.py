@@ -103,11 +103,11 @@ def _alert(
     )  # fmt: skip
 
 
-def locked(con: Connection, operation_id: str) -> OperationRecord | None:
+def locked(con: Connection, operation_id: str, *, lock: bool = True) -> OperationRecord | None:
     """The operation with its steps, its row locked until the transaction ends (on SQLite
-    the write transaction holds the database's lock already)."""
+    the write transaction holds the database's lock already); ``lock=False`` to read only."""
     query = sa.select(Operation).where(Operation.operation_id == operation_id)
-    found = load(con, query.with_for_update())
+    found = load(con, query.with_for_update() if lock else query)
     return found[0] if found else None
 
 

@@ -195,7 +195,7 @@ def decline(
     now = now or utcnow()
     with db.write() as con:
         operation = _open(con, operation_id, actor, now, "decline")
-        party = actor.country or party
+        party = party if actor.operator else _own(actor, party)
         if party not in operation.parties:
             raise DataValidationError([Problem("request", f"{party or 'no country'} is not "
                                                f"party to {operation_id}", "name one of "
@@ -282,7 +282,7 @@ def list_operations(
 def get_operation(db: Database, reader: str | None, operation_id: str) -> OperationRecord:
     """One operation ``reader`` is party to (:class:`OperationNotFoundError` otherwise)."""
     with db.read() as con:
-        return _visible(con, operation_id, Actor("-", reader))
+        return _visible(con, operation_id, Actor("-", reader), lock=False)
 
 
 def confirmed_operations(
@@ -318,9 +318,12 @@ def _next_id(con: Connection) -> str:
     return f"JO-{max(numbers, default=0) + 1}"
 
 
-def _visible(con: Connection, operation_id: str, actor: Actor) -> OperationRecord:
-    """The operation, locked for the transaction, if ``actor`` is party to it."""
-    operation = locked(con, operation_id)
+def _visible(
+    con: Connection, operation_id: str, actor: Actor, *, lock: bool = True
+) -> OperationRecord:
+    """The operation, locked for the transaction (unless ``lock`` is false), if ``actor`` is
+    party to it."""
+    operation = locked(con, operation_id, lock=lock)
     if operation is None or not (actor.operator or actor.country in operation.parties):
         raise OperationNotFoundError(f"no operation {operation_id} of yours — fix: GET "
                                      "/operations (crossplan operations list) lists them")  # fmt: skip
@@ -352,7 +355,7 @@ def _party(
 ) -> str:  # fmt: skip
     """The country a pledge is for: the actor's; the operator's names it or its units'."""
     if actor.country is not None:
-        return actor.country
+        return _own(actor, party)
     if party is None:
         country = (
             {u.unit_id: u.country for u in dataset.resources.units} if dataset.resources else {}
@@ -365,6 +368,16 @@ def _party(
                                            "pledge units of one party: "
                                            + ", ".join(operation.parties), "party")])  # fmt: skip
     return party
+
+
+def _own(actor: Actor, party: str | None) -> str:
+    """A key of a country acts for its own country."""
+    if party not in (None, actor.country):
+        raise DataValidationError([Problem("request", f"a key of {actor.country} acts for "
+                                           f"{actor.country}, not {party}",
+                                           "leave 'party' out: it is an operator key's",
+                                           "party")])  # fmt: skip
+    return str(actor.country)
 
 
 def _reason(reason: str | None, **detail: Any) -> dict[str, Any]:

@@ -377,3 +377,17 @@ def test_an_operations_history_is_never_rewritten(
     for statement in (f"UPDATE {table} SET key_name = 'x'", f"DELETE FROM {table}"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as con:
             con.execute(sa.text(statement))
+
+
+def test_a_key_of_a_country_acts_for_its_own_country(db: Database, tiny_dataset: Dataset) -> None:
+    propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
+    mkd_unit = [UnitPledge("MKD-BP-01", 4)]
+    with pytest.raises(DataValidationError, match="a key of GRC acts for GRC, not MKD"):
+        pledge(db, tiny_dataset, GRC, "JO-1", mkd_unit, party="MKD", now=NOW)
+    with pytest.raises(DataValidationError, match="a key of GRC acts for GRC, not MKD"):
+        decline(db, GRC, "JO-1", party="MKD", now=NOW)
+    # the operator names the party, or its units do
+    with pytest.raises(DataValidationError, match="no single country is not party"):
+        pledge(db, tiny_dataset, OPERATOR, "JO-1", [UnitPledge("XX-1", 4)], now=NOW)
+    done = pledge(db, tiny_dataset, OPERATOR, "JO-1", mkd_unit, now=NOW)
+    assert done.steps[0].party == "MKD" and done.steps[0].country is None
