@@ -51,42 +51,54 @@ class Staffing:
 
 def operation_staffing(inputs: Inputs) -> Staffing:
     """Whether each party of each operation can staff it in each period, and why not."""
-    ops, periods = inputs.joint_operations, inputs.periods
-    possible = np.ones((len(ops), len(periods)), dtype=bool)
+    ops, command = inputs.joint_operations, inputs.command
+    possible = np.ones((len(ops), len(inputs.periods)), dtype=bool)
     reasons: dict[tuple[int, int], str] = {}
     cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
     country = np.array([u.country for u in inputs.units], dtype=object)
-    matrix = inputs.eligibility.matrix
     index = inputs.regions.index
     for j, op in enumerate(ops):
-        need = op.min_shifts_per_country
-        if need <= 0:
+        if command.country is not None and command.country not in op.countries:
+            # Launching it is its parties' decision, not this plan's.
+            possible[j] = False
+            parties = ", ".join(op.countries)
+            for t in range(len(inputs.periods)):
+                reasons[(j, t)] = f"{command.planner} is not party to it: {parties} plan it"
+            continue
+        if op.min_shifts_per_country <= 0:
             continue
         cols = sorted({index[r] for r in op.regions})
-        reach = matrix[:, cols].any(axis=1)
-        for t, period in enumerate(periods):
-            why = []
+        reach = inputs.eligibility.matrix[:, cols].any(axis=1)
+        for t in range(len(inputs.periods)):
+            mine, theirs = [], []
             for c in op.countries:
                 own = float(cap[reach & (country == c)].sum())
                 pledged = inputs.fixed.shifts_in(c, cols, t)
-                if own + pledged < need:
-                    why.append(_short(inputs.command, op, c, period, own, pledged))
-            if why:
+                if own + pledged >= op.min_shifts_per_country:
+                    continue
+                if command.covers(c) or c == command.country:
+                    mine.append(_short(command, op, c, own, pledged))
+                else:
+                    theirs.append(
+                        f"{c}'s part is pledged by {c}, which has {_pledged(op, pledged)}"
+                    )
+            if theirs:
+                mine.append(f"{command.planner} plans its own units; " + "; ".join(theirs))
+            if mine:
                 possible[j, t] = False
-                reasons[(j, t)] = "; ".join(why)
+                reasons[(j, t)] = "; ".join(mine)
     return Staffing(possible=possible, reasons=reasons)
 
 
-def _short(
-    command: Command, op: JointOperation, c: str, period: str, own: float, pledged: float
-) -> str:
-    """Why ``c``'s part of ``op`` cannot be met in ``period``."""
+def _pledged(op: JointOperation, pledged: float) -> str:
+    if not pledged:
+        return "pledged none"
+    return f"pledged {pledged:g} of the {op.min_shifts_per_country} shifts"
+
+
+def _short(command: Command, op: JointOperation, c: str, own: float, pledged: float) -> str:
+    """Why the part of ``c``, a country whose units this plan commands, is short."""
     need, name = op.min_shifts_per_country, op.operation_id
-    pledge = (
-        f"pledged {pledged:g} of the {need} shifts for {period}"
-        if pledged
-        else f"pledged none for {period}"
-    )
     if command.covers(c):
         if not own and not pledged:
             return f"{c} has no unit that may work in {name}'s regions"
@@ -95,18 +107,14 @@ def _short(
             have += f" and {pledged:g} more are pledged"
         short = need - own - pledged
         return f"{have}, {short:g} short of the {need} it needs from each country"
-    if c == command.country:
-        units = (
-            f"which have {own:g} shifts in {name}'s regions"
-            if own
-            else f"none of which may work in {name}'s regions"
-        )
-        return (
-            f"{command.planner} plans its own units, {units}; the rest of {c}'s {need} "
-            f"shifts is pledged by {c}'s other agencies, which have {pledge}"
-        )
+    units = (
+        f"which have {own:g} shifts in {name}'s regions"
+        if own
+        else f"none of which may work in {name}'s regions"
+    )
     return (
-        f"{command.planner} plans its own units; {c}'s part is pledged by {c}, which has {pledge}"
+        f"{command.planner} plans its own units, {units}; the rest of {c}'s {need} shifts is "
+        f"pledged by {c}'s other agencies, which have {_pledged(op, pledged)}"
     )
 
 

@@ -5,6 +5,7 @@ staff — it leaves it out and says why."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from typing import Any
 
@@ -84,9 +85,11 @@ def _reason(plan) -> str:
             5,
             AAA_BP,
             "AAA Border Police plans its own units; BBB's part is pledged by BBB, which has "
-            f"pledged none for {P}",
+            "pledged none",
         ),
         (5, Command(country="AAA", scope="national"), "AAA plans its own units; BBB's part"),
+        # an operation the planner's country is not party to is its parties' to launch
+        (5, Command(country="CCC", scope="national"), "CCC is not party to it: AAA, BBB plan it"),
         # the operator plans every unit, and BBB has none
         (None, Command(), "BBB has no unit that may work in JO-1's regions"),
         # BBB's only unit has 1 shift, the operation needs 2
@@ -116,8 +119,14 @@ def test_an_agency_short_in_its_own_country_counts_on_its_other_agencies(
     inputs = _inputs(make_inputs, units, AAA_BP, fixed_effort=(_pledge("BBB", "r3", 2),))
     assert _reason(plan_allocation(inputs, solver)) == (
         "AAA Border Police plans its own units, none of which may work in JO-1's regions; the "
-        f"rest of AAA's 2 shifts is pledged by AAA's other agencies, which have pledged none "
-        f"for {P}"
+        "rest of AAA's 2 shifts is pledged by AAA's other agencies, which have pledged none"
+    )
+
+
+def test_a_pledge_short_of_the_minimum_says_how_much_is_pledged(make_inputs, unit) -> None:
+    inputs = _inputs(make_inputs, _units(unit), AAA_BP, fixed_effort=(_pledge("BBB", "r3", 1),))
+    assert _reason(plan_allocation(inputs)).endswith(
+        "BBB's part is pledged by BBB, which has pledged 1 of the 2 shifts"
     )
 
 
@@ -133,7 +142,11 @@ def test_a_staffable_operation_left_out_says_it_was_not_chosen(make_inputs, unit
 
 def _pledge(country: str, region: str, shifts: int, period: str = P) -> FixedEffort:
     return FixedEffort(
-        region_id=region, period=period, country=country, shifts=shifts, source="JO-1 pledge"
+        region_id=region,
+        period=dt.date.fromisoformat(period),
+        country=country,
+        shifts=shifts,
+        source="JO-1 pledge",
     )
 
 
@@ -174,7 +187,7 @@ def test_fixed_effort_counts_in_the_objective_and_moves_the_plan_elsewhere(
     assert plan.shifts_by_region() == {"r1": 0, "r2": 4, "r3": 0, "r4": 0}
     assert plan.effort_by_region()["r1"] == 6.0
     assert plan.objective == pytest.approx(_exact(10.0, 6.0) + _exact(10.0, 4.0))
-    assert plan.objective > alone.objective
+    assert (plan.objective or 0.0) > (alone.objective or 0.0)
     # the baselines see the same fixed effort: only this plan's units move
     assert plan.baselines["uniform"] == pytest.approx(_exact(10.0, 8.0) + _exact(10.0, 2.0))
     assert plan.fixed_effort == fixed[:1]  # a period not planned is left out

@@ -9,6 +9,7 @@ theirs to pledge; pledged (fixed effort) they let it launch, missing they leave 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
@@ -57,7 +58,9 @@ def test_a_country_alone_plans_whenever_its_own_constraints_allow(
     command = Command(country=country, agency=agency, scope="national" if national else "agency")
     # Each other party pledges ``pledge`` shifts in the first region of each operation.
     pledges = tuple(
-        FixedEffort(region_id=op.regions[0], period=p, country=c, shifts=pledge)
+        FixedEffort(
+            region_id=op.regions[0], period=dt.date.fromisoformat(p), country=c, shifts=pledge
+        )
         for op in inputs.joint_operations
         for c in op.countries
         if c != country and pledge
