@@ -213,6 +213,11 @@ class WhoAmI(BaseModel):
     role: Literal["reporter", "analyst", "planner", "admin"] = Field(description="The key's role")
     country: str | None = Field(default=None, description="The key's country (ISO 3166-1 alpha-3)")
     agency: str | None = Field(default=None, description="The key's agency")
+    scope: Literal["agency", "national"] | None = Field(
+        default=None,
+        description="Which units its plans command: 'agency', its agency's; 'national', every "
+        "unit of its country; null: every unit, in plans that bind no one (an operator key)",
+    )
     may: list[Literal["submit", "read", "plan", "admin"]] = Field(
         description="What the role may do: 'submit' its country's rows, 'read' plans, the "
         "model and shared data, 'plan', 'admin'"

@@ -187,6 +187,8 @@ class ApiKeyRow(Base):
     agency: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[str] = mapped_column(String(40))
+    # 'agency' or 'national': which units its plans command (revision 0006).
+    scope: Mapped[str] = mapped_column(String(16), default="agency")
 
 
 class Webhook(Base):
