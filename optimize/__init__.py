@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from optimize.build import AllocationProblem, build_problem
+    from optimize.command import Command, FixedEffort
     from optimize.curve import DEFAULT_TOLERANCE
     from optimize.diagnose import elastic_diagnosis, precheck
     from optimize.errors import InputError, InputProblem, OptimizeError, SolverError
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 _HOME = {
     "optimize.build": ("AllocationProblem", "build_problem"),
+    "optimize.command": ("Command", "FixedEffort"),
     "optimize.curve": ("DEFAULT_TOLERANCE",),
     "optimize.diagnose": ("elastic_diagnosis", "precheck"),
     "optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
@@ -57,7 +59,9 @@ __all__ = [
     "Agreement",
     "AllocationProblem",
     "Assignment",
+    "Command",
     "Finding",
+    "FixedEffort",
     "Forecast",
     "ForecastRow",
     "InputError",

@@ -6,12 +6,18 @@ a period's total shifts. Every constraint carries a name from :mod:`optimize.nam
 :attr:`AllocationProblem.constraints` maps those names to PuLP constraints.
 
 A launched operation multiplies a region's effort: ``E = B · (1 + Σ_j (m_j − 1) y_j)`` with
-``B`` the efficiency-weighted shifts. The product is linearised per unit, which keeps the
+``B`` the efficiency-weighted shifts plus the fixed effort ``F`` others committed there
+(a constant: its share of the boost is ``(m_j − 1) F y_j``, linear as it is). The product is linearised per unit, which keeps the
 relaxation tight: ``z[j,u,r] ≤ x[u,r]`` are the unit's shifts that operation ``j`` boosts;
 ``Σ_r z[j,u,r] ≤ cap_u · y_j`` (none unless launched) and
 ``Σ_r (x[u,r] − z[j,u,r]) ≤ cap_u · (1 − y_j)`` (all of them once launched), sums over the
 operation's regions. A big-M bound on a region's effort instead leaves the relaxation free to
 launch every operation "half-way" and reap nearly all of their boost.
+
+Only commanded units get shift variables (the eligibility of the inputs says so), and an
+operation gets a launch variable only in the periods its parties can staff
+(:mod:`optimize.staffing`): one that cannot be staffed is not launched, never infeasible.
+A party's commitment counts the shifts it has committed as fixed effort.
 
 Periods share no constraint (capacity, budget, floors, caps and the operation limit are all
 per period), so the model is block-diagonal and is built as one PuLP model per period: a
@@ -238,8 +244,11 @@ class _Builder:
         floor = self.inputs.policy.min_shifts_per_region
         if floor <= 0:
             return
+        applies = self.inputs.floor_regions
         for t, period in enumerate(self.periods):
             for r, region_id in enumerate(self.region_ids):
+                if not applies[r]:
+                    continue
                 terms = [(v, 1.0) for _, v in self.by_region.get((r, t), [])]
                 name = names.floor(region_id, period)
                 self._add(t, name, terms, pulp.LpConstraintGE, floor, slack=1.0)
@@ -271,8 +280,10 @@ class _Builder:
         index = self.inputs.regions.index
         country = [u.country for u in self.inputs.units]
         limit = self.inputs.policy.max_joint_operations_per_period
+        fixed = self.inputs.fixed
         for t, period in enumerate(self.periods):
-            for j, op in enumerate(ops):
+            for j in self.inputs.staffing.candidates(t):
+                op = ops[j]
                 y = self.models[t].add_variable(f"y_{j}_{t}", cat=pulp.LpBinary)
                 self.y[(j, t)] = y
                 rows = list(dict.fromkeys(index[r] for r in op.regions))
@@ -286,6 +297,10 @@ class _Builder:
                     boosted = {
                         u: self._add_boost(j, u, t, y, entries) for u, entries in inside.items()
                     }
+                    for r in rows:
+                        if fixed.effort[r, t] > 0:
+                            extra = (op.effort_multiplier - 1.0) * float(fixed.effort[r, t])
+                            self.bonus[(r, t)].append((y, -extra))
                 if op.min_shifts_per_country > 0:
                     for c in op.countries:
                         # Counting boosted shifts (equal to all of them once launched) is
@@ -298,10 +313,11 @@ class _Builder:
                         ]
                         name = names.commitment(op.operation_id, c, period)
                         row = [*terms, (y, -float(op.min_shifts_per_country))]
-                        self._add(t, name, row, pulp.LpConstraintGE, 0.0)
-            if limit is not None and ops:
-                terms = [(self.y[(j, t)], 1.0) for j in range(len(ops))]
-                self._add(t, names.joint_limit(period), terms, pulp.LpConstraintLE, limit)
+                        pledged = fixed.shifts_in(c, rows, t)
+                        self._add(t, name, row, pulp.LpConstraintGE, -pledged)
+            launches = [(y, 1.0) for (_, tt), y in self.y.items() if tt == t]
+            if limit is not None and launches:
+                self._add(t, names.joint_limit(period), launches, pulp.LpConstraintLE, limit)
 
     def _add_boost(
         self,
@@ -336,7 +352,8 @@ class _Builder:
         for op in inputs.joint_operations:
             rows = list(dict.fromkeys(inputs.regions.index[r] for r in op.regions))
             boost[rows] += op.effort_multiplier - 1.0
-        top = np.repeat((self.base_max() * boost)[:, None], len(self.periods), axis=1)
+        fixed = inputs.fixed.effort
+        top = (self.base_max()[:, None] + fixed) * boost[:, None]
         curves = build_curves(inputs.activity, inputs.forecast.detection_rate, top, tolerance)
         for r, region_id in enumerate(self.region_ids):
             for t, period in enumerate(self.periods):
@@ -351,7 +368,8 @@ class _Builder:
                 self.objective[t].extend(zip(segments, (-slopes).tolist(), strict=True))
                 effort = [(v, -float(self.eff[u])) for u, v in self.by_region.get((r, t), [])]
                 row = [(s, 1.0) for s in segments] + effort + self.bonus.get((r, t), [])
-                self._add(t, names.effort(region_id, period), row, pulp.LpConstraintLE, 0.0)
+                name = names.effort(region_id, period)
+                self._add(t, name, row, pulp.LpConstraintLE, float(fixed[r, t]))
         return curves
 
     def set_objective(self) -> None:

@@ -1,10 +1,11 @@
 """Why no plan exists: quick checks before solving, and an elastic re-solve after.
 
 The quick checks catch the common mistakes in milliseconds (a floor in a region no unit
-may enter, floors that need more shifts or money than there are, a joint operation whose
-country has no unit within reach). When the solver still proves the model infeasible, the
-elastic re-solve lets floors, budget and share caps give way, at a cost per unit of
-violation, and names the ones that had to.
+may enter, floors that need more shifts or money than there are). When the solver still
+proves the model infeasible, the elastic re-solve lets floors, budget and share caps give
+way, at a cost per unit of violation, and names the ones that had to. Joint operations
+never make a plan infeasible: one that cannot be staffed is not launched, and the plan says
+why (:mod:`optimize.staffing`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _TOL = 1e-6
 
 def precheck(inputs: Inputs) -> list[Finding]:
     """Constraints that cannot be met, found without a solver."""
-    return [*_floor_checks(inputs), *_budget_checks(inputs), *_operation_checks(inputs)]
+    return [*_floor_checks(inputs), *_budget_checks(inputs)]
 
 
 def _floor_checks(inputs: Inputs) -> list[Finding]:
@@ -36,9 +37,10 @@ def _floor_checks(inputs: Inputs) -> list[Finding]:
     cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
     reach = cap @ inputs.eligibility.matrix
     regions = inputs.regions.region_ids
+    applies = inputs.floor_regions
     found = []
     for period in inputs.periods:
-        for r in np.flatnonzero(reach < floor):
+        for r in np.flatnonzero((reach < floor) & applies):
             why = (
                 f"no unit may work in region {regions[r]} (country, agreements, distance), "
                 f"so its floor of {floor} shifts cannot be met"
@@ -49,7 +51,7 @@ def _floor_checks(inputs: Inputs) -> list[Finding]:
             found.append(
                 Finding(names.floor(regions[r], period), floor - reach[r], "shifts", why, PRE_SOLVE)
             )
-        total_need = floor * len(regions)
+        total_need = floor * int(applies.sum())
         usable = cap[inputs.eligibility.matrix.any(axis=1)].sum()
         if total_need > usable:
             found.append(
@@ -57,20 +59,21 @@ def _floor_checks(inputs: Inputs) -> list[Finding]:
                     names.floor("*", period),
                     total_need - usable,
                     "shifts",
-                    f"the floors of {len(regions)} regions need {total_need:g} shifts, all "
+                    f"the floors of {int(applies.sum())} regions need {total_need:g} shifts, all "
                     f"units together have {usable:g}: {total_need - usable:g} short",
                     PRE_SOLVE,
                 )
             )
         share = inputs.policy.max_share_per_region
-        if share is not None and share * len(regions) < 1:
+        reached = int(inputs.eligibility.matrix.any(axis=0).sum())
+        if share is not None and share * reached < 1:
             found.append(
                 Finding(
                     names.share_cap("*", period),
                     floor,
                     "shifts",
-                    f"a share cap of {share:g} over {len(regions)} regions leaves no room for "
-                    f"the {floor} shifts every region's floor asks for",
+                    f"a share cap of {share:g} over the {reached} regions units may work in "
+                    f"leaves no room for the {floor} shifts every region's floor asks for",
                     PRE_SOLVE,
                 )
             )
@@ -86,7 +89,7 @@ def _budget_checks(inputs: Inputs) -> list[Finding]:
         inputs.eligibility.matrix
         & (np.array([u.shifts_per_period for u in inputs.units]) > 0)[:, None]
     )
-    cheapest = np.where(usable, cost[:, None], np.inf).min(axis=0)
+    cheapest = np.where(usable, cost[:, None], np.inf).min(axis=0)[inputs.floor_regions]
     need = float(floor * cheapest[np.isfinite(cheapest)].sum())
     if need <= budget + _TOL:
         return []
@@ -101,40 +104,6 @@ def _budget_checks(inputs: Inputs) -> list[Finding]:
         )
         for period in inputs.periods
     ]
-
-
-def _operation_checks(inputs: Inputs) -> list[Finding]:
-    index = inputs.regions.index
-    matrix = inputs.eligibility.matrix
-    found = []
-    for op in inputs.joint_operations:
-        cols = [index[r] for r in op.regions]
-        for country in op.countries:
-            members = [i for i, u in enumerate(inputs.units) if u.country == country]
-            within = [i for i in members if matrix[i, cols].any()]
-            shifts = sum(inputs.units[i].shifts_per_period for i in within)
-            if shifts >= op.min_shifts_per_country:
-                continue
-            need = op.min_shifts_per_country
-            why = (
-                f"{country} has no unit that may work in the regions of {op.operation_id}, "
-                f"which needs {need} shifts from each of its countries"
-                if not within
-                else f"{country}'s units that may work in the regions of {op.operation_id} "
-                f"have {shifts} shifts, {need - shifts} short of the {need} it needs from "
-                "each of its countries"
-            )
-            found += [
-                Finding(
-                    names.commitment(op.operation_id, country, period),
-                    need - shifts,
-                    "shifts",
-                    why,
-                    PRE_SOLVE,
-                )
-                for period in inputs.periods
-            ]
-    return found
 
 
 def elastic_diagnosis(

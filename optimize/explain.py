@@ -82,7 +82,7 @@ def binding_constraints(inputs: Inputs, alloc: Allocation) -> list[str]:
     per_region = shifts_by_region(inputs, alloc)
     floor = policy.min_shifts_per_region
     if floor > 0:
-        at_floor = np.abs(per_region - floor) < _TOL
+        at_floor = (np.abs(per_region - floor) < _TOL) & inputs.floor_regions[:, None]
         found += [
             names.floor(regions[r], periods[t]) for r, t in zip(*np.nonzero(at_floor), strict=True)
         ]

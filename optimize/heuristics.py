@@ -5,11 +5,12 @@ and both solvers stop as soon as their incumbent is within the gap of the bound;
 that meets every constraint and is near the optimum makes most solves end at the root.
 
 Per period: pick the joint operations worth aiming for (best first, up to the policy's
-limit); meet the floors (cheapest eligible units first); meet each aimed operation's
+limit, among those the period can staff); meet the floors (cheapest eligible units first); meet each aimed operation's
 commitments (dropping an operation a country cannot staff); hand out the remaining shifts
 one at a time where they gain most (per unit of cost when there is a budget); then move single
 shifts between a unit's regions while that gains (local search); finally launch the aimed
-operations whose commitments hold.
+operations whose commitments hold. Fixed effort (others' commitments) is in the effort
+from the start, and a country's committed shifts in its part of an operation.
 
 Given a deadline, the greedy stops handing out and moving shifts when it passes: the floors
 and commitments are met first, and every later step keeps them, so what it has by then is a
@@ -80,6 +81,9 @@ class _Period:
         self.spare = self.cap.copy()
         self.left = np.inf if policy.budget is None else float(policy.budget)
         self.floor = policy.min_shifts_per_region
+        # The floor of each region: none where the policy's floor does not apply.
+        self.floor_at = np.where(inputs.floor_regions, float(self.floor), 0.0)
+        self.fixed = inputs.fixed.effort[:, t]
         self.share = policy.max_share_per_region
         self.per_region = np.zeros(n_r)
         self.effort = np.zeros(n_r)
@@ -100,10 +104,15 @@ class _Period:
             self.member[j, [column[c] for c in op.countries]] = True
         self.need = np.array([op.min_shifts_per_country for op in ops], dtype=float)
         self.committed = np.zeros((len(ops), len(countries)))
+        for j, op in enumerate(ops):
+            for c in op.countries:
+                pledged = inputs.fixed.shifts_in(c, self.op_regions[j], t)
+                self.committed[j, column[c]] = pledged
         self.column = column
         self.launched = np.zeros(len(ops), dtype=bool)
-        self.aimed = self._aim()
+        self.aimed = self._aim() & inputs.staffing.possible[:, t]
         self.mult = self._multipliers()
+        self.effort = self.fixed * self.mult
 
     def _aim(self) -> np.ndarray:
         ops = self.inputs.joint_operations
@@ -159,7 +168,7 @@ class _Period:
             return True
         # Regions with the fewest candidate units first, so they are not crowded out.
         for r in np.argsort(self.eligible.sum(axis=0), kind="stable"):
-            need = float(self.floor)
+            need = float(self.floor_at[r])
             for u in np.lexsort((-self.spare, self.cost)).tolist():
                 if need <= 0:
                     break
@@ -199,7 +208,7 @@ class _Period:
                 # The shifts already placed stay: they are feasible wherever they are.
                 self.aimed[j] = False
                 self.mult = self._multipliers()
-                self.effort = (self.eff @ self.x) * self.mult
+                self.effort = (self.eff @ self.x + self.fixed) * self.mult
 
     def _best(self, u: int) -> tuple[int, float]:
         """The region where one more shift of ``u`` gains most, and that gain."""
@@ -272,7 +281,8 @@ class _Period:
                 here = _value(self.activity[held], self.kappa[held], self.effort[held])
                 step = self.eff[u] * self.mult[held]
                 after = _value(self.activity[held], self.kappa[held], self.effort[held] - step)
-                loss = np.where(self.per_region[held] - 1 >= self.floor, here - after, np.inf)
+                keeps = self.per_region[held] - 1 >= self.floor_at[held]
+                loss = np.where(keeps, here - after, np.inf)
                 b, a = int(rs[int(np.argmax(gain))]), int(held[int(np.argmin(loss))])
                 if a == b or gain.max() - loss.min() <= 1e-9 * max(abs(gain.max()), 1e-12):
                     continue

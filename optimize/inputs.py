@@ -1,7 +1,10 @@
-"""Planning inputs as types: units, agreements, joint operations, policy, regions, forecast.
+"""Planning inputs as types: units, agreements, joint operations, policy, regions, forecast,
+who plans (the command) and the effort others have committed.
 
 :class:`Inputs` is validated when created and then never changes; which unit may work where
-(:class:`~optimize.eligibility.Eligibility`) is computed from it once, on first use.
+in this plan (:class:`~optimize.eligibility.Eligibility`: nowhere for a unit the plan does
+not command), the fixed effort as arrays and which joint operations can be staffed are
+computed from it once, on first use.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimize.command import Command, FixedEffort, FixedTable, fixed_table
 from optimize.eligibility import Eligibility, compute_eligibility
 from optimize.errors import InputError, InputProblem
 from optimize.forecast import Forecast
@@ -26,6 +30,7 @@ from optimize.resources import (
     parse_resources,
     reference_problems,
 )
+from optimize.staffing import Staffing, operation_staffing
 
 __all__ = ["Inputs", "RegionTable"]
 
@@ -86,6 +91,12 @@ class Inputs:
     recent_counts
         Recent observed counts per region, for the *proportional* baseline (current
         practice); ``None`` leaves that baseline out.
+    command
+        Who plans: the plan assigns only the units it commands (default: the operator,
+        every unit, binding on no one).
+    fixed_effort
+        Effort other agencies have committed (:class:`~optimize.command.FixedEffort`);
+        rows of periods not planned are left out.
 
     Raises
     ------
@@ -100,6 +111,8 @@ class Inputs:
     joint_operations: tuple[JointOperation, ...] = ()
     policy: Policy = field(default_factory=Policy)
     recent_counts: Mapping[str, float] | None = None
+    command: Command = field(default_factory=Command)
+    fixed_effort: tuple[FixedEffort, ...] = ()
 
     def __post_init__(self) -> None:
         problems = _check_inputs(self)
@@ -107,9 +120,36 @@ class Inputs:
             raise InputError(problems)
 
     @cached_property
+    def commanded(self) -> np.ndarray:
+        """Whether the plan may assign each unit (:meth:`Command.commands`)."""
+        return np.array([self.command.commands(u) for u in self.units], dtype=bool)
+
+    @cached_property
     def eligibility(self) -> Eligibility:
-        """Which unit may work in which region (computed once)."""
-        return compute_eligibility(self.units, self.regions, self.agreements)
+        """Which unit may work in which region in this plan (computed once): where its
+        jurisdiction, agreements and reach allow, and nowhere when it is not commanded."""
+        found = compute_eligibility(self.units, self.regions, self.agreements)
+        return Eligibility(matrix=found.matrix & self.commanded[:, None])
+
+    @cached_property
+    def floor_regions(self) -> np.ndarray:
+        """Regions the policy's floor applies to: every region in the operator's plan; in
+        another, the planner's own country's regions its units may work in (a region it
+        cannot reach is another planner's to cover)."""
+        if self.command.country is None:
+            return np.ones(len(self.regions.region_ids), dtype=bool)
+        own = np.asarray(self.regions.countries, dtype=object) == self.command.country
+        return np.asarray(own & self.eligibility.matrix.any(axis=0))
+
+    @cached_property
+    def fixed(self) -> FixedTable:
+        """Fixed effort of the planned periods, as arrays."""
+        return fixed_table(self.fixed_effort, self.regions.index, self.periods)
+
+    @cached_property
+    def staffing(self) -> Staffing:
+        """Which joint operations can be staffed in which period, and why not."""
+        return operation_staffing(self)
 
     @cached_property
     def activity(self) -> np.ndarray:
@@ -131,6 +171,8 @@ class Inputs:
         *,
         horizon: int | None = None,
         forecast_source: str = "forecast",
+        command: Command | None = None,
+        fixed_effort: tuple[FixedEffort, ...] = (),
     ) -> Inputs:
         """Inputs from a resources JSON dict, a region table and a forecast.
 
@@ -148,6 +190,8 @@ class Inputs:
             Plan only the first ``horizon`` periods of the forecast.
         forecast_source
             Name of the forecast in error messages.
+        command, fixed_effort
+            Who plans (default: the operator) and what others have committed.
         """
         table = RegionTable.from_frame(regions)
         fc = Forecast.from_frame(
@@ -166,6 +210,8 @@ class Inputs:
                 if recent_counts is None
                 else {str(k): float(v) for k, v in recent_counts.items()}
             ),
+            command=command or Command(),
+            fixed_effort=tuple(fixed_effort),
         )
 
 
@@ -178,4 +224,15 @@ def _check_inputs(inputs: Inputs) -> list[InputProblem]:
         policy=inputs.policy,
     )
     country_of = dict(zip(inputs.regions.region_ids, inputs.regions.countries, strict=True))
-    return reference_problems(resources, country_of)
+    problems = reference_problems(resources, country_of)
+    for i, row in enumerate(inputs.fixed_effort):
+        if row.region_id not in country_of:
+            problems.append(
+                InputProblem(
+                    f"fixed_effort[{i}]",
+                    f"unknown region '{row.region_id}'",
+                    "use a region_id of the regions file",
+                    "region_id",
+                )
+            )
+    return problems

@@ -64,7 +64,7 @@ def solve_by_launch_set(
         for j, y in launches.items():
             y.upBound = 1 if j in chosen else 0
         if start is not None:
-            mask = np.isin(np.arange(len(launches)), chosen)[:, None]
+            mask = np.isin(np.arange(start.launched.shape[0]), chosen)[:, None]
             problem.set_start(dataclasses.replace(start, launched=start.launched & mask), period)
         share = None
         if deadline is not None:

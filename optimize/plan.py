@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, field_serializer
+from pydantic import Field, TypeAdapter, ValidationInfo, field_serializer, field_validator
 from pydantic.dataclasses import dataclass
+
+from optimize.command import Command, FixedEffort
 
 __all__ = [
     "Assignment",
@@ -114,14 +116,35 @@ class RegionOutcome:
 
 @dataclass(frozen=True)
 class OperationOutcome:
-    """A joint operation in one period: launched or not, and each country's shifts there."""
+    """A joint operation in one period: launched or not and why not, and each country's
+    shifts there (its units' in this plan and what it committed as fixed effort)."""
 
     operation_id: Annotated[str, Field(description="The joint operation")]
     period: Annotated[str, Field(description=_ISO_DATE)]
     launched: Annotated[bool, Field(description="Whether it is launched in this period")]
     commitments: Annotated[
-        Mapping[str, int], Field(description="Shifts per country inside its regions")
+        Mapping[str, int],
+        Field(description="Shifts per country inside its regions, fixed effort included"),
     ]
+    # Defaults: plans stored before these fields were added have neither.
+    status: Literal["launched", "not launched"] = Field(
+        default=None,
+        validate_default=True,
+        description="'launched' or 'not launched'",
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why it is not launched: a party that cannot staff it (with no unit this "
+        "plan commands within reach, and not enough pledged), the policy's cap, or a better "
+        "use of the shifts; null when launched",
+    )
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_of_launched(cls, status: Any, info: ValidationInfo) -> Any:
+        if status is None:
+            return "launched" if info.data.get("launched") else "not launched"
+        return status
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +200,23 @@ class Plan:
         default=(), description="Why there is no plan, when infeasible (null otherwise)"
     )
     warnings: tuple[str, ...] = Field(default=(), description="Things to know about the plan")
+    binding: bool = Field(
+        default=False,
+        description="Whether the units it assigns follow it: an agency's or a national "
+        "centre's plan of the units it commands does; the operator's central proposal binds "
+        "no one",
+    )
+    command: Command = Field(
+        default_factory=Command,
+        description="Who plans, and so which units it may assign: the agency's units, every "
+        "unit of the country (scope 'national'), or every unit (no country: the operator)",
+    )
+    fixed_effort: tuple[FixedEffort, ...] = Field(
+        default=(),
+        description="Effort other agencies have committed in the planned periods (e.g. "
+        "pledges to joint operations): counted in effort, interdictions and commitments, "
+        "never assigned or moved by this plan",
+    )
 
     @field_serializer("diagnosis")
     def _diagnosis_when_infeasible(

@@ -92,16 +92,17 @@ def effort_multipliers(inputs: Inputs, launched: np.ndarray) -> np.ndarray:
 
 
 def effective_effort(inputs: Inputs, alloc: Allocation) -> np.ndarray:
-    """Effective effort per (region, period): efficiency-weighted shifts, times multipliers."""
-    _, n_r, n_t = _shape(inputs)
+    """Effective effort per (region, period): efficiency-weighted shifts and the fixed effort
+    others committed there, times multipliers."""
     efficiency = np.array([u.efficiency for u in inputs.units])
-    base = np.zeros((n_r, n_t))
+    base = inputs.fixed.effort.copy()
     np.add.at(base, (alloc.region, alloc.period), efficiency[alloc.unit] * alloc.shifts)
     return base * effort_multipliers(inputs, alloc.launched)
 
 
 def commitments(inputs: Inputs, alloc: Allocation) -> dict[tuple[int, str], np.ndarray]:
-    """Shifts each country puts inside each joint operation's regions, per period.
+    """Shifts each country puts inside each joint operation's regions, per period: its
+    units' in the allocation and those it committed (fixed effort).
 
     Keys are (operation index, country); values are arrays over periods.
     """
@@ -110,10 +111,11 @@ def commitments(inputs: Inputs, alloc: Allocation) -> dict[tuple[int, str], np.n
     unit_country = np.array([u.country for u in inputs.units], dtype=object)
     out: dict[tuple[int, str], np.ndarray] = {}
     for j, op in enumerate(inputs.joint_operations):
-        inside = np.isin(alloc.region, [index[r] for r in op.regions])
+        rows = sorted({index[r] for r in op.regions})
+        inside = np.isin(alloc.region, rows)
         for c in op.countries:
             mask = inside & (unit_country[alloc.unit] == c) if len(alloc.unit) else inside
-            per = np.zeros(n_t)
+            per = np.array([inputs.fixed.shifts_in(c, rows, t) for t in range(n_t)])
             np.add.at(per, alloc.period[mask], alloc.shifts[mask])
             out[(j, c)] = per
     return out

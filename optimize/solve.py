@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,9 @@ from optimize.score import (
     shifts_by_region,
 )
 from optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
+from optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
-__all__ = ["extract_allocation", "infeasible_plan", "input_warnings", "solve"]
+__all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
 
 # With a deadline: the share of the time left that the greedy start may take, and the share
 # of what is left after it that is kept for scoring and explaining the plan.
@@ -89,11 +91,11 @@ def solve(
     solver_until = None if time_limit is None else time.monotonic() + time_limit
     if start is not None:
         problem.set_start(start)
-    sets = launch_sets(len(inputs.joint_operations), inputs.policy.max_joint_operations_per_period)
 
     def run(t: int, seconds: float | None) -> Outcome:
         if start is not None and solver_until is not None and time.monotonic() >= solver_until:
             return Outcome(Status.TIME_LIMIT, False, None, None, 0.0, "no time was left")
+        sets = _launch_sets(inputs, t)
         if sets is None:
             warm = start is not None
             return run_solver(
@@ -126,6 +128,13 @@ def solve(
             for t, o in enumerate(outcomes)
         ]
     return _make_plan(problem, alloc, outcomes, seconds, solver)
+
+
+def _launch_sets(inputs: Inputs, t: int) -> list[tuple[int, ...]] | None:
+    """:func:`~optimize.launch_sets.launch_sets` of the operations period ``t`` can staff."""
+    candidates = inputs.staffing.candidates(t)
+    sets = launch_sets(len(candidates), inputs.policy.max_joint_operations_per_period)
+    return None if sets is None else [tuple(candidates[k] for k in s) for s in sets]
 
 
 def _stopped(outcome: Outcome) -> Status:
@@ -215,6 +224,7 @@ def _make_plan(
         baselines=baselines(inputs),
         binding_constraints=tuple(binding_constraints(inputs, alloc)),
         warnings=input_warnings(inputs),
+        **given(inputs),
     )
 
 
@@ -261,6 +271,8 @@ def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOut
             period=period,
             launched=bool(alloc.launched[j, t]),
             commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
+            status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
+            reason=not_chosen_reason(inputs, alloc.launched, j, t),
         )
         for t, period in enumerate(inputs.periods)
         for j, op in enumerate(inputs.joint_operations)
@@ -284,14 +296,34 @@ def infeasible_plan(
         diagnosis=tuple(findings),
         baselines=baselines(inputs),
         warnings=input_warnings(inputs),
+        **given(inputs),
     )
+
+
+def given(inputs: Inputs) -> dict[str, Any]:
+    """What a plan repeats of its inputs, read-only: who plans, whether the plan binds the
+    units it assigns, and the fixed effort of its periods."""
+    return {
+        "binding": inputs.command.binding,
+        "command": inputs.command,
+        "fixed_effort": inputs.fixed.rows,
+    }
 
 
 def input_warnings(inputs: Inputs) -> tuple[str, ...]:
     """Things in the inputs a planner should know about, though they do not stop a plan."""
-    warnings = [
+    command = inputs.command
+    warnings = []
+    if not command.binding:
+        warnings.append(
+            "a central proposal: the operator plans every unit, and no agency is bound by "
+            "it; each agency's planner plans its own units"
+        )
+    if not inputs.commanded.any():
+        warnings.append(f"{command.planner} commands no unit of the resources: no shift is planned")
+    warnings += [
         f"unit {inputs.units[u].unit_id} may work in no region; it gets no shifts"
-        for u in np.flatnonzero(~inputs.eligibility.matrix.any(axis=1))
+        for u in np.flatnonzero(inputs.commanded & ~inputs.eligibility.matrix.any(axis=1))
     ]
     missing = inputs.forecast.missing_regions
     if missing:

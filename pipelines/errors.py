@@ -12,7 +12,12 @@ to a user as a stack trace.
     ├── ConfigurationError          bad options, environment or paths
     ├── PanelBuildError             the shared database's cells do not make a panel; names
     │                               the newest submission involved, to revert it
-    └── PlanningFailedError         the solver gave no plan (failure, or none within the time)
+    ├── PlanningFailedError         the solver gave no plan (failure, or none within the time)
+    ├── OperationNotFoundError      no joint operation of that id that the caller is party to
+    ├── OperationRefusedError       the caller may not do this to the joint operation (not the
+    │                               proposer's country, not a planner)
+    └── OperationConflictError      the joint operation's state forbids it (confirmed,
+                                    expired, withdrawn, cancelled; a party that declined)
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ __all__ = [
     "ConfigurationError",
     "CrossplanError",
     "DataValidationError",
+    "OperationConflictError",
+    "OperationNotFoundError",
+    "OperationRefusedError",
     "PanelBuildError",
     "PlanningFailedError",
     "Problem",
@@ -128,3 +136,18 @@ class PanelBuildError(CrossplanError):
 
 class PlanningFailedError(CrossplanError):
     """The solver returned no plan (failure, or no plan within the time limit)."""
+
+
+class OperationNotFoundError(CrossplanError):
+    """No joint operation has that id, or the caller is not party to it (a non-party learns
+    nothing of an operation, not even that it exists)."""
+
+
+class OperationRefusedError(CrossplanError):
+    """The caller may not do this to a joint operation: only a planner of a party country
+    proposes, pledges, declines and cancels; only the proposer's country withdraws."""
+
+
+class OperationConflictError(CrossplanError):
+    """The joint operation's state forbids the act: it is confirmed, expired, withdrawn or
+    cancelled, or the party has declined (or pledged, to decline), or the id is taken."""

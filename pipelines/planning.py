@@ -7,6 +7,11 @@ the time limit, the translation of the optimizer's errors into user errors, and 
 fingerprint. The same request therefore gives the same plan and the same fingerprint from
 either door.
 
+A plan assigns only the units its requester commands (``command``: an agency's units, a
+country's, or — ``None`` — every unit, as the operator's central proposal that binds no one),
+and counts as fixed the effort other agencies have already committed (``fixed_effort``, e.g.
+their pledges to joint operations); both enter the input fingerprint when given.
+
 A service also passes :class:`PlanLimits`: the size of a plan is checked before any model is
 built (one planner must not take the server's memory), the time limit (the request's or the
 policy's) is capped, and a deadline bounds the whole request, the solver getting what is left
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +31,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
+from optimize.command import Command, FixedEffort
 from optimize.forecast import forecast_problems
 from optimize.resources import Resources, reference_problems
 from pipelines.contract import Dataset
@@ -119,6 +125,8 @@ def make_plan(
     resources: Resources | None = None,
     deadline: float | None = None,
     fresh: Freshness | None = None,
+    command: Command | None = None,
+    fixed_effort: Sequence[FixedEffort] = (),
 ) -> PlanEnvelope:
     """Plan with the dataset's regions and recent counts.
 
@@ -156,6 +164,12 @@ def make_plan(
         view's, whose as-of time and fingerprint (when it has them) stand for
         ``as_of`` and ``data_fingerprint`` in the plan's ``data`` and input fingerprint, so
         that a change the reader may not read moves neither.
+    command
+        Who plans, and so which units the plan may assign; ``None``: the operator, every
+        unit, in a plan that binds no one.
+    fixed_effort
+        What other agencies have already committed (rows of periods not planned are left
+        out): counted by the plan, never assigned or moved, and shown in it read-only.
 
     Raises
     ------
@@ -177,6 +191,8 @@ def make_plan(
             dataset.recent_counts().to_dict(),
             horizon=request.horizon,
             forecast_source=source,
+            command=command,
+            fixed_effort=tuple(fixed_effort),
         )
         plan = plan_allocation(inputs, request.solver, time_limit=seconds, deadline=deadline)
     except InputError as err:
@@ -194,6 +210,11 @@ def make_plan(
     }
     if view is not None:
         resolved["view"] = view
+    # Only when given, so that the operator's plans keep their fingerprints.
+    if command is not None and command.binding:
+        resolved["command"] = command.model_dump(mode="json")
+    if plan.fixed_effort:
+        resolved["fixed_effort"] = [row.model_dump(mode="json") for row in plan.fixed_effort]
     if fresh is None:
         fresh = freshness(dataset, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
     if fresh.fingerprint is not None:

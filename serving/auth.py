@@ -13,7 +13,12 @@ with the name of its holder, a role, and the agency and country it belongs to:
 
 A key without a country is the operator's (``make demo``'s planner, the service's admins):
 it reads every region. Every agency's key names its country, and reads what
-:mod:`serving.sharing` opens to that country. The keys table is
+:mod:`serving.sharing` opens to that country.
+
+Command follows ownership: a key's plans assign the units of its agency, or every unit of its
+country when its scope is ``national`` (a national coordination centre's key); the
+operator's plans every unit, as a central proposal that binds no agency
+(:attr:`Principal.command`). The keys table is
 :mod:`pipelines.database.keys`. Adding, replacing and revoking a key is written to the audit
 trail (never the token or its hash).
 """
@@ -41,6 +46,7 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection
 
+from optimize.command import Command
 from pipelines.database import (
     Database,
     KeyRecord,
@@ -60,6 +66,7 @@ __all__ = [
     "Permission",
     "Principal",
     "Role",
+    "Scope",
     "add_key",
     "hash_token",
     "revoke_key",
@@ -82,6 +89,13 @@ class Role(StrEnum):
     ANALYST = "analyst"
     PLANNER = "planner"
     ADMIN = "admin"
+
+
+class Scope(StrEnum):
+    """Which units a key's plans command."""
+
+    AGENCY = "agency"
+    NATIONAL = "national"
 
 
 class Permission(StrEnum):
@@ -109,9 +123,18 @@ class Principal(BaseUser):
     role: Role
     country: str | None = None
     agency: str | None = None
+    scope: Scope = Scope.AGENCY
 
     def may(self, permission: Permission) -> bool:
         return permission in _GRANTS[self.role]
+
+    @property
+    def command(self) -> Command:
+        """The units its plans may assign: its agency's, its country's (``national``), or
+        every unit (the operator's central proposal, binding on no one)."""
+        if self.country is None:
+            return Command()
+        return Command(country=self.country, agency=self.agency, scope=self.scope.value)
 
     @property
     def scopes(self) -> list[str]:
@@ -138,6 +161,7 @@ class ApiKey(BaseModel):
     agency: str | None = Field(default=None, max_length=200)
     sha256: str = Field(pattern=_SHA256.pattern, description="SHA-256 hex digest of the token")
     created_at: str = ""
+    scope: Scope = Scope.AGENCY
 
 
 def hash_token(token: str) -> str:
@@ -164,7 +188,7 @@ class KeyRing:
                 found = key
         if found is None:
             return None
-        return Principal(found.name, found.role, found.country, found.agency)
+        return Principal(found.name, found.role, found.country, found.agency, found.scope)
 
     def names(self) -> list[str]:
         return [k.name for k in self.keys]
@@ -239,6 +263,7 @@ class KeyStore:
                 agency=r.agency,
                 sha256=r.sha256,
                 created_at=r.created_at,
+                scope=Scope(r.scope),
             )
             for r in list_keys(self.db)
         ]
@@ -261,6 +286,7 @@ def add_key(
     *,
     country: str | None = None,
     agency: str | None = None,
+    scope: Scope = Scope.AGENCY,
     replace: bool = False,
     actor: str = "cli",
 ) -> str:
@@ -271,6 +297,9 @@ def add_key(
     country, agency
         Whom the key belongs to: an ISO 3166-1 alpha-3 code and the agency's name. A
         reporter needs a country: it submits that country's rows.
+    scope
+        Which units its plans command: its agency's (``agency``), or every unit of its
+        country (``national``: a national coordination centre's key, which needs a country).
     replace
         Revoke the key ``name`` already has, if any, instead of refusing.
     actor
@@ -279,8 +308,8 @@ def add_key(
     Raises
     ------
     ConfigurationError
-        Bad name or country, a reporter without a country, or a key with that name exists
-        (and ``replace`` is false).
+        Bad name or country, a reporter or a national scope without a country, or a key
+        with that name exists (and ``replace`` is false).
     """
     if not _NAME.match(name):
         raise ConfigurationError(
@@ -295,14 +324,28 @@ def add_key(
         raise ConfigurationError(
             "a reporter submits its own country's rows — fix: give --country ISO3"
         )
+    if scope is Scope.NATIONAL and country is None:
+        raise ConfigurationError(
+            "a national scope commands every unit of a country — fix: give --country ISO3 "
+            "(a key without a country is the operator's, whose plans bind no one)"
+        )
     if agency is not None and not 0 < len(agency.strip()) <= 200:
         raise ConfigurationError("--agency must be 1-200 characters")
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     created = datetime.now(UTC).isoformat(timespec="microseconds")
-    stored = KeyRecord(name, role.value, country, agency, hash_token(token), created)
+    stored = KeyRecord(name, role.value, country, agency, hash_token(token), created, scope.value)
     replaced = store_key(keys.db, stored, replace=replace)
     action = "key_replaced" if replaced else "key_added"
-    record_event(keys.db, actor, action, name=name, role=role.value, country=country, agency=agency)
+    record_event(
+        keys.db,
+        actor,
+        action,
+        name=name,
+        role=role.value,
+        country=country,
+        agency=agency,
+        scope=scope.value,
+    )
     return token
 
 

@@ -17,7 +17,11 @@
     │                                               may use; the planning process was killed
     ├── PanelBuildError (pipelines)            503: the shared database's cells do not make
     │                                               a panel; names the submission to revert
-    └── PlanningFailedError (pipelines)        422: the solver gave no plan (time, failure)
+    ├── PlanningFailedError (pipelines)        422: the solver gave no plan (time, failure)
+    ├── OperationNotFoundError (pipelines)     404: no joint operation of that id the key's
+    │                                               country is party to
+    ├── OperationRefusedError (pipelines)      403: the key may not do this to the operation
+    └── OperationConflictError (pipelines)     409: the operation's state forbids it
     optimize.errors.InputError                 400: the planning inputs break a rule
     pydantic / request validation              400: every problem, each with its field
     a missing or unknown key                   401 (middleware)
@@ -37,6 +41,9 @@ from typing import Any
 from pipelines.errors import (
     CrossplanError,
     DataValidationError,
+    OperationConflictError,
+    OperationNotFoundError,
+    OperationRefusedError,
     PanelBuildError,
     PlanningFailedError,
     Problem,
@@ -109,8 +116,12 @@ def status_of(err: CrossplanError) -> int:
         return 503
     if isinstance(err, PanelBuildError):  # the database's state, not the request, is wrong
         return 503
-    if isinstance(err, PlanNotFoundError | WebhookNotFoundError):
+    if isinstance(err, PlanNotFoundError | WebhookNotFoundError | OperationNotFoundError):
         return 404
+    if isinstance(err, OperationRefusedError):
+        return 403
+    if isinstance(err, OperationConflictError):
+        return 409
     if isinstance(err, PlanningFailedError):
         return 422
     return 400

@@ -173,11 +173,7 @@ class OutboxWorker:
         default, every active one)."""
         if not alerts:
             return
-        try:
-            targets = webhook_targets(webhooks(self.db) if hooks is None else hooks)
-            owe_deliveries(self.db, alerts, targets, alert_body)
-        except Exception:
-            log.exception("could not owe the posts of %d alerts", len(alerts))
+        owe_posts(self.db, alerts, hooks)
         self._posts_due.set()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -300,3 +296,18 @@ class OutboxWorker:
         log.log(level, "%s: delivery %d %s, status %s, %d tries, %.3f s%s%s", where, delivery.id,
                 result.outcome, result.status, tries, seconds, said,
                 "" if ended else " (another replica had taken it over)")  # fmt: skip
+
+
+def owe_posts(
+    db: Database, alerts: list[AlertRecord], hooks: list[WebhookTarget] | None = None
+) -> None:
+    """Owe the posts of stored alerts to the webhooks of their audiences (``hooks``: default,
+    every active one), in the shared database: whichever replica's worker is alive posts them
+    (a command line's alerts too). A failure is logged, never raised: the alerts are stored."""
+    if not alerts:
+        return
+    try:
+        targets = webhook_targets(webhooks(db) if hooks is None else hooks)
+        owe_deliveries(db, alerts, targets, alert_body)
+    except Exception:
+        log.exception("could not owe the posts of %d alerts", len(alerts))

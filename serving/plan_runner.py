@@ -2,7 +2,7 @@
 
 Everything about planning itself is :func:`pipelines.planning.make_plan`, the one use case
 ``crossplan plan`` calls too; this module supplies the served panel (the requester's view of
-it) and model, keeps one planner from taking the server, and describes the plan for the plan
+it), the model and the units the requester commands (:attr:`serving.auth.Principal.command`), keeps one planner from taking the server, and describes the plan for the plan
 store (with the panel's as-of time, so the plan can be re-derived from it):
 
 - the request is checked once, its size against
@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from optimize.command import Command
 from optimize.resources import Resources
 from pipelines.contract import Dataset
 from pipelines.database import PlanRecord
@@ -177,6 +178,7 @@ def plan_on_snapshot(
         None if policy.audience.operator else policy.audience.label,
         resources,
         policy.freshness(),
+        requester.command,
     )
     with gate.admit(deadline) if gate is not None else _no_gate():
         served = None
@@ -236,6 +238,7 @@ class _Made:
     view: str | None
     resources: Resources
     fresh: Freshness
+    command: Command
 
 
 @contextmanager
@@ -271,6 +274,7 @@ def _plan_in_child(
             resources=made.resources,
             deadline=deadline,
             fresh=made.fresh,
+            command=made.command,
         )
     except DataValidationError as err:
         problems: list[Problem] = err.problems

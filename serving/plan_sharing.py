@@ -11,7 +11,9 @@ objective, the baselines, the diagnosis — and what identifies the requester's 
 panel (its as-of time and fingerprints) are made from counts some of which only the
 requester's agency may read: they are shown to that agency and to the operator, and are null
 for everyone else. A unit or region a reader is not shown never appears in a constraint name
-it reads (``capacity[ALB-BP-01,2026-03-02]``).
+it reads (``capacity[ALB-BP-01,2026-03-02]``). The fixed effort a plan counted (others'
+commitments) reads like its decisions: within those regions, and another country's reader
+sees only its own country's.
 """
 
 from __future__ import annotations
@@ -202,11 +204,20 @@ def plan_as_read(
     operations = list(response.get("joint_operations", ()))
     if country is not None:
         operations = [o for o in operations if country in o["commitments"]]
+    # Effort others committed: the requester reads what its plan counted, another reader
+    # its own country's.
+    fixed = [
+        f
+        for f in response.get("fixed_effort", ())
+        if (shown is None or f["region_id"] in shown)
+        and (country is None or figures or f["country"] == country)
+    ]
     out = {
         **response,
         "regions": rows,
         "assignments": assignments,
         "joint_operations": operations,
+        "fixed_effort": fixed,
         "binding_constraints": [n for n in response.get("binding_constraints", ()) if visible(n)],
     }
     if not figures:

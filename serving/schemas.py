@@ -18,6 +18,7 @@ from optimize.plan import Finding
 from pipelines.freshness import DataStatus
 from pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
 from pipelines.planning import PlanEnvelope
+from serving.operation_schemas import OperationStep
 from serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
 
 __all__ = [
@@ -212,6 +213,11 @@ class WhoAmI(BaseModel):
     role: Literal["reporter", "analyst", "planner", "admin"] = Field(description="The key's role")
     country: str | None = Field(default=None, description="The key's country (ISO 3166-1 alpha-3)")
     agency: str | None = Field(default=None, description="The key's agency")
+    scope: Literal["agency", "national"] | None = Field(
+        default=None,
+        description="Which units its plans command: 'agency', its agency's; 'national', every "
+        "unit of its country; null: every unit, in plans that bind no one (an operator key)",
+    )
     may: list[Literal["submit", "read", "plan", "admin"]] = Field(
         description="What the role may do: 'submit' its country's rows, 'read' plans, the "
         "model and shared data, 'plan', 'admin'"
@@ -281,32 +287,50 @@ class SubmissionResponse(BaseModel):
 
 
 class AlertItem(BaseModel):
-    """A region whose counts or forecast went above a forecast's q90."""
+    """A region whose counts or forecast went above a forecast's q90 (a risk alert), or a
+    step of a joint operation the key's country is party to (``operation``; the risk alert's
+    fields are then null)."""
 
     id: int | None = Field(description="Alert id")
     created_at: str = Field(description="When it was raised (ISO 8601, UTC)")
-    submission_id: int = Field(description="The submission that raised it")
-    kind: Literal["observed_above_q90", "forecast_jump", "submission_quarantined"] = Field(
+    submission_id: int | None = Field(description="The submission that raised it")
+    kind: Literal[
+        "observed_above_q90",
+        "forecast_jump",
+        "submission_quarantined",
+        "operation_proposed",
+        "operation_pledged",
+        "operation_declined",
+        "operation_confirmed",
+        "operation_expired",
+        "operation_withdrawn",
+        "operation_cancelled",
+    ] = Field(
         description="'observed_above_q90': a new count above the last forecast's q90; "
         "'forecast_jump': the new forecast mean above the previous forecast's q90; "
         "'submission_quarantined': the served model could not forecast the panel with a "
         "submission, which was set aside (reverted): 'exceeded' holds the reason and the "
-        "revert's submission id, 'value' the cells it had"
+        "revert's submission id, 'value' the cells it had; "
+        "'operation_*': a joint operation was proposed, pledged to, declined, confirmed, "
+        "expired, withdrawn or cancelled"
     )
-    region_id: str = Field(description="The region")
-    country: str = Field(description="Its country")
-    category: str = Field(description="Incident category")
-    period: str = Field(description="The period (YYYY-MM-DD)")
-    value: float = Field(
+    region_id: str | None = Field(description="The region")
+    country: str | None = Field(description="Its country")
+    category: str | None = Field(description="Incident category")
+    period: str | None = Field(description="The period (YYYY-MM-DD)")
+    value: float | None = Field(
         description="The new count, or the new forecast mean (of this key's view of the panel)"
     )
-    threshold: float = Field(description="The q90 it exceeded")
-    exceeded: dict[str, Any] = Field(description="The forecast row that was exceeded")
+    threshold: float | None = Field(description="The q90 it exceeded")
+    exceeded: dict[str, Any] | None = Field(description="The forecast row that was exceeded")
+    operation: OperationStep | None = Field(
+        default=None, description="The joint operation's step, as this key's country reads it"
+    )
 
 
 class AlertList(BaseModel):
     """Alerts raised on this key's view of the panel, for the regions it reads region by
-    region, newest first."""
+    region, and the steps of the joint operations its country is party to, newest first."""
 
     alerts: list[AlertItem] = Field(description="Newest first")
 

@@ -38,7 +38,7 @@ import pandas as pd
 
 from optimize.resources import Resources
 from pipelines.contract import Dataset
-from pipelines.database import PanelVersion, PlanRecord
+from pipelines.database import PanelVersion, PlanRecord, audience_label
 from pipelines.errors import DataValidationError, Problem
 from pipelines.freshness import Freshness, View, freshness
 from serving.auth import Principal
@@ -90,7 +90,7 @@ class Audience:
     @property
     def label(self) -> str:
         """``*`` for the operator, else ``COUNTRY/agency``: how alerts are stored per reader."""
-        return "*" if self.country is None else f"{self.country}/{self.agency or ''}"
+        return audience_label(self.country, self.agency)
 
 
 OPERATOR = Audience()

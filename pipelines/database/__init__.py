@@ -13,9 +13,13 @@ checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks;
 :mod:`~pipelines.database.outbox` keeps the alerts each submission owes and the posts owed to
 webhooks until they are done.
+:mod:`~pipelines.database.operations` keeps joint operations, from proposal to confirmation
+(its rules: :mod:`~pipelines.database.operation_rules`; its state, derived from its events:
+:mod:`~pipelines.database.operation_state`; the resources' candidates seeded as proposals:
+:mod:`~pipelines.database.operation_seeds`).
 """
 
-from pipelines.database.alerts import AlertRecord, list_alerts, store_alerts
+from pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
 from pipelines.database.audit import (
     ACTIONS,
     AuditRecord,
@@ -32,6 +36,22 @@ from pipelines.database.engine import (
     database_url,
 )
 from pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
+from pipelines.database.operation_rules import Actor, Proposal, UnitPledge, next_period
+from pipelines.database.operation_seeds import Seeded, seed_operations
+from pipelines.database.operation_state import Need, OperationRecord, PledgedUnit, Step
+from pipelines.database.operations import (
+    ConfirmedOperation,
+    Outcome,
+    cancel,
+    confirmed_operations,
+    decline,
+    expire_due,
+    get_operation,
+    list_operations,
+    pledge,
+    propose,
+    withdraw,
+)
 from pipelines.database.outbox import (
     AlertJob,
     Delivery,
@@ -79,32 +99,48 @@ __all__ = [
     "ACTIONS",
     "DATABASE_VARIABLE",
     "QUARANTINED",
+    "Actor",
     "AlertJob",
     "AlertRecord",
     "AuditRecord",
+    "ConfirmedOperation",
     "Database",
     "DatabaseUnavailableError",
     "Delivery",
     "KeyRecord",
+    "Need",
     "NoPanelError",
+    "OperationRecord",
+    "Outcome",
     "PanelVersion",
     "PlanRecord",
     "PlanStore",
     "PlanSummary",
+    "PledgedUnit",
+    "Proposal",
     "RevertResult",
+    "Seeded",
+    "Step",
     "SubmissionRecord",
     "SubmissionResult",
     "Submitter",
+    "UnitPledge",
     "WebhookRecord",
     "append_event",
+    "audience_label",
     "audit_actions",
     "audit_trail",
+    "cancel",
     "claim_alert_job",
     "claim_deliveries",
+    "confirmed_operations",
     "database_url",
+    "decline",
     "delete_key",
+    "expire_due",
     "export_panel",
     "finish_delivery",
+    "get_operation",
     "import_directory",
     "iso",
     "key_agencies",
@@ -113,11 +149,15 @@ __all__ = [
     "latest_submission",
     "list_alerts",
     "list_keys",
+    "list_operations",
     "list_submissions",
     "load_panel",
+    "next_period",
     "outbox_counts",
     "owe_alerts",
     "owe_deliveries",
+    "pledge",
+    "propose",
     "quarantine_reason",
     "read_webhooks",
     "record_event",
@@ -125,6 +165,7 @@ __all__ = [
     "remove_webhook",
     "retry_delivery",
     "revert_submission",
+    "seed_operations",
     "settle_alert_job",
     "stopped_because",
     "store_alerts",
@@ -132,4 +173,5 @@ __all__ = [
     "store_webhook",
     "submit_incidents",
     "utcnow",
+    "withdraw",
 ]

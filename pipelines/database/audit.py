@@ -60,6 +60,13 @@ ACTIONS = (
     "auth_refused",
     "submission_refused",
     "refusals_suppressed",
+    "operation_proposed",
+    "operation_pledged",
+    "operation_declined",
+    "operation_confirmed",
+    "operation_expired",
+    "operation_withdrawn",
+    "operation_cancelled",
 )
 _BY = ("actor_agency", "actor_country")
 # Sources named in a line of suppressed refusals; the others are counted together.

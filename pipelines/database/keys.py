@@ -32,6 +32,9 @@ class KeyRecord:
         SHA-256 hex digest of the token.
     created_at
         ISO 8601 time of its making, with microseconds.
+    scope
+        ``agency`` (its plans command the agency's units) or ``national`` (every unit of its
+        country: a national coordination centre's key).
     """
 
     name: str
@@ -40,6 +43,7 @@ class KeyRecord:
     agency: str | None
     sha256: str
     created_at: str
+    scope: str = "agency"
 
 
 def list_keys(db: Database) -> list[KeyRecord]:
@@ -52,7 +56,10 @@ def list_keys(db: Database) -> list[KeyRecord]:
     """
     with db.read() as con:
         rows = con.execute(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
-    return [KeyRecord(r.name, r.role, r.country, r.agency, r.sha256, r.created_at) for r in rows]
+    return [
+        KeyRecord(r.name, r.role, r.country, r.agency, r.sha256, r.created_at, r.scope)
+        for r in rows
+    ]
 
 
 def store_key(db: Database, key: KeyRecord, *, replace: bool = False) -> bool:

@@ -5,28 +5,31 @@ this package read and write them (the service calls those modules, never the mod
 marked *append-only* refuse ``UPDATE`` and ``DELETE`` in the database itself (SQLite
 triggers, PostgreSQL trigger functions), so no code path can rewrite history:
 
-========================  ============  ==========================================================
-table                     append-only   holds
-========================  ============  ==========================================================
-``submissions``           yes           who sent what and when: agency, key, country, fingerprint
-``documents``             yes           regions and resources files, each in a submission
-``cell_versions``         yes           every version of every panel cell, in a submission
-``plans``                 yes           every plan the service made
-``alerts``                yes           risk alerts raised after submissions
-``audit``                 yes           every act: submissions, reverts, imports, exports, …
-``api_keys``              no            hashed keys (revoking deletes; the audit keeps the record)
-``webhooks``              no            where an agency wants its alerts posted
-``alert_jobs``            no            the alerts each submission owes, until raised (the outbox)
-``webhook_deliveries``    no            each post owed to a webhook, until delivered or given up
-========================  ============  ==========================================================
+==========================  ============  ==========================================================
+table                       append-only   holds
+==========================  ============  ==========================================================
+``submissions``             yes           who sent what and when: agency, key, country, fingerprint
+``documents``               yes           regions and resources files, each in a submission
+``cell_versions``           yes           every version of every panel cell, in a submission
+``plans``                   yes           every plan the service made
+``alerts``                  yes           risk alerts after submissions; joint operations' steps
+``audit``                   yes           every act: submissions, reverts, imports, exports, …
+``operations``              yes           joint operations as proposed: regions, periods, needs
+``operation_events``        yes           each step of an operation: pledges, confirmation, …
+``api_keys``                no            hashed keys (revoking deletes; the audit keeps the record)
+``webhooks``                no            where an agency wants its alerts posted
+``alert_jobs``              no            the alerts each submission owes, until raised (the outbox)
+``webhook_deliveries``      no            each post owed to a webhook, until delivered or given up
+==========================  ============  ==========================================================
 
 The panel's three tables are written through :mod:`~pipelines.database.versions` (by
 :mod:`~pipelines.database.submissions` and :mod:`~pipelines.database.revert`) and rebuilt
 into a panel by :mod:`~pipelines.database.panel`; each of the others has its own repository:
 :mod:`~pipelines.database.plans`, :mod:`~pipelines.database.alerts`,
 :mod:`~pipelines.database.audit`, :mod:`~pipelines.database.keys` (``api_keys``),
-:mod:`~pipelines.database.webhooks` and :mod:`~pipelines.database.outbox` (``alert_jobs``
-and ``webhook_deliveries``).
+:mod:`~pipelines.database.webhooks`, :mod:`~pipelines.database.outbox` (``alert_jobs``
+and ``webhook_deliveries``) and :mod:`~pipelines.database.operations` (``operations`` and
+``operation_events``: an operation's status is derived from its events, never updated).
 
 Times are naive UTC ``datetime`` values with microseconds, the same on both databases.
 """
@@ -58,13 +61,24 @@ __all__ = [
     "Base",
     "CellVersion",
     "Document",
+    "Operation",
+    "OperationEvent",
     "PlanRow",
     "Submission",
     "Webhook",
     "WebhookDelivery",
 ]
 
-APPEND_ONLY = ("submissions", "documents", "cell_versions", "plans", "alerts", "audit")
+APPEND_ONLY = (
+    "submissions",
+    "documents",
+    "cell_versions",
+    "plans",
+    "alerts",
+    "audit",
+    "operations",
+    "operation_events",
+)
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
@@ -138,20 +152,26 @@ class PlanRow(Base):
 
 
 class Alert(Base):
+    """A risk alert (of a submission: region, category, period, value, the row exceeded) or a
+    joint operation's step (``operation`` and its ``detail``); the other columns are null."""
+
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(DateTime())
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # observed_above_q90 | forecast_jump
-    region_id: Mapped[str] = mapped_column(String(100), index=True)
-    country: Mapped[str] = mapped_column(String(3))
-    category: Mapped[str] = mapped_column(String(100))
-    period: Mapped[date] = mapped_column(Date)
-    value: Mapped[float] = mapped_column(Float)
-    threshold: Mapped[float] = mapped_column(Float)
-    exceeded: Mapped[str] = mapped_column(Text)  # JSON: the forecast row that was exceeded
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    # observed_above_q90 | forecast_jump | operation_proposed | operation_pledged | ...
+    kind: Mapped[str] = mapped_column(String(32))
+    region_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    country: Mapped[str | None] = mapped_column(String(3))
+    category: Mapped[str | None] = mapped_column(String(100))
+    period: Mapped[date | None] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    exceeded: Mapped[str | None] = mapped_column(Text)  # JSON: the forecast row that was exceeded
     audience: Mapped[str | None] = mapped_column(String(220), index=True)  # whose view
+    operation: Mapped[int | None] = mapped_column(ForeignKey("operations.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: the operation's step
 
 
 class AuditEntry(Base):
@@ -173,6 +193,8 @@ class ApiKeyRow(Base):
     agency: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[str] = mapped_column(String(40))
+    # 'agency' or 'national': which units its plans command (revision 0006).
+    scope: Mapped[str] = mapped_column(String(16), default="agency")
 
 
 class Webhook(Base):
@@ -231,3 +253,39 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime())  # or given up at
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Operation(Base):
+    """A joint operation as its proposer drafted it (its life is in ``operation_events``)."""
+
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    operation_id: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. JO-7
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    key_name: Mapped[str] = mapped_column(String(64))  # who proposed it
+    agency: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(3))  # none: the operator's
+    regions: Mapped[str] = mapped_column(Text)  # JSON list of region ids
+    periods: Mapped[str] = mapped_column(Text)  # JSON list of ISO dates (period starts)
+    needs: Mapped[str] = mapped_column(Text)  # JSON {country: {shifts, by_agency}}
+    effort_multiplier: Mapped[float] = mapped_column(Float)
+    deadline: Mapped[datetime] = mapped_column(DateTime())
+
+
+class OperationEvent(Base):
+    """One step of a joint operation, numbered within it."""
+
+    __tablename__ = "operation_events"
+    __table_args__ = (UniqueConstraint("operation", "seq"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    operation: Mapped[int] = mapped_column(ForeignKey("operations.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    # proposed | pledged | declined | confirmed | expired | withdrawn | cancelled
+    kind: Mapped[str] = mapped_column(String(16))
+    key_name: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text)  # JSON: pledged units and shifts, reason

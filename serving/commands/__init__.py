@@ -28,6 +28,7 @@ COMMANDS = {
     "serve": "serve forecasts and plans over HTTP",
     "keys": "manage API keys of the HTTP service",
     "submissions": "list the shared database's submissions, or revert one",
+    "operations": "joint operations: propose, pledge, decline, withdraw, cancel, seed, list",
     "audit": "print the audit trail of the shared database",
 }
 

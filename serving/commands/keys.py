@@ -8,7 +8,7 @@ import sys
 
 from pipelines.database import Database
 from pipelines.errors import ConfigurationError
-from serving.auth import KeyStore, Role, add_key, revoke_key
+from serving.auth import KeyStore, Role, Scope, add_key, revoke_key
 from serving.commands import COMMANDS
 
 __all__ = ["register"]
@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--country", help="ISO 3166-1 alpha-3 code of the key's country, e.g. GRC")
     p.add_argument("--agency", help='the agency holding the key, e.g. "Border Police"')
     p.add_argument(
+        "--scope",
+        choices=[s.value for s in Scope],
+        default=Scope.AGENCY.value,
+        help="which units its plans command: agency (default): the agency's own; national: "
+        "every unit of its country (a national coordination centre's key; needs --country)",
+    )
+    p.add_argument(
         "--replace", action="store_true", help="add: revoke the NAME's current key, if any"
     )
     p.set_defaults(run=_run)
@@ -48,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         for key in keys.read().keys:
             print(
                 f"{key.name}\t{key.role}\t{key.country or '-'}\t{key.agency or '-'}\t"
-                f"{key.created_at}"
+                f"{key.scope if key.country else '-'}\t{key.created_at}"
             )
         return 0
     if not args.name:
@@ -63,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         Role(args.role),
         country=args.country,
         agency=args.agency,
+        scope=Scope(args.scope),
         replace=args.replace,
         actor=actor,
     )

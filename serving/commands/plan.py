@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from optimize import Plan
+    from optimize.command import Command
     from pipelines.contract import Dataset
     from pipelines.plan_request import ModelRef
 
@@ -34,11 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plan",
         help=COMMANDS["plan"],
         description=(
-            "Allocate every unit's shifts to regions, and launch joint operations, so that "
+            "Allocate units' shifts to regions, and launch joint operations, so that "
             "expected interdictions are highest under the resources' policy. Forecasts come "
             "from the champion model, or from --forecast. Prints a summary and writes the plan "
             "(with explanations and baselines) as JSON; when no plan meets every constraint, "
-            "prints the diagnosis, writes nothing and exits 2."
+            "prints the diagnosis, writes nothing and exits 2. Without --country the plan is "
+            "the operator's central proposal over every unit, binding on no agency; with "
+            "--country and --agency it is that agency's plan of its own units, with --country "
+            "and --scope national every unit of that country. A joint operation a party cannot "
+            "staff is not launched, and the summary says why."
         ),
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -80,6 +85,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"forecast table, CSV or Parquet, with {', '.join(FORECAST_COLUMNS)} "
         "(and optionally category); default: the champion model's forecast",
     )
+    p.add_argument(
+        "--country",
+        help="plan as this country's planner (ISO 3166-1 alpha-3): only its units are "
+        "assigned (default: the operator's central proposal over every unit)",
+    )
+    p.add_argument("--agency", help="with --country: plan as this agency, assigning its units only")
+    p.add_argument(
+        "--scope",
+        choices=["agency", "national"],
+        help="with --country: 'national' assigns every unit of the country (a national "
+        "coordination centre), 'agency' (the default) the agency's units",
+    )
     p.add_argument("--json", type=output_path, help="write the plan as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)
@@ -95,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.planning import make_plan
 
     at_least_one(args, "--horizon")
+    command = _command(args)
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigurationError(f"--time-limit must be positive, got {args.time_limit}")
     try:
@@ -148,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
             as_of=as_of,
             forecast=override,
             forecast_source="forecast" if args.forecast is None else args.forecast.name,
+            command=command,
         )
     except PlanningFailedError as err:
         raise PlanningFailedError(
@@ -164,7 +183,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"crossplan plan: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         print_summary("Plan", _summary(plan))
+        for line in _not_launched(plan):
+            print(line)
     return 0
+
+
+def _command(args: argparse.Namespace) -> Command | None:
+    """Whose plan it is: ``None`` (the operator) unless ``--country`` says."""
+    from pydantic import ValidationError
+
+    from optimize.command import Command
+
+    if args.country is None:
+        if args.agency is not None or args.scope is not None:
+            raise ConfigurationError(
+                "--agency and --scope go with --country — fix: give --country ISO3, or leave "
+                "them out for the operator's central proposal over every unit"
+            )
+        return None
+    national = args.scope == "national"
+    if not national and args.agency is None:
+        raise ConfigurationError(
+            f"whose units? — fix: give --agency NAME to plan that agency's units of "
+            f"{args.country}, or --scope national to plan every unit of {args.country}"
+        )
+    try:
+        return Command(
+            country=args.country, agency=args.agency, scope="national" if national else "agency"
+        )
+    except ValidationError:
+        raise ConfigurationError(
+            f"--country {args.country!r} is not an ISO 3166-1 alpha-3 code — fix: e.g. GRC"
+        ) from None
+
+
+def _not_launched(plan: Plan) -> list[str]:
+    """Each joint operation not launched in some period, and why, in lines to print."""
+    periods: dict[tuple[str, str], list[str]] = {}
+    for o in plan.joint_operations:
+        if not o.launched and o.reason:
+            periods.setdefault((o.operation_id, o.reason), []).append(o.period)
+    return [
+        f"{operation} not launched ({', '.join(when)}): {reason}"
+        for (operation, reason), when in periods.items()
+    ]
 
 
 def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
@@ -211,6 +273,8 @@ def _summary(plan: Plan) -> dict[str, object]:
         "proportional policy": value(plan.baselines.get("proportional")),
         "gap": "unknown" if plan.gap is None else f"{plan.gap:.2%}",
         "solver": f"{plan.solver}, {plan.solve_seconds:.2f} s",
+        "planned by": plan.command.planner
+        + ("" if plan.binding else " (a central proposal: binds no agency)"),
         "assignments": len(plan.assignments),
         "operations launched": sum(o.launched for o in plan.joint_operations),
     }

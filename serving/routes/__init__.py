@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.routes import admin, alerts, data, forecasts, plans, submissions
+from serving.routes import admin, alerts, data, forecasts, operations, plans, submissions
 
 __all__ = ["ROUTERS"]
 
@@ -12,5 +12,6 @@ ROUTERS = (
     data.router,
     submissions.router,
     alerts.router,
+    operations.router,
     admin.router,
 )

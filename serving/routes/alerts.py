@@ -29,7 +29,7 @@ router = APIRouter()
     response_model=AlertList,
     responses=ERRORS,
     summary="Risk alerts raised on this key's view, for the regions it reads region by "
-    "region (any role)",
+    "region, and the steps of the joint operations its country is party to (any role)",
 )
 def alerts(
     who: Anyone,

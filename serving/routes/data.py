@@ -37,6 +37,7 @@ def me(who: Anyone) -> WhoAmI:
             "role": who.role.value,
             "country": who.country,
             "agency": who.agency,
+            "scope": None if who.country is None else who.scope.value,
             "may": may,
             "region_level": None if shown is None else sorted(shown),
         }

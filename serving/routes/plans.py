@@ -81,6 +81,7 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
         countries=list(record.countries),
         agency=who.agency,
         country=who.country,
+        binding=outcome.plan.binding,
     )
     m = metrics()
     m.plans.labels(status=record.status, solver=body.solver).inc()

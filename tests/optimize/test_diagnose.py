@@ -35,24 +35,6 @@ def _units(unit) -> list[dict[str, Any]]:
             1.0,
             "no unit may work in region r3",
         ),
-        # a joint operation whose country has no eligible unit
-        (
-            {
-                "units": [("A1", "AAA", 5, {})],
-                "joint_operations": [
-                    {
-                        "operation_id": "JO-1",
-                        "countries": ["AAA", "BBB"],
-                        "regions": ["r2", "r3"],
-                        "min_shifts_per_country": 2,
-                        "effort_multiplier": 1.5,
-                    }
-                ],
-            },
-            f"commitment[JO-1,BBB,{P}]",
-            2.0,
-            "BBB has no unit that may work in the regions of JO-1",
-        ),
         # a budget below the floors' cost: 2 AAA floors at 1, 2 BBB floors at 2
         (
             {"policy": {"min_shifts_per_region": 1, "budget": 4.0}},

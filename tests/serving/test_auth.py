@@ -39,7 +39,7 @@ def test_key_changes_are_in_the_audit_trail_without_the_key(keys: KeyStore) -> N
     assert [e.action for e in events] == ["key_revoked", "key_replaced", "key_added"]
     assert events[-1].actor == "cli:ops"
     assert events[-1].detail == {"name": "alice", "role": "analyst", "country": "GRC",
-                                 "agency": None}  # fmt: skip
+                                 "agency": None, "scope": "agency"}  # fmt: skip
     assert all(token not in str(e) and hash_token(token) not in str(e) for e in events)
 
 

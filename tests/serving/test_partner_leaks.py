@@ -3,7 +3,8 @@
 covering r002 and r006; C = ALB, not a partner), asked as A would ask.
 
 * a plan is read only by the countries it involves (its requester's, those whose units it
-  gives shifts, the parties of the joint operations it launches);
+  gives shifts — only the operator's plan gives other countries' units shifts —, the parties
+  of the joint operations it launches);
 * what an answer says of its data (as-of time, fingerprints) is that of A's view: a change A
   may not read moves none of it;
 * a hidden cell names no agency;
@@ -69,26 +70,27 @@ def _get(client: TestClient, token: str, path: str, **params: Any) -> Any:
 @pytest.mark.parametrize(
     "idle",
     [
-        False,  # the served resources as they are (here C's plan sends A's units to r002)
+        False,  # the served resources as they are (here the plan sends A's units to r002)
         True,  # A's units with no shift to give: the plan names them and gives them nothing
     ],
 )
 def test_a_plan_is_read_only_by_the_countries_it_involves(world: Any, idle: bool) -> None:
-    """C plans with resources that hold every country's units: the plan gives shifts to some
-    countries' units and launches some joint operations. Only those countries, and C, list
-    and read it; a country given nothing to do does not even learn it exists."""
+    """The operator plans with resources that hold every country's units (an agency's plan
+    assigns only its own): the plan gives shifts to some countries' units and launches some
+    joint operations. Only those countries list and read it; a country given nothing to do
+    does not even learn it exists."""
     client, tokens, _, _ = world
     resources = _get(client, tokens["admin"], "/resources")
     if idle:
         resources["units"] = [{**u, "shifts_per_period": 0} if u["country"] == A else u
                               for u in resources["units"]]  # fmt: skip
     body = {**PLAN, "resources": resources}
-    made = client.post("/plan", json=body, headers=bearer(tokens[f"{C.lower()}-planner"]))
+    made = client.post("/plan", json=body, headers=bearer(tokens["admin"]))
     assert made.status_code == 200, made.text
     plan_id = made.json()["plan_id"]
     whole = _get(client, tokens["admin"], f"/plans/{plan_id}")
     country_of = {u["unit_id"]: u["country"] for u in resources["units"]}
-    involved = {C} | {country_of[a["unit_id"]] for a in whole["assignments"] if a["shifts"]}
+    involved = {country_of[a["unit_id"]] for a in whole["assignments"] if a["shifts"]}
     for operation in whole["joint_operations"]:
         if operation["launched"]:
             involved |= set(operation["commitments"])

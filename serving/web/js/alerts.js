@@ -1,12 +1,19 @@
 // The key's alerts (GET /alerts), newest first: a region whose new count went above the
 // last forecast's 90% quantile, or whose new forecast jumped above the previous one's. On
-// the map, the regions with an alert stand out.
+// the map, the regions with an alert stand out. The steps of the joint operations the key's
+// country is party to (proposed, pledged to, confirmed, ...) are alerts too: they name no
+// region, and are listed among the others.
 
 import { api } from "./api.js";
 import { NONE, fmt } from "./colors.js";
 import { facts, h } from "./dom.js";
 
 const ALERTED = "#b35806";
+const STEPS = {
+  operation_proposed: "proposed", operation_pledged: "pledged to", operation_declined: "declined",
+  operation_confirmed: "confirmed", operation_expired: "expired unconfirmed",
+  operation_withdrawn: "withdrawn", operation_cancelled: "cancelled",
+};
 const KINDS = {
   observed_above_q90: ["Observed above the forecast", "the new count is above the 90% quantile the last forecast gave"],
   forecast_jump: ["Forecast jumped", "the new forecast mean is above the 90% quantile of the previous forecast"],
@@ -20,12 +27,14 @@ export class AlertsView {
     this.list = list;
     this.onOpen = onOpen;
     this.alerts = [];
+    this.steps = [];
     this.loaded = false;
   }
 
   async load(limit = 100) {
     const { alerts } = await api.alerts(limit);
-    this.alerts = this.access.keep(alerts);
+    this.steps = alerts.filter((a) => a.operation);
+    this.alerts = this.access.keep(alerts.filter((a) => !a.operation));
     this.loaded = true;
     this.render();
     return this.alerts;
@@ -37,7 +46,9 @@ export class AlertsView {
   }
 
   render() {
-    this.list.replaceChildren(...this.alerts.map((a) => {
+    const newest = [...this.alerts, ...this.steps].sort((a, b) => b.id - a.id);
+    this.list.replaceChildren(...newest.map((a) => {
+      if (a.operation) return step(a);
       const [title, why] = KINDS[a.kind] || [a.kind, ""];
       const where = this.onOpen && this.regions[a.region_id]
         ? h("button", { type: "button", class: "link", "aria-label": `Show ${this.regionName(a)} on the map`, onclick: () => this.onOpen(a.region_id) }, this.regionName(a))
@@ -47,7 +58,7 @@ export class AlertsView {
         h("p", {}, `${a.category.replaceAll("_", " ")}, period ${a.period}: ${value(a)} against a 90% quantile of ${fmt(a.threshold, 1)}`),
         h("p", { class: "note" }, `${why}. Raised ${a.created_at.replace("T", " ").slice(0, 16)} by submission ${a.submission_id}.`));
     }));
-    if (!this.alerts.length) this.list.append(h("li", { class: "note" }, "No alert on the regions this key reads."));
+    if (!newest.length) this.list.append(h("li", { class: "note" }, "No alert on the regions this key reads."));
     this.list.dataset.listed = String(Number(this.list.dataset.listed || 0) + 1);
   }
 
@@ -86,4 +97,15 @@ export class AlertsView {
 function value(alert) {
   if (alert.value === null || alert.value === undefined) return "withheld (a small count from another agency)";
   return alert.kind === "forecast_jump" ? `forecast ${fmt(alert.value, 1)}` : `observed ${fmt(alert.value, 0)}`;
+}
+
+// A joint operation's step, as the key's country reads it.
+function step(alert) {
+  const o = alert.operation;
+  const by = o.by.country ? `${o.by.country}${o.by.agency ? ` (${o.by.agency})` : ""}` : "the operator";
+  const party = o.party && o.party !== o.by.country ? ` for ${o.party}` : "";
+  return h("li", { "data-alert-id": alert.id, "data-operation-id": o.operation_id, "data-kind": alert.kind },
+    h("p", { class: "alert-title" }, h("strong", {}, `Joint operation ${o.operation_id}`), ` — ${STEPS[alert.kind] || alert.kind} by ${by}${party}`),
+    h("p", {}, `Regions ${o.regions.join(", ")}; periods ${o.periods.join(", ")}; now ${o.status}.` + (o.reason ? ` Reason: ${o.reason}` : "")),
+    h("p", { class: "note" }, `Raised ${alert.created_at.replace("T", " ").slice(0, 16)}.`));
 }

@@ -96,13 +96,31 @@ export class PlanView {
 
   operationList() {
     const launched = this.launched(ALL);
-    if (!launched.length) return h("p", { class: "note" }, "No joint operation is launched.");
     return h("div", {},
-      h("h3", {}, "Joint operations launched"),
-      h("ul", {}, launched.map((o) => h("li", {},
-        h("strong", {}, o.operation_id), ` (${o.period}): `,
-        Object.entries(o.commitments).map(([c, n]) => `${c} ${n} shifts`).join(", "),
-        this.operations.has(o.operation_id) ? ` — regions ${this.operations.get(o.operation_id).join(", ")}` : ""))));
+      launched.length ? h("div", {},
+        h("h3", {}, "Joint operations launched"),
+        h("ul", {}, launched.map((o) => h("li", {},
+          h("strong", {}, o.operation_id), ` (${o.period}): `,
+          Object.entries(o.commitments).map(([c, n]) => `${c} ${n} shifts`).join(", "),
+          this.operations.has(o.operation_id) ? ` — regions ${this.operations.get(o.operation_id).join(", ")}` : ""))))
+        : h("p", { class: "note" }, "No joint operation is launched."),
+      this.notLaunched());
+  }
+
+  // Each operation not launched, and why, its periods together when the reason is the same.
+  notLaunched() {
+    const why = new Map();
+    for (const o of this.plan.joint_operations || []) {
+      if (o.launched || !o.reason) continue;
+      const key = `${o.operation_id}\u0000${o.reason}`;
+      if (!why.has(key)) why.set(key, { id: o.operation_id, reason: o.reason, periods: [] });
+      why.get(key).periods.push(o.period);
+    }
+    if (!why.size) return null;
+    return h("div", {},
+      h("h3", {}, "Not launched"),
+      h("ul", {}, [...why.values()].map((w) => h("li", {},
+        h("strong", {}, w.id), ` (${w.periods.join(", ")}): ${w.reason}`))));
   }
 
   rowsOf(regionId, period = this.period) {
@@ -192,6 +210,7 @@ function summary(plan) {
     h("h3", {}, "Summary"),
     facts([
       ["Status", plan.status],
+      ["Planned by", planner(plan)],
       ["Expected interdictions", fmt(plan.objective, 1)],
       ["Uniform shifts would give", `${fmt(uniform, 1)}${gain(uniform)}`],
       ["Current practice (proportional)", `${fmt(proportional, 1)}${gain(proportional)}`],
@@ -202,6 +221,13 @@ function summary(plan) {
     ]),
     (plan.warnings || []).length ? h("ul", { class: "warnings" }, plan.warnings.map((w) => h("li", {}, w))) : null,
   );
+}
+
+// Whose plan it is: an agency's or a country's binds its units; the operator's binds no one.
+function planner(plan) {
+  const c = plan.command || {};
+  if (!c.country) return "the operator — a central proposal, binding on no agency";
+  return c.scope === "national" || !c.agency ? `${c.country} (every unit of the country)` : `${c.country} ${c.agency}`;
 }
 
 const FIRST_FINDINGS = 6; // the rest fold away: a floor nobody can meet names every region

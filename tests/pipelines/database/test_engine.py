@@ -66,8 +66,23 @@ def _one_row(con: sa.Connection, table: str) -> None:
         "audit": "INSERT INTO audit (at, actor, action, detail) VALUES "
         "('2026-01-05 00:00:00', 'a', 'reload', '{}')",
     }
+    if table.startswith("operation"):
+        con.execute(sa.text(_OPERATION))
+        if table == "operation_events":
+            con.execute(sa.text(_OPERATION_EVENT))
     if table in rows:
         con.execute(sa.text(rows[table]))
+
+
+_OPERATION = (
+    "INSERT INTO operations (id, operation_id, created_at, key_name, regions, periods, needs, "
+    "effort_multiplier, deadline) VALUES (1, 'JO-1', '2026-01-05 00:00:00', 'k', '[]', '[]', "
+    "'{}', 1.0, '2026-01-12 00:00:00')"
+)
+_OPERATION_EVENT = (
+    "INSERT INTO operation_events (operation, seq, at, kind, key_name, detail) VALUES "
+    "(1, 1, '2026-01-05 00:00:00', 'proposed', 'k', '{}')"
+)
 
 
 def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ DESIGN_COMMANDS = {
     "evaluate",
     "serve",
     "keys",
+    "operations",
     "submissions",
     "audit",
 }

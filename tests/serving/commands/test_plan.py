@@ -87,23 +87,6 @@ def _infeasible_floors(world: Path) -> None:
     (world / "resources.json").write_text(json.dumps(doc))
 
 
-def _unreachable_operation(world: Path) -> None:
-    doc = json.loads((world / "resources.json").read_text())
-    regions = pd.read_parquet(world / "truth.parquet")["region_id"].unique().tolist()
-    countries = sorted({u["country"] for u in doc["units"]})
-    doc["units"] = [u for u in doc["units"] if u["country"] != countries[1]]
-    doc["joint_operations"] = [
-        {
-            "operation_id": "JO-X",
-            "countries": countries[:2],
-            "regions": regions[:2],
-            "min_shifts_per_country": 2,
-            "effort_multiplier": 1.5,
-        }
-    ]
-    (world / "resources.json").write_text(json.dumps(doc))
-
-
 def _tiny_budget(world: Path) -> None:
     doc = json.loads((world / "resources.json").read_text())
     doc["policy"]["min_shifts_per_region"] = 1
@@ -115,7 +98,6 @@ def _tiny_budget(world: Path) -> None:
     ("spoil", "named"),
     [
         (_infeasible_floors, "floor[*,"),  # floors above all units' capacity
-        (_unreachable_operation, "commitment[JO-X,"),  # a country without units
         (_tiny_budget, "budget["),  # a budget below the floors' cost
     ],
 )

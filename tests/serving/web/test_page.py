@@ -167,6 +167,7 @@ def test_me_says_who_holds_the_key_and_what_it_may_do(
         "role": role,
         "country": None,
         "agency": None,
+        "scope": None,  # the operator's plans every unit, binding no one
         "may": may,
         "region_level": None,  # the operator's key reads every region
     }

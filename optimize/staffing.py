@@ -1,0 +1,131 @@
+"""Which joint operations a plan can staff, and why an operation is not launched.
+
+A joint operation is an option, never an obligation: launched, it needs
+``min_shifts_per_country`` shifts inside its regions from every party. A party's shifts
+are those of its units the plan commands (:class:`~optimize.command.Command`) that may
+work there, and what it has already committed (fixed effort). When some party cannot
+reach the minimum in a period, the operation is simply not launched in it — the model has
+no launch variable for it, so it cannot make a plan infeasible — and the plan says why,
+per operation and period. The reasons are written for the planner: a party this plan
+does not command is told apart from a party that has no unit within reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from optimize.command import Command
+    from optimize.inputs import Inputs
+    from optimize.resources import JointOperation
+
+__all__ = ["LAUNCHED", "NOT_LAUNCHED", "Staffing", "not_chosen_reason", "operation_staffing"]
+
+LAUNCHED: Final = "launched"
+NOT_LAUNCHED: Final = "not launched"
+
+
+@dataclass(frozen=True, eq=False)
+class Staffing:
+    """Which operations can be staffed.
+
+    Parameters
+    ----------
+    possible
+        Boolean array (operations, periods): every party can reach its minimum.
+    reasons
+        ``(operation, period)`` → why it cannot, for those that cannot.
+    """
+
+    possible: np.ndarray
+    reasons: Mapping[tuple[int, int], str]
+
+    def candidates(self, period: int) -> list[int]:
+        """The operations that may be launched in ``period``."""
+        return np.flatnonzero(self.possible[:, period]).tolist()
+
+
+def operation_staffing(inputs: Inputs) -> Staffing:
+    """Whether each party of each operation can staff it in each period, and why not."""
+    ops, command = inputs.joint_operations, inputs.command
+    possible = np.ones((len(ops), len(inputs.periods)), dtype=bool)
+    reasons: dict[tuple[int, int], str] = {}
+    cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
+    country = np.array([u.country for u in inputs.units], dtype=object)
+    index = inputs.regions.index
+    for j, op in enumerate(ops):
+        if command.country is not None and command.country not in op.countries:
+            # Launching it is its parties' decision, not this plan's.
+            possible[j] = False
+            parties = ", ".join(op.countries)
+            for t in range(len(inputs.periods)):
+                reasons[(j, t)] = f"{command.planner} is not party to it: {parties} plan it"
+            continue
+        if op.min_shifts_per_country <= 0:
+            continue
+        cols = sorted({index[r] for r in op.regions})
+        reach = inputs.eligibility.matrix[:, cols].any(axis=1)
+        for t in range(len(inputs.periods)):
+            mine, theirs = [], []
+            for c in op.countries:
+                own = float(cap[reach & (country == c)].sum())
+                pledged = inputs.fixed.shifts_in(c, cols, t)
+                if own + pledged >= op.min_shifts_per_country:
+                    continue
+                if command.covers(c) or c == command.country:
+                    mine.append(_short(command, op, c, own, pledged))
+                else:
+                    theirs.append(
+                        f"{c}'s part is pledged by {c}, which has {_pledged(op, pledged)}"
+                    )
+            if theirs:
+                mine.append(f"{command.planner} plans its own units; " + "; ".join(theirs))
+            if mine:
+                possible[j, t] = False
+                reasons[(j, t)] = "; ".join(mine)
+    return Staffing(possible=possible, reasons=reasons)
+
+
+def _pledged(op: JointOperation, pledged: float) -> str:
+    if not pledged:
+        return "pledged none"
+    return f"pledged {pledged:g} of the {op.min_shifts_per_country} shifts"
+
+
+def _short(command: Command, op: JointOperation, c: str, own: float, pledged: float) -> str:
+    """Why the part of ``c``, a country whose units this plan commands, is short."""
+    need, name = op.min_shifts_per_country, op.operation_id
+    if command.covers(c):
+        if not own and not pledged:
+            return f"{c} has no unit that may work in {name}'s regions"
+        have = f"{c}'s units that may work in {name}'s regions have {own:g} shifts"
+        if pledged:
+            have += f" and {pledged:g} more are pledged"
+        short = need - own - pledged
+        return f"{have}, {short:g} short of the {need} it needs from each country"
+    units = (
+        f"which have {own:g} shifts in {name}'s regions"
+        if own
+        else f"none of which may work in {name}'s regions"
+    )
+    return (
+        f"{command.planner} plans its own units, {units}; the rest of {c}'s {need} shifts is "
+        f"pledged by {c}'s other agencies, which have {_pledged(op, pledged)}"
+    )
+
+
+def not_chosen_reason(inputs: Inputs, launched: np.ndarray, j: int, t: int) -> str | None:
+    """Why operation ``j`` is not launched in period ``t`` of a plan (``launched``: its
+    boolean array (operations, periods)); ``None`` when it is."""
+    if launched[j, t]:
+        return None
+    if not inputs.staffing.possible[j, t]:
+        return inputs.staffing.reasons[(j, t)]
+    limit = inputs.policy.max_joint_operations_per_period
+    if limit is not None and launched[:, t].sum() >= limit:
+        return f"not chosen: the policy launches at most {limit} joint operation(s) per period"
+    return "not chosen: the plan expects more interdictions with these shifts elsewhere"

@@ -1,0 +1,182 @@
+"""Joint operations: a host proposes, its partners pledge or decline, the pledge that meets the
+last need confirms it; the proposer may withdraw it, any party cancel it.
+
+Each endpoint hands its request to :mod:`pipelines.database.operations`, which keeps the
+rules, writes the step with its audit line and the parties' alerts in one transaction, and
+returns them; the alerts are then posted to the parties' webhooks. Operations whose deadline
+has passed are expired first. A key of a country that is not party to an operation is told
+nothing of it: it is not listed, and every path of it answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from pipelines.database import (
+    Actor,
+    Outcome,
+    cancel,
+    decline,
+    expire_due,
+    get_operation,
+    list_operations,
+    pledge,
+    propose,
+    utcnow,
+    withdraw,
+)
+from pipelines.database.operation_rules import OPERATION_ID
+from serving.api import ERRORS, Planner, Reader, service
+from serving.auth import Permission, Principal
+from serving.operation_schemas import (
+    CancelRequest,
+    DeclineRequest,
+    OperationItem,
+    OperationList,
+    PledgeRequest,
+    ProposalRequest,
+    Status,
+    WithdrawRequest,
+)
+from serving.schemas import ErrorBody
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+OperationPath = Annotated[
+    str,
+    Path(pattern=OPERATION_ID.pattern, description="The operation's id (GET /operations)"),
+]
+
+
+def _doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of an endpoint, as the OpenAPI document names them."""
+    said = {
+        403: "The key's role may not do this; or, to withdraw, its country did not propose "
+        "the operation",
+        400: "Every problem of the request, with its field and how to fix it",
+        404: "No operation of this id that the key's country is party to",
+        409: "The operation's state forbids it: confirmed, expired, withdrawn, cancelled, or "
+        "the party declined (or pledged, to decline); an id taken",
+    }
+    return {**ERRORS, **{s: {"model": ErrorBody, "description": said[s]} for s in statuses}}
+
+
+def _actor(who: Principal) -> Actor:
+    return Actor(who.name, who.country, who.agency, planner=who.may(Permission.PLAN))
+
+
+def _expired() -> None:
+    """Write the expiry of the operations past their deadline, and post their alerts."""
+    svc = service()
+    svc.announce([a for done in expire_due(svc.db) for a in done.alerts])
+
+
+def _answer(done: Outcome, who: Principal) -> OperationItem:
+    """Post the step's alerts; the operation as ``who``'s country reads it."""
+    service().announce(list(done.alerts))
+    return OperationItem(**done.operation.to_dict(utcnow(), who.country))
+
+
+@router.post(
+    "/operations",
+    status_code=201,
+    response_model=OperationItem,
+    responses=_doc(400, 409),
+    summary="Propose a joint operation your country is party to: its regions, periods, each "
+    "party's need and a deadline (role: planner)",
+)
+def propose_operation(body: ProposalRequest, who: Planner) -> OperationItem:
+    _expired()
+    svc = service()
+    done = propose(svc.db, svc.current().dataset, _actor(who), body.proposal())
+    return _answer(done, who)
+
+
+@router.get(
+    "/operations",
+    response_model=OperationList,
+    responses=_doc(400),
+    summary="The joint operations your country is party to, newest first (role: analyst)",
+)
+def operations(
+    who: Reader,
+    status: Annotated[Status | None, Query(description="Only the operations in it")] = None,
+) -> OperationList:
+    _expired()
+    now = utcnow()
+    found = list_operations(service().db, who.country, status=status, now=now)
+    return OperationList(operations=[OperationItem(**o.to_dict(now, who.country)) for o in found])
+
+
+@router.get(
+    "/operations/{operation_id}",
+    response_model=OperationItem,
+    responses=_doc(400, 404),
+    summary="One joint operation your country is party to, with every step (role: analyst)",
+)
+def operation(operation_id: OperationPath, who: Reader) -> OperationItem:
+    _expired()
+    found = get_operation(service().db, who.country, operation_id)
+    return OperationItem(**found.to_dict(utcnow(), who.country))
+
+
+@router.post(
+    "/operations/{operation_id}/pledges",
+    response_model=OperationItem,
+    responses=_doc(400, 404, 409),
+    summary="Pledge your agency's units and shifts; the pledge that meets the last need "
+    "confirms the operation (role: planner)",
+)
+def pledge_units(operation_id: OperationPath, body: PledgeRequest, who: Planner) -> OperationItem:
+    _expired()
+    svc = service()
+    dataset = svc.current().dataset
+    done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party)
+    return _answer(done, who)
+
+
+@router.post(
+    "/operations/{operation_id}/decline",
+    response_model=OperationItem,
+    responses=_doc(400, 404, 409),
+    summary="Decline for your country: the operation can then not be confirmed (role: planner)",
+)
+def decline_operation(
+    operation_id: OperationPath, body: DeclineRequest, who: Planner
+) -> OperationItem:
+    _expired()
+    done = decline(service().db, _actor(who), operation_id, reason=body.reason, party=body.party)
+    return _answer(done, who)
+
+
+@router.post(
+    "/operations/{operation_id}/withdraw",
+    response_model=OperationItem,
+    responses=_doc(400, 403, 404, 409),
+    summary="Withdraw an open operation your country proposed (role: planner)",
+)
+def withdraw_operation(
+    operation_id: OperationPath, body: WithdrawRequest, who: Planner
+) -> OperationItem:
+    _expired()
+    done = withdraw(service().db, _actor(who), operation_id, reason=body.reason)
+    return _answer(done, who)
+
+
+@router.post(
+    "/operations/{operation_id}/cancel",
+    response_model=OperationItem,
+    responses=_doc(400, 404, 409),
+    summary="Call off an open or confirmed operation your country is party to, saying why "
+    "(role: planner)",
+)
+def cancel_operation(
+    operation_id: OperationPath, body: CancelRequest, who: Planner
+) -> OperationItem:
+    _expired()
+    done = cancel(service().db, _actor(who), operation_id, reason=body.reason)
+    return _answer(done, who)

@@ -1,0 +1,74 @@
+"""The planning use-case plans for whoever asks: the units it commands, the effort others
+have committed as fixed and read-only, and both in the input fingerprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from optimize.command import Command, FixedEffort
+from pipelines.contract import Dataset
+from pipelines.plan_request import PlanRequest
+from pipelines.planning import PlanEnvelope, make_plan
+
+GRC = Command(country="GRC", scope="national")
+
+
+@pytest.fixture(scope="module")
+def forecast(tiny_world_dir: Path) -> pd.DataFrame:
+    """The tiny world's last true rates, for the two weeks after its panel."""
+    truth = pd.read_parquet(tiny_world_dir / "truth.parquet")
+    last = truth[truth["period"] == truth["period"].max()]
+    rate = last["activity_rate"]
+    return pd.concat(
+        [
+            last[["region_id", "category"]].assign(
+                period=truth["period"].max() + pd.Timedelta(weeks=k),
+                activity_mean=rate,
+                activity_q10=0.6 * rate,
+                activity_q50=rate,
+                activity_q90=1.6 * rate,
+                detection_rate=0.2,
+            )
+            for k in (1, 2)
+        ],
+        ignore_index=True,
+    )
+
+
+def _plan(dataset: Dataset, forecast: pd.DataFrame, **given: Any) -> PlanEnvelope:
+    request = PlanRequest(horizon=2)
+    return make_plan(request, dataset, None, data_fingerprint="f", forecast=forecast, **given)
+
+
+def test_a_pledge_is_counted_read_only_and_in_the_fingerprint(
+    tiny_dataset: Dataset, forecast: pd.DataFrame
+) -> None:
+    operator = _plan(tiny_dataset, forecast)
+    assert _plan(tiny_dataset, forecast, command=Command()).input_fingerprint == (
+        operator.input_fingerprint
+    )
+    alone = _plan(tiny_dataset, forecast, command=GRC)
+    period = alone.periods[0]
+    pledge = FixedEffort(
+        region_id="r001", period=dt.date.fromisoformat(period), country="MKD",
+        agency="Border Police", shifts=6,
+        source="JO-1 pledge",
+    )  # fmt: skip
+    pledged = _plan(tiny_dataset, forecast, command=GRC, fixed_effort=[pledge])
+    fingerprints = {p.input_fingerprint for p in (operator, alone, pledged)}
+    assert len(fingerprints) == 3  # who plans, and what is fixed, make another plan
+    body = pledged.to_dict()
+    assert body["fixed_effort"] == [pledge.model_dump(mode="json")]
+    assert {a["unit_id"][:3] for a in body["assignments"]} == {"GRC"}
+    first = {o["operation_id"]: o for o in body["joint_operations"] if o["period"] == period}
+    assert first["JO-1"]["commitments"]["MKD"] == 6  # MKD's part, as pledged
+    assert first["JO-1"]["status"] == "launched", first["JO-1"]["reason"]
+    later = [o for o in body["joint_operations"] if o["period"] != period]
+    assert all(o["status"] == "not launched" for o in later)  # pledged for one week only
+    r001 = {r["period"]: r["effort"] for r in body["regions"] if r["region_id"] == "r001"}
+    assert r001[period] >= 6 * 1.5  # the pledge, boosted by the launched operation

@@ -1,0 +1,151 @@
+"""``crossplan operations``: the operator seeds, proposes, pledges for the parties, reads,
+and ends joint operations on the shared database; a problem is exit 2 saying how to fix it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.database import next_period, utcnow
+from serving.cli import main
+
+
+@pytest.fixture
+def imported(crossplan_home: Path, tiny_world_dir: Path) -> str:
+    """The tiny world imported; the next period to begin (YYYY-MM-DD)."""
+    assert main(["import", "--data", str(tiny_world_dir)]) == 0
+    return next_period("weekly", utcnow()).isoformat()
+
+
+def test_seed_pledge_confirm_and_read(
+    imported: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["operations", "seed"]) == 0
+    op = f"JO-1.{imported}"
+    assert f"JO-1 → {op}: proposed" in capsys.readouterr().out
+    assert main(["operations", "seed"]) == 0  # the same periods again: nothing twice
+    assert f"{op}: exists" in capsys.readouterr().out
+    assert main(["operations", "pledge", op, "--unit", "MKD-BP-01=4"]) == 0
+    assert f"{op}: pledged; now open" in capsys.readouterr().err
+    pledge = ["operations", "pledge", op, "--unit", f"GRC-BP-01@{imported}=4"]
+    assert main(pledge) == 0
+    assert f"{op}: pledged, confirmed; now confirmed" in capsys.readouterr().err
+    out = tmp_path / "op.json"
+    assert main(["operations", "show", op, "--json", str(out)]) == 0
+    shown = json.loads(out.read_text())
+    assert [e["kind"] for e in shown["events"]] == ["proposed", "pledged", "pledged", "confirmed"]
+    assert shown["events"][0]["by"]["key"].startswith("cli:")
+    assert [p["units"][0]["unit_id"] for p in shown["parties"]] == ["GRC-BP-01", "MKD-BP-01"]
+    assert main(["operations", "list", "--status", "confirmed", "--json", str(out)]) == 0
+    assert [o["operation_id"] for o in json.loads(out.read_text())["operations"]] == [op]
+    assert op in capsys.readouterr().out
+    assert main(["audit", "--action", "operation_confirmed", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["events"][0]["detail"]["operation_id"] == op
+
+
+def test_propose_decline_withdraw_and_cancel(
+    imported: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    propose = ["operations", "propose", "--regions", "r004,r007", "--periods", imported,
+               "--need", "GRC=4", "--need", "GRC/Coast Guard=2", "--need", "MKD=4",
+               "--multiplier", "1.5"]  # fmt: skip
+    assert main(propose) == 0
+    assert main(propose) == 0
+    assert "JO-2: proposed; now open" in capsys.readouterr().err
+    assert main(["operations", "decline", "JO-1", "--country", "MKD", "--reason", "no"]) == 0
+    assert main(["operations", "withdraw", "JO-1"]) == 0
+    assert "JO-1: withdrawn; now withdrawn" in capsys.readouterr().err
+    assert main(["operations", "cancel", "JO-2", "--reason", "the storm"]) == 0
+    assert "JO-2: cancelled; now cancelled" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["operations", "show"], "needs the operation's ID"),
+        (["operations", "show", "JO-9"], "no operation JO-9"),
+        (["operations", "propose", "--regions", "r004"], "needs --regions, --periods"),
+        # a region no agreement opens to GRC, located
+        (
+            [
+                "operations",
+                "propose",
+                "--regions",
+                "r010",
+                "--periods",
+                "{next}",
+                "--need",
+                "GRC=4",
+                "--need",
+                "MKD=4",
+            ],
+            "regions[0]: region 'r010' of MKD",
+        ),
+        (
+            [
+                "operations",
+                "propose",
+                "--regions",
+                "r004",
+                "--periods",
+                "{next}",
+                "--need",
+                "GRC:4",
+            ],
+            "is not ISO3=N",
+        ),
+        (
+            [
+                "operations",
+                "propose",
+                "--regions",
+                "r004",
+                "--periods",
+                "{next}",
+                "--need",
+                "GRC/Coast Guard=2",
+                "--need",
+                "MKD=4",
+            ],
+            "but not its shifts in all",
+        ),
+        (["operations", "pledge", "JO-1.{next}"], "pledge needs --unit"),
+        (
+            ["operations", "pledge", "JO-1.{next}", "--unit", "GRC-BP-01@2026-13-40=4"],
+            "is no date",
+        ),
+        (["operations", "decline", "JO-1.{next}"], "decline needs --country"),
+        (["operations", "cancel", "JO-1.{next}"], "cancel needs --reason"),
+        # a country that is not party to it
+        (["operations", "decline", "JO-1.{next}", "--country", "ALB"], "ALB is not party"),
+    ],
+)
+def test_problems_exit_2_saying_how_to_fix_them(
+    imported: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(["operations", "seed"]) == 0
+    capsys.readouterr()
+    assert main([a.replace("{next}", imported) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["operations", "propose", "--periods", "next monday"],  # not a date
+        ["operations", "propose", "--deadline", "soon"],  # not a time
+        ["operations", "list", "--status", "launched"],  # no such status
+        ["operations", "launch", "JO-1"],  # no such action
+    ],
+)
+def test_bad_options_are_usage_errors(
+    crossplan_home: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
