@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CROSSPLAN_HOME ?= $(CURDIR)/.crossplan
 
-.PHONY: venv test lint format demo bench bench-peers clean
+.PHONY: venv test lint format demo bench bench-peers bento clean
 
 # .ci/services.sh installs what the machine lacks (Debian packages, with apt-get).
 $(STAMP): pyproject.toml
@@ -25,6 +25,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipelines models optimize serving tests benchmarks
 	$(VENV)/bin/ruff format --check pipelines models optimize serving tests benchmarks
+	@mkdir -p .mypy/crossplan && for d in models optimize pipelines serving; do ln -sfn ../../$$d .mypy/crossplan/$$d; done
 	$(VENV)/bin/mypy
 
 format: $(STAMP)
@@ -49,6 +50,11 @@ demo: $(STAMP)
 	 echo "  curl -s -X POST http://localhost:3000/plan -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"horizon\": 4}'" && echo
 	$(VENV)/bin/crossplan serve --data $(CROSSPLAN_HOME)/world --port 3000
 
+# A Bento of the service: crossplan's wheel (dist/), then `bentoml build` (bentofile.yaml).
+bento: $(STAMP)
+	$(PY) -m pip wheel --no-deps --no-build-isolation -q -w dist .
+	$(VENV)/bin/bentoml build .
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
@@ -63,4 +69,4 @@ bench-peers: $(STAMP) $(PEERS)/.installed
 	$(PY) -m benchmarks.bench_peers
 
 clean:
-	rm -rf $(VENV) $(PEERS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) .pytest_cache .mypy_cache .mypy .ruff_cache dist

@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks._table import median_seconds, print_table
-from pipelines.contract import load_dataset
-from pipelines.simulate import simulate_world
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.simulate import simulate_world
 
 # (label, regions, periods, repeats)
 SIZES = (

@@ -51,7 +51,7 @@ from benchmarks.bench_service import (
     serving,
     start,
 )
-from serving.auth import Role
+from crossplan.serving.auth import Role
 
 HORIZON = 4
 
@@ -146,7 +146,7 @@ def _series(exposition: str) -> int:
 
 
 def _big_resources(home: Path, units: int, operations: int) -> dict[str, Any]:
-    from pipelines.contract import load_dataset
+    from crossplan.pipelines.contract import load_dataset
 
     ds = load_dataset(home / "world")
     assert ds.resources is not None
@@ -196,8 +196,8 @@ def _solvers_left(s: Server) -> list[str]:
 def big_plan_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]:
     import json
 
-    from pipelines.contract import load_dataset
-    from pipelines.plan_request import SERVICE_LIMITS as limits
+    from crossplan.pipelines.contract import load_dataset
+    from crossplan.pipelines.plan_request import SERVICE_LIMITS as limits
 
     n_regions = len(load_dataset(home / "world").regions)
     fit = min(limits.max_units, limits.max_cells // (n_regions * HORIZON))
@@ -274,7 +274,7 @@ def _override_body(home: Path, target_bytes: int) -> bytes:
 
     import pandas as pd
 
-    from pipelines.contract import load_dataset
+    from crossplan.pipelines.contract import load_dataset
 
     ds = load_dataset(home / "world")
     cells = [(r, c) for r in ds.regions["region_id"] for c in ds.categories]
@@ -310,7 +310,7 @@ async def _post_many(url: str, key: str, body: bytes, n: int) -> list[int]:
 
 
 def override_phase(s: Server, home: Path, planner: str) -> list[tuple[str, ...]]:
-    from serving.schemas import MAX_BODY_BYTES
+    from crossplan.serving.schemas import MAX_BODY_BYTES
 
     body = _override_body(home, MAX_BODY_BYTES - 512 * 1024)
     n, mb = 8, len(body) / 2**20

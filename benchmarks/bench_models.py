@@ -20,10 +20,10 @@ from pathlib import Path
 from sklearn.base import clone
 
 from benchmarks._table import median_seconds, print_table
-from models import PanelForecaster, PoissonGLM, RiskForecaster, SeasonalNaive
-from pipelines.contract import Dataset, load_dataset
-from pipelines.simulate import simulate_world
-from pipelines.train import train
+from crossplan.models import PanelForecaster, PoissonGLM, RiskForecaster, SeasonalNaive
+from crossplan.pipelines.contract import Dataset, load_dataset
+from crossplan.pipelines.simulate import simulate_world
+from crossplan.pipelines.train import train
 
 # (label, regions, periods, horizon, repeats)
 SIZES = (

@@ -30,11 +30,11 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks._table import print_table
-from optimize import Inputs, Plan, build_problem
-from optimize.solve import solve
-from optimize.synthetic import random_inputs
-from pipelines.contract import load_dataset
-from pipelines.simulate import simulate_world
+from crossplan.optimize import Inputs, Plan, build_problem
+from crossplan.optimize.solve import solve
+from crossplan.optimize.synthetic import random_inputs
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.simulate import simulate_world
 
 SOLVERS = ("cbc", "highs")
 COLUMNS = (

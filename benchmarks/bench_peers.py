@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._table import print_table
-from pipelines.backtest import candidates
-from pipelines.contract import load_dataset
-from pipelines.metrics import poisson_deviance
-from pipelines.panels.nkill import write_nkill_panel
-from pipelines.registry import COVERAGE_RANGE
-from pipelines.selection import compare
+from crossplan.pipelines.backtest import candidates
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.metrics import poisson_deviance
+from crossplan.pipelines.panels.nkill import write_nkill_panel
+from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.selection import compare
 
 ORIGINS, HORIZON = 26, 4
 _PEERS = Path(__file__).with_name("peers")

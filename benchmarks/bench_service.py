@@ -37,9 +37,9 @@ import numpy as np
 import psutil
 
 from benchmarks._table import median_seconds, print_table
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
-from serving.commands.serve import server_env
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
+from crossplan.serving.commands.serve import server_env
 
 HORIZON = 4
 _CROSSPLAN = str(Path(sys.executable).with_name("crossplan"))
@@ -188,7 +188,7 @@ def service_env(home: Path, database_url: str) -> dict[str, str]:
 def bench_keys(database_url: str, home: Path) -> dict[Role, str]:
     """A key for each role in the database at ``database_url``; the reporter's is of the
     first country of ``home``'s world."""
-    from pipelines.contract import load_dataset
+    from crossplan.pipelines.contract import load_dataset
 
     country = str(min(load_dataset(home / "world").regions["country"]))
     db = Database.connect(database_url)
@@ -239,7 +239,7 @@ def start(env: dict[str, str], home: Path, port: int, log: Path) -> tuple[Server
 def settled(server: Server, analyst: str, seconds: float = 120) -> None:
     """Wait until MLflow has been asked about the local copy a start serves (the service
     swaps the champion in a few seconds after it is ready: not in the middle of a phase)."""
-    from serving.snapshot import CONFIRMING
+    from crossplan.serving.snapshot import CONFIRMING
 
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {analyst}"}
@@ -269,8 +269,8 @@ def serving(env: dict[str, str], home: Path, log: Path, analyst: str) -> Iterato
 
 def prepare(home: Path) -> None:
     """Simulate the default world and train a champion into ``home`` unless it has them."""
-    from pipelines.simulate import simulate_world
-    from pipelines.train import train
+    from crossplan.pipelines.simulate import simulate_world
+    from crossplan.pipelines.train import train
 
     if not (home / "world").exists():
         simulate_world(seed=7).write(home / "world")
@@ -290,9 +290,9 @@ def prepare(home: Path) -> None:
 
 def direct_plan_seconds(home: Path, repeats: int = 3) -> float:
     """Median time of the optimizer alone, in process, on the inputs ``/plan`` uses."""
-    from optimize import Inputs, plan_allocation
-    from pipelines.contract import load_dataset
-    from pipelines.forecasting import load_champion
+    from crossplan.optimize import Inputs, plan_allocation
+    from crossplan.pipelines.contract import load_dataset
+    from crossplan.pipelines.forecasting import load_champion
 
     ds = load_dataset(home / "world")
     forecast = load_champion(f"sqlite:///{home / 'mlflow.db'}").predict(ds, HORIZON)

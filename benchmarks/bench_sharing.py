@@ -16,11 +16,11 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks._table import median_seconds, print_table
-from pipelines.contract import Dataset
-from pipelines.database import Database, Submitter, import_directory, load_panel
-from pipelines.simulate import simulate_world
-from serving import sharing
-from serving.sharing import OPERATOR, Audience, SharingPolicy
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import Database, Submitter, import_directory, load_panel
+from crossplan.pipelines.simulate import simulate_world
+from crossplan.serving import sharing
+from crossplan.serving.sharing import OPERATOR, Audience, SharingPolicy
 
 REPEATS = 7
 HORIZON = 4
@@ -38,8 +38,8 @@ def main() -> None:
         world = home / "world"
         simulate_world(seed=7).write(world)
         os.environ["CROSSPLAN_HOME"] = str(home)  # the training's artifacts go under it
-        from pipelines.forecasting import load_champion
-        from pipelines.train import train
+        from crossplan.pipelines.forecasting import load_champion
+        from crossplan.pipelines.train import train
 
         uri = f"sqlite:///{home / 'mlflow.db'}"
         train(world, horizon=HORIZON, origins=2, refit_every=2, tracking_uri=uri)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 
 from benchmarks._table import print_table
-from models import RiskForecaster
-from models.synthetic import generate_panel
-from pipelines.backtest import backtest, default_models
-from pipelines.registry import COVERAGE_RANGE
-from pipelines.selection import compare
+from crossplan.models import RiskForecaster
+from crossplan.models.synthetic import generate_panel
+from crossplan.pipelines.backtest import backtest, default_models
+from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.selection import compare
 
 SHIFTS_PER_REGION, SEED = 0.2, 1
 ORIGINS, HORIZON, REFIT_EVERY = 8, 4, 4

@@ -14,24 +14,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from models.base import PanelForecaster
-    from models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
-    from models.blend import BlendForecaster, blend_calibration, blend_weights
-    from models.detection import DetectionModel
-    from models.features import make_features
-    from models.forecaster import RiskForecaster
-    from models.intervals import CountIntervals
-    from models.synthetic import SyntheticPanel, generate_panel
+    from crossplan.models.base import PanelForecaster
+    from crossplan.models.baselines import LastValue, MovingAverage, PoissonGLM, SeasonalNaive
+    from crossplan.models.blend import BlendForecaster, blend_calibration, blend_weights
+    from crossplan.models.detection import DetectionModel
+    from crossplan.models.features import make_features
+    from crossplan.models.forecaster import RiskForecaster
+    from crossplan.models.intervals import CountIntervals
+    from crossplan.models.synthetic import SyntheticPanel, generate_panel
 
 _HOME = {
-    "models.base": ("PanelForecaster",),
-    "models.baselines": ("LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"),
-    "models.blend": ("BlendForecaster", "blend_calibration", "blend_weights"),
-    "models.detection": ("DetectionModel",),
-    "models.features": ("make_features",),
-    "models.forecaster": ("RiskForecaster",),
-    "models.intervals": ("CountIntervals",),
-    "models.synthetic": ("SyntheticPanel", "generate_panel"),
+    "crossplan.models.base": ("PanelForecaster",),
+    "crossplan.models.baselines": ("LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"),
+    "crossplan.models.blend": ("BlendForecaster", "blend_calibration", "blend_weights"),
+    "crossplan.models.detection": ("DetectionModel",),
+    "crossplan.models.features": ("make_features",),
+    "crossplan.models.forecaster": ("RiskForecaster",),
+    "crossplan.models.intervals": ("CountIntervals",),
+    "crossplan.models.synthetic": ("SyntheticPanel", "generate_panel"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
@@ -55,5 +55,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name not in _MODULE_OF:
-        raise AttributeError(f"module 'models' has no attribute {name!r}")
+        raise AttributeError(f"module 'crossplan.models' has no attribute {name!r}")
     return getattr(importlib.import_module(_MODULE_OF[name]), name)

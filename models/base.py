@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from models.detection import DetectionModel
-from models.errors import PanelError
-from models.features import RegionContext, region_context
-from models.intervals import CountIntervals
-from models.panel import PanelArrays, future_periods, to_arrays
+from crossplan.models.detection import DetectionModel
+from crossplan.models.errors import PanelError
+from crossplan.models.features import RegionContext, region_context
+from crossplan.models.intervals import CountIntervals
+from crossplan.models.panel import PanelArrays, future_periods, to_arrays
 
 __all__ = ["CALIBRATION_COLUMNS", "PanelForecaster", "calibrate"]
 

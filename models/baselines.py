@@ -15,10 +15,10 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from models.base import PanelForecaster
-from models.features import rolling_mean
-from models.panel import PanelArrays, season_length
-from models.tabular import FeatureForecaster
+from crossplan.models.base import PanelForecaster
+from crossplan.models.features import rolling_mean
+from crossplan.models.panel import PanelArrays, season_length
+from crossplan.models.tabular import FeatureForecaster
 
 __all__ = ["LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"]
 

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
 
-from models.base import CALIBRATION_COLUMNS, PanelForecaster, calibrate
+from crossplan.models.base import CALIBRATION_COLUMNS, PanelForecaster, calibrate
 
 __all__ = ["BlendForecaster", "blend_calibration", "blend_weights"]
 

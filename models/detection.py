@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator
 
-from models.identification import (
+from crossplan.models.identification import (
     Parts,
     inverse_information,
     log_exposure,

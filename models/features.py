@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from models.panel import PanelArrays, future_periods, season_length, to_arrays
+from crossplan.models.panel import PanelArrays, future_periods, season_length, to_arrays
 
 __all__ = [
     "LEVEL_FLOOR",

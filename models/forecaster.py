@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from lightgbm import LGBMRegressor
 
-from models.tabular import FeatureForecaster
+from crossplan.models.tabular import FeatureForecaster
 
 __all__ = ["RiskForecaster"]
 

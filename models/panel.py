@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.errors import PanelError
+from crossplan.models.errors import PanelError
 
 __all__ = [
     "FREQUENCIES",

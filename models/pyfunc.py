@@ -27,7 +27,7 @@ from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
-from models.base import PanelForecaster
+from crossplan.models.base import PanelForecaster
 
 __all__ = ["ARTIFACT", "RiskPyfunc", "log_pyfunc", "pyfunc_input"]
 

@@ -6,6 +6,6 @@ file and the joblib artifact, nothing else.
 
 import mlflow
 
-from models.pyfunc import RiskPyfunc
+from crossplan.models.pyfunc import RiskPyfunc
 
 mlflow.models.set_model(RiskPyfunc())

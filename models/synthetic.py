@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.observation import draw_rates, observe
+from crossplan.models.observation import draw_rates, observe
 
 __all__ = ["SyntheticPanel", "generate_panel"]
 

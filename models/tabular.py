@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from models.base import PanelForecaster
-from models.features import feature_spec, horizon_features, origin_features, recent_level
-from models.panel import PanelArrays
+from crossplan.models.base import PanelForecaster
+from crossplan.models.features import feature_spec, horizon_features, origin_features, recent_level
+from crossplan.models.panel import PanelArrays
 
 __all__ = ["FeatureForecaster"]
 

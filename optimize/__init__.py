@@ -18,27 +18,27 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from optimize.build import AllocationProblem, build_problem
-    from optimize.command import Command, FixedEffort
-    from optimize.curve import DEFAULT_TOLERANCE
-    from optimize.diagnose import elastic_diagnosis, precheck
-    from optimize.errors import InputError, InputProblem, OptimizeError, SolverError
-    from optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
-    from optimize.inputs import Inputs, RegionTable
-    from optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
-    from optimize.planner import plan_allocation
-    from optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
-    from optimize.solvers import SOLVERS, Solver
+    from crossplan.optimize.build import AllocationProblem, build_problem
+    from crossplan.optimize.command import Command, FixedEffort
+    from crossplan.optimize.curve import DEFAULT_TOLERANCE
+    from crossplan.optimize.diagnose import elastic_diagnosis, precheck
+    from crossplan.optimize.errors import InputError, InputProblem, OptimizeError, SolverError
+    from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
+    from crossplan.optimize.inputs import Inputs, RegionTable
+    from crossplan.optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
+    from crossplan.optimize.planner import plan_allocation
+    from crossplan.optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
+    from crossplan.optimize.solvers import SOLVERS, Solver
 
 _HOME = {
-    "optimize.build": ("AllocationProblem", "build_problem"),
-    "optimize.command": ("Command", "FixedEffort"),
-    "optimize.curve": ("DEFAULT_TOLERANCE",),
-    "optimize.diagnose": ("elastic_diagnosis", "precheck"),
-    "optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
-    "optimize.forecast": ("FORECAST_COLUMNS", "Forecast", "ForecastRow"),
-    "optimize.inputs": ("Inputs", "RegionTable"),
-    "optimize.plan": (
+    "crossplan.optimize.build": ("AllocationProblem", "build_problem"),
+    "crossplan.optimize.command": ("Command", "FixedEffort"),
+    "crossplan.optimize.curve": ("DEFAULT_TOLERANCE",),
+    "crossplan.optimize.diagnose": ("elastic_diagnosis", "precheck"),
+    "crossplan.optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
+    "crossplan.optimize.forecast": ("FORECAST_COLUMNS", "Forecast", "ForecastRow"),
+    "crossplan.optimize.inputs": ("Inputs", "RegionTable"),
+    "crossplan.optimize.plan": (
         "Assignment",
         "Finding",
         "OperationOutcome",
@@ -46,9 +46,9 @@ _HOME = {
         "RegionOutcome",
         "Status",
     ),
-    "optimize.planner": ("plan_allocation",),
-    "optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
-    "optimize.solvers": ("SOLVERS", "Solver"),
+    "crossplan.optimize.planner": ("plan_allocation",),
+    "crossplan.optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
+    "crossplan.optimize.solvers": ("SOLVERS", "Solver"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
@@ -88,7 +88,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name not in _MODULE_OF:
-        raise AttributeError(f"module 'optimize' has no attribute {name!r}")
+        raise AttributeError(f"module 'crossplan.optimize' has no attribute {name!r}")
     return getattr(importlib.import_module(_MODULE_OF[name]), name)
 
 

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from optimize import names
-from optimize.curve import DEFAULT_TOLERANCE, Curves, build_curves
-from optimize.inputs import Inputs
-from optimize.score import Allocation, effective_effort
+from crossplan.optimize import names
+from crossplan.optimize.curve import DEFAULT_TOLERANCE, Curves, build_curves
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.score import Allocation, effective_effort
 
 __all__ = ["AllocationProblem", "build_problem"]
 

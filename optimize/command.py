@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from optimize.resources import Country, Name, RegionId, Unit
+from crossplan.optimize.resources import Country, Name, RegionId, Unit
 
 __all__ = ["Command", "FixedEffort", "FixedTable", "fixed_table"]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize import names
-from optimize.build import build_problem
-from optimize.inputs import Inputs
-from optimize.plan import Finding
-from optimize.solvers import run_blocks
+from crossplan.optimize import names
+from crossplan.optimize.build import build_problem
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.plan import Finding
+from crossplan.optimize.solvers import run_blocks
 
 __all__ = ["ELASTIC", "PRE_SOLVE", "elastic_diagnosis", "precheck"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from optimize.inputs import Agreement, RegionTable, Unit
+    from crossplan.optimize.inputs import Agreement, RegionTable, Unit
 
 __all__ = ["EARTH_RADIUS_KM", "Eligibility", "compute_eligibility", "haversine_km"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize import names
-from optimize.curve import exact_value
-from optimize.inputs import Inputs
-from optimize.score import (
+from crossplan.optimize import names
+from crossplan.optimize.curve import exact_value
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.score import (
     Allocation,
     commitments,
     cost_by_period,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from optimize.errors import InputError, InputProblem
+from crossplan.optimize.errors import InputError, InputProblem
 
 __all__ = [
     "FORECAST_COLUMNS",

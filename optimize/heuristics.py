@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from optimize.curve import exact_value
-from optimize.inputs import Inputs
-from optimize.score import Allocation
+from crossplan.optimize.curve import exact_value
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.score import Allocation
 
 __all__ = ["greedy_allocation"]
 

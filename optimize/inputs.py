@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize.command import Command, FixedEffort, FixedTable, fixed_table
-from optimize.eligibility import Eligibility, compute_eligibility
-from optimize.errors import InputError, InputProblem
-from optimize.forecast import Forecast
-from optimize.resources import (
+from crossplan.optimize.command import Command, FixedEffort, FixedTable, fixed_table
+from crossplan.optimize.eligibility import Eligibility, compute_eligibility
+from crossplan.optimize.errors import InputError, InputProblem
+from crossplan.optimize.forecast import Forecast
+from crossplan.optimize.resources import (
     Agreement,
     JointOperation,
     Policy,
@@ -30,7 +30,7 @@ from optimize.resources import (
     parse_resources,
     reference_problems,
 )
-from optimize.staffing import Staffing, operation_staffing
+from crossplan.optimize.staffing import Staffing, operation_staffing
 
 __all__ = ["Inputs", "RegionTable"]
 

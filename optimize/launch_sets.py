@@ -19,10 +19,10 @@ import time
 import numpy as np
 import pulp
 
-from optimize.build import AllocationProblem
-from optimize.plan import Status
-from optimize.score import Allocation
-from optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_solver
+from crossplan.optimize.build import AllocationProblem
+from crossplan.optimize.plan import Status
+from crossplan.optimize.score import Allocation
+from crossplan.optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_solver
 
 __all__ = ["MAX_SETS", "launch_sets", "solve_by_launch_set"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationInfo, field_serializer, field_validator
 from pydantic.dataclasses import dataclass
 
-from optimize.command import Command, FixedEffort
+from crossplan.optimize.command import Command, FixedEffort
 
 __all__ = [
     "Assignment",

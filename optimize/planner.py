@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from optimize.build import build_problem
-from optimize.curve import DEFAULT_TOLERANCE
-from optimize.diagnose import precheck
-from optimize.errors import SolverError
-from optimize.inputs import Inputs
-from optimize.plan import Plan
-from optimize.solve import infeasible_plan, solve
-from optimize.solvers import SOLVERS
+from crossplan.optimize.build import build_problem
+from crossplan.optimize.curve import DEFAULT_TOLERANCE
+from crossplan.optimize.diagnose import precheck
+from crossplan.optimize.errors import SolverError
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.plan import Plan
+from crossplan.optimize.solve import infeasible_plan, solve
+from crossplan.optimize.solvers import SOLVERS
 
 __all__ = ["plan_allocation"]
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from optimize.errors import InputError, InputProblem, pydantic_problems
+from crossplan.optimize.errors import InputError, InputProblem, pydantic_problems
 
 __all__ = [
     "MAX_UNITS",

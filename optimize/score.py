@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.curve import exact_value
-from optimize.inputs import Inputs
+from crossplan.optimize.curve import exact_value
+from crossplan.optimize.inputs import Inputs
 
 __all__ = [
     "Allocation",

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from optimize.build import AllocationProblem
-from optimize.diagnose import elastic_diagnosis
-from optimize.errors import SolverError
-from optimize.explain import baselines, binding_constraints, marginal_values
-from optimize.heuristics import greedy_allocation
-from optimize.inputs import Inputs
-from optimize.launch_sets import launch_sets, solve_by_launch_set
-from optimize.plan import (
+from crossplan.optimize.build import AllocationProblem
+from crossplan.optimize.diagnose import elastic_diagnosis
+from crossplan.optimize.errors import SolverError
+from crossplan.optimize.explain import baselines, binding_constraints, marginal_values
+from crossplan.optimize.heuristics import greedy_allocation
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.launch_sets import launch_sets, solve_by_launch_set
+from crossplan.optimize.plan import (
     Assignment,
     Finding,
     OperationOutcome,
@@ -23,15 +23,15 @@ from optimize.plan import (
     RegionOutcome,
     Status,
 )
-from optimize.score import (
+from crossplan.optimize.score import (
     Allocation,
     commitments,
     effective_effort,
     score,
     shifts_by_region,
 )
-from optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
-from optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
+from crossplan.optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
+from crossplan.optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
 __all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
 

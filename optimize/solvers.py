@@ -28,8 +28,8 @@ import numpy as np
 import psutil
 import pulp
 
-from optimize.errors import SolverError
-from optimize.plan import Status
+from crossplan.optimize.errors import SolverError
+from crossplan.optimize.plan import Status
 
 __all__ = [
     "CBC_GRACE_S",

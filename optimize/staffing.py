@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 if TYPE_CHECKING:
-    from optimize.command import Command
-    from optimize.inputs import Inputs
-    from optimize.resources import JointOperation
+    from crossplan.optimize.command import Command
+    from crossplan.optimize.inputs import Inputs
+    from crossplan.optimize.resources import JointOperation
 
 __all__ = ["LAUNCHED", "NOT_LAUNCHED", "Staffing", "not_chosen_reason", "operation_staffing"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.forecast import Forecast
-from optimize.inputs import Inputs, RegionTable
-from optimize.resources import Agreement, JointOperation, Policy, Unit
+from crossplan.optimize.forecast import Forecast
+from crossplan.optimize.inputs import Inputs, RegionTable
+from crossplan.optimize.resources import Agreement, JointOperation, Policy, Unit
 
 __all__ = ["random_inputs"]
 

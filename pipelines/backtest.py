@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from models import (
+from crossplan.models import (
     BlendForecaster,
     LastValue,
     MovingAverage,
@@ -27,7 +27,7 @@ from models import (
     RiskForecaster,
     SeasonalNaive,
 )
-from pipelines.metrics import score
+from crossplan.pipelines.metrics import score
 
 __all__ = [
     "FORECAST_MEANS",

@@ -12,12 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from models import PanelForecaster
-from models.errors import PanelError
-from optimize.forecast import FORECAST_COLUMNS
-from pipelines.contract import Dataset
-from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, INTERVAL_METRICS, MODEL_NAME
-from pipelines.errors import ConfigurationError, DataValidationError, Problem
+from crossplan.models import PanelForecaster
+from crossplan.models.errors import PanelError
+from crossplan.optimize.forecast import FORECAST_COLUMNS
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, INTERVAL_METRICS, MODEL_NAME
+from crossplan.pipelines.errors import ConfigurationError, DataValidationError, Problem
 
 __all__ = ["LoadedModel", "champion_forecast", "load_champion"]
 
@@ -140,7 +140,7 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
     ConfigurationError
         When the store cannot be reached or holds no champion.
     """
-    from pipelines import registry, tracking
+    from crossplan.pipelines import registry, tracking
 
     client = tracking.connect(tracking_uri)
     version = registry.champion_version(client)

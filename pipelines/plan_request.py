@@ -23,12 +23,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from optimize.errors import InputProblem
-from optimize.forecast import FORECAST_COLUMNS, ForecastRow, table_from_rows
-from optimize.resources import Resources
-from optimize.solvers import Solver
-from pipelines.contract.forecast_table import period_problems
-from pipelines.errors import DataValidationError, Problem
+from crossplan.optimize.errors import InputProblem
+from crossplan.optimize.forecast import FORECAST_COLUMNS, ForecastRow, table_from_rows
+from crossplan.optimize.resources import Resources
+from crossplan.optimize.solvers import Solver
+from crossplan.pipelines.contract.forecast_table import period_problems
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "DEFAULT_HORIZON",

@@ -30,14 +30,14 @@ import pandas as pd
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
-from optimize import InputError, Inputs, Plan, SolverError, plan_allocation
-from optimize.command import Command, FixedEffort
-from optimize.forecast import forecast_problems
-from optimize.resources import Resources, reference_problems
-from pipelines.contract import Dataset
-from pipelines.errors import DataValidationError, PlanningFailedError, Problem
-from pipelines.freshness import DataStatus, Freshness, freshness
-from pipelines.plan_request import (
+from crossplan.optimize import InputError, Inputs, Plan, SolverError, plan_allocation
+from crossplan.optimize.command import Command, FixedEffort
+from crossplan.optimize.forecast import forecast_problems
+from crossplan.optimize.resources import Resources, reference_problems
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.errors import DataValidationError, PlanningFailedError, Problem
+from crossplan.pipelines.freshness import DataStatus, Freshness, freshness
+from crossplan.pipelines.plan_request import (
     ModelRef,
     PlanLimits,
     PlanRequest,

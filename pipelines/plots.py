@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.registry import COVERAGE_RANGE
 
 __all__ = ["plot_backtest", "plot_calibration", "plot_feature_importance"]
 

@@ -21,10 +21,11 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from models import PanelForecaster
-from pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
-from pipelines.errors import ConfigurationError
-from pipelines.selection import Selection
+from crossplan.models import PanelForecaster
+from crossplan.models.legacy import old_module_paths
+from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.selection import Selection
 
 __all__ = [
     "CANDIDATE_TAG",
@@ -171,6 +172,7 @@ def promote(
 
 def load_forecaster(version: str | int, name: str = MODEL_NAME) -> PanelForecaster:
     """The fitted forecaster inside a registered pyfunc model version."""
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    with old_module_paths():  # a version registered before the namespace
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     forecaster: PanelForecaster = model.unwrap_python_model().forecaster
     return forecaster

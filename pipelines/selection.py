@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models import PanelForecaster, blend_calibration, blend_weights
-from models.base import calibrate
-from pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
-from pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
-from pipelines.metrics import poisson_deviances
+from crossplan.models import PanelForecaster, blend_calibration, blend_weights
+from crossplan.models.base import calibrate
+from crossplan.pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
+from crossplan.pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
+from crossplan.pipelines.metrics import poisson_deviances
 
 __all__ = [
     "BLEND",

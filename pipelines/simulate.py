@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from models.observation import draw_rates, observe
-from pipelines.contract.dataset import RECENT_PERIODS
-from pipelines.errors import ConfigurationError
-from pipelines.synth.geography import COUNTRY_CODES, build_geography
-from pipelines.synth.resources import build_resources
-from pipelines.synth.routes import RouteNetwork, build_routes
+from crossplan.models.observation import draw_rates, observe
+from crossplan.pipelines.contract.dataset import RECENT_PERIODS
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.synth.geography import COUNTRY_CODES, build_geography
+from crossplan.pipelines.synth.resources import build_resources
+from crossplan.pipelines.synth.routes import RouteNetwork, build_routes
 
 __all__ = ["DEFAULT_CATEGORIES", "World", "WorldConfig", "last_full_week", "simulate_world"]
 

@@ -19,8 +19,8 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home, default_tracking_uri, resolve_tracking_uri
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.home import crossplan_home, default_tracking_uri, resolve_tracking_uri
 
 __all__ = [
     "EXPERIMENT",

@@ -22,16 +22,16 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.base import clone
 
-from models import BlendForecaster, PanelForecaster
-from models.pyfunc import log_pyfunc
-from pipelines import registry, tracking
-from pipelines.backtest import BacktestResult, backtest, candidates
-from pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
-from pipelines.database import PanelVersion
-from pipelines.errors import ConfigurationError
-from pipelines.model_card import model_card
-from pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
-from pipelines.selection import BLEND, Selection, compare
+from crossplan.models import BlendForecaster, PanelForecaster
+from crossplan.models.pyfunc import log_pyfunc
+from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.backtest import BacktestResult, backtest, candidates
+from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
+from crossplan.pipelines.database import PanelVersion
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.model_card import model_card
+from crossplan.pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
+from crossplan.pipelines.selection import BLEND, Selection, compare
 
 __all__ = ["MAIN_MODEL", "TRAIN_ORIGINS", "TrainResult", "input_fingerprint", "train"]
 

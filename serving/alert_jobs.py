@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,
     Database,
@@ -30,12 +30,12 @@ from pipelines.database import (
     settle_alert_job,
     utcnow,
 )
-from pipelines.errors import PanelBuildError
-from serving.alerts import audiences, detect_alerts, submitted_cells
-from serving.sharing import Audience, SharingPolicy
-from serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
-from serving.webhook_registry import WebhookTarget, webhooks
-from serving.webhooks import alert_body
+from crossplan.pipelines.errors import PanelBuildError
+from crossplan.serving.alerts import audiences, detect_alerts, submitted_cells
+from crossplan.serving.sharing import Audience, SharingPolicy
+from crossplan.serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
+from crossplan.serving.webhook_registry import WebhookTarget, webhooks
+from crossplan.serving.webhooks import alert_body
 
 __all__ = ["JOB_ATTEMPTS", "raise_job", "submission_alerts", "webhook_targets"]
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.contract.frequency import period_offset
-from pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
-from serving.sharing import OPERATOR, Audience, SharingPolicy
-from serving.snapshot import Snapshot
+from crossplan.pipelines.contract.frequency import period_offset
+from crossplan.pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
+from crossplan.serving.sharing import OPERATOR, Audience, SharingPolicy
+from crossplan.serving.snapshot import Snapshot
 
 __all__ = ["MIN_JUMP", "audiences", "detect_alerts", "submitted_cells"]
 

@@ -32,10 +32,10 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipelines.database.audit import record_refusal
-from pipelines.errors import CrossplanError, DataValidationError, Problem
-from serving.auth import KeyBackend, KeyRing, Permission, Principal
-from serving.errors import (
+from crossplan.pipelines.database.audit import record_refusal
+from crossplan.pipelines.errors import CrossplanError, DataValidationError, Problem
+from crossplan.serving.auth import KeyBackend, KeyRing, Permission, Principal
+from crossplan.serving.errors import (
     PlansBusyError,
     error_body,
     problems_from_pydantic,
@@ -43,13 +43,13 @@ from serving.errors import (
     routing_error,
     status_of,
 )
-from serving.middleware import BodyLimitMiddleware, refuse_key
-from serving.routing import CompactBodyRoute
-from serving.schemas import MAX_BODY_BYTES, ErrorBody
-from serving.telemetry import metrics
+from crossplan.serving.middleware import BodyLimitMiddleware, refuse_key
+from crossplan.serving.routing import CompactBodyRoute
+from crossplan.serving.schemas import MAX_BODY_BYTES, ErrorBody
+from crossplan.serving.telemetry import metrics
 
 if TYPE_CHECKING:
-    from serving.service import CrossplanService
+    from crossplan.serving.service import CrossplanService
 
 __all__ = [
     "BAD_REQUEST",

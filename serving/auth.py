@@ -46,8 +46,8 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection
 
-from optimize.command import Command
-from pipelines.database import (
+from crossplan.optimize.command import Command
+from crossplan.pipelines.database import (
     Database,
     KeyRecord,
     delete_key,
@@ -55,7 +55,7 @@ from pipelines.database import (
     record_event,
     store_key,
 )
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines.errors import ConfigurationError
 
 __all__ = [
     "ApiKey",

@@ -10,8 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipelines.errors import CrossplanError
-from serving.commands import COMMANDS, load
+from crossplan.pipelines.errors import CrossplanError
+from crossplan.serving.commands import COMMANDS, load
 
 __all__ = ["build_parser", "main"]
 

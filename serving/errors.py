@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipelines.errors import (
+from crossplan.pipelines.errors import (
     CrossplanError,
     DataValidationError,
     OperationConflictError,

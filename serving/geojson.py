@@ -11,7 +11,7 @@ from typing import Any
 
 from shapely.geometry import mapping
 
-from pipelines.contract import Dataset
+from crossplan.pipelines.contract import Dataset
 
 __all__ = ["plan_feature_collection"]
 

@@ -26,12 +26,12 @@ import logging
 import re
 from urllib.parse import unquote
 
-from serving.auth import _TOKEN_PREFIX
+from crossplan.serving.auth import _TOKEN_PREFIX
 
 __all__ = ["SafeLineFilter", "configure_logging", "escape", "redact_secrets"]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_OURS = ("serving", "pipelines")
+_OURS = ("crossplan",)
 REDACTED = "***"
 # A query parameter, in a URL or a request line: its name and its value.
 _PARAMETER = re.compile(r"(?<=[?&;])([^=&;?\s\"'#<>]+)=([^&;\s\"'#<>]*)")

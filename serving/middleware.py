@@ -24,10 +24,10 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.auth import KeysUnavailable
-from serving.errors import error_body, routing_error
-from serving.logs import redact_secrets
-from serving.telemetry import call_watched, metrics
+from crossplan.serving.auth import KeysUnavailable
+from crossplan.serving.errors import error_body, routing_error
+from crossplan.serving.logs import redact_secrets
+from crossplan.serving.telemetry import call_watched, metrics
 
 __all__ = [
     "AccessLogMiddleware",
@@ -37,7 +37,7 @@ __all__ = [
     "refuse_key",
 ]
 
-access_log = logging.getLogger("serving.access")
+access_log = logging.getLogger("crossplan.serving.access")
 
 
 def refuse_key(_: HTTPConnection, exc: AuthenticationError) -> JSONResponse:

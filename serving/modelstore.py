@@ -20,7 +20,8 @@ import bentoml
 import joblib
 from bentoml.exceptions import NotFound
 
-from pipelines.conventions import MODEL_NAME
+from crossplan.models.legacy import old_module_paths
+from crossplan.pipelines.conventions import MODEL_NAME
 
 __all__ = ["CARD_FILE", "COPY_FILE", "latest_copy_version", "load_copy", "save_copy"]
 
@@ -93,4 +94,5 @@ def load_copy(
     if copy is None:
         return None
     card = json.loads(Path(copy.path_of(CARD_FILE)).read_text(encoding="utf-8"))
-    return joblib.load(copy.path_of(COPY_FILE)), card
+    with old_module_paths():  # a copy saved before the namespace
+        return joblib.load(copy.path_of(COPY_FILE)), card

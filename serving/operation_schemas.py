@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.database import Need, Proposal, UnitPledge
-from pipelines.database.operation_rules import MAX_PERIODS, OPERATION_ID
+from crossplan.pipelines.database import Need, Proposal, UnitPledge
+from crossplan.pipelines.database.operation_rules import MAX_PERIODS, OPERATION_ID
 
 __all__ = [
     "CancelRequest",

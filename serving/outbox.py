@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,
     Database,
@@ -47,12 +47,12 @@ from pipelines.database import (
     retry_delivery,
     utcnow,
 )
-from serving.alert_jobs import raise_job, webhook_targets
-from serving.settings import Settings
-from serving.snapshot import Snapshot
-from serving.webhook_registry import WebhookTarget, webhooks
-from serving.webhook_urls import Resolver, resolve_host
-from serving.webhooks import (
+from crossplan.serving.alert_jobs import raise_job, webhook_targets
+from crossplan.serving.settings import Settings
+from crossplan.serving.snapshot import Snapshot
+from crossplan.serving.webhook_registry import WebhookTarget, webhooks
+from crossplan.serving.webhook_urls import Resolver, resolve_host
+from crossplan.serving.webhooks import (
     ATTEMPTS,
     FIRST_RETRY_SECONDS,
     TIMEOUT_SECONDS,

@@ -25,9 +25,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from serving.schemas import MAX_BODY_BYTES
-from serving.settings import Settings
-from serving.submissions import CONTENT_TYPES
+from crossplan.serving.schemas import MAX_BODY_BYTES
+from crossplan.serving.settings import Settings
+from crossplan.serving.submissions import CONTENT_TYPES
 
 __all__ = ["WEB_DIR", "page_app"]
 

@@ -34,20 +34,20 @@ from typing import Any
 
 import pandas as pd
 
-from optimize.command import Command
-from optimize.resources import Resources
-from pipelines.contract import Dataset
-from pipelines.database import PlanRecord
-from pipelines.errors import DataValidationError, Problem
-from pipelines.freshness import Freshness
-from pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
-from pipelines.planning import PlanEnvelope, check_request, make_plan
-from serving.auth import Principal
-from serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
-from serving.isolation import ChildDied, ChildTimedOut, run_isolated
-from serving.plan_sharing import plan_countries
-from serving.sharing import OPERATOR, SharingPolicy
-from serving.snapshot import Snapshot
+from crossplan.optimize.command import Command
+from crossplan.optimize.resources import Resources
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import PlanRecord
+from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.freshness import Freshness
+from crossplan.pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
+from crossplan.pipelines.planning import PlanEnvelope, check_request, make_plan
+from crossplan.serving.auth import Principal
+from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
+from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
+from crossplan.serving.plan_sharing import plan_countries
+from crossplan.serving.sharing import OPERATOR, SharingPolicy
+from crossplan.serving.snapshot import Snapshot
 
 __all__ = [
     "KILL_GRACE_S",

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Set
 from dataclasses import replace
 from typing import Any
 
-from optimize.resources import Resources
-from pipelines.contract import Dataset
-from pipelines.database import PlanRecord
+from crossplan.optimize.resources import Resources
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import PlanRecord
 
 __all__ = [
     "involved_countries",

@@ -23,7 +23,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     QUARANTINED,
     AlertRecord,
     Database,
@@ -36,9 +36,9 @@ from pipelines.database import (
     store_alerts,
     utcnow,
 )
-from pipelines.errors import ConfigurationError
-from serving.sharing import OPERATOR, Audience
-from serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.sharing import OPERATOR, Audience
+from crossplan.serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
 
 __all__ = ["ALERT_KIND", "Quarantine", "quarantine"]
 

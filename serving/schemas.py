@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from optimize.forecast import ForecastRow
-from optimize.plan import Finding
-from pipelines.freshness import DataStatus
-from pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
-from pipelines.planning import PlanEnvelope
-from serving.operation_schemas import OperationStep
-from serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
+from crossplan.optimize.forecast import ForecastRow
+from crossplan.optimize.plan import Finding
+from crossplan.pipelines.freshness import DataStatus
+from crossplan.pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
+from crossplan.pipelines.planning import PlanEnvelope
+from crossplan.serving.operation_schemas import OperationStep
+from crossplan.serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -22,10 +22,10 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from optimize.forecast import FORECAST_COLUMNS, forecast_problems
-from pipelines.contract import Dataset
-from pipelines.contract.forecast_table import read_forecast_table
-from pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
+from crossplan.optimize.forecast import FORECAST_COLUMNS, forecast_problems
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.contract.forecast_table import read_forecast_table
+from crossplan.pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
 
 __all__ = ["ForecastFile", "Forecaster", "ServedModel", "card_of", "check_names"]
 

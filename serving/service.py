@@ -1,6 +1,6 @@
 """The planning service: forecasts and plans over HTTP, with keys and an audit trail.
 
-``bentoml serve serving.service:CrossplanService`` (or ``crossplan serve``). The service
+``bentoml serve crossplan.serving.service:CrossplanService`` (or ``crossplan serve``). The service
 connects to the shared database (panel versions, keys, plans, alerts, audit trail) and loads
 the champion model in ``__init__``; it holds the snapshot (panel and model) every request
 answers from, follows new submissions, and reloads the model. The endpoints are routers of
@@ -29,7 +29,7 @@ import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
 from starlette.routing import Mount, Route, compile_path
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertRecord,
     Database,
     PlanStore,
@@ -37,36 +37,36 @@ from pipelines.database import (
     latest_submission,
     record_event,
 )
-from pipelines.errors import PanelBuildError
-from serving.api import api
-from serving.auth import KeyStore, Principal
-from serving.errors import ReloadFailedError
-from serving.isolation import start_forkserver
-from serving.logs import configure_logging
-from serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
-from serving.openapi import openapi_app
-from serving.outbox import OutboxWorker
-from serving.page import page_app
-from serving.plan_runner import PlanGate
-from serving.quarantine import quarantine
-from serving.routes import ROUTERS
-from serving.schemas import ModelCard, ReloadResponse
-from serving.security import SecurityHeadersMiddleware
-from serving.settings import Settings
-from serving.sharing import Audience, SharingPolicy
-from serving.snapshot import (
+from crossplan.pipelines.errors import PanelBuildError
+from crossplan.serving.api import api
+from crossplan.serving.auth import KeyStore, Principal
+from crossplan.serving.errors import ReloadFailedError
+from crossplan.serving.isolation import start_forkserver
+from crossplan.serving.logs import configure_logging
+from crossplan.serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
+from crossplan.serving.openapi import openapi_app
+from crossplan.serving.outbox import OutboxWorker
+from crossplan.serving.page import page_app
+from crossplan.serving.plan_runner import PlanGate
+from crossplan.serving.quarantine import quarantine
+from crossplan.serving.routes import ROUTERS
+from crossplan.serving.schemas import ModelCard, ReloadResponse
+from crossplan.serving.security import SecurityHeadersMiddleware
+from crossplan.serving.settings import Settings
+from crossplan.serving.sharing import Audience, SharingPolicy
+from crossplan.serving.snapshot import (
     Snapshot,
     UnforecastablePanelError,
     confirmed,
     load_snapshot,
     refreshed,
 )
-from serving.telemetry import (
+from crossplan.serving.telemetry import (
     RouteMetricsMiddleware,
     metrics,
     start_metrics_listener,
 )
-from serving.webhook_registry import WebhookTarget
+from crossplan.serving.webhook_registry import WebhookTarget
 
 __all__ = ["CrossplanService"]
 

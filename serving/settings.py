@@ -43,8 +43,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home, database_url
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.home import crossplan_home, database_url
 
 __all__ = ["Settings"]
 

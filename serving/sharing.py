@@ -36,13 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize.resources import Resources
-from pipelines.contract import Dataset
-from pipelines.database import PanelVersion, PlanRecord, audience_label
-from pipelines.errors import DataValidationError, Problem
-from pipelines.freshness import Freshness, View, freshness
-from serving.auth import Principal
-from serving.plan_sharing import plan_read_by, reads_plan, region_level
+from crossplan.optimize.resources import Resources
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import PanelVersion, PlanRecord, audience_label
+from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.freshness import Freshness, View, freshness
+from crossplan.serving.auth import Principal
+from crossplan.serving.plan_sharing import plan_read_by, reads_plan, region_level
 
 __all__ = [
     "INCIDENT_COLUMNS",

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize.forecast import QUANTILE_COLUMNS
-from pipelines.contract import Dataset
-from pipelines.database import (
+from crossplan.optimize.forecast import QUANTILE_COLUMNS
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import (
     Database,
     PanelVersion,
     Submitter,
@@ -29,14 +29,14 @@ from pipelines.database import (
     last_good_panel,
     load_panel,
 )
-from pipelines.database.panel import NoPanelError
-from pipelines.freshness import Freshness, View, freshness
-from pipelines.home import resolve_tracking_uri
-from serving import modelstore
-from serving.errors import ModelUnavailableError
-from serving.served_model import Forecaster, ForecastFile, ServedModel, card_of
-from serving.settings import Settings
-from serving.sharing import OPERATOR
+from crossplan.pipelines.database.panel import NoPanelError
+from crossplan.pipelines.freshness import Freshness, View, freshness
+from crossplan.pipelines.home import resolve_tracking_uri
+from crossplan.serving import modelstore
+from crossplan.serving.errors import ModelUnavailableError
+from crossplan.serving.served_model import Forecaster, ForecastFile, ServedModel, card_of
+from crossplan.serving.settings import Settings
+from crossplan.serving.sharing import OPERATOR
 
 __all__ = [
     "CONFIRMING",
@@ -355,7 +355,7 @@ def _load_model(settings: Settings) -> tuple[ServedModel | None, str | None]:
 
 
 def _champion(tracking_uri: str | None) -> Forecaster:
-    from pipelines.forecasting import load_champion
+    from crossplan.pipelines.forecasting import load_champion
 
     model: Forecaster = load_champion(tracking_uri)
     return model

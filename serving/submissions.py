@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.contract.incidents import load_rows
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.contract.incidents import load_rows
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = ["CONTENT_TYPES", "read_submission"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from shapely.geometry import mapping
 
-from pipelines.contract import Dataset
+from crossplan.pipelines.contract import Dataset
 
 __all__ = ["DEFAULT_OBSERVED_PERIODS", "regions_collection"]
 

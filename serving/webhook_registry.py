@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Database,
     WebhookRecord,
     read_webhooks,
@@ -19,10 +19,10 @@ from pipelines.database import (
     remove_webhook,
     store_webhook,
 )
-from pipelines.errors import DataValidationError, Problem
-from serving.auth import Principal, Role
-from serving.errors import WebhookNotFoundError
-from serving.webhook_urls import Resolver, check_url, redact, resolve_host
+from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.serving.auth import Principal, Role
+from crossplan.serving.errors import WebhookNotFoundError
+from crossplan.serving.webhook_urls import Resolver, check_url, redact, resolve_host
 
 __all__ = [
     "MAX_WEBHOOKS",

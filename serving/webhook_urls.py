@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "MAX_URL_LENGTH",

@@ -67,9 +67,9 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipelines.database import AlertRecord, Database, WebhookRecord, stopped_because
-from pipelines.errors import DataValidationError
-from serving.webhook_urls import (
+from crossplan.pipelines.database import AlertRecord, Database, WebhookRecord, stopped_because
+from crossplan.pipelines.errors import DataValidationError
+from crossplan.serving.webhook_urls import (
     Destination,
     Resolver,
     UnresolvedHostError,

@@ -6,13 +6,33 @@ run makes its own copy instead of reading anything shared.
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pipelines.contract import Dataset, load_dataset
-from pipelines.simulate import World, simulate_world
+from crossplan.pipelines.contract import Dataset, load_dataset
+from crossplan.pipelines.simulate import World, simulate_world
+
+
+
+class _NamespaceOnly(importlib.abc.MetaPathFinder):
+    """Run from the repository, the folders are importable by their bare names too (the root
+    is on the path); installed, they are not. Refusing those names makes the tests see what
+    an installation sees: only ``crossplan.models`` is ours, and a pickle that names
+    ``models`` loads only through :func:`crossplan.models.legacy.old_module_paths`."""
+
+    FOLDERS = ("models", "optimize", "pipelines", "serving")
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.split(".")[0] in self.FOLDERS:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+sys.meta_path.insert(0, _NamespaceOnly())
 
 SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
 TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}

@@ -1,5 +1,10 @@
 """Imports point one way: ``serving`` → ``pipelines`` → ``models`` → ``optimize``.
 
+Installed, the four are ``crossplan.serving``, ``crossplan.pipelines``, ``crossplan.models``
+and ``crossplan.optimize`` (the folders are mapped into one namespace), and every import of
+ours is written so: a bare ``import models`` would take whatever ``models`` comes first on
+the path, and is a violation wherever it is.
+
 ``serving`` may import the other three; ``pipelines`` imports ``models`` and ``optimize`` (the
 planning use-case and the closed-loop evaluation); ``models`` imports nothing of ours but the
 forecast-table contract that ``optimize`` owns (``optimize.forecast``); ``optimize`` imports
@@ -25,6 +30,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+NAMESPACE = "crossplan"
 
 # What each package may import of ours (itself included); a dotted entry allows that module
 # and its submodules only.
@@ -36,9 +42,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 # What stays inside pipelines.database: SQL, and the tables it is written against.
-SQL = ("sqlalchemy", "alembic", "pipelines.database.schema", "pipelines.database.migrations")
+SQL = (
+    "sqlalchemy",
+    "alembic",
+    f"{NAMESPACE}.pipelines.database.schema",
+    f"{NAMESPACE}.pipelines.database.migrations",
+)
 NO_SQL = "serving"
 _NO_SQL_RULE = "serving calls the repositories of pipelines.database, never SQL"
+_BARE_RULE = f"write {NAMESPACE}.<package>: installed, our packages live in that namespace"
 # ``Database.read()`` and ``Database.write()`` are context managers that open a connection.
 _CONNECTIONS = ("read", "write")
 
@@ -55,6 +67,8 @@ class Violation:
     rule: str = ""
 
     def __str__(self) -> str:
+        if self.rule == _BARE_RULE:
+            return f"{self.file}:{self.line}: {self.package} imports {self.imported} ({self.rule})"
         if self.rule:
             return f"{self.file}:{self.line}: {self.package} uses {self.imported} ({self.rule})"
         allowed = ", ".join(ALLOWED[self.package])
@@ -67,11 +81,18 @@ class Violation:
 def _package_of(path: Path, root: Path) -> str:
     """The package the relative imports of the module at ``path`` start from."""
     parts = path.relative_to(root).with_suffix("").parts
-    return ".".join(parts[:-1])  # a package's __init__ and its modules alike
+    return ".".join([NAMESPACE, *parts[:-1]])  # a package's __init__ and its modules alike
+
+
+def _ours(imported: str) -> str | None:
+    """``imported`` without the namespace when it is ours (``crossplan.models.x`` →
+    ``models.x``), else ``None``."""
+    head, _, rest = imported.partition(".")
+    return rest if head == NAMESPACE and rest else None
 
 
 def _is_module(dotted: str, root: Path) -> bool:
-    base = root.joinpath(*dotted.split("."))
+    base = root.joinpath(*(_ours(dotted) or dotted).split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
@@ -128,14 +149,18 @@ def _allowed(imported: str, package: str) -> bool:
 
 
 def layer_violations(root: Path) -> list[Violation]:
-    """Every import in the four packages under ``root`` that goes against :data:`ALLOWED`."""
+    """Every import in the four packages under ``root`` that goes against :data:`ALLOWED`,
+    and every import of ours written without the namespace."""
     found = []
     for package in ALLOWED:
         for path in sorted((root / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            file = str(path.relative_to(root))
             for line, imported in _imports(tree, _package_of(path, root), root):
-                if imported.split(".")[0] in ALLOWED and not _allowed(imported, package):
-                    found.append(Violation(str(path.relative_to(root)), line, imported, package))
+                if imported.split(".")[0] in ALLOWED:
+                    found.append(Violation(file, line, imported, package, _BARE_RULE))
+                elif (ours := _ours(imported)) is not None and not _allowed(ours, package):
+                    found.append(Violation(file, line, imported, package))
     return found
 
 
@@ -192,19 +217,22 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     ("name", "source", "expected"),
     [
         # an import inside a function counts as much as one at the top
-        ("optimize/bad.py", "import os\n\n\ndef f():\n    from models import panel\n", (5, "models.panel")),
+        ("optimize/bad.py", "import os\n\n\ndef f():\n    from crossplan.models import panel\n", (5, "crossplan.models.panel")),
         # a relative import that climbs out of pipelines into serving
-        ("pipelines/sub/bad.py", "from ...serving import cli\n", (1, "serving.cli")),
+        ("pipelines/sub/bad.py", "from ...serving import cli\n", (1, "crossplan.serving.cli")),
         # models may read the forecast contract of optimize, not the rest of it
-        ("models/bad.py", "from optimize.build import build_problem\n", (1, "optimize.build")),
+        ("models/bad.py", "from crossplan.optimize.build import build_problem\n", (1, "crossplan.optimize.build")),
         # the optimize package itself is more than the contract
-        ("models/bad.py", "from optimize import Forecast\n", (1, "optimize")),
+        ("models/bad.py", "from crossplan.optimize import Forecast\n", (1, "crossplan.optimize")),
         # a type-only import is still a dependency
-        ("optimize/bad.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import serving.cli\n", (3, "serving.cli")),
+        ("optimize/bad.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import crossplan.serving.cli\n", (3, "crossplan.serving.cli")),
         # an import by name
-        ("pipelines/bad.py", "import importlib\nimportlib.import_module('serving.cli')\n", (2, "serving.cli")),
+        ("pipelines/bad.py", "import importlib\nimportlib.import_module('crossplan.serving.cli')\n", (2, "crossplan.serving.cli")),
+        # our packages without the namespace: whatever 'models' is first on the path
+        ("pipelines/bad.py", "from models import panel\n", (1, "models.panel")),
+        ("serving/bad.py", "import optimize.build\n", (1, "optimize.build")),
         # only serving imports serving, even where the rest is allowed
-        ("models/bad.py", "from serving import cli\n", (1, "serving.cli")),
+        ("models/bad.py", "from crossplan.serving import cli\n", (1, "crossplan.serving.cli")),
     ],
 )  # fmt: skip
 def test_the_checker_names_file_line_and_import(
@@ -221,12 +249,12 @@ def test_the_checker_names_file_line_and_import(
 @pytest.mark.parametrize(
     ("name", "source"),
     [
-        ("models/ok.py", "from optimize.forecast import FORECAST_COLUMNS\n"),  # the contract
-        ("models/ok.py", "from optimize import forecast\n"),  # the same, as a module
+        ("models/ok.py", "from crossplan.optimize.forecast import FORECAST_COLUMNS\n"),  # the contract
+        ("models/ok.py", "from crossplan.optimize import forecast\n"),  # the same, as a module
         ("models/ok.py", "from scipy.optimize import minimize\n"),  # not ours
-        ("pipelines/ok.py", "from models import panel\nimport optimize.build\n"),  # downwards
+        ("pipelines/ok.py", "from crossplan.models import panel\nimport crossplan.optimize.build\n"),  # downwards
         ("pipelines/sub/ok.py", "from ..sibling import x\nfrom . import y\n"),  # its own
-        ("serving/ok.py", "import pipelines, models, optimize, serving.cli\n"),  # the top
+        ("serving/ok.py", "import crossplan.pipelines, crossplan.models, crossplan.optimize, crossplan.serving.cli\n"),  # the top
     ],
 )
 def test_the_checker_lets_allowed_imports_pass(tmp_path: Path, name: str, source: str) -> None:
@@ -241,9 +269,9 @@ def test_the_checker_lets_allowed_imports_pass(tmp_path: Path, name: str, source
         # a part of it, imported inside a function
         ("serving/sub/bad.py", "def f():\n    from sqlalchemy.orm import Session\n", (2, "sqlalchemy.orm")),
         # the tables
-        ("serving/bad.py", "from pipelines.database.schema import PlanRow\n", (1, "pipelines.database.schema")),
+        ("serving/bad.py", "from crossplan.pipelines.database.schema import PlanRow\n", (1, "crossplan.pipelines.database.schema")),
         # the same, as a module
-        ("serving/bad.py", "from pipelines.database import schema\n", (1, "pipelines.database.schema")),
+        ("serving/bad.py", "from crossplan.pipelines.database import schema\n", (1, "crossplan.pipelines.database.schema")),
         # the migrations, by name
         ("serving/bad.py", "import importlib\nimportlib.import_module('alembic.command')\n", (2, "alembic.command")),
         # a connection opened to read
@@ -265,10 +293,10 @@ def test_the_sql_checker_names_file_line_and_use(
 @pytest.mark.parametrize(
     ("name", "source"),
     [
-        ("serving/ok.py", "from pipelines.database import PlanStore, list_alerts\n"),  # repositories
+        ("serving/ok.py", "from crossplan.pipelines.database import PlanStore, list_alerts\n"),  # repositories
         ("serving/ok.py", "ring = keys.read()\nbody = response.read()\n"),  # reads, not connections
         ("serving/ok.py", "with open('f') as f:\n    f.write('x')\n"),  # a file
-        ("pipelines/database/ok.py", "import sqlalchemy as sa\nfrom pipelines.database.schema import PlanRow\n"),  # the layer itself
+        ("pipelines/database/ok.py", "import sqlalchemy as sa\nfrom crossplan.pipelines.database.schema import PlanRow\n"),  # the layer itself
         ("pipelines/ok.py", "def f(db):\n    with db.read() as con:\n        return con\n"),  # the layer below
     ],
 )  # fmt: skip

@@ -4,7 +4,7 @@ Every reader collects *every* problem it finds and raises one
 :class:`~pipelines.errors.DataValidationError` listing them with file, row and column.
 """
 
-from pipelines.contract.dataset import (
+from crossplan.pipelines.contract.dataset import (
     RECENT_PERIODS,
     Dataset,
     find_incidents,
@@ -14,9 +14,9 @@ from pipelines.contract.dataset import (
     read_truth,
     summarize,
 )
-from pipelines.contract.incidents import Incidents, read_incidents
-from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import read_resources, validate_resources
+from crossplan.pipelines.contract.incidents import Incidents, read_incidents
+from crossplan.pipelines.contract.regions import Regions, read_regions
+from crossplan.pipelines.contract.resources import read_resources, validate_resources
 
 __all__ = [
     "RECENT_PERIODS",

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = ["load_json"]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from pipelines.errors import Problem
+from crossplan.pipelines.errors import Problem
 
 __all__ = ["MAX_ROWS_PER_PROBLEM", "problems_from_failures"]
 

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from optimize.resources import Resources
-from pipelines.contract.frequency import pandas_freq
-from pipelines.contract.incidents import Incidents, read_incidents
-from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import read_resources
-from pipelines.errors import DataValidationError, Problem
+from crossplan.optimize.resources import Resources
+from crossplan.pipelines.contract.frequency import pandas_freq
+from crossplan.pipelines.contract.incidents import Incidents, read_incidents
+from crossplan.pipelines.contract.regions import Regions, read_regions
+from crossplan.pipelines.contract.resources import read_resources
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "RECENT_PERIODS",

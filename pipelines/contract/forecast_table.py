@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimize.errors import InputProblem
-from pipelines.errors import ConfigurationError, DataValidationError, Problem
+from crossplan.optimize.errors import InputProblem
+from crossplan.pipelines.errors import ConfigurationError, DataValidationError, Problem
 
 __all__ = ["period_problems", "read_forecast_table"]
 

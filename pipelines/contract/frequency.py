@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from models.errors import PanelError
-from models.panel import FREQUENCIES, period_fits
-from models.panel import infer_frequency as panel_frequency
-from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
-from pipelines.errors import Problem
+from crossplan.models.errors import PanelError
+from crossplan.models.panel import FREQUENCIES, period_fits
+from crossplan.models.panel import infer_frequency as panel_frequency
+from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
+from crossplan.pipelines.errors import Problem
 
 __all__ = [
     "FREQUENCIES",

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow
 
-from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
-from pipelines.contract.frequency import infer_frequency
-from pipelines.contract.personal import looks_personal
-from pipelines.contract.values import value_problems
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
+from crossplan.pipelines.contract.frequency import infer_frequency
+from crossplan.pipelines.contract.personal import looks_personal
+from crossplan.pipelines.contract.values import value_problems
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "COUNT_COLUMNS",

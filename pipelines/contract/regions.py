@@ -12,11 +12,11 @@ import pandera.pandas as pa
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from pipelines.contract._json import load_json
-from pipelines.contract._problems import problems_from_failures
-from pipelines.contract.personal import looks_personal
-from pipelines.errors import DataValidationError, Problem
-from pipelines.geometry import adjacency, areas_km2, centroids
+from crossplan.pipelines.contract._json import load_json
+from crossplan.pipelines.contract._problems import problems_from_failures
+from crossplan.pipelines.contract.personal import looks_personal
+from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.geometry import adjacency, areas_km2, centroids
 
 __all__ = ["KINDS", "Regions", "read_regions"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from optimize.errors import InputError, InputProblem
-from optimize.resources import Resources, parse_resources, reference_problems
-from pipelines.contract._json import load_json
-from pipelines.contract.regions import Regions
-from pipelines.errors import DataValidationError, Problem
+from crossplan.optimize.errors import InputError, InputProblem
+from crossplan.optimize.resources import Resources, parse_resources, reference_problems
+from crossplan.pipelines.contract._json import load_json
+from crossplan.pipelines.contract.regions import Regions
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = ["as_problems", "read_resources", "validate_resources"]
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.contract._problems import problems_from_failures
-from pipelines.errors import Problem
+from crossplan.pipelines.contract._problems import problems_from_failures
+from crossplan.pipelines.errors import Problem
 
 __all__ = ["MAX_COUNT", "MAX_MAGNITUDE", "value_problems"]
 

@@ -19,8 +19,8 @@ webhooks until they are done.
 :mod:`~pipelines.database.operation_seeds`).
 """
 
-from pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
-from pipelines.database.audit import (
+from crossplan.pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
+from crossplan.pipelines.database.audit import (
     ACTIONS,
     AuditRecord,
     append_event,
@@ -29,17 +29,17 @@ from pipelines.database.audit import (
     latest_event_id,
     record_event,
 )
-from pipelines.database.engine import (
+from crossplan.pipelines.database.engine import (
     DATABASE_VARIABLE,
     Database,
     DatabaseUnavailableError,
     database_url,
 )
-from pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
-from pipelines.database.operation_rules import Actor, Proposal, UnitPledge, next_period
-from pipelines.database.operation_seeds import Seeded, seed_operations
-from pipelines.database.operation_state import Need, OperationRecord, PledgedUnit, Step
-from pipelines.database.operations import (
+from crossplan.pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
+from crossplan.pipelines.database.operation_rules import Actor, Proposal, UnitPledge, next_period
+from crossplan.pipelines.database.operation_seeds import Seeded, seed_operations
+from crossplan.pipelines.database.operation_state import Need, OperationRecord, PledgedUnit, Step
+from crossplan.pipelines.database.operations import (
     ConfirmedOperation,
     Outcome,
     cancel,
@@ -52,7 +52,7 @@ from pipelines.database.operations import (
     propose,
     withdraw,
 )
-from pipelines.database.outbox import (
+from crossplan.pipelines.database.outbox import (
     AlertJob,
     Delivery,
     claim_alert_job,
@@ -65,7 +65,7 @@ from pipelines.database.outbox import (
     retry_delivery,
     settle_alert_job,
 )
-from pipelines.database.panel import (
+from crossplan.pipelines.database.panel import (
     NoPanelError,
     PanelVersion,
     export_panel,
@@ -75,9 +75,9 @@ from pipelines.database.panel import (
     load_panel,
     utcnow,
 )
-from pipelines.database.plans import PlanRecord, PlanStore, PlanSummary
-from pipelines.database.revert import QUARANTINED, quarantine_reason
-from pipelines.database.submissions import (
+from crossplan.pipelines.database.plans import PlanRecord, PlanStore, PlanSummary
+from crossplan.pipelines.database.revert import QUARANTINED, quarantine_reason
+from crossplan.pipelines.database.submissions import (
     RevertResult,
     SubmissionRecord,
     SubmissionResult,
@@ -87,7 +87,7 @@ from pipelines.database.submissions import (
     revert_submission,
     submit_incidents,
 )
-from pipelines.database.webhooks import (
+from crossplan.pipelines.database.webhooks import (
     WebhookRecord,
     read_webhooks,
     remove_webhook,

@@ -23,9 +23,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.database.engine import Database
-from pipelines.database.panel import iso
-from pipelines.database.schema import Alert
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.panel import iso
+from crossplan.pipelines.database.schema import Alert
 
 __all__ = [
     "OPERATOR_LABEL",

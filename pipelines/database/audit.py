@@ -30,9 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.database.engine import Database
-from pipelines.database.panel import iso, utcnow
-from pipelines.database.schema import AuditEntry
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.panel import iso, utcnow
+from crossplan.pipelines.database.schema import AuditEntry
 
 __all__ = [
     "ACTIONS",

@@ -17,11 +17,11 @@ from datetime import datetime
 
 import pandas as pd
 
-from pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
-from pipelines.contract.frequency import fits_frequency, period_start
-from pipelines.contract.incidents import DEFAULT_CATEGORY, parse_periods
-from pipelines.database.shape import PanelShape
-from pipelines.errors import Problem
+from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
+from crossplan.pipelines.contract.frequency import fits_frequency, period_start
+from crossplan.pipelines.contract.incidents import DEFAULT_CATEGORY, parse_periods
+from crossplan.pipelines.database.shape import PanelShape
+from crossplan.pipelines.errors import Problem
 
 __all__ = [
     "RowOf",

@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from pipelines.errors import ConfigurationError
-from pipelines.home import DATABASE_VARIABLE, database_url
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.home import DATABASE_VARIABLE, database_url
 
 __all__ = ["DATABASE_VARIABLE", "Database", "DatabaseUnavailableError", "database_url"]
 

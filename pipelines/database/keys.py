@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
-from pipelines.database.engine import Database
-from pipelines.database.schema import ApiKeyRow
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.schema import ApiKeyRow
+from crossplan.pipelines.errors import ConfigurationError
 
 __all__ = ["KeyRecord", "delete_key", "key_agencies", "list_keys", "store_key"]
 

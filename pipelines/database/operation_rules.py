@@ -25,13 +25,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from optimize.eligibility import compute_eligibility
-from optimize.inputs import RegionTable
-from optimize.resources import Unit
-from pipelines.contract import Dataset
-from pipelines.contract.frequency import fits_frequency, period_offset, period_start
-from pipelines.database.operation_state import Need, OperationRecord, PledgedUnit
-from pipelines.errors import Problem
+from crossplan.optimize.eligibility import compute_eligibility
+from crossplan.optimize.inputs import RegionTable
+from crossplan.optimize.resources import Unit
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.contract.frequency import fits_frequency, period_offset, period_start
+from crossplan.pipelines.database.operation_state import Need, OperationRecord, PledgedUnit
+from crossplan.pipelines.errors import Problem
 
 __all__ = [
     "MAX_DAYS_AHEAD",

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pipelines.contract import Dataset
-from pipelines.database.engine import Database
-from pipelines.database.operation_rules import Actor, Proposal
-from pipelines.database.operation_state import Need
-from pipelines.database.operation_store import Outcome
-from pipelines.database.operations import propose
-from pipelines.errors import DataValidationError, OperationConflictError
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.operation_rules import Actor, Proposal
+from crossplan.pipelines.database.operation_state import Need
+from crossplan.pipelines.database.operation_store import Outcome
+from crossplan.pipelines.database.operations import propose
+from crossplan.pipelines.errors import DataValidationError, OperationConflictError
 
 __all__ = ["Seeded", "seed_operations"]
 

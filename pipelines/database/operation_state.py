@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipelines.database.panel import iso
+from crossplan.pipelines.database.panel import iso
 
 __all__ = [
     "ENDED",

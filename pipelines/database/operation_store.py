@@ -21,12 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.database.alerts import OPERATOR_LABEL, AlertRecord, append_alerts, audience_label
-from pipelines.database.audit import append_event
-from pipelines.database.operation_rules import Actor
-from pipelines.database.operation_state import Need, OperationRecord, Step
-from pipelines.database.panel import iso
-from pipelines.database.schema import ApiKeyRow, Operation, OperationEvent
+from crossplan.pipelines.database.alerts import OPERATOR_LABEL, AlertRecord, append_alerts, audience_label
+from crossplan.pipelines.database.audit import append_event
+from crossplan.pipelines.database.operation_rules import Actor
+from crossplan.pipelines.database.operation_state import Need, OperationRecord, Step
+from crossplan.pipelines.database.panel import iso
+from crossplan.pipelines.database.schema import ApiKeyRow, Operation, OperationEvent
 
 __all__ = ["Outcome", "folded", "load", "locked", "record"]
 

@@ -36,9 +36,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract import Dataset
-from pipelines.database.engine import Database
-from pipelines.database.operation_rules import (
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.operation_rules import (
     Actor,
     Proposal,
     UnitPledge,
@@ -47,11 +47,11 @@ from pipelines.database.operation_rules import (
     pledged_units,
     proposal_problems,
 )
-from pipelines.database.operation_state import ENDED, OperationRecord, PledgedUnit
-from pipelines.database.operation_store import Outcome, folded, load, locked, record
-from pipelines.database.panel import utcnow
-from pipelines.database.schema import Operation, OperationEvent
-from pipelines.errors import (
+from crossplan.pipelines.database.operation_state import ENDED, OperationRecord, PledgedUnit
+from crossplan.pipelines.database.operation_store import Outcome, folded, load, locked, record
+from crossplan.pipelines.database.panel import utcnow
+from crossplan.pipelines.database.schema import Operation, OperationEvent
+from crossplan.pipelines.errors import (
     DataValidationError,
     OperationConflictError,
     OperationNotFoundError,

@@ -40,11 +40,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.database.alerts import AlertRecord
-from pipelines.database.audit import append_event
-from pipelines.database.engine import Database
-from pipelines.database.panel import utcnow
-from pipelines.database.schema import Alert, AlertJobRow, Submission, WebhookDelivery
+from crossplan.pipelines.database.alerts import AlertRecord
+from crossplan.pipelines.database.audit import append_event
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.panel import utcnow
+from crossplan.pipelines.database.schema import Alert, AlertJobRow, Submission, WebhookDelivery
 
 __all__ = [
     "DELIVERED",

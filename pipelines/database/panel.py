@@ -30,13 +30,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract import Dataset
-from pipelines.contract.incidents import KEY, Incidents, check_incidents
-from pipelines.contract.regions import Regions, read_regions
-from pipelines.contract.resources import validate_resources
-from pipelines.database.engine import Database
-from pipelines.database.schema import CellVersion, Document, Submission
-from pipelines.errors import ConfigurationError, DataValidationError, PanelBuildError, Problem
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.contract.incidents import KEY, Incidents, check_incidents
+from crossplan.pipelines.contract.regions import Regions, read_regions
+from crossplan.pipelines.contract.resources import validate_resources
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.schema import CellVersion, Document, Submission
+from crossplan.pipelines.errors import ConfigurationError, DataValidationError, PanelBuildError, Problem
 
 __all__ = [
     "VALUES",

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipelines.database.engine import Database
-from pipelines.database.schema import PlanRow
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.schema import PlanRow
 
 __all__ = ["PlanRecord", "PlanStore", "PlanSummary"]
 

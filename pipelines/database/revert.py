@@ -25,10 +25,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract.incidents import KEY
-from pipelines.database.audit import append_event
-from pipelines.database.engine import Database
-from pipelines.database.panel import (
+from crossplan.pipelines.contract.incidents import KEY
+from crossplan.pipelines.database.audit import append_event
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.panel import (
     VALUES,
     WITHDRAWN_KIND,
     _frame,
@@ -37,8 +37,8 @@ from pipelines.database.panel import (
     utcnow,
     withdrawn,
 )
-from pipelines.database.schema import CellVersion, Submission
-from pipelines.database.versions import (
+from crossplan.pipelines.database.schema import CellVersion, Submission
+from crossplan.pipelines.database.versions import (
     Submitter,
     _day,
     insert_submission,
@@ -46,7 +46,7 @@ from pipelines.database.versions import (
     receipt_time,
     unique_fingerprint,
 )
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines.errors import ConfigurationError
 
 __all__ = [
     "QUARANTINED",

@@ -16,10 +16,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract.frequency import fits_frequency
-from pipelines.contract.regions import Regions
-from pipelines.database.panel import _cells_as_of, _document, _regions
-from pipelines.database.schema import Submission
+from crossplan.pipelines.contract.frequency import fits_frequency
+from crossplan.pipelines.contract.regions import Regions
+from crossplan.pipelines.database.panel import _cells_as_of, _document, _regions
+from crossplan.pipelines.database.schema import Submission
 
 __all__ = ["PanelShape", "panel_shape"]
 

@@ -24,11 +24,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract import load_dataset
-from pipelines.contract.dataset import find_incidents
-from pipelines.contract.incidents import check_incidents, load_rows
-from pipelines.database.audit import append_event
-from pipelines.database.checks import (
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.contract.dataset import find_incidents
+from crossplan.pipelines.contract.incidents import check_incidents, load_rows
+from crossplan.pipelines.database.audit import append_event
+from crossplan.pipelines.database.checks import (
     RowOf,
     category_problems,
     column_problems,
@@ -37,24 +37,24 @@ from pipelines.database.checks import (
     period_problems,
     source_problems,
 )
-from pipelines.database.engine import Database
-from pipelines.database.outbox import owe_alerts
-from pipelines.database.panel import _NO_PANEL, NoPanelError, build_panel, utcnow
-from pipelines.database.revert import (
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.outbox import owe_alerts
+from crossplan.pipelines.database.panel import _NO_PANEL, NoPanelError, build_panel, utcnow
+from crossplan.pipelines.database.revert import (
     RevertResult,
     SubmissionRecord,
     list_submissions,
     revert_submission,
 )
-from pipelines.database.schema import Submission
-from pipelines.database.shape import PanelShape, panel_shape
-from pipelines.database.versions import (
+from crossplan.pipelines.database.schema import Submission
+from crossplan.pipelines.database.shape import PanelShape, panel_shape
+from crossplan.pipelines.database.versions import (
     SubmissionResult,
     Submitter,
     store_cells,
     store_document,
 )
-from pipelines.errors import DataValidationError, PanelBuildError, Problem
+from crossplan.pipelines.errors import DataValidationError, PanelBuildError, Problem
 
 __all__ = [
     "RevertResult",

@@ -27,9 +27,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.contract.incidents import KEY
-from pipelines.database.panel import VALUES, _document, _frame, iso, select_versions, withdrawn
-from pipelines.database.schema import CellVersion, Document, Submission
+from crossplan.pipelines.contract.incidents import KEY
+from crossplan.pipelines.database.panel import VALUES, _document, _frame, iso, select_versions, withdrawn
+from crossplan.pipelines.database.schema import CellVersion, Document, Submission
 
 __all__ = [
     "SubmissionResult",

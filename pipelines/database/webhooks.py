@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from pipelines.database.engine import Database
-from pipelines.database.panel import iso, utcnow
-from pipelines.database.schema import ApiKeyRow, Webhook
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.panel import iso, utcnow
+from crossplan.pipelines.database.schema import ApiKeyRow, Webhook
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 __all__ = [
     "WebhookOwner",

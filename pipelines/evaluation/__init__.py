@@ -6,8 +6,8 @@ draw each period's randomness from a stream keyed by (seed, period), every polic
 same random draws wherever the world allows it.
 """
 
-from pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
-from pipelines.evaluation.policies import POLICIES
-from pipelines.evaluation.summary import evaluate, summarize_runs
+from crossplan.pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
+from crossplan.pipelines.evaluation.policies import POLICIES
+from crossplan.pipelines.evaluation.summary import evaluate, summarize_runs
 
 __all__ = ["POLICIES", "EvaluationConfig", "PolicyRun", "evaluate", "run_policy", "summarize_runs"]

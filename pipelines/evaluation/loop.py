@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize import SOLVERS
-from optimize.curve import exact_value
-from pipelines.evaluation.outcomes import gini
-from pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
-from pipelines.simulate import World, simulate_world
+from crossplan.optimize import SOLVERS
+from crossplan.optimize.curve import exact_value
+from crossplan.pipelines.evaluation.outcomes import gini
+from crossplan.pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
+from crossplan.pipelines.simulate import World, simulate_world
 
 __all__ = ["BLIND_SPOT_PERIODS", "EvaluationConfig", "PolicyRun", "run_policy"]
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from models import RiskForecaster
-from models.detection import DetectionModel
-from optimize import Inputs, plan_allocation
-from optimize.explain import proportional_allocation, uniform_allocation
-from optimize.resources import Resources
-from optimize.score import effective_effort
-from pipelines.contract.dataset import recent_counts
-from pipelines.metrics import poisson_deviance
+from crossplan.models import RiskForecaster
+from crossplan.models.detection import DetectionModel
+from crossplan.optimize import Inputs, plan_allocation
+from crossplan.optimize.explain import proportional_allocation, uniform_allocation
+from crossplan.optimize.resources import Resources
+from crossplan.optimize.score import effective_effort
+from crossplan.pipelines.contract.dataset import recent_counts
+from crossplan.pipelines.metrics import poisson_deviance
 
 __all__ = ["POLICIES", "Knowledge", "PolicyRunner", "make_policy"]
 

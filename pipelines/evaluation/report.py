@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipelines.evaluation.summary import Evaluation
+from crossplan.pipelines.evaluation.summary import Evaluation
 
 __all__ = ["log_to_mlflow", "targets", "write_report"]
 
@@ -110,7 +110,7 @@ def log_to_mlflow(ev: Evaluation, files: list[Path], results: dict[str, Any]) ->
     """Log the evaluation as an MLflow run of its own; returns the run id."""
     import mlflow
 
-    from pipelines.tracking import connect, tracked_run
+    from crossplan.pipelines.tracking import connect, tracked_run
 
     client = connect()
     cfg = ev.config

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
-from pipelines.evaluation.outcomes import country_gap
+from crossplan.pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
+from crossplan.pipelines.evaluation.outcomes import country_gap
 
 __all__ = ["Evaluation", "evaluate", "summarize_runs"]
 

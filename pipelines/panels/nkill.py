@@ -166,6 +166,6 @@ def write_nkill_panel(out_dir: Path) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    # python -m pipelines.panels.nkill OUT_DIR
+    # python -m crossplan.pipelines.panels.nkill OUT_DIR
     for kind, path in write_nkill_panel(Path(sys.argv[1])).items():
         print(f"{kind}: {path}")

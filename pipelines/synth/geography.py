@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from pipelines.geometry import adjacency, areas_km2, centroids
+from crossplan.pipelines.geometry import adjacency, areas_km2, centroids
 
 __all__ = ["COUNTRY_CODES", "Geography", "build_geography"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.resources import Agreement, JointOperation, Resources, Unit
+from crossplan.optimize.resources import Agreement, JointOperation, Resources, Unit
 
 __all__ = ["build_resources"]
 

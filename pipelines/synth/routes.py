@@ -16,7 +16,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from pipelines.synth.geography import Geography
+from crossplan.pipelines.synth.geography import Geography
 
 __all__ = ["RouteNetwork", "build_routes"]
 

@@ -39,4 +39,4 @@ _MODULES = {"import": "import_"}
 
 def load(name: str) -> ModuleType:
     """The module of command ``name``."""
-    return importlib.import_module(f"serving.commands.{_MODULES.get(name, name)}")
+    return importlib.import_module(f"crossplan.serving.commands.{_MODULES.get(name, name)}")

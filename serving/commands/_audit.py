@@ -6,7 +6,7 @@ import getpass
 import sys
 from typing import Any
 
-from pipelines.database import Database, DatabaseUnavailableError, record_event
+from crossplan.pipelines.database import Database, DatabaseUnavailableError, record_event
 
 __all__ = ["audit"]
 

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines.errors import ConfigurationError
 
 __all__ = [
     "at_least_one",

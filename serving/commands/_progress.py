@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from serving.commands._output import console
+from crossplan.serving.commands._output import console
 
 __all__ = ["LINE_EVERY_S", "progress_bar"]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from rich.table import Table
 
-from pipelines.database import AuditRecord, Database, audit_actions, audit_trail
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, positive_int, write_json
+from crossplan.pipelines.database import AuditRecord, Database, audit_actions, audit_trail
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import console, output_path, positive_int, write_json
 
 __all__ = ["register"]
 

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from pipelines.backtest import backtest, candidates
-from pipelines.contract import load_dataset, read_truth
-from pipelines.errors import ConfigurationError
-from pipelines.selection import BLEND, add_blend
-from serving.commands import COMMANDS
-from serving.commands._output import at_least_one, console, output_path, write_json
-from serving.commands._progress import progress_bar
+from crossplan.pipelines.backtest import backtest, candidates
+from crossplan.pipelines.contract import load_dataset, read_truth
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.selection import BLEND, add_blend
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import at_least_one, console, output_path, write_json
+from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]
 

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Database,
     Submitter,
     export_panel,
@@ -16,9 +16,9 @@ from pipelines.database import (
     iso,
     record_event,
 )
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import output_path, write_json
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import output_path, write_json
 
 __all__ = ["parse_time", "register_export", "register_import"]
 

@@ -8,13 +8,13 @@ import time
 from rich.progress import Progress
 from rich.table import Table
 
-from pipelines.errors import ConfigurationError
-from pipelines.evaluation import POLICIES, EvaluationConfig, evaluate
-from pipelines.evaluation.report import log_to_mlflow, targets, write_report
-from pipelines.evaluation.summary import Evaluation
-from pipelines.simulate import WorldConfig
-from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, write_json
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.evaluation import POLICIES, EvaluationConfig, evaluate
+from crossplan.pipelines.evaluation.report import log_to_mlflow, targets, write_report
+from crossplan.pipelines.evaluation.summary import Evaluation
+from crossplan.pipelines.simulate import WorldConfig
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import console, output_path, write_json
 
 __all__ = ["register"]
 

@@ -1,5 +1,5 @@
 """``crossplan export``: see :mod:`serving.commands.data`."""
 
-from serving.commands.data import register_export as register
+from crossplan.serving.commands.data import register_export as register
 
 __all__ = ["register"]

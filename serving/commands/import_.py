@@ -16,10 +16,10 @@ import re
 import sys
 from pathlib import Path
 
-from pipelines.database import Database, Submitter, import_directory
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import output_path, write_json
+from crossplan.pipelines.database import Database, Submitter, import_directory
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import output_path, write_json
 
 __all__ = ["register"]
 

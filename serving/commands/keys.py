@@ -6,10 +6,10 @@ import argparse
 import getpass
 import sys
 
-from pipelines.database import Database
-from pipelines.errors import ConfigurationError
-from serving.auth import KeyStore, Role, Scope, add_key, revoke_key
-from serving.commands import COMMANDS
+from crossplan.pipelines.database import Database
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.auth import KeyStore, Role, Scope, add_key, revoke_key
+from crossplan.serving.commands import COMMANDS
 
 __all__ = ["register"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Actor,
     Database,
     Need,
@@ -40,10 +40,10 @@ from pipelines.database import (
     utcnow,
     withdraw,
 )
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, write_json
-from serving.outbox import owe_posts
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import console, output_path, write_json
+from crossplan.serving.outbox import owe_posts
 
 __all__ = ["register"]
 

@@ -7,25 +7,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optimize.forecast import FORECAST_COLUMNS
-from optimize.solvers import SOLVERS
-from pipelines.errors import (
+from crossplan.optimize.forecast import FORECAST_COLUMNS
+from crossplan.optimize.solvers import SOLVERS
+from crossplan.pipelines.errors import (
     ConfigurationError,
     CrossplanError,
     PlanningFailedError,
 )
-from pipelines.plan_request import DEFAULT_HORIZON
-from serving.commands import COMMANDS
-from serving.commands._output import at_least_one, output_path, print_summary, write_json
-from serving.commands.data import parse_time
+from crossplan.pipelines.plan_request import DEFAULT_HORIZON
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import at_least_one, output_path, print_summary, write_json
+from crossplan.serving.commands.data import parse_time
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from optimize import Plan
-    from optimize.command import Command
-    from pipelines.contract import Dataset
-    from pipelines.plan_request import ModelRef
+    from crossplan.optimize import Plan
+    from crossplan.optimize.command import Command
+    from crossplan.pipelines.contract import Dataset
+    from crossplan.pipelines.plan_request import ModelRef
 
 __all__ = ["register", "run"]
 
@@ -105,11 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from optimize.errors import pydantic_problems
-    from pipelines.contract import input_fingerprint, load_dataset
-    from pipelines.contract.forecast_table import read_forecast_table
-    from pipelines.plan_request import PlanRequest
-    from pipelines.planning import make_plan
+    from crossplan.optimize.errors import pydantic_problems
+    from crossplan.pipelines.contract import input_fingerprint, load_dataset
+    from crossplan.pipelines.contract.forecast_table import read_forecast_table
+    from crossplan.pipelines.plan_request import PlanRequest
+    from crossplan.pipelines.planning import make_plan
 
     at_least_one(args, "--horizon")
     command = _command(args)
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             )
         ) from None
     if args.database:
-        from pipelines.database import Database, load_panel
+        from crossplan.pipelines.database import Database, load_panel
 
         if args.resources is not None:
             raise ConfigurationError(
@@ -192,7 +192,7 @@ def _command(args: argparse.Namespace) -> Command | None:
     """Whose plan it is: ``None`` (the operator) unless ``--country`` says."""
     from pydantic import ValidationError
 
-    from optimize.command import Command
+    from crossplan.optimize.command import Command
 
     if args.country is None:
         if args.agency is not None or args.scope is not None:
@@ -232,17 +232,17 @@ def _not_launched(plan: Plan) -> list[str]:
 def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
     """The champion model's forecast and its name, version and training time, or an error
     that says how to get one."""
-    from pipelines.plan_request import ModelRef
+    from crossplan.pipelines.plan_request import ModelRef
 
     try:
         # Imported here: it loads MLflow and the models, which the other paths do not need.
-        from pipelines.forecasting import load_champion
+        from crossplan.pipelines.forecasting import load_champion
     except ImportError as err:
         raise ConfigurationError(
             f"no forecasting model is available ({err}) — fix: train and register a model "
             "(crossplan train --data DIR) or pass --forecast FILE"
         ) from None
-    from pipelines.home import default_tracking_uri, resolve_tracking_uri
+    from crossplan.pipelines.home import default_tracking_uri, resolve_tracking_uri
 
     uri = resolve_tracking_uri()
     if uri == default_tracking_uri() and not Path(uri.removeprefix("sqlite:///")).exists():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from pipelines import registry, tracking
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._audit import audit
-from serving.commands._output import output_path, print_summary, write_json
+from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._audit import audit
+from crossplan.serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
 

@@ -40,10 +40,10 @@ from types import FrameType
 
 import psutil
 
-from pipelines.errors import ConfigurationError
-from pipelines.home import crossplan_home
-from serving.commands import COMMANDS
-from serving.settings import Settings
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.home import crossplan_home
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.settings import Settings
 
 __all__ = [
     "GRACE_SECONDS",
@@ -55,7 +55,7 @@ __all__ = [
     "start_server",
 ]
 
-SERVICE = "serving.service:CrossplanService"
+SERVICE = "crossplan.serving.service:CrossplanService"
 # How long in-flight requests may take to finish after SIGTERM, before the rest is killed.
 GRACE_SECONDS = 30.0
 # How often the server looks whether the process that started it is still there.
@@ -115,7 +115,7 @@ def server_command(port: int, host: str = "127.0.0.1") -> list[str]:
     so that it ends, workers and all, when the process that started it is gone."""
     root = Path(__file__).resolve().parents[2]
     return [
-        sys.executable, "-m", "serving.commands.serve", "serve", SERVICE,
+        sys.executable, "-m", "crossplan.serving.commands.serve", "serve", SERVICE,
         "--host", host, "--port", str(port), "--working-dir", str(root),
     ]  # fmt: skip
 
@@ -173,9 +173,9 @@ def _check_store(url: str, data_dir: Path, *, given: bool) -> str:
         It holds no panel and the data directory breaks the data contract.
     """
     # Imported here, while the server boots: they take a second and a half.
-    from pipelines.contract import load_dataset
-    from pipelines.database import Database, latest_submission
-    from serving.auth import KeyStore
+    from crossplan.pipelines.contract import load_dataset
+    from crossplan.pipelines.database import Database, latest_submission
+    from crossplan.serving.auth import KeyStore
 
     db = Database.connect(url)
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from pipelines.contract import load_dataset, summarize
-from pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, last_full_week, simulate_world
-from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, print_summary, write_json
+from crossplan.pipelines.contract import load_dataset, summarize
+from crossplan.pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, last_full_week, simulate_world
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import console, output_path, print_summary, write_json
 
 __all__ = ["register"]
 

@@ -8,16 +8,16 @@ import sys
 
 from rich.table import Table
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Database,
     SubmissionRecord,
     Submitter,
     list_submissions,
     revert_submission,
 )
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import console, output_path, positive_int, write_json
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import console, output_path, positive_int, write_json
 
 __all__ = ["register"]
 

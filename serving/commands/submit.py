@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import ConfigurationError
-from serving.commands import COMMANDS
-from serving.commands._output import output_path, write_json
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import output_path, write_json
 
 __all__ = ["register"]
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from serving.settings import Settings
+    from crossplan.serving.settings import Settings
 
     settings = Settings.from_env()
     key = args.key or settings.api_key

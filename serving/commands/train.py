@@ -9,12 +9,12 @@ from typing import Any
 
 from rich.table import Table
 
-from pipelines.registry import COVERAGE_RANGE
-from pipelines.train import TRAIN_ORIGINS, train
-from serving.commands import COMMANDS
-from serving.commands._audit import audit
-from serving.commands._output import at_least_one, console, output_path, print_summary, write_json
-from serving.commands._progress import progress_bar
+from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.train import TRAIN_ORIGINS, train
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._audit import audit
+from crossplan.serving.commands._output import at_least_one, console, output_path, print_summary, write_json
+from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     panel = None
     if args.database:
-        from pipelines.database import Database, load_panel
+        from crossplan.pipelines.database import Database, load_panel
 
         panel = load_panel(Database.connect())
     with progress_bar("training", quiet=args.quiet) as report:

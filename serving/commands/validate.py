@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.contract import load_files, summarize
-from serving.commands import COMMANDS
-from serving.commands._output import output_path, print_summary, write_json
+from crossplan.pipelines.contract import load_files, summarize
+from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._output import output_path, print_summary, write_json
 
 __all__ = ["register"]
 

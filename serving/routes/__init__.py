@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.routes import admin, alerts, data, forecasts, operations, plans, submissions
+from crossplan.serving.routes import admin, alerts, data, forecasts, operations, plans, submissions
 
 __all__ = ["ROUTERS"]
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from pipelines.database import audit_trail
-from serving.api import ERRORS, Admin, service
-from serving.schemas import AuditItem, AuditList, ErrorBody, ReloadResponse
-from serving.telemetry import metrics_text
+from crossplan.pipelines.database import audit_trail
+from crossplan.serving.api import ERRORS, Admin, service
+from crossplan.serving.schemas import AuditItem, AuditList, ErrorBody, ReloadResponse
+from crossplan.serving.telemetry import metrics_text
 
 __all__ = ["router"]
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from pipelines.database import list_alerts
-from serving.api import BAD_REQUEST, ERRORS, Anyone, Reader, service
-from serving.schemas import (
+from crossplan.pipelines.database import list_alerts
+from crossplan.serving.api import BAD_REQUEST, ERRORS, Anyone, Reader, service
+from crossplan.serving.schemas import (
     AlertItem,
     AlertList,
     ErrorBody,
@@ -16,8 +16,8 @@ from serving.schemas import (
     WebhookList,
     WebhookRequest,
 )
-from serving.sharing import Audience
-from serving.webhook_registry import add_webhook, delete_webhook, list_webhooks
+from crossplan.serving.sharing import Audience
+from crossplan.serving.webhook_registry import add_webhook, delete_webhook, list_webhooks
 
 __all__ = ["router"]
 

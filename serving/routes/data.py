@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
-from optimize.resources import Resources
-from serving.api import ERRORS, Anyone, Reader, parse_date, service
-from serving.auth import Permission, Role
-from serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
-from serving.served_model import check_names
-from serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
+from crossplan.optimize.resources import Resources
+from crossplan.serving.api import ERRORS, Anyone, Reader, parse_date, service
+from crossplan.serving.auth import Permission, Role
+from crossplan.serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
+from crossplan.serving.served_model import check_names
+from crossplan.serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
 
 __all__ = ["router"]
 

@@ -8,10 +8,10 @@ import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from pipelines.errors import DataValidationError, Problem
-from serving.api import BAD_REQUEST, ERRORS, Planner, service
-from serving.schemas import ForecastRequest, ForecastResponse
-from serving.sharing import SharingPolicy
+from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, service
+from crossplan.serving.schemas import ForecastRequest, ForecastResponse
+from crossplan.serving.sharing import SharingPolicy
 
 __all__ = ["router"]
 

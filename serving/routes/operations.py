@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Actor,
     Outcome,
     cancel,
@@ -27,10 +27,10 @@ from pipelines.database import (
     utcnow,
     withdraw,
 )
-from pipelines.database.operation_rules import OPERATION_ID
-from serving.api import ERRORS, Planner, Reader, service
-from serving.auth import Permission, Principal
-from serving.operation_schemas import (
+from crossplan.pipelines.database.operation_rules import OPERATION_ID
+from crossplan.serving.api import ERRORS, Planner, Reader, service
+from crossplan.serving.auth import Permission, Principal
+from crossplan.serving.operation_schemas import (
     CancelRequest,
     DeclineRequest,
     OperationItem,
@@ -40,7 +40,7 @@ from serving.operation_schemas import (
     Status,
     WithdrawRequest,
 )
-from serving.schemas import ErrorBody
+from crossplan.serving.schemas import ErrorBody
 
 __all__ = ["router"]
 

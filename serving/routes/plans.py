@@ -8,15 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from pipelines.database import record_event
-from serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
-from serving.auth import Principal
-from serving.errors import PlanNotFoundError, error_body
-from serving.geojson import plan_feature_collection
-from serving.plan_runner import plan_on_snapshot
-from serving.plan_sharing import with_parties
-from serving.routing import CompactBodyRoute
-from serving.schemas import (
+from crossplan.pipelines.database import record_event
+from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
+from crossplan.serving.auth import Principal
+from crossplan.serving.errors import PlanNotFoundError, error_body
+from crossplan.serving.geojson import plan_feature_collection
+from crossplan.serving.plan_runner import plan_on_snapshot
+from crossplan.serving.plan_sharing import with_parties
+from crossplan.serving.routing import CompactBodyRoute
+from crossplan.serving.schemas import (
     ErrorBody,
     FeatureCollection,
     PlanList,
@@ -24,8 +24,8 @@ from serving.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from serving.sharing import Audience
-from serving.telemetry import metrics
+from crossplan.serving.sharing import Audience
+from crossplan.serving.telemetry import metrics
 
 __all__ = ["router"]
 

@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
-from pipelines.database import Submitter, quarantine_reason, submit_incidents
-from pipelines.database.checks import covariate_flags
-from serving.api import ERRORS, Reporter, service
-from serving.auth import Principal, Role
-from serving.schemas import ErrorBody, SubmissionResponse
-from serving.sharing import Audience
-from serving.snapshot import Snapshot
-from serving.submissions import read_submission
+from crossplan.pipelines.database import Submitter, quarantine_reason, submit_incidents
+from crossplan.pipelines.database.checks import covariate_flags
+from crossplan.serving.api import ERRORS, Reporter, service
+from crossplan.serving.auth import Principal, Role
+from crossplan.serving.schemas import ErrorBody, SubmissionResponse
+from crossplan.serving.sharing import Audience
+from crossplan.serving.snapshot import Snapshot
+from crossplan.serving.submissions import read_submission
 
 if TYPE_CHECKING:
-    from serving.service import CrossplanService
+    from crossplan.serving.service import CrossplanService
 
 __all__ = ["router"]
 

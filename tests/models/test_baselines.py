@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import LastValue, MovingAverage, PanelForecaster, PoissonGLM, SeasonalNaive
+from crossplan.models import LastValue, MovingAverage, PanelForecaster, PoissonGLM, SeasonalNaive
 
 
 def _panel(values: list[float]) -> pd.DataFrame:

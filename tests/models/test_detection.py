@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.detection import DetectionModel
-from models.synthetic import generate_panel
+from crossplan.models.detection import DetectionModel
+from crossplan.models.synthetic import generate_panel
 
 
 def test_recovers_rates_of_a_generated_panel() -> None:

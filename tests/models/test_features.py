@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.features import lag, make_features, region_context, rolling_mean
-from models.synthetic import generate_panel
+from crossplan.models.features import lag, make_features, region_context, rolling_mean
+from crossplan.models.synthetic import generate_panel
 
 
 @pytest.mark.parametrize("window", [1, 3, 8])  # trivial, short, longer than gaps

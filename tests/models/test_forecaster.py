@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from models import RiskForecaster, generate_panel
-from optimize.forecast import FORECAST_COLUMNS
+from crossplan.models import RiskForecaster, generate_panel
+from crossplan.optimize.forecast import FORECAST_COLUMNS
 
 FAST: dict[str, Any] = {"n_estimators": 40}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.intervals import CountIntervals
+from crossplan.models.intervals import CountIntervals
 
 
 def _draws(mean: np.ndarray, phi: float, rng: np.random.Generator) -> np.ndarray:

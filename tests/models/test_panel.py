@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.panel import future_periods, infer_frequency, to_arrays
+from crossplan.models.panel import future_periods, infer_frequency, to_arrays
 
 
 @pytest.mark.parametrize(

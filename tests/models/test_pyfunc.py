@@ -10,9 +10,9 @@ import mlflow
 import pandas as pd
 import pytest
 
-from models import RiskForecaster, generate_panel
-from models.pyfunc import log_pyfunc, pyfunc_input
-from optimize.forecast import FORECAST_COLUMNS
+from crossplan.models import RiskForecaster, generate_panel
+from crossplan.models.pyfunc import log_pyfunc, pyfunc_input
+from crossplan.optimize.forecast import FORECAST_COLUMNS
 
 LOAD_AND_PREDICT = """
 import sys

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from optimize import Inputs
+from crossplan.optimize import Inputs
 
 REGIONS = pd.DataFrame(
     {

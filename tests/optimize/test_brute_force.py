@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from optimize import Inputs, plan_allocation
+from crossplan.optimize import Inputs, plan_allocation
 
 GAP = 1e-6
 OP = {

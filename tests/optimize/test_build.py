@@ -7,9 +7,9 @@ import warnings
 import pulp
 import pytest
 
-from optimize import build_problem
-from optimize.names import family
-from optimize.synthetic import random_inputs
+from crossplan.optimize import build_problem
+from crossplan.optimize.names import family
+from crossplan.optimize.synthetic import random_inputs
 
 P = "2026-03-02"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from optimize import Inputs, Status, plan_allocation
-from optimize.command import Command, FixedEffort
+from crossplan.optimize import Inputs, Status, plan_allocation
+from crossplan.optimize.command import Command, FixedEffort
 
 P = "2026-03-02"
 # Most of the activity is where the two countries meet (r2, r3): worth a joint operation.
@@ -194,7 +194,7 @@ def test_fixed_effort_counts_in_the_objective_and_moves_the_plan_elsewhere(
 
 
 def test_fixed_effort_in_an_unknown_region_is_refused(make_inputs, unit) -> None:
-    from optimize import InputError
+    from crossplan.optimize import InputError
 
     inputs = make_inputs([unit("A-BP", "AAA", 4)], ACTIVITY)
     with pytest.raises(InputError, match=r"fixed_effort\[0\].*unknown region 'r9'"):

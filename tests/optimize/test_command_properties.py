@@ -14,9 +14,9 @@ import datetime as dt
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 
-from optimize import InputError, Policy, plan_allocation
-from optimize.command import Command, FixedEffort
-from optimize.synthetic import random_inputs
+from crossplan.optimize import InputError, Policy, plan_allocation
+from crossplan.optimize.command import Command, FixedEffort
+from crossplan.optimize.synthetic import random_inputs
 
 
 @settings(

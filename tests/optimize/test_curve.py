@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimize.curve import DEFAULT_TOLERANCE, build_curves, exact_value
+from crossplan.optimize.curve import DEFAULT_TOLERANCE, build_curves, exact_value
 
 
 def _random_curves(seed: int, n_categories: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from optimize import Status, build_problem, plan_allocation, precheck
-from optimize.diagnose import ELASTIC, PRE_SOLVE
-from optimize.solve import solve
+from crossplan.optimize import Status, build_problem, plan_allocation, precheck
+from crossplan.optimize.diagnose import ELASTIC, PRE_SOLVE
+from crossplan.optimize.solve import solve
 
 P = "2026-03-02"
 ACTIVITY = {"r1": 2.0, "r2": 1.0, "r3": 2.0, "r4": 1.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimize.eligibility import haversine_km
+from crossplan.optimize.eligibility import haversine_km
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimize import build_problem, plan_allocation
-from optimize.explain import proportional_allocation, uniform_allocation
-from optimize.names import REPORTED_FAMILIES, family
-from optimize.score import score
+from crossplan.optimize import build_problem, plan_allocation
+from crossplan.optimize.explain import proportional_allocation, uniform_allocation
+from crossplan.optimize.names import REPORTED_FAMILIES, family
+from crossplan.optimize.score import score
 
 P = "2026-03-02"
 OP = {

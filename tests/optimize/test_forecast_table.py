@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize import InputError
-from optimize.forecast import FORECAST_COLUMNS, Forecast, forecast_problems, table_from_rows
+from crossplan.optimize import InputError
+from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, forecast_problems, table_from_rows
 
 IDS = ("r1", "r2", "r3", "r4")
 

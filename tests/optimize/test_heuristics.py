@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from optimize import Inputs, Policy, plan_allocation
-from optimize.heuristics import greedy_allocation
-from optimize.score import (
+from crossplan.optimize import Inputs, Policy, plan_allocation
+from crossplan.optimize.heuristics import greedy_allocation
+from crossplan.optimize.score import (
     Allocation,
     commitments,
     cost_by_period,
@@ -17,7 +17,7 @@ from optimize.score import (
     shifts_by_region,
     shifts_by_unit,
 )
-from optimize.synthetic import random_inputs
+from crossplan.optimize.synthetic import random_inputs
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from optimize import InputError, Inputs, Policy
+from crossplan.optimize import InputError, Inputs, Policy
 
 
 def test_from_resources_reads_every_part(make_inputs, unit) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optimize import Inputs, Policy, Status, build_problem, plan_allocation
-from optimize.launch_sets import MAX_SETS, launch_sets
-from optimize.solve import solve
-from optimize.synthetic import random_inputs
+from crossplan.optimize import Inputs, Policy, Status, build_problem, plan_allocation
+from crossplan.optimize.launch_sets import MAX_SETS, launch_sets
+from crossplan.optimize.solve import solve
+from crossplan.optimize.synthetic import random_inputs
 
 
 @pytest.mark.parametrize(

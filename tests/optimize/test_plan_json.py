@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from optimize import plan_allocation
-from optimize.synthetic import random_inputs
+from crossplan.optimize import plan_allocation
+from crossplan.optimize.synthetic import random_inputs
 
 DESIGN_KEYS = {
     "status", "objective", "gap", "solver", "solve_seconds", "periods", "assignments",

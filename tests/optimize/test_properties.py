@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from optimize import Inputs, plan_allocation
+from crossplan.optimize import Inputs, plan_allocation
 
 COUNTRIES = ("AAA", "BBB")
 

@@ -6,10 +6,10 @@ import psutil
 import pulp
 import pytest
 
-from optimize import Policy, SolverError, Status, build_problem, plan_allocation
-from optimize.solve import solve
-from optimize.solvers import CBC_GRACE_S, run_solver
-from optimize.synthetic import random_inputs
+from crossplan.optimize import Policy, SolverError, Status, build_problem, plan_allocation
+from crossplan.optimize.solve import solve
+from crossplan.optimize.solvers import CBC_GRACE_S, run_solver
+from crossplan.optimize.synthetic import random_inputs
 
 GAP = 0.005
 

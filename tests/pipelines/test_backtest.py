@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import (
+from crossplan.models import (
     BlendForecaster,
     LastValue,
     MovingAverage,
@@ -18,9 +18,9 @@ from models import (
     SeasonalNaive,
     generate_panel,
 )
-from pipelines.backtest import BacktestResult, backtest
-from pipelines.contract import Dataset, load_dataset, read_truth
-from pipelines.metrics import coverage
+from crossplan.pipelines.backtest import BacktestResult, backtest
+from crossplan.pipelines.contract import Dataset, load_dataset, read_truth
+from crossplan.pipelines.metrics import coverage
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.metrics import (
+from crossplan.pipelines.metrics import (
     capture,
     coverage,
     interval_score,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.pyfunc import pyfunc_input
-from pipelines.contract import load_dataset
-from pipelines.train import train
+from crossplan.models.pyfunc import pyfunc_input
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.train import train
 from tests.ports import free_port
 
 LOAD_CHAMPION = """

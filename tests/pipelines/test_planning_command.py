@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from optimize.command import Command, FixedEffort
-from pipelines.contract import Dataset
-from pipelines.plan_request import PlanRequest
-from pipelines.planning import PlanEnvelope, make_plan
+from crossplan.optimize.command import Command, FixedEffort
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.plan_request import PlanRequest
+from crossplan.pipelines.planning import PlanEnvelope, make_plan
 
 GRC = Command(country="GRC", scope="national")
 

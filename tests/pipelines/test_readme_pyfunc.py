@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from models import RiskForecaster
-from models.pyfunc import log_pyfunc
-from optimize.forecast import FORECAST_COLUMNS
-from pipelines import registry, tracking
+from crossplan.models import RiskForecaster
+from crossplan.models.pyfunc import log_pyfunc
+from crossplan.optimize.forecast import FORECAST_COLUMNS
+from crossplan.pipelines import registry, tracking
 
 
 def _readme_snippet() -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from models import RiskForecaster, generate_panel
-from models.pyfunc import log_pyfunc
-from pipelines import registry, tracking
-from pipelines.errors import ConfigurationError
+from crossplan.models import RiskForecaster, generate_panel
+from crossplan.models.pyfunc import log_pyfunc
+from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.errors import ConfigurationError
 
 GOOD = {"poisson_deviance": 1.0, "coverage80": 0.8}
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.synthetic import generate_panel
-from pipelines import registry
-from pipelines.backtest import BacktestResult, default_models
-from pipelines.selection import Selection, add_blend, compare, paired_bootstrap, select
+from crossplan.models.synthetic import generate_panel
+from crossplan.pipelines import registry
+from crossplan.pipelines.backtest import BacktestResult, default_models
+from crossplan.pipelines.selection import Selection, add_blend, compare, paired_bootstrap, select
 
 RANGE = registry.COVERAGE_RANGE
 ORIGINS = list(pd.date_range("2020-01-06", periods=12, freq="7D"))

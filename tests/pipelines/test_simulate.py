@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipelines.errors import ConfigurationError
-from pipelines.simulate import World, WorldConfig, last_full_week, simulate_world
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.simulate import World, WorldConfig, last_full_week, simulate_world
 
 
 def _pivot(frame: pd.DataFrame, value: str) -> pd.DataFrame:

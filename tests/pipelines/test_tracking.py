@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import tracking
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines import tracking
+from crossplan.pipelines.errors import ConfigurationError
 from tests.ports import free_port
 
 

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from optimize.forecast import FORECAST_COLUMNS
-from pipelines import registry, tracking
-from pipelines.contract import load_dataset
-from pipelines.errors import ConfigurationError
-from pipelines.forecasting import LoadedModel, champion_forecast, load_champion
-from pipelines.train import train
-from serving.cli import main
+from crossplan.optimize.forecast import FORECAST_COLUMNS
+from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
+from crossplan.pipelines.train import train
+from crossplan.serving.cli import main
 
 FAST: dict[str, Any] = {"horizon": 2, "origins": 3, "refit_every": 3}
 
@@ -169,7 +169,7 @@ def test_backtest_command_writes_results(
 def test_train_from_the_database_records_the_panels_as_of_time_and_fingerprint(
     tiny_world_dir: Path, crossplan_home: Path, tmp_path: Path
 ) -> None:
-    from pipelines.database import Database, audit_trail, load_panel
+    from crossplan.pipelines.database import Database, audit_trail, load_panel
 
     assert main(["import", "--data", str(tiny_world_dir)]) == 0
     out = tmp_path / "train.json"

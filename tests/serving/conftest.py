@@ -45,10 +45,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset  # noqa: E402
-from pipelines.database import Database  # noqa: E402
-from serving.auth import KeyStore, Role, add_key  # noqa: E402
-from serving.commands.serve import server_command, server_env  # noqa: E402
+from crossplan.pipelines.contract import Dataset  # noqa: E402
+from crossplan.pipelines.database import Database  # noqa: E402
+from crossplan.serving.auth import KeyStore, Role, add_key  # noqa: E402
+from crossplan.serving.commands.serve import server_command, server_env  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 # A reporter submits one country's rows: the service fixtures' reporter is of the tiny world's
@@ -107,7 +107,7 @@ def forecast_file(
 @pytest.fixture(scope="session")
 def champion_store(tiny_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with an MLflow store whose champion (version 1) knows the tiny world."""
-    from pipelines.train import train
+    from crossplan.pipelines.train import train
 
     store = tmp_path_factory.mktemp("mlflow")
     with pytest.MonkeyPatch.context() as mp:
@@ -124,7 +124,7 @@ def _sqlite(directory: Path) -> str:
 
 
 def _promote_new_version(tracking_uri: str) -> str:
-    from pipelines import registry, tracking
+    from crossplan.pipelines import registry, tracking
 
     client = tracking.connect(tracking_uri)
     current = registry.champion_version(client)
@@ -217,7 +217,7 @@ def asgi_app() -> Any:
     instance in a global, so only one may run at a time: a module uses either :func:`shared`
     or its own clients, never both.
     """
-    from serving.service import CrossplanService
+    from crossplan.serving.service import CrossplanService
 
     return CrossplanService.to_asgi()
 

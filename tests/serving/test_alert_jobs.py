@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     QUARANTINED,
     AlertJob,
     AlertRecord,
@@ -28,11 +28,11 @@ from pipelines.database import (
     submit_incidents,
     utcnow,
 )
-from serving.alert_jobs import raise_job, submission_alerts
-from serving.auth import KeyStore, Role, add_key
-from serving.served_model import ServedModel
-from serving.settings import Settings
-from serving.snapshot import Snapshot, load_snapshot, refreshed
+from crossplan.serving.alert_jobs import raise_job, submission_alerts
+from crossplan.serving.auth import KeyStore, Role, add_key
+from crossplan.serving.served_model import ServedModel
+from crossplan.serving.settings import Settings
+from crossplan.serving.snapshot import Snapshot, load_snapshot, refreshed
 
 GRC = Submitter("grc-reporter", "Border Police", "GRC")
 THRESHOLDS = {"suppress_below": 3, "min_total": 3}

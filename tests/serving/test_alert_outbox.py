@@ -19,16 +19,16 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Database,
     Submitter,
     import_directory,
     list_alerts,
     submit_incidents,
 )
-from serving.auth import KeyStore, Principal, Role, add_key
-from serving.sharing import OPERATOR, Audience
-from serving.webhook_registry import add_webhook
+from crossplan.serving.auth import KeyStore, Principal, Role, add_key
+from crossplan.serving.sharing import OPERATOR, Audience
+from crossplan.serving.webhook_registry import add_webhook
 from tests.serving.receivers import LOCAL, Receiver, receiving
 
 # Keys of GRC's and MKD's border police, and the operator's planner (the GRC-MKD agreement

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from pipelines.database import Database, audit_trail
-from pipelines.errors import ConfigurationError
-from serving.auth import KeyStore, Permission, Principal, Role, add_key, hash_token, revoke_key
+from crossplan.pipelines.database import Database, audit_trail
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.auth import KeyStore, Permission, Principal, Role, add_key, hash_token, revoke_key
 
 
 @pytest.fixture

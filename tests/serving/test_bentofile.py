@@ -21,6 +21,12 @@ def test_bentoml_build_includes_the_model(forecast_file: Path, tmp_path: Path) -
         [sys.executable, "-c", _SAVE_COPY, str(forecast_file)], env=env, check=True,
         capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
+    wheel = subprocess.run(  # what `make bento` builds first: the Bento installs it
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(ROOT / "dist"), str(ROOT)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert wheel.returncode == 0, wheel.stderr[-2000:]
     build = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", str(ROOT)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
@@ -29,7 +35,7 @@ def test_bentoml_build_includes_the_model(forecast_file: Path, tmp_path: Path) -
     (bento,) = (d for d in (store / "bentos" / "crossplan").iterdir() if d.is_dir())
     manifest = yaml.safe_load((bento / "bento.yaml").read_text())
     assert [m["tag"] for m in manifest["models"]] == [copy]
-    assert manifest["service"] == "serving.service:CrossplanService"
+    assert manifest["service"] == "crossplan.serving.service:CrossplanService"
     for package in ("serving", "pipelines", "models", "optimize"):
         assert (bento / "src" / package / "__init__.py").exists()
     assert not (bento / "src" / "tests").exists()
@@ -38,7 +44,7 @@ def test_bentoml_build_includes_the_model(forecast_file: Path, tmp_path: Path) -
 _SAVE_COPY = """
 import sys
 from pathlib import Path
-from serving.served_model import ForecastFile
-from serving.modelstore import save_copy
+from crossplan.serving.served_model import ForecastFile
+from crossplan.serving.modelstore import save_copy
 print(save_copy(ForecastFile(Path(sys.argv[1])), {"name": "crossplan-risk", "version": "1"}))
 """

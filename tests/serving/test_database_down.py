@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
-from serving.cli import main
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
+from crossplan.serving.cli import main
 from tests.ports import free_port
 from tests.postgres import fresh_database
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 _ROW = {
     "region_id": "r002",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipelines.contract import Dataset
-from serving.geojson import plan_feature_collection
+from crossplan.pipelines.contract import Dataset
+from crossplan.serving.geojson import plan_feature_collection
 
 
 def _plan(region_ids: list[str]) -> dict[str, object]:

@@ -13,12 +13,12 @@ import psutil
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset
-from pipelines.plan_request import SERVICE_LIMITS
-from serving.errors import PlansBusyError
-from serving.isolation import ChildDied, ChildTimedOut, run_isolated
-from serving.logs import escape
-from serving.plan_runner import PlanGate
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.plan_request import SERVICE_LIMITS
+from crossplan.serving.errors import PlansBusyError
+from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
+from crossplan.serving.logs import escape
+from crossplan.serving.plan_runner import PlanGate
 
 
 def _bearer(token: str) -> dict[str, str]:

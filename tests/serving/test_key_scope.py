@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from optimize.command import Command
-from optimize.resources import Unit
-from pipelines.database import Database
-from pipelines.errors import ConfigurationError
-from serving.auth import KeyStore, Principal, Role, Scope, add_key
-from serving.cli import main
+from crossplan.optimize.command import Command
+from crossplan.optimize.resources import Unit
+from crossplan.pipelines.database import Database
+from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.auth import KeyStore, Principal, Role, Scope, add_key
+from crossplan.serving.cli import main
 
 UNITS = [
     Unit(unit_id="GRC-BP-01", agency="Border Police", country="GRC", shifts_per_period=5),

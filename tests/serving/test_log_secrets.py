@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from serving.logs import SafeLineFilter, configure_logging
+from crossplan.serving.logs import SafeLineFilter, configure_logging
 
 _TOKEN = "tok-7f3a9c-secret"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import bentoml
 import pytest
 
-from serving import modelstore
-from serving.served_model import ForecastFile
+from crossplan.serving import modelstore
+from crossplan.serving.served_model import ForecastFile
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.contract import load_dataset
-from pipelines.database import Database, next_period, utcnow
-from pipelines.simulate import simulate_world
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.database import Database, next_period, utcnow
+from crossplan.pipelines.simulate import simulate_world
+from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving.test_webhook_endpoints import receiving
 
 A, B, C = "MKD", "GRC", "ALB"

@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving import test_sharing_policy as policy
 from tests.serving.conftest import _point_service_at, _sqlite
 from tests.serving.test_sharing_policy import A, B, C, _cells, _correct, _row, bearer, regions_of

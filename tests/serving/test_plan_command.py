@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, Scope, add_key
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, Scope, add_key
 from tests.serving.conftest import _point_service_at, _sqlite
 
 KEYS = {

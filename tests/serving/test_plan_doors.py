@@ -8,7 +8,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 
 def test_the_command_and_the_endpoint_give_the_same_plan_and_provenance(

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.database import PlanRecord
-from serving.plan_sharing import involved_countries, reads_plan
+from crossplan.pipelines.database import PlanRecord
+from crossplan.serving.plan_sharing import involved_countries, reads_plan
 
 UNITS = {"GRC-BP-01": "GRC", "MKD-BP-01": "MKD", "ALB-BP-01": "ALB"}
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database, audit_trail
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.database import Database, audit_trail
+from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving.conftest import ServiceHome
 
 Service = tuple[TestClient, dict[str, str], str]

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines import registry, tracking
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
-from serving.cli import main
+from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
+from crossplan.serving.cli import main
 from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.slow

@@ -30,7 +30,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,
     Database,
@@ -40,12 +40,12 @@ from pipelines.database import (
     list_submissions,
     outbox_counts,
 )
-from serving.alert_jobs import submission_alerts
-from serving.auth import KeyStore, Principal, Role, add_key
-from serving.settings import Settings
-from serving.sharing import OPERATOR, Audience
-from serving.snapshot import load_snapshot
-from serving.webhook_registry import add_webhook
+from crossplan.serving.alert_jobs import submission_alerts
+from crossplan.serving.auth import KeyStore, Principal, Role, add_key
+from crossplan.serving.settings import Settings
+from crossplan.serving.sharing import OPERATOR, Audience
+from crossplan.serving.snapshot import load_snapshot
+from crossplan.serving.webhook_registry import add_webhook
 from tests.postgres import fresh_database
 from tests.serving.receivers import LOCAL, Post, Receiver, receiving
 

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from pipelines.plan_request import PlanRequest
-from serving.routing import CompactBodyRoute
+from crossplan.pipelines.plan_request import PlanRequest
+from crossplan.serving.routing import CompactBodyRoute
 
 
 def _rows(n: int) -> list[dict[str, Any]]:

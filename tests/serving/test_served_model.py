@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.contract import Dataset
-from serving.served_model import ServedModel
+from crossplan.pipelines.contract import Dataset
+from crossplan.serving.served_model import ServedModel
 
 
 class _Slow:

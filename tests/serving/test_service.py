@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset
-from serving import schemas as schemas_module
-from serving.schemas import MAX_BODY_BYTES
+from crossplan.pipelines.contract import Dataset
+from crossplan.serving import schemas as schemas_module
+from crossplan.serving.schemas import MAX_BODY_BYTES
 
 
 def _resources_doc(dataset: Dataset) -> dict[str, Any]:
@@ -384,7 +384,7 @@ def test_the_cli_and_the_api_give_the_same_fingerprint_for_the_same_request(
 ) -> None:
     # The shared service serves the tiny world with the champion; the CLI reads the same
     # database and MLflow store from the environment the service was started with.
-    from serving.cli import main
+    from crossplan.serving.cli import main
 
     client, keys = shared
     rows = pd.read_parquet(write_forecast(tmp_path / "stand-in.parquet", 2.0))

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.contract import Dataset
-from serving.cli import main
+from crossplan.pipelines.contract import Dataset
+from crossplan.serving.cli import main
 
 pytestmark = pytest.mark.slow
 

@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
 
 WEEKS = 4  # the last weeks of the tiny world arrive as submissions
 
@@ -163,7 +163,7 @@ def test_agencies_submit_a_planner_plans_a_correction_alerts_and_the_plan_is_red
     out = tmp_path / "rederived.json"
     code = ["plan", "--database", "--as-of", plan["data"]["as_of"], "--horizon", "2",
             "--time-limit", "30", "--json", str(out), "--quiet"]  # fmt: skip
-    from serving.cli import main
+    from crossplan.serving.cli import main
 
     assert main(code) == 0, capsys.readouterr().err
     again = json.loads(out.read_text())

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from starlette.testclient import TestClient
 
-from serving.sharing import INCIDENT_COLUMNS, _card_of
+from crossplan.serving.sharing import INCIDENT_COLUMNS, _card_of
 
 Service = tuple[TestClient, dict[str, str], str]
 

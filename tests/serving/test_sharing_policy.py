@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database
-from pipelines.simulate import simulate_world
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.database import Database
+from crossplan.pipelines.simulate import simulate_world
+from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving.conftest import _point_service_at, _sqlite
 
 A, B, C = "MKD", "GRC", "ALB"
@@ -49,7 +49,7 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def three_champion(three: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.train import train
+    from crossplan.pipelines.train import train
 
     store = tmp_path_factory.mktemp("three-mlflow")
     with pytest.MonkeyPatch.context() as mp:

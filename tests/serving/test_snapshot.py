@@ -15,8 +15,8 @@ import bentoml
 import pytest
 from starlette.testclient import TestClient
 
-from serving import modelstore
-from serving.snapshot import CONFIRMING
+from crossplan.serving import modelstore
+from crossplan.serving.snapshot import CONFIRMING
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -152,7 +152,7 @@ def test_a_start_serves_the_local_copy_at_once_and_says_so_until_mlflow_answers(
     asgi_app: Any, kept_copy: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env, keys, ask, live = kept_copy
-    monkeypatch.setattr("pipelines.tracking._PROBE_SECONDS", 60.0)  # held until released
+    monkeypatch.setattr("crossplan.pipelines.tracking._PROBE_SECONDS", 60.0)  # held until released
     copy = modelstore.load_copy(store=env["MLFLOW_TRACKING_URI"])
     assert copy is not None
     held = _HeldTrackingServer()
@@ -216,7 +216,7 @@ def test_a_reload_that_cannot_get_a_champion_keeps_the_served_model(
     point_service(env)
     admin = bearer(keys["admin"])
     with TestClient(asgi_app) as client:
-        from pipelines import registry, tracking
+        from crossplan.pipelines import registry, tracking
 
         store = tracking.connect(env["MLFLOW_TRACKING_URI"])
         store.delete_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION)  # demoted

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertRecord,
     Database,
     Submitter,
@@ -29,13 +29,13 @@ from pipelines.database import (
     store_alerts,
     utcnow,
 )
-from pipelines.database.schema import ApiKeyRow
-from pipelines.database.versions import insert_submission
-from serving.auth import KeyStore, Principal, Role, add_key, revoke_key
-from serving.outbox import OutboxWorker
-from serving.sharing import Audience
-from serving.webhook_registry import WebhookTarget, add_webhook, delete_webhook, webhooks
-from serving.webhooks import post, sign
+from crossplan.pipelines.database.schema import ApiKeyRow
+from crossplan.pipelines.database.versions import insert_submission
+from crossplan.serving.auth import KeyStore, Principal, Role, add_key, revoke_key
+from crossplan.serving.outbox import OutboxWorker
+from crossplan.serving.sharing import Audience
+from crossplan.serving.webhook_registry import WebhookTarget, add_webhook, delete_webhook, webhooks
+from crossplan.serving.webhooks import post, sign
 from tests.serving.receivers import LOCAL, never_answering, receiving
 
 PUBLIC = "93.184.216.34"  # a public address a test name resolves to (never connected to)

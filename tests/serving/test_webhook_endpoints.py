@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key, revoke_key
-from serving.webhooks import sign
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key, revoke_key
+from crossplan.serving.webhooks import sign
 
 Service = tuple[TestClient, dict[str, str], Database]
 

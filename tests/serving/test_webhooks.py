@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from pipelines.database import Database, audit_trail
-from pipelines.errors import DataValidationError
-from serving.auth import KeyStore, Principal, Role, add_key
-from serving.errors import WebhookNotFoundError
-from serving.webhook_registry import (
+from crossplan.pipelines.database import Database, audit_trail
+from crossplan.pipelines.errors import DataValidationError
+from crossplan.serving.auth import KeyStore, Principal, Role, add_key
+from crossplan.serving.errors import WebhookNotFoundError
+from crossplan.serving.webhook_registry import (
     WebhookTarget,
     add_webhook,
     delete_webhook,
     list_webhooks,
     webhooks,
 )
-from serving.webhook_urls import MAX_URL_LENGTH, check_url, redact
+from crossplan.serving.webhook_urls import MAX_URL_LENGTH, check_url, redact
 
 LOCAL = ("127.0.0.1",)  # the allow-list of the tests' receivers
 PUBLIC = "93.184.216.34"  # a public address a test name resolves to (never connected to)

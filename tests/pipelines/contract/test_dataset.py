@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_dataset, summarize
-from pipelines.errors import DataValidationError
-from pipelines.simulate import World
+from crossplan.pipelines.contract import load_dataset, summarize
+from crossplan.pipelines.errors import DataValidationError
+from crossplan.pipelines.simulate import World
 
 
 def test_load_dataset_and_summary(small_world: World, small_world_dir: Path) -> None:

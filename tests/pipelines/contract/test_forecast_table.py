@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract.forecast_table import read_forecast_table
-from pipelines.errors import ConfigurationError, DataValidationError
-from serving.served_model import ForecastFile
+from crossplan.pipelines.contract.forecast_table import read_forecast_table
+from crossplan.pipelines.errors import ConfigurationError, DataValidationError
+from crossplan.serving.served_model import ForecastFile
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.contract.frequency import infer_frequency, pandas_freq, periods_per_year
+from crossplan.pipelines.contract.frequency import infer_frequency, pandas_freq, periods_per_year
 
 
 def _rows(i: int) -> int:

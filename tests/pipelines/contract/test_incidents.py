@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.contract import read_incidents, read_regions
-from pipelines.errors import DataValidationError
-from pipelines.simulate import World
+from crossplan.pipelines.contract import read_incidents, read_regions
+from crossplan.pipelines.errors import DataValidationError
+from crossplan.pipelines.simulate import World
 
 
 def test_incidents_round_trip_parquet_and_csv(small_world: World, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.contract.personal import looks_personal
+from crossplan.pipelines.contract.personal import looks_personal
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
-from pipelines.contract import read_regions
-from pipelines.simulate import World
+from crossplan.pipelines.contract import read_regions
+from crossplan.pipelines.simulate import World
 
 
 def test_regions_round_trip(small_world: World, small_world_dir: Path) -> None:

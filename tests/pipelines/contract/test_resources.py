@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.contract import read_regions, read_resources
-from pipelines.simulate import World
+from crossplan.pipelines.contract import read_regions, read_resources
+from crossplan.pipelines.simulate import World
 
 
 def test_resources_round_trip(small_world: World, small_world_dir: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.contract.incidents import check_incidents
-from pipelines.contract.values import MAX_COUNT, MAX_MAGNITUDE
-from pipelines.errors import DataValidationError
+from crossplan.pipelines.contract.incidents import check_incidents
+from crossplan.pipelines.contract.values import MAX_COUNT, MAX_MAGNITUDE
+from crossplan.pipelines.errors import DataValidationError
 
 _ROW = {"region_id": "r1", "period": "2024-01-01", "category": "all", "reported": 3,
         "detected": 2, "effort": 4.0, "cov_x": 0.5}  # fmt: skip

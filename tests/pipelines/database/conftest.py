@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.database import Database, Submitter, import_directory
+from crossplan.pipelines.database import Database, Submitter, import_directory
 
 
 class Clock:

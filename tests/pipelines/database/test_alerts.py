@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from pipelines.database import AlertRecord, Database, latest_submission, list_alerts, store_alerts
-from pipelines.database.schema import Alert
+from crossplan.pipelines.database import AlertRecord, Database, latest_submission, list_alerts, store_alerts
+from crossplan.pipelines.database.schema import Alert
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pipelines.database import Database, audit_trail, record_event
-from pipelines.database.audit import RefusalLimit, record_refusal
+from crossplan.pipelines.database import Database, audit_trail, record_event
+from crossplan.pipelines.database.audit import RefusalLimit, record_refusal
 
 A, B, C = "MKD", "GRC", "ALB"
 MINUTE = datetime(2026, 3, 2, 9, 0)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pipelines.database import Database, DatabaseUnavailableError
-from pipelines.database.schema import APPEND_ONLY
+from crossplan.pipelines.database import Database, DatabaseUnavailableError
+from crossplan.pipelines.database.schema import APPEND_ONLY
 
 
 def test_migrations_create_every_table_and_can_run_again(database_url: str) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_dataset
-from pipelines.database import (
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.database import (
     Database,
     Submitter,
     audit_trail,
@@ -16,7 +16,7 @@ from pipelines.database import (
     list_submissions,
     load_panel,
 )
-from pipelines.errors import DataValidationError
+from crossplan.pipelines.errors import DataValidationError
 from tests.pipelines.database.conftest import Clock
 
 # The tiny world's countries (GRC: r002-r008; MKD: r001, r009, r010).

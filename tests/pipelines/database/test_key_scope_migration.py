@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import pipelines.database.engine as engine_module
-from pipelines.database import Database, KeyRecord, list_keys, store_key
+import crossplan.pipelines.database.engine as engine_module
+from crossplan.pipelines.database import Database, KeyRecord, list_keys, store_key
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-planner', 'planner', 'GRC', 'Border Police', :sha, :at)"
 _AT = "2026-01-01T00:00:00.000001+00:00"

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from pipelines.database import Database, KeyRecord, delete_key, key_agencies, list_keys, store_key
-from pipelines.errors import ConfigurationError
+from crossplan.pipelines.database import Database, KeyRecord, delete_key, key_agencies, list_keys, store_key
+from crossplan.pipelines.errors import ConfigurationError
 
 
 def _key(

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pipelines.contract import Dataset
-from pipelines.database import (
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import (
     Actor,
     Database,
     Need,
@@ -36,8 +36,8 @@ from pipelines.database import (
     store_key,
     withdraw,
 )
-from pipelines.database.keys import KeyRecord
-from pipelines.errors import (
+from crossplan.pipelines.database.keys import KeyRecord
+from crossplan.pipelines.errors import (
     DataValidationError,
     OperationConflictError,
     OperationNotFoundError,

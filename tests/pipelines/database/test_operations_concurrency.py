@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.contract import Dataset
-from pipelines.database import (
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import (
     Actor,
     Database,
     Need,
@@ -29,7 +29,7 @@ from pipelines.database import (
     pledge,
     propose,
 )
-from pipelines.errors import OperationConflictError
+from crossplan.pipelines.errors import OperationConflictError
 
 NOW = datetime(2026, 3, 4, 12, 0)
 WEEKS = (date(2026, 3, 9), date(2026, 3, 16))

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import pipelines.database.engine as engine_module
-from pipelines.database import Database
+import crossplan.pipelines.database.engine as engine_module
+from crossplan.pipelines.database import Database
 
 _SUBMISSION = (
     "INSERT INTO submissions (id, fingerprint, kind, received_at, key_name, file_name, rows, "

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,
     Database,
@@ -35,8 +35,8 @@ from pipelines.database import (
     submit_incidents,
     utcnow,
 )
-from pipelines.database.schema import AlertJobRow, WebhookDelivery
-from pipelines.errors import DataValidationError
+from crossplan.pipelines.database.schema import AlertJobRow, WebhookDelivery
+from crossplan.pipelines.errors import DataValidationError
 
 GRC = Submitter("grc-bp", "Border Police", "GRC")
 LEASE = 60.0

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import pipelines.database.engine as engine_module
-from pipelines.database import Database, outbox_counts
+import crossplan.pipelines.database.engine as engine_module
+from crossplan.pipelines.database import Database, outbox_counts
 
 _OUTBOX = {"alert_jobs", "webhook_deliveries"}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract import Dataset, load_dataset
-from pipelines.database import (
+from crossplan.pipelines.contract import Dataset, load_dataset
+from crossplan.pipelines.database import (
     Database,
     Submitter,
     export_panel,
@@ -18,7 +18,7 @@ from pipelines.database import (
     load_panel,
     submit_incidents,
 )
-from pipelines.errors import DataValidationError
+from crossplan.pipelines.errors import DataValidationError
 
 
 def _week(dataset: Dataset, country: str) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.database import Database, PlanRecord, PlanStore
+from crossplan.pipelines.database import Database, PlanRecord, PlanStore
 
 
 def _record(plan_id: str, country: str | None, countries: tuple[str, ...]) -> PlanRecord:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pipelines.database import Database, PlanRecord, PlanStore
+from crossplan.pipelines.database import Database, PlanRecord, PlanStore
 
 
 def _record(plan_id: str, requester: str = "alice", **changes: object) -> PlanRecord:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from pipelines.database import (
+from crossplan.pipelines.database import (
     Database,
     SubmissionResult,
     Submitter,
@@ -23,13 +23,13 @@ from pipelines.database import (
     revert_submission,
     submit_incidents,
 )
-from pipelines.database.versions import (
+from crossplan.pipelines.database.versions import (
     _records,
     insert_submission,
     insert_versions,
     receipt_time,
 )
-from pipelines.errors import ConfigurationError, PanelBuildError
+from crossplan.pipelines.errors import ConfigurationError, PanelBuildError
 
 GRC = Submitter("grc-bp", "Border Police", "GRC")
 OPS = Submitter("cli:ops")

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines.contract import Dataset
-from pipelines.database import (
+from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database import (
     Database,
     SubmissionResult,
     Submitter,
@@ -25,8 +25,8 @@ from pipelines.database import (
     load_panel,
     submit_incidents,
 )
-from pipelines.database.schema import CellVersion
-from pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.database.schema import CellVersion
+from crossplan.pipelines.errors import DataValidationError, Problem
 
 GRC = Submitter("grc-bp", "Border Police", "GRC")
 ADMIN = Submitter("admin", admin=True)
@@ -226,7 +226,7 @@ def test_an_import_that_would_change_the_panels_kind_stores_nothing(
 
 
 def _regions_file(db: Database, tmp_path: Path) -> Path:
-    from pipelines.database import export_panel
+    from crossplan.pipelines.database import export_panel
 
     export_panel(db, tmp_path / "export")
     return tmp_path / "export" / "regions.geojson"

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import pipelines.database.engine as engine_module
-from pipelines.database import Database
+import crossplan.pipelines.database.engine as engine_module
+from crossplan.pipelines.database import Database
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-analyst', 'analyst', 'GRC', 'Border Police', :sha, :at)"
 _HOOK = (

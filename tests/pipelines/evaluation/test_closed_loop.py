@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.evaluation import EvaluationConfig, evaluate, run_policy
-from pipelines.evaluation.summary import Evaluation
-from pipelines.simulate import simulate_world
+from crossplan.pipelines.evaluation import EvaluationConfig, evaluate, run_policy
+from crossplan.pipelines.evaluation.summary import Evaluation
+from crossplan.pipelines.simulate import simulate_world
 
 # One worker computes the shared evaluation once for every test of this module.
 pytestmark = pytest.mark.xdist_group("closed_loop")

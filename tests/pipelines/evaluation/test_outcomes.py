@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.evaluation import outcomes
-from pipelines.evaluation.outcomes import country_gap, gini
+from crossplan.pipelines.evaluation import outcomes
+from crossplan.pipelines.evaluation.outcomes import country_gap, gini
 
 
 def test_docstring_examples_run() -> None:

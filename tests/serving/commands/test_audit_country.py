@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.database import Database, record_event
-from serving.cli import main
+from crossplan.pipelines.database import Database, record_event
+from crossplan.serving.cli import main
 
 
 def test_the_trail_of_one_country(crossplan_home: Path, tmp_path: Path) -> None:

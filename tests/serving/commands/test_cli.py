@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from serving.cli import build_parser, main
+from crossplan.serving.cli import build_parser, main
 
 DESIGN_COMMANDS = {
     "simulate",
@@ -35,7 +35,7 @@ def test_help_lists_every_command() -> None:
 
 def test_console_script_runs(tmp_path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "serving.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "crossplan.serving.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     for command in DESIGN_COMMANDS:
         assert command in out
@@ -128,7 +128,7 @@ def test_results_json_has_no_nan(tmp_path) -> None:
     import json
     import math
 
-    from serving.commands._output import write_json
+    from crossplan.serving.commands._output import write_json
 
     path = tmp_path / "out.json"
     write_json(path, {"pai10": math.nan, "rows": [1.5, math.inf], "ok": 2})

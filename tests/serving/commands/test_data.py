@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_dataset
-from serving.cli import main
+from crossplan.pipelines.contract import load_dataset
+from crossplan.serving.cli import main
 
 
 def test_import_then_export_gives_back_the_panel_and_a_repeat_stores_nothing(

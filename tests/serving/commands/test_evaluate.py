@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 
 def test_evaluate_writes_json_report_and_mlflow_run(crossplan_home: Path, tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.database import Database, audit_trail
-from serving.auth import KeyStore, Role, add_key
-from serving.cli import main
-from serving.commands.import_ import agencies_of
+from crossplan.pipelines.database import Database, audit_trail
+from crossplan.serving.auth import KeyStore, Role, add_key
+from crossplan.serving.cli import main
+from crossplan.serving.commands.import_ import agencies_of
 
 # The tiny world: GRC owns r002-r008, MKD r001, r009 and r010; the agreement covers r001,
 # r004, r007, r008 and r009.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.database import Database
-from serving.auth import KeyStore, Principal, Role
-from serving.cli import main
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Principal, Role
+from crossplan.serving.cli import main
 
 
 def _keys(home: Path) -> KeyStore:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.database import next_period, utcnow
-from serving.cli import main
+from crossplan.pipelines.database import next_period, utcnow
+from crossplan.serving.cli import main
 
 
 @pytest.fixture

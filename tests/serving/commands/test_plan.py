@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 
 def _forecast(data: Path, periods: int = 2) -> pd.DataFrame:

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_dataset
-from serving.cli import main
+from crossplan.pipelines.contract import load_dataset
+from crossplan.serving.cli import main
 
 
 @pytest.fixture(scope="module")

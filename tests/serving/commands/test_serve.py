@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 
 def test_a_missing_demo_world_says_how_to_make_it(
@@ -59,7 +59,7 @@ def test_serve_starts_the_service_and_stops_on_ctrl_c(
         [
             sys.executable,
             "-m",
-            "serving.cli",
+            "crossplan.serving.cli",
             "serve",
             "--data",
             str(tiny_world_dir),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.simulate import last_full_week
-from serving.cli import main
+from crossplan.pipelines.simulate import last_full_week
+from crossplan.serving.cli import main
 
 SMALL = ["--seed", "3", "--countries", "2", "--regions", "10", "--periods", "12", "--quiet"]
 

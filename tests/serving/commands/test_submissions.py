@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_dataset
-from pipelines.database import Database, Submitter, load_panel, submit_incidents
-from serving.cli import main
+from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.database import Database, Submitter, load_panel, submit_incidents
+from crossplan.serving.cli import main
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.cli import main
+from crossplan.serving.cli import main
 
 Mutation = Callable[[Path], None]
 

@@ -22,9 +22,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from pipelines.contract import Dataset, load_dataset
-from pipelines.database import Database
-from serving.auth import KeyStore, Role, add_key
+from crossplan.pipelines.contract import Dataset, load_dataset
+from crossplan.pipelines.database import Database
+from crossplan.serving.auth import KeyStore, Role, add_key
 
 ROOT = Path(__file__).resolve().parents[3]
 # Screenshots and downloads of the browser tests; gitignored.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.database import next_period, utcnow
+from crossplan.pipelines.database import next_period, utcnow
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from pipelines.contract import Dataset
-from serving.page import WEB_DIR
-from serving.security import content_security_policy, tile_origin
+from crossplan.pipelines.contract import Dataset
+from crossplan.serving.page import WEB_DIR
+from crossplan.serving.security import content_security_policy, tile_origin
 
 ROOT = Path(__file__).resolve().parents[3]
 _ASSET = re.compile(r'(?:src|href)="([^"]+)"')
@@ -143,7 +143,7 @@ def test_vendored_libraries_ship_with_their_licences_in_package_and_bento() -> N
     for library in vendored:
         assert (library / "LICENSE").read_text().strip(), library
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'serving = ["web/**/*"]' in pyproject
+    assert '"crossplan.serving" = ["web/**/*"]' in pyproject
     bento = yaml.safe_load((ROOT / "bentofile.yaml").read_text())
     assert "serving/web/**" in bento["include"]
 
