@@ -29,22 +29,18 @@ clocks must agree to well within a lease.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from crossplan.pipelines.database.alerts import AlertRecord
+from crossplan.pipelines.database.alerts import AlertRecord, append_alerts
 from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.panel import utcnow
-from crossplan.pipelines.database.schema import Alert, AlertJobRow, Submission, WebhookDelivery
+from crossplan.pipelines.database.schema import AlertJobRow, Submission, WebhookDelivery
+from sqlalchemy.engine import Connection
 
 __all__ = [
     "DELIVERED",
@@ -216,7 +212,7 @@ def settle_alert_job(
                 "last_error": None}  # fmt: skip
         if not _changed(con, AlertJobRow, _held(job), **done):
             return None
-        stored = [_insert_alert(con, alert) for alert in alerts]
+        stored = append_alerts(con, alerts)
         _insert_deliveries(con, stored, targets, body, moment)
     return stored
 
@@ -385,28 +381,6 @@ def _claimed_job(con: Connection, submission_id: int) -> AlertJob:
         int(row.attempts),
         str(row.claimed_by),
     )
-
-
-def _insert_alert(con: Connection, alert: AlertRecord) -> AlertRecord:
-    """Append an alert in the caller's transaction; the alert with its id."""
-    new_id = con.execute(
-        sa.insert(Alert)
-        .values(
-            created_at=pd.Timestamp(alert.created_at).tz_convert(None).to_pydatetime(),
-            submission_id=alert.submission_id,
-            kind=alert.kind,
-            region_id=alert.region_id,
-            country=alert.country,
-            category=alert.category,
-            period=date.fromisoformat(alert.period),
-            value=alert.value,
-            threshold=alert.threshold,
-            exceeded=json.dumps(alert.exceeded, sort_keys=True),
-            audience=alert.audience,
-        )
-        .returning(Alert.id)
-    ).scalar_one()
-    return dataclasses.replace(alert, id=int(new_id))
 
 
 def _insert_deliveries(
