@@ -1,4 +1,5 @@
-"""``crossplan import`` and ``crossplan export``: data directories in and out of the database."""
+"""``crossplan export``: the panel as of a time, out of the database as a data directory
+(``crossplan import`` is :mod:`crossplan.serving.commands.import_`)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,14 @@ from pathlib import Path
 
 from crossplan.pipelines.database import (
     Database,
-    Submitter,
     export_panel,
-    import_directory,
     iso,
     record_event,
 )
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import output_path, write_json
 
-__all__ = ["parse_time", "register_export", "register_import"]
-
-
-def register_import(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "import",
-        help=COMMANDS["import"],
-        description=(
-            "Validate a data directory (regions.geojson, incidents, resources.json) and load it "
-            "into the shared database ($CROSSPLAN_HOME/crossplan.db or CROSSPLAN_DATABASE_URL) "
-            "as the operator's submissions. Files already stored are recognised, not stored "
-            "twice; changed cells become new versions."
-        ),
-    )
-    p.add_argument("--data", type=Path, required=True, help="data directory")
-    p.add_argument("--agency", help="agency the data come from (default: none, the operator)")
-    p.add_argument("--json", type=output_path, help="write what was stored as JSON")
-    p.set_defaults(run=_import)
+__all__ = ["parse_time", "register_export"]
 
 
 def register_export(sub: argparse._SubParsersAction) -> None:
@@ -65,24 +46,6 @@ def parse_time(value: str) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
-
-
-def _import(args: argparse.Namespace) -> int:
-    db = Database.connect()
-    who = Submitter(f"cli:{getpass.getuser()}", args.agency or None)
-    results = import_directory(db, args.data, who)  # in the audit trail with what it stored
-    for r in results:
-        state = "already stored" if r.duplicate else "stored"
-        print(
-            f"{r.file}: {state} (submission {r.submission_id}; {r.new} new, {r.corrected} "
-            f"corrected, {r.unchanged} unchanged cells)",
-            file=sys.stderr,
-        )
-    if args.json:
-        write_json(
-            args.json, {"database": db.describe(), "submissions": [r.to_dict() for r in results]}
-        )
-    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

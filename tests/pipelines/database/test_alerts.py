@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-
-from crossplan.pipelines.database import AlertRecord, Database, latest_submission, list_alerts, store_alerts
+from crossplan.pipelines.database import (
+    AlertRecord,
+    Database,
+    latest_submission,
+    list_alerts,
+    store_alerts,
+)
 from crossplan.pipelines.database.schema import Alert
 
 

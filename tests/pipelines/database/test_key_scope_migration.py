@@ -3,35 +3,21 @@ key; a key's scope is stored and read back; downgrading drops it. On SQLite and 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-import crossplan.pipelines.database.engine as engine_module
 from crossplan.pipelines.database import Database, KeyRecord, list_keys, store_key
+
+from tests.pipelines.database.migrating import migrate
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-planner', 'planner', 'GRC', 'Border Police', :sha, :at)"
 _AT = "2026-01-01T00:00:00.000001+00:00"
-
-
-def _to(db: Database, revision: str, downgrade: bool = False) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(engine_module.__file__).with_name("migrations"))
-    )
-    with db.engine.begin() as con:
-        config.attributes["connection"] = con
-        (command.downgrade if downgrade else command.upgrade)(config, revision)
 
 
 @pytest.fixture
 def before_0006(database_url: str) -> Database:
     """A database at revision 0003 with an agency's planner key."""
     db = Database(database_url)
-    _to(db, "0003")
+    migrate(db, "0003")
     with db.engine.begin() as con:
         con.execute(sa.text(_KEY), {"sha": "0" * 64, "at": _AT})
     return db
@@ -40,7 +26,7 @@ def before_0006(database_url: str) -> Database:
 def test_0006_makes_every_existing_key_an_agency_s_and_stores_a_national_one(
     before_0006: Database,
 ) -> None:
-    _to(before_0006, "head")
+    migrate(before_0006, "head")
     national = KeyRecord("grc-ncc", "planner", "GRC", "NCC", "1" * 64, _AT, "national")
     store_key(before_0006, national)
     assert [(k.name, k.scope) for k in list_keys(before_0006)] == [
@@ -51,8 +37,8 @@ def test_0006_makes_every_existing_key_an_agency_s_and_stores_a_national_one(
 
 
 def test_0006_downgrades_to_keys_without_a_scope(before_0006: Database) -> None:
-    _to(before_0006, "head")
-    _to(before_0006, "0003", downgrade=True)
+    migrate(before_0006, "head")
+    migrate(before_0006, "0003", downgrade=True)
     with before_0006.engine.connect() as con:
         columns = {c["name"] for c in sa.inspect(con).get_columns("api_keys")}
         names = con.execute(sa.text("SELECT name FROM api_keys")).scalars().all()

@@ -5,8 +5,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from crossplan.pipelines.database import Database, KeyRecord, delete_key, key_agencies, list_keys, store_key
+from crossplan.pipelines.database import (
+    Database,
+    KeyRecord,
+    delete_key,
+    key_agencies,
+    list_keys,
+    store_key,
+)
 from crossplan.pipelines.errors import ConfigurationError
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import (
     Actor,

@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import (
     Actor,

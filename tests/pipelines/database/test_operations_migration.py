@@ -4,15 +4,11 @@ may be an alert, and the downgrade takes the operations and their alerts away ag
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-import crossplan.pipelines.database.engine as engine_module
 from crossplan.pipelines.database import Database
+
+from tests.pipelines.database.migrating import migrate
 
 _SUBMISSION = (
     "INSERT INTO submissions (id, fingerprint, kind, received_at, key_name, file_name, rows, "
@@ -36,21 +32,11 @@ _STEP_ALERT = (
 _ALERTS = "SELECT kind, region_id, value, exceeded, audience, submission_id FROM alerts ORDER BY id"
 
 
-def _to(db: Database, revision: str, downgrade: bool = False) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(engine_module.__file__).with_name("migrations"))
-    )
-    with db.engine.begin() as con:
-        config.attributes["connection"] = con
-        (command.downgrade if downgrade else command.upgrade)(config, revision)
-
-
 @pytest.fixture
 def before_0005(database_url: str) -> Database:
     """A database at revision 0003 with a risk alert."""
     db = Database(database_url)
-    _to(db, "0003")
+    migrate(db, "0003")
     with db.engine.begin() as con:
         con.execute(sa.text(_SUBMISSION))
         con.execute(sa.text(_RISK_ALERT))
@@ -60,7 +46,7 @@ def before_0005(database_url: str) -> Database:
 def test_0005_keeps_the_alerts_append_only_and_takes_operations_steps(
     before_0005: Database,
 ) -> None:
-    _to(before_0005, "head")
+    migrate(before_0005, "head")
     with before_0005.engine.begin() as con:
         con.execute(sa.text(_OPERATION))
         con.execute(sa.text(_STEP_ALERT))
@@ -82,11 +68,11 @@ def test_0005_keeps_the_alerts_append_only_and_takes_operations_steps(
 
 
 def test_0005_downgrades_without_the_operations_and_their_alerts(before_0005: Database) -> None:
-    _to(before_0005, "head")
+    migrate(before_0005, "head")
     with before_0005.engine.begin() as con:
         con.execute(sa.text(_OPERATION))
         con.execute(sa.text(_STEP_ALERT))
-    _to(before_0005, "0003", downgrade=True)
+    migrate(before_0005, "0003", downgrade=True)
     with before_0005.engine.connect() as con:
         rows = [tuple(r) for r in con.execute(sa.text(_ALERTS))]
         tables = set(sa.inspect(con).get_table_names())

@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,

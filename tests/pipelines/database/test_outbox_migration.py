@@ -3,26 +3,12 @@ away again: on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-import crossplan.pipelines.database.engine as engine_module
 from crossplan.pipelines.database import Database, outbox_counts
 
+from tests.pipelines.database.migrating import migrate
+
 _OUTBOX = {"alert_jobs", "webhook_deliveries"}
-
-
-def _to(db: Database, revision: str, downgrade: bool = False) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(engine_module.__file__).with_name("migrations"))
-    )
-    with db.engine.begin() as con:
-        config.attributes["connection"] = con
-        (command.downgrade if downgrade else command.upgrade)(config, revision)
 
 
 def _tables(db: Database) -> set[str]:
@@ -31,7 +17,7 @@ def _tables(db: Database) -> set[str]:
 
 def test_0004_adds_an_empty_outbox_and_downgrades_without_it(database_url: str) -> None:
     db = Database(database_url)
-    _to(db, "0003")
+    migrate(db, "0003")
     with db.engine.begin() as con:  # a submission stored before the outbox owes nothing
         con.execute(
             sa.text(
@@ -41,9 +27,9 @@ def test_0004_adds_an_empty_outbox_and_downgrades_without_it(database_url: str) 
             )
         )
     assert not _OUTBOX & _tables(db)
-    _to(db, "0004")
+    migrate(db, "0004")
     assert _tables(db) >= _OUTBOX
     assert outbox_counts(db) == {}
-    _to(db, "0003", downgrade=True)
+    migrate(db, "0003", downgrade=True)
     assert not _OUTBOX & _tables(db)
     db.dispose()

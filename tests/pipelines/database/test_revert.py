@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-
 from crossplan.pipelines.database import (
     Database,
     SubmissionResult,

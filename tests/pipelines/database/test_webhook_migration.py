@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-import crossplan.pipelines.database.engine as engine_module
 from crossplan.pipelines.database import Database
+
+from tests.pipelines.database.migrating import migrate
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-analyst', 'analyst', 'GRC', 'Border Police', :sha, :at)"
 _HOOK = (
@@ -20,22 +16,12 @@ _HOOK = (
 _KEY_CREATED = "2026-01-01T00:00:00.000001+00:00"
 
 
-def _to(db: Database, revision: str, downgrade: bool = False) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(engine_module.__file__).with_name("migrations"))
-    )
-    with db.engine.begin() as con:
-        config.attributes["connection"] = con
-        (command.downgrade if downgrade else command.upgrade)(config, revision)
-
-
 @pytest.fixture
 def before_0003(database_url: str) -> Database:
     """A database at revision 0002 with two webhooks: one of a current key, with a token in
     its query, and one whose key is gone."""
     db = Database(database_url)
-    _to(db, "0002")
+    migrate(db, "0002")
     with db.engine.begin() as con:
         con.execute(sa.text(_KEY), {"sha": "0" * 64, "at": _KEY_CREATED})
         for key, url in [("grc-analyst", "https://hooks.example.org/in?token=s3cret&v=2"),
@@ -47,7 +33,7 @@ def before_0003(database_url: str) -> Database:
 def test_0003_hides_the_query_keeps_the_url_to_post_to_and_binds_each_webhook_to_its_key(
     before_0003: Database,
 ) -> None:
-    _to(before_0003, "head")
+    migrate(before_0003, "head")
     query = "SELECT url, delivery_url, secret, key_created_at FROM webhooks ORDER BY id"
     with before_0003.engine.connect() as con:
         rows = [tuple(r) for r in con.execute(sa.text(query))]
@@ -62,8 +48,8 @@ def test_0003_hides_the_query_keeps_the_url_to_post_to_and_binds_each_webhook_to
 
 
 def test_0003_downgrades_to_the_urls_as_registered(before_0003: Database) -> None:
-    _to(before_0003, "head")
-    _to(before_0003, "0002", downgrade=True)
+    migrate(before_0003, "head")
+    migrate(before_0003, "0002", downgrade=True)
     with before_0003.engine.connect() as con:
         urls = con.execute(sa.text("SELECT url FROM webhooks ORDER BY id")).scalars().all()
         columns = {c["name"] for c in sa.inspect(con).get_columns("webhooks")}
