@@ -33,7 +33,13 @@ from benchmarks._table import median_seconds, print_table
 from benchmarks.bench_service import free_port
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.contract.incidents import check_incidents
-from crossplan.pipelines.database import Database, Submitter, import_directory, load_panel, submit_incidents
+from crossplan.pipelines.database import (
+    Database,
+    Submitter,
+    import_directory,
+    load_panel,
+    submit_incidents,
+)
 from crossplan.pipelines.simulate import simulate_world
 from crossplan.serving.auth import KeyStore, Role, add_key
 from crossplan.serving.commands.serve import server_command, server_env

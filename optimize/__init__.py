@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from crossplan.optimize.errors import InputError, InputProblem, OptimizeError, SolverError
     from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
     from crossplan.optimize.inputs import Inputs, RegionTable
-    from crossplan.optimize.plan import Assignment, Finding, OperationOutcome, Plan, RegionOutcome, Status
+    from crossplan.optimize.plan import (
+        Assignment,
+        Finding,
+        OperationOutcome,
+        Plan,
+        RegionOutcome,
+        Status,
+    )
     from crossplan.optimize.planner import plan_allocation
     from crossplan.optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
     from crossplan.optimize.solvers import SOLVERS, Solver

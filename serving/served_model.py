@@ -25,7 +25,12 @@ import pandas as pd
 from crossplan.optimize.forecast import FORECAST_COLUMNS, forecast_problems
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.contract.forecast_table import read_forecast_table
-from crossplan.pipelines.errors import ConfigurationError, CrossplanError, DataValidationError, Problem
+from crossplan.pipelines.errors import (
+    ConfigurationError,
+    CrossplanError,
+    DataValidationError,
+    Problem,
+)
 
 __all__ = ["ForecastFile", "Forecaster", "ServedModel", "card_of", "check_names"]
 

@@ -43,7 +43,11 @@ from crossplan.serving.auth import KeyStore, Principal
 from crossplan.serving.errors import ReloadFailedError
 from crossplan.serving.isolation import start_forkserver
 from crossplan.serving.logs import configure_logging
-from crossplan.serving.middleware import AccessLogMiddleware, JSONRoutingErrorsMiddleware, TimeoutMiddleware
+from crossplan.serving.middleware import (
+    AccessLogMiddleware,
+    JSONRoutingErrorsMiddleware,
+    TimeoutMiddleware,
+)
 from crossplan.serving.openapi import openapi_app
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.page import page_app

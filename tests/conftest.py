@@ -17,7 +17,6 @@ from crossplan.pipelines.contract import Dataset, load_dataset
 from crossplan.pipelines.simulate import World, simulate_world
 
 
-
 class _NamespaceOnly(importlib.abc.MetaPathFinder):
     """Run from the repository, the folders are importable by their bare names too (the root
     is on the path); installed, they are not. Refusing those names makes the tests see what

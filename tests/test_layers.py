@@ -256,7 +256,7 @@ def test_the_checker_names_file_line_and_import(
         ("pipelines/sub/ok.py", "from ..sibling import x\nfrom . import y\n"),  # its own
         ("serving/ok.py", "import crossplan.pipelines, crossplan.models, crossplan.optimize, crossplan.serving.cli\n"),  # the top
     ],
-)
+)  # fmt: skip
 def test_the_checker_lets_allowed_imports_pass(tmp_path: Path, name: str, source: str) -> None:
     assert layer_violations(_tree(tmp_path, {name: source})) == []
 

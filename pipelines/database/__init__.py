@@ -19,7 +19,12 @@ webhooks until they are done.
 :mod:`~pipelines.database.operation_seeds`).
 """
 
-from crossplan.pipelines.database.alerts import AlertRecord, audience_label, list_alerts, store_alerts
+from crossplan.pipelines.database.alerts import (
+    AlertRecord,
+    audience_label,
+    list_alerts,
+    store_alerts,
+)
 from crossplan.pipelines.database.audit import (
     ACTIONS,
     AuditRecord,
@@ -35,7 +40,13 @@ from crossplan.pipelines.database.engine import (
     DatabaseUnavailableError,
     database_url,
 )
-from crossplan.pipelines.database.keys import KeyRecord, delete_key, key_agencies, list_keys, store_key
+from crossplan.pipelines.database.keys import (
+    KeyRecord,
+    delete_key,
+    key_agencies,
+    list_keys,
+    store_key,
+)
 from crossplan.pipelines.database.operation_rules import Actor, Proposal, UnitPledge, next_period
 from crossplan.pipelines.database.operation_seeds import Seeded, seed_operations
 from crossplan.pipelines.database.operation_state import Need, OperationRecord, PledgedUnit, Step

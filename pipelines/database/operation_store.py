@@ -21,7 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crossplan.pipelines.database.alerts import OPERATOR_LABEL, AlertRecord, append_alerts, audience_label
+from crossplan.pipelines.database.alerts import (
+    OPERATOR_LABEL,
+    AlertRecord,
+    append_alerts,
+    audience_label,
+)
 from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.operation_rules import Actor
 from crossplan.pipelines.database.operation_state import Need, OperationRecord, Step

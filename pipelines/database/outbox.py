@@ -35,12 +35,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from crossplan.pipelines.database.alerts import AlertRecord, append_alerts
 from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.panel import utcnow
 from crossplan.pipelines.database.schema import AlertJobRow, Submission, WebhookDelivery
-from sqlalchemy.engine import Connection
 
 __all__ = [
     "DELIVERED",

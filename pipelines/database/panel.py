@@ -36,7 +36,12 @@ from crossplan.pipelines.contract.regions import Regions, read_regions
 from crossplan.pipelines.contract.resources import validate_resources
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.schema import CellVersion, Document, Submission
-from crossplan.pipelines.errors import ConfigurationError, DataValidationError, PanelBuildError, Problem
+from crossplan.pipelines.errors import (
+    ConfigurationError,
+    DataValidationError,
+    PanelBuildError,
+    Problem,
+)
 
 __all__ = [
     "VALUES",

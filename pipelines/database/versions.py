@@ -28,7 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crossplan.pipelines.contract.incidents import KEY
-from crossplan.pipelines.database.panel import VALUES, _document, _frame, iso, select_versions, withdrawn
+from crossplan.pipelines.database.panel import (
+    VALUES,
+    _document,
+    _frame,
+    iso,
+    select_versions,
+    withdrawn,
+)
 from crossplan.pipelines.database.schema import CellVersion, Document, Submission
 
 __all__ = [

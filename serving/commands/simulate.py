@@ -9,7 +9,12 @@ from pathlib import Path
 from rich.progress import Progress
 
 from crossplan.pipelines.contract import load_dataset, summarize
-from crossplan.pipelines.simulate import DEFAULT_CATEGORIES, WorldConfig, last_full_week, simulate_world
+from crossplan.pipelines.simulate import (
+    DEFAULT_CATEGORIES,
+    WorldConfig,
+    last_full_week,
+    simulate_world,
+)
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import console, output_path, print_summary, write_json
 

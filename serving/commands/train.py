@@ -13,7 +13,13 @@ from crossplan.pipelines.registry import COVERAGE_RANGE
 from crossplan.pipelines.train import TRAIN_ORIGINS, train
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._audit import audit
-from crossplan.serving.commands._output import at_least_one, console, output_path, print_summary, write_json
+from crossplan.serving.commands._output import (
+    at_least_one,
+    console,
+    output_path,
+    print_summary,
+    write_json,
+)
 from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from crossplan.optimize.resources import Resources
 from crossplan.serving.api import ERRORS, Anyone, Reader, parse_date, service
 from crossplan.serving.auth import Permission, Role
-from crossplan.serving.schemas import ErrorBody, FeatureCollection, ModelCard, ObservedCounts, WhoAmI
+from crossplan.serving.schemas import (
+    ErrorBody,
+    FeatureCollection,
+    ModelCard,
+    ObservedCounts,
+    WhoAmI,
+)
 from crossplan.serving.served_model import check_names
 from crossplan.serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crossplan.models import BlendForecaster, LastValue, RiskForecaster, blend_weights, generate_panel
+from crossplan.models import (
+    BlendForecaster,
+    LastValue,
+    RiskForecaster,
+    blend_weights,
+    generate_panel,
+)
 
 
 def test_blend_weights_find_the_better_member() -> None:

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from crossplan.optimize import InputError
-from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, forecast_problems, table_from_rows
+from crossplan.optimize.forecast import (
+    FORECAST_COLUMNS,
+    Forecast,
+    forecast_problems,
+    table_from_rows,
+)
 
 IDS = ("r1", "r2", "r3", "r4")
 

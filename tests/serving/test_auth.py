@@ -10,7 +10,15 @@ from starlette.testclient import TestClient
 
 from crossplan.pipelines.database import Database, audit_trail
 from crossplan.pipelines.errors import ConfigurationError
-from crossplan.serving.auth import KeyStore, Permission, Principal, Role, add_key, hash_token, revoke_key
+from crossplan.serving.auth import (
+    KeyStore,
+    Permission,
+    Principal,
+    Role,
+    add_key,
+    hash_token,
+    revoke_key,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from crossplan.pipelines.database import Database, Submitter, load_panel, revert_submission, utcnow
-from crossplan.pipelines.database.versions import _records, insert_submission, insert_versions, receipt_time
+from crossplan.pipelines.database.versions import (
+    _records,
+    insert_submission,
+    insert_versions,
+    receipt_time,
+)
 
 Service = tuple[TestClient, dict[str, str], str]
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from crossplan.pipelines.database import Database, Submitter, import_directory
 
 

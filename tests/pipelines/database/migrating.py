@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import crossplan.pipelines.database.engine as engine_module
 from alembic import command
 from alembic.config import Config
+
+import crossplan.pipelines.database.engine as engine_module
 from crossplan.pipelines.database import Database
 
 

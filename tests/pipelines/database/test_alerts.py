@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+
 from crossplan.pipelines.database import (
     AlertRecord,
     Database,

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+
 from crossplan.pipelines.database import Database, audit_trail, record_event
 from crossplan.pipelines.database.audit import RefusalLimit, record_refusal
 

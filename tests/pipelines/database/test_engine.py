@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from crossplan.pipelines.database import Database, DatabaseUnavailableError
 from crossplan.pipelines.database.schema import APPEND_ONLY
 

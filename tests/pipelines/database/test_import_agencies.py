@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.database import (
     Database,
@@ -16,7 +17,6 @@ from crossplan.pipelines.database import (
     load_panel,
 )
 from crossplan.pipelines.errors import DataValidationError
-
 from tests.pipelines.database.conftest import Clock
 
 # The tiny world's countries (GRC: r002-r008; MKD: r001, r009, r010).

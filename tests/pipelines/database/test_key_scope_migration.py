@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from crossplan.pipelines.database import Database, KeyRecord, list_keys, store_key
 
+from crossplan.pipelines.database import Database, KeyRecord, list_keys, store_key
 from tests.pipelines.database.migrating import migrate
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-planner', 'planner', 'GRC', 'Border Police', :sha, :at)"

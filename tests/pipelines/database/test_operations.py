@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import (
     Actor,

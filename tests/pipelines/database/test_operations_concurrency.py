@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
+
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import (
     Actor,

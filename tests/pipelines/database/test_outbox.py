@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from crossplan.pipelines.database import (
     AlertJob,
     AlertRecord,

@@ -4,8 +4,8 @@ away again: on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from crossplan.pipelines.database import Database, outbox_counts
 
+from crossplan.pipelines.database import Database, outbox_counts
 from tests.pipelines.database.migrating import migrate
 
 _OUTBOX = {"alert_jobs", "webhook_deliveries"}

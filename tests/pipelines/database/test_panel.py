@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from crossplan.pipelines.contract import Dataset, load_dataset
 from crossplan.pipelines.database import (
     Database,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from crossplan.pipelines.database import Database, PlanRecord, PlanStore
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+
 from crossplan.pipelines.database import (
     Database,
     SubmissionResult,

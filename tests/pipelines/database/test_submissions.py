@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import (
     Database,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from crossplan.pipelines.database import Database
 
+from crossplan.pipelines.database import Database
 from tests.pipelines.database.migrating import migrate
 
 _KEY = "INSERT INTO api_keys VALUES ('grc-analyst', 'analyst', 'GRC', 'Border Police', :sha, :at)"

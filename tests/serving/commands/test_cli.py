@@ -35,7 +35,10 @@ def test_help_lists_every_command() -> None:
 
 def test_console_script_runs(tmp_path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "crossplan.serving.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "crossplan.serving.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for command in DESIGN_COMMANDS:
         assert command in out
