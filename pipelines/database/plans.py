@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.schema import PlanRow
 
@@ -125,8 +126,10 @@ class PlanStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, record: PlanRecord) -> None:
-        """Append one plan, atomically."""
+    def add(self, record: PlanRecord, *, by: str | None = None, **audit: Any) -> None:
+        """Append one plan, atomically; with ``by`` (who asked), its ``plan`` event in the
+        audit trail, with ``audit`` as its detail, in the same transaction: a plan is never
+        stored without its audit line, nor the line without the plan."""
         # Serialise before the transaction so a bad value cannot interrupt it.
         row = {
             **{f: getattr(record, f) for f in _RECORD_FIELDS if f not in _ENCODED},
@@ -136,6 +139,8 @@ class PlanStore:
         }
         with self.db.write() as con:
             con.execute(sa.insert(PlanRow).values(**row))
+            if by is not None:
+                append_event(con, by, "plan", plan_id=record.plan_id, **audit)
 
     def get(self, plan_id: str) -> PlanRecord | None:
         """The plan with this id, or ``None``."""

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from crossplan.pipelines.database import record_event
 from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
 from crossplan.serving.auth import Principal
 from crossplan.serving.errors import PlanNotFoundError, error_body
@@ -71,12 +70,9 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
     # other country lists or reads it. The requester reads it as it would read it stored.
     record = with_parties(outcome.record, snapshot.dataset.resources)
     response = policy.plan(record)
-    svc.store.add(record)
-    record_event(
-        svc.db,
-        who.name,
-        "plan",
-        plan_id=record.plan_id,
+    svc.store.add(  # the plan and its audit line commit together
+        record,
+        by=who.name,
         status=record.status,
         countries=list(record.countries),
         agency=who.agency,

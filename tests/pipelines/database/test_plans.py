@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crossplan.pipelines.database import Database, PlanRecord, PlanStore
+from crossplan.pipelines.database import Database, PlanRecord, PlanStore, audit_trail
 
 
 def _record(plan_id: str, requester: str = "alice", **changes: object) -> PlanRecord:
@@ -81,3 +81,21 @@ def test_a_failed_write_leaves_nothing_behind(store: PlanStore) -> None:
         store.add(_record("p2", response={"objective": float("nan")}))  # not valid JSON
     assert [s.plan_id for s in store.recent()] == ["p1"]
     assert store.get("p1") == _record("p1")
+
+
+def test_a_plan_and_its_audit_line_commit_together_or_not_at_all(store: PlanStore) -> None:
+    store.add(_record("p1"), by="alice", status="optimal", countries=["GRC"])
+    (line,) = audit_trail(store.db, action="plan")
+    assert (line.actor, line.detail) == (
+        "alice",
+        {"plan_id": "p1", "status": "optimal", "countries": ["GRC"]},
+    )
+    # An audit line that cannot be written (its detail refers to itself: no JSON) takes the
+    # plan with it, as a crash between the two writes would.
+    cyclic: dict[str, object] = {}
+    cyclic["self"] = cyclic
+    with pytest.raises(ValueError, match="Circular reference"):
+        store.add(_record("p2"), by="alice", status=cyclic)
+    assert store.get("p2") is None
+    assert [s.plan_id for s in store.recent()] == ["p1"]
+    assert len(audit_trail(store.db, action="plan")) == 1
