@@ -70,7 +70,6 @@ from crossplan.serving.telemetry import (
     metrics,
     start_metrics_listener,
 )
-from crossplan.serving.webhook_registry import WebhookTarget
 
 __all__ = ["CrossplanService"]
 
@@ -227,10 +226,10 @@ class CrossplanService:
                 self._unbuildable, self._failed_at = None, 0
                 return
 
-    def announce(self, alerts: list[AlertRecord], hooks: list[WebhookTarget] | None = None) -> None:
-        """Owe the posts of stored alerts to the webhooks of their audiences (``hooks``:
-        default, every active one); the outbox posts them."""
-        self.outbox.owe(alerts, hooks)
+    def announce(self, alerts: list[AlertRecord]) -> None:
+        """Owe the posts of stored alerts to the webhooks of their audiences; the outbox
+        posts them."""
+        self.outbox.owe(alerts)
 
     def policy(self, who: Principal, snapshot: Snapshot | None = None) -> SharingPolicy:
         """What ``who`` may read of ``snapshot`` (default: the current one)."""

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crossplan.pipelines.database.engine import Database
+from crossplan.pipelines.database.operation_state import KINDS
 from crossplan.pipelines.database.panel import iso, utcnow
 from crossplan.pipelines.database.schema import AuditEntry
 
@@ -60,13 +61,8 @@ ACTIONS = (
     "auth_refused",
     "submission_refused",
     "refusals_suppressed",
-    "operation_proposed",
-    "operation_pledged",
-    "operation_declined",
-    "operation_confirmed",
-    "operation_expired",
-    "operation_withdrawn",
-    "operation_cancelled",
+    "quarantine",
+    *(f"operation_{kind}" for kind in KINDS),  # a joint operation's steps
 )
 _BY = ("actor_agency", "actor_country")
 # Sources named in a line of suppressed refusals; the others are counted together.

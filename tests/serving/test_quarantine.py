@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from crossplan.pipelines.database import Database, audit_trail
 from crossplan.serving.auth import KeyStore, Role, add_key
-from tests.serving.conftest import ServiceHome
+from tests.serving.conftest import ServiceHome, _point_service_at
 
 Service = tuple[TestClient, dict[str, str], str]
 
@@ -49,10 +49,7 @@ def champion_service(
     }
     db.dispose()
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("CROSSPLAN_DATABASE_URL", "CROSSPLAN_FORECAST_FILE"):
-            mp.delenv(name, raising=False)
-        for name, value in env.items():
-            mp.setenv(name, value)
+        _point_service_at(env, mp)
         with TestClient(asgi_app) as client:
             yield client, tokens, url
 
