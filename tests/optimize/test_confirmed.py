@@ -37,9 +37,7 @@ def _inputs(make_inputs, unit, **extra: Any) -> Inputs:
 
 
 def _confirmed(reserved: dict[str, int], period: str = P) -> Confirmed:
-    return Confirmed(
-        operation_id="JO-1", period=dt.date.fromisoformat(period), reserved=reserved
-    )
+    return Confirmed(operation_id="JO-1", period=dt.date.fromisoformat(period), reserved=reserved)
 
 
 def _b_pledge(shifts: int) -> FixedEffort:
