@@ -182,6 +182,20 @@ class Inputs:
         return out
 
     @cached_property
+    def weighed(self) -> dict[tuple[int, int], int]:
+        """``(operation, period)`` → shifts the plan's units must add inside a confirmed
+        operation's regions, besides the reserved ones (:attr:`Confirmed.need`)."""
+        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
+        column = {p: t for t, p in enumerate(self.periods)}
+        out: dict[tuple[int, int], int] = {}
+        for row in self.confirmed:
+            t = column.get(row.period.isoformat())
+            if t is not None and row.need > 0:
+                key = (op_index[row.operation_id], t)
+                out[key] = out.get(key, 0) + row.need
+        return out
+
+    @cached_property
     def staffing(self) -> Staffing:
         """Which joint operations can be staffed in which period, and why not."""
         return operation_staffing(self)

@@ -64,11 +64,16 @@ def operation_staffing(inputs: Inputs) -> Staffing:
         party = command.country is None or command.country in op.countries
         if inputs.confirmed_only and party:
             possible[j] = False
+            runs = [p for p, f in zip(inputs.periods, inputs.forced[j], strict=True) if f]
             for t, period in enumerate(inputs.periods):
                 reasons[(j, t)] = (
-                    f"not confirmed for {period}: a joint operation launches once every party "
-                    "has pledged its need — fix: propose it (crossplan operations propose, "
-                    "POST /operations) or answer its proposal"
+                    f"its parties agreed it for {', '.join(runs)} only"
+                    if runs
+                    else (
+                        f"not confirmed for {period}: a joint operation launches once every "
+                        "party has pledged its need — fix: propose it (crossplan operations "
+                        "propose, POST /operations) or answer its proposal"
+                    )
                 )
             continue
         if not party:

@@ -33,7 +33,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from crossplan.optimize import InputError, Inputs, Plan, SolverError, plan_allocation
-from crossplan.optimize.command import Command, FixedEffort
+from crossplan.optimize.command import Command, Confirmed, FixedEffort
 from crossplan.optimize.forecast import forecast_problems
 from crossplan.optimize.resources import Resources, reference_problems
 from crossplan.pipelines.agreed import agreed
@@ -188,7 +188,8 @@ def make_plan(
         resources = check_request(request, dataset, limits)
     table, source, ref = _forecast(request, dataset, model, forecast, forecast_source)
     seconds = time_limit(request, resources, limits)
-    confirmed, confirmed_only = (), False
+    confirmed: tuple[Confirmed, ...] = ()
+    confirmed_only = False
     if operations is not None:
         agreement = agreed(operations, resources, command or Command())
         resources, confirmed = agreement.resources, agreement.confirmed
