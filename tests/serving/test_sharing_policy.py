@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+from datetime import date, timedelta
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from crossplan.pipelines.database import Database
-from crossplan.pipelines.simulate import simulate_world
+from crossplan.pipelines.database import next_period, utcnow
+from crossplan.pipelines.simulate import last_full_week, simulate_world
 from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving.conftest import _point_service_at, _sqlite
 
@@ -43,7 +45,10 @@ _MOMENTS = {
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("three")
-    simulate_world(**THREE).write(out)
+    # Its history ends the week before last (tests below send the weeks after it), so that
+    # the joint operation B proposes for next week is within the champion's horizon.
+    end = last_full_week(date.today()) - timedelta(weeks=1)
+    simulate_world(**THREE, end=end).write(out)
     return out
 
 
@@ -86,9 +91,19 @@ def world(
     with pytest.MonkeyPatch.context() as mp:
         _point_service_at(env, mp)
         with TestClient(asgi_app) as client:
+            _propose(client, tokens[f"{B.lower()}-planner"])
             geo = client.get("/regions", headers=bearer(tokens["admin"])).json()
             table = pd.DataFrame([f["properties"] for f in geo["features"]])
             yield client, tokens, table, three
+
+
+def _propose(client: TestClient, token: str) -> None:
+    """B proposes a joint operation to A in the agreement's regions, next week."""
+    week = f"{next_period('weekly', utcnow()):%Y-%m-%d}"
+    proposal = {"regions": ["r002", "r006"], "periods": [week],
+                "needs": {A: {"shifts": 3}, B: {"shifts": 3}}, "effort_multiplier": 1.5}  # fmt: skip
+    r = client.post("/operations", json=proposal, headers=bearer(token))
+    assert r.status_code == 201, r.text
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -125,6 +140,10 @@ def everything(client: TestClient, tokens: dict[str, str], country: str) -> dict
     out["planner POST /plan"] = plan
     plan_id = plan.json()["plan_id"]
     out["analyst GET /plans/{id}"] = client.get(f"/plans/{plan_id}", headers=analyst)
+    # what pledging to an open operation is worth to A: computed on A's view
+    for op in client.get("/operations?status=open", headers=analyst).json()["operations"]:
+        path = f"/operations/{op['operation_id']}/value"
+        out[f"planner GET {path}"] = client.get(path, headers=planner)
     out["analyst GET /plans/{id}/geojson"] = client.get(
         f"/plans/{plan_id}/geojson", headers=analyst
     )
@@ -207,6 +226,8 @@ def test_no_answer_moves_when_a_count_a_may_not_read_changes(world: Any) -> None
     published forecast of a region could be inverted back to a suppressed count)."""
     client, tokens, table, world_dir = world
     before = everything(client, tokens, A)
+    (value,) = [v for name, v in before.items() if name.endswith("/value")]
+    assert value["country"] == A and value["need"]  # a figure of A's view, asked by A
 
     # C changes a count in one of its regions, far from A (a forecast input of C's region).
     c_region = sorted(regions_of(table, C))[0]
