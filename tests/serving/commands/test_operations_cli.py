@@ -4,12 +4,17 @@ and ends joint operations on the shared database; a problem is exit 2 saying how
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.database import next_period, utcnow
+from crossplan.pipelines.simulate import last_full_week, simulate_world
 from crossplan.serving.cli import main
+from tests.conftest import TINY_WORLD
 
 
 @pytest.fixture
@@ -149,3 +154,39 @@ def test_bad_options_are_usage_errors(
         main(argv)
     assert info.value.code == 2
     assert "error: argument" in capsys.readouterr().err
+
+
+def test_a_confirmed_operation_binds_the_plans_of_the_database(
+    crossplan_home: Path,
+    tmp_path: Path,
+    stand_in_forecast: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``crossplan plan --database`` launches what the parties confirmed and reserves the
+    planner's pledge; before the confirmation it says how to agree the operation."""
+    world = tmp_path / "world"
+    simulate_world(**TINY_WORLD, end=last_full_week(date.today())).write(world)
+    assert main(["import", "--data", str(world)]) == 0
+    forecast = tmp_path / "forecast.parquet"
+    stand_in_forecast(load_dataset(world)).to_parquet(forecast)
+    week = next_period("weekly", utcnow()).isoformat()
+    plan = ["plan", "--database", "--forecast", str(forecast), "--horizon", "4",
+            "--country", "MKD", "--scope", "national", "--json", str(tmp_path / "plan.json")]  # fmt: skip
+    assert main(["operations", "seed"]) == 0
+    op = f"JO-1.{week}"
+    assert main(plan) == 0
+    # the resources' candidate is proposed, not yet agreed: not launched, and how to agree it
+    assert f"JO-1 not launched ({week}" in capsys.readouterr().out.replace("\n", " ")
+    assert main(["operations", "pledge", op, "--unit", "MKD-BP-01=5"]) == 0
+    assert main(["operations", "pledge", op, "--unit", "GRC-BP-01=4"]) == 0
+    assert main(plan) == 0
+    body = json.loads((tmp_path / "plan.json").read_text())
+    (outcome,) = [
+        o for o in body["joint_operations"] if (o["operation_id"], o["period"]) == (op, week)
+    ]
+    assert outcome["launched"] and outcome["confirmed"]
+    assert body["confirmed"] == [
+        {"operation_id": op, "period": week, "reserved": {"MKD-BP-01": 5}, "need": 0}
+    ]
+    assert {r["country"] for r in body["fixed_effort"]} == {"GRC"}
+    assert sum(r["shifts"] for r in body["fixed_effort"]) == 4
