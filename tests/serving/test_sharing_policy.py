@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import shutil
-from datetime import date, timedelta
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from crossplan.pipelines.database import Database
-from crossplan.pipelines.database import next_period, utcnow
+from crossplan.pipelines.database import Database, next_period, utcnow
 from crossplan.pipelines.simulate import last_full_week, simulate_world
 from crossplan.serving.auth import KeyStore, Role, add_key
 from tests.serving.conftest import _point_service_at, _sqlite
