@@ -4,7 +4,7 @@ One server process and one browser serve every browser test of a process (they t
 to start): session fixtures, so that a worker running other modules' tests between two
 browser tests does not start them again. The service serves a stand-in forecast of the default world through its
 ``CROSSPLAN_FORECAST_FILE`` seam: the page is under test here, not the model. Besides the
-operator's key of each role, it knows the keys of GRC's agencies (:data:`AGENCY_KEYS`).
+operator's key of each role, it knows keys of some countries' agencies (:data:`AGENCY_KEYS`).
 """
 
 from __future__ import annotations
@@ -44,12 +44,17 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,800",
 )
 
-# Keys of agencies of one country of the default world. GRC reads its own regions and those
-# its agreements (with ALB, BGR and MNE) cover region by region; the rest only as totals.
+# Keys of agencies of the default world. GRC reads its own regions and those its agreements
+# (with ALB, BGR and MNE) cover region by region; the rest only as totals. BGR and MNE share
+# an agreement (the joint operations' tests: BGR hosts, MNE is its partner); SRB has none.
 AGENCY_KEYS = {
     "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
     "grc-planner": (Role.PLANNER, "GRC", "Border Police"),
     "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
+    "bgr-planner": (Role.PLANNER, "BGR", "Border Police"),
+    "mne-planner": (Role.PLANNER, "MNE", "Border Police"),
+    "mne-analyst": (Role.ANALYST, "MNE", "Border Police"),
+    "srb-planner": (Role.PLANNER, "SRB", "Border Police"),
 }
 
 
