@@ -17,7 +17,11 @@ launch every operation "half-way" and reap nearly all of their boost.
 Only commanded units get shift variables (the eligibility of the inputs says so), and an
 operation gets a launch variable only in the periods its parties can staff
 (:mod:`optimize.staffing`): one that cannot be staffed is not launched, never infeasible.
-A party's commitment counts the shifts it has committed as fixed effort.
+A party's commitment counts the shifts it has committed as fixed effort. An operation its
+parties confirmed is launched in its periods (its launch variable fixed to 1, its needs met
+by the pledges, so no commitment row), and each of this plan's units that pledged to it works
+its pledged shifts inside its regions (``reserved``, capped at the unit's capacity and taken
+only where the unit may work).
 
 Periods share no constraint (capacity, budget, floors, caps and the operation limit are all
 per period), so the model is block-diagonal and is built as one PuLP model per period: a
@@ -281,10 +285,13 @@ class _Builder:
         country = [u.country for u in self.inputs.units]
         limit = self.inputs.policy.max_joint_operations_per_period
         fixed = self.inputs.fixed
+        forced = self.inputs.forced
         for t, period in enumerate(self.periods):
             for j in self.inputs.staffing.candidates(t):
                 op = ops[j]
-                y = self.models[t].add_variable(f"y_{j}_{t}", cat=pulp.LpBinary)
+                y = self.models[t].add_variable(
+                    f"y_{j}_{t}", lowBound=int(forced[j, t]), cat=pulp.LpBinary
+                )
                 self.y[(j, t)] = y
                 rows = list(dict.fromkeys(index[r] for r in op.regions))
                 # shifts inside the operation's regions, per unit: [(region, x)]
@@ -301,7 +308,9 @@ class _Builder:
                         if fixed.effort[r, t] > 0:
                             extra = (op.effort_multiplier - 1.0) * float(fixed.effort[r, t])
                             self.bonus[(r, t)].append((y, -extra))
-                if op.min_shifts_per_country > 0:
+                if forced[j, t]:
+                    self._add_reserved(j, t, inside)
+                elif op.min_shifts_per_country > 0:
                     for c in op.countries:
                         # Counting boosted shifts (equal to all of them once launched) is
                         # the same at integer points and tighter in the relaxation.
@@ -317,7 +326,23 @@ class _Builder:
                         self._add(t, name, row, pulp.LpConstraintGE, -pledged)
             launches = [(y, 1.0) for (_, tt), y in self.y.items() if tt == t]
             if limit is not None and launches:
-                self._add(t, names.joint_limit(period), launches, pulp.LpConstraintLE, limit)
+                # Confirmed operations are launched whatever the cap: they were agreed.
+                cap = max(limit, int(forced[:, t].sum()))
+                self._add(t, names.joint_limit(period), launches, pulp.LpConstraintLE, cap)
+
+    def _add_reserved(
+        self, j: int, t: int, inside: dict[int, list[tuple[int, pulp.LpVariable]]]
+    ) -> None:
+        """The shifts this plan's units pledged to confirmed operation ``j``, kept inside
+        its regions in period ``t``."""
+        op_id, period = self.inputs.joint_operations[j].operation_id, self.periods[t]
+        for u, shifts in self.inputs.reservations[(j, t)].items():
+            need = min(float(shifts), float(self.cap[u]))
+            if need <= 0 or u not in inside:
+                continue  # a pledge it cannot keep is a warning of the plan
+            name = names.reserved(op_id, self.inputs.units[u].unit_id, period)
+            terms = [(v, 1.0) for _, v in inside[u]]
+            self._add(t, name, terms, pulp.LpConstraintGE, need, slack=1.0)
 
     def _add_boost(
         self,

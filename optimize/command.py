@@ -10,6 +10,11 @@ to joint operations) is **fixed effort** (:class:`FixedEffort`): effort already 
 that the plan counts — in expected interdictions, and in a joint operation's commitment of
 the country that pledged it — but can neither move nor take away. Without it, a joint
 operation another country is party to could never be launched by one country's plan.
+
+A joint operation its parties **confirmed** (:class:`Confirmed`) binds every party's plan
+for its periods: it is launched (its multiplier applies to the pooled effort of all
+parties), and the shifts this plan's units pledged to it are reserved inside its regions.
+The other parties' pledges are fixed effort.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crossplan.optimize.resources import Country, Name, RegionId, Unit
 
-__all__ = ["Command", "FixedEffort", "FixedTable", "fixed_table"]
+__all__ = ["Command", "Confirmed", "FixedEffort", "FixedTable", "fixed_table"]
 
 
 class _Strict(BaseModel):
@@ -109,6 +114,30 @@ class FixedEffort(_Strict):
     def effective(self) -> float:
         """Effective effort of the row."""
         return float(self.shifts if self.effort is None else self.effort)
+
+
+class Confirmed(_Strict):
+    """A joint operation its parties confirmed, in one planned period: launched in the plan.
+
+    ``reserved`` are the shifts this plan's units pledged to it: each such unit works at
+    least that many shifts inside the operation's regions (no more than its capacity, and
+    only where it may work). Pledges of units the plan does not command are fixed effort.
+    """
+
+    operation_id: Name = Field(description="The confirmed joint operation")
+    period: dt.date = Field(description="Start of the period it runs in (ISO date)")
+    reserved: dict[Name, int] = Field(
+        default_factory=dict,
+        description="Unit id → shifts it pledged in the period: kept inside the "
+        "operation's regions",
+    )
+
+    @model_validator(mode="after")
+    def _shifts_are_counts(self) -> Confirmed:
+        bad = [u for u, n in self.reserved.items() if not 0 <= n <= 100_000]
+        if bad:
+            raise ValueError(f"reserved shifts of {', '.join(bad)} must be 0 to 100000")
+        return self
 
 
 @dataclass(frozen=True, eq=False)

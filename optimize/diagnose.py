@@ -151,6 +151,9 @@ def _elastic_finding(name: str, amount: float) -> Finding:
     if kind == "floor":
         message = f"{_shifts(amount)} short of its floor"
         return Finding(name, amount, "shifts", message, ELASTIC)
+    if kind == "reserved":
+        message = f"{_shifts(amount)} short of what the unit pledged to the operation"
+        return Finding(name, amount, "shifts", message, ELASTIC)
     message = f"{_shifts(amount)} over its share cap"
     return Finding(name, amount, "shifts", message, ELASTIC)
 

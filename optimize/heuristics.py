@@ -10,7 +10,9 @@ commitments (dropping an operation a country cannot staff); hand out the remaini
 one at a time where they gain most (per unit of cost when there is a budget); then move single
 shifts between a unit's regions while that gains (local search); finally launch the aimed
 operations whose commitments hold. Fixed effort (others' commitments) is in the effort
-from the start, and a country's committed shifts in its part of an operation.
+from the start, and a country's committed shifts in its part of an operation. Operations
+their parties confirmed are aimed for and launched whatever else happens, and the shifts
+our units pledged to them are placed first, inside their regions, and never moved out.
 
 Given a deadline, the greedy stops handing out and moving shifts when it passes: the floors
 and commitments are met first, and every later step keeps them, so what it has by then is a
@@ -102,7 +104,16 @@ class _Period:
         for j, op in enumerate(ops):
             self.op_mask[j, self.op_regions[j]] = True
             self.member[j, [column[c] for c in op.countries]] = True
+        self.forced = inputs.forced[:, t]
+        # A confirmed operation's needs are met by its pledges: no commitment to reach.
         self.need = np.array([op.min_shifts_per_country for op in ops], dtype=float)
+        self.need[self.forced] = 0.0
+        self.reserved = [
+            (u, self.op_regions[j], float(min(n, self.cap[u])))
+            for (j, tt), units in sorted(inputs.reservations.items())
+            if tt == t
+            for u, n in sorted(units.items())
+        ]
         self.committed = np.zeros((len(ops), len(countries)))
         for j, op in enumerate(ops):
             for c in op.countries:
@@ -110,7 +121,7 @@ class _Period:
                 self.committed[j, column[c]] = pledged
         self.column = column
         self.launched = np.zeros(len(ops), dtype=bool)
-        self.aimed = self._aim() & inputs.staffing.possible[:, t]
+        self.aimed = (self._aim() & inputs.staffing.possible[:, t]) | self.forced
         self.mult = self._multipliers()
         self.effort = self.fixed * self.mult
 
@@ -124,8 +135,9 @@ class _Period:
         )
         aimed = np.zeros(len(ops), dtype=bool)
         limit = self.inputs.policy.max_joint_operations_per_period
-        order = np.argsort(-worth, kind="stable")
-        aimed[order[: len(ops) if limit is None else limit]] = True
+        slots = len(ops) if limit is None else max(0, limit - int(self.forced.sum()))
+        order = [j for j in np.argsort(-worth, kind="stable").tolist() if not self.forced[j]]
+        aimed[order[:slots]] = True
         return aimed & (worth > 0)
 
     def _multipliers(self) -> np.ndarray:
@@ -154,12 +166,13 @@ class _Period:
         return _value(self.activity[rs], self.kappa[rs], self.effort[rs] + step) - now
 
     def run(self) -> bool:
+        self._reservations()
         if not self._floors():
             return False
         self._commitments()
         self._fill()
         self._improve()
-        self.launched = self.aimed & self._committed_ok()
+        self.launched = (self.aimed & self._committed_ok()) | self.forced
         total = self.per_region.sum()
         return self.share is None or bool(np.all(self.per_region <= self.share * total + _TOL))
 
@@ -181,6 +194,16 @@ class _Period:
                 return False
         return True
 
+    def _reservations(self) -> None:
+        """Place the shifts our units pledged to confirmed operations, where they gain most
+        inside each operation's regions."""
+        for u, rows, need in self.reserved:
+            rs = rows[self.eligible[u, rows]]
+            placed = 0.0
+            while placed < need and len(rs) and self.spare[u] > 0 and self._affordable(u) > 0:
+                self._place(u, int(rs[int(np.argmax(self._gains(u, rs)))]))
+                placed += 1
+
     def _commitment(self, j: int, country: str) -> float:
         return float(self.committed[j, self.column[country]])
 
@@ -193,7 +216,7 @@ class _Period:
         for j in np.flatnonzero(self.aimed).tolist():
             op, rows = ops[j], self.op_regions[j]
             for c in op.countries:
-                need = op.min_shifts_per_country - self._commitment(j, c)
+                need = self.need[j] - self._commitment(j, c)
                 members = np.flatnonzero(self.country == c)
                 # The cheapest effective effort first: commitments are pure cost.
                 by_value = members[
@@ -255,7 +278,11 @@ class _Period:
         """Regions ``u`` may not take a shift from without breaking a commitment."""
         c = self.country_col[u]
         tight = self.aimed & self.member[:, c] & (self.committed[:, c] - 1 < self.need)
-        return np.asarray(self.op_mask[tight].any(axis=0))
+        locked = self.op_mask[tight].any(axis=0)
+        for v, rows, need in self.reserved:
+            if v == u and self.x[u, rows].sum() - 1 < need:
+                locked[rows] = True
+        return np.asarray(locked)
 
     def _improve(self, max_passes: int = 50) -> None:
         """Move single shifts of a unit between its regions while that gains.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossplan.optimize.command import Command, FixedEffort, FixedTable, fixed_table
+from crossplan.optimize.command import Command, Confirmed, FixedEffort, FixedTable, fixed_table
 from crossplan.optimize.eligibility import Eligibility, compute_eligibility
 from crossplan.optimize.errors import InputError, InputProblem
 from crossplan.optimize.forecast import Forecast
@@ -97,6 +97,10 @@ class Inputs:
     fixed_effort
         Effort other agencies have committed (:class:`~optimize.command.FixedEffort`);
         rows of periods not planned are left out.
+    confirmed
+        Joint operations their parties confirmed (:class:`~optimize.command.Confirmed`),
+        launched in their periods, with the shifts this plan's units pledged reserved;
+        rows of periods not planned are left out.
 
     Raises
     ------
@@ -113,6 +117,7 @@ class Inputs:
     recent_counts: Mapping[str, float] | None = None
     command: Command = field(default_factory=Command)
     fixed_effort: tuple[FixedEffort, ...] = ()
+    confirmed: tuple[Confirmed, ...] = ()
 
     def __post_init__(self) -> None:
         problems = _check_inputs(self)
@@ -147,6 +152,32 @@ class Inputs:
         return fixed_table(self.fixed_effort, self.regions.index, self.periods)
 
     @cached_property
+    def forced(self) -> np.ndarray:
+        """Boolean array (operations, periods): launched because its parties confirmed it."""
+        forced = np.zeros((len(self.joint_operations), len(self.periods)), dtype=bool)
+        for (j, t), _ in self.reservations.items():
+            forced[j, t] = True
+        return forced
+
+    @cached_property
+    def reservations(self) -> dict[tuple[int, int], dict[int, int]]:
+        """``(operation, period)`` → unit index → shifts reserved, for every confirmed
+        operation of a planned period (an empty mapping when none of its units is ours)."""
+        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
+        unit_index = {u.unit_id: i for i, u in enumerate(self.units)}
+        column = {p: t for t, p in enumerate(self.periods)}
+        out: dict[tuple[int, int], dict[int, int]] = {}
+        for row in self.confirmed:
+            t = column.get(row.period.isoformat())
+            if t is None:
+                continue
+            kept = out.setdefault((op_index[row.operation_id], t), {})
+            for unit_id, shifts in row.reserved.items():
+                u = unit_index[unit_id]
+                kept[u] = kept.get(u, 0) + shifts
+        return out
+
+    @cached_property
     def staffing(self) -> Staffing:
         """Which joint operations can be staffed in which period, and why not."""
         return operation_staffing(self)
@@ -173,6 +204,7 @@ class Inputs:
         forecast_source: str = "forecast",
         command: Command | None = None,
         fixed_effort: tuple[FixedEffort, ...] = (),
+        confirmed: tuple[Confirmed, ...] = (),
     ) -> Inputs:
         """Inputs from a resources JSON dict, a region table and a forecast.
 
@@ -190,8 +222,9 @@ class Inputs:
             Plan only the first ``horizon`` periods of the forecast.
         forecast_source
             Name of the forecast in error messages.
-        command, fixed_effort
-            Who plans (default: the operator) and what others have committed.
+        command, fixed_effort, confirmed
+            Who plans (default: the operator), what others have committed, and the joint
+            operations confirmed by their parties.
         """
         table = RegionTable.from_frame(regions)
         fc = Forecast.from_frame(
@@ -212,6 +245,7 @@ class Inputs:
             ),
             command=command or Command(),
             fixed_effort=tuple(fixed_effort),
+            confirmed=tuple(confirmed),
         )
 
 
@@ -235,4 +269,36 @@ def _check_inputs(inputs: Inputs) -> list[InputProblem]:
                     "region_id",
                 )
             )
+    return problems + _confirmed_problems(inputs)
+
+
+def _confirmed_problems(inputs: Inputs) -> list[InputProblem]:
+    """Confirmed operations that are not among the joint operations, and reserved units the
+    plan does not command (another agency's pledge is fixed effort, not a reservation)."""
+    ops = {op.operation_id for op in inputs.joint_operations}
+    units = {u.unit_id: u for u in inputs.units}
+    problems = []
+    for i, row in enumerate(inputs.confirmed):
+        if row.operation_id not in ops:
+            problems.append(
+                InputProblem(
+                    f"confirmed[{i}]",
+                    f"unknown joint operation '{row.operation_id}'",
+                    "list it under joint_operations",
+                    "operation_id",
+                )
+            )
+        for unit_id in row.reserved:
+            unit = units.get(unit_id)
+            if unit is None or not inputs.command.commands(unit):
+                said = "unknown unit" if unit is None else "a unit this plan does not command"
+                problems.append(
+                    InputProblem(
+                        f"confirmed[{i}]",
+                        f"{said} '{unit_id}' in reserved",
+                        "reserve only units the plan commands; give other agencies' "
+                        "pledges as fixed effort",
+                        "reserved",
+                    )
+                )
     return problems

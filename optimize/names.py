@@ -18,6 +18,7 @@ __all__ = [
     "joint_limit",
     "joint_part",
     "jurisdiction",
+    "reserved",
     "share_cap",
     "total_shifts",
 ]
@@ -30,6 +31,7 @@ REPORTED_FAMILIES = (
     "share_cap",
     "commitment",
     "joint_limit",
+    "reserved",
     "jurisdiction",
 )
 
@@ -57,6 +59,11 @@ def share_cap(region_id: str, period: str) -> str:
 def commitment(operation_id: str, country: str, period: str) -> str:
     """A launched operation gets its minimum shifts from a country."""
     return f"commitment[{operation_id},{country},{period}]"
+
+
+def reserved(operation_id: str, unit_id: str, period: str) -> str:
+    """A unit works the shifts it pledged to a confirmed operation inside its regions."""
+    return f"reserved[{operation_id},{unit_id},{period}]"
 
 
 def joint_limit(period: str) -> str:

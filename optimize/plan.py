@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationInfo, field_serializer, field_validator
 from pydantic.dataclasses import dataclass
 
-from crossplan.optimize.command import Command, FixedEffort
+from crossplan.optimize.command import Command, Confirmed, FixedEffort
 
 __all__ = [
     "Assignment",
@@ -132,6 +132,11 @@ class OperationOutcome:
         validate_default=True,
         description="'launched' or 'not launched'",
     )
+    confirmed: bool = Field(
+        default=False,
+        description="Whether its parties confirmed it for this period: then it is launched "
+        "in every party's plan, with the pledged shifts reserved",
+    )
     reason: str | None = Field(
         default=None,
         description="Why it is not launched: a party that cannot staff it (with no unit this "
@@ -216,6 +221,11 @@ class Plan:
         description="Effort other agencies have committed in the planned periods (e.g. "
         "pledges to joint operations): counted in effort, interdictions and commitments, "
         "never assigned or moved by this plan",
+    )
+    confirmed: tuple[Confirmed, ...] = Field(
+        default=(),
+        description="Joint operations their parties confirmed, per planned period: launched, "
+        "with the shifts this plan's units pledged reserved inside their regions",
     )
 
     @field_serializer("diagnosis")

@@ -132,6 +132,8 @@ def solve(
 
 def _launch_sets(inputs: Inputs, t: int) -> list[tuple[int, ...]] | None:
     """:func:`~optimize.launch_sets.launch_sets` of the operations period ``t`` can staff."""
+    if inputs.forced[:, t].any():
+        return None  # confirmed launches belong to every set: solve the period whole
     candidates = inputs.staffing.candidates(t)
     sets = launch_sets(len(candidates), inputs.policy.max_joint_operations_per_period)
     return None if sets is None else [tuple(candidates[k] for k in s) for s in sets]
@@ -271,6 +273,7 @@ def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOut
             period=period,
             launched=bool(alloc.launched[j, t]),
             commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
+            confirmed=bool(inputs.forced[j, t]),
             status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
             reason=not_chosen_reason(inputs, alloc.launched, j, t),
         )
@@ -307,7 +310,34 @@ def given(inputs: Inputs) -> dict[str, Any]:
         "binding": inputs.command.binding,
         "command": inputs.command,
         "fixed_effort": inputs.fixed.rows,
+        "confirmed": tuple(
+            row for row in inputs.confirmed if row.period.isoformat() in inputs.periods
+        ),
     }
+
+
+def _unkept_pledges(inputs: Inputs) -> list[str]:
+    """Pledged shifts to confirmed operations a unit cannot work: beyond its capacity, or
+    with no region of the operation it may work in."""
+    out = []
+    index = inputs.regions.index
+    for (j, t), units in sorted(inputs.reservations.items()):
+        op = inputs.joint_operations[j]
+        cols = sorted({index[r] for r in op.regions})
+        for u, shifts in sorted(units.items()):
+            unit, period = inputs.units[u], inputs.periods[t]
+            if not inputs.eligibility.matrix[u, cols].any():
+                out.append(
+                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
+                    "but may work in none of its regions: the pledge is not kept — fix: pledge "
+                    "another unit, or cancel the operation"
+                )
+            elif shifts > unit.shifts_per_period:
+                out.append(
+                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
+                    f"but has {unit.shifts_per_period}: all of them are reserved"
+                )
+    return out
 
 
 def input_warnings(inputs: Inputs) -> tuple[str, ...]:
@@ -325,6 +355,7 @@ def input_warnings(inputs: Inputs) -> tuple[str, ...]:
         f"unit {inputs.units[u].unit_id} may work in no region; it gets no shifts"
         for u in np.flatnonzero(inputs.commanded & ~inputs.eligibility.matrix.any(axis=1))
     ]
+    warnings += _unkept_pledges(inputs)
     missing = inputs.forecast.missing_regions
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

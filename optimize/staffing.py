@@ -7,7 +7,9 @@ work there, and what it has already committed (fixed effort). When some party ca
 reach the minimum in a period, the operation is simply not launched in it — the model has
 no launch variable for it, so it cannot make a plan infeasible — and the plan says why,
 per operation and period. The reasons are written for the planner: a party this plan
-does not command is told apart from a party that has no unit within reach.
+does not command is told apart from a party that has no unit within reach. An operation its
+parties confirmed for a period (:attr:`~optimize.inputs.Inputs.forced`) is staffed by their
+pledges: it is launched there, whatever this plan's units could add.
 """
 
 from __future__ import annotations
@@ -87,7 +89,10 @@ def operation_staffing(inputs: Inputs) -> Staffing:
             if mine:
                 possible[j, t] = False
                 reasons[(j, t)] = "; ".join(mine)
-    return Staffing(possible=possible, reasons=reasons)
+    forced = inputs.forced
+    for j, t in zip(*np.nonzero(forced), strict=True):
+        reasons.pop((int(j), int(t)), None)
+    return Staffing(possible=possible | forced, reasons=reasons)
 
 
 def _pledged(op: JointOperation, pledged: float) -> str:

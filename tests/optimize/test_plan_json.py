@@ -15,7 +15,7 @@ from crossplan.optimize.synthetic import random_inputs
 DESIGN_KEYS = {
     "status", "objective", "gap", "solver", "solve_seconds", "periods", "assignments",
     "regions", "joint_operations", "baselines", "binding_constraints", "diagnosis",
-    "binding", "command", "fixed_effort",
+    "binding", "command", "fixed_effort", "confirmed",
 }  # fmt: skip
 
 
@@ -32,9 +32,10 @@ def test_to_dict_has_design_keys_and_survives_json(plan) -> None:
     assert {"region_id", "period", "effort", "expected_activity", "expected_interdictions",
             "marginal_value"} <= set(body["regions"][0])  # fmt: skip
     assert set(body["joint_operations"][0]) == {"operation_id", "period", "launched",
-                                                "commitments", "status", "reason"}  # fmt: skip
+                                                "commitments", "status", "confirmed",
+                                                "reason"}  # fmt: skip
     assert body["command"] == {"country": None, "agency": None, "scope": "agency"}
-    assert body["binding"] is False and body["fixed_effort"] == []
+    assert body["binding"] is False and body["fixed_effort"] == [] == body["confirmed"]
     assert set(body["baselines"]) == {"uniform", "proportional"}
     assert body["solver"] == "cbc" and body["status"] == "optimal"
     assert 0 < body["approximation_error"] < 0.01
