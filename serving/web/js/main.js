@@ -125,7 +125,7 @@ async function enter(me) {
   });
   state.operations = new OperationsView({
     me, regions: state.regions, access, resources,
-    el: { awaiting: $("#operations-awaiting"), mine: $("#operations-mine"), confirmed: $("#operations-confirmed"), note: $("#operations-note") },
+    el: { awaiting: $("#operations-awaiting"), answered: $("#operations-answered"), mine: $("#operations-mine"), confirmed: $("#operations-confirmed"), note: $("#operations-note") },
     onShow: repaint,
     onFailed: failed($("#operations-message")),
   });

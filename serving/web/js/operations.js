@@ -1,6 +1,7 @@
-// The joint operations the key's country is party to (GET /operations), in three lists:
-// proposals awaiting its answer (with their value to it, a pledge form and a decline), its own
-// proposals (with every party's answer, and a withdraw), and the confirmed schedule. Showing
+// The joint operations the key's country is party to (GET /operations), in lists: proposals
+// awaiting its answer (with their value to it, a pledge form and a decline), open ones it
+// answered, its own proposals (with every party's answer, and a withdraw), and the confirmed
+// schedule. Showing
 // one outlines its regions on the map, labelled with its name. Analysts read the lists only;
 // an operator key (no country) answers for no one and reads every operation.
 
@@ -16,7 +17,7 @@ const OPEN = "#fdb863";
 const SHOWN = "#7b3294";
 
 export class OperationsView {
-  // el: awaiting, mine, confirmed (lists), note; onShow(): repaint the map;
+  // el: awaiting, answered, mine, confirmed (lists), note; onShow(): repaint the map;
   // onFailed(err): a refused key (401) and other failures outside a form.
   constructor({ me, regions, access, resources, el, onShow, onFailed }) {
     this.me = me;
@@ -45,9 +46,24 @@ export class OperationsView {
     return op.parties.find((p) => p.country === this.country) || null;
   }
 
+  // Open, and the country has not answered or its pledge falls short (the operator: any party).
+  due(op) {
+    if (this.country === null) return op.parties.some((p) => p.answer === "awaiting");
+    const mine = this.party(op);
+    return mine?.answer === "awaiting" || (mine?.answer === "pledged" && mine.lacks.length > 0);
+  }
+
+  open(due) {
+    return this.operations.filter((o) => o.status === "open" && this.due(o) === due)
+      .sort((a, b) => (a.deadline || "").localeCompare(b.deadline || ""));
+  }
+
   get awaiting() {
-    const due = (o) => o.status === "open" && (this.country === null ? o.parties.some((p) => p.answer === "awaiting") : this.party(o)?.answer === "awaiting");
-    return this.operations.filter(due).sort((a, b) => (a.deadline || "").localeCompare(b.deadline || ""));
+    return this.open(true);
+  }
+
+  get answered() {
+    return this.open(false);
   }
 
   get mine() {
@@ -68,6 +84,7 @@ export class OperationsView {
       list.dataset.listed = String(Number(list.dataset.listed || 0) + 1);
     };
     fill(this.el.awaiting, this.awaiting, this.country === null ? "No proposal awaits an answer." : "No proposal awaits your answer.", (o) => this.awaitingCard(o));
+    fill(this.el.answered, this.answered, "No open operation you answered waits for the others.", (o) => this.awaitingCard(o));
     fill(this.el.mine, this.mine, this.country === null ? "The operator proposed no operation." : "Your country proposed no operation.", (o) => this.proposalCard(o));
     fill(this.el.confirmed, this.confirmed, "No confirmed operation.", (o) => this.confirmedCard(o));
   }
@@ -90,16 +107,22 @@ export class OperationsView {
     }).catch(this.onFailed);
   }
 
+  // An open operation: its value to the country and, for a planner, a pledge (a new one
+  // replaces the agency's) unless the country declined, and a decline until it answered.
   awaitingCard(op) {
-    const form = this.planner && this.units.length
+    const answer = this.party(op)?.answer;
+    const pledging = this.planner && answer !== "declined";
+    const form = pledging && this.units.length
       ? pledgeForm(op, this.units, this.party(op)?.units, { onDone: this.done("pledged"), onFailed: this.onFailed })
       : null;
-    const answers = this.planner ? [
-      h("h5", {}, "Pledge"),
+    const answers = pledging ? [
+      h("h5", {}, answer === "pledged" ? "Change your pledge" : "Pledge"),
       form || h("p", { class: "note" }, "The service knows no unit of your agency (GET /resources): there is nothing to pledge."),
-      h("h5", {}, "Or decline"),
-      reasonForm(op, "decline", { label: "Why your country declines", button: "Decline", required: true, onDone: this.done("declined"), onFailed: this.onFailed }),
     ] : [];
+    if (this.planner && answer === "awaiting") {
+      answers.push(h("h5", {}, "Or decline"),
+        reasonForm(op, "decline", { label: "Why your country declines", button: "Decline", required: true, onDone: this.done("declined"), onFailed: this.onFailed }));
+    }
     return this.card(op, partiesTable(op, this.country),
       this.country === null ? null : valueBlock(op, { onUse: form ? (s) => form.fill(s) : null, onFailed: this.onFailed }),
       ...answers);

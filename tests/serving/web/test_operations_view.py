@@ -156,6 +156,12 @@ def test_analysts_read_the_lists_planners_decline_and_the_host_withdraws(page: A
     mine = page.until(lambda: _card(page, "mine", operation), f"{operation} among A's proposals")
     row = mine.find_element("css selector", f'.parties tr[data-country="{B}"]')
     assert "declined: “our patrols are elsewhere”" in row.text
+    # A pledged in full: it waits for the others, and A may change its pledge, not decline
+    answered = _card(page, "answered", operation)
+    assert "Change your pledge" in answered.text
+    assert answered.find_elements("css selector", "form.decline") == []
+    box = answered.find_element("css selector", 'input[data-unit-id="BGR-BP-01"]')
+    assert box.get_attribute("value") == "4"  # its standing pledge
     withdraw = mine.find_element("css selector", "form.withdraw")
     withdraw.find_element("css selector", "input").send_keys("MNE cannot join")
     withdraw.find_element("css selector", "button").click()
@@ -166,6 +172,7 @@ def test_analysts_read_the_lists_planners_decline_and_the_host_withdraws(page: A
         "the withdrawal",
     )
     assert _card(page, "mine", operation).find_elements("css selector", "form") == []
+    assert _card(page, "answered", operation) is None
     assert page.console_errors() == []
 
 
