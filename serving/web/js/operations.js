@@ -141,9 +141,17 @@ export class OperationsView {
         h("strong", {}, p.country), ": ", unitsList(p) || Object.entries(p.pledged).map(([period, n]) => `${n} shifts in ${period}`).join(", ")))));
   }
 
+  // Show an operation on the map (again: hide it); the cards stay as they are, forms and all.
   show(id) {
     this.selected = this.selected === id ? null : id;
-    this.render();
+    const { awaiting, answered, mine, confirmed } = this.el;
+    for (const card of [awaiting, answered, mine, confirmed].flatMap((list) => [...list.querySelectorAll("li.operation")])) {
+      const on = card.dataset.operationId === this.selected;
+      const button = card.querySelector("button.show");
+      card.classList.toggle("shown", on);
+      button.setAttribute("aria-pressed", String(on));
+      button.textContent = on ? "Shown on the map" : "Show on the map";
+    }
     this.onShow();
   }
 

@@ -16,7 +16,9 @@ export function pledgeableUnits(me, resources) {
 // An error answer as a list a planner can act on: what, where (a unit by its id), and the fix.
 export function problemsOf(err, sent) {
   const units = sent?.units || [];
-  const where = (field) => (field || "").replace(/^units\[(\d+)\]/, (all, i) => (units[i] ? `${units[i].unit_id}` : all));
+  // "units[2].unit_id" -> "GRC-BP-01"; "units[2].shifts.2026-12-07" -> "GRC-BP-01, shifts.2026-12-07"
+  const where = (field) => (field || "").replace(/^units\[(\d+)\](?:\.(.*))?$/, (all, i, rest) =>
+    (units[i] ? units[i].unit_id + (rest && rest !== "unit_id" ? `, ${rest}` : "") : all));
   const problems = err.body?.problems || [];
   return h("div", { class: "problems", role: "alert" },
     h("p", {}, err.message),
