@@ -343,6 +343,13 @@ class _Builder:
             name = names.reserved(op_id, self.inputs.units[u].unit_id, period)
             terms = [(v, 1.0) for _, v in inside[u]]
             self._add(t, name, terms, pulp.LpConstraintGE, need, slack=1.0)
+        weighed = self.inputs.weighed.get((j, t), 0)
+        if weighed:
+            reserved = self.inputs.reservations[(j, t)]
+            terms = [(v, 1.0) for u, entries in inside.items() for _, v in entries]
+            base = sum(min(float(n), float(self.cap[u])) for u, n in reserved.items())
+            name = names.commitment(op_id, self.inputs.command.planner, period)
+            self._add(t, name, terms, pulp.LpConstraintGE, base + weighed, slack=1.0)
 
     def _add_boost(
         self,

@@ -122,6 +122,8 @@ class Confirmed(_Strict):
     ``reserved`` are the shifts this plan's units pledged to it: each such unit works at
     least that many shifts inside the operation's regions (no more than its capacity, and
     only where it may work). Pledges of units the plan does not command are fixed effort.
+    ``need`` weighs a pledge not made yet: the plan's units work that many more shifts
+    there, wherever the plan gains most.
     """
 
     operation_id: Name = Field(description="The confirmed joint operation")
@@ -130,6 +132,13 @@ class Confirmed(_Strict):
         default_factory=dict,
         description="Unit id → shifts it pledged in the period: kept inside the "
         "operation's regions",
+    )
+    need: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Shifts the plan's own units must also work inside its regions, the "
+        "plan choosing which: a pledge being weighed (what pledging is worth); 0: none",
     )
 
     @model_validator(mode="after")

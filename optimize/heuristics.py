@@ -108,6 +108,8 @@ class _Period:
         # A confirmed operation's needs are met by its pledges: no commitment to reach.
         self.need = np.array([op.min_shifts_per_country for op in ops], dtype=float)
         self.need[self.forced] = 0.0
+        # ...but a pledge being weighed: the plan's own units add that many shifts there.
+        self.weighed = {j: float(n) for (j, tt), n in inputs.weighed.items() if tt == t}
         self.reserved = [
             (u, self.op_regions[j], float(min(n, self.cap[u])))
             for (j, tt), units in sorted(inputs.reservations.items())
@@ -166,7 +168,7 @@ class _Period:
         return _value(self.activity[rs], self.kappa[rs], self.effort[rs] + step) - now
 
     def run(self) -> bool:
-        self._reservations()
+        _place_pledges(self)
         if not self._floors():
             return False
         self._commitments()
@@ -194,16 +196,6 @@ class _Period:
                 return False
         return True
 
-    def _reservations(self) -> None:
-        """Place the shifts our units pledged to confirmed operations, where they gain most
-        inside each operation's regions."""
-        for u, rows, need in self.reserved:
-            rs = rows[self.eligible[u, rows]]
-            placed = 0.0
-            while placed < need and len(rs) and self.spare[u] > 0 and self._affordable(u) > 0:
-                self._place(u, int(rs[int(np.argmax(self._gains(u, rs)))]))
-                placed += 1
-
     def _commitment(self, j: int, country: str) -> float:
         return float(self.committed[j, self.column[country]])
 
@@ -227,7 +219,7 @@ class _Period:
                     while need > 0 and len(rs) and self.spare[u] > 0 and self._affordable(u) > 0:
                         self._place(u, int(rs[int(np.argmax(self._gains(u, rs)))]))
                         need -= 1
-            if not self._committed_ok()[j]:
+            if not self.forced[j] and not self._committed_ok()[j]:
                 # The shifts already placed stay: they are feasible wherever they are.
                 self.aimed[j] = False
                 self.mult = self._multipliers()
@@ -318,3 +310,35 @@ class _Period:
                 moved = True
             if not moved:
                 return
+
+
+def _place_pledges(p: _Period) -> None:
+    """Place the shifts our units pledged to confirmed operations, and those of each pledge
+    being weighed, where they gain most inside each operation's regions; a weighed pledge's
+    shifts are then kept there (as a commitment of the planner's country)."""
+    for u, rows, need in p.reserved:
+        rs = rows[p.eligible[u, rows]]
+        placed = 0.0
+        while placed < need and len(rs) and p.spare[u] > 0 and p._affordable(u) > 0:
+            p._place(u, int(rs[int(np.argmax(p._gains(u, rs)))]))
+            placed += 1
+    for j, n in p.weighed.items():
+        rows = p.op_regions[j]
+        for _ in range(int(n)):
+            best: tuple[float, int, int] | None = None
+            for u in np.flatnonzero(p.spare > 0).tolist():
+                rs = rows[p.eligible[u, rows]]
+                if not len(rs) or p._affordable(u) < 1:
+                    continue
+                gains = p._gains(u, rs)
+                k = int(np.argmax(gains))
+                if best is None or gains[k] > best[0]:
+                    best = (float(gains[k]), u, int(rs[k]))
+            if best is None:
+                break
+            p._place(best[1], best[2])
+        country = p.inputs.command.country
+        held = p.x[:, rows].sum()
+        if country is not None and country in p.column:
+            held = p._commitment(j, country)
+        p.need[j] = max(p.need[j], float(held))

@@ -101,6 +101,9 @@ class Inputs:
         Joint operations their parties confirmed (:class:`~optimize.command.Confirmed`),
         launched in their periods, with the shifts this plan's units pledged reserved;
         rows of periods not planned are left out.
+    confirmed_only
+        Launch no joint operation but the confirmed ones: a party's plan where operations
+        are agreed in a shared database (an operation launches once every party pledged).
 
     Raises
     ------
@@ -118,6 +121,7 @@ class Inputs:
     command: Command = field(default_factory=Command)
     fixed_effort: tuple[FixedEffort, ...] = ()
     confirmed: tuple[Confirmed, ...] = ()
+    confirmed_only: bool = False
 
     def __post_init__(self) -> None:
         problems = _check_inputs(self)
@@ -178,6 +182,20 @@ class Inputs:
         return out
 
     @cached_property
+    def weighed(self) -> dict[tuple[int, int], int]:
+        """``(operation, period)`` → shifts the plan's units must add inside a confirmed
+        operation's regions, besides the reserved ones (:attr:`Confirmed.need`)."""
+        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
+        column = {p: t for t, p in enumerate(self.periods)}
+        out: dict[tuple[int, int], int] = {}
+        for row in self.confirmed:
+            t = column.get(row.period.isoformat())
+            if t is not None and row.need > 0:
+                key = (op_index[row.operation_id], t)
+                out[key] = out.get(key, 0) + row.need
+        return out
+
+    @cached_property
     def staffing(self) -> Staffing:
         """Which joint operations can be staffed in which period, and why not."""
         return operation_staffing(self)
@@ -205,6 +223,7 @@ class Inputs:
         command: Command | None = None,
         fixed_effort: tuple[FixedEffort, ...] = (),
         confirmed: tuple[Confirmed, ...] = (),
+        confirmed_only: bool = False,
     ) -> Inputs:
         """Inputs from a resources JSON dict, a region table and a forecast.
 
@@ -222,9 +241,9 @@ class Inputs:
             Plan only the first ``horizon`` periods of the forecast.
         forecast_source
             Name of the forecast in error messages.
-        command, fixed_effort, confirmed
-            Who plans (default: the operator), what others have committed, and the joint
-            operations confirmed by their parties.
+        command, fixed_effort, confirmed, confirmed_only
+            Who plans (default: the operator), what others have committed, the joint
+            operations confirmed by their parties, and whether only those may launch.
         """
         table = RegionTable.from_frame(regions)
         fc = Forecast.from_frame(
@@ -246,6 +265,7 @@ class Inputs:
             command=command or Command(),
             fixed_effort=tuple(fixed_effort),
             confirmed=tuple(confirmed),
+            confirmed_only=confirmed_only,
         )
 
 

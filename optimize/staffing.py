@@ -9,7 +9,8 @@ no launch variable for it, so it cannot make a plan infeasible — and the plan 
 per operation and period. The reasons are written for the planner: a party this plan
 does not command is told apart from a party that has no unit within reach. An operation its
 parties confirmed for a period (:attr:`~optimize.inputs.Inputs.forced`) is staffed by their
-pledges: it is launched there, whatever this plan's units could add.
+pledges: it is launched there, whatever this plan's units could add; with
+``confirmed_only`` (a party's plan where operations are agreed), nothing else is.
 """
 
 from __future__ import annotations
@@ -60,7 +61,22 @@ def operation_staffing(inputs: Inputs) -> Staffing:
     country = np.array([u.country for u in inputs.units], dtype=object)
     index = inputs.regions.index
     for j, op in enumerate(ops):
-        if command.country is not None and command.country not in op.countries:
+        party = command.country is None or command.country in op.countries
+        if inputs.confirmed_only and party:
+            possible[j] = False
+            runs = [p for p, f in zip(inputs.periods, inputs.forced[j], strict=True) if f]
+            for t, period in enumerate(inputs.periods):
+                reasons[(j, t)] = (
+                    f"its parties agreed it for {', '.join(runs)} only"
+                    if runs
+                    else (
+                        f"not confirmed for {period}: a joint operation launches once every "
+                        "party has pledged its need — fix: propose it (crossplan operations "
+                        "propose, POST /operations) or answer its proposal"
+                    )
+                )
+            continue
+        if not party:
             # Launching it is its parties' decision, not this plan's.
             possible[j] = False
             parties = ", ".join(op.countries)

@@ -10,7 +10,9 @@ either door.
 A plan assigns only the units its requester commands (``command``: an agency's units, a
 country's, or — ``None`` — every unit, as the operator's central proposal that binds no one),
 and counts as fixed the effort other agencies have already committed (``fixed_effort``, e.g.
-their pledges to joint operations); both enter the input fingerprint when given.
+their pledges to joint operations); both enter the input fingerprint when given. With the
+shared database's confirmed joint operations (``operations``), a plan launches them and keeps
+the pledges made to them, and a planner's plan launches no other (:mod:`pipelines.agreed`).
 
 A service also passes :class:`PlanLimits`: the size of a plan is checked before any model is
 built (one planner must not take the server's memory), the time limit (the request's or the
@@ -31,10 +33,12 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from crossplan.optimize import InputError, Inputs, Plan, SolverError, plan_allocation
-from crossplan.optimize.command import Command, FixedEffort
+from crossplan.optimize.command import Command, Confirmed, FixedEffort
 from crossplan.optimize.forecast import forecast_problems
 from crossplan.optimize.resources import Resources, reference_problems
+from crossplan.pipelines.agreed import agreed
 from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, PlanningFailedError, Problem
 from crossplan.pipelines.freshness import DataStatus, Freshness, freshness
 from crossplan.pipelines.plan_request import (
@@ -127,6 +131,7 @@ def make_plan(
     fresh: Freshness | None = None,
     command: Command | None = None,
     fixed_effort: Sequence[FixedEffort] = (),
+    operations: Sequence[ConfirmedOperation] | None = None,
 ) -> PlanEnvelope:
     """Plan with the dataset's regions and recent counts.
 
@@ -183,6 +188,13 @@ def make_plan(
         resources = check_request(request, dataset, limits)
     table, source, ref = _forecast(request, dataset, model, forecast, forecast_source)
     seconds = time_limit(request, resources, limits)
+    confirmed: tuple[Confirmed, ...] = ()
+    confirmed_only = False
+    if operations is not None:
+        agreement = agreed(operations, resources, command or Command())
+        resources, confirmed = agreement.resources, agreement.confirmed
+        fixed_effort = (*fixed_effort, *agreement.fixed_effort)
+        confirmed_only = agreement.confirmed_only
     try:
         inputs = Inputs.from_resources(
             resources,
@@ -193,6 +205,8 @@ def make_plan(
             forecast_source=source,
             command=command,
             fixed_effort=tuple(fixed_effort),
+            confirmed=confirmed,
+            confirmed_only=confirmed_only,
         )
         plan = plan_allocation(inputs, request.solver, time_limit=seconds, deadline=deadline)
     except InputError as err:
@@ -215,6 +229,8 @@ def make_plan(
         resolved["command"] = command.model_dump(mode="json")
     if plan.fixed_effort:
         resolved["fixed_effort"] = [row.model_dump(mode="json") for row in plan.fixed_effort]
+    if plan.confirmed:
+        resolved["confirmed"] = [row.model_dump(mode="json") for row in plan.confirmed]
     if fresh is None:
         fresh = freshness(dataset, pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)))
     if fresh.fingerprint is not None:

@@ -27,7 +27,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +37,7 @@ import pandas as pd
 from crossplan.optimize.command import Command
 from crossplan.optimize.resources import Resources
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.database import PlanRecord
+from crossplan.pipelines.database import ConfirmedOperation, PlanRecord
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.pipelines.freshness import Freshness
 from crossplan.pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
@@ -133,6 +133,7 @@ def plan_on_snapshot(
     gate: PlanGate | None = None,
     policy: SharingPolicy | None = None,
     memory_mb: int = 1536,
+    operations: Sequence[ConfirmedOperation] | None = None,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
 
@@ -153,6 +154,9 @@ def plan_on_snapshot(
         (:meth:`serving.sharing.SharingPolicy.dataset`); ``None``: the whole panel.
     memory_mb
         What the planning process may allocate (``CROSSPLAN_PLAN_MEMORY_MB``).
+    operations
+        The shared database's confirmed joint operations: the plan launches those of the
+        requester's country and keeps the pledges made to them (``None``: none are kept).
 
     Raises
     ------
@@ -179,6 +183,7 @@ def plan_on_snapshot(
         resources,
         policy.freshness(),
         requester.command,
+        None if operations is None else tuple(operations),
     )
     with gate.admit(deadline) if gate is not None else _no_gate():
         served = None
@@ -239,6 +244,7 @@ class _Made:
     resources: Resources
     fresh: Freshness
     command: Command
+    operations: tuple[ConfirmedOperation, ...] | None
 
 
 @contextmanager
@@ -275,6 +281,7 @@ def _plan_in_child(
             deadline=deadline,
             fresh=made.fresh,
             command=made.command,
+            operations=made.operations,
         )
     except DataValidationError as err:
         problems: list[Problem] = err.problems

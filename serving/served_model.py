@@ -48,6 +48,11 @@ class Forecaster(Protocol):
     metrics: Any
     detection_model: Any
 
+    @property
+    def horizon(self) -> int:
+        """The most periods ahead it forecasts."""
+        ...
+
     def predict(
         self,
         dataset: Dataset,

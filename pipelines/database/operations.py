@@ -87,6 +87,8 @@ class ConfirmedOperation:
         The periods asked that it runs in (ISO dates).
     pledges
         Per party country, its pledged units with their shifts in those periods.
+    needs
+        Per party country, the shifts it must pledge in every period.
     """
 
     operation_id: str
@@ -95,6 +97,7 @@ class ConfirmedOperation:
     effort_multiplier: float
     parties: tuple[str, ...]
     pledges: dict[str, tuple[PledgedUnit, ...]]
+    needs: dict[str, int]
 
 
 def propose(
@@ -286,17 +289,18 @@ def get_operation(db: Database, reader: str | None, operation_id: str) -> Operat
 
 
 def confirmed_operations(
-    db: Database, periods: Iterable[date | str | pd.Timestamp]
+    db: Database, periods: Iterable[date | str | pd.Timestamp] | None = None
 ) -> list[ConfirmedOperation]:
-    """The confirmed operations (not cancelled since) that run in any of ``periods``, each
-    with its regions, its periods among those, its effort multiplier, parties and pledges."""
-    asked = {pd.Timestamp(p).date().isoformat() for p in periods}
+    """The confirmed operations (not cancelled since) that run in any of ``periods`` (``None``:
+    in any period), each with its regions, its periods among those, its effort multiplier,
+    parties, needs and pledges."""
+    asked = None if periods is None else {pd.Timestamp(p).date().isoformat() for p in periods}
     confirmed = sa.select(OperationEvent.operation).where(OperationEvent.kind == "confirmed")
     with db.read() as con:
         found = load(con, sa.select(Operation).where(Operation.id.in_(confirmed)))
     out = []
     for o in found:
-        runs = tuple(p for p in o.periods if p in asked)
+        runs = tuple(p for p in o.periods if asked is None or p in asked)
         if not runs or o.status(datetime.min) != "confirmed":
             continue
         pledges = {
@@ -306,8 +310,9 @@ def confirmed_operations(
             )
             for party, units in sorted(o.pledges().items())
         }
+        needs = {c: n.shifts for c, n in sorted(o.needs.items())}
         out.append(ConfirmedOperation(o.operation_id, o.regions, runs, o.effort_multiplier,
-                                      o.parties, pledges))  # fmt: skip
+                                      o.parties, pledges, needs))  # fmt: skip
     return out
 
 

@@ -137,20 +137,23 @@ def run(args: argparse.Namespace) -> int:
             )
         ) from None
     if args.database:
-        from crossplan.pipelines.database import Database, load_panel
+        from crossplan.pipelines.database import Database, confirmed_operations, load_panel
 
         if args.resources is not None:
             raise ConfigurationError(
                 "--resources goes with --data — fix: import resources.json into the database "
                 "(crossplan import), or plan on a data directory"
             )
-        panel = load_panel(Database.connect(), args.as_of)
+        db = Database.connect()
+        panel = load_panel(db, args.as_of)
         dataset, fingerprint, as_of = panel.dataset, panel.fingerprint, panel.as_of_iso
+        # The operations agreed so far bind every party's plan of their periods.
+        operations = confirmed_operations(db)
     else:
         if args.as_of is not None:
             raise ConfigurationError("--as-of goes with --database")
         dataset = load_dataset(args.data, args.resources)
-        fingerprint, as_of = input_fingerprint(args.data), None
+        fingerprint, as_of, operations = input_fingerprint(args.data), None, None
     if dataset.resources is None:
         raise ConfigurationError(
             "no resources — fix: give --resources FILE or put resources.json in the data "
@@ -167,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             forecast=override,
             forecast_source="forecast" if args.forecast is None else args.forecast.name,
             command=command,
+            operations=operations,
         )
     except PlanningFailedError as err:
         raise PlanningFailedError(

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from crossplan.serving.routes import admin, alerts, data, forecasts, operations, plans, submissions
+from crossplan.serving.routes import (
+    admin,
+    alerts,
+    data,
+    forecasts,
+    operation_values,
+    operations,
+    plans,
+    submissions,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -13,5 +22,6 @@ ROUTERS = (
     submissions.router,
     alerts.router,
     operations.router,
+    operation_values.router,
     admin.router,
 )

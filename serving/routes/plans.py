@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from crossplan.pipelines.database import confirmed_operations
 from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
 from crossplan.serving.auth import Principal
 from crossplan.serving.errors import PlanNotFoundError, error_body
@@ -64,7 +65,14 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
     snapshot = svc.current()
     policy = svc.policy(who, snapshot)
     outcome = plan_on_snapshot(
-        snapshot, body, who, started, svc.plan_gate, policy, svc.settings.plan_memory_mb
+        snapshot,
+        body,
+        who,
+        started,
+        svc.plan_gate,
+        policy,
+        svc.settings.plan_memory_mb,
+        operations=confirmed_operations(svc.db),
     )
     # Stored with the countries the plan involves (not every country of its resources): no
     # other country lists or reads it. The requester reads it as it would read it stored.

@@ -37,9 +37,7 @@ def _inputs(make_inputs, unit, **extra: Any) -> Inputs:
 
 
 def _confirmed(reserved: dict[str, int], period: str = P) -> Confirmed:
-    return Confirmed(
-        operation_id="JO-1", period=dt.date.fromisoformat(period), reserved=reserved
-    )
+    return Confirmed(operation_id="JO-1", period=dt.date.fromisoformat(period), reserved=reserved)
 
 
 def _b_pledge(shifts: int) -> FixedEffort:
@@ -82,7 +80,7 @@ def test_a_confirmed_operation_is_launched_with_the_pledged_shifts_reserved(
     assert effort["r2"] + effort["r3"] == pytest.approx(1.5 * (3 + 2))
     assert plan.confirmed == (confirmed,)
     assert plan.to_dict()["confirmed"] == [
-        {"operation_id": "JO-1", "period": P, "reserved": {"A-BP": 3}}
+        {"operation_id": "JO-1", "period": P, "reserved": {"A-BP": 3}, "need": 0}
     ]
 
 
@@ -143,3 +141,18 @@ def test_an_unknown_operation_is_refused(make_inputs, unit) -> None:
     row = Confirmed(operation_id="JO-9", period=dt.date.fromisoformat(P))
     with pytest.raises(InputError, match=r"confirmed\[0\].*unknown joint operation 'JO-9'"):
         _inputs(make_inputs, unit, confirmed=(row,))
+
+
+def test_a_pledge_being_weighed_places_its_shifts_where_the_plan_gains_most(
+    make_inputs, unit, solver
+) -> None:
+    weighed = Confirmed(operation_id="JO-1", period=dt.date.fromisoformat(P), need=4)
+    inputs = _inputs(make_inputs, unit, fixed_effort=(_b_pledge(2),), confirmed=(weighed,))
+    plan = plan_allocation(inputs, solver)
+    assert plan.status is Status.OPTIMAL and plan.joint_operations[0].launched
+    assert _inside(plan, "A-BP") + _inside(plan, "A-2") == 4  # the plan chose the units
+    start = greedy_allocation(inputs)
+    assert start is not None
+    ids = inputs.regions.region_ids
+    inside = np.array([ids[r] in JO["regions"] for r in start.region])
+    assert start.shifts[inside & (start.unit < 2)].sum() >= 4

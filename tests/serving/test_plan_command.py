@@ -101,14 +101,18 @@ def test_a_key_plans_the_units_it_commands(
     assert (stored["binding"], stored["command"]) == (binding, plan["command"])
 
 
-def test_a_partner_s_part_of_a_joint_operation_is_not_this_plan_s(service: Any) -> None:
+def test_a_joint_operation_nobody_agreed_is_not_launched_and_says_how_to_agree(
+    service: Any,
+) -> None:
     client, tokens = service
     plan = _plan(client, tokens["grc-ncc"])
     assert plan["joint_operations"]
     for outcome in plan["joint_operations"]:
-        assert (outcome["status"], outcome["reason"]) == (
-            "not launched",
-            "GRC plans its own units; MKD's part is pledged by MKD, which has pledged none",
+        assert outcome["status"] == "not launched" and not outcome["confirmed"]
+        assert outcome["reason"] == (
+            f"not confirmed for {outcome['period']}: a joint operation launches once every "
+            "party has pledged its need — fix: propose it (crossplan operations propose, POST "
+            "/operations) or answer its proposal"
         )
         assert outcome["commitments"]["MKD"] == 0
 

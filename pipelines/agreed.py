@@ -1,0 +1,123 @@
+"""What the confirmed joint operations of the shared database bring to one planner's plan.
+
+A confirmed operation binds every party's later plans for its periods
+(:class:`~optimize.command.Confirmed`): it is launched, its effort multiplier applies to the
+pooled effort of every party, the shifts the planner's own units pledged are reserved inside
+its regions, and what the other parties (and the planner's country's other agencies) pledged
+is effort already there (:class:`~optimize.command.FixedEffort`). This plan cannot read where
+another party's plan sends its pledged units, so their shifts count as spread evenly over the
+operation's regions, weighted by the unit's efficiency when the resources know the unit.
+
+A planner's plan (a binding one) launches no other joint operation: an operation is agreed,
+not computed, so the resources' candidates appear in it as not launched, with what to do.
+The operator's central proposal launches the confirmed operations and may still launch
+candidates, as the proposal it is; operations of which the requester's country is no party
+are left out of a planner's plan, with the effort they hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crossplan.optimize.command import Command, Confirmed, FixedEffort
+from crossplan.optimize.resources import JointOperation, Resources, Unit
+from crossplan.pipelines.database.operations import ConfirmedOperation
+
+__all__ = ["Agreed", "agreed"]
+
+
+@dataclass(frozen=True)
+class Agreed:
+    """The parts of a plan's inputs the confirmed operations give.
+
+    Attributes
+    ----------
+    resources
+        The request's resources with the confirmed operations among the joint operations
+        (one of the same id replaced).
+    confirmed, fixed_effort
+        The launches and reservations, and the other parties' pledges, per period.
+    confirmed_only
+        Whether no other operation may launch (every plan but the operator's).
+    """
+
+    resources: Resources
+    confirmed: tuple[Confirmed, ...]
+    fixed_effort: tuple[FixedEffort, ...]
+    confirmed_only: bool
+
+
+def agreed(
+    operations: Sequence[ConfirmedOperation], resources: Resources, command: Command
+) -> Agreed:
+    """The confirmed ``operations`` as inputs of ``command``'s plan (see the module)."""
+    units = {u.unit_id: u for u in resources.units}
+    mine = [o for o in operations if command.country is None or command.country in o.parties]
+    confirmed: list[Confirmed] = []
+    fixed: list[FixedEffort] = []
+    for op in mine:
+        for period in op.periods:
+            reserved: dict[str, int] = {}
+            for country, pledged in op.pledges.items():
+                for p in pledged:
+                    shifts = int(p.shifts.get(period, 0))
+                    unit = units.get(p.unit_id)
+                    if shifts <= 0:
+                        continue
+                    if unit is not None and unit.country == country and command.commands(unit):
+                        reserved[p.unit_id] = reserved.get(p.unit_id, 0) + shifts
+                    else:
+                        fixed += _spread(op, period, country, p.agency, p.unit_id, shifts, unit)
+            day = dt.date.fromisoformat(period)
+            confirmed.append(Confirmed(operation_id=op.operation_id, period=day, reserved=reserved))
+    ids = {o.operation_id for o in mine}
+    kept = [j for j in resources.joint_operations if j.operation_id not in ids]
+    joint = (*kept, *(_operation(o) for o in mine))
+    return Agreed(
+        resources=resources.model_copy(update={"joint_operations": joint}),
+        confirmed=tuple(confirmed),
+        fixed_effort=tuple(fixed),
+        confirmed_only=command.binding,
+    )
+
+
+def _operation(op: ConfirmedOperation) -> JointOperation:
+    """The optimizer's joint operation: launching it outside its confirmed periods takes,
+    as any candidate, the largest need from every party."""
+    return JointOperation(
+        operation_id=op.operation_id,
+        countries=op.parties,
+        regions=op.regions,
+        min_shifts_per_country=max(op.needs.values(), default=0),
+        effort_multiplier=op.effort_multiplier,
+    )
+
+
+def _spread(
+    op: ConfirmedOperation,
+    period: str,
+    country: str,
+    agency: str,
+    unit_id: str,
+    shifts: int,
+    unit: Unit | None,
+) -> list[FixedEffort]:
+    """A pledge this plan does not command, as fixed effort spread over the operation's
+    regions: whole shifts round-robin, effort evenly (times the unit's efficiency)."""
+    regions = op.regions
+    efficiency = 1.0 if unit is None else unit.efficiency
+    day = dt.date.fromisoformat(period)
+    return [
+        FixedEffort(
+            region_id=region,
+            period=day,
+            country=country,
+            agency=agency,
+            shifts=shifts // len(regions) + (1 if k < shifts % len(regions) else 0),
+            effort=efficiency * shifts / len(regions),
+            source=f"{op.operation_id}: pledge of {unit_id}",
+        )
+        for k, region in enumerate(regions)
+    ]
