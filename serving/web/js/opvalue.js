@@ -30,6 +30,7 @@ export function valueFacts(value, onUse) {
       ["Periods planned", (value.periods || []).join(", ")],
       suggested.length ? ["Suggested pledge", suggestionWords(suggested)] : null,
     ].filter(Boolean), `What pledging is worth to ${value.country}`),
+    (value.warnings || []).length ? h("ul", { class: "warnings" }, value.warnings.map((w) => h("li", {}, w))) : null,
     suggested.length && onUse ? h("button", { type: "button", class: "secondary use", onclick: () => onUse(suggested) }, "Put the suggested pledge in the form") : null);
 }
 

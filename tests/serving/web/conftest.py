@@ -46,7 +46,7 @@ CHROMIUM_FLAGS = (
 
 # Keys of agencies of the default world. GRC reads its own regions and those its agreements
 # (with ALB, BGR and MNE) cover region by region; the rest only as totals. BGR and MNE share
-# an agreement (the joint operations' tests: BGR hosts, MNE is its partner); SRB has none.
+# an agreement (the joint operations' tests: BGR hosts, MNE is its partner).
 AGENCY_KEYS = {
     "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
     "grc-planner": (Role.PLANNER, "GRC", "Border Police"),
@@ -54,17 +54,20 @@ AGENCY_KEYS = {
     "bgr-planner": (Role.PLANNER, "BGR", "Border Police"),
     "mne-planner": (Role.PLANNER, "MNE", "Border Police"),
     "mne-analyst": (Role.ANALYST, "MNE", "Border Police"),
-    "srb-planner": (Role.PLANNER, "SRB", "Border Police"),
 }
 
 
-def _add_agency_keys(home: Path) -> dict[str, str]:
+def add_agency_keys(
+    home: Path, keys: dict[str, tuple[Role, str, str]] = AGENCY_KEYS
+) -> dict[str, str]:
+    """Add ``keys`` (name: role, country, agency) to the service home's database: their
+    tokens."""
     db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
     try:
         store = KeyStore(db)
         return {
             name: add_key(store, name, role, country=country, agency=agency)
-            for name, (role, country, agency) in AGENCY_KEYS.items()
+            for name, (role, country, agency) in keys.items()
         }
     finally:
         db.dispose()
@@ -107,7 +110,7 @@ def live_service(
     forecast = work / "forecast.parquet"
     stand_in_forecast(dataset, growth=0.05).to_parquet(forecast)
     env, keys = service_home(work / "home", forecast=forecast)
-    keys |= _add_agency_keys(work / "home")
+    keys |= add_agency_keys(work / "home")
     with run_server(env, default_world_dir, work / "server.log") as server:
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
