@@ -73,6 +73,10 @@ export const api = {
   incidents: ({ start, end, category } = {}) => call("GET", `/incidents${query({ start, end, category, format: "json" })}`),
   alerts: (limit = 100) => call("GET", `/alerts${query({ limit })}`),
   submit: (file, type) => call("POST", `/submissions${query({ file: file.name })}`, { raw: file, type }),
+  operations: (status) => call("GET", `/operations${query({ status })}`),
+  operationValue: (id) => call("GET", `/operations/${encodeURIComponent(id)}/value`),
+  // act: "pledges", "decline" or "withdraw"; body: that act's request.
+  operationAct: (id, act, body) => call("POST", `/operations/${encodeURIComponent(id)}/${act}`, body),
 };
 
 export async function config() {

@@ -1,6 +1,7 @@
 // The page: sign in with an API key, then the views the key's role may use — forecast and
 // plan for planners, stored plans for analysts, an upload for reporters, alerts for every
-// key — around one map of the regions. In every view, a region the key does not read region
+// key, the joint operations of the key's country for analysts and planners — around one map
+// of the regions. In every view, a region the key does not read region
 // by region is drawn at country level, and opening it shows its country's latest total.
 
 import { Access } from "./access.js";
@@ -10,6 +11,7 @@ import { facts, h, options } from "./dom.js";
 import { ForecastView } from "./forecast.js";
 import { listPlans } from "./history.js";
 import { COUNTRY_LEVEL, drawLegend, RegionMap } from "./map.js";
+import { OperationsView } from "./operations.js";
 import { PlanView, planRequest } from "./plan.js";
 import { SubmitView } from "./submit.js";
 import { CountryTotals } from "./totals.js";
@@ -17,7 +19,7 @@ import { CountryTotals } from "./totals.js";
 const $ = (selector) => document.querySelector(selector);
 const state = {
   me: null, view: null, map: null, regions: {}, resources: null, access: null,
-  forecast: null, plan: null, alerts: null, totals: null, submit: null, selected: null,
+  forecast: null, plan: null, alerts: null, totals: null, submit: null, operations: null, selected: null,
 };
 
 function say(text) {
@@ -73,6 +75,7 @@ async function enter(me) {
   $("#tab-plan").hidden = !may("read");
   $("#tab-history").hidden = !may("read");
   $("#tab-submit").hidden = !may("submit");
+  $("#tab-operations").hidden = !may("read"); // a reporter's key reads no operation
 
   const [cfg, regions, resources] = await Promise.all([
     config(),
@@ -120,13 +123,21 @@ async function enter(me) {
     onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${receipt.new} new, ${receipt.corrected} corrected cells`),
     onError: (err) => failed($("#submit-message"))(err),
   });
+  state.operations = new OperationsView({
+    me, regions: state.regions, access, resources,
+    el: { awaiting: $("#operations-awaiting"), answered: $("#operations-answered"), mine: $("#operations-mine"), confirmed: $("#operations-confirmed"), note: $("#operations-note") },
+    onShow: repaint,
+    onFailed: failed($("#operations-message")),
+  });
   state.submit.clear(); // nothing of a key signed in before
   await show(may("plan") ? "forecast" : may("read") ? "history" : may("submit") ? "submit" : "alerts");
 }
 
 async function show(view) {
+  const widthChanged = (state.view === "operations") !== (view === "operations");
   state.view = view;
   document.body.dataset.view = view;
+  if (widthChanged) state.map?.invalidate(); // the operations view has a wider column
   for (const tab of document.querySelectorAll('[role="tab"]')) {
     const on = tab.dataset.view === view;
     tab.setAttribute("aria-selected", String(on));
@@ -153,6 +164,14 @@ async function show(view) {
       else failed($("#alerts-message"))(err);
     }
   }
+  if (view === "operations") {
+    $("#operations-message").replaceChildren();
+    try {
+      await state.operations.load();
+    } catch (err) {
+      failed($("#operations-message"))(err);
+    }
+  }
   repaint();
   if (view === "forecast" && state.forecast.periods.length && !window.crossplanTimings) {
     window.crossplanTimings = { firstView: performance.now() };
@@ -165,6 +184,7 @@ function painter() {
   if (state.view === "forecast") return state.forecast.periods.length ? state.forecast : null;
   if (state.view === "alerts") return state.alerts.loaded ? state.alerts : null;
   if (state.view === "submit") return null;
+  if (state.view === "operations") return state.operations.loaded ? state.operations : null;
   if (state.plan.drawable) return state.plan;
   return null;
 }
@@ -173,6 +193,7 @@ function bareNote() {
   if (state.view === "forecast") return "No forecast to show.";
   if (state.view === "alerts") return "No alerts to show.";
   if (state.view === "submit") return "Send a file of your country's rows.";
+  if (state.view === "operations") return "No joint operation to show.";
   if (state.view === "plan" && state.me.may.includes("plan")) return "Make a plan, or open one under History.";
   return "Open a stored plan under History to see it on the map.";
 }
@@ -203,7 +224,8 @@ function repaint() {
     caption: "Map of the regions.",
   });
   state.map.paint(paint);
-  state.map.element.dataset.layer = view === state.forecast ? "forecast" : view === state.alerts ? "alerts" : view ? "plan" : "regions";
+  const layers = new Map([[state.forecast, "forecast"], [state.alerts, "alerts"], [state.operations, "operations"]]);
+  state.map.element.dataset.layer = view ? layers.get(view) || "plan" : "regions";
   drawLegend($("#legend"), paint.legend);
   $("#map-caption").textContent = paint.caption;
   if (state.selected) select(state.selected, { quiet: true });
@@ -320,6 +342,7 @@ function wire() {
   $("#region-select").addEventListener("change", (event) => select(event.target.value));
   $("#history-refresh").addEventListener("click", () => show("history").catch(failed($("#history-message"))));
   $("#alerts-refresh").addEventListener("click", () => show("alerts").catch(failed($("#alerts-message"))));
+  $("#operations-refresh").addEventListener("click", () => show("operations").catch(failed($("#operations-message"))));
   $("#submit-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.submit?.send();

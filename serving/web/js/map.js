@@ -36,6 +36,7 @@ export class RegionMap {
     this.describe = () => "";
     this.outlined = new Set();
     this.selected = new Set();
+    this.label = null;
     this.layers = new Map();
     this.map = L.map(element, { zoomSnap: 0.25, attributionControl: Boolean(tileUrl) });
     if (tileUrl) {
@@ -66,13 +67,27 @@ export class RegionMap {
     }
   }
 
-  // fill(id) -> colour; describe(id) -> words for screen readers; outlined: region ids.
-  paint({ fill, describe, outlined = new Set() }) {
+  // fill(id) -> colour; describe(id) -> words for screen readers; outlined: region ids;
+  // label: {text, regions}, a name written on the map over those regions (or null).
+  paint({ fill, describe, outlined = new Set(), label = null }) {
     this.fill = fill;
     this.describe = describe;
     this.outlined = outlined;
     for (const id of this.layers.keys()) this.restyle(id);
+    this.labelled(label);
     this.element.dataset.painted = String(this.layers.size);
+  }
+
+  labelled(label) {
+    this.label?.remove();
+    this.label = null;
+    const shapes = (label?.regions || []).filter((id) => this.layers.has(id)).map((id) => this.layers.get(id).getBounds());
+    if (!shapes.length) return;
+    const text = document.createElement("span");
+    text.textContent = label.text; // a node, not markup
+    const where = shapes.reduce((all, b) => all.extend(b), L.latLngBounds(shapes[0].getSouthWest(), shapes[0].getNorthEast()));
+    this.label = L.tooltip({ permanent: true, direction: "center", className: "map-label" })
+      .setLatLng(where.getCenter()).setContent(text).openOn(this.map);
   }
 
   // ids: the regions shown as chosen (one region, or a country read as its total).

@@ -4,7 +4,7 @@ One server process and one browser serve every browser test of a process (they t
 to start): session fixtures, so that a worker running other modules' tests between two
 browser tests does not start them again. The service serves a stand-in forecast of the default world through its
 ``CROSSPLAN_FORECAST_FILE`` seam: the page is under test here, not the model. Besides the
-operator's key of each role, it knows the keys of GRC's agencies (:data:`AGENCY_KEYS`).
+operator's key of each role, it knows keys of some countries' agencies (:data:`AGENCY_KEYS`).
 """
 
 from __future__ import annotations
@@ -44,22 +44,30 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,800",
 )
 
-# Keys of agencies of one country of the default world. GRC reads its own regions and those
-# its agreements (with ALB, BGR and MNE) cover region by region; the rest only as totals.
+# Keys of agencies of the default world. GRC reads its own regions and those its agreements
+# (with ALB, BGR and MNE) cover region by region; the rest only as totals. BGR and MNE share
+# an agreement (the joint operations' tests: BGR hosts, MNE is its partner).
 AGENCY_KEYS = {
     "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
     "grc-planner": (Role.PLANNER, "GRC", "Border Police"),
     "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
+    "bgr-planner": (Role.PLANNER, "BGR", "Border Police"),
+    "mne-planner": (Role.PLANNER, "MNE", "Border Police"),
+    "mne-analyst": (Role.ANALYST, "MNE", "Border Police"),
 }
 
 
-def _add_agency_keys(home: Path) -> dict[str, str]:
+def add_agency_keys(
+    home: Path, keys: dict[str, tuple[Role, str, str]] = AGENCY_KEYS
+) -> dict[str, str]:
+    """Add ``keys`` (name: role, country, agency) to the service home's database: their
+    tokens."""
     db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
     try:
         store = KeyStore(db)
         return {
             name: add_key(store, name, role, country=country, agency=agency)
-            for name, (role, country, agency) in AGENCY_KEYS.items()
+            for name, (role, country, agency) in keys.items()
         }
     finally:
         db.dispose()
@@ -102,7 +110,7 @@ def live_service(
     forecast = work / "forecast.parquet"
     stand_in_forecast(dataset, growth=0.05).to_parquet(forecast)
     env, keys = service_home(work / "home", forecast=forecast)
-    keys |= _add_agency_keys(work / "home")
+    keys |= add_agency_keys(work / "home")
     with run_server(env, default_world_dir, work / "server.log") as server:
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
