@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,13 @@ from crossplan.models.errors import PanelError
 from crossplan.optimize.forecast import FORECAST_COLUMNS
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, INTERVAL_METRICS, MODEL_NAME
-from crossplan.pipelines.errors import ConfigurationError, DataValidationError, Problem
+from crossplan.pipelines.errors import (
+    ConfigurationError,
+    CrossplanError,
+    DataValidationError,
+    Problem,
+)
+from crossplan.pipelines.plan_request import ModelForecast, ModelRef
 
 __all__ = ["LoadedModel", "champion_forecast", "load_champion"]
 
@@ -173,6 +180,31 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
 
 def champion_forecast(
     dataset: Dataset | pd.DataFrame, horizon: int, tracking_uri: str | None = None
-) -> pd.DataFrame:
-    """Forecast ``horizon`` periods ahead with the champion."""
-    return load_champion(tracking_uri).predict(dataset, horizon)
+) -> ModelForecast:
+    """The champion's forecast ``horizon`` periods ahead, and which model made it.
+
+    Raises
+    ------
+    ConfigurationError
+        There is no model store where the project keeps one (asking MLflow would create an
+        empty one there), it holds no champion, or the champion cannot forecast the dataset;
+        each says how to get a forecast.
+    """
+    from crossplan.pipelines.home import default_tracking_uri, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    if uri == default_tracking_uri() and not Path(uri.removeprefix("sqlite:///")).exists():
+        raise ConfigurationError(
+            f"no model store at {uri.removeprefix('sqlite:///')} — fix: run in the project "
+            "(or set CROSSPLAN_HOME or MLFLOW_TRACKING_URI), train a model first "
+            "(crossplan train --data DIR), or plan on a forecast of your own (--forecast FILE)"
+        )
+    try:
+        loaded = load_champion(uri)
+        table = loaded.predict(dataset, horizon)
+    except CrossplanError as err:
+        raise ConfigurationError(
+            f"{err}; or plan on a forecast of your own (--forecast FILE)"
+        ) from None
+    ref = ModelRef(name=loaded.name, version=str(loaded.version), trained_at=loaded.trained_at)
+    return ModelForecast(table, ref)

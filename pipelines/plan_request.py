@@ -36,7 +36,9 @@ __all__ = [
     "MAX_HORIZON",
     "MAX_TIME_LIMIT_S",
     "SERVICE_LIMITS",
+    "Horizon",
     "JsonInt",
+    "ModelForecast",
     "ModelRef",
     "PlanLimits",
     "PlanRequest",
@@ -62,6 +64,9 @@ def _json_integer(value: Any) -> Any:
 
 # An integer as JSON Schema means it: 4 or 4.0, never true or "4".
 JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+# Periods ahead, for a plan and a forecast alike: the one bound of every door (a model
+# forecasts fewer, which its own check says).
+Horizon = Annotated[JsonInt, Field(ge=1, le=MAX_HORIZON)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +108,14 @@ class ModelRef(BaseModel):
     name: str = Field(description="Registered model name, e.g. 'crossplan-risk'")
     version: str = Field(description="Registered model version")
     trained_at: str | None = Field(description="When it was trained (ISO 8601, UTC)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelForecast:
+    """A model's forecast table, ready to plan on, and which model made it."""
+
+    table: pd.DataFrame
+    ref: ModelRef
 
 
 def _forecast_table(value: Any) -> pd.DataFrame:
@@ -163,10 +176,8 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    horizon: JsonInt = Field(
+    horizon: Horizon = Field(
         default=DEFAULT_HORIZON,
-        ge=1,
-        le=MAX_HORIZON,
         description=f"Periods to plan, 1 to {MAX_HORIZON} (at most the served model's horizon "
         "unless 'forecast' rows are sent)",
     )

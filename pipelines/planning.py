@@ -1,8 +1,9 @@
-"""The planning use-case: a request, a dataset and a forecast source in, a plan envelope out.
+"""The planning use-case: a request, a dataset and a forecast in, a plan envelope out.
 
 ``crossplan plan`` and ``POST /plan`` are thin adapters over :func:`make_plan`, which owns
-every decision they share: which resources apply (the request's, else the dataset's), where
-the forecast comes from (an override table, else the model), the one validation of both,
+every decision they share: which resources apply (the request's, else the dataset's), which
+forecast is planned on (the request's rows, an override table, else the model's, which the
+door hands over ready: the use case calls nothing back), the one validation of both,
 the time limit, the translation of the optimizer's errors into user errors, and the input
 fingerprint. The same request therefore gives the same plan and the same fingerprint from
 either door.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, PlanningFailedError, Problem
 from crossplan.pipelines.freshness import DataStatus, Freshness, freshness
 from crossplan.pipelines.plan_request import (
+    ModelForecast,
     ModelRef,
     PlanLimits,
     PlanRequest,
@@ -51,16 +53,12 @@ from crossplan.pipelines.plan_request import (
 )
 
 __all__ = [
-    "ForecastSource",
     "PlanEnvelope",
     "check_request",
     "make_plan",
     "plan_fingerprint",
     "size_problems",
 ]
-
-# The model's forecast table for a dataset and horizon, and which model made it.
-ForecastSource = Callable[[Dataset, int], tuple[pd.DataFrame, ModelRef]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +115,7 @@ def check_request(
 def make_plan(
     request: PlanRequest,
     dataset: Dataset,
-    model: ForecastSource | None,
+    model: ModelForecast | None,
     *,
     data_fingerprint: str,
     as_of: str | None = None,
@@ -143,8 +141,9 @@ def make_plan(
     dataset
         The panel planned on (a reader's view of it, for an agency's key).
     model
-        Gives the model's forecast when there is no override; ``None`` when there is no
-        model (then an override is needed).
+        The model's forecast of the dataset, made by the door (the service's served model,
+        the command's champion) for at least the request's horizon; ``None`` when there is
+        no model (then an override is needed).
     data_fingerprint, as_of
         Fingerprint of the panel (:func:`pipelines.contract.input_fingerprint`) and, for a
         panel of the shared database, its as-of time: the plan's ``data`` provenance.
@@ -331,7 +330,7 @@ def _given_resources(request: PlanRequest, dataset: Dataset) -> Resources:
 def _forecast(
     request: PlanRequest,
     dataset: Dataset,
-    model: ForecastSource | None,
+    model: ModelForecast | None,
     override: pd.DataFrame | None,
     source: str,
 ) -> tuple[pd.DataFrame, str, ModelRef | None]:
@@ -344,5 +343,4 @@ def _forecast(
         raise DataValidationError(
             [Problem("request", "there is no model to forecast with", "send 'forecast' rows")]
         )
-    table, ref = model(dataset, request.horizon)
-    return table, "model forecast", ref
+    return model.table, "model forecast", model.ref

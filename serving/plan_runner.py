@@ -32,15 +32,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from crossplan.optimize.command import Command
 from crossplan.optimize.resources import Resources
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import ConfirmedOperation, PlanRecord
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.pipelines.freshness import Freshness
-from crossplan.pipelines.plan_request import SERVICE_LIMITS, ModelRef, PlanRequest, time_limit
+from crossplan.pipelines.plan_request import (
+    SERVICE_LIMITS,
+    ModelForecast,
+    ModelRef,
+    PlanRequest,
+    time_limit,
+)
 from crossplan.pipelines.planning import PlanEnvelope, check_request, make_plan
 from crossplan.serving.auth import Principal
 from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
@@ -189,7 +193,8 @@ def plan_on_snapshot(
         served = None
         if request.forecast is None:
             model = snapshot.require_model()
-            served = (model.table(dataset, request.horizon, policy.audience), model.ref)
+            table = model.table(dataset, request.horizon, policy.audience)
+            served = ModelForecast(table, ModelRef(**model.ref))
         memory = memory_mb * 1024 * 1024
         try:
             kind, value = run_isolated(
@@ -255,7 +260,7 @@ def _no_gate() -> Iterator[None]:
 def _plan_in_child(
     request: PlanRequest,
     dataset: Dataset,
-    served: tuple[pd.DataFrame, dict[str, Any]] | None,
+    served: ModelForecast | None,
     made: _Made,
     plan_id: str,
     deadline: float,
@@ -263,15 +268,11 @@ def _plan_in_child(
     """:func:`make_plan` in the planning process; a data error comes back as its problems
     (``("invalid", problems)``), a plan as ``("plan", plan)``."""
 
-    def model(_: Dataset, __: int) -> tuple[pd.DataFrame, ModelRef]:
-        assert served is not None
-        return served[0], ModelRef(**served[1])
-
     try:
         plan = make_plan(
             request,
             dataset,
-            None if served is None else model,
+            served,
             data_fingerprint=made.fingerprint,
             as_of=made.as_of,
             view=made.view,

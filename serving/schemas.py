@@ -16,7 +16,13 @@ from pydantic.dataclasses import dataclass
 from crossplan.optimize.forecast import ForecastRow
 from crossplan.optimize.plan import Finding
 from crossplan.pipelines.freshness import DataStatus
-from crossplan.pipelines.plan_request import MAX_HORIZON, JsonInt, ModelRef, PlanRequest
+from crossplan.pipelines.plan_request import (
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    Horizon,
+    ModelRef,
+    PlanRequest,
+)
 from crossplan.pipelines.planning import PlanEnvelope
 from crossplan.serving.operation_schemas import OperationStep
 from crossplan.serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
@@ -58,15 +64,6 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 RegionId = Annotated[str, Field(min_length=1, max_length=100, description="A region_id")]
 Category = Annotated[str, Field(min_length=1, max_length=100, description="An incident category")]
-Horizon = Annotated[
-    JsonInt,
-    Field(
-        ge=1,
-        le=MAX_HORIZON,
-        description=f"Periods ahead, 1 to {MAX_HORIZON}; beyond the served model's horizon "
-        "(GET /model) the answer is 400",
-    ),
-]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +97,11 @@ class ForecastRequest(_Body):
         max_length=MAX_CATEGORIES,
         description="Categories to forecast; null: every category of the panel",
     )
-    horizon: Horizon = 4
+    horizon: Horizon = Field(
+        default=DEFAULT_HORIZON,
+        description=f"Periods ahead, 1 to {MAX_HORIZON}; beyond the served model's horizon "
+        "(GET /model) the answer is 400",
+    )
 
 
 class ForecastResponse(BaseModel):

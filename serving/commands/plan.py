@@ -20,12 +20,8 @@ from crossplan.serving.commands._output import at_least_one, output_path, print_
 from crossplan.serving.commands.data import parse_time
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from crossplan.optimize import Plan
     from crossplan.optimize.command import Command
-    from crossplan.pipelines.contract import Dataset
-    from crossplan.pipelines.plan_request import ModelRef
 
 __all__ = ["register", "run"]
 
@@ -160,11 +156,17 @@ def run(args: argparse.Namespace) -> int:
             "directory (or import it into the database)"
         )
     override = None if args.forecast is None else read_forecast_table(args.forecast)
+    model = None
+    if override is None:
+        from crossplan.pipelines.forecasting import champion_forecast
+
+        # Imported here: it loads MLflow and the models, which a forecast file does not need.
+        model = champion_forecast(dataset, request.horizon)
     try:
         plan = make_plan(
             request,
             dataset,
-            champion,
+            model,
             data_fingerprint=fingerprint,
             as_of=as_of,
             forecast=override,
@@ -231,38 +233,6 @@ def _not_launched(plan: Plan) -> list[str]:
         f"{operation} not launched ({', '.join(when)}): {reason}"
         for (operation, reason), when in periods.items()
     ]
-
-
-def champion(dataset: Dataset, horizon: int) -> tuple[pd.DataFrame, ModelRef]:
-    """The champion model's forecast and its name, version and training time, or an error
-    that says how to get one."""
-    from crossplan.pipelines.plan_request import ModelRef
-
-    try:
-        # Imported here: it loads MLflow and the models, which the other paths do not need.
-        from crossplan.pipelines.forecasting import load_champion
-    except ImportError as err:
-        raise ConfigurationError(
-            f"no forecasting model is available ({err}) — fix: train and register a model "
-            "(crossplan train --data DIR) or pass --forecast FILE"
-        ) from None
-    from crossplan.pipelines.home import default_tracking_uri, resolve_tracking_uri
-
-    uri = resolve_tracking_uri()
-    if uri == default_tracking_uri() and not Path(uri.removeprefix("sqlite:///")).exists():
-        # Asking MLflow would create an empty store here: say what to do instead.
-        raise ConfigurationError(
-            f"no model store at {uri.removeprefix('sqlite:///')} — fix: run in the project "
-            "(or set CROSSPLAN_HOME or MLFLOW_TRACKING_URI), train a model first "
-            "(crossplan train --data DIR), or pass --forecast FILE"
-        )
-    try:
-        loaded = load_champion()
-        forecast = loaded.predict(dataset, horizon)
-    except CrossplanError as err:
-        raise ConfigurationError(f"{err}; or pass --forecast FILE to plan on your own") from None
-    ref = ModelRef(name=loaded.name, version=str(loaded.version), trained_at=loaded.trained_at)
-    return forecast, ref
 
 
 def _summary(plan: Plan) -> dict[str, object]:

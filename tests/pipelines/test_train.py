@@ -92,7 +92,8 @@ def test_train_register_gate_promote_load(
     # By hand, with a reason.
     assert main(["promote", "--version", "2", "--reason", "reviewed", "--quiet"]) == 0
     assert load_champion().version == "2"
-    assert champion_forecast(ds, 1).shape[0] == len(ds.regions) * 2
+    forecast = champion_forecast(ds, 1)
+    assert forecast.table.shape[0] == len(ds.regions) * 2 and forecast.ref.version == "2"
     assert set(_runs(crossplan_home)) == {"FINISHED"}
 
     # New data, another backtest window: the champion is backtested again on the new window.
