@@ -8,7 +8,8 @@ publishes and checks its answers against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _ISO_DATE = "Start of the period (ISO date)"
+_REGION_NAME = "The region's name, as the regions file gives it (null: none given)"
 
 
 class Status(StrEnum):
@@ -79,6 +81,8 @@ class Assignment:
     period: Annotated[str, Field(description=_ISO_DATE)]
     region_id: Annotated[str, Field(description="Where it works")]
     shifts: Annotated[int, Field(ge=0, description="Shifts it works there in that period")]
+    # Defaults: the optimizer knows ids only; plans stored before names were added have none.
+    region_name: str | None = Field(default=None, description=_REGION_NAME)
 
 
 # Figures made from counts are null where a plan is read by another agency than the one that
@@ -92,7 +96,8 @@ class RegionOutcome:
 
     ``effort`` is effective effort (efficiency-weighted shifts times any joint operation's
     multiplier); ``expected_interdictions`` is exact, not piecewise; ``marginal_value`` is
-    the gain in expected interdictions from one more shift of efficiency 1.
+    the gain in expected interdictions from one more shift of efficiency 1, in expected
+    interdictions per extra shift.
     """
 
     region_id: Annotated[str, Field(description="The region")]
@@ -110,8 +115,12 @@ class RegionOutcome:
     ]
     marginal_value: Annotated[
         float | None,
-        Field(description=f"Expected interdictions of one more shift here{_WITHHELD}"),
+        Field(
+            description="What one more shift (of efficiency 1) here would add, in expected "
+            f"interdictions per extra shift; the exact gain, not the piecewise one{_WITHHELD}"
+        ),
     ]
+    region_name: str | None = Field(default=None, description=_REGION_NAME)
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,10 @@ class OperationOutcome:
         description="Why it is not launched: a party that cannot staff it (with no unit this "
         "plan commands within reach, and not enough pledged), the policy's cap, or a better "
         "use of the shifts; null when launched",
+    )
+    regions: tuple[str, ...] = Field(
+        default=(),
+        description="The regions it covers (empty in plans stored before they were listed)",
     )
 
     @field_validator("status", mode="before")
@@ -258,6 +271,25 @@ class Plan:
         """Shifts per region in ``period`` (default: the first), every region."""
         p = self._period(period)
         return {o.region_id: o.shifts for o in self.regions if o.period == p}
+
+    def with_names(
+        self, region_names: Mapping[str, str], operation_regions: Mapping[str, Sequence[str]]
+    ) -> Plan:
+        """The plan with each region's name beside its id, and each joint operation's regions:
+        what a reader of the JSON would otherwise look up elsewhere."""
+
+        def named(row: Any) -> Any:
+            return replace(row, region_name=region_names.get(row.region_id))
+
+        return replace(
+            self,
+            assignments=tuple(named(a) for a in self.assignments),
+            regions=tuple(named(r) for r in self.regions),
+            joint_operations=tuple(
+                replace(o, regions=tuple(operation_regions.get(o.operation_id, ())))
+                for o in self.joint_operations
+            ),
+        )
 
     def diagnosis_text(self) -> str:
         """The diagnosis as lines a user can read."""

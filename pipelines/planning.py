@@ -214,6 +214,11 @@ def make_plan(
         raise PlanningFailedError(
             f"{err} — fix: raise the time limit or try the other solver"
         ) from None
+    # Names beside ids, for whoever reads the JSON; the fingerprint below is of the inputs.
+    plan = plan.with_names(
+        dataset.region_names,
+        {j.operation_id: j.regions for j in resources.joint_operations},
+    )
     resolved = {
         "horizon": request.horizon,
         "resources": resources.model_dump(mode="json"),

@@ -88,6 +88,14 @@ class Dataset:
     def periods(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(np.sort(self.incidents["period"].unique()))
 
+    @property
+    def region_names(self) -> dict[str, str]:
+        """Each region's name, for the regions the regions file names."""
+        if "name" not in self.regions.columns:
+            return {}
+        named = self.regions.dropna(subset=["name"])
+        return dict(zip(named["region_id"].astype(str), named["name"].astype(str), strict=True))
+
     def observed(self) -> pd.Series:
         """Observed incidents per row: ``reported + detected``, or ``count``."""
         return observed(self.incidents)

@@ -28,12 +28,13 @@ def test_to_dict_has_design_keys_and_survives_json(plan) -> None:
     body = plan.to_dict()
     assert set(body) >= DESIGN_KEYS
     assert json.loads(json.dumps(body)) == body
-    assert set(body["assignments"][0]) == {"unit_id", "period", "region_id", "shifts"}
+    assert set(body["assignments"][0]) == {"unit_id", "period", "region_id", "shifts",
+                                           "region_name"}  # fmt: skip
     assert {"region_id", "period", "effort", "expected_activity", "expected_interdictions",
             "marginal_value"} <= set(body["regions"][0])  # fmt: skip
     assert set(body["joint_operations"][0]) == {"operation_id", "period", "launched",
                                                 "commitments", "status", "confirmed",
-                                                "reason"}  # fmt: skip
+                                                "reason", "regions"}  # fmt: skip
     assert body["command"] == {"country": None, "agency": None, "scope": "agency"}
     assert body["binding"] is False and body["fixed_effort"] == [] == body["confirmed"]
     assert set(body["baselines"]) == {"uniform", "proportional"}
@@ -59,3 +60,18 @@ def test_effort_by_region_for_one_period(plan) -> None:
                                        if a.period == "2026-03-02")  # fmt: skip
     with pytest.raises(KeyError, match="not planned"):
         plan.effort_by_region("2030-01-07")
+
+
+def test_names_go_beside_the_ids_and_operations_list_their_regions(plan) -> None:
+    names = {o.region_id: f"name of {o.region_id}" for o in plan.regions}
+    operations = {o.operation_id: ("r000", "r001") for o in plan.joint_operations}
+    named = plan.with_names(names, operations).to_dict()
+    assert all(r["region_name"] == f"name of {r['region_id']}" for r in named["regions"])
+    assert all(a["region_name"] == names[a["region_id"]] for a in named["assignments"])
+    assert all(o["regions"] == ["r000", "r001"] for o in named["joint_operations"])
+    # nothing else moves
+    bare = plan.to_dict()
+    assert [{**r, "region_name": None} for r in named["regions"]] == bare["regions"]
+    assert named["objective"] == bare["objective"]
+    # a region the regions file does not name keeps a null name
+    assert plan.with_names({}, {}).to_dict()["regions"][0]["region_name"] is None
