@@ -36,6 +36,7 @@ __all__ = [
     "plan_units",
     "reads_plan",
     "region_level",
+    "sent_resources",
     "with_parties",
 ]
 
@@ -95,10 +96,16 @@ def involved_countries(
     return sorted(countries)
 
 
+def sent_resources(request_json: str) -> dict[str, Any] | None:
+    """The resources a stored plan's request sent (as JSON), or ``None``: the served ones."""
+    sent: dict[str, Any] | None = json.loads(request_json).get("resources")
+    return sent
+
+
 def plan_units(request_json: str, served: Resources | None) -> dict[str, str]:
     """Each unit of a stored plan and its country: the request's resources, else the served
     data directory's."""
-    sent = json.loads(request_json).get("resources")
+    sent = sent_resources(request_json)
     if sent is not None:
         return {u["unit_id"]: u["country"] for u in sent.get("units", ())}
     return {} if served is None else {u.unit_id: u.country for u in served.units}

@@ -24,6 +24,7 @@ COMMANDS = {
     "backtest": "rolling-origin backtest of every forecaster",
     "promote": "promote a registered model version to champion",
     "plan": "plan patrols and joint operations from a forecast",
+    "plans": "stored plans: list them, a plan's per-unit taskings, what moved between two",
     "evaluate": "closed-loop evaluation of policies on simulated worlds",
     "serve": "serve forecasts and plans over HTTP",
     "keys": "manage API keys of the HTTP service",

@@ -21,6 +21,7 @@ __all__ = [
     "positive_int",
     "print_summary",
     "write_json",
+    "write_text",
 ]
 
 console = Console(highlight=False)
@@ -83,10 +84,14 @@ def write_json(path: Path, payload: Any) -> None:
     Non-finite numbers (a metric with nothing to measure) become ``null``, so the file is
     valid JSON for any reader.
     """
+    write_text(path, json.dumps(_finite(payload), indent=2, default=str, allow_nan=False))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text (UTF-8) atomically: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        text = json.dumps(_finite(payload), indent=2, default=str, allow_nan=False)
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     finally:

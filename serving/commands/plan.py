@@ -16,7 +16,13 @@ from crossplan.pipelines.errors import (
 )
 from crossplan.pipelines.plan_request import DEFAULT_HORIZON
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import at_least_one, output_path, print_summary, write_json
+from crossplan.serving.commands._output import (
+    at_least_one,
+    output_path,
+    print_summary,
+    write_json,
+    write_text,
+)
 from crossplan.serving.commands.data import parse_time
 
 if TYPE_CHECKING:
@@ -94,6 +100,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "coordination centre), 'agency' (the default) the agency's units",
     )
     p.add_argument("--json", type=output_path, help="write the plan as JSON to this path")
+    p.add_argument(
+        "--tasking",
+        type=output_path,
+        metavar="FILE.csv",
+        help="write the plan's per-unit taskings (unit, period, region, shifts, joint "
+        "operation) as CSV to this path",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)
 
@@ -185,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         write_json(args.json, plan.to_dict())
+    if args.tasking:
+        from crossplan.serving.tasking import PlanContext, tasking_csv, tasking_rows
+
+        rows = tasking_rows(plan.to_dict(), PlanContext.of(None, dataset))
+        write_text(args.tasking, tasking_csv(rows))
     for warning in plan.warnings:
         print(f"crossplan plan: warning: {warning}", file=sys.stderr)
     if not args.quiet:

@@ -11,12 +11,15 @@ from crossplan.serving.routes import (
     operations,
     plans,
     submissions,
+    taskings,
 )
 
 __all__ = ["ROUTERS"]
 
+# ``/plans/diff`` comes before ``/plans/{plan_id}``, which would take "diff" for an id.
 ROUTERS = (
     forecasts.router,
+    taskings.router,
     plans.router,
     data.router,
     submissions.router,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from crossplan.pipelines.database import confirmed_operations
+from crossplan.pipelines.database import PlanRecord, PlanStore, confirmed_operations
 from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
 from crossplan.serving.auth import Principal
 from crossplan.serving.errors import PlanNotFoundError, error_body
@@ -24,10 +24,10 @@ from crossplan.serving.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from crossplan.serving.sharing import Audience
+from crossplan.serving.sharing import Audience, SharingPolicy
 from crossplan.serving.telemetry import metrics
 
-__all__ = ["router"]
+__all__ = ["read_plan", "router"]
 
 # A plan's forecast rows are kept as the forecast table, not one object per row.
 router = APIRouter(route_class=CompactBodyRoute)
@@ -155,11 +155,23 @@ def get_plan_geojson(plan_id: str, who: Reader) -> JSONResponse:
 def _readable_plan(plan_id: str, who: Principal) -> dict[str, Any]:
     """A stored plan as ``who`` may read it; 404 alike for no plan and another's plan."""
     svc = service()
-    record = svc.store.get(plan_id)
-    policy = svc.policy(who)
+    return read_plan(svc.store, svc.policy(who), plan_id)[1]
+
+
+def read_plan(
+    store: PlanStore, policy: SharingPolicy, plan_id: str
+) -> tuple[PlanRecord, dict[str, Any]]:
+    """A stored plan and its body as ``policy``'s reader reads it.
+
+    Raises
+    ------
+    PlanNotFoundError
+        No plan has this id, or the reader may not read it (alike: 404).
+    """
+    record = store.get(plan_id)
     if record is None or not policy.reads_plan(record):
         raise PlanNotFoundError(
             f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "
             "the plans it may read"
         )
-    return policy.plan(record)
+    return record, policy.plan(record)

@@ -25,7 +25,29 @@ export function forgetKey() {
 
 // body: a value sent as JSON, or {raw, type}: bytes (a File) sent as they are, with their type.
 async function call(method, path, body, key = savedKey()) {
-  const headers = { Accept: "application/json", Authorization: `Bearer ${key}` };
+  const { response, text } = await send(method, path, body, key, "application/json");
+  const doc = parsed(text);
+  if (!response.ok) throw new ApiError(response.status, doc);
+  return doc;
+}
+
+// A document that is not JSON (a CSV, a printable page): its text.
+async function fetchText(path, accept) {
+  const { response, text } = await send("GET", path, undefined, savedKey(), accept);
+  if (!response.ok) throw new ApiError(response.status, parsed(text));
+  return text;
+}
+
+function parsed(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch (err) {
+    return { error: text };
+  }
+}
+
+async function send(method, path, body, key, accept) {
+  const headers = { Accept: accept, Authorization: `Bearer ${key}` };
   let payload;
   if (body && body.raw !== undefined) {
     headers["Content-Type"] = body.type;
@@ -40,15 +62,7 @@ async function call(method, path, body, key = savedKey()) {
   } catch (err) {
     throw new ApiError(0, { error: "cannot reach the service: check the network and try again" });
   }
-  const text = await response.text();
-  let doc = null;
-  try {
-    doc = text ? JSON.parse(text) : null;
-  } catch (err) {
-    doc = { error: text };
-  }
-  if (!response.ok) throw new ApiError(response.status, doc);
-  return doc;
+  return { response, text: await response.text() };
 }
 
 function query(params) {
@@ -70,6 +84,9 @@ export const api = {
   plans: (limit = 50) => call("GET", `/plans${query({ limit })}`),
   storedPlan: (id) => call("GET", `/plans/${encodeURIComponent(id)}`),
   planGeojson: (id) => call("GET", `/plans/${encodeURIComponent(id)}/geojson`),
+  taskingCsv: (id) => fetchText(`/plans/${encodeURIComponent(id)}/tasking.csv`, "text/csv"),
+  taskingPage: (id) => fetchText(`/plans/${encodeURIComponent(id)}/tasking`, "text/html"),
+  planDiff: (a, b) => call("GET", `/plans/diff${query({ a, b })}`),
   incidents: ({ start, end, category } = {}) => call("GET", `/incidents${query({ start, end, category, format: "json" })}`),
   alerts: (limit = 100) => call("GET", `/alerts${query({ limit })}`),
   submit: (file, type) => call("POST", `/submissions${query({ file: file.name })}`, { raw: file, type }),

@@ -9,10 +9,12 @@ import { AlertsView } from "./alerts.js";
 import { ApiError, api, config, forgetKey, savedKey, saveKey } from "./api.js";
 import { facts, h, options } from "./dom.js";
 import { ForecastView } from "./forecast.js";
+import { compare, fillCompare } from "./compare.js";
 import { listPlans } from "./history.js";
 import { COUNTRY_LEVEL, drawLegend, RegionMap } from "./map.js";
 import { OperationsView } from "./operations.js";
 import { PlanView, planRequest } from "./plan.js";
+import { downloadTasking, printTasking } from "./tasking.js";
 import { SubmitView } from "./submit.js";
 import { CountryTotals } from "./totals.js";
 
@@ -110,7 +112,7 @@ async function enter(me) {
     regions: state.regions,
     access,
     resources,
-    elements: { result: $("#plan-result"), period: $("#p-period"), summary: $("#plan-summary"), operations: $("#plan-operations"), message: $("#plan-message") },
+    elements: { result: $("#plan-result"), period: $("#p-period"), summary: $("#plan-summary"), operations: $("#plan-operations"), message: $("#plan-message"), links: $("#plan-links") },
   });
   state.alerts = new AlertsView({ regions: state.regions, access, list: $("#alerts"), onOpen: regions ? (id) => select(id) : null });
   state.submit = new SubmitView({
@@ -153,7 +155,8 @@ async function show(view) {
     }
   }
   if (view === "history") {
-    await listPlans($("#history tbody"), { onOpen: openPlan, regions: state.regions, access: state.access, onError: failed($("#history-message")) });
+    const plans = await listPlans($("#history tbody"), { onOpen: openPlan, regions: state.regions, access: state.access, onError: failed($("#history-message")) });
+    fillCompare($("#compare-form"), plans);
   }
   if (view === "alerts") {
     $("#alerts-message").replaceChildren();
@@ -339,6 +342,13 @@ function wire() {
   $("#forecast-form").addEventListener("submit", (event) => event.preventDefault());
   $("#plan-form").addEventListener("submit", makePlan);
   $("#p-period").addEventListener("change", repaint);
+  $("#p-tasking-csv").addEventListener("click", () => downloadTasking(state.plan.plan.plan_id).catch(failed($("#plan-message"))));
+  $("#p-tasking-print").addEventListener("click", () => printTasking(state.plan.plan.plan_id).catch(failed($("#plan-message"))));
+  $("#compare-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("#compare-message").replaceChildren();
+    compare($("#compare-form"), $("#compare-result")).catch(failed($("#compare-message")));
+  });
   $("#region-select").addEventListener("change", (event) => select(event.target.value));
   $("#history-refresh").addEventListener("click", () => show("history").catch(failed($("#history-message"))));
   $("#alerts-refresh").addEventListener("click", () => show("alerts").catch(failed($("#alerts-message"))));

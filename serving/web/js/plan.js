@@ -62,7 +62,7 @@ export class PlanView {
     this.access = access;
     this.operations = new Map((resources?.joint_operations || []).map((o) => [o.operation_id, o.regions]));
     this.units = new Map((resources?.units || []).map((u) => [u.unit_id, u]));
-    this.el = elements; // result, period, summary, operations, message
+    this.el = elements; // result, period, summary, operations, message, links
     this.plan = null;
   }
 
@@ -80,6 +80,8 @@ export class PlanView {
     plan = readablePlan(plan, this.access);
     this.plan = plan;
     this.el.result.hidden = !this.drawable;
+    // Taskings are of stored plans: every plan the service made has an id.
+    if (this.el.links) this.el.links.hidden = !plan.plan_id;
     this.el.message.replaceChildren();
     if (!this.drawable) {
       this.el.message.append(diagnosis(plan));
