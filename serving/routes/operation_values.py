@@ -20,7 +20,7 @@ from crossplan.pipelines.database import confirmed_operations, get_operation, ut
 from crossplan.pipelines.database.operation_state import OperationRecord
 from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, OperationConflictError, Problem
-from crossplan.pipelines.pledge_value import UNIT, PledgeValue, horizon_through, pledge_value
+from crossplan.pipelines.pledge_value import PledgeValue, horizon_through, pledge_value
 from crossplan.serving.api import Reader, service
 from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
@@ -126,18 +126,4 @@ def _value(
 
 
 def _body(value: PledgeValue) -> PledgeValueBody:
-    return PledgeValueBody(
-        operation_id=value.operation_id,
-        country=value.country,
-        periods=list(value.periods),
-        unit=UNIT,
-        with_pledge=round(value.with_pledge, 6),
-        without_pledge=round(value.without_pledge, 6),
-        gain=round(value.gain, 6),
-        in_operation_regions={k: round(v, 6) for k, v in value.in_operation_regions.items()},
-        need=value.need,
-        suggested_pledge=[SuggestedUnit(**s) for s in value.suggested_pledge],  # type: ignore[arg-type]
-        advice=value.advice,
-        reason=value.reason,
-        warnings=list(value.warnings),
-    )
+    return PledgeValueBody.model_validate(value.to_dict())
