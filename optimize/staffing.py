@@ -12,16 +12,14 @@ does not command is told apart from a party that has no unit within reach.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from crossplan.optimize.command import Command
-    from crossplan.optimize.inputs import Inputs
-    from crossplan.optimize.resources import JointOperation
+from crossplan.optimize.command import Command, FixedTable
+from crossplan.optimize.resources import JointOperation, Unit
 
 __all__ = ["LAUNCHED", "NOT_LAUNCHED", "Staffing", "not_chosen_reason", "operation_staffing"]
 
@@ -49,31 +47,49 @@ class Staffing:
         return np.flatnonzero(self.possible[:, period]).tolist()
 
 
-def operation_staffing(inputs: Inputs) -> Staffing:
-    """Whether each party of each operation can staff it in each period, and why not."""
-    ops, command = inputs.joint_operations, inputs.command
-    possible = np.ones((len(ops), len(inputs.periods)), dtype=bool)
+def operation_staffing(
+    units: Sequence[Unit],
+    index: Mapping[str, int],
+    ops: Sequence[JointOperation],
+    command: Command,
+    periods: int,
+    eligible: np.ndarray,
+    fixed: FixedTable,
+) -> Staffing:
+    """Whether each party of each operation can staff it in each period, and why not.
+
+    Parameters
+    ----------
+    units, index, ops, command
+        The plan's units, its regions' positions, the candidate operations and who plans.
+    periods
+        How many periods are planned.
+    eligible
+        Boolean array (units, regions): where each unit may work in this plan.
+    fixed
+        The effort others have committed, as arrays.
+    """
+    possible = np.ones((len(ops), periods), dtype=bool)
     reasons: dict[tuple[int, int], str] = {}
-    cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
-    country = np.array([u.country for u in inputs.units], dtype=object)
-    index = inputs.regions.index
+    cap = np.array([u.shifts_per_period for u in units], dtype=float)
+    country = np.array([u.country for u in units], dtype=object)
     for j, op in enumerate(ops):
         if command.country is not None and command.country not in op.countries:
             # Launching it is its parties' decision, not this plan's.
             possible[j] = False
             parties = ", ".join(op.countries)
-            for t in range(len(inputs.periods)):
+            for t in range(periods):
                 reasons[(j, t)] = f"{command.planner} is not party to it: {parties} plan it"
             continue
         if op.min_shifts_per_country <= 0:
             continue
         cols = sorted({index[r] for r in op.regions})
-        reach = inputs.eligibility.matrix[:, cols].any(axis=1)
-        for t in range(len(inputs.periods)):
+        reach = eligible[:, cols].any(axis=1)
+        for t in range(periods):
             mine, theirs = [], []
             for c in op.countries:
                 own = float(cap[reach & (country == c)].sum())
-                pledged = inputs.fixed.shifts_in(c, cols, t)
+                pledged = fixed.shifts_in(c, cols, t)
                 if own + pledged >= op.min_shifts_per_country:
                     continue
                 if command.covers(c) or c == command.country:
@@ -118,14 +134,16 @@ def _short(command: Command, op: JointOperation, c: str, own: float, pledged: fl
     )
 
 
-def not_chosen_reason(inputs: Inputs, launched: np.ndarray, j: int, t: int) -> str | None:
+def not_chosen_reason(
+    staffing: Staffing, limit: int | None, launched: np.ndarray, j: int, t: int
+) -> str | None:
     """Why operation ``j`` is not launched in period ``t`` of a plan (``launched``: its
-    boolean array (operations, periods)); ``None`` when it is."""
+    boolean array (operations, periods); ``limit``: the policy's most operations a period);
+    ``None`` when it is."""
     if launched[j, t]:
         return None
-    if not inputs.staffing.possible[j, t]:
-        return inputs.staffing.reasons[(j, t)]
-    limit = inputs.policy.max_joint_operations_per_period
+    if not staffing.possible[j, t]:
+        return staffing.reasons[(j, t)]
     if limit is not None and launched[:, t].sum() >= limit:
         return f"not chosen: the policy launches at most {limit} joint operation(s) per period"
     return "not chosen: the plan expects more interdictions with these shifts elsewhere"
