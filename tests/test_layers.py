@@ -14,6 +14,10 @@ Every import counts: at module level, inside functions, under ``TYPE_CHECKING``,
 ones, and ``importlib.import_module`` / ``__import__`` with a literal name. The checker runs on
 the real packages and, to show it can fail, on small package trees written for the test.
 
+No circles: no module of ours imports, through any chain of imports, a module that imports
+it back, under ``TYPE_CHECKING`` included (a type-only circle still ties the modules into
+one, and is one refactoring away from an import error).
+
 One persistence layer: ``serving`` reads and writes the shared database through the
 repositories of ``pipelines.database``, never with SQL (docs/design.md, "Shared database"). It
 imports neither SQLAlchemy, Alembic nor the tables and migrations, and opens no connection
@@ -23,6 +27,7 @@ imports neither SQLAlchemy, Alembic nor the tables and migrations, and opens no 
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,6 +307,163 @@ def test_the_sql_checker_names_file_line_and_use(
 )  # fmt: skip
 def test_the_sql_checker_lets_repository_calls_pass(tmp_path: Path, name: str, source: str) -> None:
     assert sql_violations(_tree(tmp_path, {name: source})) == []
+
+
+def _module_name(path: Path, root: Path) -> str:
+    """The dotted name of the module at ``path`` (a package by its ``__init__``)."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join([NAMESPACE, *(parts[:-1] if parts[-1] == "__init__" else parts)])
+
+
+def module_graph(root: Path) -> dict[str, dict[str, str]]:
+    """Every module of the four packages under ``root`` → the modules of ours it imports,
+    each with where (``file:line``).
+
+    An import names one module: ``from crossplan.a import b`` the module ``a.b`` when it is
+    one, else the package ``a``; a name that is no module counts as the nearest module that
+    holds it. The parent packages Python runs first are not counted: a package's
+    ``__init__`` that gathers its own modules is no circle with them.
+    """
+    files = {
+        _module_name(path, root): path
+        for package in ALLOWED
+        for path in sorted((root / package).rglob("*.py"))
+    }
+    graph: dict[str, dict[str, str]] = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        edges = graph.setdefault(name, {})
+        for line, imported in _imports(tree, _package_of(path, root), root):
+            target = imported
+            while target and target not in files:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                edges.setdefault(target, f"{path.relative_to(root)}:{line}")
+    return graph
+
+
+def import_cycles(root: Path) -> list[str]:
+    """One circle of imports per group of modules that import each other, as
+    ``a -> b (file:line) -> ... -> a (file:line)``; empty when the imports form no circle."""
+    graph = module_graph(root)
+    found = []
+    for group in _strongly_connected(graph):
+        if len(group) < 2:
+            continue
+        first = min(group)
+        path = _path_back(graph, first, group)
+        steps = [first] + [f"{b} ({graph[a][b]})" for a, b in itertools.pairwise(path)]
+        found.append(" -> ".join(steps))
+    return sorted(found)
+
+
+def _strongly_connected(graph: dict[str, dict[str, str]]) -> list[set[str]]:
+    """Tarjan's strongly connected components of ``graph``."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def _path_back(graph: dict[str, dict[str, str]], start: str, group: set[str]) -> list[str]:
+    """A shortest chain of imports from ``start`` back to it, within ``group``."""
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for other in sorted(graph[node]):
+                if other not in group or other in came_from:
+                    continue
+                came_from[other] = node
+                if other == start:
+                    path = [start]
+                    while path[-1] != start or len(path) == 1:
+                        path.append(came_from[path[-1]])
+                    return path[::-1]
+                following.append(other)
+        frontier = following
+    raise AssertionError(f"{start} is in a circle but no chain leads back to it")
+
+
+def test_no_module_imports_itself_back() -> None:
+    cycles = import_cycles(ROOT)
+    assert not cycles, "circles of imports:\n" + "\n".join(cycles)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # two modules that import each other
+        ({"serving/a.py": "import crossplan.serving.b\n", "serving/b.py": "from crossplan.serving import a\n"},
+         "crossplan.serving.a -> crossplan.serving.b (serving/a.py:1) -> crossplan.serving.a (serving/b.py:1)"),
+        # the way back only for the type checker: a circle still
+        ({"serving/api.py": "from crossplan.serving.routes import x\n",
+          "serving/routes/x.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from crossplan.serving.api import Y\n"},
+         "crossplan.serving.api -> crossplan.serving.routes.x (serving/api.py:1) -> crossplan.serving.api (serving/routes/x.py:4)"),
+        # three modules, the last inside a function and relative
+        ({"optimize/a.py": "from crossplan.optimize.b import f\n", "optimize/b.py": "import crossplan.optimize.c\n",
+          "optimize/c.py": "def g():\n    from .a import h\n"},
+         "crossplan.optimize.a -> crossplan.optimize.b (optimize/a.py:1) -> crossplan.optimize.c (optimize/b.py:1) -> crossplan.optimize.a (optimize/c.py:2)"),
+    ],
+)  # fmt: skip
+def test_the_cycle_checker_finds_a_circle(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    assert import_cycles(_tree(tmp_path, files)) == [expected]
+
+
+def test_the_cycle_checker_lets_a_package_gather_its_modules(tmp_path: Path) -> None:
+    files = {
+        # the package's __init__ re-exports its modules, which import each other by name
+        "pipelines/store/__init__.py": "from crossplan.pipelines.store.rows import R\nfrom .plans import P\n",
+        "pipelines/store/rows.py": "R = 1\n",
+        "pipelines/store/plans.py": "from crossplan.pipelines.store.rows import R\nP = R\n",
+        "serving/top.py": "from crossplan.pipelines.store import P\n",
+    }  # fmt: skip
+    assert import_cycles(_tree(tmp_path, files)) == []
+
+
+def policies_built_in_routes(root: Path) -> list[str]:
+    """Every ``SharingPolicy(...)`` made in ``serving/routes``, as ``file:line``: an endpoint
+    takes what its caller may read as ``PolicyDep`` (``serving.deps``), the one way to it."""
+    found = []
+    for path in sorted((root / "serving" / "routes").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("SharingPolicy"):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_routes_take_the_policy_as_a_dependency(tmp_path: Path) -> None:
+    assert policies_built_in_routes(ROOT) == []
+    bad = "from crossplan.serving import sharing\n\ndef f(p, who):\n    return sharing.SharingPolicy(p, who)\n"
+    assert policies_built_in_routes(_tree(tmp_path, {"serving/routes/bad.py": bad})) == [
+        "serving/routes/bad.py:4"
+    ]
 
 
 # Small modules, one idea each: a module or a class past these asks to be split.

@@ -28,8 +28,9 @@ from crossplan.pipelines.database import (
     withdraw,
 )
 from crossplan.pipelines.database.operation_rules import OPERATION_ID
-from crossplan.serving.api import ERRORS, Planner, Reader, service
+from crossplan.serving.api import ERRORS
 from crossplan.serving.auth import Permission, Principal
+from crossplan.serving.deps import Planner, Reader, Service, ServiceDep
 from crossplan.serving.operation_schemas import (
     CancelRequest,
     DeclineRequest,
@@ -69,15 +70,14 @@ def _actor(who: Principal) -> Actor:
     return Actor(who.name, who.country, who.agency, planner=who.may(Permission.PLAN))
 
 
-def _expired() -> None:
+def _expired(svc: Service) -> None:
     """Write the expiry of the operations past their deadline, and post their alerts."""
-    svc = service()
     svc.announce([a for done in expire_due(svc.db) for a in done.alerts])
 
 
-def _answer(done: Outcome, who: Principal) -> OperationItem:
+def _answer(svc: Service, done: Outcome, who: Principal) -> OperationItem:
     """Post the step's alerts; the operation as ``who``'s country reads it."""
-    service().announce(list(done.alerts))
+    svc.announce(list(done.alerts))
     return OperationItem(**done.operation.to_dict(utcnow(), who.country))
 
 
@@ -89,11 +89,10 @@ def _answer(done: Outcome, who: Principal) -> OperationItem:
     summary="Propose a joint operation your country is party to: its regions, periods, each "
     "party's need and a deadline (role: planner)",
 )
-def propose_operation(body: ProposalRequest, who: Planner) -> OperationItem:
-    _expired()
-    svc = service()
+def propose_operation(body: ProposalRequest, who: Planner, svc: ServiceDep) -> OperationItem:
+    _expired(svc)
     done = propose(svc.db, svc.current().dataset, _actor(who), body.proposal())
-    return _answer(done, who)
+    return _answer(svc, done, who)
 
 
 @router.get(
@@ -104,11 +103,12 @@ def propose_operation(body: ProposalRequest, who: Planner) -> OperationItem:
 )
 def operations(
     who: Reader,
+    svc: ServiceDep,
     status: Annotated[Status | None, Query(description="Only the operations in it")] = None,
 ) -> OperationList:
-    _expired()
+    _expired(svc)
     now = utcnow()
-    found = list_operations(service().db, who.country, status=status, now=now)
+    found = list_operations(svc.db, who.country, status=status, now=now)
     return OperationList(operations=[OperationItem(**o.to_dict(now, who.country)) for o in found])
 
 
@@ -118,9 +118,9 @@ def operations(
     responses=_doc(400, 404),
     summary="One joint operation your country is party to, with every step (role: analyst)",
 )
-def operation(operation_id: OperationPath, who: Reader) -> OperationItem:
-    _expired()
-    found = get_operation(service().db, who.country, operation_id)
+def operation(operation_id: OperationPath, who: Reader, svc: ServiceDep) -> OperationItem:
+    _expired(svc)
+    found = get_operation(svc.db, who.country, operation_id)
     return OperationItem(**found.to_dict(utcnow(), who.country))
 
 
@@ -131,12 +131,13 @@ def operation(operation_id: OperationPath, who: Reader) -> OperationItem:
     summary="Pledge your agency's units and shifts; the pledge that meets the last need "
     "confirms the operation (role: planner)",
 )
-def pledge_units(operation_id: OperationPath, body: PledgeRequest, who: Planner) -> OperationItem:
-    _expired()
-    svc = service()
+def pledge_units(
+    operation_id: OperationPath, body: PledgeRequest, who: Planner, svc: ServiceDep
+) -> OperationItem:
+    _expired(svc)
     dataset = svc.current().dataset
     done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party)
-    return _answer(done, who)
+    return _answer(svc, done, who)
 
 
 @router.post(
@@ -146,11 +147,11 @@ def pledge_units(operation_id: OperationPath, body: PledgeRequest, who: Planner)
     summary="Decline for your country: the operation can then not be confirmed (role: planner)",
 )
 def decline_operation(
-    operation_id: OperationPath, body: DeclineRequest, who: Planner
+    operation_id: OperationPath, body: DeclineRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = decline(service().db, _actor(who), operation_id, reason=body.reason, party=body.party)
-    return _answer(done, who)
+    _expired(svc)
+    done = decline(svc.db, _actor(who), operation_id, reason=body.reason, party=body.party)
+    return _answer(svc, done, who)
 
 
 @router.post(
@@ -160,11 +161,11 @@ def decline_operation(
     summary="Withdraw an open operation your country proposed (role: planner)",
 )
 def withdraw_operation(
-    operation_id: OperationPath, body: WithdrawRequest, who: Planner
+    operation_id: OperationPath, body: WithdrawRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = withdraw(service().db, _actor(who), operation_id, reason=body.reason)
-    return _answer(done, who)
+    _expired(svc)
+    done = withdraw(svc.db, _actor(who), operation_id, reason=body.reason)
+    return _answer(svc, done, who)
 
 
 @router.post(
@@ -175,8 +176,8 @@ def withdraw_operation(
     "(role: planner)",
 )
 def cancel_operation(
-    operation_id: OperationPath, body: CancelRequest, who: Planner
+    operation_id: OperationPath, body: CancelRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = cancel(service().db, _actor(who), operation_id, reason=body.reason)
-    return _answer(done, who)
+    _expired(svc)
+    done = cancel(svc.db, _actor(who), operation_id, reason=body.reason)
+    return _answer(svc, done, who)
