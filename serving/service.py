@@ -223,7 +223,7 @@ class CrossplanService:
                     )  # fmt: skip
                     self._unbuildable, self._failed_at = err, latest
                     return
-                self.announce(found.alerts)
+                self.outbox.wake()  # its alerts' posts are owed with it
                 latest = latest_submission(self.db)
             else:
                 self._unbuildable, self._failed_at = None, 0
