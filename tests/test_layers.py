@@ -18,6 +18,9 @@ No circles: no module of ours imports, through any chain of imports, a module th
 it back, under ``TYPE_CHECKING`` included (a type-only circle still ties the modules into
 one, and is one refactoring away from an import error).
 
+One act, one transaction: a route of ``serving/routes`` makes at most one write of
+``pipelines.database`` (see :func:`second_transactions`).
+
 One persistence layer: ``serving`` reads and writes the shared database through the
 repositories of ``pipelines.database``, never with SQL (docs/design.md, "Shared database"). It
 imports neither SQLAlchemy, Alembic nor the tables and migrations, and opens no connection
@@ -464,6 +467,143 @@ def test_routes_take_the_policy_as_a_dependency(tmp_path: Path) -> None:
     assert policies_built_in_routes(_tree(tmp_path, {"serving/routes/bad.py": bad})) == [
         "serving/routes/bad.py:4"
     ]
+
+
+# Acts of their own a route may make before its act: expiring the joint operations past
+# their deadline, which every path of /operations does first (each expiry commits alone).
+SEPARATE_ACTS = frozenset({"expire_due"})
+
+
+def database_writes(root: Path) -> set[str]:
+    """Names of the functions and methods of ``pipelines/database`` that write: whose body
+    enters ``with <x>.write(...)``, or calls one that does as a plain function (``f(...)``;
+    a method call ``x.add(...)`` is not followed there, ``set.add`` being no write)."""
+    bodies: dict[str, list[ast.AST]] = {}
+    for path in sorted((root / "pipelines" / "database").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                bodies.setdefault(node.name, []).append(node)
+    writes = {
+        name
+        for name, nodes in bodies.items()
+        if any(call.endswith(".write()") for node in nodes for _, call in _connections(node))
+    }
+    while True:
+        more = {
+            name
+            for name, nodes in bodies.items()
+            if name not in writes and any(_called(node, methods=False) & writes for node in nodes)
+        }
+        if not more:
+            return writes
+        writes |= more
+
+
+def _called(node: ast.AST, methods: bool = True) -> set[str]:
+    """The names ``node`` calls: ``f(...)``, and ``x.f(...)`` as ``f`` too (``methods``)."""
+    kinds = (ast.Name, ast.Attribute) if methods else (ast.Name,)
+    return {
+        call.func.id if isinstance(call.func, ast.Name) else call.func.attr
+        for call in ast.walk(node)
+        if isinstance(call, ast.Call) and isinstance(call.func, kinds)
+    }
+
+
+def second_transactions(root: Path) -> list[str]:
+    """Routes that write in more than one transaction for one act, as ``file:line: route
+    writes a, b``.
+
+    The rule: a route of ``serving/routes`` (a function decorated ``@router.<method>(...)``),
+    with the functions of its own module it calls, followed to the end, calls at most one
+    write of ``pipelines.database`` (:func:`database_writes`; a call counts by its name, so
+    ``svc.store.add(...)`` is ``PlanStore.add``), besides :data:`SEPARATE_ACTS`. Each such
+    write is one transaction (the database's unit of work), so an act whose writes belong
+    together — a plan and its audit event, a submission and the alerts it owes, a revert and
+    its event — is one call. Calls into ``serving`` modules are not followed: the service's
+    own work (raising owed alerts, setting a submission aside) is an act of its own.
+    """
+    writes = database_writes(root) - SEPARATE_ACTS
+    found = []
+    for path in sorted((root / "serving" / "routes").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {
+            node.name: node
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        for name, node in functions.items():
+            if not any(_is_route(d) for d in node.decorator_list):
+                continue
+            seen, todo, made = {name}, [node], set()
+            while todo:
+                called = _called(todo.pop())
+                made |= called & writes
+                for helper in sorted(called & functions.keys() - seen):
+                    seen.add(helper)
+                    todo.append(functions[helper])
+            if len(made) > 1:
+                where = f"{path.relative_to(root)}:{node.lineno}"
+                found.append(f"{where}: {name} writes {', '.join(sorted(made))}")
+    return found
+
+
+def _is_route(decorator: ast.expr) -> bool:
+    return (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and ast.unparse(decorator.func.value).endswith("router")
+    )
+
+
+def test_a_route_commits_its_act_in_one_transaction() -> None:
+    assert database_writes(ROOT) >= {"submit_incidents", "revert_submission", "set_aside", "add"}
+    found = second_transactions(ROOT)
+    assert not found, "routes writing one act in several transactions:\n" + "\n".join(found)
+
+
+_WRITES = """\
+def revert_submission(db, sid):
+    with db.write("submissions") as con:
+        return con
+def record_event(db, *what):
+    with db.write() as con:
+        return con
+def expire_due(db):
+    with db.write() as con:
+        return con
+def audited(db):
+    return record_event(db, "x")
+"""
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        # the revert and its event in two transactions, the second through a helper
+        ("def _event(db):\n    record_event(db, 'revert')\n\n@router.post('/r')\ndef r(db):\n    revert_submission(db, 1)\n    _event(db)\n",
+         ["serving/routes/bad.py:5: r writes record_event, revert_submission"]),
+        # a write of the layer that itself calls a write counts as a write
+        ("@router.post('/r')\nasync def r(db):\n    audited(db)\n    revert_submission(db, 1)\n",
+         ["serving/routes/bad.py:2: r writes audited, revert_submission"]),
+        # one write, after the expiry that is an act of its own: one transaction for the act
+        ("@router.post('/r')\ndef r(db):\n    expire_due(db)\n    revert_submission(db, 1)\n", []),
+        # two writes in a function that is no route
+        ("def r(db):\n    revert_submission(db, 1)\n    record_event(db)\n", []),
+    ],
+)  # fmt: skip
+def test_the_transaction_rule_flags_a_second_write(
+    tmp_path: Path, route: str, expected: list[str]
+) -> None:
+    header = "from fastapi import APIRouter\nrouter = APIRouter()\n"
+    root = _tree(
+        tmp_path,
+        {"pipelines/database/acts.py": _WRITES, "serving/routes/bad.py": header + route},
+    )
+    # the line numbers of the expected findings count from the route's source
+    shifted = [
+        f"{f.split(':')[0]}:{int(f.split(':')[1]) + 2}:{f.split(':', 2)[2]}" for f in expected
+    ]
+    assert second_transactions(root) == shifted
 
 
 # Small modules, one idea each: a module or a class past these asks to be split.
