@@ -21,10 +21,10 @@ from crossplan.pipelines.database.operation_state import OperationRecord
 from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, OperationConflictError, Problem
 from crossplan.pipelines.pledge_value import PledgeValue, horizon_through, pledge_value
-from crossplan.serving.api import Reader, service
+from crossplan.serving.deps import PolicyDep, Reader, ServiceDep, SnapshotDep
 from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
-from crossplan.serving.routes.operations import OperationPath, _doc, _expired
+from crossplan.serving.routes.operations import OperationPath, documented_errors, expire_overdue
 
 __all__ = ["PledgeValueBody", "router"]
 
@@ -66,13 +66,18 @@ class PledgeValueBody(BaseModel):
 @router.get(
     "/operations/{operation_id}/value",
     response_model=PledgeValueBody,
-    responses=_doc(400, 404, 409),
+    responses=documented_errors(400, 404, 409),
     summary="What pledging to an open operation is worth to your country: your plan with and "
     "without your pledge, on your own view (role: analyst)",
 )
-def operation_value(operation_id: OperationPath, who: Reader) -> PledgeValueBody:
-    _expired()
-    svc = service()
+def operation_value(
+    operation_id: OperationPath,
+    who: Reader,
+    svc: ServiceDep,
+    snapshot: SnapshotDep,
+    policy: PolicyDep,
+) -> PledgeValueBody:
+    expire_overdue(svc)
     started = time.monotonic()
     if who.country is None:
         raise DataValidationError([Problem("request", "an operator key has no pledge to weigh",
@@ -83,8 +88,6 @@ def operation_value(operation_id: OperationPath, who: Reader) -> PledgeValueBody
     if status != "open":
         raise OperationConflictError(f"{operation_id} is {status}; a value is computed for an "
                                      f"open operation — fix: GET /operations/{operation_id}")  # fmt: skip
-    snapshot = svc.current()
-    policy = svc.policy(who, snapshot)
     policy.require_rows()
     dataset = policy.dataset()
     model = snapshot.require_model()
