@@ -130,16 +130,16 @@ def _ask(
         without = float(plans[c].objective or 0.0)
         units = reservation(inputs[c], plans[c], op, period, reserved[c])
         if units is None:
-            reason = f"{c}'s units cannot give the {op.min_shifts_per_country} shifts it needs"
-            answers.append(Answer(c, False, without, None, reason))
+            short = f"{c}'s units cannot give the {op.min_shifts_per_country} shifts it needs"
+            answers.append(Answer(c, False, without, None, short))
             continue
         base = inputs[c]
+        confirmed = Confirmed(operation_id=op.operation_id, period=day, reserved=units)
         trial = replace(
             base,
-            confirmed=(*base.confirmed, Confirmed(operation_id=op.operation_id, period=day,
-                                                  reserved=units)),
+            confirmed=(*base.confirmed, confirmed),
             fixed_effort=(*base.fixed_effort, *partners_pledges(op, day, c)),
-        )  # fmt: skip
+        )
         plan = solve(trial)
         if not plan.feasible:
             answers.append(Answer(c, False, without, None, "no feasible plan with it"))
@@ -169,7 +169,7 @@ def reservation(
     country = inputs.command.country
     regions = set(op.regions)
     cols = sorted(inputs.regions.index[r] for r in regions)
-    may = inputs.eligibility.matrix[:, cols].any(axis=1)
+    may = np.asarray(inputs.eligibility.matrix[:, cols].any(axis=1), dtype=bool)
     there: dict[str, int] = {}
     for a in plan.assignments:
         if a.period == period and a.region_id in regions:
