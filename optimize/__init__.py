@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from crossplan.optimize.diagnose import elastic_diagnosis, precheck
     from crossplan.optimize.errors import InputError, InputProblem, OptimizeError, SolverError
     from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
-    from crossplan.optimize.inputs import Inputs, RegionTable
+    from crossplan.optimize.inputs import Inputs
     from crossplan.optimize.plan import (
         Assignment,
         Finding,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Status,
     )
     from crossplan.optimize.planner import plan_allocation
+    from crossplan.optimize.region_table import RegionTable
     from crossplan.optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
     from crossplan.optimize.solvers import SOLVERS, Solver
 
@@ -44,7 +45,8 @@ _HOME = {
     "crossplan.optimize.diagnose": ("elastic_diagnosis", "precheck"),
     "crossplan.optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
     "crossplan.optimize.forecast": ("FORECAST_COLUMNS", "Forecast", "ForecastRow"),
-    "crossplan.optimize.inputs": ("Inputs", "RegionTable"),
+    "crossplan.optimize.inputs": ("Inputs",),
+    "crossplan.optimize.region_table": ("RegionTable",),
     "crossplan.optimize.plan": (
         "Assignment",
         "Finding",

@@ -275,7 +275,13 @@ def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOut
             commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
             confirmed=bool(inputs.forced[j, t]),
             status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
-            reason=not_chosen_reason(inputs, alloc.launched, j, t),
+            reason=not_chosen_reason(
+                inputs.staffing,
+                inputs.policy.max_joint_operations_per_period,
+                alloc.launched,
+                j,
+                t,
+            ),
         )
         for t, period in enumerate(inputs.periods)
         for j, op in enumerate(inputs.joint_operations)

@@ -61,6 +61,24 @@ class PledgeValue:
     def advice(self) -> str:
         return "pledge" if self.gain > 1e-9 else "decline"
 
+    def to_dict(self) -> dict[str, object]:
+        """The answer of ``GET /operations/{id}/value`` (and ``crossplan operations value``)."""
+        return {
+            "operation_id": self.operation_id,
+            "country": self.country,
+            "periods": list(self.periods),
+            "unit": UNIT,
+            "with_pledge": round(self.with_pledge, 6),
+            "without_pledge": round(self.without_pledge, 6),
+            "gain": round(self.gain, 6),
+            "in_operation_regions": {k: round(v, 6) for k, v in self.in_operation_regions.items()},
+            "need": dict(self.need),
+            "suggested_pledge": list(self.suggested_pledge),
+            "advice": self.advice,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+        }
+
     @property
     def reason(self) -> str:
         shifts = ", ".join(f"{n} in {p}" for p, n in self.need.items() if n > 0) or "nothing"

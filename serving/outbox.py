@@ -176,6 +176,10 @@ class OutboxWorker:
         owe_posts(self.db, alerts, hooks)
         self._posts_due.set()
 
+    def wake(self) -> None:
+        """Look for posts due now (some were just owed), not at the next poll."""
+        self._posts_due.set()
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop claiming, and let the posts in flight end for up to ``timeout`` seconds (what
         is left is taken over when its lease runs out)."""

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from crossplan.optimize.eligibility import compute_eligibility
-from crossplan.optimize.inputs import RegionTable
+from crossplan.optimize.region_table import RegionTable
 from crossplan.optimize.resources import Unit
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.contract.frequency import fits_frequency, period_offset, period_start

@@ -50,6 +50,7 @@ __all__ = [
     "PENDING",
     "AlertJob",
     "Delivery",
+    "append_deliveries",
     "claim_alert_job",
     "claim_deliveries",
     "finish_delivery",
@@ -214,7 +215,7 @@ def settle_alert_job(
         if not _changed(con, AlertJobRow, _held(job), **done):
             return None
         stored = append_alerts(con, alerts)
-        _insert_deliveries(con, stored, targets, body, moment)
+        append_deliveries(con, stored, targets, body, moment)
     return stored
 
 
@@ -227,7 +228,7 @@ def owe_deliveries(
     """Owe the posts of alerts already stored to the webhooks of their audiences (as
     :func:`settle_alert_job` does for a job's); how many."""
     with db.write() as con:
-        return _insert_deliveries(con, alerts, targets, body, utcnow())
+        return append_deliveries(con, alerts, targets, body, utcnow())
 
 
 def claim_deliveries(
@@ -384,13 +385,15 @@ def _claimed_job(con: Connection, submission_id: int) -> AlertJob:
     )
 
 
-def _insert_deliveries(
+def append_deliveries(
     con: Connection,
     alerts: Sequence[AlertRecord],
     targets: Mapping[str, Sequence[int]],
     body: Callable[[AlertRecord], str],
     moment: datetime,
 ) -> int:
+    """Owe, in the caller's transaction, the post of each stored alert to every webhook of its
+    audience (``targets``: webhook ids by audience label); how many."""
     rows = [
         {"alert_id": alert.id, "webhook_id": webhook_id, "body": body(alert), "state": PENDING,
          "created_at": moment, "attempts": 0, "next_attempt_at": moment}

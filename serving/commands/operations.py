@@ -28,6 +28,7 @@ from crossplan.pipelines.database import (
     Proposal,
     UnitPledge,
     cancel,
+    confirmed_operations,
     decline,
     expire_due,
     get_operation,
@@ -47,7 +48,9 @@ from crossplan.serving.outbox import owe_posts
 
 __all__ = ["register"]
 
-_ACTIONS = ("list", "show", "propose", "pledge", "decline", "withdraw", "cancel", "seed")
+_ACTIONS = (
+    "list", "show", "value", "propose", "pledge", "decline", "withdraw", "cancel", "seed",
+)  # fmt: skip
 _STATUSES = ("open", "confirmed", "expired", "withdrawn", "cancelled")
 _NEED = re.compile(r"^([A-Z]{3})(?:/(.{1,200}))?=(\d{1,6})$")
 _UNIT = re.compile(r"^(.{1,200}?)(?:@(\d{4}-\d{2}-\d{2}))?=(\d{1,6})$")
@@ -65,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "UNIT=SHIFTS` pledges a party's units (the pledge that meets the last need confirms "
             "it); `decline ID --country ISO3`, `withdraw ID` and `cancel ID --reason TEXT` end "
             "it; `seed` proposes the resources' candidate operations for --periods (default: "
-            "the next period). Each step is in the audit trail and the parties' alerts."
+            "the next period); `value ID --country ISO3` says what pledging is worth to that "
+            "party (its plans with and without its pledge, on its own view, with the champion). "
+            "Each step is in the audit trail and the parties' alerts."
         ),
     )
     p.add_argument("action", choices=_ACTIONS)
@@ -95,14 +100,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="pledge: UNIT=SHIFTS in every period, or UNIT@YYYY-MM-DD=SHIFTS (repeat)",
     )
-    p.add_argument("--country", help="pledge, decline: the party country (ISO3)")
+    p.add_argument("--country", help="pledge, decline, value: the party country (ISO3)")
+    p.add_argument(
+        "--agency", help="value: plan the units of this agency of --country only (default: all)"
+    )
     p.add_argument("--reason", help="decline, withdraw, cancel: why (cancel needs one)")
     p.add_argument("--json", type=output_path, help="write the operation(s) as JSON")
     p.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    needs_id = args.action in ("show", "pledge", "decline", "withdraw", "cancel")
+    needs_id = args.action in ("show", "value", "pledge", "decline", "withdraw", "cancel")
     if needs_id and not args.id:
         raise ConfigurationError(
             f"`crossplan operations {args.action}` needs the operation's ID — fix: "
@@ -124,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "seed":
         return _seed(args, db, actor, now)
+    if args.action == "value":
+        return _value(args, db)
     done = _act(args, db, actor, now)
     _post(list(done.alerts), db)
     _write(args, done.operation.to_dict(now, None))
@@ -173,6 +183,41 @@ def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -
     for s in seeded:
         console.print(f"{s.candidate} → {s.operation_id}: {s.outcome}"
                       + (f" ({s.message})" if s.message else ""))  # fmt: skip
+    return 0
+
+
+def _value(args: argparse.Namespace, db: Database) -> int:
+    """What pledging is worth to ``--country`` (:func:`pipelines.pledge_value.pledge_value`),
+    as ``GET /operations/{id}/value`` answers a key of that country."""
+    from crossplan.optimize.command import Command
+    from crossplan.pipelines.forecasting import champion_forecast
+    from crossplan.pipelines.pledge_value import horizon_through, pledge_value
+    from crossplan.serving.settings import Settings
+    from crossplan.serving.sharing import Audience, SharingPolicy
+
+    if not args.country:
+        raise ConfigurationError("value needs --country ISO3: the party whose pledge is weighed")
+    operation = get_operation(db, args.country, args.id)
+    settings = Settings.from_env()
+    policy = SharingPolicy(
+        load_panel(db), Audience(args.country, args.agency), settings.suppress_below,
+        settings.min_total,
+    )  # fmt: skip
+    dataset = policy.dataset()
+    horizon = horizon_through(dataset, max(operation.periods))
+    if horizon < 1:
+        raise ConfigurationError(f"{args.id} runs in periods the panel has passed")
+    model = champion_forecast(dataset, horizon)
+    if args.agency:
+        command = Command(country=args.country, agency=args.agency)
+    else:
+        command = Command(country=args.country, scope="national")
+    value = pledge_value(operation, confirmed_operations(db), dataset, model.table, command)
+    _write(args, value.to_dict())
+    console.print(f"{value.operation_id} for {value.country}: {value.advice}. {value.reason}")
+    for s in value.suggested_pledge:
+        shifts = ", ".join(f"{n} in {p}" for p, n in s["shifts"].items())  # type: ignore[attr-defined]
+        console.print(f"  suggested: {s['unit_id']}: {shifts}")
     return 0
 
 

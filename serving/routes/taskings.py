@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from crossplan.serving.api import ERRORS, Reader, service
+from crossplan.serving.api import ERRORS
+from crossplan.serving.deps import PolicyDep, Reader, ServiceDep, SnapshotDep
 from crossplan.serving.plan_diff import PlanDiff, diff_plans
 from crossplan.serving.routes.plans import read_plan
 from crossplan.serving.schemas import ErrorBody
@@ -35,12 +36,17 @@ _PLAN_ID = Query(min_length=1, max_length=64, description="A plan id of GET /pla
     responses={**ERRORS, **_NOT_FOUND},
     summary="What moved from plan a to plan b: shifts, joint operations, figures (role: analyst)",
 )
-def plans_diff(who: Reader, a: Annotated[str, _PLAN_ID], b: Annotated[str, _PLAN_ID]) -> PlanDiff:
-    svc = service()
-    policy = svc.policy(who)
-    _, plan_a = read_plan(svc.store, policy, a)
-    _, plan_b = read_plan(svc.store, policy, b)
-    return diff_plans(plan_a, plan_b, policy.panel.dataset.region_names)
+def plans_diff(
+    _: Reader,
+    svc: ServiceDep,
+    snapshot: SnapshotDep,
+    policy: PolicyDep,
+    a: Annotated[str, _PLAN_ID],
+    b: Annotated[str, _PLAN_ID],
+) -> PlanDiff:
+    plan_a = read_plan(svc.store, policy, a)[1]
+    plan_b = read_plan(svc.store, policy, b)[1]
+    return diff_plans(plan_a, plan_b, snapshot.dataset.region_names)
 
 
 @router.get(
@@ -49,11 +55,11 @@ def plans_diff(who: Reader, a: Annotated[str, _PLAN_ID], b: Annotated[str, _PLAN
     responses={**ERRORS, **_NOT_FOUND, 200: {"content": {"text/csv": {}}}},
     summary="A stored plan's taskings as CSV: per unit, period and region (role: analyst)",
 )
-def tasking_as_csv(plan_id: str, who: Reader) -> Response:
-    svc = service()
-    policy = svc.policy(who)
+def tasking_as_csv(
+    plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
+) -> Response:
     record, plan = read_plan(svc.store, policy, plan_id)
-    rows = tasking_rows(plan, PlanContext.of(record.request, policy.panel.dataset))
+    rows = tasking_rows(plan, PlanContext.of(record.request, snapshot.dataset))
     name = tasking_filename(plan_id, "csv")
     return Response(
         tasking_csv(rows),
@@ -68,11 +74,11 @@ def tasking_as_csv(plan_id: str, who: Reader) -> Response:
     responses={**ERRORS, **_NOT_FOUND, 200: {"content": {"text/html": {}}}},
     summary="A stored plan's taskings as a printable page, one unit per page (role: analyst)",
 )
-def tasking_as_page(plan_id: str, who: Reader) -> HTMLResponse:
-    svc = service()
-    policy = svc.policy(who)
+def tasking_as_page(
+    plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
+) -> HTMLResponse:
     record, plan = read_plan(svc.store, policy, plan_id)
-    rows = tasking_rows(plan, PlanContext.of(record.request, policy.panel.dataset))
+    rows = tasking_rows(plan, PlanContext.of(record.request, snapshot.dataset))
     name = tasking_filename(plan_id, "html")
     return HTMLResponse(
         tasking_html(plan, rows, requester=record.requester),
