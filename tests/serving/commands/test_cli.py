@@ -23,6 +23,7 @@ DESIGN_COMMANDS = {
     "serve",
     "keys",
     "operations",
+    "plans",
     "submissions",
     "audit",
 }
