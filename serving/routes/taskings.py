@@ -70,7 +70,7 @@ def tasking_as_csv(
 
 @router.get(
     "/plans/{plan_id}/tasking",
-    response_class=HTMLResponse,
+    response_class=Response,
     responses={**ERRORS, **_NOT_FOUND, 200: {"content": {"text/html": {}}}},
     summary="A stored plan's taskings as a printable page, one unit per page (role: analyst)",
 )
