@@ -37,6 +37,7 @@ from crossplan.pipelines.database import (
     Database,
     DatabaseUnavailableError,
     Delivery,
+    Posts,
     WebhookRecord,
     claim_alert_job,
     claim_deliveries,
@@ -300,6 +301,12 @@ class OutboxWorker:
         log.log(level, "%s: delivery %d %s, status %s, %d tries, %.3f s%s%s", where, delivery.id,
                 result.outcome, result.status, tries, seconds, said,
                 "" if ended else " (another replica had taken it over)")  # fmt: skip
+
+
+def posts_for(db: Database) -> Posts:
+    """What an act owes the active webhooks of its alerts' audiences, written in the act's
+    own transaction (:class:`~pipelines.database.outbox.Posts`)."""
+    return Posts(webhook_targets(webhooks(db)), alert_body)
 
 
 def owe_posts(
