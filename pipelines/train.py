@@ -220,7 +220,7 @@ def train(
     folds: dict[str, Any] = {"origins": origins, "horizon": horizon,
                              "refit_every": refit_every, "frequency": ds.frequency}  # fmt: skip
     comparison = compare(
-        ds.incidents, ds.regions, ds.adjacency, models, registry.COVERAGE_RANGE,
+        ds.incidents, ds.regions, ds.adjacency, models,
         has_effort=ds.has_effort, truth=truth, progress=report, seed=random_state, **folds,
     )  # fmt: skip
     result, weights, selection = comparison.result, comparison.weights, comparison.selection
@@ -260,6 +260,7 @@ def train(
                 "periods": n_periods,
                 "categories": ",".join(ds.categories),
                 "input.fingerprint": fingerprint,
+                **selection.coverage_window.to_params(),
                 **({"input.as_of": source["input.as_of"]} if panel is not None else {}),
             }
         )
@@ -281,7 +282,7 @@ def train(
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             plot_backtest(result.predictions, out / "backtest.png")
-            plot_calibration(result.predictions, out / "calibration.png")
+            plot_calibration(result.predictions, out / "calibration.png", selection.coverage_window)
             importances = _importances(final)
             plots = ["backtest.png", "calibration.png"]
             if importances is not None:

@@ -188,6 +188,16 @@ def test_pointers_into_the_design_notes_name_real_headings() -> None:
     assert not broken, f"pointers to headings docs/design.md does not have: {broken}"
 
 
+def test_the_notes_state_the_coverage_window_the_code_holds() -> None:
+    from crossplan.pipelines.conventions import COVERAGE_WINDOW
+
+    for document in (DESIGN, README):
+        text = " ".join(document.read_text(encoding="utf-8").split())
+        assert f"80% coverage is within {COVERAGE_WINDOW}" in text or (
+            f"80% coverage against observed counts within {COVERAGE_WINDOW}" in text
+        ), f"{document.name} does not state the coverage window {COVERAGE_WINDOW}"
+
+
 def test_the_readme_links_the_design_notes() -> None:
     assert "(docs/design.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.conventions import COVERAGE_WINDOW
 from crossplan.pipelines.train import TRAIN_ORIGINS, train
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._audit import audit
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Validate the data, backtest every candidate on the same rolling origins (the "
             "LightGBM forecaster, its naive twin, the baselines and a blend of them), choose "
-            f"among those with 80% interval coverage in {list(COVERAGE_RANGE)} the one that "
+            f"among those with 80% interval coverage in {COVERAGE_WINDOW} the one that "
             "replaced every simpler candidate beyond the backtest's noise (a paired "
             "bootstrap over origins), fit it, log it to MLflow (metrics of every candidate, "
             "selection.json, plots, model card, pyfunc) as crossplan-risk@challenger, and "
