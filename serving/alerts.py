@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from crossplan.pipelines.contract.frequency import period_offset
+from crossplan.optimize.periods import period_offset
 from crossplan.pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
 from crossplan.serving.sharing import OPERATOR, Audience, SharingPolicy
 from crossplan.serving.snapshot import Snapshot

@@ -49,7 +49,13 @@ from crossplan.pipelines.database import (
     utcnow,
 )
 from crossplan.serving.alert_jobs import raise_job, webhook_targets
-from crossplan.serving.settings import Settings
+from crossplan.serving.settings import (
+    MIN_TOTAL,
+    OUTBOX_LEASE,
+    OUTBOX_POLL,
+    SUPPRESS_BELOW,
+    Settings,
+)
 from crossplan.serving.snapshot import Snapshot
 from crossplan.serving.webhook_registry import WebhookTarget, webhooks
 from crossplan.serving.webhook_urls import Resolver, resolve_host
@@ -104,10 +110,10 @@ class OutboxWorker:
         current: Callable[[], Snapshot | None],
         *,
         allow: Iterable[str] = (),
-        suppress_below: int = 3,
-        min_total: int = 3,
-        poll: float = 2.0,
-        lease: float = 60.0,
+        suppress_below: int = SUPPRESS_BELOW,
+        min_total: int = MIN_TOTAL,
+        poll: float = OUTBOX_POLL,
+        lease: float = OUTBOX_LEASE,
         resolve: Resolver = resolve_host,
         timeout: float = TIMEOUT_SECONDS,
         attempts: int = ATTEMPTS,

@@ -17,8 +17,9 @@ store (with the panel's as-of time, so the plan can be re-derived from it):
 - at most ``slots`` plans run at once and ``queue`` more wait; beyond that, 429 with
   ``Retry-After``.
 
-``CROSSPLAN_PLAN_SLOTS`` (default 2), ``CROSSPLAN_PLAN_QUEUE`` (8) and
-``CROSSPLAN_PLAN_MEMORY_MB`` (1536) set them (:class:`serving.settings.Settings`).
+``CROSSPLAN_PLAN_SLOTS``, ``CROSSPLAN_PLAN_QUEUE`` and ``CROSSPLAN_PLAN_MEMORY_MB`` set them
+(:class:`serving.settings.Settings`; defaults :data:`~serving.settings.PLAN_SLOTS`,
+:data:`~serving.settings.PLAN_QUEUE`, :data:`~serving.settings.PLAN_MEMORY_MB`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from crossplan.serving.auth import Principal
 from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from crossplan.serving.plan_sharing import plan_countries
+from crossplan.serving.settings import PLAN_MEMORY_MB
 from crossplan.serving.sharing import OPERATOR, SharingPolicy
 from crossplan.serving.snapshot import Snapshot
 
@@ -136,7 +138,7 @@ def plan_on_snapshot(
     started: float,
     gate: PlanGate | None = None,
     policy: SharingPolicy | None = None,
-    memory_mb: int = 1536,
+    memory_mb: int = PLAN_MEMORY_MB,
     operations: Sequence[ConfirmedOperation] | None = None,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
