@@ -10,8 +10,8 @@ runs out (``CROSSPLAN_OUTBOX_LEASE``).
   again after a failed try; it raises it (:func:`serving.alert_jobs.raise_job`).
 * A thread of *deliveries* claims the due posts, one per webhook at a time, and hands them
   to :data:`POSTERS` posting threads, so a receiver that never answers holds up only its own
-  posts. Each try (:func:`serving.webhooks.post`) ends the delivery (delivered, or given up,
-  audited) or makes it due again after :func:`serving.webhooks.retry_delay`.
+  posts. Each try (:func:`serving.webhook_posts.post`) ends the delivery (delivered, or given up,
+  audited) or makes it due again after :func:`serving.webhook_posts.retry_delay`.
 
 The threads are daemons, and hold the service weakly: when it goes, they stop.
 """
@@ -57,9 +57,7 @@ from crossplan.serving.settings import (
     Settings,
 )
 from crossplan.serving.snapshot import Snapshot
-from crossplan.serving.webhook_registry import WebhookTarget, webhooks
-from crossplan.serving.webhook_urls import Resolver, resolve_host
-from crossplan.serving.webhooks import (
+from crossplan.serving.webhook_posts import (
     ATTEMPTS,
     FIRST_RETRY_SECONDS,
     TIMEOUT_SECONDS,
@@ -68,6 +66,8 @@ from crossplan.serving.webhooks import (
     post,
     retry_delay,
 )
+from crossplan.serving.webhook_registry import WebhookTarget, webhooks
+from crossplan.serving.webhook_urls import Resolver, resolve_host
 
 __all__ = ["POSTERS", "OutboxWorker"]
 
@@ -95,7 +95,7 @@ class OutboxWorker:
         The snapshot that serves now (its model forecasts), or ``None`` once the service
         went: the threads then stop.
     allow, resolve, timeout
-        What :func:`serving.webhooks.post` takes.
+        What :func:`serving.webhook_posts.post` takes.
     suppress_below, min_total
         The sharing thresholds of every reader's view.
     poll, lease

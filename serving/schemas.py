@@ -23,7 +23,7 @@ from crossplan.pipelines.plan_request import (
     ModelRef,
     PlanRequest,
 )
-from crossplan.pipelines.planning import PlanEnvelope
+from crossplan.pipelines.plan_use_case import PlanEnvelope
 from crossplan.serving.operation_schemas import OperationStep
 from crossplan.serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
 

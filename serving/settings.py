@@ -117,7 +117,7 @@ class Settings:
         Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
         port, to admins.
     plan_slots, plan_queue, plan_memory_mb
-        Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_runner`).
+        Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_process`).
     model_watch
         Seconds between looks for a champion promoted or reloaded by another process
         (``0``: never look).

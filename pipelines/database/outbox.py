@@ -21,7 +21,7 @@ replica posts each and records the outcome: :func:`finish_delivery` (delivered, 
 with its audit event in the same transaction) or :func:`retry_delivery` (due again later). A
 replica that dies between a post and its record leaves the delivery to be posted again when
 the lease runs out: the same body under the same delivery id, which a receiver uses to drop
-the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhooks`.
+the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhook_posts`.
 
 Times are the replicas' clocks (naive UTC, :func:`~pipelines.database.panel.utcnow`): their
 clocks must agree to well within a lease.

@@ -15,7 +15,7 @@ from crossplan.pipelines.train import TRAIN_ORIGINS, TRAIN_REFIT_EVERY, train
 from crossplan.serving import settings
 from crossplan.serving.cli import build_parser
 from crossplan.serving.outbox import OutboxWorker
-from crossplan.serving.plan_runner import plan_on_snapshot
+from crossplan.serving.plan_process import plan_on_snapshot
 from crossplan.serving.sharing import SharingPolicy
 
 _VARIABLES = {

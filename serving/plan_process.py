@@ -1,6 +1,6 @@
 """``POST /plan`` on the served snapshot: the planning use-case plus the record to store.
 
-Everything about planning itself is :func:`pipelines.planning.make_plan`, the one use case
+Everything about planning itself is :func:`pipelines.plan_use_case.make_plan`, the one use case
 ``crossplan plan`` calls too; this module supplies the served panel (the requester's view of
 it), the model and the units the requester commands (:attr:`serving.auth.Principal.command`), keeps one planner from taking the server, and describes the plan for the plan
 store (with the panel's as-of time, so the plan can be re-derived from it):
@@ -46,9 +46,9 @@ from crossplan.pipelines.plan_request import (
     PlanRequest,
     time_limit,
 )
-from crossplan.pipelines.planning import PlanEnvelope, check_request, make_plan
+from crossplan.pipelines.plan_use_case import PlanEnvelope, check_request, make_plan
 from crossplan.serving.auth import Principal
-from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
+from crossplan.serving.http_errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from crossplan.serving.plan_sharing import plan_countries
 from crossplan.serving.settings import PLAN_MEMORY_MB
@@ -167,7 +167,7 @@ def plan_on_snapshot(
     Raises
     ------
     DataValidationError, PlanningFailedError
-        See :func:`pipelines.planning.make_plan`.
+        See :func:`pipelines.plan_use_case.make_plan`.
     ModelUnavailableError
         No model is loaded and the request brings no forecast.
     PlansBusyError, PlanDeadlineError, PlanMemoryError
