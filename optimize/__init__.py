@@ -18,6 +18,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from crossplan.optimize.allocate import plan_allocation
     from crossplan.optimize.build import AllocationProblem, build_problem
     from crossplan.optimize.command import Command, FixedEffort
     from crossplan.optimize.curve import DEFAULT_TOLERANCE
@@ -33,10 +34,9 @@ if TYPE_CHECKING:
         RegionOutcome,
         Status,
     )
-    from crossplan.optimize.planner import plan_allocation
     from crossplan.optimize.region_table import RegionTable
     from crossplan.optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
-    from crossplan.optimize.solvers import SOLVERS, Solver
+    from crossplan.optimize.solver_runs import SOLVERS, Solver
 
 _HOME = {
     "crossplan.optimize.build": ("AllocationProblem", "build_problem"),
@@ -55,9 +55,9 @@ _HOME = {
         "RegionOutcome",
         "Status",
     ),
-    "crossplan.optimize.planner": ("plan_allocation",),
+    "crossplan.optimize.allocate": ("plan_allocation",),
     "crossplan.optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
-    "crossplan.optimize.solvers": ("SOLVERS", "Solver"),
+    "crossplan.optimize.solver_runs": ("SOLVERS", "Solver"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 

@@ -30,7 +30,13 @@ from crossplan.optimize.score import (
     score,
     shifts_by_region,
 )
-from crossplan.optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
+from crossplan.optimize.solver_runs import (
+    MIN_SECONDS,
+    Outcome,
+    combined_status,
+    run_blocks,
+    run_solver,
+)
 from crossplan.optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
 __all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
@@ -59,7 +65,7 @@ def solve(
         ``cbc`` (PuLP's bundled CBC) or ``highs``.
     time_limit, gap
         Seconds (shared by the periods) and relative gap; default to the policy's, then
-        to no limit and :data:`~optimize.solvers.DEFAULT_GAP`.
+        to no limit and :data:`~optimize.solver_runs.DEFAULT_GAP`.
     deadline
         ``time.monotonic()`` by which the plan must be made: the greedy start may take half
         of what is left, and the solver's time limit is cut to what is left after it, less a

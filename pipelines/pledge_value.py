@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crossplan.models.panel import future_periods
 from crossplan.optimize import Inputs, plan_allocation
 from crossplan.optimize.command import Command, Confirmed, FixedEffort
+from crossplan.optimize.periods import future_periods
 from crossplan.optimize.plan import Plan
 from crossplan.optimize.resources import JointOperation
 from crossplan.pipelines.agreed import agreed

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 
 __all__ = ["plot_backtest", "plot_calibration", "plot_feature_importance"]
 
@@ -34,8 +34,10 @@ def plot_backtest(predictions: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_calibration(predictions: pd.DataFrame, path: Path) -> Path:
-    """80% interval coverage per model and horizon against the accepted band."""
+def plot_calibration(
+    predictions: pd.DataFrame, path: Path, window: CoverageWindow = COVERAGE_WINDOW
+) -> Path:
+    """80% interval coverage per model and horizon against the accepted ``window``."""
     cover = (predictions["actual"] >= predictions["q10"]) & (
         predictions["actual"] <= predictions["q90"]
     )
@@ -51,7 +53,7 @@ def plot_calibration(predictions: pd.DataFrame, path: Path) -> Path:
     x = np.arange(len(table.index))
     for i, h in enumerate(table.columns):
         ax.bar(x + i * width, table[h].to_numpy(), width, label=f"h={h}")
-    ax.axhspan(*COVERAGE_RANGE, color="green", alpha=0.1, label="accepted")
+    ax.axhspan(window.lo, window.hi, color="green", alpha=0.1, label="accepted")
     ax.axhline(0.8, color="green", lw=1)
     ax.set_xticks(x + 0.4 - width / 2, [str(i) for i in table.index], rotation=20, fontsize=8)
     ax.set_ylim(0, 1)

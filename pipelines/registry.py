@@ -4,8 +4,8 @@ Training backtests every candidate (main model, naive twin, baselines, a blend) 
 registers the one chosen on the same window (:mod:`pipelines.selection`: the simplest
 calibrated candidate that no other beats beyond the noise of the backtest); it becomes the
 challenger. It becomes champion only when its 80% interval coverage is within
-:data:`COVERAGE_RANGE` and it beats the champion on the same backtest window (mean Poisson
-deviance against observed counts); the decision, with every candidate's score, is logged
+:data:`~pipelines.conventions.COVERAGE_WINDOW` and it beats the champion on the same backtest
+window (mean Poisson deviance against observed counts); the decision, with every candidate's score, is logged
 with the run and tagged on the model version. A person can promote any version by hand, with
 a reason, which is recorded the same way.
 """
@@ -23,7 +23,13 @@ from mlflow.tracking import MlflowClient
 
 from crossplan.models import PanelForecaster
 from crossplan.models.legacy import old_module_paths
-from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
+from crossplan.pipelines.conventions import (
+    CANDIDATE_TAG,
+    COVERAGE_WINDOW,
+    GATE_METRIC,
+    MODEL_NAME,
+    CoverageWindow,
+)
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import Selection
 
@@ -31,7 +37,6 @@ __all__ = [
     "CANDIDATE_TAG",
     "CHALLENGER",
     "CHAMPION",
-    "COVERAGE_RANGE",
     "GATE_METRIC",
     "MODEL_NAME",
     "Decision",
@@ -44,9 +49,6 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-#: Allowed 80% interval coverage against observed counts: planners plan on q90, so an
-#: interval that misses more than a quarter of outcomes understates risk where plans are made.
-COVERAGE_RANGE = (0.75, 0.85)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def gate(
     champion: dict[str, float] | None,
     champion_version: str | None = None,
     selection: Selection | None = None,
+    *,
+    window: CoverageWindow = COVERAGE_WINDOW,
 ) -> Decision:
     """Decide whether the challenger replaces the champion.
 
@@ -83,9 +87,10 @@ def gate(
         How the challenger was chosen among the candidates of the same backtest. A
         challenger that another eligible candidate beats beyond noise on the same window is
         never promoted.
+    window
+        Allowed 80% interval coverage of the challenger against observed counts.
     """
     dev, cov = float(challenger[GATE_METRIC]), float(challenger["coverage80"])
-    lo, hi = COVERAGE_RANGE
     best = None if champion is None else float(champion[GATE_METRIC])
     scores = None if selection is None else selection.scores
     name = None if selection is None else selection.candidate
@@ -104,15 +109,15 @@ def gate(
                 False, f"beaten beyond noise on the same window by {', '.join(sorted(beaten))}"
             )
 
-    if not lo <= cov <= hi:
-        return decide(False, f"80% interval coverage {cov:.3f} is outside [{lo}, {hi}]")
+    if not window.contains(cov):
+        return decide(False, f"80% interval coverage {cov:.3f} is outside {window}")
     if best is None:
-        return decide(True, f"no champion yet; coverage {cov:.3f} is within [{lo}, {hi}]")
+        return decide(True, f"no champion yet; coverage {cov:.3f} is within {window}")
     if dev < best:
         return decide(
             True,
             f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
-            f"coverage {cov:.3f} is within [{lo}, {hi}]",
+            f"coverage {cov:.3f} is within {window}",
         )
     return decide(
         False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"

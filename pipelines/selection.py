@@ -33,7 +33,12 @@ import pandas as pd
 from crossplan.models import PanelForecaster, blend_calibration, blend_weights
 from crossplan.models.base import calibrate
 from crossplan.pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
-from crossplan.pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
+from crossplan.pipelines.conventions import (
+    COVERAGE_WINDOW,
+    GATE_METRIC,
+    INTERVAL_METRICS,
+    CoverageWindow,
+)
 from crossplan.pipelines.metrics import poisson_deviances
 
 __all__ = [
@@ -194,12 +199,15 @@ def paired_bootstrap(
 
 @dataclass(frozen=True)
 class Selection:
-    """The chosen candidate, every candidate's score on the same window, and the noise test."""
+    """The chosen candidate, every candidate's score on the same window, the noise test and
+    the coverage window that made candidates eligible (``{"lo": ..., "hi": ...}`` in
+    :meth:`to_dict`)."""
 
     candidate: str
     reason: str
     scores: dict[str, dict[str, Any]]
     test: dict[str, Any] = field(default_factory=dict)
+    coverage_window: CoverageWindow = COVERAGE_WINDOW
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,10 +215,10 @@ class Selection:
 
 def select(
     result: BacktestResult,
-    coverage_range: tuple[float, float],
-    gate_metric: str = GATE_METRIC,
     counts_only: Collection[str] = (),
     *,
+    window: CoverageWindow = COVERAGE_WINDOW,
+    gate_metric: str = GATE_METRIC,
     replicates: int = 2000,
     seed: int = 0,
 ) -> Selection:
@@ -224,22 +232,21 @@ def select(
     ----------
     result
         The backtest of every candidate (blend included) on one window.
-    coverage_range
-        Allowed 80% interval coverage against observed counts, inclusive: the candidates in
-        it are eligible.
     counts_only
         Candidates that forecast observed counts on a panel that records effort: scored,
         never chosen.
+    window
+        Allowed 80% interval coverage against observed counts: the candidates in it are
+        eligible.
     replicates, seed
         Of the paired bootstrap (:func:`paired_bootstrap`).
     """
     metrics = {name: m["observed"] for name, m in result.metrics().items()}
-    lo, hi = coverage_range
     rank = {name: i for i, name in enumerate(SIMPLICITY)}
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m["coverage80"])
-        ok = lo <= cov <= hi and name not in counts_only and bool(np.isfinite(value))
+        ok = window.contains(cov) and name not in counts_only and bool(np.isfinite(value))
         scores[name] = {gate_metric: value, **{k: float(m[k]) for k in INTERVAL_METRICS}}
         scores[name]["eligible"] = ok
         if name in counts_only:
@@ -254,14 +261,14 @@ def select(
         ]
     if not eligible:
         allowed = [n for n in scores if n not in counts_only] or list(scores)
-        best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
+        best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - window.middle))
         reason = (
-            f"no candidate that forecasts activity has 80% coverage within [{lo}, {hi}]; "
+            f"no candidate that forecasts activity has 80% coverage within {window}; "
             f"closest: {best}"
             if counts_only
-            else f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}"
+            else f"no candidate has 80% coverage within {window}; closest: {best}"
         )
-        return _selection(best, reason, scores, noise, gate_metric)
+        return _selection(best, reason, scores, noise, gate_metric, window)
     by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
     chosen, replaced = by_rank[0], []
     for name in by_rank[1:]:
@@ -282,8 +289,8 @@ def select(
     later = [n for n in passed if rank.get(n, len(rank)) > rank.get(chosen, len(rank))]
     if later:
         reason += f"; {', '.join(later)} did not beat it beyond noise"
-    reason += f"; eligible: coverage within [{lo}, {hi}]"
-    return _selection(chosen, reason, scores, noise, gate_metric)
+    reason += f"; eligible: coverage within {window}"
+    return _selection(chosen, reason, scores, noise, gate_metric, window)
 
 
 def _selection(
@@ -292,6 +299,7 @@ def _selection(
     scores: dict[str, dict[str, Any]],
     noise: NoiseTest,
     gate_metric: str,
+    window: CoverageWindow,
 ) -> Selection:
     for name, s in scores.items():
         lo, hi = noise.difference(name, chosen)
@@ -299,7 +307,7 @@ def _selection(
             "difference": s[gate_metric] - scores[chosen][gate_metric],
             f"interval{round(noise.level * 100)}": [lo, hi],
         }
-    return Selection(chosen, reason, scores, noise.describe())
+    return Selection(chosen, reason, scores, noise.describe(), window)
 
 
 @dataclass(frozen=True)
@@ -323,9 +331,9 @@ def compare(
     regions: pd.DataFrame,
     adjacency: pd.DataFrame,
     models: Mapping[str, PanelForecaster],
-    coverage_range: tuple[float, float],
     *,
     has_effort: bool,
+    window: CoverageWindow = COVERAGE_WINDOW,
     truth: pd.DataFrame | None = None,
     progress: ProgressCallback | None = None,
     seed: int = 0,
@@ -339,6 +347,4 @@ def compare(
     result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
     result, weights = add_blend(result, list(models))
     barred = forecasts_counts(models, weights) if has_effort else set()
-    return Comparison(
-        result, weights, select(result, coverage_range, GATE_METRIC, barred, seed=seed)
-    )
+    return Comparison(result, weights, select(result, barred, window=window, seed=seed))

@@ -6,7 +6,7 @@ dependencies of :mod:`serving.deps`. Every key is checked by the authentication 
 before any body is read; an endpoint names the permission it needs with one of
 :data:`~serving.deps.Anyone`, :data:`~serving.deps.Reporter`, :data:`~serving.deps.Reader`,
 :data:`~serving.deps.Planner`, :data:`~serving.deps.Admin`.
-Every error answers JSON with what was wrong and how to fix it (:mod:`serving.errors`), and
+Every error answers JSON with what was wrong and how to fix it (:mod:`serving.http_errors`), and
 every refused key, and every refused submission, leaves a line in the audit trail
 (:class:`RefusalAudit`).
 """
@@ -36,7 +36,7 @@ from crossplan.pipelines.database.audit import record_refusal
 from crossplan.pipelines.errors import CrossplanError, DataValidationError, Problem
 from crossplan.serving.auth import KeyBackend, KeyRing
 from crossplan.serving.deps import service_of
-from crossplan.serving.errors import (
+from crossplan.serving.http_errors import (
     PlansBusyError,
     error_body,
     problems_from_pydantic,

@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from crossplan.pipelines.database import AlertRecord, Database, PlanStore
 from crossplan.serving.auth import KeyStore, Permission, Principal
 from crossplan.serving.outbox import OutboxWorker
-from crossplan.serving.plan_runner import PlanGate
+from crossplan.serving.plan_process import PlanGate
 from crossplan.serving.schemas import ReloadResponse
 from crossplan.serving.settings import Settings
 from crossplan.serving.sharing import Audience, SharingPolicy

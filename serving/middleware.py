@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crossplan.serving.auth import KeysUnavailable
-from crossplan.serving.errors import error_body, routing_error
+from crossplan.serving.http_errors import error_body, routing_error
 from crossplan.serving.logs import redact_secrets
 from crossplan.serving.telemetry import call_watched, metrics
 

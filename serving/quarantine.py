@@ -40,8 +40,8 @@ from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.alert_jobs import webhook_targets
 from crossplan.serving.sharing import OPERATOR, Audience
 from crossplan.serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
+from crossplan.serving.webhook_posts import alert_body
 from crossplan.serving.webhook_registry import webhooks
-from crossplan.serving.webhooks import alert_body
 
 __all__ = ["ALERT_KIND", "Quarantine", "quarantine"]
 

@@ -6,7 +6,7 @@ the champion model in ``__init__``; it holds the snapshot (panel and model) ever
 answers from, follows new submissions, and reloads the model. The endpoints are routers of
 :mod:`serving.routes` on the app of :mod:`serving.api`; the instance attaches itself to that
 app, where the endpoints' dependencies (:mod:`serving.deps`) find it. Each endpoint is a few
-lines calling :mod:`serving.snapshot`, :mod:`serving.plan_runner` (which calls
+lines calling :mod:`serving.snapshot`, :mod:`serving.plan_process` (which calls
 :mod:`optimize`), :mod:`pipelines.database.plans`, :mod:`serving.sharing` and
 :mod:`serving.alerts`. A submission, through
 this replica or another one sharing the database, moves the next request to the new panel.
@@ -43,7 +43,7 @@ from crossplan.pipelines.errors import PanelBuildError
 from crossplan.serving.api import api
 from crossplan.serving.auth import KeyStore, Principal
 from crossplan.serving.deps import attach
-from crossplan.serving.errors import ReloadFailedError
+from crossplan.serving.http_errors import ReloadFailedError
 from crossplan.serving.isolation import start_forkserver
 from crossplan.serving.logs import configure_logging
 from crossplan.serving.middleware import (
@@ -54,7 +54,7 @@ from crossplan.serving.middleware import (
 from crossplan.serving.openapi import openapi_app
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.page import page_app
-from crossplan.serving.plan_runner import PlanGate
+from crossplan.serving.plan_process import PlanGate
 from crossplan.serving.quarantine import quarantine
 from crossplan.serving.routes import ROUTERS
 from crossplan.serving.schemas import ModelCard, ReloadResponse

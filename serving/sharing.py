@@ -44,6 +44,7 @@ from crossplan.pipelines.freshness import Freshness, View, freshness
 from crossplan.pipelines.views import region_level
 from crossplan.serving.auth import Principal
 from crossplan.serving.plan_sharing import plan_read_by, reads_plan
+from crossplan.serving.settings import MIN_TOTAL, SUPPRESS_BELOW
 
 __all__ = [
     "INCIDENT_COLUMNS",
@@ -124,8 +125,8 @@ class SharingPolicy:
 
     panel: PanelVersion
     audience: Audience
-    suppress_below: int = 3
-    min_total: int = 3
+    suppress_below: int = SUPPRESS_BELOW
+    min_total: int = MIN_TOTAL
 
     @cached_property
     def region_level(self) -> frozenset[str] | None:

@@ -7,8 +7,9 @@ the path, and is a violation wherever it is.
 
 ``serving`` may import the other three; ``pipelines`` imports ``models`` and ``optimize`` (the
 planning use-case and the closed-loop evaluation); ``models`` imports nothing of ours but the
-forecast-table contract that ``optimize`` owns (``optimize.forecast``); ``optimize`` imports
-none of them, and nothing but ``serving`` imports ``serving`` (docs/design.md, "Layers").
+forecast-table contract that ``optimize`` owns (``optimize.forecast``) and the calendar of
+periods beside it (``optimize.periods``); ``optimize`` imports none of them, and nothing but
+``serving`` imports ``serving`` (docs/design.md, "Layers").
 
 Every import counts: at module level, inside functions, under ``TYPE_CHECKING``, relative
 ones, and ``importlib.import_module`` / ``__import__`` with a literal name. The checker runs on
@@ -45,7 +46,7 @@ NAMESPACE = "crossplan"
 ALLOWED: dict[str, tuple[str, ...]] = {
     "serving": ("serving", "pipelines", "models", "optimize"),
     "pipelines": ("pipelines", "models", "optimize"),
-    "models": ("models", "optimize.forecast"),
+    "models": ("models", "optimize.forecast", "optimize.periods"),
     "optimize": ("optimize",),
 }
 
@@ -210,6 +211,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     # the modules the snippets name, so that ``from X import Y`` can tell a module from a name
     for module in (
         "optimize/forecast.py",
+        "optimize/periods.py",
         "optimize/build.py",
         "serving/cli.py",
         "models/panel.py",
@@ -259,6 +261,7 @@ def test_the_checker_names_file_line_and_import(
     [
         ("models/ok.py", "from crossplan.optimize.forecast import FORECAST_COLUMNS\n"),  # the contract
         ("models/ok.py", "from crossplan.optimize import forecast\n"),  # the same, as a module
+        ("models/ok.py", "from crossplan.optimize.periods import season_length\n"),  # the calendar
         ("models/ok.py", "from scipy.optimize import minimize\n"),  # not ours
         ("pipelines/ok.py", "from crossplan.models import panel\nimport crossplan.optimize.build\n"),  # downwards
         ("pipelines/sub/ok.py", "from ..sibling import x\nfrom . import y\n"),  # its own

@@ -68,6 +68,7 @@ from crossplan.pipelines.database.operations import (
 from crossplan.pipelines.database.outbox import (
     AlertJob,
     Delivery,
+    Posts,
     claim_alert_job,
     claim_deliveries,
     finish_delivery,
@@ -131,6 +132,7 @@ __all__ = [
     "PlanStore",
     "PlanSummary",
     "PledgedUnit",
+    "Posts",
     "Proposal",
     "RevertResult",
     "Seeded",

@@ -21,7 +21,7 @@ replica posts each and records the outcome: :func:`finish_delivery` (delivered, 
 with its audit event in the same transaction) or :func:`retry_delivery` (due again later). A
 replica that dies between a post and its record leaves the delivery to be posted again when
 the lease runs out: the same body under the same delivery id, which a receiver uses to drop
-the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhooks`.
+the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhook_posts`.
 
 Times are the replicas' clocks (naive UTC, :func:`~pipelines.database.panel.utcnow`): their
 clocks must agree to well within a lease.
@@ -50,6 +50,7 @@ __all__ = [
     "PENDING",
     "AlertJob",
     "Delivery",
+    "Posts",
     "append_deliveries",
     "claim_alert_job",
     "claim_deliveries",
@@ -383,6 +384,19 @@ def _claimed_job(con: Connection, submission_id: int) -> AlertJob:
         int(row.attempts),
         str(row.claimed_by),
     )
+
+
+@dataclass(frozen=True)
+class Posts:
+    """What an act owes the webhooks of its alerts' audiences, in its own transaction:
+    webhook ids by audience label, and what is posted of a stored alert."""
+
+    targets: Mapping[str, Sequence[int]]
+    body: Callable[[AlertRecord], str]
+
+    def owe(self, con: Connection, alerts: Sequence[AlertRecord], moment: datetime) -> int:
+        """:func:`append_deliveries` of ``alerts``, in the caller's transaction."""
+        return append_deliveries(con, alerts, self.targets, self.body, moment)
 
 
 def append_deliveries(

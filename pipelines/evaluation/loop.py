@@ -14,7 +14,7 @@ from crossplan.optimize.curve import exact_value
 from crossplan.pipelines.evaluation.knowledge import Knowledge
 from crossplan.pipelines.evaluation.outcomes import gini
 from crossplan.pipelines.evaluation.policies import POLICIES, make_policy
-from crossplan.pipelines.simulate import World, simulate_world
+from crossplan.pipelines.simulate import World, WorldConfig, simulate_world
 
 __all__ = ["BLIND_SPOT_PERIODS", "EvaluationConfig", "PolicyRun", "run_policy"]
 
@@ -50,9 +50,9 @@ class EvaluationConfig:
     rounds: int = 26
     retrain_every: int = 4
     policies: tuple[str, ...] = POLICIES
-    countries: int = 6
-    regions: int = 60
-    periods: int = 156
+    countries: int = WorldConfig.countries
+    regions: int = WorldConfig.regions
+    periods: int = WorldConfig.periods
     solver: str = "cbc"
     mip_gap: float = 0.005
     time_limit: float = 30.0

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from crossplan.pipelines.backtest import backtest, candidates
+from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest, candidates
 from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import BLEND, add_blend
@@ -32,8 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
-    p.add_argument("--origins", type=int, default=26, help="forecast origins (default 26)")
-    p.add_argument("--horizon", type=int, default=4, help="largest horizon (default 4)")
+    p.add_argument(
+        "--origins",
+        type=int,
+        default=BACKTEST_ORIGINS,
+        help="forecast origins (default %(default)s)",
+    )
+    p.add_argument(
+        "--horizon", type=int, default=HORIZON, help="largest horizon (default %(default)s)"
+    )
     p.add_argument(
         "--refit-every", type=int, default=1, help="refit every N origins (default 1: always)"
     )

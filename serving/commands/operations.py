@@ -25,6 +25,7 @@ from crossplan.pipelines.database import (
     Need,
     OperationRecord,
     Outcome,
+    Posts,
     Proposal,
     UnitPledge,
     cancel,
@@ -44,7 +45,7 @@ from crossplan.pipelines.database import (
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import console, output_path, write_json
-from crossplan.serving.outbox import owe_posts
+from crossplan.serving.outbox import posts_for
 
 __all__ = ["register"]
 
@@ -119,7 +120,8 @@ def _run(args: argparse.Namespace) -> int:
     db = Database.connect()
     actor = Actor(f"cli:{getpass.getuser()}")
     now = utcnow()
-    _post([a for done in expire_due(db, now=now) for a in done.alerts], db)
+    posts = posts_for(db)
+    expire_due(db, now=now, posts=posts)
     if args.action == "list":
         found = list_operations(db, None, status=args.status, now=now)
         _write(args, {"operations": [o.to_dict(now, None) for o in found]})
@@ -131,11 +133,10 @@ def _run(args: argparse.Namespace) -> int:
         _print_one(operation, now)
         return 0
     if args.action == "seed":
-        return _seed(args, db, actor, now)
+        return _seed(args, db, actor, now, posts)
     if args.action == "value":
         return _value(args, db)
-    done = _act(args, db, actor, now)
-    _post(list(done.alerts), db)
+    done = _act(args, db, actor, now, posts)
     _write(args, done.operation.to_dict(now, None))
     steps = ", ".join(s.kind for s in done.steps)
     print(f"{done.operation.operation_id}: {steps}; now {done.operation.status(now)}",
@@ -143,7 +144,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -> Outcome:
+def _act(
+    args: argparse.Namespace, db: Database, actor: Actor, now: datetime, posts: Posts
+) -> Outcome:
+    """The step asked, with its alerts' posts owed in its transaction (the service's outbox
+    sends them, now or when a service starts)."""
     if args.action == "propose":
         if not args.regions or not args.periods or not args.need:
             raise ConfigurationError(
@@ -156,27 +161,28 @@ def _act(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) ->
             effort_multiplier=args.multiplier, deadline=args.deadline,
             operation_id=args.operation_id,
         )  # fmt: skip
-        return propose(db, load_panel(db).dataset, actor, proposal, now=now)
+        return propose(db, load_panel(db).dataset, actor, proposal, now=now, posts=posts)
     if args.action == "pledge":
         units = _units(args.unit)
         return pledge(db, load_panel(db).dataset, actor, args.id, units, party=args.country,
-                      now=now)  # fmt: skip
+                      now=now, posts=posts)  # fmt: skip
     if args.action == "decline":
         if not args.country:
             raise ConfigurationError("decline needs --country: the party that declines")
-        return decline(db, actor, args.id, reason=args.reason, party=args.country, now=now)
+        return decline(db, actor, args.id, reason=args.reason, party=args.country, now=now,
+                       posts=posts)  # fmt: skip
     if args.action == "withdraw":
-        return withdraw(db, actor, args.id, reason=args.reason, now=now)
+        return withdraw(db, actor, args.id, reason=args.reason, now=now, posts=posts)
     if not args.reason:
         raise ConfigurationError("cancel needs --reason TEXT: why it is called off")
-    return cancel(db, actor, args.id, reason=args.reason, now=now)
+    return cancel(db, actor, args.id, reason=args.reason, now=now, posts=posts)
 
 
-def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -> int:
+def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime, posts: Posts) -> int:
     dataset = load_panel(db).dataset
     periods = args.periods or [next_period(dataset.frequency, now)]
-    seeded = seed_operations(db, dataset, periods, actor=actor, deadline=args.deadline, now=now)
-    _post([a for s in seeded if s.proposed for a in s.proposed.alerts], db)
+    seeded = seed_operations(db, dataset, periods, actor=actor, deadline=args.deadline, now=now,
+                             posts=posts)  # fmt: skip
     _write(args, {"seeded": [s.to_dict() for s in seeded]})
     if not seeded:
         console.print("the resources name no joint operation to seed")
@@ -219,12 +225,6 @@ def _value(args: argparse.Namespace, db: Database) -> int:
         shifts = ", ".join(f"{n} in {p}" for p, n in s["shifts"].items())  # type: ignore[attr-defined]
         console.print(f"  suggested: {s['unit_id']}: {shifts}")
     return 0
-
-
-def _post(alerts: list[Any], db: Database) -> None:
-    """Owe the alerts' posts to the parties' webhooks in the shared database: the service's
-    outbox posts them (any replica, now or when one starts)."""
-    owe_posts(db, alerts)
 
 
 def _write(args: argparse.Namespace, payload: dict[str, Any]) -> None:

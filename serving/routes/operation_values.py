@@ -22,7 +22,7 @@ from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, OperationConflictError, Problem
 from crossplan.pipelines.pledge_value import PledgeValue, horizon_through, pledge_value
 from crossplan.serving.deps import PolicyDep, Reader, ServiceDep, SnapshotDep
-from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError
+from crossplan.serving.http_errors import PlanDeadlineError, PlanMemoryError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from crossplan.serving.routes.operations import OperationPath, documented_errors, expire_overdue
 

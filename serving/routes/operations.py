@@ -2,8 +2,8 @@
 last need confirms it; the proposer may withdraw it, any party cancel it.
 
 Each endpoint hands its request to :mod:`pipelines.database.operations`, which keeps the
-rules, writes the step with its audit line and the parties' alerts in one transaction, and
-returns them; the alerts are then posted to the parties' webhooks. Operations whose deadline
+rules and writes the step with its audit line, the parties' alerts and the posts they owe
+to the parties' webhooks in one transaction; the outbox then sends the posts. Operations whose deadline
 has passed are expired first. A key of a country that is not party to an operation is told
 nothing of it: it is not listed, and every path of it answers 404.
 """
@@ -41,6 +41,7 @@ from crossplan.serving.operation_schemas import (
     Status,
     WithdrawRequest,
 )
+from crossplan.serving.outbox import posts_for
 from crossplan.serving.schemas import ErrorBody
 
 __all__ = ["router"]
@@ -72,12 +73,14 @@ def _actor(who: Principal) -> Actor:
 
 def expire_overdue(svc: Service) -> None:
     """Write the expiry of the operations past their deadline, and post their alerts."""
-    svc.announce([a for done in expire_due(svc.db) for a in done.alerts])
+    if expire_due(svc.db, posts=posts_for(svc.db)):
+        svc.outbox.wake()
 
 
 def _answer(svc: Service, done: Outcome, who: Principal) -> OperationItem:
-    """Post the step's alerts; the operation as ``who``'s country reads it."""
-    svc.announce(list(done.alerts))
+    """The operation as ``who``'s country reads it; the outbox is woken to post the step's
+    alerts, owed in the step's own transaction."""
+    svc.outbox.wake()
     return OperationItem(**done.operation.to_dict(utcnow(), who.country))
 
 
@@ -91,7 +94,9 @@ def _answer(svc: Service, done: Outcome, who: Principal) -> OperationItem:
 )
 def propose_operation(body: ProposalRequest, who: Planner, svc: ServiceDep) -> OperationItem:
     expire_overdue(svc)
-    done = propose(svc.db, svc.current().dataset, _actor(who), body.proposal())
+    done = propose(
+        svc.db, svc.current().dataset, _actor(who), body.proposal(), posts=posts_for(svc.db)
+    )
     return _answer(svc, done, who)
 
 
@@ -136,7 +141,8 @@ def pledge_units(
 ) -> OperationItem:
     expire_overdue(svc)
     dataset = svc.current().dataset
-    done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party)
+    done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party,
+                posts=posts_for(svc.db))  # fmt: skip
     return _answer(svc, done, who)
 
 
@@ -150,7 +156,8 @@ def decline_operation(
     operation_id: OperationPath, body: DeclineRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
     expire_overdue(svc)
-    done = decline(svc.db, _actor(who), operation_id, reason=body.reason, party=body.party)
+    done = decline(svc.db, _actor(who), operation_id, reason=body.reason, party=body.party,
+                   posts=posts_for(svc.db))  # fmt: skip
     return _answer(svc, done, who)
 
 
@@ -164,7 +171,7 @@ def withdraw_operation(
     operation_id: OperationPath, body: WithdrawRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
     expire_overdue(svc)
-    done = withdraw(svc.db, _actor(who), operation_id, reason=body.reason)
+    done = withdraw(svc.db, _actor(who), operation_id, reason=body.reason, posts=posts_for(svc.db))
     return _answer(svc, done, who)
 
 
@@ -179,5 +186,5 @@ def cancel_operation(
     operation_id: OperationPath, body: CancelRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
     expire_overdue(svc)
-    done = cancel(svc.db, _actor(who), operation_id, reason=body.reason)
+    done = cancel(svc.db, _actor(who), operation_id, reason=body.reason, posts=posts_for(svc.db))
     return _answer(svc, done, who)

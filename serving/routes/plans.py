@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from crossplan.pipelines.database import PlanRecord, PlanStore, confirmed_operations
 from crossplan.serving.api import BAD_REQUEST, ERRORS
 from crossplan.serving.deps import Planner, PolicyDep, Reader, Service, ServiceDep, SnapshotDep
-from crossplan.serving.errors import PlanNotFoundError, error_body
 from crossplan.serving.geojson import plan_feature_collection
-from crossplan.serving.plan_runner import plan_on_snapshot
+from crossplan.serving.http_errors import PlanNotFoundError, error_body
+from crossplan.serving.plan_process import plan_on_snapshot
 from crossplan.serving.plan_sharing import with_parties
 from crossplan.serving.routing import CompactBodyRoute
 from crossplan.serving.schemas import (

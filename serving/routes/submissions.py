@@ -15,7 +15,7 @@ from crossplan.serving.deps import Reporter, Service, ServiceDep
 from crossplan.serving.schemas import ErrorBody, SubmissionResponse
 from crossplan.serving.sharing import Audience
 from crossplan.serving.snapshot import Snapshot
-from crossplan.serving.submissions import read_submission
+from crossplan.serving.upload_reader import read_submission
 
 __all__ = ["router"]
 

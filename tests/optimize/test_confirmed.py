@@ -15,16 +15,8 @@ from crossplan.optimize import InputError, Inputs, Status, plan_allocation
 from crossplan.optimize.command import Command, Confirmed, FixedEffort
 from crossplan.optimize.heuristics import greedy_allocation
 from crossplan.optimize.score import score
+from tests.optimize.test_command import AGREEMENT, JO, P
 
-P = "2026-03-02"
-AGREEMENT = {"countries": ["AAA", "BBB"], "regions": ["r2", "r3"]}
-JO = {
-    "operation_id": "JO-1",
-    "countries": ["AAA", "BBB"],
-    "regions": ["r2", "r3"],
-    "min_shifts_per_country": 2,
-    "effort_multiplier": 1.5,
-}
 # Nearly all activity is far from the operation: no plan would send shifts there unbidden.
 ACTIVITY = {"r1": 40.0, "r2": 0.5, "r3": 0.5, "r4": 40.0}
 AAA = Command(country="AAA", scope="national")

@@ -26,6 +26,7 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
         "candidate": "blend",
         "selection": {
             "reason": "blend has the lowest poisson_deviance",
+            "coverage_window": {"lo": 0.7, "hi": 0.9},
             "scores": {
                 "blend": _score(1.0, 0.8, True, 0.0, (0.0, 0.0)),
                 "last_value": _score(1.5, 0.78, True, 0.5, (0.2, 0.8)),
@@ -47,6 +48,8 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
     metrics = {"blend": {"observed": {"poisson_deviance": 1.0, "coverage80": 0.8}}}
     card = model_card(info, metrics, detection)
     assert "ratio" in card and "recent level" in card  # what it learns
+    # the window's numbers, from the selection's own fields, not from its reason
+    assert "| 80% interval coverage against observed counts | 0.7 | 0.9 |" in card
     assert "| **blend** (chosen) | 1.0000 | +0.0000 (+0.0000 .. +0.0000) | 0.800 |" in card
     # better but badly calibrated, and not beyond noise: each end of the interval is shown
     assert "| lightgbm | 0.9000 | -0.1000 (-0.3000 .. +0.1000) | 0.950 | 0.020 | 0.030 |" in card

@@ -17,11 +17,16 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from crossplan.pipelines.contract import load_dataset
-from crossplan.pipelines.database import Database
-from crossplan.pipelines.simulate import last_full_week, simulate_world
-from crossplan.serving.auth import KeyStore, Role, add_key
-from tests.serving.test_operations_story import THREE, A, B, C, _ok, _proposal, _weeks, bearer
+from crossplan.pipelines.simulate import last_full_week
+from tests.serving.test_operations_story import (
+    A,
+    B,
+    _ok,
+    _proposal,
+    _weeks,
+    bearer,
+    three_countries,
+)
 
 REGIONS = ("r002", "r006")
 
@@ -32,34 +37,9 @@ def world(
     stand_in_forecast: Callable[..., pd.DataFrame],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """The service on the three-country world ending last week: a planner and an analyst of
-    each country's border police, and the operator's admin."""
-    three = tmp_path_factory.mktemp("three")
-    simulate_world(**THREE, end=last_full_week(date.today())).write(three)
-    home = tmp_path_factory.mktemp("home")
-    forecast = home / "forecast.parquet"
-    stand_in_forecast(load_dataset(three)).to_parquet(forecast)
-    url = f"sqlite:///{home / 'crossplan.db'}"
-    db = Database.connect(url)
-    keys = KeyStore(db)
-    tokens = {"admin": add_key(keys, "admin", Role.ADMIN)}
-    for country in (A, B, C):
-        for role in (Role.ANALYST, Role.PLANNER):
-            name = f"{country.lower()}-{role.value}"
-            tokens[name] = add_key(keys, name, role, country=country, agency="Border Police")
-    db.dispose()
-    env = {
-        "CROSSPLAN_HOME": str(home),
-        "CROSSPLAN_DATA": str(three),
-        "CROSSPLAN_DATABASE_URL": url,
-        "CROSSPLAN_FORECAST_FILE": str(forecast),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        with TestClient(asgi_app) as client:
-            yield client, tokens
+    end = last_full_week(date.today())
+    with three_countries(asgi_app, stand_in_forecast, tmp_path_factory, end=end) as served:
+        yield served
 
 
 def _plan(client: TestClient, token: str) -> dict[str, Any]:

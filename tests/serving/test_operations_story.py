@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -38,16 +39,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(scope="module")
-def world(
+@contextmanager
+def three_countries(
     asgi_app: Any,
     stand_in_forecast: Callable[..., pd.DataFrame],
     tmp_path_factory: pytest.TempPathFactory,
+    **world: Any,
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """The service on the three-country world: a planner and an analyst of each country's
+    """The service on the three-country world (``world``: options of
+    :func:`simulate_world` beside :data:`THREE`): a planner and an analyst of each country's
     border police, an ALB admin, and the operator's admin."""
     three = tmp_path_factory.mktemp("three")
-    simulate_world(**THREE).write(three)
+    simulate_world(**THREE, **world).write(three)
     home = tmp_path_factory.mktemp("home")
     forecast = home / "forecast.parquet"
     stand_in_forecast(load_dataset(three)).to_parquet(forecast)
@@ -74,6 +77,16 @@ def world(
             mp.setenv(name, value)
         with TestClient(asgi_app) as client:
             yield client, tokens
+
+
+@pytest.fixture(scope="module")
+def world(
+    asgi_app: Any,
+    stand_in_forecast: Callable[..., pd.DataFrame],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    with three_countries(asgi_app, stand_in_forecast, tmp_path_factory) as served:
+        yield served
 
 
 def _weeks(n: int = 2) -> list[str]:

@@ -12,13 +12,21 @@ import pandas as pd
 import sqlalchemy as sa
 
 from crossplan.pipelines.database import (
+    Actor,
     AlertRecord,
     Database,
+    Need,
+    Posts,
+    Proposal,
     RevertResult,
     Submitter,
+    load_panel,
+    next_period,
+    propose,
     revert_submission,
     set_aside,
     submit_incidents,
+    utcnow,
 )
 
 #: The exit status of a child killed at its statement.
@@ -46,6 +54,15 @@ def submit(db: Database, rows: pd.DataFrame) -> None:
 
 def revert(db: Database, submission_id: int) -> None:
     revert_submission(db, submission_id, reason="wrong week", by=OPS)
+
+
+def proposal(db: Database, hook_id: int) -> None:
+    """The operator proposes a joint operation; its alerts' posts are owed to ``hook_id``."""
+    dataset = load_panel(db).dataset
+    week = next_period(dataset.frequency, utcnow())
+    needs = {"GRC": Need(4), "MKD": Need(4)}
+    drafted = Proposal(regions=("r001", "r004"), periods=(week,), needs=needs)
+    propose(db, dataset, Actor("cli:ops"), drafted, posts=Posts({"*": [hook_id]}, lambda a: "{}"))
 
 
 def quarantine(db: Database, submission_id: int) -> None:

@@ -20,13 +20,16 @@ from crossplan.pipelines.database import (
     audit_trail,
     latest_submission,
     list_alerts,
+    list_operations,
     list_submissions,
     load_panel,
     outbox_counts,
     quarantine_reason,
+    store_webhook,
     submit_incidents,
 )
 from crossplan.pipelines.database.alerts import OPERATOR_LABEL
+from crossplan.serving.auth import KeyStore, Principal, Role, add_key
 from tests.pipelines.database import killed_acts
 from tests.pipelines.database.killed_acts import GRC, KILLED, quarantine
 
@@ -107,3 +110,24 @@ def test_a_submission_set_aside_killed_before_its_alerts_leaves_nothing_of_it(
     assert quarantine_reason(shared_db, sent.submission_id) is not None
     assert [a for a, _ in _trail(shared_db)[:2]] == ["quarantine", "revert"]
     assert [a.kind for a in list_alerts(shared_db, _Operator())] == ["submission_quarantined"]
+
+
+def test_a_joint_operation_step_killed_before_its_posts_are_owed_leaves_nothing(
+    shared_db: Database, database_url: str
+) -> None:
+    add_key(KeyStore(shared_db), "ops", Role.ADMIN)
+    hook = store_webhook(shared_db, Principal("ops", Role.ADMIN), "http://127.0.0.1:9/hook",
+                         shown="http://127.0.0.1:9/hook", secret=None, limit=5)  # fmt: skip
+    trail = _trail(shared_db)
+    # killed after the operation, its event, audit line and alerts are written, before the
+    # posts of its alerts are owed
+    _kill_during(database_url, "INSERT INTO webhook_deliveries", "proposal", hook.id)
+    assert list_operations(shared_db, None) == []
+    assert _trail(shared_db) == trail
+    assert list_alerts(shared_db, _Operator()) == []
+    assert outbox_counts(shared_db).get("webhook_deliveries.pending", 0) == 0
+    # to the end: the operation, its alert and the post owed to the webhook, together
+    killed_acts.proposal(shared_db, hook.id)
+    assert len(list_operations(shared_db, None)) == 1
+    assert [a.kind for a in list_alerts(shared_db, _Operator())] == ["operation_proposed"]
+    assert outbox_counts(shared_db).get("webhook_deliveries.pending", 0) == 1
