@@ -116,7 +116,7 @@ def _read(plan_ids: list[str]) -> Any:
     """Each plan (its record and its body as the operator reads it), then the panel's
     dataset (region names, and the resources of plans whose request sent none)."""
     from crossplan.pipelines.database import Database, PlanStore, load_panel
-    from crossplan.serving.errors import PlanNotFoundError
+    from crossplan.serving.http_errors import PlanNotFoundError
     from crossplan.serving.sharing import OPERATOR, SharingPolicy
 
     db = Database.connect()
