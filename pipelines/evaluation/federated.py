@@ -8,13 +8,16 @@ coordination centre (:class:`~optimize.command.Command` of scope ``national``) t
   (:func:`pipelines.views.region_level`: its own and those its agreements cover — the rule
   of the service's views), on which it fits its own forecaster and forecasts them only;
   a region outside its view counts as no activity in its plans;
-* plans only its own units (they may still work the agreement regions its partners plan
-  for too: nobody coordinates that);
+* plans only its own units, reading of its partners' plans their effort in the agreement
+  regions they share with it, and re-plans in turn with them
+  (:mod:`pipelines.evaluation.coordination`), so that partners do not crowd a shared
+  region while another goes unpatrolled;
 * launches a joint operation only where every party pledges by the pledging rule
   (:mod:`pipelines.evaluation.pledging`), ``federated``; or never, ``federated_no_jo``.
 
 The world sees the pooled effort of every country's units, efficiency-weighted, times the
-multiplier of every operation launched there.
+multiplier of every operation launched there. ``coordination_rounds`` 0 plans every country
+alone, as partners that read nothing of each other's plans.
 """
 
 from __future__ import annotations
