@@ -8,19 +8,22 @@ coordination centre (:class:`~optimize.command.Command` of scope ``national``) t
   (:func:`pipelines.views.region_level`: its own and those its agreements cover — the rule
   of the service's views), on which it fits its own forecaster and forecasts them only;
   a region outside its view counts as no activity in its plans;
-* plans only its own units (they may still work the agreement regions its partners plan
-  for too: nobody coordinates that);
+* plans only its own units, reading of its partners' plans their effort in the agreement
+  regions they share with it, and re-plans in turn with them
+  (:mod:`pipelines.evaluation.coordination`), so that partners do not crowd a shared
+  region while another goes unpatrolled;
 * launches a joint operation only where every party pledges by the pledging rule
   (:mod:`pipelines.evaluation.pledging`), ``federated``; or never, ``federated_no_jo``.
 
 The world sees the pooled effort of every country's units, efficiency-weighted, times the
-multiplier of every operation launched there.
+multiplier of every operation launched there. ``coordination_rounds`` 0 plans every country
+alone, as partners that read nothing of each other's plans.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +33,7 @@ from crossplan.models import RiskForecaster
 from crossplan.optimize import Inputs, Plan, plan_allocation
 from crossplan.optimize.command import Command
 from crossplan.optimize.score import effort_multipliers
+from crossplan.pipelines.evaluation.coordination import coordinate
 from crossplan.pipelines.evaluation.knowledge import Knowledge, deviance, fit_forecaster
 from crossplan.pipelines.evaluation.pledging import Agreed, agree
 from crossplan.pipelines.views import region_level
@@ -58,6 +62,7 @@ class FederatedRunner:
     time_limit: float = 30.0
     effort_aware: bool = True
     model_params: Mapping[str, Any] = field(default_factory=dict)
+    coordination_rounds: int = 3
     _models: dict[str, RiskForecaster] = field(default_factory=dict)
     _round: int = 0
     forecast_error: float | None = None
@@ -68,10 +73,15 @@ class FederatedRunner:
         countries = sorted({u.country for u in knowledge.resources.units})
         forecasts = {c: self._forecast(knowledge, c) for c in countries}
         inputs = {c: self._inputs(knowledge, c, forecasts[c]) for c in countries}
+        made, plans = self._coordinate(knowledge, inputs)
         if self.joint_operations:
-            self.agreed = agree(inputs, self._solve)
+            self.agreed = agree(made, self._solve, plans)
+            if self.agreed.launched():
+                # a launch moved the parties' shifts: partners read them again
+                made, plans = self._coordinate(knowledge, self.agreed.inputs, self.agreed.plans)
+                self.agreed = replace(self.agreed, plans=plans, inputs=made)
         else:
-            self.agreed = Agreed({c: self._solve(i) for c, i in inputs.items()})
+            self.agreed = Agreed(plans, inputs=made)
         launched = self.agreed.launched()
         self.launched_operations = len(launched)
         own = pd.concat(
@@ -81,6 +91,17 @@ class FederatedRunner:
         self._round += 1
         ids = {d.operation_id for d in launched}
         return pooled_effort(next(iter(inputs.values())), self.agreed.plans.values(), ids)
+
+    def _coordinate(
+        self,
+        knowledge: Knowledge,
+        inputs: Mapping[str, Inputs],
+        plans: Mapping[str, Plan] | None = None,
+    ) -> tuple[dict[str, Inputs], dict[str, Plan]]:
+        if self.coordination_rounds == 0:
+            made = dict(inputs)
+            return made, dict(plans) if plans else {c: self._solve(i) for c, i in made.items()}
+        return coordinate(inputs, self._solve, knowledge.resources, self.coordination_rounds, plans)
 
     def _forecast(self, knowledge: Knowledge, country: str) -> pd.DataFrame:
         """The country's forecast of the regions of its view, from its view only."""

@@ -71,17 +71,21 @@ class Decision:
 @dataclass
 class Agreed:
     """What the parties agreed in the planned periods: each country's final plan (its
-    reservations confirmed, the others' pledges as fixed effort) and every decision."""
+    reservations confirmed, the others' pledges as fixed effort), the inputs it was made on,
+    and every decision."""
 
     plans: dict[str, Plan]
     decisions: list[Decision] = field(default_factory=list)
+    inputs: dict[str, Inputs] = field(default_factory=dict)
 
     def launched(self) -> list[Decision]:
         """The decisions that launched their operation."""
         return [d for d in self.decisions if d.launched]
 
 
-def agree(inputs: Mapping[str, Inputs], solve: Solve) -> Agreed:
+def agree(
+    inputs: Mapping[str, Inputs], solve: Solve, plans: Mapping[str, Plan] | None = None
+) -> Agreed:
     """Apply the pledging rule (module docstring) to every candidate joint operation.
 
     Parameters
@@ -91,9 +95,11 @@ def agree(inputs: Mapping[str, Inputs], solve: Solve) -> Agreed:
         hold the same joint operations and periods.
     solve
         Makes a plan of inputs (the evaluation's solver and limits).
+    plans
+        Each country's plan of its ``inputs`` as it stands; none: made here.
     """
-    plans = {c: solve(i) for c, i in inputs.items()}
-    agreement = Agreed(plans)
+    agreement = Agreed({c: plans[c] if plans else solve(i) for c, i in inputs.items()})
+    agreement.inputs = dict(inputs)
     if not inputs:
         return agreement
     first = next(iter(inputs.values()))
@@ -108,6 +114,7 @@ def agree(inputs: Mapping[str, Inputs], solve: Solve) -> Agreed:
                 continue
             for c, (plan, trial) in trials.items():
                 agreement.plans[c] = plan
+                agreement.inputs[c] = trial
                 inputs = {**inputs, c: trial}
                 for unit_id, n in trial.confirmed[-1].reserved.items():
                     reserved[c][unit_id] = reserved[c].get(unit_id, 0) + n

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from crossplan.pipelines.evaluation import EvaluationConfig, run_policy, summarize_runs
+from crossplan.pipelines.evaluation.coordination import PUBLISHED, shared_regions
 from crossplan.pipelines.evaluation.federated import FederatedRunner
 from crossplan.pipelines.evaluation.knowledge import Knowledge
 from crossplan.pipelines.evaluation.report import write_report
@@ -48,6 +49,26 @@ def test_each_country_assigns_only_its_own_units(planned) -> None:
         view = region_level(knowledge.regions, knowledge.resources, country)
         assert {a.region_id for a in plan.assignments} <= view
         assert any(region_country[a.region_id] == country for a in plan.assignments)
+        # what it read of its partners' plans: their effort in the regions both read
+        for row in runner.agreed.inputs[country].fixed_effort:
+            if row.source == PUBLISHED:
+                assert row.region_id in shared_regions(knowledge.resources, country, row.country)
+                assert row.region_id in view
+
+
+def test_partners_read_each_others_planned_effort_in_agreement_regions(planned) -> None:
+    runner, knowledge, _ = planned
+    assert runner.agreed is not None
+    read = {
+        (country, row.country)
+        for country, given in runner.agreed.inputs.items()
+        for row in given.fixed_effort
+        if row.source == PUBLISHED
+    }
+    # every pair that reads is a pair of partners, and some partners do read
+    assert read
+    for country, partner in read:
+        assert shared_regions(knowledge.resources, country, partner)
 
 
 def test_an_operation_launches_only_where_every_party_pledged(planned) -> None:
