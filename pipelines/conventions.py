@@ -17,5 +17,9 @@ GATE_METRIC = "poisson_deviance"
 #: Run tag naming the candidate a run registered (``lightgbm``, ``blend``, ``last_value`` ...).
 CANDIDATE_TAG = "champion.candidate"
 #: What the selection shows of each candidate's 80% interval beside the gate metric
-#: (``selection.json``, ``GET /model``): coverage, each end's misses, the interval score.
-INTERVAL_METRICS = ("coverage80", "below_q10", "above_q90", "interval_score80")
+#: (``selection.json``, ``GET /model``): coverage, each end's misses, the interval score,
+#: and the count-aware coverage and tails (randomized PIT; ``pipelines.metrics``).
+INTERVAL_METRICS = (
+    "coverage80", "below_q10", "above_q90", "interval_score80",
+    "pit_coverage80", "pit_below_q10", "pit_above_q90",
+)  # fmt: skip

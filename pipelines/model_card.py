@@ -35,9 +35,9 @@ def _scores(scores: dict[str, dict[str, Any]], chosen: str) -> list[str]:
     if not scores:
         return []
     lines = [
-        "| candidate | poisson_deviance | vs chosen (90% interval) | coverage80 | below_q10 | "
-        "above_q90 | interval_score80 | eligible |",
-        "|---|---|---|---|---|---|---|---|",
+        "| candidate | poisson_deviance | vs chosen (90% interval) | count-aware coverage80 | "
+        "coverage80 | below_q10 | above_q90 | interval_score80 | eligible |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
         label = f"**{name}** (chosen)" if name == chosen else name
@@ -46,7 +46,7 @@ def _scores(scores: dict[str, dict[str, Any]], chosen: str) -> list[str]:
         lines.append(
             f"| {label} | {s['poisson_deviance']:.4f} | "
             f"{vs.get('difference', float('nan')):+.4f} ({lo:+.4f} .. {hi:+.4f}) | "
-            f"{s['coverage80']:.3f} | {s.get('below_q10', float('nan')):.3f} | "
+            f"{s.get('pit_coverage80', s['coverage80']):.3f} | {s['coverage80']:.3f} | {s.get('below_q10', float('nan')):.3f} | "
             f"{s.get('above_q90', float('nan')):.3f} | "
             f"{s.get('interval_score80', float('nan')):.3f} | {'yes' if s['eligible'] else 'no'} |"
         )

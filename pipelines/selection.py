@@ -32,7 +32,13 @@ import pandas as pd
 
 from crossplan.models import PanelForecaster, blend_calibration, blend_weights
 from crossplan.models.base import calibrate
-from crossplan.pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
+from crossplan.pipelines.backtest import (
+    FORECAST_MEANS,
+    PIT_COLUMNS,
+    BacktestResult,
+    ProgressCallback,
+    backtest,
+)
 from crossplan.pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
 from crossplan.pipelines.metrics import poisson_deviances
 
@@ -96,6 +102,13 @@ def add_blend(
             blended[mean][rows] = np.einsum("ij,ij->i", columns[mean][rows], weights[step])
             q = intervals.quantiles(blended[mean][rows], horizon[rows])
             blended[lo][rows], blended[hi][rows] = q["q10"], q["q90"]
+        for mean, outcome, lo, hi in PIT_COLUMNS:
+            if lo in base:
+                known_y = outcome in base
+                y = base[outcome].to_numpy(float)[rows] if known_y else np.full(rows.sum(), np.nan)
+                pit = intervals.pit(y, blended[mean][rows], horizon[rows])
+                blended.setdefault(lo, np.full(len(index), np.nan))[rows] = pit[0]
+                blended.setdefault(hi, np.full(len(index), np.nan))[rows] = pit[1]
     final = [
         [float(v) for v in blend_weights(actual[known & (horizon == h)], p[known & (horizon == h)])]
         for h in range(1, result.horizon + 1)
