@@ -34,6 +34,7 @@ __all__ = [
     "capture",
     "coverage",
     "interval_score",
+    "interval_scores",
     "interval_width",
     "mae",
     "pai",
@@ -90,19 +91,26 @@ def pit_coverage(lo: np.ndarray, hi: np.ndarray, level: float = 0.8) -> float:
     return float(1.0 - np.mean(pit_share_below(lo, hi, tail) + pit_share_above(lo, hi, 1 - tail)))
 
 
-def interval_score(
+def interval_scores(
     y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float = INTERVAL_ALPHA
-) -> float:
-    """Mean interval score of central ``1 - alpha`` intervals (Gneiting and Raftery, 2007).
+) -> np.ndarray:
+    """Each central ``1 - alpha`` interval's score (Gneiting and Raftery, 2007).
 
     The width, plus ``2 / alpha`` times the distance by which an outcome falls outside: a
     proper score, so an interval too narrow to cover and one too wide both lose.
     """
     y, lo, hi = (np.asarray(a, float) for a in (y, lo, hi))
-    if not len(y):
-        return float("nan")
     below, above = np.maximum(lo - y, 0.0), np.maximum(y - hi, 0.0)
-    return float(np.mean(hi - lo + (2.0 / alpha) * (below + above)))
+    return np.asarray(hi - lo + (2.0 / alpha) * (below + above), float)
+
+
+def interval_score(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float = INTERVAL_ALPHA
+) -> float:
+    """Mean interval score (:func:`interval_scores`); NaN without forecasts."""
+    if not len(np.asarray(y)):
+        return float("nan")
+    return float(np.mean(interval_scores(y, lo, hi, alpha)))
 
 
 def pinball(y: np.ndarray, q: np.ndarray, level: float) -> float:

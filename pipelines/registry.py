@@ -12,18 +12,26 @@ a reason, which is recorded the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from crossplan.models import PanelForecaster
 from crossplan.models.legacy import old_module_paths
-from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, MODEL_NAME
+from crossplan.pipelines.conventions import (
+    BASELINES,
+    CANDIDATE_TAG,
+    COVERAGE_METRIC,
+    GATE_METRIC,
+    MODEL_NAME,
+)
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import Selection
 
@@ -44,8 +52,9 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-#: Allowed 80% interval coverage against observed counts: planners plan on q90, so an
-#: interval that misses more than a quarter of outcomes understates risk where plans are made.
+#: Allowed count-aware 80% interval coverage against observed counts (``COVERAGE_METRIC``):
+#: planners plan on q90, so an interval that misses more than a quarter of outcomes
+#: understates risk where plans are made.
 COVERAGE_RANGE = (0.75, 0.85)
 
 
@@ -84,7 +93,8 @@ def gate(
         challenger that another eligible candidate beats beyond noise on the same window is
         never promoted.
     """
-    dev, cov = float(challenger[GATE_METRIC]), float(challenger["coverage80"])
+    dev = float(challenger[GATE_METRIC])
+    cov = float(challenger.get(COVERAGE_METRIC, challenger["coverage80"]))
     lo, hi = COVERAGE_RANGE
     best = None if champion is None else float(champion[GATE_METRIC])
     scores = None if selection is None else selection.scores
@@ -96,24 +106,79 @@ def gate(
         return Decision(promote, reason, dev, cov, best, champion_version, name, scores)
 
     if selection is not None and name in selection.scores:
-        if not selection.scores[name].get("eligible", True):
-            return decide(False, f"{name} is not eligible on this window")
         beaten = selection.scores[name].get("beaten_by", [])
         if beaten:
             return decide(
                 False, f"beaten beyond noise on the same window by {', '.join(sorted(beaten))}"
             )
+        if selection.scores[name].get("note"):
+            return decide(False, f"{name} {selection.scores[name]['note']}")
+        if selection.compromise:
+            return _compromise(decide, selection, name, dev, cov, champion, best)
+        if not selection.scores[name].get("eligible", True):
+            return decide(False, f"{name} is not eligible on this window")
 
     if not lo <= cov <= hi:
-        return decide(False, f"80% interval coverage {cov:.3f} is outside [{lo}, {hi}]")
+        return decide(False, f"count-aware 80% coverage {cov:.3f} is outside [{lo}, {hi}]")
     if best is None:
-        return decide(True, f"no champion yet; coverage {cov:.3f} is within [{lo}, {hi}]")
+        return decide(
+            True, f"no champion yet; count-aware coverage {cov:.3f} is within [{lo}, {hi}]"
+        )
     if dev < best:
         return decide(
             True,
             f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
-            f"coverage {cov:.3f} is within [{lo}, {hi}]",
+            f"count-aware coverage {cov:.3f} is within [{lo}, {hi}]",
         )
+    return decide(
+        False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
+    )
+
+
+def _compromise(
+    decide: Callable[[bool, str], Decision],
+    selection: Selection,
+    name: str,
+    dev: float,
+    cov: float,
+    champion: dict[str, float] | None,
+    best: float | None,
+) -> Decision:
+    """A candidate chosen with no calibrated one: promoted when it is worth more than none.
+
+    With no champion it is promoted when it beats the naive baselines beyond noise (a
+    service with a model whose intervals are off, and says so, beats one with no model);
+    over a champion, only when that champion's intervals are off too and it beats its
+    deviance.
+    """
+    lo, hi = COVERAGE_RANGE
+    beats = set(selection.scores[name].get("beats", []))
+    baselines = [b for b in BASELINES if b in selection.scores and b != name]
+    missed = [b for b in baselines if b not in beats]
+    if name in BASELINES or missed or not baselines:
+        return decide(
+            False,
+            f"{name} does not beat the naive baselines beyond noise "
+            f"({', '.join(missed or [name])}); a compromise is not promoted on its own",
+        )
+    if champion is None or best is None:
+        return decide(
+            True,
+            f"no champion yet; promoted as a compromise: it beats {', '.join(baselines)} "
+            f"beyond noise, but its count-aware coverage {cov:.3f} is outside [{lo}, {hi}] "
+            "(its intervals are not calibrated)",
+        )
+    champion_cov = float(champion.get(COVERAGE_METRIC, champion.get("coverage80", np.nan)))
+    if lo <= champion_cov <= hi:
+        return decide(
+            False, f"the champion's count-aware coverage {champion_cov:.3f} is within "
+            f"[{lo}, {hi}]; a compromise does not replace a calibrated champion",
+        )  # fmt: skip
+    if dev < best:
+        return decide(
+            True, f"a compromise, over a champion whose coverage {champion_cov:.3f} is off "
+            f"too: deviance {dev:.4f} beats its {best:.4f} on the same window",
+        )  # fmt: skip
     return decide(
         False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
     )

@@ -39,8 +39,8 @@ from crossplan.pipelines.backtest import (
     ProgressCallback,
     backtest,
 )
-from crossplan.pipelines.conventions import GATE_METRIC, INTERVAL_METRICS
-from crossplan.pipelines.metrics import poisson_deviances
+from crossplan.pipelines.conventions import COVERAGE_METRIC, GATE_METRIC, INTERVAL_METRICS
+from crossplan.pipelines.metrics import interval_scores, poisson_deviances
 
 __all__ = [
     "BLEND",
@@ -135,6 +135,7 @@ class NoiseTest:
     seed: int
     origins: int
     block: int
+    metric: str = GATE_METRIC
 
     def difference(self, a: str, b: str) -> tuple[float, float]:
         """The ``level`` interval of ``deviance(a) - deviance(b)`` over the replicates."""
@@ -149,7 +150,7 @@ class NoiseTest:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "method": "paired moving-block bootstrap of mean Poisson deviance over forecast "
+            "method": f"paired moving-block bootstrap of mean {self.metric} over forecast "
             "origins (circular blocks; every candidate on the same draws)",
             "replicates": len(self.draws),
             "level": self.level,
@@ -168,8 +169,11 @@ def paired_bootstrap(
     replicates: int = 2000,
     level: float = 0.9,
     seed: int = 0,
+    metric: str = GATE_METRIC,
 ) -> NoiseTest:
-    """Bootstrap every candidate's mean deviance on the same resampled forecast origins.
+    """Bootstrap every candidate's mean ``metric`` on the same resampled forecast origins.
+
+    ``metric`` is ``poisson_deviance`` (the gate's) or ``interval_score80``.
 
     What is uncertain about a backtest is time: which periods happened to fall in its
     window. The regions are not a sample of other places; they are the places the model
@@ -180,7 +184,12 @@ def paired_bootstrap(
     the drawn origins. Only cells every candidate forecast count.
     """
     rows = predictions[predictions["model"].isin(names)].dropna(subset=["actual", "prediction"])
-    rows = rows.assign(unit=poisson_deviances(rows["actual"], rows["prediction"]))
+    unit = (
+        interval_scores(rows["actual"], rows["q10"], rows["q90"])
+        if metric == "interval_score80"
+        else poisson_deviances(rows["actual"], rows["prediction"])
+    )
+    rows = rows.assign(unit=unit)
     cell = ["origin", "horizon", "region_id", "category", "period"]
     rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
     o_idx, origins = pd.factorize(rows["origin"], sort=True)
@@ -202,7 +211,7 @@ def paired_bootstrap(
     draws = draws[np.isfinite(draws).all(axis=1)]
     if not len(draws):
         draws = np.full((1, n_m), np.nan)
-    return NoiseTest(list(names), draws, level, seed, n_o, block)
+    return NoiseTest(list(names), draws, level, seed, n_o, block, metric)
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,8 @@ class Selection:
     reason: str
     scores: dict[str, dict[str, Any]]
     test: dict[str, Any] = field(default_factory=dict)
+    #: What the choice gave up, in words; empty when the chosen candidate is eligible.
+    compromise: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,15 +242,18 @@ def select(
 
     Eligible candidates are walked from the simplest to the most complex
     (:data:`SIMPLICITY`); the first is the incumbent, and a candidate replaces the incumbent
-    only if it beats it beyond noise (:meth:`NoiseTest.beats`).
+    only if it beats it beyond noise (:meth:`NoiseTest.beats`). When no candidate is
+    eligible the walk runs over the candidates whose interval score (a proper score of the
+    interval) no other beats beyond noise, and the selection says what it compromised on;
+    the closest coverage never decides.
 
     Parameters
     ----------
     result
         The backtest of every candidate (blend included) on one window.
     coverage_range
-        Allowed 80% interval coverage against observed counts, inclusive: the candidates in
-        it are eligible.
+        Allowed count-aware 80% coverage (:data:`~pipelines.conventions.COVERAGE_METRIC`)
+        against observed counts, inclusive: the candidates in it are eligible.
     counts_only
         Candidates that forecast observed counts on a panel that records effort: scored,
         never chosen.
@@ -248,34 +262,71 @@ def select(
     """
     metrics = {name: m["observed"] for name, m in result.metrics().items()}
     lo, hi = coverage_range
-    rank = {name: i for i, name in enumerate(SIMPLICITY)}
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
-        value, cov = float(m[gate_metric]), float(m["coverage80"])
+        value, cov = float(m[gate_metric]), float(m.get(COVERAGE_METRIC, m["coverage80"]))
         ok = lo <= cov <= hi and name not in counts_only and bool(np.isfinite(value))
-        scores[name] = {gate_metric: value, **{k: float(m[k]) for k in INTERVAL_METRICS}}
+        scores[name] = {
+            gate_metric: value,
+            **{k: float(m.get(k, np.nan)) for k in INTERVAL_METRICS},
+        }
         scores[name]["eligible"] = ok
         if name in counts_only:
             scores[name]["note"] = "forecasts observed counts, not activity"
-    eligible = [n for n, s in scores.items() if s["eligible"]]
+    names = list(metrics)
     noise = paired_bootstrap(
-        result.predictions, list(metrics), block=result.horizon, replicates=replicates, seed=seed
+        result.predictions, names, block=result.horizon, replicates=replicates, seed=seed
     )
     for name in scores:
-        scores[name]["beaten_by"] = [
-            other for other in eligible if other != name and noise.beats(other, name)
+        scores[name]["beats"] = [o for o in names if o != name and noise.beats(name, o)]
+    pool = [n for n, s in scores.items() if s["eligible"]]
+    compromise = ""
+    if not pool:
+        allowed = [
+            n for n in scores if n not in counts_only and np.isfinite(scores[n][gate_metric])
         ]
-    if not eligible:
-        allowed = [n for n in scores if n not in counts_only] or list(scores)
-        best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - (lo + hi) / 2))
-        reason = (
-            f"no candidate that forecasts activity has 80% coverage within [{lo}, {hi}]; "
-            f"closest: {best}"
-            if counts_only
-            else f"no candidate has 80% coverage within [{lo}, {hi}]; closest: {best}"
-        )
-        return _selection(best, reason, scores, noise, gate_metric)
-    by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
+        pool, compromise = _fallback(result, allowed or names, scores, (lo, hi), replicates, seed)
+        if not allowed:
+            compromise += "; none forecasts activity, so none may be champion"
+    for name in scores:
+        scores[name]["beaten_by"] = [o for o in pool if o != name and noise.beats(o, name)]
+    chosen, reason = _walk(pool, scores, gate_metric)
+    if compromise:
+        reason += f"; {compromise}"
+    else:
+        reason += f"; eligible: count-aware coverage within [{lo}, {hi}]"
+    return _selection(chosen, reason, scores, noise, gate_metric, compromise)
+
+
+def _fallback(
+    result: BacktestResult,
+    allowed: list[str],
+    scores: dict[str, dict[str, Any]],
+    window: tuple[float, float],
+    replicates: int,
+    seed: int,
+) -> tuple[list[str], str]:
+    """With no eligible candidate: those whose interval score no other beats beyond noise."""
+    by_interval = paired_bootstrap(
+        result.predictions, allowed, block=result.horizon, replicates=replicates, seed=seed,
+        metric="interval_score80",
+    )  # fmt: skip
+    pool = [n for n in allowed if not any(by_interval.beats(o, n) for o in allowed if o != n)]
+    for name in allowed:
+        scores[name]["interval_score_best"] = name in pool
+    covs = ", ".join(f"{n} {scores[n][COVERAGE_METRIC]:.3f}" for n in allowed)
+    return pool, (
+        f"compromise: no candidate that forecasts activity has count-aware 80% coverage within "
+        f"[{window[0]}, {window[1]}] ({covs}); chosen by deviance among those whose interval "
+        "score no other beats beyond noise, so its intervals are the best available, "
+        "not calibrated"
+    )
+
+
+def _walk(pool: list[str], scores: dict[str, dict[str, Any]], gate_metric: str) -> tuple[str, str]:
+    """From the simplest candidate of ``pool``, each replaced only by one that beats it."""
+    rank = {name: i for i, name in enumerate(SIMPLICITY)}
+    by_rank = sorted(pool, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
     chosen, replaced = by_rank[0], []
     for name in by_rank[1:]:
         if name in scores[chosen]["beaten_by"]:
@@ -290,13 +341,12 @@ def select(
     if replaced:
         reason += f" replaced {', then '.join(replaced)}, each beaten beyond noise"
     else:
-        reason += " is the simplest eligible candidate"
+        reason += " is the simplest candidate in the running"
     passed = [n for n in by_rank if n not in (*replaced, chosen)]
     later = [n for n in passed if rank.get(n, len(rank)) > rank.get(chosen, len(rank))]
     if later:
         reason += f"; {', '.join(later)} did not beat it beyond noise"
-    reason += f"; eligible: coverage within [{lo}, {hi}]"
-    return _selection(chosen, reason, scores, noise, gate_metric)
+    return chosen, reason
 
 
 def _selection(
@@ -305,6 +355,7 @@ def _selection(
     scores: dict[str, dict[str, Any]],
     noise: NoiseTest,
     gate_metric: str,
+    compromise: str = "",
 ) -> Selection:
     for name, s in scores.items():
         lo, hi = noise.difference(name, chosen)
@@ -312,7 +363,7 @@ def _selection(
             "difference": s[gate_metric] - scores[chosen][gate_metric],
             f"interval{round(noise.level * 100)}": [lo, hi],
         }
-    return Selection(chosen, reason, scores, noise.describe())
+    return Selection(chosen, reason, scores, noise.describe(), compromise)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
                 "candidate": chosen,
                 "champion": "yes" if result.decision.promote else "no (challenger)",
                 "decision": result.decision.reason,
+                **(
+                    {"compromise": result.selection.compromise}
+                    if result.selection.compromise
+                    else {}
+                ),
                 **{f"backtest_{k}": round(v, 4) for k, v in main.items()},
                 "seconds": round(result.seconds, 1),
             },

@@ -76,7 +76,9 @@ def test_train_register_gate_promote_load(
         "smuggling_of_migrants",
         "trafficking_in_persons",
     }
-    assert champion.metrics["observed"]["coverage80"] == first["decision"]["challenger_coverage"]
+    assert (
+        champion.metrics["observed"]["pit_coverage80"] == first["decision"]["challenger_coverage"]
+    )
     assert champion.selection["candidate"] == chosen
     assert set(champion.selection["candidates"]) == set(scores)
 
