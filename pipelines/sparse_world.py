@@ -88,7 +88,7 @@ def sparse_world(
                 "type": "Polygon",
                 "coordinates": [_cell(int(ring[i]), int(sector[i]), rings, sectors)],
             },
-        }  # fmt: skip
+        }
         for i in range(n)
     ]
     # Routes: a sector per ring, from the outer ring inward, moving one sector at most per ring.
