@@ -126,6 +126,17 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "",
         "## How it was chosen",
         "",
+        *(
+            [
+                f"The verdict rests on {selection['test']['origins']} forecast origins "
+                f"({selection['test'].get('replicates', '?')} bootstrap replicates in blocks "
+                f"of {selection['test'].get('block', '?')} origins); fewer origins resolve "
+                "fewer differences.",
+                "",
+            ]
+            if selection.get("test", {}).get("origins")
+            else []
+        ),
         selection.get("reason", ""),
         "",
         *(

@@ -48,6 +48,7 @@ __all__ = [
     "NoiseTest",
     "Selection",
     "add_blend",
+    "judge",
     "paired_bootstrap",
     "select",
 ]
@@ -401,7 +402,24 @@ def compare(
     refit_every, frequency).
     """
     result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
-    result, weights = add_blend(result, list(models))
+    return judge(result, models, coverage_range, has_effort=has_effort, seed=seed)
+
+
+def judge(
+    result: BacktestResult,
+    models: Mapping[str, PanelForecaster],
+    coverage_range: tuple[float, float],
+    *,
+    has_effort: bool,
+    seed: int = 0,
+    blend: bool = True,
+) -> Comparison:
+    """The verdict on a backtest of ``models``, by the rule training uses: their blend added
+    (when ``blend`` and there are several), then :func:`select`. Every door that names a
+    winner (``crossplan train``, ``crossplan backtest``) goes through here."""
+    weights: list[list[float]] = [[1.0] * len(models)] * result.horizon
+    if blend and len(models) > 1:
+        result, weights = add_blend(result, list(models))
     barred = forecasts_counts(models, weights) if has_effort else set()
     return Comparison(
         result, weights, select(result, coverage_range, GATE_METRIC, barred, seed=seed)

@@ -17,6 +17,8 @@ from crossplan.pipelines import registry, tracking
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
+from crossplan.pipelines.backtest import BacktestResult
+from crossplan.pipelines.selection import select
 from crossplan.pipelines.train import train
 from crossplan.serving.cli import main
 
@@ -161,7 +163,17 @@ def test_backtest_command_writes_results(
         "moving_average",
         "blend",
     }
-    assert "Backtest against observed counts" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Backtest against observed counts" in printed
+    # One verdict across doors: the winner by training's rule, on the backtest's own origins.
+    verdict = json.loads(blended.read_text())["selection"]
+    assert verdict["test"]["origins"] == 2 and verdict["candidate"] in verdict["scores"]
+    assert "interval90" in verdict["scores"]["blend"]["vs_chosen"]
+    assert "Winner by the rule of crossplan train" in printed
+    frame = pd.read_csv(preds, parse_dates=["origin", "period"])
+    result = BacktestResult(frame, sorted(frame["origin"].unique()), 2, False)
+    same = select(result, registry.COVERAGE_RANGE)
+    assert same.candidate == doc["selection"]["candidate"]
     header = preds.read_text().splitlines()[0].split(",")
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
                            "actual", "prediction", "q10", "q90"]  # fmt: skip
