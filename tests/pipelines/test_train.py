@@ -14,10 +14,10 @@ from mlflow.tracking import MlflowClient
 
 from crossplan.optimize.forecast import FORECAST_COLUMNS
 from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.backtest import BacktestResult
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
-from crossplan.pipelines.backtest import BacktestResult
 from crossplan.pipelines.selection import select
 from crossplan.pipelines.train import train
 from crossplan.serving.cli import main
