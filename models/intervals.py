@@ -24,6 +24,8 @@ Bands above those seen in calibration keep nominal levels (``G`` the identity).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator
@@ -35,7 +37,7 @@ _GRID_HI = np.round(np.arange(0.51, 1.00, 0.01), 2)
 
 _BANDS = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0])  # edges of the bands of the mean
 _MIN_BAND = 200  # outcomes needed to calibrate a band on its own
-_MAX_ROWS = 20_000  # held-out outcomes a band's search looks at (a seeded subsample beyond)
+_MAX_ROWS = 8_000  # held-out outcomes a band's search looks at (a seeded subsample beyond)
 
 
 def pit_share_below(lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
@@ -94,10 +96,18 @@ def _levels(cdf_before: np.ndarray, cdf_y: np.ndarray, tail: float) -> tuple[flo
         drift = 1e-6 * ((lo - tail) ** 2 + (hi - 1.0 + tail) ** 2)
         return np.asarray((below - tail) ** 2 + (above - tail) ** 2 + drift)
 
+    def search(grid: np.ndarray, cost: Callable[[np.ndarray], np.ndarray]) -> float:
+        # Coarse (every fourth level), then the levels around the best: the misses move
+        # smoothly with a level, and this is fitted once per model and band.
+        coarse = grid[::4]
+        best = int(np.argmin(cost(coarse))) * 4
+        fine = grid[max(best - 3, 0) : best + 4]
+        return float(fine[np.argmin(cost(fine))])
+
     lo, hi = tail, 1.0 - tail
-    for _ in range(3):
-        lo = float(_GRID_LO[np.argmin(misses(_GRID_LO, np.full(len(_GRID_LO), hi)))])
-        hi = float(_GRID_HI[np.argmin(misses(np.full(len(_GRID_HI), lo), _GRID_HI))])
+    for _ in range(2):
+        lo = search(_GRID_LO, lambda g: misses(g, np.full(len(g), hi)))
+        hi = search(_GRID_HI, lambda g: misses(np.full(len(g), lo), g))
     return lo, hi
 
 
