@@ -106,8 +106,8 @@ def _levels(cdf_before: np.ndarray, cdf_y: np.ndarray, tail: float) -> tuple[flo
 
     lo, hi = tail, 1.0 - tail
     for _ in range(2):
-        lo = search(_GRID_LO, lambda g: misses(g, np.full(len(g), hi)))
-        hi = search(_GRID_HI, lambda g: misses(np.full(len(g), lo), g))
+        lo = search(_GRID_LO, lambda g, hi=hi: misses(g, np.full(len(g), hi)))  # type: ignore[misc]
+        hi = search(_GRID_HI, lambda g, lo=lo: misses(np.full(len(g), lo), g))  # type: ignore[misc]
     return lo, hi
 
 
