@@ -30,7 +30,6 @@ from crossplan.pipelines.backtest import candidates
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.metrics import poisson_deviance
 from crossplan.pipelines.panels.nkill import write_nkill_panel
-from crossplan.pipelines.registry import COVERAGE_RANGE
 from crossplan.pipelines.selection import compare
 
 ORIGINS, HORIZON = 26, 4
@@ -76,7 +75,7 @@ def main() -> None:
         models = candidates(HORIZON, has_effort=ds.has_effort)
         start = time.perf_counter()
         comparison = compare(
-            ds.incidents, ds.regions, ds.adjacency, models, COVERAGE_RANGE,
+            ds.incidents, ds.regions, ds.adjacency, models,
             has_effort=ds.has_effort, origins=ORIGINS, horizon=HORIZON, refit_every=1,
             frequency=ds.frequency,
         )  # fmt: skip

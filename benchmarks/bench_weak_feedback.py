@@ -20,7 +20,6 @@ from benchmarks._table import print_table
 from crossplan.models import RiskForecaster
 from crossplan.models.synthetic import generate_panel
 from crossplan.pipelines.backtest import backtest, default_models
-from crossplan.pipelines.registry import COVERAGE_RANGE
 from crossplan.pipelines.selection import compare
 
 SHIFTS_PER_REGION, SEED = 0.2, 1
@@ -31,7 +30,7 @@ def main() -> None:
     world = generate_panel(40, 156, countries=3, shifts_per_region=SHIFTS_PER_REGION, seed=SEED)
     start = time.perf_counter()
     comparison = compare(
-        world.panel, world.regions, world.adjacency, default_models(4), COVERAGE_RANGE,
+        world.panel, world.regions, world.adjacency, default_models(4),
         has_effort=True, truth=world.truth, origins=ORIGINS, horizon=HORIZON,
         refit_every=REFIT_EVERY,
     )  # fmt: skip

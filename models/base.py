@@ -24,7 +24,8 @@ from crossplan.models.detection import DetectionModel
 from crossplan.models.errors import PanelError
 from crossplan.models.features import RegionContext, region_context
 from crossplan.models.intervals import CountIntervals
-from crossplan.models.panel import PanelArrays, future_periods, to_arrays
+from crossplan.models.panel import PanelArrays, to_arrays
+from crossplan.optimize.periods import future_periods
 
 __all__ = ["CALIBRATION_COLUMNS", "PanelForecaster", "calibrate"]
 

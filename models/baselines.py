@@ -17,8 +17,9 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from crossplan.models.base import PanelForecaster
 from crossplan.models.features import rolling_mean
-from crossplan.models.panel import PanelArrays, season_length
+from crossplan.models.panel import PanelArrays
 from crossplan.models.tabular import FeatureForecaster
+from crossplan.optimize.periods import season_length
 
 __all__ = ["LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"]
 

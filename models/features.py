@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from crossplan.models.panel import PanelArrays, future_periods, season_length, to_arrays
+from crossplan.models.panel import PanelArrays, to_arrays
+from crossplan.optimize.periods import future_periods, season_length
 
 __all__ = [
     "LEVEL_FLOOR",

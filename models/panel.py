@@ -13,75 +13,27 @@ import numpy as np
 import pandas as pd
 
 from crossplan.models.errors import PanelError
+from crossplan.optimize.periods import FREQUENCIES, frequency_of, period_range
 
-__all__ = [
-    "FREQUENCIES",
-    "PanelArrays",
-    "future_periods",
-    "infer_frequency",
-    "period_fits",
-    "season_length",
-    "to_arrays",
-]
-
-FREQUENCIES = ("weekly", "monthly", "yearly")
-_SEASON = {"weekly": 52, "monthly": 12, "yearly": 1}
-
-
-def season_length(frequency: str) -> int:
-    """Periods per seasonal cycle: 52 for weekly, 12 for monthly, 1 (none) for yearly."""
-    return _SEASON[frequency]
-
-
-def period_fits(dates: pd.Series) -> dict[str, pd.Series]:
-    """Which frequencies each date starts a period of (periods are dated by their start:
-    docs/design.md, "Data contract v1"): ``weekly`` a Monday, ``monthly`` the first of a month, ``yearly`` 1 January, each
-    at midnight."""
-    midnight = dates.dt.normalize() == dates
-    first = midnight & (dates.dt.day == 1)
-    return {
-        "weekly": midnight & (dates.dt.day_of_week == 0),
-        "monthly": first,
-        "yearly": first & (dates.dt.month == 1),
-    }
+__all__ = ["PanelArrays", "infer_frequency", "to_arrays"]
 
 
 def infer_frequency(periods: pd.Series | pd.DatetimeIndex) -> str:
-    """The coarsest frequency whose period starts every date is (see :func:`period_fits`).
-
-    Whole periods may be missing: a yearly panel without 2001 is still yearly.
+    """The coarsest frequency whose period starts every date is
+    (:func:`optimize.periods.frequency_of`).
 
     Raises
     ------
     PanelError
         When no frequency fits every date.
     """
-    dates = pd.Series(pd.DatetimeIndex(periods).unique())
-    fits = period_fits(dates)
-    for freq in reversed(FREQUENCIES):
-        if fits[freq].all():
-            return freq
-    raise PanelError(
-        "the periods match no frequency: weekly periods start on a Monday, monthly on the "
-        "first of a month, yearly on 1 January"
-    )
-
-
-def _offset(frequency: str, steps: int) -> pd.DateOffset:
-    if frequency == "weekly":
-        return pd.DateOffset(weeks=steps)
-    if frequency == "monthly":
-        return pd.DateOffset(months=steps)
-    return pd.DateOffset(years=steps)
-
-
-def future_periods(last: pd.Timestamp, frequency: str, horizon: int) -> pd.DatetimeIndex:
-    """The ``horizon`` period starts that follow ``last``."""
-    return pd.DatetimeIndex([last + _offset(frequency, h) for h in range(1, horizon + 1)])
-
-
-def _period_range(first: pd.Timestamp, last: pd.Timestamp, frequency: str) -> pd.DatetimeIndex:
-    return pd.date_range(first, last, freq=_offset(frequency, 1))
+    frequency = frequency_of(periods)
+    if frequency is None:
+        raise PanelError(
+            "the periods match no frequency: weekly periods start on a Monday, monthly on the "
+            "first of a month, yearly on 1 January"
+        )
+    return frequency
 
 
 @dataclass(frozen=True)
@@ -145,7 +97,7 @@ def to_arrays(
     freq = frequency or infer_frequency(periods)
     if freq not in FREQUENCIES:
         raise PanelError(f"unknown frequency {freq!r}; expected one of {FREQUENCIES}")
-    grid = _period_range(periods.min(), periods.max(), freq)
+    grid = period_range(periods.min(), periods.max(), freq)
     cats = (
         panel[category_col].astype(str) if category_col in panel else pd.Series("all", panel.index)
     )

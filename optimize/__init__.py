@@ -18,13 +18,14 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from crossplan.optimize.allocate import plan_allocation
     from crossplan.optimize.build import AllocationProblem, build_problem
     from crossplan.optimize.command import Command, FixedEffort
     from crossplan.optimize.curve import DEFAULT_TOLERANCE
     from crossplan.optimize.diagnose import elastic_diagnosis, precheck
     from crossplan.optimize.errors import InputError, InputProblem, OptimizeError, SolverError
     from crossplan.optimize.forecast import FORECAST_COLUMNS, Forecast, ForecastRow
-    from crossplan.optimize.inputs import Inputs, RegionTable
+    from crossplan.optimize.inputs import Inputs
     from crossplan.optimize.plan import (
         Assignment,
         Finding,
@@ -33,9 +34,9 @@ if TYPE_CHECKING:
         RegionOutcome,
         Status,
     )
-    from crossplan.optimize.planner import plan_allocation
+    from crossplan.optimize.region_table import RegionTable
     from crossplan.optimize.resources import Agreement, JointOperation, Policy, Resources, Unit
-    from crossplan.optimize.solvers import SOLVERS, Solver
+    from crossplan.optimize.solver_runs import SOLVERS, Solver
 
 _HOME = {
     "crossplan.optimize.build": ("AllocationProblem", "build_problem"),
@@ -44,7 +45,8 @@ _HOME = {
     "crossplan.optimize.diagnose": ("elastic_diagnosis", "precheck"),
     "crossplan.optimize.errors": ("InputError", "InputProblem", "OptimizeError", "SolverError"),
     "crossplan.optimize.forecast": ("FORECAST_COLUMNS", "Forecast", "ForecastRow"),
-    "crossplan.optimize.inputs": ("Inputs", "RegionTable"),
+    "crossplan.optimize.inputs": ("Inputs",),
+    "crossplan.optimize.region_table": ("RegionTable",),
     "crossplan.optimize.plan": (
         "Assignment",
         "Finding",
@@ -53,9 +55,9 @@ _HOME = {
         "RegionOutcome",
         "Status",
     ),
-    "crossplan.optimize.planner": ("plan_allocation",),
+    "crossplan.optimize.allocate": ("plan_allocation",),
     "crossplan.optimize.resources": ("Agreement", "JointOperation", "Policy", "Resources", "Unit"),
-    "crossplan.optimize.solvers": ("SOLVERS", "Solver"),
+    "crossplan.optimize.solver_runs": ("SOLVERS", "Solver"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 

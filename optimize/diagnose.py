@@ -16,7 +16,7 @@ from crossplan.optimize import names
 from crossplan.optimize.build import build_problem
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.plan import Finding
-from crossplan.optimize.solvers import run_blocks
+from crossplan.optimize.solver_runs import run_blocks
 
 __all__ = ["ELASTIC", "PRE_SOLVE", "elastic_diagnosis", "precheck"]
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from crossplan.optimize.inputs import Agreement, RegionTable, Unit
+from crossplan.optimize.region_table import RegionTable
+from crossplan.optimize.resources import Agreement, Unit
 
 __all__ = ["EARTH_RADIUS_KM", "Eligibility", "compute_eligibility", "haversine_km"]
 
@@ -54,7 +53,7 @@ def haversine_km(lon1: float, lat1: float, lon: np.ndarray, lat: np.ndarray) -> 
 def compute_eligibility(
     units: Sequence[Unit], regions: RegionTable, agreements: Sequence[Agreement]
 ) -> Eligibility:
-    """Where each unit may work (see :class:`~optimize.inputs.Unit` for the rules)."""
+    """Where each unit may work (see :class:`~optimize.resources.Unit` for the rules)."""
     countries = np.asarray(regions.countries, dtype=object)
     index = regions.index
     opened: dict[str, np.ndarray] = {}

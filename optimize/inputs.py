@@ -21,6 +21,7 @@ from crossplan.optimize.command import Command, Confirmed, FixedEffort, FixedTab
 from crossplan.optimize.eligibility import Eligibility, compute_eligibility
 from crossplan.optimize.errors import InputError, InputProblem
 from crossplan.optimize.forecast import Forecast
+from crossplan.optimize.region_table import RegionTable
 from crossplan.optimize.resources import (
     Agreement,
     JointOperation,
@@ -32,50 +33,7 @@ from crossplan.optimize.resources import (
 )
 from crossplan.optimize.staffing import Staffing, operation_staffing
 
-__all__ = ["Inputs", "RegionTable"]
-
-
-@dataclass(frozen=True, eq=False)
-class RegionTable:
-    """Regions in a fixed order, with country and centroid (WGS84 degrees)."""
-
-    region_ids: tuple[str, ...]
-    countries: tuple[str, ...]
-    lon: np.ndarray
-    lat: np.ndarray
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> RegionTable:
-        """Read ``region_id``, ``country``, ``lon``, ``lat`` columns of a region table."""
-        needed = ["region_id", "country", "lon", "lat"]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise InputError(
-                [
-                    InputProblem(
-                        "regions",
-                        f"missing column(s) {', '.join(missing)}",
-                        "give region_id, country and the centroid's lon and lat",
-                    )
-                ]
-            )
-        ids = tuple(frame["region_id"].astype(str))
-        if len(set(ids)) != len(ids):
-            dup = sorted({r for r in ids if ids.count(r) > 1})
-            raise InputError(
-                [InputProblem("regions", f"duplicate region_id {dup[:5]}", "make ids unique")]
-            )
-        return cls(
-            region_ids=ids,
-            countries=tuple(frame["country"].astype(str)),
-            lon=frame["lon"].to_numpy(dtype=float),
-            lat=frame["lat"].to_numpy(dtype=float),
-        )
-
-    @cached_property
-    def index(self) -> dict[str, int]:
-        """Position of each region id."""
-        return {r: i for i, r in enumerate(self.region_ids)}
+__all__ = ["Inputs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,7 +156,17 @@ class Inputs:
     @cached_property
     def staffing(self) -> Staffing:
         """Which joint operations can be staffed in which period, and why not."""
-        return operation_staffing(self)
+        return operation_staffing(
+            self.units,
+            self.regions.index,
+            self.joint_operations,
+            self.command,
+            self.periods,
+            self.eligibility.matrix,
+            self.fixed,
+            self.forced,
+            self.confirmed_only,
+        )
 
     @cached_property
     def activity(self) -> np.ndarray:

@@ -22,7 +22,7 @@ import pulp
 from crossplan.optimize.build import AllocationProblem
 from crossplan.optimize.plan import Status
 from crossplan.optimize.score import Allocation
-from crossplan.optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_solver
+from crossplan.optimize.solver_runs import MIN_SECONDS, Outcome, combined_status, run_solver
 
 __all__ = ["MAX_SETS", "launch_sets", "solve_by_launch_set"]
 

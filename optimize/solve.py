@@ -30,7 +30,13 @@ from crossplan.optimize.score import (
     score,
     shifts_by_region,
 )
-from crossplan.optimize.solvers import MIN_SECONDS, Outcome, combined_status, run_blocks, run_solver
+from crossplan.optimize.solver_runs import (
+    MIN_SECONDS,
+    Outcome,
+    combined_status,
+    run_blocks,
+    run_solver,
+)
 from crossplan.optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
 __all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
@@ -59,7 +65,7 @@ def solve(
         ``cbc`` (PuLP's bundled CBC) or ``highs``.
     time_limit, gap
         Seconds (shared by the periods) and relative gap; default to the policy's, then
-        to no limit and :data:`~optimize.solvers.DEFAULT_GAP`.
+        to no limit and :data:`~optimize.solver_runs.DEFAULT_GAP`.
     deadline
         ``time.monotonic()`` by which the plan must be made: the greedy start may take half
         of what is left, and the solver's time limit is cut to what is left after it, less a
@@ -275,7 +281,13 @@ def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOut
             commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
             confirmed=bool(inputs.forced[j, t]),
             status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
-            reason=not_chosen_reason(inputs, alloc.launched, j, t),
+            reason=not_chosen_reason(
+                inputs.staffing,
+                inputs.policy.max_joint_operations_per_period,
+                alloc.launched,
+                j,
+                t,
+            ),
         )
         for t, period in enumerate(inputs.periods)
         for j, op in enumerate(inputs.joint_operations)

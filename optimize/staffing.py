@@ -15,16 +15,14 @@ pledges: it is launched there, whatever this plan's units could add; with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from crossplan.optimize.command import Command
-    from crossplan.optimize.inputs import Inputs
-    from crossplan.optimize.resources import JointOperation
+from crossplan.optimize.command import Command, FixedTable
+from crossplan.optimize.resources import JointOperation, Unit
 
 __all__ = ["LAUNCHED", "NOT_LAUNCHED", "Staffing", "not_chosen_reason", "operation_staffing"]
 
@@ -52,20 +50,49 @@ class Staffing:
         return np.flatnonzero(self.possible[:, period]).tolist()
 
 
-def operation_staffing(inputs: Inputs) -> Staffing:
-    """Whether each party of each operation can staff it in each period, and why not."""
-    ops, command = inputs.joint_operations, inputs.command
-    possible = np.ones((len(ops), len(inputs.periods)), dtype=bool)
+def operation_staffing(
+    units: Sequence[Unit],
+    index: Mapping[str, int],
+    ops: Sequence[JointOperation],
+    command: Command,
+    periods: Sequence[str],
+    eligible: np.ndarray,
+    fixed: FixedTable,
+    forced: np.ndarray | None = None,
+    confirmed_only: bool = False,
+) -> Staffing:
+    """Whether each party of each operation can staff it in each period, and why not.
+
+    Parameters
+    ----------
+    units, index, ops, command
+        The plan's units, its regions' positions, the candidate operations and who plans.
+    periods
+        The planned periods (ISO dates).
+    eligible
+        Boolean array (units, regions): where each unit may work in this plan.
+    fixed
+        The effort others have committed, as arrays.
+    forced
+        Boolean array (operations, periods): confirmed by its parties, so launched
+        (:attr:`~optimize.inputs.Inputs.forced`); ``None``: none.
+    confirmed_only
+        Whether only confirmed operations may launch (a party's plan where operations are
+        agreed).
+    """
+    n_t = len(periods)
+    if forced is None:
+        forced = np.zeros((len(ops), n_t), dtype=bool)
+    possible = np.ones((len(ops), n_t), dtype=bool)
     reasons: dict[tuple[int, int], str] = {}
-    cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
-    country = np.array([u.country for u in inputs.units], dtype=object)
-    index = inputs.regions.index
+    cap = np.array([u.shifts_per_period for u in units], dtype=float)
+    country = np.array([u.country for u in units], dtype=object)
     for j, op in enumerate(ops):
         party = command.country is None or command.country in op.countries
-        if inputs.confirmed_only and party:
+        if confirmed_only and party:
             possible[j] = False
-            runs = [p for p, f in zip(inputs.periods, inputs.forced[j], strict=True) if f]
-            for t, period in enumerate(inputs.periods):
+            runs = [p for p, f in zip(periods, forced[j], strict=True) if f]
+            for t, period in enumerate(periods):
                 reasons[(j, t)] = (
                     f"its parties agreed it for {', '.join(runs)} only"
                     if runs
@@ -80,18 +107,18 @@ def operation_staffing(inputs: Inputs) -> Staffing:
             # Launching it is its parties' decision, not this plan's.
             possible[j] = False
             parties = ", ".join(op.countries)
-            for t in range(len(inputs.periods)):
+            for t in range(n_t):
                 reasons[(j, t)] = f"{command.planner} is not party to it: {parties} plan it"
             continue
         if op.min_shifts_per_country <= 0:
             continue
         cols = sorted({index[r] for r in op.regions})
-        reach = inputs.eligibility.matrix[:, cols].any(axis=1)
-        for t in range(len(inputs.periods)):
+        reach = eligible[:, cols].any(axis=1)
+        for t in range(n_t):
             mine, theirs = [], []
             for c in op.countries:
                 own = float(cap[reach & (country == c)].sum())
-                pledged = inputs.fixed.shifts_in(c, cols, t)
+                pledged = fixed.shifts_in(c, cols, t)
                 if own + pledged >= op.min_shifts_per_country:
                     continue
                 if command.covers(c) or c == command.country:
@@ -105,7 +132,6 @@ def operation_staffing(inputs: Inputs) -> Staffing:
             if mine:
                 possible[j, t] = False
                 reasons[(j, t)] = "; ".join(mine)
-    forced = inputs.forced
     for j, t in zip(*np.nonzero(forced), strict=True):
         reasons.pop((int(j), int(t)), None)
     return Staffing(possible=possible | forced, reasons=reasons)
@@ -139,14 +165,16 @@ def _short(command: Command, op: JointOperation, c: str, own: float, pledged: fl
     )
 
 
-def not_chosen_reason(inputs: Inputs, launched: np.ndarray, j: int, t: int) -> str | None:
+def not_chosen_reason(
+    staffing: Staffing, limit: int | None, launched: np.ndarray, j: int, t: int
+) -> str | None:
     """Why operation ``j`` is not launched in period ``t`` of a plan (``launched``: its
-    boolean array (operations, periods)); ``None`` when it is."""
+    boolean array (operations, periods); ``limit``: the policy's most operations a period);
+    ``None`` when it is."""
     if launched[j, t]:
         return None
-    if not inputs.staffing.possible[j, t]:
-        return inputs.staffing.reasons[(j, t)]
-    limit = inputs.policy.max_joint_operations_per_period
+    if not staffing.possible[j, t]:
+        return staffing.reasons[(j, t)]
     if limit is not None and launched[:, t].sum() >= limit:
         return f"not chosen: the policy launches at most {limit} joint operation(s) per period"
     return "not chosen: the plan expects more interdictions with these shifts elsewhere"

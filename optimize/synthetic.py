@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from crossplan.optimize.forecast import Forecast
-from crossplan.optimize.inputs import Inputs, RegionTable
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.region_table import RegionTable
 from crossplan.optimize.resources import Agreement, JointOperation, Policy, Unit
 
 __all__ = ["random_inputs"]

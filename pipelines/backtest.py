@@ -31,7 +31,9 @@ from crossplan.models.intervals import CountIntervals
 from crossplan.pipelines.metrics import score
 
 __all__ = [
+    "BACKTEST_ORIGINS",
     "FORECAST_MEANS",
+    "HORIZON",
     "PIT_COLUMNS",
     "BacktestResult",
     "ProgressCallback",
@@ -42,6 +44,10 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[int, int, str], None]
+#: The largest horizon forecast by default, in periods (backtests and training alike).
+HORIZON = 4
+#: Forecast origins of a backtest by default.
+BACKTEST_ORIGINS = 26
 _KEYS = ["region_id", "category", "period"]
 
 
@@ -185,8 +191,8 @@ def backtest(
     adjacency: pd.DataFrame,
     models: Mapping[str, PanelForecaster],
     *,
-    origins: int = 26,
-    horizon: int = 4,
+    origins: int = BACKTEST_ORIGINS,
+    horizon: int = HORIZON,
     refit_every: int = 1,
     truth: pd.DataFrame | None = None,
     frequency: str | None = None,

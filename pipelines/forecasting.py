@@ -17,7 +17,13 @@ from crossplan.models import PanelForecaster
 from crossplan.models.errors import PanelError
 from crossplan.optimize.forecast import FORECAST_COLUMNS
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.conventions import CANDIDATE_TAG, GATE_METRIC, INTERVAL_METRICS, MODEL_NAME
+from crossplan.pipelines.conventions import (
+    CANDIDATE_TAG,
+    GATE_METRIC,
+    INTERVAL_METRICS,
+    MODEL_NAME,
+    CoverageWindow,
+)
 from crossplan.pipelines.errors import (
     ConfigurationError,
     CrossplanError,
@@ -53,8 +59,9 @@ class LoadedModel:
         The fitted forecaster.
     selection
         ``candidate`` (what kind of model this is), ``decision`` (why it was registered and
-        promoted or not) and ``candidates``: every candidate's observed deviance and
-        coverage on the same backtest window.
+        promoted or not), ``candidates``: every candidate's observed deviance and
+        coverage on the same backtest window, and ``coverage_window`` (``lo``, ``hi``): the
+        coverage a candidate needed to be eligible (absent for runs that did not record it).
     """
 
     name: str
@@ -126,16 +133,20 @@ def _metrics(run_metrics: dict[str, float], candidate: str) -> dict[str, dict[st
     return out
 
 
-def _selection(tags: dict[str, str], run_metrics: dict[str, float]) -> dict[str, Any]:
+def _selection(
+    tags: dict[str, str], run_metrics: dict[str, float], params: dict[str, str]
+) -> dict[str, Any]:
     scores: dict[str, dict[str, float]] = {}
     for key, value in run_metrics.items():
         parts = key.split(".")
         if len(parts) == 3 and parts[1] == "observed" and parts[2] in (GATE, *INTERVAL_METRICS):
             scores.setdefault(parts[0], {})[parts[2]] = float(value)
+    window = CoverageWindow.from_params(params)
     return {
         "candidate": tags.get(CANDIDATE_TAG, "lightgbm"),
         "decision": tags.get("promotion.gate"),
         "candidates": scores,
+        **({} if window is None else {"coverage_window": window.to_dict()}),
     }
 
 
@@ -160,9 +171,10 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
     forecaster = registry.load_forecaster(version.version)
     tags: dict[str, str] = {}
     metrics: dict[str, float] = {}
+    params: dict[str, str] = {}
     if version.run_id:
         run = client.get_run(version.run_id)
-        tags, metrics = run.data.tags, run.data.metrics
+        tags, metrics, params = run.data.tags, run.data.metrics, run.data.params
     window = None
     if "training.start" in tags:
         window = (tags["training.start"], tags["training.end"])
@@ -174,7 +186,7 @@ def load_champion(tracking_uri: str | None = None) -> LoadedModel:
         metrics=_metrics(metrics, tags.get(CANDIDATE_TAG, "lightgbm")),
         detection_model=forecaster.detection_summary(),
         forecaster=forecaster,
-        selection=_selection(tags, metrics),
+        selection=_selection(tags, metrics, params),
     )
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from crossplan.optimize.periods import period_offset, period_start
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.contract.frequency import period_offset, period_start
 
 __all__ = [
     "STALE_AFTER_PERIODS",

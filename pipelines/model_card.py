@@ -53,6 +53,18 @@ def _scores(scores: dict[str, dict[str, Any]], chosen: str) -> list[str]:
     return lines
 
 
+def _window(selection: dict[str, Any]) -> list[str]:
+    window = selection.get("coverage_window")
+    if not window:
+        return []
+    return [
+        "| eligible when | coverage_window.lo | coverage_window.hi |",
+        "|---|---|---|",
+        f"| count-aware 80% coverage against observed counts | {window['lo']} | {window['hi']} |",
+        "",
+    ]
+
+
 def _rates(detection: dict[str, Any], kind: str, fmt: str) -> list[str]:
     bounds = detection.get("intervals90", {}).get(kind, {})
     lines = []
@@ -87,7 +99,9 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
     ----------
     info
         ``trained_at``, ``training_window`` (start, end), ``fingerprint``, ``frequency``,
-        ``horizon``, ``target``, ``regions``, ``categories``, ``backtest_origins``, ``params``.
+        ``horizon``, ``target``, ``regions``, ``categories``, ``backtest_origins``, ``params``,
+        and ``selection`` (:meth:`pipelines.selection.Selection.to_dict`: the reason, every
+        candidate's scores and the ``coverage_window`` that made them eligible).
     metrics
         ``{model: {"observed": {...}, "truth": {...}}}`` from the backtest.
     detection
@@ -144,6 +158,7 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
             if selection.get("compromise")
             else []
         ),
+        *_window(selection),
         *_scores(selection.get("scores", {}), candidate),
         "",
         "## Detection model",

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from crossplan.optimize.errors import InputProblem
 from crossplan.optimize.forecast import FORECAST_COLUMNS, ForecastRow, table_from_rows
 from crossplan.optimize.resources import Resources
-from crossplan.optimize.solvers import Solver
+from crossplan.optimize.solver_runs import Solver
 from crossplan.pipelines.contract.forecast_table import period_problems
 from crossplan.pipelines.errors import DataValidationError, Problem
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crossplan.models.panel import future_periods
 from crossplan.optimize import Inputs, plan_allocation
 from crossplan.optimize.command import Command, Confirmed, FixedEffort
+from crossplan.optimize.periods import future_periods
 from crossplan.optimize.plan import Plan
 from crossplan.optimize.resources import JointOperation
 from crossplan.pipelines.agreed import agreed
@@ -60,6 +60,24 @@ class PledgeValue:
     @property
     def advice(self) -> str:
         return "pledge" if self.gain > 1e-9 else "decline"
+
+    def to_dict(self) -> dict[str, object]:
+        """The answer of ``GET /operations/{id}/value`` (and ``crossplan operations value``)."""
+        return {
+            "operation_id": self.operation_id,
+            "country": self.country,
+            "periods": list(self.periods),
+            "unit": UNIT,
+            "with_pledge": round(self.with_pledge, 6),
+            "without_pledge": round(self.without_pledge, 6),
+            "gain": round(self.gain, 6),
+            "in_operation_regions": {k: round(v, 6) for k, v in self.in_operation_regions.items()},
+            "need": dict(self.need),
+            "suggested_pledge": list(self.suggested_pledge),
+            "advice": self.advice,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+        }
 
     @property
     def reason(self) -> str:

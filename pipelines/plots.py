@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crossplan.models.intervals import pit_share_above, pit_share_below
-from crossplan.pipelines.registry import COVERAGE_RANGE
+from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 
 __all__ = ["plot_backtest", "plot_calibration", "plot_feature_importance"]
 
@@ -35,8 +35,10 @@ def plot_backtest(predictions: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_calibration(predictions: pd.DataFrame, path: Path) -> Path:
-    """Count-aware 80% coverage per model and horizon against the accepted band.
+def plot_calibration(
+    predictions: pd.DataFrame, path: Path, window: CoverageWindow = COVERAGE_WINDOW
+) -> Path:
+    """Count-aware 80% coverage per model and horizon against the accepted ``window``.
 
     The expected share of randomized PITs in [0.1, 0.9] (``pipelines.metrics.pit_coverage``);
     plain coverage where a forecast has no PIT bounds.
@@ -60,7 +62,7 @@ def plot_calibration(predictions: pd.DataFrame, path: Path) -> Path:
     x = np.arange(len(table.index))
     for i, h in enumerate(table.columns):
         ax.bar(x + i * width, table[h].to_numpy(), width, label=f"h={h}")
-    ax.axhspan(*COVERAGE_RANGE, color="green", alpha=0.1, label="accepted")
+    ax.axhspan(window.lo, window.hi, color="green", alpha=0.1, label="accepted")
     ax.axhline(0.8, color="green", lw=1)
     ax.set_xticks(x + 0.4 - width / 2, [str(i) for i in table.index], rotation=20, fontsize=8)
     ax.set_ylim(0, 1)

@@ -4,7 +4,7 @@ Training backtests every candidate (main model, naive twin, baselines, a blend) 
 registers the one chosen on the same window (:mod:`pipelines.selection`: the simplest
 calibrated candidate that no other beats beyond the noise of the backtest); it becomes the
 challenger. It becomes champion only when its 80% interval coverage is within
-:data:`COVERAGE_RANGE` and it beats the champion on the same backtest window (mean Poisson
+:data:`~pipelines.conventions.COVERAGE_WINDOW` (count-aware) and it beats the champion on the same backtest window (mean Poisson
 deviance against observed counts); the decision, with every candidate's score, is logged
 with the run and tagged on the model version. A person can promote any version by hand, with
 a reason, which is recorded the same way.
@@ -29,8 +29,10 @@ from crossplan.pipelines.conventions import (
     BASELINES,
     CANDIDATE_TAG,
     COVERAGE_METRIC,
+    COVERAGE_WINDOW,
     GATE_METRIC,
     MODEL_NAME,
+    CoverageWindow,
 )
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import Selection
@@ -39,7 +41,6 @@ __all__ = [
     "CANDIDATE_TAG",
     "CHALLENGER",
     "CHAMPION",
-    "COVERAGE_RANGE",
     "GATE_METRIC",
     "MODEL_NAME",
     "Decision",
@@ -52,10 +53,6 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-#: Allowed count-aware 80% interval coverage against observed counts (``COVERAGE_METRIC``):
-#: planners plan on q90, so an interval that misses more than a quarter of outcomes
-#: understates risk where plans are made.
-COVERAGE_RANGE = (0.75, 0.85)
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,8 @@ def gate(
     champion: dict[str, float] | None,
     champion_version: str | None = None,
     selection: Selection | None = None,
+    *,
+    window: CoverageWindow = COVERAGE_WINDOW,
 ) -> Decision:
     """Decide whether the challenger replaces the champion.
 
@@ -92,10 +91,11 @@ def gate(
         How the challenger was chosen among the candidates of the same backtest. A
         challenger that another eligible candidate beats beyond noise on the same window is
         never promoted.
+    window
+        Allowed count-aware 80% coverage of the challenger against observed counts.
     """
     dev = float(challenger[GATE_METRIC])
     cov = float(challenger.get(COVERAGE_METRIC, challenger["coverage80"]))
-    lo, hi = COVERAGE_RANGE
     best = None if champion is None else float(champion[GATE_METRIC])
     scores = None if selection is None else selection.scores
     name = None if selection is None else selection.candidate
@@ -114,21 +114,19 @@ def gate(
         if selection.scores[name].get("note"):
             return decide(False, f"{name} {selection.scores[name]['note']}")
         if selection.compromise:
-            return _compromise(decide, selection, name, dev, cov, champion, best)
+            return _compromise(decide, selection, name, (dev, cov), champion, best, window)
         if not selection.scores[name].get("eligible", True):
             return decide(False, f"{name} is not eligible on this window")
 
-    if not lo <= cov <= hi:
-        return decide(False, f"count-aware 80% coverage {cov:.3f} is outside [{lo}, {hi}]")
+    if not window.contains(cov):
+        return decide(False, f"count-aware 80% coverage {cov:.3f} is outside {window}")
     if best is None:
-        return decide(
-            True, f"no champion yet; count-aware coverage {cov:.3f} is within [{lo}, {hi}]"
-        )
+        return decide(True, f"no champion yet; count-aware coverage {cov:.3f} is within {window}")
     if dev < best:
         return decide(
             True,
             f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
-            f"count-aware coverage {cov:.3f} is within [{lo}, {hi}]",
+            f"count-aware coverage {cov:.3f} is within {window}",
         )
     return decide(
         False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
@@ -139,10 +137,10 @@ def _compromise(
     decide: Callable[[bool, str], Decision],
     selection: Selection,
     name: str,
-    dev: float,
-    cov: float,
+    challenger: tuple[float, float],
     champion: dict[str, float] | None,
     best: float | None,
+    window: CoverageWindow,
 ) -> Decision:
     """A candidate chosen with no calibrated one: promoted when it is worth more than none.
 
@@ -151,7 +149,7 @@ def _compromise(
     over a champion, only when that champion's intervals are off too and it beats its
     deviance.
     """
-    lo, hi = COVERAGE_RANGE
+    dev, cov = challenger
     beats = set(selection.scores[name].get("beats", []))
     baselines = [b for b in BASELINES if b in selection.scores and b != name]
     missed = [b for b in baselines if b not in beats]
@@ -165,14 +163,14 @@ def _compromise(
         return decide(
             True,
             f"no champion yet; promoted as a compromise: it beats {', '.join(baselines)} "
-            f"beyond noise, but its count-aware coverage {cov:.3f} is outside [{lo}, {hi}] "
+            f"beyond noise, but its count-aware coverage {cov:.3f} is outside {window} "
             "(its intervals are not calibrated)",
         )
     champion_cov = float(champion.get(COVERAGE_METRIC, champion.get("coverage80", np.nan)))
-    if lo <= champion_cov <= hi:
+    if window.contains(champion_cov):
         return decide(
             False, f"the champion's count-aware coverage {champion_cov:.3f} is within "
-            f"[{lo}, {hi}]; a compromise does not replace a calibrated champion",
+            f"{window}; a compromise does not replace a calibrated champion",
         )  # fmt: skip
     if dev < best:
         return decide(

@@ -39,7 +39,13 @@ from crossplan.pipelines.backtest import (
     ProgressCallback,
     backtest,
 )
-from crossplan.pipelines.conventions import COVERAGE_METRIC, GATE_METRIC, INTERVAL_METRICS
+from crossplan.pipelines.conventions import (
+    COVERAGE_METRIC,
+    COVERAGE_WINDOW,
+    GATE_METRIC,
+    INTERVAL_METRICS,
+    CoverageWindow,
+)
 from crossplan.pipelines.metrics import interval_scores, poisson_deviances
 
 __all__ = [
@@ -223,6 +229,7 @@ class Selection:
     reason: str
     scores: dict[str, dict[str, Any]]
     test: dict[str, Any] = field(default_factory=dict)
+    coverage_window: CoverageWindow = COVERAGE_WINDOW
     #: What the choice gave up, in words; empty when the chosen candidate is eligible.
     compromise: str = ""
 
@@ -232,10 +239,10 @@ class Selection:
 
 def select(
     result: BacktestResult,
-    coverage_range: tuple[float, float],
-    gate_metric: str = GATE_METRIC,
     counts_only: Collection[str] = (),
     *,
+    window: CoverageWindow = COVERAGE_WINDOW,
+    gate_metric: str = GATE_METRIC,
     replicates: int = 2000,
     seed: int = 0,
 ) -> Selection:
@@ -252,21 +259,20 @@ def select(
     ----------
     result
         The backtest of every candidate (blend included) on one window.
-    coverage_range
-        Allowed count-aware 80% coverage (:data:`~pipelines.conventions.COVERAGE_METRIC`)
-        against observed counts, inclusive: the candidates in it are eligible.
     counts_only
         Candidates that forecast observed counts on a panel that records effort: scored,
         never chosen.
+    window
+        Allowed count-aware 80% coverage (:data:`~pipelines.conventions.COVERAGE_METRIC`)
+        against observed counts: the candidates in it are eligible.
     replicates, seed
         Of the paired bootstrap (:func:`paired_bootstrap`).
     """
     metrics = {name: m["observed"] for name, m in result.metrics().items()}
-    lo, hi = coverage_range
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m.get(COVERAGE_METRIC, m["coverage80"]))
-        ok = lo <= cov <= hi and name not in counts_only and bool(np.isfinite(value))
+        ok = window.contains(cov) and name not in counts_only and bool(np.isfinite(value))
         scores[name] = {
             gate_metric: value,
             **{k: float(m.get(k, np.nan)) for k in INTERVAL_METRICS},
@@ -286,7 +292,7 @@ def select(
         allowed = [
             n for n in scores if n not in counts_only and np.isfinite(scores[n][gate_metric])
         ]
-        pool, compromise = _fallback(result, allowed or names, scores, (lo, hi), replicates, seed)
+        pool, compromise = _fallback(result, allowed or names, scores, window, replicates, seed)
         if not allowed:
             compromise += "; none forecasts activity, so none may be champion"
     for name in scores:
@@ -295,15 +301,15 @@ def select(
     if compromise:
         reason += f"; {compromise}"
     else:
-        reason += f"; eligible: count-aware coverage within [{lo}, {hi}]"
-    return _selection(chosen, reason, scores, noise, gate_metric, compromise)
+        reason += f"; eligible: count-aware coverage within {window}"
+    return _selection(chosen, reason, scores, noise, gate_metric, window, compromise)
 
 
 def _fallback(
     result: BacktestResult,
     allowed: list[str],
     scores: dict[str, dict[str, Any]],
-    window: tuple[float, float],
+    window: CoverageWindow,
     replicates: int,
     seed: int,
 ) -> tuple[list[str], str]:
@@ -318,7 +324,7 @@ def _fallback(
     covs = ", ".join(f"{n} {scores[n][COVERAGE_METRIC]:.3f}" for n in allowed)
     return pool, (
         f"compromise: no candidate that forecasts activity has count-aware 80% coverage within "
-        f"[{window[0]}, {window[1]}] ({covs}); chosen by deviance among those whose interval "
+        f"{window} ({covs}); chosen by deviance among those whose interval "
         "score no other beats beyond noise, so its intervals are the best available, "
         "not calibrated"
     )
@@ -356,6 +362,7 @@ def _selection(
     scores: dict[str, dict[str, Any]],
     noise: NoiseTest,
     gate_metric: str,
+    window: CoverageWindow,
     compromise: str = "",
 ) -> Selection:
     for name, s in scores.items():
@@ -364,7 +371,7 @@ def _selection(
             "difference": s[gate_metric] - scores[chosen][gate_metric],
             f"interval{round(noise.level * 100)}": [lo, hi],
         }
-    return Selection(chosen, reason, scores, noise.describe(), compromise)
+    return Selection(chosen, reason, scores, noise.describe(), window, compromise)
 
 
 @dataclass(frozen=True)
@@ -388,9 +395,9 @@ def compare(
     regions: pd.DataFrame,
     adjacency: pd.DataFrame,
     models: Mapping[str, PanelForecaster],
-    coverage_range: tuple[float, float],
     *,
     has_effort: bool,
+    window: CoverageWindow = COVERAGE_WINDOW,
     truth: pd.DataFrame | None = None,
     progress: ProgressCallback | None = None,
     seed: int = 0,
@@ -402,15 +409,15 @@ def compare(
     refit_every, frequency).
     """
     result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
-    return judge(result, models, coverage_range, has_effort=has_effort, seed=seed)
+    return judge(result, models, has_effort=has_effort, window=window, seed=seed)
 
 
 def judge(
     result: BacktestResult,
     models: Mapping[str, PanelForecaster],
-    coverage_range: tuple[float, float],
     *,
     has_effort: bool,
+    window: CoverageWindow = COVERAGE_WINDOW,
     seed: int = 0,
     blend: bool = True,
 ) -> Comparison:
@@ -421,6 +428,4 @@ def judge(
     if blend and len(models) > 1:
         result, weights = add_blend(result, list(models))
     barred = forecasts_counts(models, weights) if has_effort else set()
-    return Comparison(
-        result, weights, select(result, coverage_range, GATE_METRIC, barred, seed=seed)
-    )
+    return Comparison(result, weights, select(result, barred, window=window, seed=seed))

@@ -387,12 +387,12 @@ def _effort_vector(effort: Mapping[str, float] | pd.Series, regions: pd.DataFram
 
 
 def simulate_world(
-    seed: int = 7,
-    countries: int = 6,
-    regions: int = 60,
-    periods: int = 156,
-    categories: Sequence[str] = DEFAULT_CATEGORIES,
-    missing_share: float = 0.005,
+    seed: int = WorldConfig.seed,
+    countries: int = WorldConfig.countries,
+    regions: int = WorldConfig.regions,
+    periods: int = WorldConfig.periods,
+    categories: Sequence[str] = WorldConfig.categories,
+    missing_share: float = WorldConfig.missing_share,
     on_period: Callable[[int], None] | None = None,
     end: dt.date | None = None,
 ) -> World:

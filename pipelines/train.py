@@ -25,7 +25,7 @@ from sklearn.base import clone
 from crossplan.models import BlendForecaster, PanelForecaster
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
-from crossplan.pipelines.backtest import BacktestResult, backtest, candidates
+from crossplan.pipelines.backtest import HORIZON, BacktestResult, backtest, candidates
 from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from crossplan.pipelines.database import PanelVersion
 from crossplan.pipelines.errors import ConfigurationError
@@ -33,12 +33,21 @@ from crossplan.pipelines.model_card import model_card
 from crossplan.pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
 from crossplan.pipelines.selection import BLEND, Selection, compare
 
-__all__ = ["MAIN_MODEL", "TRAIN_ORIGINS", "TrainResult", "input_fingerprint", "train"]
+__all__ = [
+    "MAIN_MODEL",
+    "TRAIN_ORIGINS",
+    "TRAIN_REFIT_EVERY",
+    "TrainResult",
+    "input_fingerprint",
+    "train",
+]
 
 MAIN_MODEL = "lightgbm"
 #: Backtest origins of a training run: enough blocks of ``horizon`` origins for the noise
 #: test of the selection to resolve differences (8 origins in blocks of 4 allow 64 draws).
 TRAIN_ORIGINS = 16
+#: How often a training run's backtest refits, in origins.
+TRAIN_REFIT_EVERY = 4
 CANDIDATE_TAG = registry.CANDIDATE_TAG
 Progress = Callable[[int, int, str], None]
 
@@ -157,9 +166,9 @@ def train(
     data_dir: Path | None = None,
     *,
     panel: PanelVersion | None = None,
-    horizon: int = 4,
+    horizon: int = HORIZON,
     origins: int = TRAIN_ORIGINS,
-    refit_every: int = 4,
+    refit_every: int = TRAIN_REFIT_EVERY,
     tracking_uri: str | None = None,
     random_state: int = 0,
     progress: Progress | None = None,
@@ -219,7 +228,7 @@ def train(
     folds: dict[str, Any] = {"origins": origins, "horizon": horizon,
                              "refit_every": refit_every, "frequency": ds.frequency}  # fmt: skip
     comparison = compare(
-        ds.incidents, ds.regions, ds.adjacency, models, registry.COVERAGE_RANGE,
+        ds.incidents, ds.regions, ds.adjacency, models,
         has_effort=ds.has_effort, truth=truth, progress=report, seed=random_state, **folds,
     )  # fmt: skip
     result, weights, selection = comparison.result, comparison.weights, comparison.selection
@@ -259,6 +268,7 @@ def train(
                 "periods": n_periods,
                 "categories": ",".join(ds.categories),
                 "input.fingerprint": fingerprint,
+                **selection.coverage_window.to_params(),
                 **({"input.as_of": source["input.as_of"]} if panel is not None else {}),
             }
         )
@@ -280,7 +290,7 @@ def train(
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             plot_backtest(result.predictions, out / "backtest.png")
-            plot_calibration(result.predictions, out / "calibration.png")
+            plot_calibration(result.predictions, out / "calibration.png", selection.coverage_window)
             importances = _importances(final)
             plots = ["backtest.png", "calibration.png"]
             if importances is not None:

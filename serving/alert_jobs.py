@@ -34,8 +34,8 @@ from crossplan.pipelines.errors import PanelBuildError
 from crossplan.serving.alerts import audiences, detect_alerts, submitted_cells
 from crossplan.serving.sharing import Audience, SharingPolicy
 from crossplan.serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
+from crossplan.serving.webhook_posts import alert_body
 from crossplan.serving.webhook_registry import WebhookTarget, webhooks
-from crossplan.serving.webhooks import alert_body
 
 __all__ = ["JOB_ATTEMPTS", "raise_job", "submission_alerts", "webhook_targets"]
 

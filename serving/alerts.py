@@ -17,7 +17,7 @@ panel, for its region-level regions, and never on a count it may not read, so an
 figures are a function of what the reader may read (an alert on a hidden small count would say
 how it compares with a threshold the reader knows). Each is stored (append-only) with its
 audience (:mod:`pipelines.database.alerts`), listed at ``GET /alerts`` to the keys of that
-audience, and posted to their webhooks (:mod:`serving.webhooks`). Raising them is owed from
+audience, and posted to their webhooks (:mod:`serving.webhook_posts`). Raising them is owed from
 the submission's commit on, and done by whichever replica takes the debt
 (:mod:`serving.alert_jobs`).
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from crossplan.pipelines.contract.frequency import period_offset
+from crossplan.optimize.periods import period_offset
 from crossplan.pipelines.database import AlertRecord, Database, iso, key_agencies, utcnow
 from crossplan.serving.sharing import OPERATOR, Audience, SharingPolicy
 from crossplan.serving.snapshot import Snapshot

@@ -1,10 +1,12 @@
 """The HTTP API's app: authentication, the roles' dependencies, and one error format.
 
-The endpoints live in :mod:`serving.routes`, one router per resource, and reach the service
-instance (its database, panel and model) through :func:`service`. Every key is checked by the
-authentication middleware before any body is read; an endpoint names the permission it needs
-with one of :data:`Anyone`, :data:`Reporter`, :data:`Reader`, :data:`Planner`, :data:`Admin`.
-Every error answers JSON with what was wrong and how to fix it (:mod:`serving.errors`), and
+The endpoints live in :mod:`serving.routes`, one router per resource, and are given what they
+need (the caller, the service instance, the snapshot, the caller's sharing policy) by the
+dependencies of :mod:`serving.deps`. Every key is checked by the authentication middleware
+before any body is read; an endpoint names the permission it needs with one of
+:data:`~serving.deps.Anyone`, :data:`~serving.deps.Reporter`, :data:`~serving.deps.Reader`,
+:data:`~serving.deps.Planner`, :data:`~serving.deps.Admin`.
+Every error answers JSON with what was wrong and how to fix it (:mod:`serving.http_errors`), and
 every refused key, and every refused submission, leaves a line in the audit trail
 (:class:`RefusalAudit`).
 """
@@ -14,28 +16,27 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from http import HTTPMethod, HTTPStatus
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import anyio.to_thread
-import bentoml
 import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crossplan.pipelines.database.audit import record_refusal
 from crossplan.pipelines.errors import CrossplanError, DataValidationError, Problem
-from crossplan.serving.auth import KeyBackend, KeyRing, Permission, Principal
-from crossplan.serving.errors import (
+from crossplan.serving.auth import KeyBackend, KeyRing
+from crossplan.serving.deps import service_of
+from crossplan.serving.http_errors import (
     PlansBusyError,
     error_body,
     problems_from_pydantic,
@@ -48,22 +49,12 @@ from crossplan.serving.routing import CompactBodyRoute
 from crossplan.serving.schemas import MAX_BODY_BYTES, ErrorBody
 from crossplan.serving.telemetry import metrics
 
-if TYPE_CHECKING:
-    from crossplan.serving.service import CrossplanService
-
 __all__ = [
     "BAD_REQUEST",
     "ERRORS",
-    "Admin",
-    "Anyone",
-    "Planner",
-    "Reader",
     "RefusalAudit",
-    "Reporter",
     "api",
     "parse_date",
-    "require",
-    "service",
 ]
 
 log = logging.getLogger(__name__)
@@ -135,14 +126,8 @@ api = FastAPI(
 api.router.route_class = CompactBodyRoute
 
 
-def service() -> CrossplanService:
-    """The service instance answering the current request."""
-    current: CrossplanService = bentoml.get_current_service()
-    return current
-
-
-def _keyring() -> KeyRing:
-    return service().keys.current()
+def _keyring(conn: HTTPConnection) -> KeyRing:
+    return service_of(conn.app).keys.current()
 
 
 # The most of a refused submission's answer read to count its problems.
@@ -204,7 +189,7 @@ class RefusalAudit:
             detail["problems"] = _problems(answer)
         try:
             record_refusal(
-                service().db,
+                service_of(scope["app"]).db,
                 action,
                 source=getattr(key, "name", None) or client,
                 actor=getattr(key, "name", None),
@@ -229,35 +214,6 @@ def _problems(answer: bytes) -> int | None:
 api.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
 api.add_middleware(AuthenticationMiddleware, backend=KeyBackend(_keyring), on_error=refuse_key)
 api.add_middleware(RefusalAudit)
-
-_bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
-
-
-def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
-    """A dependency giving the caller, or 403 when their role may not ``permission``."""
-
-    async def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-        principal: Principal = request.user  # set by the authentication middleware
-        if permission.value not in request.auth.scopes:
-            metrics().auth_failures.labels(status="403").inc()
-            raise HTTPException(
-                403, f"the key of '{principal.name}' ({principal.role}) may not {permission.value}"
-            )
-        return principal
-
-    return check
-
-
-async def _anyone(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-    principal: Principal = request.user
-    return principal
-
-
-Anyone = Annotated[Principal, Depends(_anyone)]
-Reporter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Planner = Annotated[Principal, Depends(require(Permission.PLAN))]
-Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown API key"},

@@ -204,10 +204,10 @@ class KeyBackend(AuthenticationBackend):
     Parameters
     ----------
     keyring
-        Returns the current keys.
+        Returns the current keys of the app a connection is to.
     """
 
-    def __init__(self, keyring: Callable[[], KeyRing]) -> None:
+    def __init__(self, keyring: Callable[[HTTPConnection], KeyRing]) -> None:
         self.keyring = keyring
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
@@ -218,7 +218,7 @@ class KeyBackend(AuthenticationBackend):
                 "missing API key: send the header 'Authorization: Bearer <key>'"
             )
         try:
-            principal = self.keyring().authenticate(token)
+            principal = self.keyring(conn).authenticate(token)
         except ConfigurationError as err:
             log.error("cannot check API keys: %s", err)
             raise KeysUnavailable(

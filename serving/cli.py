@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from crossplan.pipelines.errors import CrossplanError
-from crossplan.serving.commands import COMMANDS, load
+from crossplan.serving.commands import COMMANDS, registrar
 
 __all__ = ["build_parser", "main"]
 
@@ -36,7 +36,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
         if name == chosen:
-            load(name).register(sub)
+            registrar(name)(sub)
         else:
             sub.add_parser(name, help=summary)
     return parser

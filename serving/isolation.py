@@ -28,7 +28,9 @@ from typing import Any
 __all__ = ["ChildDied", "ChildTimedOut", "run_isolated", "start_forkserver"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["crossplan.serving.isolation", "crossplan.pipelines.planning"])
+_CONTEXT.set_forkserver_preload(
+    ["crossplan.serving.isolation", "crossplan.pipelines.plan_use_case"]
+)
 _PR_SET_PDEATHSIG = 1
 
 

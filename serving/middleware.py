@@ -3,7 +3,7 @@
 The key is checked, by Starlette's :class:`~starlette.middleware.authentication.
 AuthenticationMiddleware` with :class:`~serving.auth.KeyBackend`, before anything reads the
 body, so a caller without a valid key learns nothing but 401. Which role may call which
-endpoint is decided by the endpoint itself (:func:`serving.api.require`), from the
+endpoint is decided by the endpoint itself (:func:`serving.deps.require`), from the
 :class:`~serving.auth.Principal` Starlette leaves in ``request.user``.
 
 :class:`AccessLogMiddleware` wraps the whole service and writes one line per request, naming
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crossplan.serving.auth import KeysUnavailable
-from crossplan.serving.errors import error_body, routing_error
+from crossplan.serving.http_errors import error_body, routing_error
 from crossplan.serving.logs import redact_secrets
 from crossplan.serving.telemetry import call_watched, metrics
 

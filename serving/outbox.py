@@ -10,8 +10,8 @@ runs out (``CROSSPLAN_OUTBOX_LEASE``).
   again after a failed try; it raises it (:func:`serving.alert_jobs.raise_job`).
 * A thread of *deliveries* claims the due posts, one per webhook at a time, and hands them
   to :data:`POSTERS` posting threads, so a receiver that never answers holds up only its own
-  posts. Each try (:func:`serving.webhooks.post`) ends the delivery (delivered, or given up,
-  audited) or makes it due again after :func:`serving.webhooks.retry_delay`.
+  posts. Each try (:func:`serving.webhook_posts.post`) ends the delivery (delivered, or given up,
+  audited) or makes it due again after :func:`serving.webhook_posts.retry_delay`.
 
 The threads are daemons, and hold the service weakly: when it goes, they stop.
 """
@@ -37,6 +37,7 @@ from crossplan.pipelines.database import (
     Database,
     DatabaseUnavailableError,
     Delivery,
+    Posts,
     WebhookRecord,
     claim_alert_job,
     claim_deliveries,
@@ -48,11 +49,15 @@ from crossplan.pipelines.database import (
     utcnow,
 )
 from crossplan.serving.alert_jobs import raise_job, webhook_targets
-from crossplan.serving.settings import Settings
+from crossplan.serving.settings import (
+    MIN_TOTAL,
+    OUTBOX_LEASE,
+    OUTBOX_POLL,
+    SUPPRESS_BELOW,
+    Settings,
+)
 from crossplan.serving.snapshot import Snapshot
-from crossplan.serving.webhook_registry import WebhookTarget, webhooks
-from crossplan.serving.webhook_urls import Resolver, resolve_host
-from crossplan.serving.webhooks import (
+from crossplan.serving.webhook_posts import (
     ATTEMPTS,
     FIRST_RETRY_SECONDS,
     TIMEOUT_SECONDS,
@@ -61,6 +66,8 @@ from crossplan.serving.webhooks import (
     post,
     retry_delay,
 )
+from crossplan.serving.webhook_registry import WebhookTarget, webhooks
+from crossplan.serving.webhook_urls import Resolver, resolve_host
 
 __all__ = ["POSTERS", "OutboxWorker"]
 
@@ -88,7 +95,7 @@ class OutboxWorker:
         The snapshot that serves now (its model forecasts), or ``None`` once the service
         went: the threads then stop.
     allow, resolve, timeout
-        What :func:`serving.webhooks.post` takes.
+        What :func:`serving.webhook_posts.post` takes.
     suppress_below, min_total
         The sharing thresholds of every reader's view.
     poll, lease
@@ -103,10 +110,10 @@ class OutboxWorker:
         current: Callable[[], Snapshot | None],
         *,
         allow: Iterable[str] = (),
-        suppress_below: int = 3,
-        min_total: int = 3,
-        poll: float = 2.0,
-        lease: float = 60.0,
+        suppress_below: int = SUPPRESS_BELOW,
+        min_total: int = MIN_TOTAL,
+        poll: float = OUTBOX_POLL,
+        lease: float = OUTBOX_LEASE,
         resolve: Resolver = resolve_host,
         timeout: float = TIMEOUT_SECONDS,
         attempts: int = ATTEMPTS,
@@ -174,6 +181,10 @@ class OutboxWorker:
         if not alerts:
             return
         owe_posts(self.db, alerts, hooks)
+        self._posts_due.set()
+
+    def wake(self) -> None:
+        """Look for posts due now (some were just owed), not at the next poll."""
         self._posts_due.set()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -296,6 +307,12 @@ class OutboxWorker:
         log.log(level, "%s: delivery %d %s, status %s, %d tries, %.3f s%s%s", where, delivery.id,
                 result.outcome, result.status, tries, seconds, said,
                 "" if ended else " (another replica had taken it over)")  # fmt: skip
+
+
+def posts_for(db: Database) -> Posts:
+    """What an act owes the active webhooks of its alerts' audiences, written in the act's
+    own transaction (:class:`~pipelines.database.outbox.Posts`)."""
+    return Posts(webhook_targets(webhooks(db)), alert_body)
 
 
 def owe_posts(

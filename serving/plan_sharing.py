@@ -27,6 +27,7 @@ from typing import Any
 from crossplan.optimize.resources import Resources
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import PlanRecord
+from crossplan.pipelines.views import region_level
 
 __all__ = [
     "involved_countries",
@@ -35,7 +36,6 @@ __all__ = [
     "plan_read_by",
     "plan_units",
     "reads_plan",
-    "region_level",
     "with_parties",
 ]
 
@@ -43,18 +43,6 @@ __all__ = [
 _NAME_PARTS = re.compile(r"\[([^\]]*)\]")
 _FIGURES = ("expected_activity", "expected_interdictions", "marginal_value")
 _PLAN_FIGURES = ("objective", "piecewise_objective", "upper_bound", "gap", "approximation_error")
-
-
-def region_level(dataset: Dataset, country: str) -> frozenset[str]:
-    """The regions ``country`` reads region by region: its own and those its agreements
-    cover."""
-    regions = dataset.regions
-    own = set(regions.loc[regions["country"] == country, "region_id"])
-    resources = dataset.resources
-    for agreement in resources.agreements if resources is not None else ():
-        if country in agreement.countries:
-            own |= set(agreement.regions)
-    return frozenset(own)
 
 
 def plan_countries(resources: Resources | None, requester_country: str | None) -> list[str]:
@@ -138,7 +126,11 @@ def plan_read_by(
     """A stored plan as a reader of ``country`` reads it (see :func:`reads_plan` first):
     :func:`plan_as_read` within the regions both the reader (``shown``; ``None``: all) and
     the requester read region by region."""
-    theirs = None if record.country is None else region_level(dataset, record.country)
+    theirs = (
+        None
+        if record.country is None
+        else region_level(dataset.regions, dataset.resources, record.country)
+    )
     both: Set[str] | None = theirs
     if shown is not None:
         both = shown if theirs is None else shown & theirs

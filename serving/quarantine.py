@@ -7,7 +7,9 @@ aside: it finds it (the first one since the last good panel whose panel does not
 reverts it with a reason that says so (:data:`pipelines.database.QUARANTINED`; the revert is
 audited like any other), records a ``quarantine`` event, and raises a
 ``submission_quarantined`` alert for the operator's administrators and for the submitting
-agency. The reporter's answer says so (:func:`pipelines.database.quarantine_reason`). A
+agency, its posts owed to their webhooks: all in one transaction
+(:func:`pipelines.database.set_aside`), so a replica that dies halfway leaves nothing of it,
+and the next one sets the submission aside, alerts included. The reporter's answer says so (:func:`pipelines.database.quarantine_reason`). A
 correction, or any later submission, is then forecast like every other one: the service
 recovers by itself, with no reload.
 
@@ -31,14 +33,15 @@ from crossplan.pipelines.database import (
     iso,
     list_submissions,
     quarantine_reason,
-    record_event,
-    revert_submission,
-    store_alerts,
+    set_aside,
     utcnow,
 )
 from crossplan.pipelines.errors import ConfigurationError
+from crossplan.serving.alert_jobs import webhook_targets
 from crossplan.serving.sharing import OPERATOR, Audience
 from crossplan.serving.snapshot import Snapshot, UnforecastablePanelError, refreshed
+from crossplan.serving.webhook_posts import alert_body
+from crossplan.serving.webhook_registry import webhooks
 
 __all__ = ["ALERT_KIND", "Quarantine", "quarantine"]
 
@@ -82,9 +85,17 @@ def quarantine(db: Database, good: Snapshot, failed: UnforecastablePanelError) -
     already = quarantine_reason(db, sid)
     if already is not None:  # another replica set it aside first
         return Quarantine(sid, None, already, [])
+    targets = webhook_targets(webhooks(db))
     try:
-        revert = revert_submission(
-            db, sid, reason=f"{QUARANTINED}: {reason[:_REASON_LENGTH]}", by=_SERVICE
+        revert, alerts = set_aside(
+            db,
+            sid,
+            reason=f"{QUARANTINED}: {reason[:_REASON_LENGTH]}",
+            by=_SERVICE,
+            detail={"agency": agency, "country": country, "reason": reason},
+            alerts=lambda r: _alerts(failed, sid, r.submission_id, reason, agency, country),
+            targets=targets,
+            body=alert_body,
         )
     except ConfigurationError as err:
         already = quarantine_reason(db, sid)
@@ -92,18 +103,7 @@ def quarantine(db: Database, good: Snapshot, failed: UnforecastablePanelError) -
             return Quarantine(sid, None, already, [])
         log.error("cannot set submission %s aside: %s", sid, err)
         return None
-    record_event(
-        db,
-        _SERVICE.key_name,
-        "quarantine",
-        submission_id=sid,
-        revert_submission_id=revert.submission_id,
-        agency=agency,
-        country=country,
-        reason=reason,
-    )
     log.error("submission %s set aside (revert %s): %s", sid, revert.submission_id, reason)
-    alerts = store_alerts(db, _alerts(failed, sid, revert.submission_id, reason, agency, country))
     return Quarantine(sid, revert.submission_id, reason, alerts)
 
 

@@ -23,7 +23,7 @@ from crossplan.pipelines.plan_request import (
     ModelRef,
     PlanRequest,
 )
-from crossplan.pipelines.planning import PlanEnvelope
+from crossplan.pipelines.plan_use_case import PlanEnvelope
 from crossplan.serving.operation_schemas import OperationStep
 from crossplan.serving.webhook_urls import MAX_URL_LENGTH, URL_PATTERN
 
@@ -155,8 +155,9 @@ class ModelCard(BaseModel):
     )
     selection: dict[str, Any] = Field(
         default_factory=dict,
-        description="How the model was chosen: its kind ('candidate'), the gate's 'decision' "
-        "and every candidate's backtest deviance and coverage on the same window",
+        description="How the model was chosen: its kind ('candidate'), the gate's 'decision', "
+        "every candidate's backtest deviance and coverage on the same window, and the "
+        "'coverage_window' ({'lo', 'hi'}) a candidate's 80% coverage had to lie in",
     )
     loaded_at: str | None = Field(description="When this model was loaded (ISO 8601, UTC)")
     data: dict[str, Any] = Field(description="The panel forecasts are made from")

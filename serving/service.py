@@ -4,9 +4,11 @@
 connects to the shared database (panel versions, keys, plans, alerts, audit trail) and loads
 the champion model in ``__init__``; it holds the snapshot (panel and model) every request
 answers from, follows new submissions, and reloads the model. The endpoints are routers of
-:mod:`serving.routes` on the app of :mod:`serving.api`, each a few lines calling
-:mod:`serving.snapshot`, :mod:`serving.plan_runner` (which calls :mod:`optimize`),
-:mod:`pipelines.database.plans`, :mod:`serving.sharing` and :mod:`serving.alerts`. A submission, through
+:mod:`serving.routes` on the app of :mod:`serving.api`; the instance attaches itself to that
+app, where the endpoints' dependencies (:mod:`serving.deps`) find it. Each endpoint is a few
+lines calling :mod:`serving.snapshot`, :mod:`serving.plan_process` (which calls
+:mod:`optimize`), :mod:`pipelines.database.plans`, :mod:`serving.sharing` and
+:mod:`serving.alerts`. A submission, through
 this replica or another one sharing the database, moves the next request to the new panel.
 BentoML adds ``/healthz`` and ``/readyz`` (ready once a model is loaded), which need no key.
 The OpenAPI document ``/docs.json`` is BentoML's, made honest by :mod:`serving.openapi`;
@@ -40,7 +42,8 @@ from crossplan.pipelines.database import (
 from crossplan.pipelines.errors import PanelBuildError
 from crossplan.serving.api import api
 from crossplan.serving.auth import KeyStore, Principal
-from crossplan.serving.errors import ReloadFailedError
+from crossplan.serving.deps import attach
+from crossplan.serving.http_errors import ReloadFailedError
 from crossplan.serving.isolation import start_forkserver
 from crossplan.serving.logs import configure_logging
 from crossplan.serving.middleware import (
@@ -51,13 +54,12 @@ from crossplan.serving.middleware import (
 from crossplan.serving.openapi import openapi_app
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.page import page_app
-from crossplan.serving.plan_runner import PlanGate
+from crossplan.serving.plan_process import PlanGate
 from crossplan.serving.quarantine import quarantine
 from crossplan.serving.routes import ROUTERS
 from crossplan.serving.schemas import ModelCard, ReloadResponse
 from crossplan.serving.security import SecurityHeadersMiddleware
 from crossplan.serving.settings import Settings
-from crossplan.serving.sharing import Audience, SharingPolicy
 from crossplan.serving.snapshot import (
     Snapshot,
     UnforecastablePanelError,
@@ -156,6 +158,7 @@ class CrossplanService:
             ).start()
         self.outbox.start()
         weakref.finalize(self, _close, self.outbox, self.db, self._stop)
+        attach(api, self)  # the endpoints' dependencies find it there (serving.deps)
 
     def __is_ready__(self) -> bool:
         # Not ready without a model, nor when the database stops answering, nor when its latest
@@ -220,7 +223,7 @@ class CrossplanService:
                     )  # fmt: skip
                     self._unbuildable, self._failed_at = err, latest
                     return
-                self.announce(found.alerts)
+                self.outbox.wake()  # its alerts' posts are owed with it
                 latest = latest_submission(self.db)
             else:
                 self._unbuildable, self._failed_at = None, 0
@@ -230,12 +233,6 @@ class CrossplanService:
         """Owe the posts of stored alerts to the webhooks of their audiences; the outbox
         posts them."""
         self.outbox.owe(alerts)
-
-    def policy(self, who: Principal, snapshot: Snapshot | None = None) -> SharingPolicy:
-        """What ``who`` may read of ``snapshot`` (default: the current one)."""
-        panel = (snapshot or self.current()).panel
-        s = self.settings
-        return SharingPolicy(panel, Audience.of(who), s.suppress_below, s.min_total)
 
     def _show_model(self, old: Snapshot | None) -> None:
         metrics().show_model(

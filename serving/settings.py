@@ -12,27 +12,31 @@ this object calls), as they run without the service; everything else is read her
                             (``$CROSSPLAN_HOME/world``)
 ``CROSSPLAN_FORECAST_FILE`` serve this forecast table instead of the MLflow champion
 ``CROSSPLAN_SUPPRESS_BELOW`` counts from 1 up to this, exclusive, are hidden from other
-                            agencies (default 3)
+                            agencies (default :data:`SUPPRESS_BELOW`)
 ``CROSSPLAN_MIN_TOTAL``     a country total is published only over at least this many
-                            regions and this many non-zero cells (default 3)
+                            regions and this many non-zero cells (default :data:`MIN_TOTAL`)
 ``CROSSPLAN_WEBHOOK_ALLOW`` hosts (comma-separated) a webhook may name with plain http or a
                             private address; by default webhooks are https to public hosts
 ``CROSSPLAN_OUTBOX_POLL``   seconds between a replica's looks for alerts owed and webhook
-                            posts due (default 2)
+                            posts due (default :data:`OUTBOX_POLL`)
 ``CROSSPLAN_OUTBOX_LEASE``  seconds a replica holds the alerts or a webhook post it took;
-                            when it dies, another takes them over after this (default 60)
+                            when it dies, another takes them over after this (default
+                            :data:`OUTBOX_LEASE`)
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
 ``CROSSPLAN_METRICS``       ``admin`` (default: admins read ``/metrics`` on the service's
                             port) or a port, or HOST:PORT, to serve it on apart
-``CROSSPLAN_PLAN_SLOTS``    plans made at once (default 2)
-``CROSSPLAN_PLAN_QUEUE``    plans that may wait for a slot (default 8); beyond, 429
-``CROSSPLAN_PLAN_MEMORY_MB`` memory one plan may use, in MiB (default 1536)
+``CROSSPLAN_PLAN_SLOTS``    plans made at once (default :data:`PLAN_SLOTS`)
+``CROSSPLAN_PLAN_QUEUE``    plans that may wait for a slot (default :data:`PLAN_QUEUE`);
+                            beyond, 429
+``CROSSPLAN_PLAN_MEMORY_MB`` memory one plan may use, in MiB (default
+                            :data:`PLAN_MEMORY_MB`)
 ``CROSSPLAN_MODEL_WATCH``   seconds between a replica's looks for a promotion or reload
-                            made elsewhere, which it then follows (default 5; 0: never)
+                            made elsewhere, which it then follows (default :data:`MODEL_WATCH`;
+                            0: never)
 ``CROSSPLAN_TILE_URL``      a tile basemap's URL template for the map (default: none)
 ``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
-                            (default ``http://127.0.0.1:3000``)
+                            (default :data:`SERVICE_URL`)
 ``CROSSPLAN_API_KEY``       the key ``crossplan submit`` sends with, when ``--key`` is not given
 ==========================  ==========================================================
 """
@@ -46,7 +50,40 @@ from pathlib import Path
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import crossplan_home, database_url
 
-__all__ = ["Settings"]
+__all__ = [
+    "MIN_TOTAL",
+    "MODEL_WATCH",
+    "OUTBOX_LEASE",
+    "OUTBOX_POLL",
+    "PLAN_MEMORY_MB",
+    "PLAN_QUEUE",
+    "PLAN_SLOTS",
+    "SERVICE_PORT",
+    "SERVICE_URL",
+    "SUPPRESS_BELOW",
+    "Settings",
+]
+
+# The defaults, each written once: the settings, the CLI's options, the functions that take
+# them and the tables of docs/design.md and README.md (``python tests/test_docs.py`` writes
+# each ``:data:`NAME``` of the table above as its value) all read these.
+#: Counts from 1 up to this, exclusive, are hidden from other agencies.
+SUPPRESS_BELOW = 3
+#: Regions, and non-zero cells, a published country total needs at least.
+MIN_TOTAL = 3
+#: Seconds between a replica's looks for owed alerts and due webhook posts.
+OUTBOX_POLL = 2
+#: Seconds a replica holds what it took of them.
+OUTBOX_LEASE = 60
+#: Plans made at once, plans that may wait, and the memory of one (MiB).
+PLAN_SLOTS = 2
+PLAN_QUEUE = 8
+PLAN_MEMORY_MB = 1536
+#: Seconds between looks for a champion promoted or reloaded elsewhere.
+MODEL_WATCH = 5
+#: Where ``crossplan serve`` listens and ``crossplan submit`` sends by default.
+SERVICE_PORT = 3000
+SERVICE_URL = f"http://127.0.0.1:{SERVICE_PORT}"
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -80,7 +117,7 @@ class Settings:
         Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
         port, to admins.
     plan_slots, plan_queue, plan_memory_mb
-        Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_runner`).
+        Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_process`).
     model_watch
         Seconds between looks for a champion promoted or reloaded by another process
         (``0``: never look).
@@ -95,19 +132,19 @@ class Settings:
     database_url: str
     forecast_file: Path | None
     tracking_uri: str | None
-    suppress_below: int = 3
-    min_total: int = 3
+    suppress_below: int = SUPPRESS_BELOW
+    min_total: int = MIN_TOTAL
     webhook_allow: tuple[str, ...] = ()
-    outbox_poll: int = 2
-    outbox_lease: int = 60
+    outbox_poll: int = OUTBOX_POLL
+    outbox_lease: int = OUTBOX_LEASE
     metrics: tuple[str, int] | None = None
-    plan_slots: int = 2
-    plan_queue: int = 8
-    plan_memory_mb: int = 1536
-    model_watch: int = 5
+    plan_slots: int = PLAN_SLOTS
+    plan_queue: int = PLAN_QUEUE
+    plan_memory_mb: int = PLAN_MEMORY_MB
+    model_watch: int = MODEL_WATCH
     tile_url: str | None = None
     tile_attribution: str | None = None
-    service_url: str = "http://127.0.0.1:3000"
+    service_url: str = SERVICE_URL
     api_key: str | None = None
 
     @classmethod
@@ -120,27 +157,33 @@ class Settings:
             database_url=database_url(),
             forecast_file=Path(forecast).resolve() if forecast else None,
             tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
-            suppress_below=_threshold("CROSSPLAN_SUPPRESS_BELOW", "a whole number of incidents"),
-            min_total=_threshold("CROSSPLAN_MIN_TOTAL", "a whole number of regions and cells"),
+            suppress_below=_threshold(
+                "CROSSPLAN_SUPPRESS_BELOW", SUPPRESS_BELOW, "a whole number of incidents"
+            ),
+            min_total=_threshold(
+                "CROSSPLAN_MIN_TOTAL", MIN_TOTAL, "a whole number of regions and cells"
+            ),
             webhook_allow=_hosts(os.environ.get("CROSSPLAN_WEBHOOK_ALLOW", "")),
-            outbox_poll=_whole("CROSSPLAN_OUTBOX_POLL", 2, 1),
-            outbox_lease=_whole("CROSSPLAN_OUTBOX_LEASE", 60, 1),
+            outbox_poll=_whole("CROSSPLAN_OUTBOX_POLL", OUTBOX_POLL, 1),
+            outbox_lease=_whole("CROSSPLAN_OUTBOX_LEASE", OUTBOX_LEASE, 1),
             metrics=_listener(os.environ.get("CROSSPLAN_METRICS", "admin").strip()),
-            plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", 2, 1),
-            plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", 8, 0),
-            plan_memory_mb=_whole("CROSSPLAN_PLAN_MEMORY_MB", 1536, 256),
-            model_watch=_whole("CROSSPLAN_MODEL_WATCH", 5, 0),
+            plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", PLAN_SLOTS, 1),
+            plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", PLAN_QUEUE, 0),
+            plan_memory_mb=_whole("CROSSPLAN_PLAN_MEMORY_MB", PLAN_MEMORY_MB, 256),
+            model_watch=_whole("CROSSPLAN_MODEL_WATCH", MODEL_WATCH, 0),
             tile_url=os.environ.get("CROSSPLAN_TILE_URL") or None,
             tile_attribution=os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
-            service_url=os.environ.get("CROSSPLAN_URL") or "http://127.0.0.1:3000",
+            service_url=os.environ.get("CROSSPLAN_URL") or SERVICE_URL,
             api_key=os.environ.get("CROSSPLAN_API_KEY") or None,
         )
 
 
-def _threshold(variable: str, what: str) -> int:
-    value = os.environ.get(variable, "3").strip()
+def _threshold(variable: str, default: int, what: str) -> int:
+    value = os.environ.get(variable, str(default)).strip()
     if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(f"{variable}={value!r} — fix: {what} of at least 1, e.g. 3")
+        raise ConfigurationError(
+            f"{variable}={value!r} — fix: {what} of at least 1, e.g. {default}"
+        )
     return int(value)
 
 

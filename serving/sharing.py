@@ -41,8 +41,10 @@ from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import PanelVersion, PlanRecord, audience_label
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.pipelines.freshness import Freshness, View, freshness
+from crossplan.pipelines.views import region_level
 from crossplan.serving.auth import Principal
-from crossplan.serving.plan_sharing import plan_read_by, reads_plan, region_level
+from crossplan.serving.plan_sharing import plan_read_by, reads_plan
+from crossplan.serving.settings import MIN_TOTAL, SUPPRESS_BELOW
 
 __all__ = [
     "INCIDENT_COLUMNS",
@@ -123,15 +125,15 @@ class SharingPolicy:
 
     panel: PanelVersion
     audience: Audience
-    suppress_below: int = 3
-    min_total: int = 3
+    suppress_below: int = SUPPRESS_BELOW
+    min_total: int = MIN_TOTAL
 
     @cached_property
     def region_level(self) -> frozenset[str] | None:
         """Regions read region by region; ``None``: every region (the operator). Asked by
         every step of an answer, so found once per policy."""
-        country = self.audience.country
-        return None if country is None else region_level(self.panel.dataset, country)
+        country, ds = self.audience.country, self.panel.dataset
+        return None if country is None else region_level(ds.regions, ds.resources, country)
 
     # -- counts ------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from crossplan.pipelines.database.panel import NoPanelError
 from crossplan.pipelines.freshness import Freshness, View, freshness
 from crossplan.pipelines.home import resolve_tracking_uri
 from crossplan.serving import modelstore
-from crossplan.serving.errors import ModelUnavailableError
+from crossplan.serving.http_errors import ModelUnavailableError
 from crossplan.serving.served_model import Forecaster, ForecastFile, ServedModel, card_of
 from crossplan.serving.settings import Settings
 from crossplan.serving.sharing import OPERATOR

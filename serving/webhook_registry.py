@@ -1,7 +1,7 @@
 """Which webhooks an agency has: registering (with the URL and secret checked), listing,
 deleting, and the ones alerts go to now. Each act is audited, never with the URL's secret.
 
-The delivery of alerts to them is :mod:`serving.webhooks`; the table is
+The delivery of alerts to them is :mod:`serving.webhook_posts`; the table is
 :mod:`pipelines.database.webhooks`.
 """
 
@@ -21,7 +21,7 @@ from crossplan.pipelines.database import (
 )
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.serving.auth import Principal, Role
-from crossplan.serving.errors import WebhookNotFoundError
+from crossplan.serving.http_errors import WebhookNotFoundError
 from crossplan.serving.webhook_urls import Resolver, check_url, redact, resolve_host
 
 __all__ = [

@@ -1,7 +1,8 @@
 """The design notes (docs/design.md) stay in step with the code.
 
 * Their table of the environment variables, and the README's, is generated from the
-  docstring of :mod:`serving.settings`, the one object that reads them:
+  docstring of :mod:`serving.settings`, the one object that reads them (each default from
+  the constant the docstring names):
   ``python tests/test_docs.py`` rewrites both, and a test fails when one differs; another
   fails when a module other than the settings reads the environment.
 * Every ``CROSSPLAN_*`` variable the packages read is named in the notes.
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -60,10 +62,22 @@ def settings_rows(source: str) -> list[tuple[str, str]]:
     return rows
 
 
+_DEFAULT = re.compile(r":data:`(\w+)`")
+
+
+def _default(match: re.Match[str]) -> str:
+    """A default the docstring names (``:data:`SUPPRESS_BELOW```) as the value the settings
+    module gives it: each default is written once, in the code."""
+    value = getattr(importlib.import_module("crossplan.serving.settings"), match.group(1))
+    return f"``{value}``" if isinstance(value, str) else str(value)
+
+
 def settings_table(source: str) -> str:
-    """The markdown table of :func:`settings_rows`, between the generated block's markers."""
+    """The markdown table of :func:`settings_rows`, between the generated block's markers,
+    with each default the rows name by its constant written as its value."""
     body = [
-        f"| `{name}` | {meaning.replace('``', '`')} |" for name, meaning in settings_rows(source)
+        f"| `{name}` | {_DEFAULT.sub(_default, meaning).replace('``', '`')} |"
+        for name, meaning in settings_rows(source)
     ]
     return "\n".join([BEGIN, "| variable | what it sets |", "|---|---|", *body, END])
 
@@ -113,6 +127,18 @@ def test_settings_tables_match_the_settings_docstring() -> None:
             f"{document.name}'s table of environment variables differs from the docstring of "
             "serving/settings.py — fix: python tests/test_docs.py"
         )
+
+
+def test_the_settings_docstring_names_each_default_by_its_constant() -> None:
+    # A number written in the docstring would be a second home of the default.
+    rows = settings_rows(SETTINGS.read_text(encoding="utf-8"))
+    written = [name for name, meaning in rows if re.search(r"default:? ``?\d", meaning)]
+    assert not written, f"defaults written as numbers, not as :data:`CONSTANT`: {written}"
+    table = settings_table(SETTINGS.read_text(encoding="utf-8"))
+    from crossplan.serving import settings
+
+    assert f"hidden from other agencies (default {settings.SUPPRESS_BELOW})" in table
+    assert f"(default `{settings.SERVICE_URL}`)" in table
 
 
 def test_every_variable_the_packages_read_is_documented() -> None:
@@ -186,6 +212,16 @@ def test_pointers_into_the_design_notes_name_real_headings() -> None:
             if (anchor and anchor not in anchors) or (heading and heading not in headings):
                 broken.append(f"{path.relative_to(ROOT)}: {anchor or heading}")
     assert not broken, f"pointers to headings docs/design.md does not have: {broken}"
+
+
+def test_the_notes_state_the_coverage_window_the_code_holds() -> None:
+    from crossplan.pipelines.conventions import COVERAGE_WINDOW
+
+    for document in (DESIGN, README):
+        text = " ".join(document.read_text(encoding="utf-8").split())
+        assert f"80% coverage is within {COVERAGE_WINDOW}" in text or (
+            f"80% coverage against observed counts within {COVERAGE_WINDOW}" in text
+        ), f"{document.name} does not state the coverage window {COVERAGE_WINDOW}"
 
 
 def test_the_readme_links_the_design_notes() -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from crossplan.optimize.periods import pandas_freq
 from crossplan.optimize.resources import Resources
-from crossplan.pipelines.contract.frequency import pandas_freq
 from crossplan.pipelines.contract.incidents import Incidents, read_incidents
 from crossplan.pipelines.contract.regions import Regions, read_regions
 from crossplan.pipelines.contract.resources import read_resources

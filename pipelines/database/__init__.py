@@ -7,7 +7,9 @@ PostgreSQL when ``CROSSPLAN_DATABASE_URL`` says so); :mod:`~pipelines.database.p
 the panel as of any time; :mod:`~pipelines.database.submissions` stores what agencies send,
 checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.shape` and written by :mod:`~pipelines.database.versions`;
-:mod:`~pipelines.database.revert` puts a submission's cells back;
+:mod:`~pipelines.database.revert` puts a submission's cells back, and
+:mod:`~pipelines.database.set_aside` sets aside one the model cannot forecast, with its event
+and alerts;
 :mod:`~pipelines.database.audit` keeps the audit trail; :mod:`~pipelines.database.plans`,
 :mod:`~pipelines.database.keys`, :mod:`~pipelines.database.alerts` and
 :mod:`~pipelines.database.webhooks` keep the plans, the API keys, the alerts and the webhooks;
@@ -66,6 +68,7 @@ from crossplan.pipelines.database.operations import (
 from crossplan.pipelines.database.outbox import (
     AlertJob,
     Delivery,
+    Posts,
     claim_alert_job,
     claim_deliveries,
     finish_delivery,
@@ -88,6 +91,7 @@ from crossplan.pipelines.database.panel import (
 )
 from crossplan.pipelines.database.plans import PlanRecord, PlanStore, PlanSummary
 from crossplan.pipelines.database.revert import QUARANTINED, quarantine_reason
+from crossplan.pipelines.database.set_aside import set_aside
 from crossplan.pipelines.database.submissions import (
     RevertResult,
     SubmissionRecord,
@@ -128,6 +132,7 @@ __all__ = [
     "PlanStore",
     "PlanSummary",
     "PledgedUnit",
+    "Posts",
     "Proposal",
     "RevertResult",
     "Seeded",
@@ -177,6 +182,7 @@ __all__ = [
     "retry_delivery",
     "revert_submission",
     "seed_operations",
+    "set_aside",
     "settle_alert_job",
     "stopped_because",
     "store_alerts",

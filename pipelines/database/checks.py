@@ -17,8 +17,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from crossplan.optimize.periods import fits_frequency, period_start
 from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
-from crossplan.pipelines.contract.frequency import fits_frequency, period_start
 from crossplan.pipelines.contract.incidents import DEFAULT_CATEGORY, parse_periods
 from crossplan.pipelines.database.shape import PanelShape
 from crossplan.pipelines.errors import Problem

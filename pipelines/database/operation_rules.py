@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from crossplan.optimize.eligibility import compute_eligibility
-from crossplan.optimize.inputs import RegionTable
+from crossplan.optimize.periods import fits_frequency, period_offset, period_start
+from crossplan.optimize.region_table import RegionTable
 from crossplan.optimize.resources import Unit
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.contract.frequency import fits_frequency, period_offset, period_start
 from crossplan.pipelines.database.operation_state import Need, OperationRecord, PledgedUnit
 from crossplan.pipelines.errors import Problem
 

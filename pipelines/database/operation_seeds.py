@@ -22,6 +22,7 @@ from crossplan.pipelines.database.operation_rules import Actor, Proposal
 from crossplan.pipelines.database.operation_state import Need
 from crossplan.pipelines.database.operation_store import Outcome
 from crossplan.pipelines.database.operations import propose
+from crossplan.pipelines.database.outbox import Posts
 from crossplan.pipelines.errors import DataValidationError, OperationConflictError
 
 __all__ = ["Seeded", "seed_operations"]
@@ -61,9 +62,11 @@ def seed_operations(
     actor: Actor,
     deadline: datetime | None = None,
     now: datetime | None = None,
+    posts: Posts | None = None,
 ) -> list[Seeded]:
     """Propose every candidate of the panel's resources for ``periods``, as ``actor`` (the
-    operator); one :class:`Seeded` per candidate, in the resources' order."""
+    operator), each proposal with its alerts' posts (``posts``); one :class:`Seeded` per
+    candidate, in the resources' order."""
     candidates = dataset.resources.joint_operations if dataset.resources else ()
     first = min(periods).isoformat() if periods else "none"
     seeded = []
@@ -80,7 +83,7 @@ def seed_operations(
         )
         name = candidate.operation_id
         try:
-            done = propose(db, dataset, actor, proposal, now=now)
+            done = propose(db, dataset, actor, proposal, now=now, posts=posts)
         except OperationConflictError:
             seeded.append(Seeded(name, operation_id, "exists", "seeded before for these periods"))
         except DataValidationError as err:

@@ -30,6 +30,7 @@ from crossplan.pipelines.database.alerts import (
 from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.operation_rules import Actor
 from crossplan.pipelines.database.operation_state import Need, OperationRecord, Step
+from crossplan.pipelines.database.outbox import Posts
 from crossplan.pipelines.database.panel import iso
 from crossplan.pipelines.database.schema import ApiKeyRow, Operation, OperationEvent
 
@@ -60,9 +61,10 @@ def folded(
 
 def record(
     con: Connection, operation: OperationRecord, steps: Sequence[tuple[str, dict[str, Any]]],
-    actor: Actor, now: datetime,
+    actor: Actor, now: datetime, posts: Posts | None = None,
 ) -> Outcome:  # fmt: skip
-    """Append ``steps``, their audit lines and their alerts, in the caller's transaction."""
+    """Append ``steps``, their audit lines and their alerts, and owe the alerts' posts
+    (``posts``), in the caller's transaction."""
     after = folded(operation, actor, now, steps)
     new = after.steps[len(operation.steps) :]
     audiences = _audiences(con, after.parties)
@@ -80,6 +82,8 @@ def record(
                      shifts=shown["shifts"], reason=shown["reason"])  # fmt: skip
         raised = [_alert(after, step, label, country, now) for label, country in audiences]
         alerts += append_alerts(con, raised, operation=after.row)
+    if posts is not None:
+        posts.owe(con, alerts, now)
     return Outcome(after, tuple(new), tuple(alerts))
 
 

@@ -13,9 +13,10 @@ the cancel of a confirmed one.
 
 Every step is an event of ``operation_events`` (append-only, numbered within its
 operation); the status is derived from them (:mod:`~pipelines.database.operation_state`).
-Each act writes, in one transaction, its events, their lines in the audit trail and an alert
-for the operator and each agency with keys of a party country, and returns what it wrote
-(:class:`Outcome`) for the service to post those alerts to webhooks. Writes to one operation
+Each act writes, in one transaction, its events, their lines in the audit trail, an alert
+for the operator and each agency with keys of a party country, and (given ``posts``) the
+posts of those alerts owed to the audiences' webhooks, which the service's outbox sends; it
+returns what it wrote (:class:`Outcome`). Writes to one operation
 queue behind a lock of its row (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's write lock),
 so two replicas acting at once leave one consistent history.
 
@@ -49,6 +50,7 @@ from crossplan.pipelines.database.operation_rules import (
 )
 from crossplan.pipelines.database.operation_state import ENDED, OperationRecord, PledgedUnit
 from crossplan.pipelines.database.operation_store import Outcome, folded, load, locked, record
+from crossplan.pipelines.database.outbox import Posts
 from crossplan.pipelines.database.panel import utcnow
 from crossplan.pipelines.database.schema import Operation, OperationEvent
 from crossplan.pipelines.errors import (
@@ -101,8 +103,9 @@ class ConfirmedOperation:
 
 
 def propose(
-    db: Database, dataset: Dataset, actor: Actor, proposal: Proposal, *, now: datetime | None = None
-) -> Outcome:
+    db: Database, dataset: Dataset, actor: Actor, proposal: Proposal, *,
+    now: datetime | None = None, posts: Posts | None = None,
+) -> Outcome:  # fmt: skip
     """Store a new operation (see the module's description); its proposal event.
 
     Raises
@@ -154,12 +157,12 @@ def propose(
         ).scalar_one()
         operation = load(con, sa.select(Operation).where(Operation.id == row))[0]
         detail = {"candidate": proposal.candidate} if proposal.candidate else {}
-        return record(con, operation, [("proposed", detail)], actor, now)
+        return record(con, operation, [("proposed", detail)], actor, now, posts)
 
 
 def pledge(
     db: Database, dataset: Dataset, actor: Actor, operation_id: str, units: Sequence[UnitPledge],
-    *, party: str | None = None, now: datetime | None = None,
+    *, party: str | None = None, now: datetime | None = None, posts: Posts | None = None,
 ) -> Outcome:  # fmt: skip
     """Pledge units to an operation for the actor's country (the operator: for ``party``, or
     the units' country); it is confirmed by the pledge that meets the last need.
@@ -186,12 +189,12 @@ def pledge(
         after = folded(operation, actor, now, steps)
         if after.needs_met():
             steps.append(("confirmed", {}))
-        return record(con, operation, steps, actor, now)
+        return record(con, operation, steps, actor, now, posts)
 
 
 def decline(
     db: Database, actor: Actor, operation_id: str, *, reason: str | None = None,
-    party: str | None = None, now: datetime | None = None,
+    party: str | None = None, now: datetime | None = None, posts: Posts | None = None,
 ) -> Outcome:  # fmt: skip
     """Decline an operation for the actor's country (the operator: for ``party``); it can
     then not be confirmed. A party declines once, and not after pledging (it cancels)."""
@@ -208,12 +211,14 @@ def decline(
         if party in operation.pledges():
             raise OperationConflictError(f"{party} pledged to {operation_id}; a pledge is not "
                                          "declined — fix: cancel the operation with a reason")  # fmt: skip
-        return record(con, operation, [("declined", _reason(reason, party=party))], actor, now)
+        return record(
+            con, operation, [("declined", _reason(reason, party=party))], actor, now, posts
+        )
 
 
 def withdraw(
     db: Database, actor: Actor, operation_id: str, *, reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, posts: Posts | None = None,
 ) -> Outcome:  # fmt: skip
     """Withdraw an open operation: by a planner of the proposer's country, or the operator."""
     now = now or utcnow()
@@ -224,12 +229,13 @@ def withdraw(
                 f"only {operation.country or 'the operator'}, which proposed {operation_id}, "
                 "withdraws it — fix: cancel it, with a reason"
             )
-        return record(con, operation, [("withdrawn", _reason(reason))], actor, now)
+        return record(con, operation, [("withdrawn", _reason(reason))], actor, now, posts)
 
 
 def cancel(
-    db: Database, actor: Actor, operation_id: str, *, reason: str, now: datetime | None = None
-) -> Outcome:
+    db: Database, actor: Actor, operation_id: str, *, reason: str,
+    now: datetime | None = None, posts: Posts | None = None,
+) -> Outcome:  # fmt: skip
     """Call off an open or confirmed operation, by a planner of any party, with a reason."""
     now = now or utcnow()
     if not reason or not reason.strip():
@@ -241,10 +247,12 @@ def cancel(
         _may_act(actor, operation_id, "cancel")
         if status in ENDED:
             raise OperationConflictError(f"{operation_id} is {status}; nothing more happens to it")
-        return record(con, operation, [("cancelled", _reason(reason))], actor, now)
+        return record(con, operation, [("cancelled", _reason(reason))], actor, now, posts)
 
 
-def expire_due(db: Database, *, now: datetime | None = None) -> list[Outcome]:
+def expire_due(
+    db: Database, *, now: datetime | None = None, posts: Posts | None = None
+) -> list[Outcome]:
     """Write the expiry of every operation whose deadline has passed unconfirmed; each with
     its audit line and alerts, in a transaction of its own."""
     now = now or utcnow()
@@ -264,7 +272,7 @@ def expire_due(db: Database, *, now: datetime | None = None) -> list[Outcome]:
                 and operation.status(now) == "expired"
                 and not any(s.kind == "expired" for s in operation.steps)
             ):
-                outcomes.append(record(con, operation, [("expired", {})], service, now))
+                outcomes.append(record(con, operation, [("expired", {})], service, now, posts))
     return outcomes
 
 

@@ -21,7 +21,7 @@ replica posts each and records the outcome: :func:`finish_delivery` (delivered, 
 with its audit event in the same transaction) or :func:`retry_delivery` (due again later). A
 replica that dies between a post and its record leaves the delivery to be posted again when
 the lease runs out: the same body under the same delivery id, which a receiver uses to drop
-the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhooks`.
+the repeat. Nothing here posts: :mod:`serving.outbox` does, through :mod:`serving.webhook_posts`.
 
 Times are the replicas' clocks (naive UTC, :func:`~pipelines.database.panel.utcnow`): their
 clocks must agree to well within a lease.
@@ -50,6 +50,8 @@ __all__ = [
     "PENDING",
     "AlertJob",
     "Delivery",
+    "Posts",
+    "append_deliveries",
     "claim_alert_job",
     "claim_deliveries",
     "finish_delivery",
@@ -214,7 +216,7 @@ def settle_alert_job(
         if not _changed(con, AlertJobRow, _held(job), **done):
             return None
         stored = append_alerts(con, alerts)
-        _insert_deliveries(con, stored, targets, body, moment)
+        append_deliveries(con, stored, targets, body, moment)
     return stored
 
 
@@ -227,7 +229,7 @@ def owe_deliveries(
     """Owe the posts of alerts already stored to the webhooks of their audiences (as
     :func:`settle_alert_job` does for a job's); how many."""
     with db.write() as con:
-        return _insert_deliveries(con, alerts, targets, body, utcnow())
+        return append_deliveries(con, alerts, targets, body, utcnow())
 
 
 def claim_deliveries(
@@ -384,13 +386,28 @@ def _claimed_job(con: Connection, submission_id: int) -> AlertJob:
     )
 
 
-def _insert_deliveries(
+@dataclass(frozen=True)
+class Posts:
+    """What an act owes the webhooks of its alerts' audiences, in its own transaction:
+    webhook ids by audience label, and what is posted of a stored alert."""
+
+    targets: Mapping[str, Sequence[int]]
+    body: Callable[[AlertRecord], str]
+
+    def owe(self, con: Connection, alerts: Sequence[AlertRecord], moment: datetime) -> int:
+        """:func:`append_deliveries` of ``alerts``, in the caller's transaction."""
+        return append_deliveries(con, alerts, self.targets, self.body, moment)
+
+
+def append_deliveries(
     con: Connection,
     alerts: Sequence[AlertRecord],
     targets: Mapping[str, Sequence[int]],
     body: Callable[[AlertRecord], str],
     moment: datetime,
 ) -> int:
+    """Owe, in the caller's transaction, the post of each stored alert to every webhook of its
+    audience (``targets``: webhook ids by audience label); how many."""
     rows = [
         {"alert_id": alert.id, "webhook_id": webhook_id, "body": body(alert), "state": PENDING,
          "created_at": moment, "attempts": 0, "next_attempt_at": moment}

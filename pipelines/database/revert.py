@@ -54,6 +54,7 @@ __all__ = [
     "SubmissionRecord",
     "list_submissions",
     "quarantine_reason",
+    "revert_in",
     "revert_submission",
 ]
 
@@ -139,64 +140,75 @@ def revert_submission(
         No such submission; one that wrote no cells (a document, or a repeat); a reason that
         is empty; or cells of it changed since by later submissions (which it names).
     """
+    with db.write("submissions") as con:
+        return revert_in(con, submission_id, reason=reason, by=by, now=now)
+
+
+def revert_in(
+    con: Connection,
+    submission_id: int,
+    *,
+    reason: str,
+    by: Submitter,
+    now: Callable[[], datetime] = utcnow,
+) -> RevertResult:
+    """:func:`revert_submission` inside the caller's transaction (the unit of work of an act
+    the revert is part of); the caller holds the ``submissions`` lock."""
     reason = " ".join(reason.split())
     if not reason:
         raise ConfigurationError("a revert needs a reason — fix: give --reason TEXT")
-    with db.write("submissions") as con:
-        target = _target(con, submission_id)
-        history = _history(con, submission_id)
-        mine = history["submission_id"] == submission_id
-        changed = _changed_since(history, mine)
-        if not changed.empty:
-            raise ConfigurationError(_refusal(con, submission_id, changed))
-        ours = history.loc[mine, [*KEY, "id"]].rename(columns={"id": "_ours"})
-        joined = history.merge(ours, on=list(KEY))
-        before = joined[joined["id"] < joined["_ours"]].drop_duplicates(list(KEY), keep="last")
-        put_back = history.loc[mine, list(KEY)].merge(
-            before, on=list(KEY), how="left", indicator=True
-        )
-        gone = (put_back["_merge"] == "left_only").to_numpy() | withdrawn(
-            put_back.fillna({"kind": ""})
-        ).to_numpy()
-        versions = put_back[[*KEY, *VALUES, "covariates", "source"]].copy()
-        versions.loc[gone, [*VALUES, "covariates", "source"]] = None
-        versions["period"] = [_day(p) for p in versions["period"]]
-        for column in ("reported", "detected", "count"):
-            versions[column] = pd.array(pd.to_numeric(versions[column]), dtype="Int64")
-        versions["effort"] = pd.to_numeric(versions["effort"]).astype("float64")
-        # A restored version with every value empty would read as a withdrawal.
-        empty = versions[[*VALUES, "covariates"]].isna().all(axis=1).to_numpy() & ~gone
-        versions.loc[empty, "covariates"] = "{}"
-        received = receipt_time(con, now)
-        fingerprint = unique_fingerprint(con, f"revert\n{submission_id}\n{iso(received)}")
-        restored, dropped = int((~gone).sum()), int(gone.sum())
-        revert_id = insert_submission(
-            con,
-            fingerprint=fingerprint,
-            kind=WITHDRAWN_KIND,
-            received_at=received,
-            submitter=by,
-            file=_revert_file(submission_id, reason),
-            rows=len(versions),
-            counts=(0, restored + dropped, 0),
-        )
-        insert_versions(con, versions, revert_id)
-        append_event(
-            con,
-            by.key_name,
-            "revert",
-            actor_agency=by.agency,
-            actor_country=by.country,
-            at=received,
-            submission_id=revert_id,
-            reverted=submission_id,
-            reverted_file=target.file_name,
-            reverted_agency=target.agency,
-            country=target.country,
-            restored=restored,
-            withdrawn=dropped,
-            reason=reason,
-        )
+    target = _target(con, submission_id)
+    history = _history(con, submission_id)
+    mine = history["submission_id"] == submission_id
+    changed = _changed_since(history, mine)
+    if not changed.empty:
+        raise ConfigurationError(_refusal(con, submission_id, changed))
+    ours = history.loc[mine, [*KEY, "id"]].rename(columns={"id": "_ours"})
+    joined = history.merge(ours, on=list(KEY))
+    before = joined[joined["id"] < joined["_ours"]].drop_duplicates(list(KEY), keep="last")
+    put_back = history.loc[mine, list(KEY)].merge(before, on=list(KEY), how="left", indicator=True)
+    gone = (put_back["_merge"] == "left_only").to_numpy() | withdrawn(
+        put_back.fillna({"kind": ""})
+    ).to_numpy()
+    versions = put_back[[*KEY, *VALUES, "covariates", "source"]].copy()
+    versions.loc[gone, [*VALUES, "covariates", "source"]] = None
+    versions["period"] = [_day(p) for p in versions["period"]]
+    for column in ("reported", "detected", "count"):
+        versions[column] = pd.array(pd.to_numeric(versions[column]), dtype="Int64")
+    versions["effort"] = pd.to_numeric(versions["effort"]).astype("float64")
+    # A restored version with every value empty would read as a withdrawal.
+    empty = versions[[*VALUES, "covariates"]].isna().all(axis=1).to_numpy() & ~gone
+    versions.loc[empty, "covariates"] = "{}"
+    received = receipt_time(con, now)
+    fingerprint = unique_fingerprint(con, f"revert\n{submission_id}\n{iso(received)}")
+    restored, dropped = int((~gone).sum()), int(gone.sum())
+    revert_id = insert_submission(
+        con,
+        fingerprint=fingerprint,
+        kind=WITHDRAWN_KIND,
+        received_at=received,
+        submitter=by,
+        file=_revert_file(submission_id, reason),
+        rows=len(versions),
+        counts=(0, restored + dropped, 0),
+    )
+    insert_versions(con, versions, revert_id)
+    append_event(
+        con,
+        by.key_name,
+        "revert",
+        actor_agency=by.agency,
+        actor_country=by.country,
+        at=received,
+        submission_id=revert_id,
+        reverted=submission_id,
+        reverted_file=target.file_name,
+        reverted_agency=target.agency,
+        country=target.country,
+        restored=restored,
+        withdrawn=dropped,
+        reason=reason,
+    )
     return RevertResult(revert_id, submission_id, str(iso(received)), restored, dropped, reason)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crossplan.pipelines.contract.frequency import fits_frequency
+from crossplan.optimize.periods import fits_frequency
 from crossplan.pipelines.contract.regions import Regions
 from crossplan.pipelines.database.panel import _cells_as_of, _document, _regions
 from crossplan.pipelines.database.schema import Submission

@@ -6,7 +6,7 @@ takes its webhooks' deliveries with it (:func:`stopped_because`). Registering ch
 same transaction, that the key still holds and that the agency has neither this URL nor its
 most webhooks already, so that two requests at once cannot get past either.
 
-:mod:`serving.webhooks` checks the URLs, says who may list and delete which webhook, audits
+:mod:`serving.webhook_posts` checks the URLs, says who may list and delete which webhook, audits
 both, and posts; it reads and writes the table through this module only.
 """
 

@@ -11,9 +11,10 @@ import pandas as pd
 
 from crossplan.optimize import SOLVERS
 from crossplan.optimize.curve import exact_value
+from crossplan.pipelines.evaluation.knowledge import Knowledge
 from crossplan.pipelines.evaluation.outcomes import gini
-from crossplan.pipelines.evaluation.policies import POLICIES, Knowledge, make_policy
-from crossplan.pipelines.simulate import World, simulate_world
+from crossplan.pipelines.evaluation.policies import POLICIES, make_policy
+from crossplan.pipelines.simulate import World, WorldConfig, simulate_world
 
 __all__ = ["BLIND_SPOT_PERIODS", "EvaluationConfig", "PolicyRun", "run_policy"]
 
@@ -49,9 +50,9 @@ class EvaluationConfig:
     rounds: int = 26
     retrain_every: int = 4
     policies: tuple[str, ...] = POLICIES
-    countries: int = 6
-    regions: int = 60
-    periods: int = 156
+    countries: int = WorldConfig.countries
+    regions: int = WorldConfig.regions
+    periods: int = WorldConfig.periods
     solver: str = "cbc"
     mip_gap: float = 0.005
     time_limit: float = 30.0
@@ -87,7 +88,8 @@ class PolicyRun:
         One row per round: ``seed, policy, round, period, intercepted`` (true incidents
         patrols found), ``expected_interdictions`` (Σ λ·(1 − e^(−κ·effort)) on the true λ
         and κ), ``true_activity``, ``gini`` (of effort over regions), ``blind_spot_activity``
-        (true activity in regions unpatrolled for 8+ periods), ``forecast_deviance``.
+        (true activity in regions unpatrolled for 8+ periods), ``forecast_deviance``,
+        ``joint_operations`` (launched in the round).
     regions
         Last round, per region: ``effort``, ``true_activity``.
     countries
@@ -152,6 +154,7 @@ def play(world: World, config: EvaluationConfig, seed: int, policy_name: str) ->
                 "gini": gini(effort),
                 "blind_spot_activity": float(activity[streak >= BLIND_SPOT_PERIODS].sum()),
                 "forecast_deviance": policy.forecast_error,
+                "joint_operations": policy.launched_operations,
             }
         )
         detected_by_country += pd.Series(detected).groupby(country).sum()

@@ -3,7 +3,10 @@
 ``uniform`` and ``proportional`` are the simple rules agencies can apply by hand (the latter
 is today's practice); ``naive`` and ``crossplan`` plan with the optimizer on a LightGBM
 forecast, without and with effort awareness; ``oracle`` plans with the optimizer on the true
-activity rates, the ceiling no forecast can beat.
+activity rates, the ceiling no forecast can beat. These plan centrally: one planner
+commands every unit with the whole panel. ``federated`` and ``federated_no_jo`` let each
+country plan its own units on its own view, with joint operations agreed by pledges or
+without any (:mod:`pipelines.evaluation.federated`).
 """
 
 from __future__ import annotations
@@ -18,41 +21,13 @@ from crossplan.models import RiskForecaster
 from crossplan.models.detection import DetectionModel
 from crossplan.optimize import Inputs, plan_allocation
 from crossplan.optimize.explain import proportional_allocation, uniform_allocation
-from crossplan.optimize.resources import Resources
 from crossplan.optimize.score import effective_effort
-from crossplan.pipelines.contract.dataset import recent_counts
-from crossplan.pipelines.metrics import poisson_deviance
+from crossplan.pipelines.evaluation.federated import FEDERATED, FederatedRunner
+from crossplan.pipelines.evaluation.knowledge import Knowledge, deviance, fit_forecaster
 
 __all__ = ["POLICIES", "Knowledge", "PolicyRunner", "make_policy"]
 
-POLICIES = ("uniform", "proportional", "naive", "crossplan", "oracle")
-
-
-@dataclass
-class Knowledge:
-    """What a policy may use when it plans the next period.
-
-    Attributes
-    ----------
-    panel
-        Every observation so far (the incidents format of the data contract).
-    regions, adjacency, resources
-        The world as agencies see it.
-    next_activity
-        True activity rates of the coming period; only the oracle may read it.
-    true_kappa
-        True detection rates per category; only the oracle may read it.
-    """
-
-    panel: pd.DataFrame
-    regions: pd.DataFrame
-    adjacency: pd.DataFrame
-    resources: Resources
-    next_activity: pd.DataFrame
-    true_kappa: Mapping[str, float]
-
-    def recent_counts(self) -> dict[str, float]:
-        return {str(r): float(v) for r, v in recent_counts(self.panel).items()}
+POLICIES = ("uniform", "proportional", "naive", "crossplan", "oracle", *FEDERATED)
 
 
 @dataclass
@@ -60,7 +35,8 @@ class PolicyRunner:
     """A planning policy; :meth:`plan` returns effective effort per region for one period.
 
     ``forecast_error`` is the last forecast's mean Poisson deviance against the true
-    activity (model policies only), so an evaluation can follow forecast quality.
+    activity (model policies only), so an evaluation can follow forecast quality;
+    ``launched_operations`` how many joint operations the last plan launched.
     """
 
     name: str
@@ -74,6 +50,7 @@ class PolicyRunner:
     _kappa: dict[str, float] | None = None
     _round: int = 0
     forecast_error: float | None = None
+    launched_operations: int = 0
 
     def plan(self, knowledge: Knowledge) -> dict[str, float]:
         if self.name == "uniform":
@@ -107,6 +84,7 @@ class PolicyRunner:
         )
         if not plan.feasible:
             raise RuntimeError(f"{self.name}: no feasible plan:\n{plan.diagnosis_text()}")
+        self.launched_operations = sum(o.launched for o in plan.joint_operations)
         return plan.effort_by_region()
 
     def _inputs(self, knowledge: Knowledge, forecast: pd.DataFrame) -> Inputs:
@@ -133,9 +111,12 @@ class PolicyRunner:
     def _model_forecast(self, knowledge: Knowledge) -> pd.DataFrame:
         aware = self.name == "crossplan" and self.effort_aware
         if self._model is None or self._round % self.retrain_every == 0:
-            params = {"horizon": 1, "n_jobs": 1, "random_state": 0, **self.model_params}
-            self._model = RiskForecaster(effort_aware=aware, **params).fit(
-                knowledge.panel, knowledge.regions, knowledge.adjacency, frequency="weekly"
+            self._model = fit_forecaster(
+                knowledge.panel,
+                knowledge.regions,
+                knowledge.adjacency,
+                effort_aware=aware,
+                model_params=self.model_params,
             )
             if not aware:
                 # Treating counts as the truth leaves the planner without a detection rate;
@@ -145,14 +126,16 @@ class PolicyRunner:
         forecast = self._model.predict(knowledge.panel, horizon=1)
         if not aware:
             forecast["detection_rate"] = forecast["category"].map(self._kappa)
-        self.forecast_error = _deviance(forecast, knowledge.next_activity)
+        self.forecast_error = deviance(forecast, knowledge.next_activity)
         return forecast
 
 
-def make_policy(name: str, **options: Any) -> PolicyRunner:
+def make_policy(name: str, **options: Any) -> PolicyRunner | FederatedRunner:
     """A fresh policy by name (one of :data:`POLICIES`)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; use one of {', '.join(POLICIES)}")
+    if name in FEDERATED:
+        return FederatedRunner(name, FEDERATED[name], **options)
     return PolicyRunner(name, **options)
 
 
@@ -167,10 +150,3 @@ def _fit_kappa(knowledge: Knowledge) -> dict[str, float]:
         panel["category"].to_numpy(object),
     )
     return {str(k): float(v) for k, v in model.kappa_.items()}
-
-
-def _deviance(forecast: pd.DataFrame, truth: pd.DataFrame) -> float:
-    merged = truth.merge(forecast, on=["region_id", "category"], how="left")
-    return poisson_deviance(
-        merged["activity_rate"].to_numpy(float), merged["activity_mean"].fillna(0.0).to_numpy(float)
-    )

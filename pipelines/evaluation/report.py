@@ -11,13 +11,15 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from crossplan.pipelines.evaluation.summary import Evaluation
+from crossplan.pipelines.evaluation.summary import CENTRAL, Evaluation
 
 __all__ = ["log_to_mlflow", "targets", "write_report"]
 
 _COLUMNS = (
     ("intercepted", "intercepted", "{:.0f}"),
     ("share_of_oracle", "share of oracle", "{:.3f}"),
+    ("share_of_central", "share of central", "{:.3f}"),
+    ("joint_operations", "joint operations launched", "{:.0f}"),
     ("gini", "effort Gini", "{:.3f}"),
     ("gini_gap_to_oracle", "max Gini gap to oracle", "{:.3f}"),
     ("blind_spot_activity", "blind-spot activity", "{:.0f}"),
@@ -65,6 +67,20 @@ def targets(ev: Evaluation) -> list[tuple[str, str, bool | None]]:
                 cb <= 0.5 * nb,
             )
         )
+    if {"federated", CENTRAL} <= have:
+        share = mean("federated", "share_of_central")
+        out.append(
+            ("federated intercepts ≥ 95% of the central plan", f"{share:.1%}", share >= 0.95)
+        )
+    if {"federated", "federated_no_jo"} <= have:
+        f, n = mean("federated", "intercepted"), mean("federated_no_jo", "intercepted")
+        out.append(
+            (
+                "federated with agreed joint operations intercepts more than without",
+                f"{f:.0f} vs {n:.0f}",
+                f > n,
+            )
+        )
     return out
 
 
@@ -83,7 +99,10 @@ def write_report(ev: Evaluation, path: Path, seconds: float | None = None) -> li
         "",
         "Mean over seeds (± standard deviation). *Intercepted*: true incidents found by patrols over all rounds. "
         "*Blind-spot activity*: true activity in regions left unpatrolled for 8+ periods, summed over rounds. "
-        "*Max country gap*: largest difference between a country's share of detections and its share of true activity.",
+        "*Max country gap*: largest difference between a country's share of detections and its share of true activity. "
+        "*Share of central*: interceptions over the central plan's (`crossplan`: one planner, every unit, the whole panel); "
+        "`federated`: each country plans its own units on its own view, joint operations launched where every party pledges; "
+        "`federated_no_jo`: the same without joint operations. *Joint operations launched*: operation-periods, summed over rounds.",
         "",
         "| policy | " + " | ".join(label for _, label, _ in _COLUMNS) + " |",
         "|---|" + "---:|" * len(_COLUMNS),
@@ -96,6 +115,7 @@ def write_report(ev: Evaluation, path: Path, seconds: float | None = None) -> li
                 "–" if pd.isna(m) else fmt.format(m) + ("" if pd.isna(s) else f" ± {fmt.format(s)}")
             )
         lines.append(f"| {policy} | " + " | ".join(cells) + " |")
+    lines += _per_seed(ev)
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for statement, measured, met in targets(ev):
         lines.append(f"| {statement} | {measured} | {'yes' if met else 'no'} |")
@@ -104,6 +124,30 @@ def write_report(ev: Evaluation, path: Path, seconds: float | None = None) -> li
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [path, *plots]
+
+
+def _per_seed(ev: Evaluation) -> list[str]:
+    """Interceptions per seed and policy (and the share of the central plan's)."""
+    table = ev.per_seed.pivot(index="seed", columns="policy", values="intercepted")
+    share = ev.per_seed.pivot(index="seed", columns="policy", values="share_of_central")
+    policies = [p for p in ev.config.policies if p in table.columns]
+    lines = [
+        "",
+        "## Per seed",
+        "",
+        "True incidents intercepted (share of the central plan's, where it ran).",
+        "",
+        "| seed | " + " | ".join(policies) + " |",
+        "|---:|" + "---:|" * len(policies),
+    ]
+    for seed, row in table.iterrows():
+        cells = [
+            f"{row[p]:.0f}"
+            + ("" if pd.isna(share.loc[seed, p]) else f" ({share.loc[seed, p]:.3f})")
+            for p in policies
+        ]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def log_to_mlflow(ev: Evaluation, files: list[Path], results: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ from joblib import Parallel, delayed
 from crossplan.pipelines.evaluation.loop import EvaluationConfig, PolicyRun, run_policy
 from crossplan.pipelines.evaluation.outcomes import country_gap
 
-__all__ = ["Evaluation", "evaluate", "summarize_runs"]
+__all__ = ["CENTRAL", "Evaluation", "evaluate", "summarize_runs"]
+
+CENTRAL = "crossplan"  # the central plan: one planner, every unit, the whole panel
 
 
 @dataclass
@@ -26,9 +28,10 @@ class Evaluation:
     rounds, regions, countries
         Concatenated :class:`PolicyRun` tables of every seed and policy.
     per_seed
-        One row per (policy, seed): ``intercepted``, ``share_of_oracle``, ``gini``,
+        One row per (policy, seed): ``intercepted``, ``share_of_oracle``,
+        ``share_of_central`` (of the central plan's, ``crossplan``), ``gini``,
         ``gini_gap_to_oracle``, ``blind_spot_activity``, ``max_country_gap``,
-        ``forecast_deviance``.
+        ``forecast_deviance``, ``joint_operations`` (launched, summed over rounds).
     per_policy
         Mean and standard deviation over seeds of each ``per_seed`` column.
     """
@@ -49,6 +52,8 @@ class Evaluation:
                 for metric in (
                     "intercepted",
                     "share_of_oracle",
+                    "share_of_central",
+                    "joint_operations",
                     "gini",
                     "blind_spot_activity",
                     "max_country_gap",
@@ -115,18 +120,18 @@ def summarize_runs(config: EvaluationConfig, runs: list[PolicyRun]) -> Evaluatio
             gini=("gini", "mean"),
             blind_spot_activity=("blind_spot_activity", "sum"),
             forecast_deviance=("forecast_deviance", "mean"),
+            joint_operations=("joint_operations", "sum"),
         )
         .reset_index()
     )
+    per_seed["joint_operations"] = per_seed["joint_operations"].astype(float)
+    per_seed["share_of_central"] = _share_of(per_seed, CENTRAL)
     gaps = countries.groupby(["policy", "seed"])[["country", "detected", "true_activity"]].apply(
         lambda g: country_gap(g)["gap"].abs().max()
     )
     per_seed["max_country_gap"] = per_seed.set_index(["policy", "seed"]).index.map(gaps)
     if "oracle" in set(per_seed["policy"]):
-        oracle = per_seed[per_seed["policy"] == "oracle"].set_index("seed")
-        per_seed["share_of_oracle"] = per_seed["intercepted"] / per_seed["seed"].map(
-            oracle["intercepted"]
-        )
+        per_seed["share_of_oracle"] = _share_of(per_seed, "oracle")
         oracle_gini = rounds[rounds["policy"] == "oracle"].set_index(["seed", "round"])["gini"]
         diff = (
             rounds.set_index(["seed", "round"])["gini"]
@@ -142,6 +147,12 @@ def summarize_runs(config: EvaluationConfig, runs: list[PolicyRun]) -> Evaluatio
     per_policy = per_seed.groupby("policy")[metrics].agg(["mean", "std"])
     order = [p for p in config.policies if p in per_policy.index]
     return Evaluation(config, rounds, regions, countries, per_seed, per_policy.loc[order])
+
+
+def _share_of(per_seed: pd.DataFrame, policy: str) -> pd.Series:
+    """Each row's interceptions over those of ``policy`` on the same seed (NaN without it)."""
+    ref = per_seed[per_seed["policy"] == policy].set_index("seed")["intercepted"]
+    return per_seed["intercepted"] / per_seed["seed"].map(ref)
 
 
 def _num(value: Any) -> float | None:

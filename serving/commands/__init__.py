@@ -1,6 +1,7 @@
 """Sub-commands of the ``crossplan`` console script, one module each.
 
-Each module exposes ``register(subparsers)``, which adds its parser (with the one-line help
+Each module exposes ``register(subparsers)`` (or, for a command that shares its module,
+the function :data:`_REGISTERS` names), which adds its parser (with the one-line help
 of :data:`COMMANDS`) and sets ``run`` (a callable taking the parsed namespace and returning
 the exit status) as a default. A module is imported only when its command runs, so that
 ``crossplan --help`` and the light commands start without loading the heavy libraries
@@ -9,10 +10,12 @@ the exit status) as a default. A module is imported only when its command runs, 
 
 from __future__ import annotations
 
+import argparse
 import importlib
-from types import ModuleType
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["COMMANDS", "load"]
+__all__ = ["COMMANDS", "registrar"]
 
 COMMANDS = {
     "simulate": "simulate a cross-border world with known truth",
@@ -33,10 +36,15 @@ COMMANDS = {
 }
 
 
-# ``import`` is a Python keyword: its module is ``import_``.
-_MODULES = {"import": "import_"}
+# A command whose module is not its name: its module and register function. (``import`` is
+# a Python keyword; ``export`` shares the module of the data commands.)
+_REGISTERS = {"import": ("import_", "register"), "export": ("data", "register_export")}
 
 
-def load(name: str) -> ModuleType:
-    """The module of command ``name``."""
-    return importlib.import_module(f"crossplan.serving.commands.{_MODULES.get(name, name)}")
+def registrar(name: str) -> Callable[[argparse._SubParsersAction[Any]], None]:
+    """The function that adds command ``name``'s parser (importing its module only now)."""
+    module, function = _REGISTERS.get(name, (name, "register"))
+    found: Callable[[argparse._SubParsersAction[Any]], None] = getattr(
+        importlib.import_module(f"crossplan.serving.commands.{module}"), function
+    )
+    return found

@@ -9,10 +9,9 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from crossplan.pipelines.backtest import backtest, candidates
+from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest, candidates
 from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
-from crossplan.pipelines.registry import COVERAGE_RANGE
 from crossplan.pipelines.selection import BLEND, Selection, judge
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import at_least_one, console, output_path, write_json
@@ -35,8 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
-    p.add_argument("--origins", type=int, default=26, help="forecast origins (default 26)")
-    p.add_argument("--horizon", type=int, default=4, help="largest horizon (default 4)")
+    p.add_argument(
+        "--origins",
+        type=int,
+        default=BACKTEST_ORIGINS,
+        help="forecast origins (default %(default)s)",
+    )
+    p.add_argument(
+        "--horizon", type=int, default=HORIZON, help="largest horizon (default %(default)s)"
+    )
     p.add_argument(
         "--refit-every", type=int, default=1, help="refit every N origins (default 1: always)"
     )
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             truth=truth, frequency=ds.frequency, progress=report,
         )  # fmt: skip
     blend = len(models) > 1 and (not args.models or BLEND in args.models)
-    verdict = judge(result, models, COVERAGE_RANGE, has_effort=ds.has_effort, blend=blend)
+    verdict = judge(result, models, has_effort=ds.has_effort, blend=blend)
     result, selection = verdict.result, verdict.selection
     payload = {**result.to_json(), "selection": selection.to_dict()}
     if args.json:

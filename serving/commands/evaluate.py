@@ -51,12 +51,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--seeds",
         type=_ints,
-        default=(1, 2, 3, 4, 5),
-        help="worlds to simulate (default 1,2,3,4,5)",
+        default=EvaluationConfig.seeds,
+        help=f"worlds to simulate (default {','.join(map(str, EvaluationConfig.seeds))})",
     )
-    p.add_argument("--rounds", type=int, default=26, help="periods each policy plans (default 26)")
     p.add_argument(
-        "--retrain-every", type=int, default=4, help="model refit interval in rounds (default 4)"
+        "--rounds",
+        type=int,
+        default=EvaluationConfig.rounds,
+        help="periods each policy plans (default %(default)s)",
+    )
+    p.add_argument(
+        "--retrain-every",
+        type=int,
+        default=EvaluationConfig.retrain_every,
+        help="model refit interval in rounds (default %(default)s)",
     )
     p.add_argument(
         "--policies",
@@ -64,14 +72,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=POLICIES,
         help=f"comma-separated (default {','.join(POLICIES)})",
     )
+    for option in ("countries", "regions"):
+        p.add_argument(
+            f"--{option}",
+            type=int,
+            default=getattr(EvaluationConfig, option),
+            help="world option, as for simulate (default %(default)s)",
+        )
     p.add_argument(
-        "--countries", type=int, default=6, help="world option, as for simulate (default 6)"
+        "--periods",
+        type=int,
+        default=EvaluationConfig.periods,
+        help="weeks of history (default %(default)s)",
     )
-    p.add_argument(
-        "--regions", type=int, default=60, help="world option, as for simulate (default 60)"
-    )
-    p.add_argument("--periods", type=int, default=156, help="weeks of history (default 156)")
-    p.add_argument("--solver", choices=["cbc", "highs"], default="cbc")
+    p.add_argument("--solver", choices=["cbc", "highs"], default=EvaluationConfig.solver)
     p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--json", type=output_path, help="write results as JSON to this path")
     p.add_argument(
@@ -131,6 +145,8 @@ def _print(ev: Evaluation, seconds: float) -> None:
         "policy",
         "intercepted",
         "share of oracle",
+        "share of central",
+        "joint operations",
         "Gini",
         "blind-spot activity",
         "max country gap",
@@ -141,6 +157,8 @@ def _print(ev: Evaluation, seconds: float) -> None:
             str(policy),
             f"{row[('intercepted', 'mean')]:.0f}",
             f"{row[('share_of_oracle', 'mean')]:.3f}",
+            f"{row[('share_of_central', 'mean')]:.3f}",
+            f"{row[('joint_operations', 'mean')]:.0f}",
             f"{row[('gini', 'mean')]:.3f}",
             f"{row[('blind_spot_activity', 'mean')]:.0f}",
             f"{row[('max_country_gap', 'mean')]:.3f}",

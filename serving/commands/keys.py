@@ -29,8 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--role",
         choices=[r.value for r in Role],
-        default=Role.PLANNER.value,
-        help="reporter: submit its country's rows; analyst: read plans and shared data; "
+        help="add (required): reporter: submit its country's rows; analyst: read plans and shared data; "
         "planner: also forecast and plan; admin: also reload, submit for any country, audit",
     )
     p.add_argument("--country", help="ISO 3166-1 alpha-3 code of the key's country, e.g. GRC")
@@ -64,6 +63,13 @@ def _run(args: argparse.Namespace) -> int:
         revoke_key(keys, args.name, actor=actor)
         print(f"revoked the key of '{args.name}'", file=sys.stderr)
         return 0
+    if args.role is None:
+        roles = ", ".join(r.value for r in Role)
+        raise ConfigurationError(
+            f"`crossplan keys add {args.name}` needs --role, what the key may do: {roles} — "
+            f"fix: e.g. `crossplan keys add {args.name} --role planner --country GRC "
+            '--agency "Border Police"`'
+        )
     token = add_key(
         keys,
         args.name,

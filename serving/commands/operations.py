@@ -25,9 +25,11 @@ from crossplan.pipelines.database import (
     Need,
     OperationRecord,
     Outcome,
+    Posts,
     Proposal,
     UnitPledge,
     cancel,
+    confirmed_operations,
     decline,
     expire_due,
     get_operation,
@@ -43,11 +45,13 @@ from crossplan.pipelines.database import (
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import console, output_path, write_json
-from crossplan.serving.outbox import owe_posts
+from crossplan.serving.outbox import posts_for
 
 __all__ = ["register"]
 
-_ACTIONS = ("list", "show", "propose", "pledge", "decline", "withdraw", "cancel", "seed")
+_ACTIONS = (
+    "list", "show", "value", "propose", "pledge", "decline", "withdraw", "cancel", "seed",
+)  # fmt: skip
 _STATUSES = ("open", "confirmed", "expired", "withdrawn", "cancelled")
 _NEED = re.compile(r"^([A-Z]{3})(?:/(.{1,200}))?=(\d{1,6})$")
 _UNIT = re.compile(r"^(.{1,200}?)(?:@(\d{4}-\d{2}-\d{2}))?=(\d{1,6})$")
@@ -65,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "UNIT=SHIFTS` pledges a party's units (the pledge that meets the last need confirms "
             "it); `decline ID --country ISO3`, `withdraw ID` and `cancel ID --reason TEXT` end "
             "it; `seed` proposes the resources' candidate operations for --periods (default: "
-            "the next period). Each step is in the audit trail and the parties' alerts."
+            "the next period); `value ID --country ISO3` says what pledging is worth to that "
+            "party (its plans with and without its pledge, on its own view, with the champion). "
+            "Each step is in the audit trail and the parties' alerts."
         ),
     )
     p.add_argument("action", choices=_ACTIONS)
@@ -95,14 +101,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="pledge: UNIT=SHIFTS in every period, or UNIT@YYYY-MM-DD=SHIFTS (repeat)",
     )
-    p.add_argument("--country", help="pledge, decline: the party country (ISO3)")
+    p.add_argument("--country", help="pledge, decline, value: the party country (ISO3)")
+    p.add_argument(
+        "--agency", help="value: plan the units of this agency of --country only (default: all)"
+    )
     p.add_argument("--reason", help="decline, withdraw, cancel: why (cancel needs one)")
     p.add_argument("--json", type=output_path, help="write the operation(s) as JSON")
     p.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    needs_id = args.action in ("show", "pledge", "decline", "withdraw", "cancel")
+    needs_id = args.action in ("show", "value", "pledge", "decline", "withdraw", "cancel")
     if needs_id and not args.id:
         raise ConfigurationError(
             f"`crossplan operations {args.action}` needs the operation's ID — fix: "
@@ -111,7 +120,8 @@ def _run(args: argparse.Namespace) -> int:
     db = Database.connect()
     actor = Actor(f"cli:{getpass.getuser()}")
     now = utcnow()
-    _post([a for done in expire_due(db, now=now) for a in done.alerts], db)
+    posts = posts_for(db)
+    expire_due(db, now=now, posts=posts)
     if args.action == "list":
         found = list_operations(db, None, status=args.status, now=now)
         _write(args, {"operations": [o.to_dict(now, None) for o in found]})
@@ -123,9 +133,10 @@ def _run(args: argparse.Namespace) -> int:
         _print_one(operation, now)
         return 0
     if args.action == "seed":
-        return _seed(args, db, actor, now)
-    done = _act(args, db, actor, now)
-    _post(list(done.alerts), db)
+        return _seed(args, db, actor, now, posts)
+    if args.action == "value":
+        return _value(args, db)
+    done = _act(args, db, actor, now, posts)
     _write(args, done.operation.to_dict(now, None))
     steps = ", ".join(s.kind for s in done.steps)
     print(f"{done.operation.operation_id}: {steps}; now {done.operation.status(now)}",
@@ -133,7 +144,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -> Outcome:
+def _act(
+    args: argparse.Namespace, db: Database, actor: Actor, now: datetime, posts: Posts
+) -> Outcome:
+    """The step asked, with its alerts' posts owed in its transaction (the service's outbox
+    sends them, now or when a service starts)."""
     if args.action == "propose":
         if not args.regions or not args.periods or not args.need:
             raise ConfigurationError(
@@ -146,27 +161,28 @@ def _act(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) ->
             effort_multiplier=args.multiplier, deadline=args.deadline,
             operation_id=args.operation_id,
         )  # fmt: skip
-        return propose(db, load_panel(db).dataset, actor, proposal, now=now)
+        return propose(db, load_panel(db).dataset, actor, proposal, now=now, posts=posts)
     if args.action == "pledge":
         units = _units(args.unit)
         return pledge(db, load_panel(db).dataset, actor, args.id, units, party=args.country,
-                      now=now)  # fmt: skip
+                      now=now, posts=posts)  # fmt: skip
     if args.action == "decline":
         if not args.country:
             raise ConfigurationError("decline needs --country: the party that declines")
-        return decline(db, actor, args.id, reason=args.reason, party=args.country, now=now)
+        return decline(db, actor, args.id, reason=args.reason, party=args.country, now=now,
+                       posts=posts)  # fmt: skip
     if args.action == "withdraw":
-        return withdraw(db, actor, args.id, reason=args.reason, now=now)
+        return withdraw(db, actor, args.id, reason=args.reason, now=now, posts=posts)
     if not args.reason:
         raise ConfigurationError("cancel needs --reason TEXT: why it is called off")
-    return cancel(db, actor, args.id, reason=args.reason, now=now)
+    return cancel(db, actor, args.id, reason=args.reason, now=now, posts=posts)
 
 
-def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -> int:
+def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime, posts: Posts) -> int:
     dataset = load_panel(db).dataset
     periods = args.periods or [next_period(dataset.frequency, now)]
-    seeded = seed_operations(db, dataset, periods, actor=actor, deadline=args.deadline, now=now)
-    _post([a for s in seeded if s.proposed for a in s.proposed.alerts], db)
+    seeded = seed_operations(db, dataset, periods, actor=actor, deadline=args.deadline, now=now,
+                             posts=posts)  # fmt: skip
     _write(args, {"seeded": [s.to_dict() for s in seeded]})
     if not seeded:
         console.print("the resources name no joint operation to seed")
@@ -176,10 +192,39 @@ def _seed(args: argparse.Namespace, db: Database, actor: Actor, now: datetime) -
     return 0
 
 
-def _post(alerts: list[Any], db: Database) -> None:
-    """Owe the alerts' posts to the parties' webhooks in the shared database: the service's
-    outbox posts them (any replica, now or when one starts)."""
-    owe_posts(db, alerts)
+def _value(args: argparse.Namespace, db: Database) -> int:
+    """What pledging is worth to ``--country`` (:func:`pipelines.pledge_value.pledge_value`),
+    as ``GET /operations/{id}/value`` answers a key of that country."""
+    from crossplan.optimize.command import Command
+    from crossplan.pipelines.forecasting import champion_forecast
+    from crossplan.pipelines.pledge_value import horizon_through, pledge_value
+    from crossplan.serving.settings import Settings
+    from crossplan.serving.sharing import Audience, SharingPolicy
+
+    if not args.country:
+        raise ConfigurationError("value needs --country ISO3: the party whose pledge is weighed")
+    operation = get_operation(db, args.country, args.id)
+    settings = Settings.from_env()
+    policy = SharingPolicy(
+        load_panel(db), Audience(args.country, args.agency), settings.suppress_below,
+        settings.min_total,
+    )  # fmt: skip
+    dataset = policy.dataset()
+    horizon = horizon_through(dataset, max(operation.periods))
+    if horizon < 1:
+        raise ConfigurationError(f"{args.id} runs in periods the panel has passed")
+    model = champion_forecast(dataset, horizon)
+    if args.agency:
+        command = Command(country=args.country, agency=args.agency)
+    else:
+        command = Command(country=args.country, scope="national")
+    value = pledge_value(operation, confirmed_operations(db), dataset, model.table, command)
+    _write(args, value.to_dict())
+    console.print(f"{value.operation_id} for {value.country}: {value.advice}. {value.reason}")
+    for s in value.suggested_pledge:
+        shifts = ", ".join(f"{n} in {p}" for p, n in s["shifts"].items())  # type: ignore[attr-defined]
+        console.print(f"  suggested: {s['unit_id']}: {shifts}")
+    return 0
 
 
 def _write(args: argparse.Namespace, payload: dict[str, Any]) -> None:

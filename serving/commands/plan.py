@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossplan.optimize.forecast import FORECAST_COLUMNS
-from crossplan.optimize.solvers import SOLVERS
+from crossplan.optimize.solver_runs import SOLVERS
 from crossplan.pipelines.errors import (
     ConfigurationError,
     CrossplanError,
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from crossplan.pipelines.contract import input_fingerprint, load_dataset
     from crossplan.pipelines.contract.forecast_table import read_forecast_table
     from crossplan.pipelines.plan_request import PlanRequest
-    from crossplan.pipelines.planning import make_plan
+    from crossplan.pipelines.plan_use_case import make_plan
 
     at_least_one(args, "--horizon")
     command = _command(args)

@@ -43,7 +43,7 @@ import psutil
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import crossplan_home
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.settings import Settings
+from crossplan.serving.settings import SERVICE_PORT, Settings
 
 __all__ = [
     "GRACE_SECONDS",
@@ -82,7 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="data directory imported when the database holds no panel yet "
         "(default: $CROSSPLAN_HOME/world, the demo world)",
     )
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument(
+        "--port", type=int, default=SERVICE_PORT, help="port to listen on (default %(default)s)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument(
         "--tile-url",

@@ -32,12 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--out", type=Path, required=True, help="output data directory")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--countries", type=int, default=6, help="number of countries (default 6)")
-    p.add_argument(
-        "--regions", type=int, default=60, help="approximate number of regions (default 60)"
-    )
-    p.add_argument("--periods", type=int, default=156, help="weeks of history (default 156)")
+    for option, what in (
+        ("seed", "random seed"),
+        ("countries", "number of countries"),
+        ("regions", "approximate number of regions"),
+        ("periods", "weeks of history"),
+    ):
+        p.add_argument(
+            f"--{option}",
+            type=int,
+            default=getattr(WorldConfig, option),
+            help=f"{what} (default %(default)s)",
+        )
     p.add_argument(
         "--end", type=_end, metavar="YYYY-MM-DD|last-week",
         help="the history's last week is the one (Monday to Sunday) holding this date; "

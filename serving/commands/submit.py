@@ -14,6 +14,7 @@ from typing import Any
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import output_path, write_json
+from crossplan.serving.settings import SERVICE_URL, Settings
 
 __all__ = ["register"]
 
@@ -36,15 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--file", type=Path, required=True, help="the rows to submit")
-    p.add_argument("--url", help="the service (default: $CROSSPLAN_URL or http://127.0.0.1:3000)")
+    p.add_argument("--url", help=f"the service (default: $CROSSPLAN_URL or {SERVICE_URL})")
     p.add_argument("--key", help="API key (default: $CROSSPLAN_API_KEY)")
     p.add_argument("--json", type=output_path, help="write the service's answer as JSON")
     p.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from crossplan.serving.settings import Settings
-
     settings = Settings.from_env()
     key = args.key or settings.api_key
     url = args.url or settings.service_url

@@ -9,8 +9,9 @@ from typing import Any
 
 from rich.table import Table
 
-from crossplan.pipelines.registry import COVERAGE_RANGE
-from crossplan.pipelines.train import TRAIN_ORIGINS, train
+from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON
+from crossplan.pipelines.conventions import COVERAGE_WINDOW
+from crossplan.pipelines.train import TRAIN_ORIGINS, TRAIN_REFIT_EVERY, train
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._audit import audit
 from crossplan.serving.commands._output import (
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Validate the data, backtest every candidate on the same rolling origins (the "
             "LightGBM forecaster, its naive twin, the baselines and a blend of them), choose "
-            f"among those with 80% interval coverage in {list(COVERAGE_RANGE)} the one that "
+            f"among those with 80% interval coverage in {COVERAGE_WINDOW} the one that "
             "replaced every simpler candidate beyond the backtest's noise (a paired "
             "bootstrap over origins), fit it, log it to MLflow (metrics of every candidate, "
             "selection.json, plots, model card, pyfunc) as crossplan-risk@challenger, and "
@@ -47,15 +48,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train on the shared database's current panel ($CROSSPLAN_HOME/crossplan.db or "
         "CROSSPLAN_DATABASE_URL); the run records its as-of time and fingerprint",
     )
-    p.add_argument("--horizon", type=int, default=4, help="largest horizon, periods (default 4)")
+    p.add_argument(
+        "--horizon",
+        type=int,
+        default=HORIZON,
+        help="largest horizon, periods (default %(default)s)",
+    )
     p.add_argument(
         "--origins",
         type=int,
         default=TRAIN_ORIGINS,
-        help=f"backtest origins (default {TRAIN_ORIGINS}; 26 in backtest)",
+        help=f"backtest origins (default %(default)s; {BACKTEST_ORIGINS} in backtest)",
     )
     p.add_argument(
-        "--refit-every", type=int, default=4, help="refit every N backtest origins (default 4)"
+        "--refit-every",
+        type=int,
+        default=TRAIN_REFIT_EVERY,
+        help="refit every N backtest origins (default %(default)s)",
     )
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI "
                    "or sqlite under $CROSSPLAN_HOME)")  # fmt: skip

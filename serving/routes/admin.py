@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from crossplan.pipelines.database import audit_trail
-from crossplan.serving.api import ERRORS, Admin, service
+from crossplan.serving.api import ERRORS
+from crossplan.serving.deps import Admin, ServiceDep
 from crossplan.serving.schemas import AuditItem, AuditList, ErrorBody, ReloadResponse
 from crossplan.serving.telemetry import metrics_text
 
@@ -27,8 +28,8 @@ router = APIRouter()
     },
     summary="Load the current champion and panel without a restart (role: admin)",
 )
-def reload(who: Admin) -> ReloadResponse:
-    return service().reload(who)
+def reload(who: Admin, svc: ServiceDep) -> ReloadResponse:
+    return svc.reload(who)
 
 
 @router.get(
@@ -41,10 +42,10 @@ def reload(who: Admin) -> ReloadResponse:
 )
 def audit(
     who: Admin,
+    svc: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="How many events")] = 100,
     action: Annotated[str | None, Query(max_length=32, description="Only this action")] = None,
 ) -> AuditList:
-    svc = service()
     # An admin of a country reads the events of its country: an actor of it, or naming it.
     events = audit_trail(svc.db, limit, action, country=who.country)
     return AuditList(events=[AuditItem(**vars(e)) for e in events])
@@ -62,8 +63,8 @@ def audit(
     },
     summary="Prometheus metrics, labelled by route template (role: admin)",
 )
-def metrics(_: Admin) -> Response:
-    if service().settings.metrics is not None:
+def metrics(_: Admin, svc: ServiceDep) -> Response:
+    if svc.settings.metrics is not None:
         raise HTTPException(
             404, "metrics are served on the port CROSSPLAN_METRICS names — fix: scrape that"
         )

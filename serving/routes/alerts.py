@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from crossplan.pipelines.database import list_alerts
-from crossplan.serving.api import BAD_REQUEST, ERRORS, Anyone, Reader, service
+from crossplan.serving.api import BAD_REQUEST, ERRORS
+from crossplan.serving.deps import Anyone, Reader, ServiceDep
 from crossplan.serving.schemas import (
     AlertItem,
     AlertList,
@@ -33,9 +34,9 @@ router = APIRouter()
 )
 def alerts(
     who: Anyone,
+    svc: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="How many alerts")] = 100,
 ) -> AlertList:
-    svc = service()
     found = list_alerts(svc.db, Audience.of(who), limit)
     return AlertList(alerts=[AlertItem(**a.to_dict()) for a in found])
 
@@ -47,8 +48,7 @@ def alerts(
     summary="Post this agency's alerts to an https URL, signed when a secret is given "
     "(role: analyst)",
 )
-def register_webhook(body: WebhookRequest, who: Reader) -> WebhookItem:
-    svc = service()
+def register_webhook(body: WebhookRequest, who: Reader, svc: ServiceDep) -> WebhookItem:
     hook = add_webhook(svc.db, who, body.url, secret=body.secret, allow=svc.settings.webhook_allow)
     return WebhookItem(**hook.to_dict())
 
@@ -60,8 +60,7 @@ def register_webhook(body: WebhookRequest, who: Reader) -> WebhookItem:
     summary="This agency's webhooks, every agency's for an operator key; URLs without "
     "their secrets (role: analyst)",
 )
-def webhook_list(who: Reader) -> WebhookList:
-    svc = service()
+def webhook_list(who: Reader, svc: ServiceDep) -> WebhookList:
     return WebhookList(
         webhooks=[WebhookItem(**hook.to_dict()) for hook in list_webhooks(svc.db, who)]
     )
@@ -79,6 +78,6 @@ def webhook_list(who: Reader) -> WebhookList:
 def remove_webhook(
     webhook_id: Annotated[int, Path(ge=1, description="The webhook's id (GET /webhooks)")],
     who: Reader,
+    svc: ServiceDep,
 ) -> WebhookItem:
-    svc = service()
     return WebhookItem(**delete_webhook(svc.db, who, webhook_id).to_dict())

@@ -10,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
 from crossplan.optimize.resources import Resources
-from crossplan.serving.api import ERRORS, Anyone, Reader, parse_date, service
+from crossplan.serving.api import ERRORS, parse_date
 from crossplan.serving.auth import Permission, Role
+from crossplan.serving.deps import Anyone, PolicyDep, Reader, SnapshotDep
 from crossplan.serving.schemas import (
     ErrorBody,
     FeatureCollection,
@@ -33,10 +34,9 @@ router = APIRouter()
     responses=ERRORS,
     summary="Who holds this key, its agency, and what it may do (any role)",
 )
-def me(who: Anyone) -> WhoAmI:
-    svc = service()
+def me(who: Anyone, policy: PolicyDep) -> WhoAmI:
     may = [p.value for p in Permission if who.may(p)]
-    shown = svc.policy(who).region_level
+    shown = policy.region_level
     return WhoAmI.model_validate(
         {
             "name": who.name,
@@ -56,11 +56,8 @@ def me(who: Anyone) -> WhoAmI:
     responses=ERRORS,
     summary="The served regions as GeoJSON: region_id, country, name, kind (any role)",
 )
-def regions(_: Anyone) -> JSONResponse:
-    svc = service()
-    return JSONResponse(
-        regions_collection(svc.current().dataset), media_type="application/geo+json"
-    )
+def regions(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
+    return JSONResponse(regions_collection(snapshot.dataset), media_type="application/geo+json")
 
 
 @router.get(
@@ -71,12 +68,12 @@ def regions(_: Anyone) -> JSONResponse:
 )
 def observed(
     who: Reader,
+    policy: PolicyDep,
     periods: Annotated[
         int, Query(ge=1, le=520, description="How many of the latest periods")
     ] = DEFAULT_OBSERVED_PERIODS,
 ) -> JSONResponse:
-    svc = service()
-    return JSONResponse(svc.policy(who).observed(periods))
+    return JSONResponse(policy.observed(periods))
 
 
 @router.get(
@@ -88,9 +85,7 @@ def observed(
     },
     summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
 )
-def resources(who: Reader) -> Resources:
-    svc = service()
-    policy = svc.policy(who)
+def resources(_: Reader, policy: PolicyDep) -> Resources:
     resources = policy.panel.dataset.resources
     if resources is None:
         raise HTTPException(
@@ -107,10 +102,7 @@ def resources(who: Reader) -> Resources:
     responses=ERRORS,
     summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
 )
-def model(who: Reader) -> ModelCard:
-    svc = service()
-    snapshot = svc.current()
-    policy = svc.policy(who, snapshot)
+def model(who: Reader, snapshot: SnapshotDep, policy: PolicyDep) -> ModelCard:
     # Where the data are stored is the operator's: its admins read it.
     storage = who.role is Role.ADMIN and who.country is None
     return ModelCard(**policy.card(snapshot.card(policy.view(), storage=storage)))
@@ -123,17 +115,16 @@ def model(who: Reader) -> ModelCard:
     "small counts suppressed (role: analyst)",
 )
 def incidents(
-    who: Reader,
+    _: Reader,
+    snapshot: SnapshotDep,
+    policy: PolicyDep,
     region: Annotated[list[str] | None, Query(description="Only these regions")] = None,
     category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
     start: Annotated[str | None, Query(description="First period, YYYY-MM-DD")] = None,
     end: Annotated[str | None, Query(description="Last period, YYYY-MM-DD")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> Response:
-    svc = service()
-    snapshot = svc.current()
     check_names(snapshot.dataset, region, category, fields=("region", "category"))
-    policy = svc.policy(who, snapshot)
     frame = policy.incidents(region, category, parse_date(start, "start"), parse_date(end, "end"))
     frame = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
     if format == "csv":

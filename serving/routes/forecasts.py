@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from crossplan.pipelines.errors import DataValidationError, Problem
-from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, service
+from crossplan.serving.api import BAD_REQUEST, ERRORS
+from crossplan.serving.deps import Planner, PolicyDep, SnapshotDep
 from crossplan.serving.schemas import ForecastRequest, ForecastResponse
 from crossplan.serving.sharing import SharingPolicy
 
@@ -31,11 +32,10 @@ router = APIRouter()
     responses={**ERRORS, **BAD_REQUEST},
     summary="Forecast activity per region, category and period (role: planner)",
 )
-async def forecast(body: ForecastRequest, who: Planner) -> Response:
-    svc = service()
-    snapshot = await anyio.to_thread.run_sync(svc.current)
+async def forecast(
+    body: ForecastRequest, _: Planner, snapshot: SnapshotDep, policy: PolicyDep
+) -> Response:
     model = snapshot.require_model()
-    policy = svc.policy(who, snapshot)
     view = policy.audience
     # A question asked before is answered on the event loop; a new one off it.
     content = model.cached_answer(body.horizon, body.regions, body.categories, view)

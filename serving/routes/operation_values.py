@@ -20,11 +20,11 @@ from crossplan.pipelines.database import confirmed_operations, get_operation, ut
 from crossplan.pipelines.database.operation_state import OperationRecord
 from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.errors import DataValidationError, OperationConflictError, Problem
-from crossplan.pipelines.pledge_value import UNIT, PledgeValue, horizon_through, pledge_value
-from crossplan.serving.api import Reader, service
-from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError
+from crossplan.pipelines.pledge_value import PledgeValue, horizon_through, pledge_value
+from crossplan.serving.deps import PolicyDep, Reader, ServiceDep, SnapshotDep
+from crossplan.serving.http_errors import PlanDeadlineError, PlanMemoryError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
-from crossplan.serving.routes.operations import OperationPath, _doc, _expired
+from crossplan.serving.routes.operations import OperationPath, documented_errors, expire_overdue
 
 __all__ = ["PledgeValueBody", "router"]
 
@@ -66,13 +66,18 @@ class PledgeValueBody(BaseModel):
 @router.get(
     "/operations/{operation_id}/value",
     response_model=PledgeValueBody,
-    responses=_doc(400, 404, 409),
+    responses=documented_errors(400, 404, 409),
     summary="What pledging to an open operation is worth to your country: your plan with and "
     "without your pledge, on your own view (role: analyst)",
 )
-def operation_value(operation_id: OperationPath, who: Reader) -> PledgeValueBody:
-    _expired()
-    svc = service()
+def operation_value(
+    operation_id: OperationPath,
+    who: Reader,
+    svc: ServiceDep,
+    snapshot: SnapshotDep,
+    policy: PolicyDep,
+) -> PledgeValueBody:
+    expire_overdue(svc)
     started = time.monotonic()
     if who.country is None:
         raise DataValidationError([Problem("request", "an operator key has no pledge to weigh",
@@ -83,8 +88,6 @@ def operation_value(operation_id: OperationPath, who: Reader) -> PledgeValueBody
     if status != "open":
         raise OperationConflictError(f"{operation_id} is {status}; a value is computed for an "
                                      f"open operation — fix: GET /operations/{operation_id}")  # fmt: skip
-    snapshot = svc.current()
-    policy = svc.policy(who, snapshot)
     policy.require_rows()
     dataset = policy.dataset()
     model = snapshot.require_model()
@@ -126,18 +129,4 @@ def _value(
 
 
 def _body(value: PledgeValue) -> PledgeValueBody:
-    return PledgeValueBody(
-        operation_id=value.operation_id,
-        country=value.country,
-        periods=list(value.periods),
-        unit=UNIT,
-        with_pledge=round(value.with_pledge, 6),
-        without_pledge=round(value.without_pledge, 6),
-        gain=round(value.gain, 6),
-        in_operation_regions={k: round(v, 6) for k, v in value.in_operation_regions.items()},
-        need=value.need,
-        suggested_pledge=[SuggestedUnit(**s) for s in value.suggested_pledge],  # type: ignore[arg-type]
-        advice=value.advice,
-        reason=value.reason,
-        warnings=list(value.warnings),
-    )
+    return PledgeValueBody.model_validate(value.to_dict())

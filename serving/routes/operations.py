@@ -2,8 +2,8 @@
 last need confirms it; the proposer may withdraw it, any party cancel it.
 
 Each endpoint hands its request to :mod:`pipelines.database.operations`, which keeps the
-rules, writes the step with its audit line and the parties' alerts in one transaction, and
-returns them; the alerts are then posted to the parties' webhooks. Operations whose deadline
+rules and writes the step with its audit line, the parties' alerts and the posts they owe
+to the parties' webhooks in one transaction; the outbox then sends the posts. Operations whose deadline
 has passed are expired first. A key of a country that is not party to an operation is told
 nothing of it: it is not listed, and every path of it answers 404.
 """
@@ -28,8 +28,9 @@ from crossplan.pipelines.database import (
     withdraw,
 )
 from crossplan.pipelines.database.operation_rules import OPERATION_ID
-from crossplan.serving.api import ERRORS, Planner, Reader, service
+from crossplan.serving.api import ERRORS
 from crossplan.serving.auth import Permission, Principal
+from crossplan.serving.deps import Planner, Reader, Service, ServiceDep
 from crossplan.serving.operation_schemas import (
     CancelRequest,
     DeclineRequest,
@@ -40,6 +41,7 @@ from crossplan.serving.operation_schemas import (
     Status,
     WithdrawRequest,
 )
+from crossplan.serving.outbox import posts_for
 from crossplan.serving.schemas import ErrorBody
 
 __all__ = ["router"]
@@ -52,7 +54,7 @@ OperationPath = Annotated[
 ]
 
 
-def _doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def documented_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error answers of an endpoint, as the OpenAPI document names them."""
     said = {
         403: "The key's role may not do this; or, to withdraw, its country did not propose "
@@ -69,15 +71,16 @@ def _actor(who: Principal) -> Actor:
     return Actor(who.name, who.country, who.agency, planner=who.may(Permission.PLAN))
 
 
-def _expired() -> None:
+def expire_overdue(svc: Service) -> None:
     """Write the expiry of the operations past their deadline, and post their alerts."""
-    svc = service()
-    svc.announce([a for done in expire_due(svc.db) for a in done.alerts])
+    if expire_due(svc.db, posts=posts_for(svc.db)):
+        svc.outbox.wake()
 
 
-def _answer(done: Outcome, who: Principal) -> OperationItem:
-    """Post the step's alerts; the operation as ``who``'s country reads it."""
-    service().announce(list(done.alerts))
+def _answer(svc: Service, done: Outcome, who: Principal) -> OperationItem:
+    """The operation as ``who``'s country reads it; the outbox is woken to post the step's
+    alerts, owed in the step's own transaction."""
+    svc.outbox.wake()
     return OperationItem(**done.operation.to_dict(utcnow(), who.country))
 
 
@@ -85,98 +88,103 @@ def _answer(done: Outcome, who: Principal) -> OperationItem:
     "/operations",
     status_code=201,
     response_model=OperationItem,
-    responses=_doc(400, 409),
+    responses=documented_errors(400, 409),
     summary="Propose a joint operation your country is party to: its regions, periods, each "
     "party's need and a deadline (role: planner)",
 )
-def propose_operation(body: ProposalRequest, who: Planner) -> OperationItem:
-    _expired()
-    svc = service()
-    done = propose(svc.db, svc.current().dataset, _actor(who), body.proposal())
-    return _answer(done, who)
+def propose_operation(body: ProposalRequest, who: Planner, svc: ServiceDep) -> OperationItem:
+    expire_overdue(svc)
+    done = propose(
+        svc.db, svc.current().dataset, _actor(who), body.proposal(), posts=posts_for(svc.db)
+    )
+    return _answer(svc, done, who)
 
 
 @router.get(
     "/operations",
     response_model=OperationList,
-    responses=_doc(400),
+    responses=documented_errors(400),
     summary="The joint operations your country is party to, newest first (role: analyst)",
 )
 def operations(
     who: Reader,
+    svc: ServiceDep,
     status: Annotated[Status | None, Query(description="Only the operations in it")] = None,
 ) -> OperationList:
-    _expired()
+    expire_overdue(svc)
     now = utcnow()
-    found = list_operations(service().db, who.country, status=status, now=now)
+    found = list_operations(svc.db, who.country, status=status, now=now)
     return OperationList(operations=[OperationItem(**o.to_dict(now, who.country)) for o in found])
 
 
 @router.get(
     "/operations/{operation_id}",
     response_model=OperationItem,
-    responses=_doc(400, 404),
+    responses=documented_errors(400, 404),
     summary="One joint operation your country is party to, with every step (role: analyst)",
 )
-def operation(operation_id: OperationPath, who: Reader) -> OperationItem:
-    _expired()
-    found = get_operation(service().db, who.country, operation_id)
+def operation(operation_id: OperationPath, who: Reader, svc: ServiceDep) -> OperationItem:
+    expire_overdue(svc)
+    found = get_operation(svc.db, who.country, operation_id)
     return OperationItem(**found.to_dict(utcnow(), who.country))
 
 
 @router.post(
     "/operations/{operation_id}/pledges",
     response_model=OperationItem,
-    responses=_doc(400, 404, 409),
+    responses=documented_errors(400, 404, 409),
     summary="Pledge your agency's units and shifts; the pledge that meets the last need "
     "confirms the operation (role: planner)",
 )
-def pledge_units(operation_id: OperationPath, body: PledgeRequest, who: Planner) -> OperationItem:
-    _expired()
-    svc = service()
+def pledge_units(
+    operation_id: OperationPath, body: PledgeRequest, who: Planner, svc: ServiceDep
+) -> OperationItem:
+    expire_overdue(svc)
     dataset = svc.current().dataset
-    done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party)
-    return _answer(done, who)
+    done = pledge(svc.db, dataset, _actor(who), operation_id, body.pledges(), party=body.party,
+                posts=posts_for(svc.db))  # fmt: skip
+    return _answer(svc, done, who)
 
 
 @router.post(
     "/operations/{operation_id}/decline",
     response_model=OperationItem,
-    responses=_doc(400, 404, 409),
+    responses=documented_errors(400, 404, 409),
     summary="Decline for your country: the operation can then not be confirmed (role: planner)",
 )
 def decline_operation(
-    operation_id: OperationPath, body: DeclineRequest, who: Planner
+    operation_id: OperationPath, body: DeclineRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = decline(service().db, _actor(who), operation_id, reason=body.reason, party=body.party)
-    return _answer(done, who)
+    expire_overdue(svc)
+    done = decline(svc.db, _actor(who), operation_id, reason=body.reason, party=body.party,
+                   posts=posts_for(svc.db))  # fmt: skip
+    return _answer(svc, done, who)
 
 
 @router.post(
     "/operations/{operation_id}/withdraw",
     response_model=OperationItem,
-    responses=_doc(400, 403, 404, 409),
+    responses=documented_errors(400, 403, 404, 409),
     summary="Withdraw an open operation your country proposed (role: planner)",
 )
 def withdraw_operation(
-    operation_id: OperationPath, body: WithdrawRequest, who: Planner
+    operation_id: OperationPath, body: WithdrawRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = withdraw(service().db, _actor(who), operation_id, reason=body.reason)
-    return _answer(done, who)
+    expire_overdue(svc)
+    done = withdraw(svc.db, _actor(who), operation_id, reason=body.reason, posts=posts_for(svc.db))
+    return _answer(svc, done, who)
 
 
 @router.post(
     "/operations/{operation_id}/cancel",
     response_model=OperationItem,
-    responses=_doc(400, 404, 409),
+    responses=documented_errors(400, 404, 409),
     summary="Call off an open or confirmed operation your country is party to, saying why "
     "(role: planner)",
 )
 def cancel_operation(
-    operation_id: OperationPath, body: CancelRequest, who: Planner
+    operation_id: OperationPath, body: CancelRequest, who: Planner, svc: ServiceDep
 ) -> OperationItem:
-    _expired()
-    done = cancel(service().db, _actor(who), operation_id, reason=body.reason)
-    return _answer(done, who)
+    expire_overdue(svc)
+    done = cancel(svc.db, _actor(who), operation_id, reason=body.reason, posts=posts_for(svc.db))
+    return _answer(svc, done, who)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from crossplan.pipelines.database import confirmed_operations
-from crossplan.serving.api import BAD_REQUEST, ERRORS, Planner, Reader, service
-from crossplan.serving.auth import Principal
-from crossplan.serving.errors import PlanNotFoundError, error_body
+from crossplan.serving.api import BAD_REQUEST, ERRORS
+from crossplan.serving.deps import Planner, PolicyDep, Reader, Service, ServiceDep, SnapshotDep
 from crossplan.serving.geojson import plan_feature_collection
-from crossplan.serving.plan_runner import plan_on_snapshot
+from crossplan.serving.http_errors import PlanNotFoundError, error_body
+from crossplan.serving.plan_process import plan_on_snapshot
 from crossplan.serving.plan_sharing import with_parties
 from crossplan.serving.routing import CompactBodyRoute
 from crossplan.serving.schemas import (
@@ -24,7 +24,7 @@ from crossplan.serving.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from crossplan.serving.sharing import Audience
+from crossplan.serving.sharing import Audience, SharingPolicy
 from crossplan.serving.telemetry import metrics
 
 __all__ = ["router"]
@@ -59,11 +59,10 @@ router = APIRouter(route_class=CompactBodyRoute)
     },
     summary="Plan patrols and joint operations; the plan is stored (role: planner)",
 )
-def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
-    svc = service()
+def plan(
+    body: PlanRequest, who: Planner, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
+) -> dict[str, Any] | JSONResponse:
     started = time.perf_counter()
-    snapshot = svc.current()
-    policy = svc.policy(who, snapshot)
     outcome = plan_on_snapshot(
         snapshot,
         body,
@@ -111,13 +110,13 @@ def plan(body: PlanRequest, who: Planner) -> dict[str, Any] | JSONResponse:
 )
 def plans(
     who: Reader,
+    svc: ServiceDep,
+    policy: PolicyDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="How many plans")] = 50,
     requester: Annotated[
         str | None, Query(max_length=64, description="Only this key holder's plans")
     ] = None,
 ) -> PlanList:
-    svc = service()
-    policy = svc.policy(who)
     found = svc.store.recent(limit, requester, country=who.country, readable=policy.reads_plan)
     audience = Audience.of(who)
     return PlanList(
@@ -134,8 +133,8 @@ def plans(
     responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
     summary="A stored plan (role: analyst)",
 )
-def get_plan(plan_id: str, who: Reader) -> dict[str, Any]:
-    return _readable_plan(plan_id, who)
+def get_plan(plan_id: str, _: Reader, svc: ServiceDep, policy: PolicyDep) -> dict[str, Any]:
+    return _readable_plan(plan_id, svc, policy)
 
 
 @router.get(
@@ -144,19 +143,19 @@ def get_plan(plan_id: str, who: Reader) -> dict[str, Any]:
     responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
     summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
 )
-def get_plan_geojson(plan_id: str, who: Reader) -> JSONResponse:
-    svc = service()
+def get_plan_geojson(
+    plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
+) -> JSONResponse:
     # Regions the plan does not show to this key keep their shape and no figures.
-    plan = _readable_plan(plan_id, who)
-    collection = plan_feature_collection(plan, svc.current().dataset)
+    plan = _readable_plan(plan_id, svc, policy)
+    collection = plan_feature_collection(plan, snapshot.dataset)
     return JSONResponse(collection, media_type="application/geo+json")
 
 
-def _readable_plan(plan_id: str, who: Principal) -> dict[str, Any]:
-    """A stored plan as ``who`` may read it; 404 alike for no plan and another's plan."""
-    svc = service()
+def _readable_plan(plan_id: str, svc: Service, policy: SharingPolicy) -> dict[str, Any]:
+    """A stored plan as ``policy``'s reader may read it; 404 alike for no plan and another's
+    plan."""
     record = svc.store.get(plan_id)
-    policy = svc.policy(who)
     if record is None or not policy.reads_plan(record):
         raise PlanNotFoundError(
             f"no plan with id '{plan_id}' that your key may read — fix: GET /plans lists "

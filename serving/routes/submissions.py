@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
 from crossplan.pipelines.database import Submitter, quarantine_reason, submit_incidents
 from crossplan.pipelines.database.checks import covariate_flags
-from crossplan.serving.api import ERRORS, Reporter, service
+from crossplan.serving.api import ERRORS
 from crossplan.serving.auth import Principal, Role
+from crossplan.serving.deps import Reporter, Service, ServiceDep
 from crossplan.serving.schemas import ErrorBody, SubmissionResponse
 from crossplan.serving.sharing import Audience
 from crossplan.serving.snapshot import Snapshot
-from crossplan.serving.submissions import read_submission
-
-if TYPE_CHECKING:
-    from crossplan.serving.service import CrossplanService
+from crossplan.serving.upload_reader import read_submission
 
 __all__ = ["router"]
 
@@ -51,18 +49,18 @@ router = APIRouter()
 async def submit(
     request: Request,
     who: Reporter,
+    svc: ServiceDep,
     file: Annotated[
         str | None, Query(max_length=200, description="The file's name, for problems")
     ] = None,
 ) -> SubmissionResponse:
-    svc = service()
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return await anyio.to_thread.run_sync(_submit, svc, body, content_type, file, who)
 
 
 def _submit(
-    svc: CrossplanService, body: bytes, content_type: str, file: str | None, who: Principal
+    svc: Service, body: bytes, content_type: str, file: str | None, who: Principal
 ) -> SubmissionResponse:
     raw, name, row_of = read_submission(body, content_type, file)
     before = svc.current()
@@ -87,7 +85,7 @@ def _submit(
 
 
 def _raise_alerts(
-    svc: CrossplanService,
+    svc: Service,
     before: Snapshot,
     after: Snapshot,
     submission_id: int,

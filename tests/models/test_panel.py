@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossplan.models.panel import future_periods, infer_frequency, to_arrays
+from crossplan.models.panel import infer_frequency, to_arrays
+from crossplan.optimize.periods import future_periods
 
 
 @pytest.mark.parametrize(

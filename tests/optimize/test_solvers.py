@@ -8,7 +8,7 @@ import pytest
 
 from crossplan.optimize import Policy, SolverError, Status, build_problem, plan_allocation
 from crossplan.optimize.solve import solve
-from crossplan.optimize.solvers import CBC_GRACE_S, run_solver
+from crossplan.optimize.solver_runs import CBC_GRACE_S, run_solver
 from crossplan.optimize.synthetic import random_inputs
 
 GAP = 0.005

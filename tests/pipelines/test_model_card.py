@@ -27,6 +27,7 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
         "candidate": "blend",
         "selection": {
             "reason": "blend has the lowest poisson_deviance",
+            "coverage_window": {"lo": 0.7, "hi": 0.9},
             "scores": {
                 "blend": _score(1.0, 0.8, True, 0.0, (0.0, 0.0)),
                 "last_value": _score(1.5, 0.78, True, 0.5, (0.2, 0.8)),
@@ -48,6 +49,8 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
     metrics = {"blend": {"observed": {"poisson_deviance": 1.0, "coverage80": 0.8}}}
     card = model_card(info, metrics, detection)
     assert "ratio" in card and "recent level" in card  # what it learns
+    # the window's numbers, from the selection's own fields, not from its reason
+    assert "| count-aware 80% coverage against observed counts | 0.7 | 0.9 |" in card
     # the count-aware coverage first, then the plain one
     assert "| **blend** (chosen) | 1.0000 | +0.0000 (+0.0000 .. +0.0000) | 0.700 | 0.800 |" in card
     # better but badly calibrated, and not beyond noise: each end of the interval is shown

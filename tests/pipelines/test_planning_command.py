@@ -13,7 +13,7 @@ import pytest
 from crossplan.optimize.command import Command, FixedEffort
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.plan_request import PlanRequest
-from crossplan.pipelines.planning import PlanEnvelope, make_plan
+from crossplan.pipelines.plan_use_case import PlanEnvelope, make_plan
 
 GRC = Command(country="GRC", scope="national")
 

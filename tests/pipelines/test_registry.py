@@ -9,6 +9,7 @@ import pytest
 from crossplan.models import RiskForecaster, generate_panel
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 from crossplan.pipelines.errors import ConfigurationError
 
 GOOD = {"poisson_deviance": 1.0, "coverage80": 0.8}
@@ -23,6 +24,8 @@ GOOD = {"poisson_deviance": 1.0, "coverage80": 0.8}
         (GOOD, {"poisson_deviance": 1.1, "coverage80": 0.8}, True),  # beats the champion
         (GOOD, {"poisson_deviance": 1.0, "coverage80": 0.8}, False),  # a tie is not a win
         ({"poisson_deviance": 0.5, "coverage80": 0.95}, GOOD, False),  # better, badly calibrated
+        ({"poisson_deviance": 1.0, "coverage80": COVERAGE_WINDOW.lo}, None, True),  # lower end
+        ({"poisson_deviance": 1.0, "coverage80": COVERAGE_WINDOW.hi}, None, True),  # upper end
     ],
 )
 def test_gate(
@@ -31,6 +34,12 @@ def test_gate(
     decision = registry.gate(challenger, champion, None if champion is None else "1")
     assert decision.promote is promote
     assert decision.reason
+
+
+def test_gate_holds_the_challenger_to_the_window_it_is_given() -> None:
+    narrow = CoverageWindow(0.79, 0.81)
+    decision = registry.gate({"poisson_deviance": 1.0, "coverage80": 0.78}, None, window=narrow)
+    assert not decision.promote and "outside [0.79, 0.81]" in decision.reason
 
 
 def test_manual_promotion_records_the_reason(crossplan_home: Path) -> None:

@@ -9,9 +9,9 @@ import pytest
 from crossplan.models.synthetic import generate_panel
 from crossplan.pipelines import registry
 from crossplan.pipelines.backtest import BacktestResult, default_models
+from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 from crossplan.pipelines.selection import Selection, add_blend, compare, paired_bootstrap, select
 
-RANGE = registry.COVERAGE_RANGE
 ORIGINS = list(pd.date_range("2020-01-06", periods=12, freq="7D"))
 
 
@@ -49,7 +49,7 @@ def _result(forecasts: dict[str, float], *, seed: int = 0, noise: float = 0.0,
 def test_a_gain_inside_the_noise_does_not_replace_a_simpler_candidate() -> None:
     # The same forecasts up to each candidate's own jitter: whichever is lowest won by chance.
     result = _result({"poisson_glm": 1.0, "lightgbm": 1.0, "blend": 1.0}, noise=0.15)
-    selection = select(result, RANGE)
+    selection = select(result)
     assert selection.candidate == "poisson_glm"
     assert "did not beat it beyond noise" in selection.reason
     for name in ("lightgbm", "blend"):
@@ -59,7 +59,7 @@ def test_a_gain_inside_the_noise_does_not_replace_a_simpler_candidate() -> None:
 
 def test_a_gain_beyond_the_noise_replaces_the_simpler_candidates() -> None:
     result = _result({"last_value": 1.5, "poisson_glm": 1.3, "lightgbm": 1.0})
-    selection = select(result, RANGE)
+    selection = select(result)
     assert selection.candidate == "lightgbm"
     assert "replaced last_value, then poisson_glm" in selection.reason
     assert selection.scores["last_value"]["beaten_by"] == ["poisson_glm", "lightgbm"]
@@ -72,16 +72,29 @@ def test_coverage_outside_the_window_makes_a_candidate_ineligible() -> None:
     # lightgbm has the lowest deviance, but its interval is far too narrow to cover 80%.
     result = _result({"last_value": 1.5, "lightgbm": 1.0, "blend": 1.05},
                      miss={"lightgbm": 0.5})  # fmt: skip
-    selection = select(result, RANGE)
+    selection = select(result)
     assert not selection.scores["lightgbm"]["eligible"]
-    assert selection.scores["lightgbm"]["coverage80"] < RANGE[0]
+    assert selection.scores["lightgbm"]["coverage80"] < COVERAGE_WINDOW.lo
     assert selection.scores["lightgbm"]["below_q10"] > 0.2  # each end is reported
     assert selection.candidate == "blend"
 
 
+def test_the_selection_carries_the_window_it_held_candidates_to() -> None:
+    result = _result({"last_value": 1.5, "lightgbm": 1.0}, miss={"lightgbm": 0.5})
+    selection = select(result)
+    assert selection.to_dict()["coverage_window"] == {"lo": 0.75, "hi": 0.85}
+    assert selection.coverage_window == COVERAGE_WINDOW
+    # A wider window makes the narrow interval eligible, and the selection says so.
+    wide = CoverageWindow(0.4, 0.9)
+    widened = select(result, window=wide)
+    assert widened.scores["lightgbm"]["eligible"] and widened.candidate == "lightgbm"
+    assert widened.to_dict()["coverage_window"] == {"lo": 0.4, "hi": 0.9}
+    assert "within [0.4, 0.9]" in widened.reason
+
+
 def test_a_counts_forecast_is_never_champion_on_a_panel_with_effort() -> None:
     result = _result({"last_value": 1.5, "lightgbm_naive": 0.99, "lightgbm": 1.0})
-    selection = select(result, RANGE, counts_only={"lightgbm_naive"})
+    selection = select(result, counts_only={"lightgbm_naive"})
     assert selection.candidate == "lightgbm"
     assert not selection.scores["lightgbm_naive"]["eligible"]  # scored, shown, not chosen
     assert registry.gate(selection.scores["lightgbm"], None, None, selection).promote
@@ -90,7 +103,7 @@ def test_a_counts_forecast_is_never_champion_on_a_panel_with_effort() -> None:
 @pytest.mark.parametrize("challenger", ["poisson_glm", "blend"])
 def test_gate_never_promotes_a_candidate_beaten_beyond_noise(challenger: str) -> None:
     result = _result({"last_value": 1.0, "poisson_glm": 1.6, "blend": 1.4})
-    selection = select(result, RANGE)
+    selection = select(result)
     assert selection.candidate == "last_value"
     # Even if someone hands the gate another candidate, its beater blocks it.
     forced = Selection(challenger, selection.reason, selection.scores, selection.test)
@@ -177,7 +190,7 @@ def test_a_weak_feedback_world_gets_a_champion_no_worse_than_ignoring_effort() -
     """
     world = generate_panel(40, 156, countries=3, shifts_per_region=0.2, seed=1)
     comparison = compare(
-        world.panel, world.regions, world.adjacency, default_models(4), RANGE,
+        world.panel, world.regions, world.adjacency, default_models(4),
         has_effort=True, truth=world.truth, origins=8, horizon=4, refit_every=4,
     )  # fmt: skip
     truth = {n: m["truth"] for n, m in comparison.result.metrics().items()}
@@ -192,12 +205,12 @@ def test_a_weak_feedback_world_gets_a_champion_no_worse_than_ignoring_effort() -
 
 def test_gate_never_promotes_an_ineligible_candidate() -> None:
     result = _result({"last_value": 1.5, "lightgbm": 1.0}, miss={"lightgbm": 0.5})
-    selection = select(result, RANGE)
+    selection = select(result)
     forced = Selection("lightgbm", selection.reason, selection.scores, selection.test)
     decision = registry.gate(selection.scores["lightgbm"], None, None, forced)
     assert not decision.promote and "not eligible" in decision.reason
     # With only count forecasts in range on a panel with effort, nothing is promoted.
-    barred = select(result, RANGE, counts_only={"last_value", "lightgbm"})
+    barred = select(result, counts_only={"last_value", "lightgbm"})
     assert "forecasts activity" in barred.reason
     assert not registry.gate(barred.scores[barred.candidate], None, None, barred).promote
 
@@ -208,7 +221,7 @@ def test_with_no_calibrated_candidate_the_best_by_proper_scores_is_chosen_and_pr
     saying what it compromised on."""
     scales = {"last_value": 1.6, "seasonal_naive": 1.5, "poisson_glm": 1.0, "lightgbm": 1.02}
     result = _result(scales, miss=dict.fromkeys(scales, 0.0))
-    selection = select(result, RANGE)
+    selection = select(result)
     assert selection.candidate == "poisson_glm"
     assert "compromise" in selection.compromise and "1.000" in selection.compromise
     assert not any(s["eligible"] for s in selection.scores.values())
@@ -222,7 +235,7 @@ def test_with_no_calibrated_candidate_the_best_by_proper_scores_is_chosen_and_pr
 def test_a_compromise_that_does_not_beat_the_baselines_is_not_promoted() -> None:
     scales = {"last_value": 1.0, "seasonal_naive": 1.0, "poisson_glm": 1.0}
     result = _result(scales, noise=0.05, miss=dict.fromkeys(scales, 0.0))
-    selection = select(result, RANGE)
+    selection = select(result)
     assert selection.compromise
     decision = registry.gate(selection.scores[selection.candidate], None, None, selection)
     assert not decision.promote and "naive baselines" in decision.reason

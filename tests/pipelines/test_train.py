@@ -16,6 +16,7 @@ from crossplan.optimize.forecast import FORECAST_COLUMNS
 from crossplan.pipelines import registry, tracking
 from crossplan.pipelines.backtest import BacktestResult
 from crossplan.pipelines.contract import load_dataset
+from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
 from crossplan.pipelines.selection import select
@@ -64,6 +65,18 @@ def test_train_register_gate_promote_load(
     assert {"model_card.md", "backtest.json", "plots", "promotion.json", "selection.json"} <= (
         artifacts
     )
+    # The window the candidates were held to, as numbers: in selection.json, the train
+    # command's output, the run's parameters and the model card.
+    window = COVERAGE_WINDOW.to_dict()
+    logged = json.loads(
+        Path(
+            client.download_artifacts(first["run_id"], "selection.json", str(tmp_path))
+        ).read_text()
+    )
+    assert logged["coverage_window"] == first["selection"]["coverage_window"] == window
+    assert CoverageWindow.from_params(run.data.params) == COVERAGE_WINDOW
+    card = Path(client.download_artifacts(first["run_id"], "model_card.md", str(tmp_path)))
+    assert f"| {COVERAGE_WINDOW.lo} | {COVERAGE_WINDOW.hi} |" in card.read_text()
     plots = {a.path for a in client.list_artifacts(first["run_id"], "plots")}
     assert {"plots/backtest.png", "plots/calibration.png"} <= plots
 
@@ -83,6 +96,7 @@ def test_train_register_gate_promote_load(
     )
     assert champion.selection["candidate"] == chosen
     assert set(champion.selection["candidates"]) == set(scores)
+    assert champion.selection["coverage_window"] == window  # the served card's, too
 
     ds = load_dataset(small_world_dir)
     forecast = champion.predict(ds, 2)
@@ -172,7 +186,7 @@ def test_backtest_command_writes_results(
     assert "Winner by the rule of crossplan train" in printed
     frame = pd.read_csv(preds, parse_dates=["origin", "period"])
     result = BacktestResult(frame, sorted(frame["origin"].unique()), 2, False)
-    same = select(result, registry.COVERAGE_RANGE)
+    same = select(result)
     assert same.candidate == doc["selection"]["candidate"]
     header = preds.read_text().splitlines()[0].split(",")
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",

@@ -15,10 +15,10 @@ from starlette.testclient import TestClient
 
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.plan_request import SERVICE_LIMITS
-from crossplan.serving.errors import PlansBusyError
+from crossplan.serving.http_errors import PlansBusyError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from crossplan.serving.logs import escape
-from crossplan.serving.plan_runner import PlanGate
+from crossplan.serving.plan_process import PlanGate
 
 
 def _bearer(token: str) -> dict[str, str]:

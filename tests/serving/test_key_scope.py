@@ -67,5 +67,5 @@ def test_keys_add_scope_national(crossplan_home: Path, capsys: pytest.CaptureFix
     )
     assert main(["keys", "list"]) == 0
     assert "grc-ncc\tplanner\tGRC\tNCC\tnational\t" in capsys.readouterr().out
-    assert main(["keys", "add", "ops", "--scope", "national"]) == 2
+    assert main(["keys", "add", "ops", "--role", "planner", "--scope", "national"]) == 2
     assert "a national scope commands every unit of a country" in capsys.readouterr().err

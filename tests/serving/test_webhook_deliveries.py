@@ -34,8 +34,8 @@ from crossplan.pipelines.database.versions import insert_submission
 from crossplan.serving.auth import KeyStore, Principal, Role, add_key, revoke_key
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.sharing import Audience
+from crossplan.serving.webhook_posts import post, sign
 from crossplan.serving.webhook_registry import WebhookTarget, add_webhook, delete_webhook, webhooks
-from crossplan.serving.webhooks import post, sign
 from tests.serving.receivers import LOCAL, never_answering, receiving
 
 PUBLIC = "93.184.216.34"  # a public address a test name resolves to (never connected to)

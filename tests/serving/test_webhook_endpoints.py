@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from crossplan.pipelines.database import Database
 from crossplan.serving.auth import KeyStore, Role, add_key, revoke_key
-from crossplan.serving.webhooks import sign
+from crossplan.serving.webhook_posts import sign
 
 Service = tuple[TestClient, dict[str, str], Database]
 

@@ -16,7 +16,7 @@ import pytest
 from crossplan.pipelines.database import Database, audit_trail
 from crossplan.pipelines.errors import DataValidationError
 from crossplan.serving.auth import KeyStore, Principal, Role, add_key
-from crossplan.serving.errors import WebhookNotFoundError
+from crossplan.serving.http_errors import WebhookNotFoundError
 from crossplan.serving.webhook_registry import (
     WebhookTarget,
     add_webhook,

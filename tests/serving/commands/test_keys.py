@@ -50,7 +50,7 @@ def test_the_keys_can_live_in_another_database(
 ) -> None:
     elsewhere = tmp_path / "shared" / "crossplan.db"
     monkeypatch.setenv("CROSSPLAN_DATABASE_URL", f"sqlite:///{elsewhere}")
-    assert main(["keys", "add", "demo"]) == 0
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 0
     assert elsewhere.exists()
     assert not (crossplan_home / "crossplan.db").exists()
 
@@ -59,7 +59,8 @@ def test_the_keys_can_live_in_another_database(
     ("argv", "message"),
     [
         (["keys", "add"], "needs a NAME"),  # no name
-        (["keys", "add", "has space"], "bad key name"),
+        (["keys", "add", "has space", "--role", "planner"], "bad key name"),
+        (["keys", "add", "demo"], "needs --role, what the key may do: reporter"),  # no role
         (["keys", "revoke", "nobody"], "no key named 'nobody'"),
         (["keys", "add", "r", "--role", "reporter"], "give --country"),  # whose rows?
     ],
@@ -74,15 +75,15 @@ def test_mistakes_exit_2_with_the_fix(
 def test_a_name_cannot_get_a_second_key_until_revoked(
     crossplan_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["keys", "add", "demo"]) == 0
-    assert main(["keys", "add", "demo"]) == 2
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 0
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["keys", "revoke", "demo"]) == 0
-    assert main(["keys", "add", "demo"]) == 0
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 0
 
 
 def test_replace_rotates_a_key(crossplan_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["keys", "add", "demo"]) == 0
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 0
     old = capsys.readouterr().out.strip()
     assert main(["keys", "add", "demo", "--role", "analyst", "--replace"]) == 0
     new = capsys.readouterr().out.strip()
@@ -96,5 +97,5 @@ def test_a_database_that_is_down_exits_2_with_the_fix(
     crossplan_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CROSSPLAN_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/crossplan")
-    assert main(["keys", "add", "demo"]) == 2
+    assert main(["keys", "add", "demo", "--role", "planner"]) == 2
     assert "fix: start the database server" in capsys.readouterr().err

@@ -190,3 +190,25 @@ def test_a_confirmed_operation_binds_the_plans_of_the_database(
     ]
     assert {r["country"] for r in body["fixed_effort"]} == {"GRC"}
     assert sum(r["shifts"] for r in body["fixed_effort"]) == 4
+
+
+def test_value_says_what_pledging_is_worth_to_a_party(
+    crossplan_home: Path,
+    tmp_path: Path,
+    stand_in_forecast: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world = tmp_path / "world"
+    simulate_world(**TINY_WORLD, end=last_full_week(date.today())).write(world)
+    assert main(["import", "--data", str(world)]) == 0
+    week = next_period("weekly", utcnow()).isoformat()
+    assert main(["operations", "seed"]) == 0
+    op = f"JO-1.{week}"
+    capsys.readouterr()
+    # no champion yet: the command says how to get one
+    assert main(["operations", "value", op, "--country", "GRC"]) == 2
+    assert "train a model first" in capsys.readouterr().err
+    assert main(["operations", "value", op]) == 2
+    assert "needs --country" in capsys.readouterr().err
+    assert main(["operations", "value", op, "--country", "ALB"]) == 2  # not a party
+    assert f"no operation {op}" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """``POST /plan`` on the served snapshot: the planning use-case plus the record to store.
 
-Everything about planning itself is :func:`pipelines.planning.make_plan`, the one use case
+Everything about planning itself is :func:`pipelines.plan_use_case.make_plan`, the one use case
 ``crossplan plan`` calls too; this module supplies the served panel (the requester's view of
 it), the model and the units the requester commands (:attr:`serving.auth.Principal.command`), keeps one planner from taking the server, and describes the plan for the plan
 store (with the panel's as-of time, so the plan can be re-derived from it):
@@ -17,8 +17,9 @@ store (with the panel's as-of time, so the plan can be re-derived from it):
 - at most ``slots`` plans run at once and ``queue`` more wait; beyond that, 429 with
   ``Retry-After``.
 
-``CROSSPLAN_PLAN_SLOTS`` (default 2), ``CROSSPLAN_PLAN_QUEUE`` (8) and
-``CROSSPLAN_PLAN_MEMORY_MB`` (1536) set them (:class:`serving.settings.Settings`).
+``CROSSPLAN_PLAN_SLOTS``, ``CROSSPLAN_PLAN_QUEUE`` and ``CROSSPLAN_PLAN_MEMORY_MB`` set them
+(:class:`serving.settings.Settings`; defaults :data:`~serving.settings.PLAN_SLOTS`,
+:data:`~serving.settings.PLAN_QUEUE`, :data:`~serving.settings.PLAN_MEMORY_MB`).
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ from crossplan.pipelines.plan_request import (
     PlanRequest,
     time_limit,
 )
-from crossplan.pipelines.planning import PlanEnvelope, check_request, make_plan
+from crossplan.pipelines.plan_use_case import PlanEnvelope, check_request, make_plan
 from crossplan.serving.auth import Principal
-from crossplan.serving.errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
+from crossplan.serving.http_errors import PlanDeadlineError, PlanMemoryError, PlansBusyError
 from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated
 from crossplan.serving.plan_sharing import plan_countries
+from crossplan.serving.settings import PLAN_MEMORY_MB
 from crossplan.serving.sharing import OPERATOR, SharingPolicy
 from crossplan.serving.snapshot import Snapshot
 
@@ -136,7 +138,7 @@ def plan_on_snapshot(
     started: float,
     gate: PlanGate | None = None,
     policy: SharingPolicy | None = None,
-    memory_mb: int = 1536,
+    memory_mb: int = PLAN_MEMORY_MB,
     operations: Sequence[ConfirmedOperation] | None = None,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
@@ -165,7 +167,7 @@ def plan_on_snapshot(
     Raises
     ------
     DataValidationError, PlanningFailedError
-        See :func:`pipelines.planning.make_plan`.
+        See :func:`pipelines.plan_use_case.make_plan`.
     ModelUnavailableError
         No model is loaded and the request brings no forecast.
     PlansBusyError, PlanDeadlineError, PlanMemoryError

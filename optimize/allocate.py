@@ -9,7 +9,7 @@ from crossplan.optimize.errors import SolverError
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.plan import Plan
 from crossplan.optimize.solve import infeasible_plan, solve
-from crossplan.optimize.solvers import SOLVERS
+from crossplan.optimize.solver_runs import SOLVERS
 
 __all__ = ["plan_allocation"]
 
