@@ -19,6 +19,8 @@ from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]
 
+_JSON_ONLY = ("pit_coverage50", "pit_coverage90", "pit_below_q10", "pit_above_q90")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -110,7 +112,8 @@ def _print(payload: dict[str, Any], origins: int) -> None:
         rows = {n: m[scope] for n, m in payload["models"].items() if scope in m}
         if not rows:
             continue
-        cols = list(next(iter(rows.values())))
+        # The count-aware coverage at other levels and its tails are in --json.
+        cols = [c for c in next(iter(rows.values())) if c not in _JSON_ONLY]
         table = Table(
             title=f"Backtest against {title}: {origins} origins, horizons 1-{payload['horizon']}",
             title_justify="left",
