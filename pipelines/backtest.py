@@ -27,14 +27,17 @@ from crossplan.models import (
     RiskForecaster,
     SeasonalNaive,
 )
+from crossplan.models.intervals import CountIntervals
 from crossplan.pipelines.metrics import score
 
 __all__ = [
     "BACKTEST_ORIGINS",
     "FORECAST_MEANS",
     "HORIZON",
+    "PIT_COLUMNS",
     "BacktestResult",
     "ProgressCallback",
+    "add_pit",
     "backtest",
     "candidates",
     "default_models",
@@ -137,32 +140,49 @@ FORECAST_MEANS = (("prediction", "q10", "q90"), ("activity_mean", "activity_q10"
 def _fold_rows(
     model: PanelForecaster,
     history: pd.DataFrame,
-    panel: pd.DataFrame,
+    outcomes: pd.DataFrame,
     horizon: int,
     origin: pd.Timestamp,
 ) -> pd.DataFrame:
     if isinstance(model, BlendForecaster):
         # Each member's forecast becomes expected observations its own way; the blend's
         # means are their weighted means, its quantiles the blend's own.
-        parts = [_fold_rows(m, history, panel, horizon, origin) for _, m in model.members_]
+        parts = [_fold_rows(m, history, outcomes, horizon, origin) for _, m in model.members_]
         rows = parts[0].copy()
         h = rows["horizon"].to_numpy(int)
         for mean, lo, hi in FORECAST_MEANS:
             rows[mean] = model.blend_means([p[mean].to_numpy(float) for p in parts], h)
             q = model.intervals_.quantiles(rows[mean].to_numpy(float), h)
             rows[lo], rows[hi] = q["q10"], q["q90"]
-        return rows
+        return add_pit(rows, model.intervals_)
     forecast = model.predict(history, horizon=horizon)
     periods = np.sort(forecast["period"].unique())
     forecast["horizon"] = np.searchsorted(periods, forecast["period"].to_numpy()) + 1
-    observed = panel[panel["period"].isin(periods)]
+    observed = outcomes[outcomes["period"].isin(periods)]
     forecast = forecast.merge(observed, on=_KEYS, how="left")
     effort = forecast["effort"] if "effort" in forecast else pd.Series(0.0, forecast.index)
     expected = model.expected_observations(forecast, effort.fillna(0.0))
     forecast["prediction"] = expected["mean"]
     forecast["q10"], forecast["q90"] = expected["q10"], expected["q90"]
     forecast["origin"] = origin
-    return forecast
+    return add_pit(forecast, model.intervals_)
+
+
+#: Each forecast mean, the outcome it is a forecast of, and the columns of the bounds of
+#: its randomized PIT (:meth:`models.intervals.CountIntervals.pit`).
+PIT_COLUMNS = (
+    ("prediction", "actual", "pit_lo", "pit_hi"),
+    ("activity_mean", "true_incidents", "activity_pit_lo", "activity_pit_hi"),
+)
+
+
+def add_pit(rows: pd.DataFrame, intervals: CountIntervals) -> pd.DataFrame:
+    """``rows`` with the PIT bounds of each forecast under ``intervals`` (NaN without outcome)."""
+    h = rows["horizon"].to_numpy(int)
+    for mean, outcome, lo, hi in PIT_COLUMNS:
+        y = rows[outcome].to_numpy(float) if outcome in rows else np.full(len(rows), np.nan)
+        rows[lo], rows[hi] = intervals.pit(y, rows[mean].to_numpy(float), h)
+    return rows
 
 
 def backtest(
@@ -209,7 +229,13 @@ def backtest(
         )
     folds = list(periods[-origins - 1 : -1])
     observed = panel["reported"] + panel["detected"] if "reported" in panel else panel["count"]
-    panel = panel.assign(observed=observed.astype("float64"))
+    outcomes = panel.assign(actual=observed.astype("float64"))
+    if truth is not None:
+        t = truth.rename(columns={"activity_rate": "true_activity", "incidents": "true_incidents"})
+        t = t.assign(period=pd.to_datetime(t["period"]).astype(panel["period"].dtype))
+        outcomes = outcomes.merge(
+            t[[*_KEYS, "true_activity", "true_incidents"]], on=_KEYS, how="outer"
+        )
     area = regions.set_index("region_id")["area_km2"] if "area_km2" in regions else None
     country = regions.set_index("region_id")["country"]
     total, done = len(models) * len(folds), 0
@@ -218,10 +244,10 @@ def backtest(
     for name, template in models.items():
         fitted: PanelForecaster | None = None
         for i, origin in enumerate(folds):
-            history = panel[panel["period"] <= origin].drop(columns="observed")
+            history = panel[panel["period"] <= origin]
             if fitted is None or i % refit_every == 0:
                 fitted = clone(template).fit(history, regions, adjacency, frequency=frequency)
-            rows = _fold_rows(fitted, history, panel, horizon, origin)
+            rows = _fold_rows(fitted, history, outcomes, horizon, origin)
             rows["model"] = name
             frames.append(rows)
             calibration.setdefault(name, {})[origin] = fitted.calibration_
@@ -230,18 +256,13 @@ def backtest(
                 progress(done, total, f"{name} @ {origin:%Y-%m-%d}")
     pred = pd.concat(frames, ignore_index=True)
     pred = pred[pred["period"] <= periods[-1]].reset_index(drop=True)  # horizons past the data
-    pred = pred.rename(columns={"observed": "actual"})
     pred["country"] = pred["region_id"].map(country).astype(str)
     pred["area_km2"] = pred["region_id"].map(area).astype(float) if area is not None else 1.0
-    if truth is not None:
-        t = truth.rename(columns={"activity_rate": "true_activity", "incidents": "true_incidents"})
-        t = t.assign(period=pd.to_datetime(t["period"]).astype(pred["period"].dtype))
-        pred = pred.merge(t[[*_KEYS, "true_activity", "true_incidents"]], on=_KEYS, how="left")
     columns = [
         "model", "origin", "horizon", "region_id", "category", "period", "actual",
         "prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90",
-        "country", "area_km2",
+        "pit_lo", "pit_hi", "country", "area_km2",
     ]  # fmt: skip
     if truth is not None:
-        columns += ["true_activity", "true_incidents"]
+        columns += ["true_activity", "true_incidents", "activity_pit_lo", "activity_pit_hi"]
     return BacktestResult(pred[columns], folds, horizon, truth is not None, calibration)

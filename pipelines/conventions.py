@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 __all__ = [
+    "BASELINES",
     "CANDIDATE_TAG",
+    "COVERAGE_METRIC",
     "COVERAGE_WINDOW",
     "GATE_METRIC",
     "INTERVAL_METRICS",
@@ -24,18 +26,29 @@ __all__ = [
 MODEL_NAME = "crossplan-risk"
 # The metric the promotion gate compares (observed, on the backtest window).
 GATE_METRIC = "poisson_deviance"
+#: The coverage eligibility and the gate read: count-aware (randomized PIT) 80% coverage,
+#: 0.80 for a calibrated forecast however sparse the counts (``pipelines.metrics``).
+COVERAGE_METRIC = "pit_coverage80"
+#: The naive baselines a first champion must beat beyond noise when it was chosen by a
+#: compromise (no candidate calibrated).
+BASELINES = ("last_value", "seasonal_naive")
 #: Run tag naming the candidate a run registered (``lightgbm``, ``blend``, ``last_value`` ...).
 CANDIDATE_TAG = "champion.candidate"
 #: What the selection shows of each candidate's 80% interval beside the gate metric
-#: (``selection.json``, ``GET /model``): coverage, each end's misses, the interval score.
-INTERVAL_METRICS = ("coverage80", "below_q10", "above_q90", "interval_score80")
+#: (``selection.json``, ``GET /model``): coverage, each end's misses, the interval score,
+#: and the count-aware coverage and tails (randomized PIT; ``pipelines.metrics``).
+INTERVAL_METRICS = (
+    "coverage80", "below_q10", "above_q90", "interval_score80",
+    "pit_coverage80", "pit_below_q10", "pit_above_q90",
+)  # fmt: skip
 # Prefix of the run parameters that record the coverage window (``.lo``, ``.hi``).
 _PARAM = "selection.coverage_window"
 
 
 @dataclass(frozen=True)
 class CoverageWindow:
-    """Allowed 80% interval coverage against observed counts, both ends included.
+    """Allowed count-aware 80% coverage (:data:`COVERAGE_METRIC`) against observed counts,
+    both ends included.
 
     A candidate whose coverage lies outside it is not eligible to be chosen
     (:func:`pipelines.selection.select`) nor promoted (:func:`pipelines.registry.gate`).
@@ -50,7 +63,7 @@ class CoverageWindow:
 
     @property
     def middle(self) -> float:
-        """The window's midpoint: with no eligible candidate, the closest to it is chosen."""
+        """The window's midpoint (0.80 for the default window)."""
         return (self.lo + self.hi) / 2
 
     def __str__(self) -> str:

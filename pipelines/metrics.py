@@ -1,5 +1,5 @@
-"""Forecast metrics of the design: Poisson deviance, MAE, PAI, interval coverage and score,
-pinball losses, Spearman and top-10% capture.
+"""Forecast metrics of the design: Poisson deviance, MAE, PAI, interval coverage (plain and
+count-aware) and score, pinball losses, Spearman and top-10% capture.
 
 Each metric takes plain arrays; :func:`score` applies them to a table of backtest forecasts
 and groups them (overall, per horizon, per country).
@@ -8,6 +8,13 @@ The 80% interval is ``[q10, q90]``. Besides its coverage, each end is checked on
 share of outcomes below ``q10`` and the share above ``q90`` should each be 0.10 (an interval
 can cover 80% by missing 20% on one side, which a planner using q90 would not want). Counts
 are discrete, so an outcome equal to an end counts as inside.
+
+Plain coverage of counts is not 80% even for a forecast that is right: where most outcomes
+are 0 or 1, the true 10% and 90% quantiles hold far more than 80% of them. The count-aware
+coverage (``pit_coverage``) is the expected share of randomized PITs between the levels,
+from each forecast's CDF just below and at its outcome (backtest columns ``pit_lo`` and
+``pit_hi``; :mod:`models.intervals`): 0.80 for a calibrated forecast whatever the sparsity,
+and the coverage that eligibility and the gate read.
 """
 
 from __future__ import annotations
@@ -18,16 +25,21 @@ from scipy.special import xlogy
 from scipy.stats import spearmanr
 from sklearn.metrics import mean_absolute_error
 
+from crossplan.models.intervals import pit_share_above, pit_share_below
+
 __all__ = [
     "DEVIANCE_FLOOR",
     "INTERVAL_ALPHA",
+    "PIT_LEVELS",
     "capture",
     "coverage",
     "interval_score",
+    "interval_scores",
     "interval_width",
     "mae",
     "pai",
     "pinball",
+    "pit_coverage",
     "poisson_deviance",
     "poisson_deviances",
     "score",
@@ -70,19 +82,35 @@ def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(np.mean((y >= np.asarray(lo, float)) & (y <= np.asarray(hi, float))))
 
 
-def interval_score(
+def pit_coverage(lo: np.ndarray, hi: np.ndarray, level: float = 0.8) -> float:
+    """Expected share of randomized PITs (uniform in ``[lo, hi]``) in the central ``level``."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    if not len(lo):
+        return float("nan")
+    tail = (1.0 - level) / 2
+    return float(1.0 - np.mean(pit_share_below(lo, hi, tail) + pit_share_above(lo, hi, 1 - tail)))
+
+
+def interval_scores(
     y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float = INTERVAL_ALPHA
-) -> float:
-    """Mean interval score of central ``1 - alpha`` intervals (Gneiting and Raftery, 2007).
+) -> np.ndarray:
+    """Each central ``1 - alpha`` interval's score (Gneiting and Raftery, 2007).
 
     The width, plus ``2 / alpha`` times the distance by which an outcome falls outside: a
     proper score, so an interval too narrow to cover and one too wide both lose.
     """
     y, lo, hi = (np.asarray(a, float) for a in (y, lo, hi))
-    if not len(y):
-        return float("nan")
     below, above = np.maximum(lo - y, 0.0), np.maximum(y - hi, 0.0)
-    return float(np.mean(hi - lo + (2.0 / alpha) * (below + above)))
+    return np.asarray(hi - lo + (2.0 / alpha) * (below + above), float)
+
+
+def interval_score(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float = INTERVAL_ALPHA
+) -> float:
+    """Mean interval score (:func:`interval_scores`); NaN without forecasts."""
+    if not len(np.asarray(y)):
+        return float("nan")
+    return float(np.mean(interval_scores(y, lo, hi, alpha)))
 
 
 def pinball(y: np.ndarray, q: np.ndarray, level: float) -> float:
@@ -157,11 +185,20 @@ def _metrics(frame: pd.DataFrame, actual: str, mean: str, lo: str, hi: str) -> d
     }
 
 
-def _interval(y: pd.Series, lo: pd.Series, hi: pd.Series) -> dict[str, float]:
-    """Coverage of the 80% interval, each end's miss share, its width, score and pinball."""
+#: Central levels the count-aware coverage is reported at (``pit_coverage50`` ...).
+PIT_LEVELS = (0.5, 0.8, 0.9)
+
+
+def _interval(
+    y: pd.Series, lo: pd.Series, hi: pd.Series, pit: pd.DataFrame | None = None
+) -> dict[str, float]:
+    """Coverage of the 80% interval, each end's miss share, its width, score and pinball;
+    with ``pit`` (columns ``lo``, ``hi``: each forecast's PIT bounds), the count-aware
+    coverage at :data:`PIT_LEVELS` and each tail's share. Without it (forecasts scored
+    with no distribution), the count-aware 80% figures are the plain ones."""
     y_, lo_, hi_ = (np.asarray(a, float) for a in (y, lo, hi))
     empty = not len(y_)
-    return {
+    out = {
         "coverage80": coverage(y_, lo_, hi_),
         "below_q10": float("nan") if empty else float(np.mean(y_ < lo_)),
         "above_q90": float("nan") if empty else float(np.mean(y_ > hi_)),
@@ -170,6 +207,25 @@ def _interval(y: pd.Series, lo: pd.Series, hi: pd.Series) -> dict[str, float]:
         "pinball_q10": pinball(y_, lo_, INTERVAL_ALPHA / 2),
         "pinball_q90": pinball(y_, hi_, 1 - INTERVAL_ALPHA / 2),
     }
+    if pit is None or pit["lo"].isna().all():
+        out["pit_coverage80"] = out["coverage80"]
+        out["pit_below_q10"], out["pit_above_q90"] = out["below_q10"], out["above_q90"]
+        return out
+    a, b = pit["lo"].to_numpy(float), pit["hi"].to_numpy(float)
+    for level in PIT_LEVELS:
+        out[f"pit_coverage{round(level * 100)}"] = pit_coverage(a, b, level)
+    tail = INTERVAL_ALPHA / 2
+    out["pit_below_q10"] = float("nan") if empty else float(np.mean(pit_share_below(a, b, tail)))
+    out["pit_above_q90"] = (
+        float("nan") if empty else float(np.mean(pit_share_above(a, b, 1 - tail)))
+    )
+    return out
+
+
+def _pit(frame: pd.DataFrame, lo: str, hi: str) -> pd.DataFrame | None:
+    if lo not in frame or hi not in frame:
+        return None
+    return pd.DataFrame({"lo": frame[lo], "hi": frame[hi]})
 
 
 def score(frame: pd.DataFrame, scope: str) -> dict[str, float]:
@@ -179,9 +235,10 @@ def score(frame: pd.DataFrame, scope: str) -> dict[str, float]:
     ----------
     frame
         Backtest rows with ``origin``, ``horizon``, ``category``, ``area_km2`` and, for
-        ``scope="observed"``: ``actual``, ``prediction``, ``q10``, ``q90``; for
-        ``scope="truth"``: ``true_activity``, ``true_incidents``, ``activity_mean``,
-        ``activity_q10``, ``activity_q90``.
+        ``scope="observed"``: ``actual``, ``prediction``, ``q10``, ``q90`` (and, for the
+        count-aware coverage, ``pit_lo``, ``pit_hi``); for ``scope="truth"``:
+        ``true_activity``, ``true_incidents``, ``activity_mean``, ``activity_q10``,
+        ``activity_q90`` (and ``activity_pit_lo``, ``activity_pit_hi``).
     scope
         ``"observed"`` scores forecasts of observed counts at the effort spent. ``"truth"``
         scores activity forecasts against the true activity rate; the 80% interval, a
@@ -189,10 +246,14 @@ def score(frame: pd.DataFrame, scope: str) -> dict[str, float]:
     """
     if scope == "observed":
         rows = frame.dropna(subset=["actual"])
-        return _metrics(rows, "actual", "prediction", "q10", "q90")
+        out = _metrics(rows, "actual", "prediction", "q10", "q90")
+        pit = _pit(rows, "pit_lo", "pit_hi")
+        out.update(_interval(rows["actual"], rows["q10"], rows["q90"], pit))
+        return out
     rows = frame.dropna(subset=["true_activity"])
     out = _metrics(rows, "true_activity", "activity_mean", "activity_q10", "activity_q90")
-    out.update(_interval(rows["true_incidents"], rows["activity_q10"], rows["activity_q90"]))
+    pit = _pit(rows, "activity_pit_lo", "activity_pit_hi")
+    out.update(_interval(rows["true_incidents"], rows["activity_q10"], rows["activity_q90"], pit))
     out["spearman"] = _per_slice(rows, spearman, "true_activity", "activity_mean")
     out["capture10"] = _per_slice(rows, capture, "true_activity", "activity_mean")
     return out

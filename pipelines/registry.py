@@ -4,19 +4,21 @@ Training backtests every candidate (main model, naive twin, baselines, a blend) 
 registers the one chosen on the same window (:mod:`pipelines.selection`: the simplest
 calibrated candidate that no other beats beyond the noise of the backtest); it becomes the
 challenger. It becomes champion only when its 80% interval coverage is within
-:data:`~pipelines.conventions.COVERAGE_WINDOW` and it beats the champion on the same backtest
-window (mean Poisson deviance against observed counts); the decision, with every candidate's score, is logged
+:data:`~pipelines.conventions.COVERAGE_WINDOW` (count-aware) and it beats the champion on the same backtest window (mean Poisson
+deviance against observed counts); the decision, with every candidate's score, is logged
 with the run and tagged on the model version. A person can promote any version by hand, with
 a reason, which is recorded the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -24,7 +26,9 @@ from mlflow.tracking import MlflowClient
 from crossplan.models import PanelForecaster
 from crossplan.models.legacy import old_module_paths
 from crossplan.pipelines.conventions import (
+    BASELINES,
     CANDIDATE_TAG,
+    COVERAGE_METRIC,
     COVERAGE_WINDOW,
     GATE_METRIC,
     MODEL_NAME,
@@ -88,9 +92,10 @@ def gate(
         challenger that another eligible candidate beats beyond noise on the same window is
         never promoted.
     window
-        Allowed 80% interval coverage of the challenger against observed counts.
+        Allowed count-aware 80% coverage of the challenger against observed counts.
     """
-    dev, cov = float(challenger[GATE_METRIC]), float(challenger["coverage80"])
+    dev = float(challenger[GATE_METRIC])
+    cov = float(challenger.get(COVERAGE_METRIC, challenger["coverage80"]))
     best = None if champion is None else float(champion[GATE_METRIC])
     scores = None if selection is None else selection.scores
     name = None if selection is None else selection.candidate
@@ -101,24 +106,77 @@ def gate(
         return Decision(promote, reason, dev, cov, best, champion_version, name, scores)
 
     if selection is not None and name in selection.scores:
-        if not selection.scores[name].get("eligible", True):
-            return decide(False, f"{name} is not eligible on this window")
         beaten = selection.scores[name].get("beaten_by", [])
         if beaten:
             return decide(
                 False, f"beaten beyond noise on the same window by {', '.join(sorted(beaten))}"
             )
+        if selection.scores[name].get("note"):
+            return decide(False, f"{name} {selection.scores[name]['note']}")
+        if selection.compromise:
+            return _compromise(decide, selection, name, (dev, cov), champion, best, window)
+        if not selection.scores[name].get("eligible", True):
+            return decide(False, f"{name} is not eligible on this window")
 
     if not window.contains(cov):
-        return decide(False, f"80% interval coverage {cov:.3f} is outside {window}")
+        return decide(False, f"count-aware 80% coverage {cov:.3f} is outside {window}")
     if best is None:
-        return decide(True, f"no champion yet; coverage {cov:.3f} is within {window}")
+        return decide(True, f"no champion yet; count-aware coverage {cov:.3f} is within {window}")
     if dev < best:
         return decide(
             True,
             f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
-            f"coverage {cov:.3f} is within {window}",
+            f"count-aware coverage {cov:.3f} is within {window}",
         )
+    return decide(
+        False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
+    )
+
+
+def _compromise(
+    decide: Callable[[bool, str], Decision],
+    selection: Selection,
+    name: str,
+    challenger: tuple[float, float],
+    champion: dict[str, float] | None,
+    best: float | None,
+    window: CoverageWindow,
+) -> Decision:
+    """A candidate chosen with no calibrated one: promoted when it is worth more than none.
+
+    With no champion it is promoted when it beats the naive baselines beyond noise (a
+    service with a model whose intervals are off, and says so, beats one with no model);
+    over a champion, only when that champion's intervals are off too and it beats its
+    deviance.
+    """
+    dev, cov = challenger
+    beats = set(selection.scores[name].get("beats", []))
+    baselines = [b for b in BASELINES if b in selection.scores and b != name]
+    missed = [b for b in baselines if b not in beats]
+    if name in BASELINES or missed or not baselines:
+        return decide(
+            False,
+            f"{name} does not beat the naive baselines beyond noise "
+            f"({', '.join(missed or [name])}); a compromise is not promoted on its own",
+        )
+    if champion is None or best is None:
+        return decide(
+            True,
+            f"no champion yet; promoted as a compromise: it beats {', '.join(baselines)} "
+            f"beyond noise, but its count-aware coverage {cov:.3f} is outside {window} "
+            "(its intervals are not calibrated)",
+        )
+    champion_cov = float(champion.get(COVERAGE_METRIC, champion.get("coverage80", np.nan)))
+    if window.contains(champion_cov):
+        return decide(
+            False, f"the champion's count-aware coverage {champion_cov:.3f} is within "
+            f"{window}; a compromise does not replace a calibrated champion",
+        )  # fmt: skip
+    if dev < best:
+        return decide(
+            True, f"a compromise, over a champion whose coverage {champion_cov:.3f} is off "
+            f"too: deviance {dev:.4f} beats its {best:.4f} on the same window",
+        )  # fmt: skip
     return decide(
         False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
     )

@@ -32,14 +32,21 @@ import pandas as pd
 
 from crossplan.models import PanelForecaster, blend_calibration, blend_weights
 from crossplan.models.base import calibrate
-from crossplan.pipelines.backtest import FORECAST_MEANS, BacktestResult, ProgressCallback, backtest
+from crossplan.pipelines.backtest import (
+    FORECAST_MEANS,
+    PIT_COLUMNS,
+    BacktestResult,
+    ProgressCallback,
+    backtest,
+)
 from crossplan.pipelines.conventions import (
+    COVERAGE_METRIC,
     COVERAGE_WINDOW,
     GATE_METRIC,
     INTERVAL_METRICS,
     CoverageWindow,
 )
-from crossplan.pipelines.metrics import poisson_deviances
+from crossplan.pipelines.metrics import interval_scores, poisson_deviances
 
 __all__ = [
     "BLEND",
@@ -47,6 +54,7 @@ __all__ = [
     "NoiseTest",
     "Selection",
     "add_blend",
+    "judge",
     "paired_bootstrap",
     "select",
 ]
@@ -101,6 +109,13 @@ def add_blend(
             blended[mean][rows] = np.einsum("ij,ij->i", columns[mean][rows], weights[step])
             q = intervals.quantiles(blended[mean][rows], horizon[rows])
             blended[lo][rows], blended[hi][rows] = q["q10"], q["q90"]
+        for mean, outcome, lo, hi in PIT_COLUMNS:
+            if lo in base:
+                known_y = outcome in base
+                y = base[outcome].to_numpy(float)[rows] if known_y else np.full(rows.sum(), np.nan)
+                pit = intervals.pit(y, blended[mean][rows], horizon[rows])
+                blended.setdefault(lo, np.full(len(index), np.nan))[rows] = pit[0]
+                blended.setdefault(hi, np.full(len(index), np.nan))[rows] = pit[1]
     final = [
         [float(v) for v in blend_weights(actual[known & (horizon == h)], p[known & (horizon == h)])]
         for h in range(1, result.horizon + 1)
@@ -127,6 +142,7 @@ class NoiseTest:
     seed: int
     origins: int
     block: int
+    metric: str = GATE_METRIC
 
     def difference(self, a: str, b: str) -> tuple[float, float]:
         """The ``level`` interval of ``deviance(a) - deviance(b)`` over the replicates."""
@@ -141,7 +157,7 @@ class NoiseTest:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "method": "paired moving-block bootstrap of mean Poisson deviance over forecast "
+            "method": f"paired moving-block bootstrap of mean {self.metric} over forecast "
             "origins (circular blocks; every candidate on the same draws)",
             "replicates": len(self.draws),
             "level": self.level,
@@ -160,8 +176,11 @@ def paired_bootstrap(
     replicates: int = 2000,
     level: float = 0.9,
     seed: int = 0,
+    metric: str = GATE_METRIC,
 ) -> NoiseTest:
-    """Bootstrap every candidate's mean deviance on the same resampled forecast origins.
+    """Bootstrap every candidate's mean ``metric`` on the same resampled forecast origins.
+
+    ``metric`` is ``poisson_deviance`` (the gate's) or ``interval_score80``.
 
     What is uncertain about a backtest is time: which periods happened to fall in its
     window. The regions are not a sample of other places; they are the places the model
@@ -172,7 +191,12 @@ def paired_bootstrap(
     the drawn origins. Only cells every candidate forecast count.
     """
     rows = predictions[predictions["model"].isin(names)].dropna(subset=["actual", "prediction"])
-    rows = rows.assign(unit=poisson_deviances(rows["actual"], rows["prediction"]))
+    unit = (
+        interval_scores(rows["actual"], rows["q10"], rows["q90"])
+        if metric == "interval_score80"
+        else poisson_deviances(rows["actual"], rows["prediction"])
+    )
+    rows = rows.assign(unit=unit)
     cell = ["origin", "horizon", "region_id", "category", "period"]
     rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
     o_idx, origins = pd.factorize(rows["origin"], sort=True)
@@ -194,20 +218,20 @@ def paired_bootstrap(
     draws = draws[np.isfinite(draws).all(axis=1)]
     if not len(draws):
         draws = np.full((1, n_m), np.nan)
-    return NoiseTest(list(names), draws, level, seed, n_o, block)
+    return NoiseTest(list(names), draws, level, seed, n_o, block, metric)
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The chosen candidate, every candidate's score on the same window, the noise test and
-    the coverage window that made candidates eligible (``{"lo": ..., "hi": ...}`` in
-    :meth:`to_dict`)."""
+    """The chosen candidate, every candidate's score on the same window, and the noise test."""
 
     candidate: str
     reason: str
     scores: dict[str, dict[str, Any]]
     test: dict[str, Any] = field(default_factory=dict)
     coverage_window: CoverageWindow = COVERAGE_WINDOW
+    #: What the choice gave up, in words; empty when the chosen candidate is eligible.
+    compromise: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,7 +250,10 @@ def select(
 
     Eligible candidates are walked from the simplest to the most complex
     (:data:`SIMPLICITY`); the first is the incumbent, and a candidate replaces the incumbent
-    only if it beats it beyond noise (:meth:`NoiseTest.beats`).
+    only if it beats it beyond noise (:meth:`NoiseTest.beats`). When no candidate is
+    eligible the walk runs over the candidates whose interval score (a proper score of the
+    interval) no other beats beyond noise, and the selection says what it compromised on;
+    the closest coverage never decides.
 
     Parameters
     ----------
@@ -236,40 +263,77 @@ def select(
         Candidates that forecast observed counts on a panel that records effort: scored,
         never chosen.
     window
-        Allowed 80% interval coverage against observed counts: the candidates in it are
-        eligible.
+        Allowed count-aware 80% coverage (:data:`~pipelines.conventions.COVERAGE_METRIC`)
+        against observed counts: the candidates in it are eligible.
     replicates, seed
         Of the paired bootstrap (:func:`paired_bootstrap`).
     """
     metrics = {name: m["observed"] for name, m in result.metrics().items()}
-    rank = {name: i for i, name in enumerate(SIMPLICITY)}
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
-        value, cov = float(m[gate_metric]), float(m["coverage80"])
+        value, cov = float(m[gate_metric]), float(m.get(COVERAGE_METRIC, m["coverage80"]))
         ok = window.contains(cov) and name not in counts_only and bool(np.isfinite(value))
-        scores[name] = {gate_metric: value, **{k: float(m[k]) for k in INTERVAL_METRICS}}
+        scores[name] = {
+            gate_metric: value,
+            **{k: float(m.get(k, np.nan)) for k in INTERVAL_METRICS},
+        }
         scores[name]["eligible"] = ok
         if name in counts_only:
             scores[name]["note"] = "forecasts observed counts, not activity"
-    eligible = [n for n, s in scores.items() if s["eligible"]]
+    names = list(metrics)
     noise = paired_bootstrap(
-        result.predictions, list(metrics), block=result.horizon, replicates=replicates, seed=seed
+        result.predictions, names, block=result.horizon, replicates=replicates, seed=seed
     )
     for name in scores:
-        scores[name]["beaten_by"] = [
-            other for other in eligible if other != name and noise.beats(other, name)
+        scores[name]["beats"] = [o for o in names if o != name and noise.beats(name, o)]
+    pool = [n for n, s in scores.items() if s["eligible"]]
+    compromise = ""
+    if not pool:
+        allowed = [
+            n for n in scores if n not in counts_only and np.isfinite(scores[n][gate_metric])
         ]
-    if not eligible:
-        allowed = [n for n in scores if n not in counts_only] or list(scores)
-        best = min(allowed, key=lambda n: abs(scores[n]["coverage80"] - window.middle))
-        reason = (
-            f"no candidate that forecasts activity has 80% coverage within {window}; "
-            f"closest: {best}"
-            if counts_only
-            else f"no candidate has 80% coverage within {window}; closest: {best}"
-        )
-        return _selection(best, reason, scores, noise, gate_metric, window)
-    by_rank = sorted(eligible, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
+        pool, compromise = _fallback(result, allowed or names, scores, window, replicates, seed)
+        if not allowed:
+            compromise += "; none forecasts activity, so none may be champion"
+    for name in scores:
+        scores[name]["beaten_by"] = [o for o in pool if o != name and noise.beats(o, name)]
+    chosen, reason = _walk(pool, scores, gate_metric)
+    if compromise:
+        reason += f"; {compromise}"
+    else:
+        reason += f"; eligible: count-aware coverage within {window}"
+    return _selection(chosen, reason, scores, noise, gate_metric, window, compromise)
+
+
+def _fallback(
+    result: BacktestResult,
+    allowed: list[str],
+    scores: dict[str, dict[str, Any]],
+    window: CoverageWindow,
+    replicates: int,
+    seed: int,
+) -> tuple[list[str], str]:
+    """With no eligible candidate: those whose interval score no other beats beyond noise."""
+    by_interval = paired_bootstrap(
+        result.predictions, allowed, block=result.horizon, replicates=replicates, seed=seed,
+        metric="interval_score80",
+    )  # fmt: skip
+    pool = [n for n in allowed if not any(by_interval.beats(o, n) for o in allowed if o != n)]
+    for name in allowed:
+        scores[name]["interval_score_best"] = name in pool
+    covs = ", ".join(f"{n} {scores[n][COVERAGE_METRIC]:.3f}" for n in allowed)
+    return pool, (
+        f"compromise: no candidate that forecasts activity has count-aware 80% coverage within "
+        f"{window} ({covs}); chosen by deviance among those whose interval "
+        "score no other beats beyond noise, so its intervals are the best available, "
+        "not calibrated"
+    )
+
+
+def _walk(pool: list[str], scores: dict[str, dict[str, Any]], gate_metric: str) -> tuple[str, str]:
+    """From the simplest candidate of ``pool``, each replaced only by one that beats it."""
+    rank = {name: i for i, name in enumerate(SIMPLICITY)}
+    by_rank = sorted(pool, key=lambda n: (rank.get(n, len(rank)), scores[n][gate_metric]))
     chosen, replaced = by_rank[0], []
     for name in by_rank[1:]:
         if name in scores[chosen]["beaten_by"]:
@@ -284,13 +348,12 @@ def select(
     if replaced:
         reason += f" replaced {', then '.join(replaced)}, each beaten beyond noise"
     else:
-        reason += " is the simplest eligible candidate"
+        reason += " is the simplest candidate in the running"
     passed = [n for n in by_rank if n not in (*replaced, chosen)]
     later = [n for n in passed if rank.get(n, len(rank)) > rank.get(chosen, len(rank))]
     if later:
         reason += f"; {', '.join(later)} did not beat it beyond noise"
-    reason += f"; eligible: coverage within {window}"
-    return _selection(chosen, reason, scores, noise, gate_metric, window)
+    return chosen, reason
 
 
 def _selection(
@@ -300,6 +363,7 @@ def _selection(
     noise: NoiseTest,
     gate_metric: str,
     window: CoverageWindow,
+    compromise: str = "",
 ) -> Selection:
     for name, s in scores.items():
         lo, hi = noise.difference(name, chosen)
@@ -307,7 +371,7 @@ def _selection(
             "difference": s[gate_metric] - scores[chosen][gate_metric],
             f"interval{round(noise.level * 100)}": [lo, hi],
         }
-    return Selection(chosen, reason, scores, noise.describe(), window)
+    return Selection(chosen, reason, scores, noise.describe(), window, compromise)
 
 
 @dataclass(frozen=True)
@@ -345,6 +409,23 @@ def compare(
     refit_every, frequency).
     """
     result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
-    result, weights = add_blend(result, list(models))
+    return judge(result, models, has_effort=has_effort, window=window, seed=seed)
+
+
+def judge(
+    result: BacktestResult,
+    models: Mapping[str, PanelForecaster],
+    *,
+    has_effort: bool,
+    window: CoverageWindow = COVERAGE_WINDOW,
+    seed: int = 0,
+    blend: bool = True,
+) -> Comparison:
+    """The verdict on a backtest of ``models``, by the rule training uses: their blend added
+    (when ``blend`` and there are several), then :func:`select`. Every door that names a
+    winner (``crossplan train``, ``crossplan backtest``) goes through here."""
+    weights: list[list[float]] = [[1.0] * len(models)] * result.horizon
+    if blend and len(models) > 1:
+        result, weights = add_blend(result, list(models))
     barred = forecasts_counts(models, weights) if has_effort else set()
     return Comparison(result, weights, select(result, barred, window=window, seed=seed))

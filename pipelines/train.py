@@ -100,9 +100,8 @@ def _champion_metrics(
         m = run.data.metrics if run is not None else {}
         key = f"{tags.get(CANDIDATE_TAG, MAIN_MODEL)}.observed."
         if f"{key}poisson_deviance" in m:
-            return {k: m[key + k] for k in ("poisson_deviance", "coverage80")}, str(
-                champion.version
-            )
+            keys = ("poisson_deviance", "coverage80", "pit_coverage80")
+            return {k: m[key + k] for k in keys if key + k in m}, str(champion.version)
     template = _for_backtest(registry.load_forecaster(champion.version), folds["horizon"])
     redo = backtest(ds.incidents, ds.regions, ds.adjacency, {"champion": template}, **folds)
     return redo.metrics()["champion"]["observed"], str(champion.version)

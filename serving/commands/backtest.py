@@ -12,12 +12,14 @@ from rich.table import Table
 from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest, candidates
 from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
-from crossplan.pipelines.selection import BLEND, add_blend
+from crossplan.pipelines.selection import BLEND, Selection, judge
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import at_least_one, console, output_path, write_json
 from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]
+
+_JSON_ONLY = ("pit_coverage50", "pit_coverage90", "pit_below_q10", "pit_above_q90")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Fit every model on the data up to each of the last N periods and forecast "
             "horizons 1..H from there, add a blend of them (weights fitted on earlier "
             "origins only), and score against observed counts and, on simulated worlds "
-            "(truth.parquet present), against the true activity."
+            "(truth.parquet present), against the true activity. The winner is named by the "
+            "rule crossplan train uses (eligibility on count-aware coverage, gains beyond "
+            "the noise of these origins), with the 90% interval of each difference."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
@@ -81,15 +85,17 @@ def run(args: argparse.Namespace) -> int:
             origins=args.origins, horizon=args.horizon, refit_every=args.refit_every,
             truth=truth, frequency=ds.frequency, progress=report,
         )  # fmt: skip
-    if len(models) > 1 and (not args.models or BLEND in args.models):
-        result, _ = add_blend(result, list(models))
-    payload = result.to_json()
+    blend = len(models) > 1 and (not args.models or BLEND in args.models)
+    verdict = judge(result, models, has_effort=ds.has_effort, blend=blend)
+    result, selection = verdict.result, verdict.selection
+    payload = {**result.to_json(), "selection": selection.to_dict()}
     if args.json:
         write_json(args.json, payload)
     if args.predictions:
         _write_predictions(result.predictions, args.predictions)
     if not args.quiet:
         _print(payload, len(result.origins))
+        _print_verdict(selection)
     return 0
 
 
@@ -106,7 +112,8 @@ def _print(payload: dict[str, Any], origins: int) -> None:
         rows = {n: m[scope] for n, m in payload["models"].items() if scope in m}
         if not rows:
             continue
-        cols = list(next(iter(rows.values())))
+        # The count-aware coverage at other levels and its tails are in --json.
+        cols = [c for c in next(iter(rows.values())) if c not in _JSON_ONLY]
         table = Table(
             title=f"Backtest against {title}: {origins} origins, horizons 1-{payload['horizon']}",
             title_justify="left",
@@ -117,3 +124,25 @@ def _print(payload: dict[str, Any], origins: int) -> None:
         for name, metrics in rows.items():
             table.add_row(name, *(f"{metrics[c]:.3f}" for c in cols))
         console.print(table)
+
+
+def _print_verdict(selection: Selection) -> None:
+    """The winner by training's rule, each candidate's difference to it with its interval."""
+    chosen, origins = selection.candidate, selection.test.get("origins")
+    table = Table(
+        title=f"Winner by the rule of crossplan train: {chosen} (on {origins} origins)",
+        title_justify="left",
+    )
+    for col in ("candidate", "poisson_deviance", "vs winner (90%)", "count-aware cov80",
+                "eligible", "beaten by"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("candidate", "beaten by") else "right")
+    for name, s in sorted(selection.scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
+        lo, hi = s["vs_chosen"]["interval90"]
+        table.add_row(
+            f"{name} (winner)" if name == chosen else name, f"{s['poisson_deviance']:.4f}",
+            f"{s['vs_chosen']['difference']:+.4f} ({lo:+.3f}..{hi:+.3f})",
+            f"{s['pit_coverage80']:.3f}", "yes" if s["eligible"] else "no",
+            ", ".join(s["beaten_by"]),
+        )  # fmt: skip
+    console.print(table)
+    console.print(selection.reason)

@@ -108,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
                 "candidate": chosen,
                 "champion": "yes" if result.decision.promote else "no (challenger)",
                 "decision": result.decision.reason,
+                **(
+                    {"compromise": result.selection.compromise}
+                    if result.selection.compromise
+                    else {}
+                ),
                 **{f"backtest_{k}": round(v, 4) for k, v in main.items()},
                 "seconds": round(result.seconds, 1),
             },
@@ -121,8 +126,8 @@ def _print_candidates(scores: dict[str, dict[str, Any]], chosen: str) -> None:
     table = Table(
         title="Candidates on the same backtest window (observed counts)", title_justify="left"
     )
-    columns = ("candidate", "poisson_deviance", "vs chosen (90%)", "coverage80", "below_q10",
-               "above_q90", "interval_score80", "eligible")  # fmt: skip
+    columns = ("candidate", "poisson_deviance", "vs chosen (90%)", "count-aware cov80",
+               "coverage80", "below_q10", "above_q90", "interval_score80", "eligible")  # fmt: skip
     for col in columns:
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
@@ -131,6 +136,7 @@ def _print_candidates(scores: dict[str, dict[str, Any]], chosen: str) -> None:
         table.add_row(
             label, f"{s['poisson_deviance']:.4f}",
             f"{s['vs_chosen']['difference']:+.4f} ({lo:+.3f}..{hi:+.3f})",
+            f"{s.get('pit_coverage80', s['coverage80']):.3f}",
             f"{s['coverage80']:.3f}", f"{s['below_q10']:.3f}", f"{s['above_q90']:.3f}",
             f"{s['interval_score80']:.3f}", "yes" if s["eligible"] else "no",
         )  # fmt: skip

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 
 from crossplan.pipelines.metrics import (
     capture,
@@ -15,7 +18,9 @@ from crossplan.pipelines.metrics import (
     mae,
     pai,
     pinball,
+    pit_coverage,
     poisson_deviance,
+    score,
     spearman,
 )
 
@@ -63,3 +68,39 @@ def test_interval_score_pinball_and_capture() -> None:
     assert capture(truth, truth) == 1.0  # the top cell is the true top
     assert capture(truth, -truth) == 0.0  # the bottom cell instead
     assert math.isnan(capture(np.zeros(5), np.ones(5)))
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        stats.poisson(0.3),  # mean 0.3: three cells in four are zero
+        stats.poisson(0.05),  # nearly all zeros
+        stats.nbinom(0.5, 0.5 / (0.5 + 0.4)),  # negative binomial, mean 0.4, dispersion 2
+        stats.poisson(1.2),
+    ],
+)
+def test_a_calibrated_count_forecast_has_count_aware_coverage_080(dist: Any) -> None:
+    """The true distribution as the forecast: plain coverage is far above 0.80, the
+    count-aware coverage is 0.80 whatever the sparsity (as are its tails, 0.10 each)."""
+    y = dist.rvs(size=40_000, random_state=np.random.default_rng(3)).astype(float)
+    q10, q90 = np.full(y.size, dist.ppf(0.1)), np.full(y.size, dist.ppf(0.9))
+    assert coverage(y, q10, q90) > 0.85
+    frame = pd.DataFrame({
+        "origin": 0, "horizon": 1, "category": "all", "area_km2": 1.0, "actual": y,
+        "prediction": dist.mean(), "q10": q10, "q90": q90,
+        "pit_lo": dist.cdf(y - 1), "pit_hi": dist.cdf(y),
+    })  # fmt: skip
+    out = score(frame, "observed")
+    assert out["coverage80"] > 0.85
+    assert out["pit_coverage80"] == pytest.approx(0.80, abs=0.01)
+    assert out["pit_below_q10"] == pytest.approx(0.10, abs=0.01)
+    assert out["pit_above_q90"] == pytest.approx(0.10, abs=0.01)
+    assert out["pit_coverage50"] == pytest.approx(0.50, abs=0.01)
+    assert pit_coverage(frame["pit_lo"], frame["pit_hi"], 0.9) == pytest.approx(0.90, abs=0.01)
+
+
+def test_count_aware_coverage_splits_an_outcome_on_an_end() -> None:
+    # One outcome whose PIT lies uniformly in [0.0, 0.5]: a fifth of it is below 0.1.
+    assert pit_coverage(np.array([0.0]), np.array([0.5])) == pytest.approx(0.8)
+    # A PIT wholly above 0.9 is outside; a point PIT inside is inside.
+    assert pit_coverage(np.array([0.95, 0.5]), np.array([1.0, 0.5])) == pytest.approx(0.5)

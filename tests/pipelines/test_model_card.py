@@ -11,6 +11,7 @@ def _score(
     return {
         "poisson_deviance": deviance, "coverage80": coverage, "below_q10": (1 - coverage) * 0.4,
         "above_q90": (1 - coverage) * 0.6, "interval_score80": 3.0, "eligible": eligible,
+        "pit_coverage80": coverage - 0.1,
         "vs_chosen": {"difference": gap, "interval90": list(interval)},
     }  # fmt: skip
 
@@ -49,10 +50,12 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
     card = model_card(info, metrics, detection)
     assert "ratio" in card and "recent level" in card  # what it learns
     # the window's numbers, from the selection's own fields, not from its reason
-    assert "| 80% interval coverage against observed counts | 0.7 | 0.9 |" in card
-    assert "| **blend** (chosen) | 1.0000 | +0.0000 (+0.0000 .. +0.0000) | 0.800 |" in card
+    assert "| count-aware 80% coverage against observed counts | 0.7 | 0.9 |" in card
+    # the count-aware coverage first, then the plain one
+    assert "| **blend** (chosen) | 1.0000 | +0.0000 (+0.0000 .. +0.0000) | 0.700 | 0.800 |" in card
     # better but badly calibrated, and not beyond noise: each end of the interval is shown
-    assert "| lightgbm | 0.9000 | -0.1000 (-0.3000 .. +0.1000) | 0.950 | 0.020 | 0.030 |" in card
+    row = "| lightgbm | 0.9000 | -0.1000 (-0.3000 .. +0.1000) | 0.850 | 0.950 | 0.020 | 0.030 |"
+    assert row in card
     assert "**Effort correction**: 20% of the effort correction is applied" in card
     assert "kappa[all] = 0.1000  (90%: 0.0500 .. 0.2000)" in card
     assert "- lightgbm_naive: 0.40, 0.30" in card  # how much of the correction is applied

@@ -213,3 +213,29 @@ def test_gate_never_promotes_an_ineligible_candidate() -> None:
     barred = select(result, counts_only={"last_value", "lightgbm"})
     assert "forecasts activity" in barred.reason
     assert not registry.gate(barred.scores[barred.candidate], None, None, barred).promote
+
+
+def test_with_no_calibrated_candidate_the_best_by_proper_scores_is_chosen_and_promoted() -> None:
+    """Every interval over-covers (count-aware coverage 1.0): the closest coverage decides
+    nothing; deviance among the best intervals does, and a first champion is promoted
+    saying what it compromised on."""
+    scales = {"last_value": 1.6, "seasonal_naive": 1.5, "poisson_glm": 1.0, "lightgbm": 1.02}
+    result = _result(scales, miss=dict.fromkeys(scales, 0.0))
+    selection = select(result)
+    assert selection.candidate == "poisson_glm"
+    assert "compromise" in selection.compromise and "1.000" in selection.compromise
+    assert not any(s["eligible"] for s in selection.scores.values())
+    decision = registry.gate(selection.scores["poisson_glm"], None, None, selection)
+    assert decision.promote and "compromise" in decision.reason
+    # Over a calibrated champion, a compromise is not promoted.
+    calibrated = {"poisson_deviance": 9.0, "coverage80": 0.8, "pit_coverage80": 0.8}
+    assert not registry.gate(selection.scores["poisson_glm"], calibrated, "1", selection).promote
+
+
+def test_a_compromise_that_does_not_beat_the_baselines_is_not_promoted() -> None:
+    scales = {"last_value": 1.0, "seasonal_naive": 1.0, "poisson_glm": 1.0}
+    result = _result(scales, noise=0.05, miss=dict.fromkeys(scales, 0.0))
+    selection = select(result)
+    assert selection.compromise
+    decision = registry.gate(selection.scores[selection.candidate], None, None, selection)
+    assert not decision.promote and "naive baselines" in decision.reason

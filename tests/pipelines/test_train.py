@@ -14,10 +14,12 @@ from mlflow.tracking import MlflowClient
 
 from crossplan.optimize.forecast import FORECAST_COLUMNS
 from crossplan.pipelines import registry, tracking
+from crossplan.pipelines.backtest import BacktestResult
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
+from crossplan.pipelines.selection import select
 from crossplan.pipelines.train import train
 from crossplan.serving.cli import main
 
@@ -89,7 +91,9 @@ def test_train_register_gate_promote_load(
         "smuggling_of_migrants",
         "trafficking_in_persons",
     }
-    assert champion.metrics["observed"]["coverage80"] == first["decision"]["challenger_coverage"]
+    assert (
+        champion.metrics["observed"]["pit_coverage80"] == first["decision"]["challenger_coverage"]
+    )
     assert champion.selection["candidate"] == chosen
     assert set(champion.selection["candidates"]) == set(scores)
     assert champion.selection["coverage_window"] == window  # the served card's, too
@@ -173,7 +177,17 @@ def test_backtest_command_writes_results(
         "moving_average",
         "blend",
     }
-    assert "Backtest against observed counts" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Backtest against observed counts" in printed
+    # One verdict across doors: the winner by training's rule, on the backtest's own origins.
+    verdict = json.loads(blended.read_text())["selection"]
+    assert verdict["test"]["origins"] == 2 and verdict["candidate"] in verdict["scores"]
+    assert "interval90" in verdict["scores"]["blend"]["vs_chosen"]
+    assert "Winner by the rule of crossplan train" in printed
+    frame = pd.read_csv(preds, parse_dates=["origin", "period"])
+    result = BacktestResult(frame, sorted(frame["origin"].unique()), 2, False)
+    same = select(result)
+    assert same.candidate == doc["selection"]["candidate"]
     header = preds.read_text().splitlines()[0].split(",")
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
                            "actual", "prediction", "q10", "q90"]  # fmt: skip
