@@ -18,14 +18,14 @@ are left out of a planner's plan, with the effort they hold.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crossplan.optimize.command import Command, Confirmed, FixedEffort
-from crossplan.optimize.resources import JointOperation, Resources, Unit
+from crossplan.optimize.resources import JointOperation, Resources
 from crossplan.pipelines.database.operations import ConfirmedOperation
 
-__all__ = ["Agreed", "agreed"]
+__all__ = ["Agreed", "agreed", "joint_operation", "spread"]
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,16 @@ def agreed(
                     if unit is not None and unit.country == country and command.commands(unit):
                         reserved[p.unit_id] = reserved.get(p.unit_id, 0) + shifts
                     else:
-                        fixed += _spread(op, period, country, p.agency, p.unit_id, shifts, unit)
+                        efficiency = 1.0 if unit is None else unit.efficiency
+                        fixed += spread(op.operation_id, op.regions, period, country, shifts,
+                                        efficiency=efficiency, agency=p.agency,
+                                        source=f"pledge of {p.unit_id}")  # fmt: skip
             day = dt.date.fromisoformat(period)
             confirmed.append(Confirmed(operation_id=op.operation_id, period=day, reserved=reserved))
     ids = {o.operation_id for o in mine}
     kept = [j for j in resources.joint_operations if j.operation_id not in ids]
-    joint = (*kept, *(_operation(o) for o in mine))
+    joint = (*kept, *(joint_operation(o.operation_id, o.parties, o.regions, o.needs,
+                                      o.effort_multiplier) for o in mine))  # fmt: skip
     return Agreed(
         resources=resources.model_copy(update={"joint_operations": joint}),
         confirmed=tuple(confirmed),
@@ -83,41 +87,49 @@ def agreed(
     )
 
 
-def _operation(op: ConfirmedOperation) -> JointOperation:
-    """The optimizer's joint operation: launching it outside its confirmed periods takes,
-    as any candidate, the largest need from every party."""
+def joint_operation(
+    operation_id: str,
+    parties: Sequence[str],
+    regions: Sequence[str],
+    needs: Mapping[str, int],
+    effort_multiplier: float,
+) -> JointOperation:
+    """An operation of the shared database as the optimizer's joint operation: launching it
+    outside its confirmed periods takes, as any candidate, the largest need from every party."""
     return JointOperation(
-        operation_id=op.operation_id,
-        countries=op.parties,
-        regions=op.regions,
-        min_shifts_per_country=max(op.needs.values(), default=0),
-        effort_multiplier=op.effort_multiplier,
+        operation_id=operation_id,
+        countries=tuple(parties),
+        regions=tuple(regions),
+        min_shifts_per_country=max(needs.values(), default=0),
+        effort_multiplier=effort_multiplier,
     )
 
 
-def _spread(
-    op: ConfirmedOperation,
+def spread(
+    operation_id: str,
+    regions: Sequence[str],
     period: str,
     country: str,
-    agency: str,
-    unit_id: str,
     shifts: int,
-    unit: Unit | None,
+    *,
+    efficiency: float = 1.0,
+    agency: str | None = None,
+    source: str,
 ) -> list[FixedEffort]:
-    """A pledge this plan does not command, as fixed effort spread over the operation's
-    regions: whole shifts round-robin, effort evenly (times the unit's efficiency)."""
-    regions = op.regions
-    efficiency = 1.0 if unit is None else unit.efficiency
+    """``shifts`` of ``country`` that this plan cannot place, as fixed effort spread over an
+    operation's ``regions`` in ``period`` (ISO date): whole shifts round-robin, effort evenly
+    (times ``efficiency``); ``source`` follows the operation's id."""
     day = dt.date.fromisoformat(period)
+    n = len(regions)
     return [
         FixedEffort(
             region_id=region,
             period=day,
             country=country,
             agency=agency,
-            shifts=shifts // len(regions) + (1 if k < shifts % len(regions) else 0),
-            effort=efficiency * shifts / len(regions),
-            source=f"{op.operation_id}: pledge of {unit_id}",
+            shifts=shifts // n + (1 if k < shifts % n else 0),
+            effort=efficiency * shifts / n,
+            source=f"{operation_id}: {source}",
         )
         for k, region in enumerate(regions)
     ]

@@ -17,7 +17,6 @@ to that party alone: no party learns another's value.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,8 +27,7 @@ from crossplan.optimize import Inputs, plan_allocation
 from crossplan.optimize.command import Command, Confirmed, FixedEffort
 from crossplan.optimize.periods import future_periods
 from crossplan.optimize.plan import Plan
-from crossplan.optimize.resources import JointOperation
-from crossplan.pipelines.agreed import agreed
+from crossplan.pipelines.agreed import agreed, joint_operation, spread
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database.operation_state import OperationRecord
 from crossplan.pipelines.database.operations import ConfirmedOperation
@@ -133,7 +131,9 @@ def pledge_value(
         raise ValueError("a party's value needs its resources and its country")
     country = command.country
     base = agreed(confirmed, dataset.resources, command)
-    weighed = _operation(operation)
+    needs = {c: n.shifts for c, n in operation.needs.items()}
+    weighed = joint_operation(operation.operation_id, operation.parties, operation.regions,
+                              needs, operation.effort_multiplier)  # fmt: skip
     others = [o for o in base.resources.joint_operations if o.operation_id != weighed.operation_id]
     resources = base.resources.model_copy(update={"joint_operations": (*others, weighed)})
     inputs = Inputs.from_resources(
@@ -152,8 +152,7 @@ def pledge_value(
             f"the forecast ends on {inputs.periods[-1]}, before {operation.operation_id}'s "
             f"periods {', '.join(p for p in operation.periods if p not in inputs.periods)}"
         )
-    pledged = _pledged(operation, runs)
-    mine = agreed([pledged], dataset.resources, command)
+    mine = agreed([ConfirmedOperation.of(operation, runs)], dataset.resources, command)
     need = {
         p: max(0, operation.needs[country].shifts - operation.pledged_shifts(country).get(p, 0))
         for p in runs
@@ -196,45 +195,20 @@ def horizon_through(dataset: Dataset, period: str, most: int = 520) -> int:
     return most + 1 if not len(found) else int(found[0]) + 1
 
 
-def _operation(operation: OperationRecord) -> JointOperation:
-    return JointOperation(
-        operation_id=operation.operation_id,
-        countries=operation.parties,
-        regions=operation.regions,
-        min_shifts_per_country=max((n.shifts for n in operation.needs.values()), default=0),
-        effort_multiplier=operation.effort_multiplier,
-    )
-
-
-def _pledged(operation: OperationRecord, runs: tuple[str, ...]) -> ConfirmedOperation:
-    """The operation as if confirmed with the pledges made so far."""
-    pledges = {party: tuple(units.values()) for party, units in operation.pledges().items()}
-    return ConfirmedOperation(
-        operation.operation_id, operation.regions, runs, operation.effort_multiplier,
-        operation.parties, pledges, {c: n.shifts for c, n in operation.needs.items()},
-    )  # fmt: skip
-
-
 def _unpledged(
     operation: OperationRecord, runs: tuple[str, ...], country: str
 ) -> list[FixedEffort]:
     """What every other party still has to pledge, as effort spread over the regions."""
     out = []
-    regions = operation.regions
     for party in operation.parties:
         if party == country:
             continue
         pledged = operation.pledged_shifts(party)
         for p in runs:
             left = operation.needs[party].shifts - pledged.get(p, 0)
-            for k, region in enumerate(regions):
-                shifts = left // len(regions) + (1 if k < left % len(regions) else 0)
-                if left > 0:
-                    out.append(FixedEffort(region_id=region, period=dt.date.fromisoformat(p),
-                                           country=party, shifts=shifts,
-                                           effort=left / len(regions),
-                                           source=f"{operation.operation_id}: need of {party}, "
-                                           "not yet pledged"))  # fmt: skip
+            if left > 0:
+                out += spread(operation.operation_id, operation.regions, p, party, left,
+                              source=f"need of {party}, not yet pledged")  # fmt: skip
     return out
 
 

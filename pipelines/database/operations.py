@@ -101,6 +101,20 @@ class ConfirmedOperation:
     pledges: dict[str, tuple[PledgedUnit, ...]]
     needs: dict[str, int]
 
+    @classmethod
+    def of(cls, operation: OperationRecord, runs: Sequence[str]) -> ConfirmedOperation:
+        """``operation`` in ``runs`` (ISO dates), with the pledges made to it so far."""
+        pledges = {
+            party: tuple(
+                PledgedUnit(u.unit_id, u.agency, {p: u.shifts.get(p, 0) for p in runs})
+                for _, u in sorted(units.items())
+            )
+            for party, units in sorted(operation.pledges().items())
+        }
+        needs = {c: n.shifts for c, n in sorted(operation.needs.items())}
+        return cls(operation.operation_id, operation.regions, tuple(runs),
+                   operation.effort_multiplier, operation.parties, pledges, needs)  # fmt: skip
+
 
 def propose(
     db: Database, dataset: Dataset, actor: Actor, proposal: Proposal, *,
@@ -311,16 +325,7 @@ def confirmed_operations(
         runs = tuple(p for p in o.periods if asked is None or p in asked)
         if not runs or o.status(datetime.min) != "confirmed":
             continue
-        pledges = {
-            party: tuple(
-                PledgedUnit(u.unit_id, u.agency, {p: u.shifts.get(p, 0) for p in runs})
-                for _, u in sorted(units.items())
-            )
-            for party, units in sorted(o.pledges().items())
-        }
-        needs = {c: n.shifts for c, n in sorted(o.needs.items())}
-        out.append(ConfirmedOperation(o.operation_id, o.regions, runs, o.effort_multiplier,
-                                      o.parties, pledges, needs))  # fmt: skip
+        out.append(ConfirmedOperation.of(o, runs))
     return out
 
 
