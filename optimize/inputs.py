@@ -122,18 +122,24 @@ class Inputs:
         return forced
 
     @cached_property
+    def _confirmed_cells(self) -> list[tuple[tuple[int, int], Confirmed]]:
+        """Each confirmed row of a planned period with its ``(operation, period)`` indices."""
+        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
+        column = {p: t for t, p in enumerate(self.periods)}
+        return [
+            ((op_index[row.operation_id], column[row.period.isoformat()]), row)
+            for row in self.confirmed
+            if row.period.isoformat() in column
+        ]
+
+    @cached_property
     def reservations(self) -> dict[tuple[int, int], dict[int, int]]:
         """``(operation, period)`` → unit index → shifts reserved, for every confirmed
         operation of a planned period (an empty mapping when none of its units is ours)."""
-        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
         unit_index = {u.unit_id: i for i, u in enumerate(self.units)}
-        column = {p: t for t, p in enumerate(self.periods)}
         out: dict[tuple[int, int], dict[int, int]] = {}
-        for row in self.confirmed:
-            t = column.get(row.period.isoformat())
-            if t is None:
-                continue
-            kept = out.setdefault((op_index[row.operation_id], t), {})
+        for cell, row in self._confirmed_cells:
+            kept = out.setdefault(cell, {})
             for unit_id, shifts in row.reserved.items():
                 u = unit_index[unit_id]
                 kept[u] = kept.get(u, 0) + shifts
@@ -143,14 +149,10 @@ class Inputs:
     def weighed(self) -> dict[tuple[int, int], int]:
         """``(operation, period)`` → shifts the plan's units must add inside a confirmed
         operation's regions, besides the reserved ones (:attr:`Confirmed.need`)."""
-        op_index = {op.operation_id: j for j, op in enumerate(self.joint_operations)}
-        column = {p: t for t, p in enumerate(self.periods)}
         out: dict[tuple[int, int], int] = {}
-        for row in self.confirmed:
-            t = column.get(row.period.isoformat())
-            if t is not None and row.need > 0:
-                key = (op_index[row.operation_id], t)
-                out[key] = out.get(key, 0) + row.need
+        for cell, row in self._confirmed_cells:
+            if row.need > 0:
+                out[cell] = out.get(cell, 0) + row.need
         return out
 
     @cached_property
