@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from crossplan.models import (
     SeasonalNaive,
 )
 from crossplan.models.intervals import CountIntervals
+from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.metrics import score
 
 __all__ = [
@@ -176,6 +178,30 @@ PIT_COLUMNS = (
 )
 
 
+def _refit_block(
+    panel: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    regions: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    *,
+    name: str,
+    template: PanelForecaster,
+    block: list[pd.Timestamp],
+    horizon: int,
+    frequency: str | None,
+) -> list[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
+    """One fit at the block's first origin, forecasting from each of its origins: per
+    origin, the forecast rows and the held-out forecasts the intervals were calibrated on."""
+    fitted = clone(template).fit(
+        panel[panel["period"] <= block[0]], regions, adjacency, frequency=frequency
+    )
+    out = []
+    for origin in block:
+        rows = _fold_rows(fitted, panel[panel["period"] <= origin], outcomes, horizon, origin)
+        out.append((origin, rows.assign(model=name), fitted.calibration_))
+    return out
+
+
 def add_pit(rows: pd.DataFrame, intervals: CountIntervals) -> pd.DataFrame:
     """``rows`` with the PIT bounds of each forecast under ``intervals`` (NaN without outcome)."""
     h = rows["horizon"].to_numpy(int)
@@ -197,6 +223,7 @@ def backtest(
     truth: pd.DataFrame | None = None,
     frequency: str | None = None,
     progress: ProgressCallback | None = None,
+    runner: Runner | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``models`` (cloned, never modified) on the same folds.
 
@@ -216,7 +243,11 @@ def backtest(
     truth
         ``truth.parquet`` of a synthetic world, to also score against the true activity.
     progress
-        Called with (done, total, label) after each fit and forecast.
+        Called with (done, total, label) as the origins' forecasts are made.
+    runner
+        Where the fits run (:mod:`pipelines.cluster`): this process by default, or a Dask
+        cluster; each candidate's block of ``refit_every`` origins is one task, and the
+        result is the same wherever they run.
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1, got {horizon}")
@@ -238,22 +269,26 @@ def backtest(
         )
     area = regions.set_index("region_id")["area_km2"] if "area_km2" in regions else None
     country = regions.set_index("region_id")["country"]
-    total, done = len(models) * len(folds), 0
-    frames = []
+    blocks = [folds[i : i + refit_every] for i in range(0, len(folds), refit_every)]
+    tasks: list[dict[str, Any]] = [
+        {"name": n, "template": m, "block": b} for n, m in models.items() for b in blocks
+    ]
+    total, count = len(models) * len(folds), [0]
+
+    def done(i: int) -> None:
+        count[0] += len(tasks[i]["block"])
+        if progress is not None:
+            progress(count[0], total, f"{tasks[i]['name']} @ {tasks[i]['block'][-1]:%Y-%m-%d}")
+
+    shared = {"panel": panel, "outcomes": outcomes, "regions": regions, "adjacency": adjacency}
+    results = (runner or Local()).run(
+        partial(_refit_block, horizon=horizon, frequency=frequency), tasks, shared, done
+    )
+    frames = [rows for block in results for _, rows, _ in block]
     calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}
-    for name, template in models.items():
-        fitted: PanelForecaster | None = None
-        for i, origin in enumerate(folds):
-            history = panel[panel["period"] <= origin]
-            if fitted is None or i % refit_every == 0:
-                fitted = clone(template).fit(history, regions, adjacency, frequency=frequency)
-            rows = _fold_rows(fitted, history, outcomes, horizon, origin)
-            rows["model"] = name
-            frames.append(rows)
-            calibration.setdefault(name, {})[origin] = fitted.calibration_
-            done += 1
-            if progress is not None:
-                progress(done, total, f"{name} @ {origin:%Y-%m-%d}")
+    for task, block in zip(tasks, results, strict=True):
+        for origin, _, fold_calibration in block:
+            calibration.setdefault(task["name"], {})[origin] = fold_calibration
     pred = pd.concat(frames, ignore_index=True)
     pred = pred[pred["period"] <= periods[-1]].reset_index(drop=True)  # horizons past the data
     pred["country"] = pred["region_id"].map(country).astype(str)

@@ -39,6 +39,7 @@ from crossplan.pipelines.backtest import (
     ProgressCallback,
     backtest,
 )
+from crossplan.pipelines.cluster import Runner
 from crossplan.pipelines.conventions import (
     COVERAGE_METRIC,
     COVERAGE_WINDOW,
@@ -401,14 +402,17 @@ def compare(
     truth: pd.DataFrame | None = None,
     progress: ProgressCallback | None = None,
     seed: int = 0,
+    runner: Runner | None = None,
     **folds: Any,
 ) -> Comparison:
     """Backtest ``models`` on the same folds, add their blend and choose, as training does.
 
     ``folds`` are :func:`~pipelines.backtest.backtest`'s options (origins, horizon,
-    refit_every, frequency).
+    refit_every, frequency); ``runner`` says where the fits run (:mod:`pipelines.cluster`).
     """
-    result = backtest(panel, regions, adjacency, models, truth=truth, progress=progress, **folds)
+    result = backtest(
+        panel, regions, adjacency, models, truth=truth, progress=progress, runner=runner, **folds
+    )
     return judge(result, models, has_effort=has_effort, window=window, seed=seed)
 
 

@@ -26,6 +26,7 @@ from crossplan.models import BlendForecaster, PanelForecaster
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
 from crossplan.pipelines.backtest import HORIZON, BacktestResult, backtest, candidates
+from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from crossplan.pipelines.database import PanelVersion
 from crossplan.pipelines.errors import ConfigurationError
@@ -89,6 +90,7 @@ def _champion_metrics(
     window: str,
     fingerprint: str,
     folds: dict[str, Any],
+    runner: Runner,
 ) -> tuple[dict[str, float] | None, str | None]:
     """The champion's observed metrics on this backtest window (re-run if it was another)."""
     champion = registry.champion_version(client)
@@ -103,7 +105,9 @@ def _champion_metrics(
             keys = ("poisson_deviance", "coverage80", "pit_coverage80")
             return {k: m[key + k] for k in keys if key + k in m}, str(champion.version)
     template = _for_backtest(registry.load_forecaster(champion.version), folds["horizon"])
-    redo = backtest(ds.incidents, ds.regions, ds.adjacency, {"champion": template}, **folds)
+    redo = backtest(
+        ds.incidents, ds.regions, ds.adjacency, {"champion": template}, runner=runner, **folds
+    )
     return redo.metrics()["champion"]["observed"], str(champion.version)
 
 
@@ -143,6 +147,16 @@ def _final_model(
     return templates[name]
 
 
+def _fit(
+    model: PanelForecaster,
+    panel: pd.DataFrame,
+    regions: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    frequency: str,
+) -> PanelForecaster:
+    return model.fit(panel, regions, adjacency, frequency=frequency)
+
+
 def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
     """An unfitted copy of a served model for a backtest: no bootstrap intervals needed."""
     template = clone(model).set_params(horizon=horizon)
@@ -172,6 +186,7 @@ def train(
     tracking_uri: str | None = None,
     random_state: int = 0,
     progress: Progress | None = None,
+    runner: Runner | None = None,
 ) -> TrainResult:
     """Backtest every candidate, fit the best, register it; promote it if it passes the gate.
 
@@ -194,6 +209,10 @@ def train(
         default.
     progress
         Called with (done, total, label) as work proceeds.
+    runner
+        Where the backtest's fits and the final fit run (:mod:`pipelines.cluster`): this
+        process by default, or a Dask cluster, with the same selection and numbers; the run
+        records where (tags ``compute.where``, ``compute.workers``).
 
     Raises
     ------
@@ -222,6 +241,7 @@ def train(
             f"use {max(n_periods - 3, 1)} backtest origins or fewer"
         )
     client = tracking.connect(tracking_uri)
+    here = runner or Local()
     models = candidates(horizon, has_effort=ds.has_effort, random_state=random_state)
     total = len(models) * origins + 3
     report = progress or (lambda done, total, label: None)
@@ -229,18 +249,21 @@ def train(
                              "refit_every": refit_every, "frequency": ds.frequency}  # fmt: skip
     comparison = compare(
         ds.incidents, ds.regions, ds.adjacency, models,
-        has_effort=ds.has_effort, truth=truth, progress=report, seed=random_state, **folds,
+        has_effort=ds.has_effort, truth=truth, progress=report, seed=random_state,
+        runner=here, **folds,
     )  # fmt: skip
     result, weights, selection = comparison.result, comparison.weights, comparison.selection
     observed = {name: m["observed"] for name, m in result.metrics().items()}
     chosen = selection.candidate
     done = len(models) * origins
     report(done, total, f"final fit: {chosen}")
-    final = _final_model(chosen, models, weights, horizon)
-    final.fit(ds.incidents, ds.regions, ds.adjacency, frequency=ds.frequency)
+    template = _final_model(chosen, models, weights, horizon)
+    (final,) = here.run(_fit, [{"model": template}], {"panel": ds.incidents,
+                          "regions": ds.regions, "adjacency": ds.adjacency,
+                          "frequency": ds.frequency})  # fmt: skip
     report(done + 1, total, "champion on the same window")
     window = _window_tag(result, refit_every)
-    champion, champion_v = _champion_metrics(client, ds, window, fingerprint, folds)
+    champion, champion_v = _champion_metrics(client, ds, window, fingerprint, folds, here)
     decision = registry.gate(observed[chosen], champion, champion_v, selection)
     report(done + 2, total, "logging to MLflow")
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -254,6 +277,8 @@ def train(
         "trained_at": trained_at,
         "target": final.target_,
         CANDIDATE_TAG: chosen,
+        "compute.where": here.where,
+        "compute.workers": str(here.workers),
     }
     summary = result.to_json()
     detection = final.detection_summary()

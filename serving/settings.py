@@ -35,6 +35,8 @@ this object calls), as they run without the service; everything else is read her
                             0: never)
 ``CROSSPLAN_TILE_URL``      a tile basemap's URL template for the map (default: none)
 ``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
+``CROSSPLAN_DASK_SCHEDULER`` the Dask scheduler ``crossplan train`` runs its fits on, when
+                            ``--cluster`` is not given (default: none, this machine)
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
                             (default :data:`SERVICE_URL`)
 ``CROSSPLAN_API_KEY``       the key ``crossplan submit`` sends with, when ``--key`` is not given
@@ -146,6 +148,7 @@ class Settings:
     tile_attribution: str | None = None
     service_url: str = SERVICE_URL
     api_key: str | None = None
+    dask_scheduler: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -175,6 +178,7 @@ class Settings:
             tile_attribution=os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
             service_url=os.environ.get("CROSSPLAN_URL") or SERVICE_URL,
             api_key=os.environ.get("CROSSPLAN_API_KEY") or None,
+            dask_scheduler=os.environ.get("CROSSPLAN_DASK_SCHEDULER", "").strip() or None,
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON
+from crossplan.pipelines.cluster import SCHEDULER_VARIABLE, connect
 from crossplan.pipelines.conventions import COVERAGE_WINDOW
 from crossplan.pipelines.train import TRAIN_ORIGINS, TRAIN_REFIT_EVERY, train
 from crossplan.serving.commands import COMMANDS
@@ -22,6 +23,7 @@ from crossplan.serving.commands._output import (
     write_json,
 )
 from crossplan.serving.commands._progress import progress_bar
+from crossplan.serving.settings import Settings
 
 __all__ = ["register"]
 
@@ -68,6 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI "
                    "or sqlite under $CROSSPLAN_HOME)")  # fmt: skip
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the backtest's fits and the final fit on the Dask scheduler at ADDRESS "
+        f"(e.g. tcp://host:8786; default: ${SCHEDULER_VARIABLE}, else this machine); same "
+        "selection and numbers as a local run",
+    )
     p.add_argument("--json", type=output_path, help="write results as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=run)
@@ -82,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         from crossplan.pipelines.database import Database, load_panel
 
         panel = load_panel(Database.connect())
-    with progress_bar("training", quiet=args.quiet) as report:
+    cluster = args.cluster or Settings.from_env().dask_scheduler
+    with connect(cluster) as runner, progress_bar("training", quiet=args.quiet) as report:
         result = train(
             args.data,
             panel=panel,
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             refit_every=args.refit_every,
             tracking_uri=args.tracking_uri,
             progress=report,
+            runner=runner,
         )
     if result.decision.promote:
         audit("promotion", model="crossplan-risk", version=str(result.version),
@@ -115,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 ),
                 **{f"backtest_{k}": round(v, 4) for k, v in main.items()},
                 "seconds": round(result.seconds, 1),
+                "ran_on": runner.where,
             },
         )
         _print_candidates(result.selection.scores, chosen)
