@@ -21,7 +21,7 @@ from crossplan.models.panel import PanelArrays
 from crossplan.models.tabular import FeatureForecaster
 from crossplan.optimize.periods import season_length
 
-__all__ = ["LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"]
+__all__ = ["GLM_TRAIN_ROWS", "LastValue", "MovingAverage", "PoissonGLM", "SeasonalNaive"]
 
 
 def _ffill(x: np.ndarray) -> np.ndarray:
@@ -104,8 +104,17 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+#: Rows a Poisson GLM is fitted on at most (a random subset beyond): its few dozen
+#: coefficients are as well determined by this many rows as by millions, and the solver's
+#: float64 copies of the matrix would otherwise be the largest thing a training holds.
+GLM_TRAIN_ROWS = 250_000
+
+
 class PoissonGLM(FeatureForecaster):
-    """A Poisson GLM (log link) on the same features as the main model, log-transformed."""
+    """A Poisson GLM (log link) on the same features as the main model, log-transformed.
+
+    ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
+    """
 
     def __init__(
         self,
@@ -113,7 +122,7 @@ class PoissonGLM(FeatureForecaster):
         horizon: int = 4,
         alpha: float = 1e-2,
         calibration_periods: int | None = None,
-        max_train_rows: int | None = None,
+        max_train_rows: int | None = GLM_TRAIN_ROWS,
         relative: bool = True,
         detection_bootstrap: int = 0,
         random_state: int | None = 0,

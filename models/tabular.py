@@ -71,8 +71,11 @@ class FeatureForecaster(PanelForecaster):
         return block.reshape(-1, block.shape[-1])
 
     def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
-        xs, labels, weights = [], [], []
+        # Which rows of each horizon have a label, then one array of exactly the rows kept,
+        # filled a horizon at a time: the training matrix exists once, never as a list of
+        # pieces and their concatenation (the peak of a large panel's fit).
         scale = prep[3]
+        parts = []
         for h in range(1, int(self.horizon) + 1):
             origins = np.arange(0, last - h + 1)
             if not len(origins):
@@ -80,18 +83,30 @@ class FeatureForecaster(PanelForecaster):
             y = data.total[:, :, origins + h].ravel()
             w = (exposure[:, :, origins + h] * scale[:, :, origins]).ravel()
             ok = np.isfinite(y) & np.isfinite(w) & (w > 0)
-            xs.append(self._rows(prep, h, origins)[ok])
-            labels.append(y[ok] / w[ok])
-            weights.append(w[ok])
-        if not xs or not sum(len(x) for x in xs):
+            parts.append((h, origins, ok, y[ok] / w[ok], w[ok]))
+        n = sum(len(part[3]) for part in parts)
+        if not n:
             raise ValueError(
                 f"too few periods to train: {data.shape[2]} periods for horizon {self.horizon}"
             )
-        x, label, weight = np.concatenate(xs), np.concatenate(labels), np.concatenate(weights)
-        if self.max_train_rows is not None and len(x) > self.max_train_rows:
+        keep = np.ones(n, bool)
+        if self.max_train_rows is not None and n > self.max_train_rows:
             rng = np.random.default_rng(self.random_state)
-            keep = np.sort(rng.choice(len(x), int(self.max_train_rows), replace=False))
-            x, label, weight = x[keep], label[keep], weight[keep]
+            keep[:] = False
+            keep[rng.choice(n, int(self.max_train_rows), replace=False)] = True
+        x = np.empty((int(keep.sum()), len(prep[2])), np.float32)
+        labels, weights = [], []
+        start = row = 0
+        for h, origins, ok, label, weight in parts:
+            mine = keep[start : start + len(label)]
+            chosen = ok.copy()
+            chosen[ok] = mine
+            size = int(mine.sum())
+            np.compress(chosen, self._rows(prep, h, origins), axis=0, out=x[row : row + size])
+            labels.append(label[mine])
+            weights.append(weight[mine])
+            start, row = start + len(label), row + size
+        label, weight = np.concatenate(labels), np.concatenate(weights)
         self.feature_names_ = list(prep[2])
         # One BLAS thread: on a shared 2-core machine, threads that wait for each other make
         # a linear model's fit many times slower (the same reason LightGBM uses one thread).
