@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { fmt } from "./colors.js";
-import { facts, h } from "./dom.js";
+import { count, facts, h } from "./dom.js";
 
 // How far back the latest total is looked for.
 const PERIODS = 12;
@@ -63,7 +63,7 @@ export class CountryTotals {
     const rows = [...this.latest.values()].filter((r) => r.country === country)
       .sort((a, b) => a.category.localeCompare(b.category));
     if (!rows.length) {
-      return h("p", { class: "note" }, `No total of ${country} in the last ${this.periods.length} periods` +
+      return h("p", { class: "note" }, `No total of ${country} in the last ${count(this.periods.length, "period")}` +
         (this.periods.length ? ` (since ${this.periods[0]}).` : "."));
     }
     return facts(rows.map((r) => [`${r.category.replaceAll("_", " ")}, ${r.period}`, total(r)]),

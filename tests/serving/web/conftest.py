@@ -115,6 +115,18 @@ def live_service(
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
 
+@pytest.fixture
+def grc(live_service: LiveService) -> dict[str, Any]:
+    """What GRC reads region by region, and two regions: one outside it, one inside."""
+    dataset = live_service.dataset
+    shown = live_service.region_level("GRC")
+    regions = dataset.regions.set_index("region_id")
+    hidden = sorted(set(regions.index) - shown)
+    partner = sorted(r for r in shown if regions.loc[r, "country"] != "GRC")
+    assert hidden and partner  # the default world has both
+    return {"shown": shown, "hidden": hidden, "partner": partner, "country": regions["country"]}
+
+
 @pytest.fixture(scope="session")
 def downloads() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="crossplan-downloads-"))

@@ -78,18 +78,6 @@ _DOCTOR = """
 
 
 @pytest.fixture
-def grc(live_service: Any) -> dict[str, Any]:
-    """What GRC reads region by region, and two regions: one outside it, one inside."""
-    dataset = live_service.dataset
-    shown = live_service.region_level("GRC")
-    regions = dataset.regions.set_index("region_id")
-    hidden = sorted(set(regions.index) - shown)
-    partner = sorted(r for r in shown if regions.loc[r, "country"] != "GRC")
-    assert hidden and partner  # the default world has both
-    return {"shown": shown, "hidden": hidden, "partner": partner, "country": regions["country"]}
-
-
-@pytest.fixture
 def doctored(page: Any, grc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Responses doctored to hold numbers of a region GRC reads only as a total (``MAGIC``)."""
     hidden = grc["hidden"][0]
