@@ -230,14 +230,15 @@ export function drawLegend(element, { title, classes, note, outline, countryLeve
     item.append(swatch, document.createTextNode(outline));
     list.append(item);
   }
-  if (borders) {
-    const item = document.createElement("li");
+  element.append(heading, list);
+  if (borders) { // a line, not a class of values: apart from the list
+    const line = document.createElement("span");
+    line.className = "legend-border";
     const swatch = document.createElement("span");
     swatch.className = "swatch border";
-    item.append(swatch, document.createTextNode("border between countries"));
-    list.append(item);
+    line.append(swatch, document.createTextNode("border between countries"));
+    element.append(line);
   }
-  element.append(heading, list);
   if (note) {
     const p = document.createElement("p");
     p.textContent = note;
