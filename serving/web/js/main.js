@@ -7,7 +7,7 @@
 import { Access } from "./access.js";
 import { AlertsView } from "./alerts.js";
 import { ApiError, api, config, forgetKey, savedKey, saveKey } from "./api.js";
-import { facts, h, options } from "./dom.js";
+import { count, facts, h, options } from "./dom.js";
 import { ForecastView } from "./forecast.js";
 import { compare, fillCompare } from "./compare.js";
 import { listPlans } from "./history.js";
@@ -126,7 +126,7 @@ async function enter(me) {
     },
     types: cfg.submission_types || {},
     maxBytes: cfg.max_body_bytes,
-    onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${receipt.new} new, ${receipt.corrected} corrected cells`),
+    onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${count(receipt.new, "new cell")}, ${count(receipt.corrected, "corrected cell")}`),
     onError: (err) => failed($("#submit-message"))(err),
   });
   state.operations = new OperationsView({
@@ -289,7 +289,7 @@ async function makePlan(event) {
   try {
     const plan = await api.plan(body);
     state.plan.render(plan);
-    say(`Plan made: ${plan.status}, ${Math.round(plan.objective)} expected interdictions`);
+    say(`Plan made: ${plan.status}, ${count(Math.round(plan.objective), "expected interdiction")}`);
   } catch (err) {
     if (err instanceof ApiError && err.status === 422 && err.body.diagnosis) {
       state.plan.render({ ...err.body, status: "infeasible" });

@@ -56,9 +56,9 @@ export function limitHorizon(input, help, model) {
   const which = model?.version ? `Model version ${model.version}` : "The served model";
   if (most !== null && Number(input.value) > most) input.value = String(most);
   help.textContent = most === null ? "Periods from the next one on."
-    : `1 to ${most}: ${which} forecasts at most ${most} period${most === 1 ? "" : "s"} ahead.`;
+    : `1 to ${most}: ${which} forecasts at most ${count(most, "period")} ahead.`;
   const check = () => input.setCustomValidity(most !== null && Number(input.value) > most
-    ? `${which} forecasts at most ${most} period${most === 1 ? "" : "s"} ahead: choose a horizon from 1 to ${most}.` : "");
+    ? `${which} forecasts at most ${count(most, "period")} ahead: choose a horizon from 1 to ${most}.` : "");
   input.oninput = check;
   check();
   return most;

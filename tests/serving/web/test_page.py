@@ -77,6 +77,22 @@ def test_the_pages_own_code_loads_nothing_from_elsewhere() -> None:
         assert names <= {"http://www.w3.org"}, file  # the SVG namespace is a name, not a load
 
 
+# A number written straight before a plural noun ("${n} alerts"): "1 alerts" when n is 1.
+_BARE_PLURAL = re.compile(
+    r"\$\{[^{}$]*\} (?:[a-z]+ )?(?:alerts|regions|shifts|periods|days|cells)\b"
+)
+# An empty list said as a list of one item ("1. No alert…").
+_EMPTY_ITEM = re.compile(r'h\("li", \{[^}]*\}, "No ')
+
+
+def test_the_pages_words_count_and_say_empty_lists_as_sentences() -> None:
+    own = [f for f in (WEB_DIR / "js").glob("*.js")]
+    for file in own:
+        text = file.read_text()
+        assert not _BARE_PLURAL.findall(text), file  # dom.js count(n, noun) instead
+        assert not _EMPTY_ITEM.findall(text), file
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [

@@ -154,7 +154,8 @@ def test_a_country_analyst_sees_no_region_level_number_outside_its_regions(
     totals = _latest_totals(service, "grc-analyst", country)
     assert totals, f"no total of {country} in the service's answer"
     for category, row in totals.items():
-        shown = "withheld" if row["suppressed"] else f"{row['count']:,.0f} incidents"
+        many = "" if row["count"] == 1 else "s"
+        shown = "withheld" if row["suppressed"] else f"{row['count']:,.0f} incident{many}"
         assert f"{category.replace('_', ' ')}, {row['period']}" in details
         assert shown in details
     # the whole country is chosen
