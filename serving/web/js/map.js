@@ -75,7 +75,7 @@ export class RegionMap {
         layer.bindTooltip(() => textSpan(this.describe(id) || feature.properties.name || id, "region-tip"), { sticky: true, direction: "top", offset: [0, -6] });
       },
     }).addTo(this.map);
-    this.map.fitBounds(this.geo.getBounds(), { padding: [8, 8] });
+    this.fit();
     hatching(element.querySelector(".leaflet-overlay-pane svg"));
     this.borders = null;
     if (countries?.features?.length) {
@@ -119,9 +119,10 @@ export class RegionMap {
     }
   }
 
-  // Show a region's name only where it fits inside the region and clear of names shown.
+  // Show a region's name only where it fits inside the region and clear of names shown
+  // (and of an operation's name written over its regions).
   fitNames() {
-    const shown = [];
+    const shown = this.label ? [this.label.getElement().getBoundingClientRect()] : [];
     const sized = [...this.names].map(([id, label]) => {
       const path = this.layers.get(id).getElement().getBoundingClientRect();
       return { id, el: label.getElement(), path, area: path.width * path.height };
@@ -132,7 +133,7 @@ export class RegionMap {
       el.classList.toggle("cramped", !fits);
       if (fits) shown.push(box);
     }
-    this.element.dataset.names = String(shown.length);
+    this.element.dataset.names = String(shown.length - (this.label ? 1 : 0));
   }
 
   // fill(id) -> colour; describe(id) -> words for screen readers; outlined: region ids;
@@ -194,8 +195,18 @@ export class RegionMap {
     this.map.remove();
   }
 
+  // Every region in view, with a margin.
+  fit() {
+    this.map.fitBounds(this.geo.getBounds(), { padding: [8, 8], animate: false });
+    this.fitted = { zoom: this.map.getZoom(), center: this.map.getCenter() };
+  }
+
+  // The map's box changed (a window resized, a wider column): a view nobody moved fits the
+  // regions again, a view a planner zoomed or panned stays as it was.
   invalidate() {
-    this.map.invalidateSize();
+    const untouched = this.map.getZoom() === this.fitted.zoom && this.map.getCenter().equals(this.fitted.center);
+    this.map.invalidateSize({ animate: false });
+    if (untouched) this.fit();
   }
 }
 

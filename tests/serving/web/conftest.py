@@ -275,6 +275,24 @@ class Page:
         assert found, "no region can be clicked at its centre"
         return str(found)
 
+    def unseen_regions(self) -> list[str]:
+        """Regions not wholly in the map's box, or whose box meets the legend's."""
+        return list(
+            self.js(
+                """
+                const map = document.querySelector('#map').getBoundingClientRect();
+                const legend = document.querySelector('#legend').getBoundingClientRect();
+                const meets = (r) => r.left < legend.right && legend.left < r.right
+                  && r.top < legend.bottom && legend.top < r.bottom;
+                const inside = (r) => r.left >= map.left - 0.5 && r.right <= map.right + 0.5
+                  && r.top >= map.top - 0.5 && r.bottom <= map.bottom + 0.5;
+                return [...document.querySelectorAll('#map path.region')]
+                  .filter((p) => { const r = p.getBoundingClientRect(); return meets(r) || !inside(r); })
+                  .map((p) => p.dataset.regionId);
+                """
+            )
+        )
+
     def region_path(self, region_id: str) -> Any:
         return self.find(f'#map path.region[data-region-id="{region_id}"]')
 

@@ -12,15 +12,6 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-# Every region path's box that meets the legend's box at the view the page opens on.
-_UNDER_LEGEND = """
-const legend = document.querySelector('#legend').getBoundingClientRect();
-const meets = (r) => r.left < legend.right && legend.left < r.right
-  && r.top < legend.bottom && legend.top < r.bottom;
-return [...document.querySelectorAll('#map path.region')]
-  .filter((p) => meets(p.getBoundingClientRect())).map((p) => p.dataset.regionId);
-"""
-
 # Empty the answer of GET /alerts before the page reads it.
 _NO_ALERTS = """
 const real = window.fetch.bind(window);
@@ -49,7 +40,7 @@ def _assert_context(page: Any) -> None:
     )
     assert names == dict(zip(dataset.regions["region_id"], dataset.regions["name"], strict=True))
     assert int(page.js("return document.querySelector('#map').dataset.names")) >= 10  # readable
-    assert page.js(_UNDER_LEGEND) == []
+    assert page.unseen_regions() == []  # all in view, none under the legend
     assert "border between countries" in page.text("#legend")
 
 

@@ -157,6 +157,7 @@ def test_b_pledges_in_the_page_and_the_operation_shows_confirmed_on_the_map(
         ".map(p => p.dataset.regionId).sort()"
     )
     assert outlined == THREE_REGIONS
+    assert page.unseen_regions() == []  # the narrower map fits the regions again
     assert f"Joint operation {operation}, shown" in page.text("#legend")
     page.screenshot(artifacts / "operations-view.png")
     assert page.foreign_resources() == []
