@@ -100,7 +100,8 @@ class LoadedModel:
         if not 1 <= int(horizon) <= self.horizon:
             raise ConfigurationError(
                 f"horizon must be between 1 and {self.horizon} for model version "
-                f"{self.version}, got {horizon}"
+                f"{self.version}, got {horizon} — fix: ask for {self.horizon} periods ahead "
+                "or fewer (the model card's horizon)"
             )
         panel = dataset.incidents if isinstance(dataset, Dataset) else dataset
         try:

@@ -32,7 +32,11 @@ DOCUMENT_PATHS = ("/docs.json", "/openapi.json")
 
 OPENAPI_VERSION = "3.1.0"
 # Operations whose 200 answer is GeoJSON (RFC 7946's media type).
-GEOJSON_ROUTES = (("/regions", "get"), ("/plans/{plan_id}/geojson", "get"))
+GEOJSON_ROUTES = (
+    ("/regions", "get"),
+    ("/countries", "get"),
+    ("/plans/{plan_id}/geojson", "get"),
+)
 _BAD_REQUEST = {
     "description": "Every problem of the request, with its field and how to fix it",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},

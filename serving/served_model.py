@@ -118,7 +118,7 @@ class ForecastFile:
         if horizon > len(self._periods):
             raise CrossplanError(
                 f"the forecast file {self.path.name} covers {len(self._periods)} periods, "
-                f"not {horizon}"
+                f"not {horizon} — fix: ask for {len(self._periods)} periods ahead or fewer"
             )
         out = self.table[self.table["period"].isin(self._periods[:horizon])]
         if regions is not None:

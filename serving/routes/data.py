@@ -1,5 +1,5 @@
-"""Who asks, and the shared data as the key may read it: regions, observed counts, incidents,
-resources and the model card."""
+"""Who asks, and the shared data as the key may read it: regions, country borders, observed
+counts, incidents, resources and the model card."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ from crossplan.serving.schemas import (
     WhoAmI,
 )
 from crossplan.serving.served_model import check_names
-from crossplan.serving.views import DEFAULT_OBSERVED_PERIODS, regions_collection
+from crossplan.serving.views import (
+    DEFAULT_OBSERVED_PERIODS,
+    countries_collection,
+    regions_collection,
+)
 
 __all__ = ["router"]
 
@@ -58,6 +62,16 @@ def me(who: Anyone, policy: PolicyDep) -> WhoAmI:
 )
 def regions(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
     return JSONResponse(regions_collection(snapshot.dataset), media_type="application/geo+json")
+
+
+@router.get(
+    "/countries",
+    response_model=FeatureCollection,
+    responses=ERRORS,
+    summary="The served countries' borders as GeoJSON, each the union of its regions (any role)",
+)
+def countries(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
+    return JSONResponse(countries_collection(snapshot.dataset), media_type="application/geo+json")
 
 
 @router.get(

@@ -98,6 +98,7 @@ def test_the_champion_is_served_copied_and_replaced_by_a_new_promotion_on_reload
         r = client.post("/forecast", json={"horizon": card["horizon"] + 1}, headers=admin)
         assert r.status_code == 400  # beyond what the model forecasts
         assert f"between 1 and {card['horizon']}" in r.json()["error"]
+        assert f"fix: ask for {card['horizon']} periods ahead or fewer" in r.json()["error"]
 
         new = promote_new_version(env["MLFLOW_TRACKING_URI"])
         assert client.get("/model", headers=admin).json()["version"] == "1"  # until reloaded

@@ -58,7 +58,7 @@ export class Access {
   summary() {
     if (this.all) return "every region, region by region";
     const partner = [...this.shown].filter((id) => this.regions[id] && this.regions[id].country !== this.country).length;
-    return `region by region: ${this.country}` + (partner ? ` and ${partner} agreement regions` : "") +
+    return `region by region: ${this.country}` + (partner ? ` and ${partner} agreement region${partner === 1 ? "" : "s"}` : "") +
       "; elsewhere country totals";
   }
 }

@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { NONE, fmt } from "./colors.js";
-import { facts, h } from "./dom.js";
+import { count, facts, h } from "./dom.js";
 
 const ALERTED = "#b35806";
 const STEPS = {
@@ -20,11 +20,13 @@ const KINDS = {
 };
 
 export class AlertsView {
-  // list: the <ol> of alerts; onOpen(regionId): show a region (null when there is no map).
-  constructor({ regions, access, list, onOpen }) {
+  // list: the <ol> of alerts; empty: what is said instead when there is none; onOpen(regionId):
+  // show a region (null when there is no map).
+  constructor({ regions, access, list, empty, onOpen }) {
     this.regions = regions;
     this.access = access;
     this.list = list;
+    this.empty = empty;
     this.onOpen = onOpen;
     this.alerts = [];
     this.steps = [];
@@ -48,7 +50,7 @@ export class AlertsView {
   render() {
     const newest = [...this.alerts, ...this.steps].sort((a, b) => b.id - a.id);
     this.list.replaceChildren(...newest.map((a) => {
-      if (a.operation) return step(a);
+      if (a.operation) return step(a, this.regions);
       const [title, why] = KINDS[a.kind] || [a.kind, ""];
       const where = this.onOpen && this.regions[a.region_id]
         ? h("button", { type: "button", class: "link", "aria-label": `Show ${this.regionName(a)} on the map`, onclick: () => this.onOpen(a.region_id) }, this.regionName(a))
@@ -58,7 +60,11 @@ export class AlertsView {
         h("p", {}, `${a.category.replaceAll("_", " ")}, period ${a.period}: ${value(a)} against a 90% quantile of ${fmt(a.threshold, 1)}`),
         h("p", { class: "note" }, `${why}. Raised ${a.created_at.replace("T", " ").slice(0, 16)} by submission ${a.submission_id}.`));
     }));
-    if (!newest.length) this.list.append(h("li", { class: "note" }, "No alert on the regions this key reads."));
+    // No list of one "no alert" item: a sentence, and no list.
+    this.list.hidden = !newest.length;
+    this.empty.hidden = Boolean(newest.length);
+    this.empty.textContent = this.access.all ? "No alert: no region's new count or forecast went above its 90% quantile."
+      : "No alert on the regions this key reads region by region.";
     this.list.dataset.listed = String(Number(this.list.dataset.listed || 0) + 1);
   }
 
@@ -67,17 +73,17 @@ export class AlertsView {
   }
 
   paint() {
-    const count = (id) => this.of(id).length;
+    const on = (id) => this.of(id).length;
     return {
-      fill: (id) => (count(id) ? ALERTED : NONE),
+      fill: (id) => (on(id) ? ALERTED : NONE),
       describe: (id) => `${this.regions[id].name || id} (${this.regions[id].country}): ` +
-        (count(id) ? `${count(id)} alert${count(id) === 1 ? "" : "s"}` : "no alert"),
+        (on(id) ? count(on(id), "alert") : "no alert"),
       legend: {
         title: "Alerts",
         classes: [{ colour: ALERTED, label: "a region with an alert" }, { colour: NONE, label: "no alert" }],
-        note: `${this.alerts.length} alert${this.alerts.length === 1 ? "" : "s"}, newest first in the list.`,
+        note: this.alerts.length ? `${count(this.alerts.length, "alert")}, newest first in the list.` : "No alert on the regions shown.",
       },
-      caption: `Alerts map: ${new Set(this.alerts.map((a) => a.region_id)).size} regions with an alert.`,
+      caption: `Alerts map: ${count(new Set(this.alerts.map((a) => a.region_id)).size, "region")} with an alert.`,
     };
   }
 
@@ -100,12 +106,12 @@ function value(alert) {
 }
 
 // A joint operation's step, as the key's country reads it.
-function step(alert) {
+function step(alert, regions) {
   const o = alert.operation;
   const by = o.by.country ? `${o.by.country}${o.by.agency ? ` (${o.by.agency})` : ""}` : "the operator";
   const party = o.party && o.party !== o.by.country ? ` for ${o.party}` : "";
   return h("li", { "data-alert-id": alert.id, "data-operation-id": o.operation_id, "data-kind": alert.kind },
     h("p", { class: "alert-title" }, h("strong", {}, `Joint operation ${o.operation_id}`), ` — ${STEPS[alert.kind] || alert.kind} by ${by}${party}`),
-    h("p", {}, `Regions ${o.regions.join(", ")}; periods ${o.periods.join(", ")}; now ${o.status}.` + (o.reason ? ` Reason: ${o.reason}` : "")),
+    h("p", {}, `Regions ${o.regions.map((id) => regions[id]?.name || id).join(", ")}; periods ${o.periods.join(", ")}; now ${o.status}.` + (o.reason ? ` Reason: ${o.reason}` : "")),
     h("p", { class: "note" }, `Raised ${alert.created_at.replace("T", " ").slice(0, 16)}.`));
 }

@@ -77,6 +77,8 @@ function query(params) {
 export const api = {
   me: (key) => call("GET", "/me", undefined, key),
   regions: () => call("GET", "/regions"),
+  countries: () => call("GET", "/countries"),
+  model: () => call("GET", "/model"),
   observed: (periods = 12) => call("GET", `/observed${query({ periods })}`),
   resources: () => call("GET", "/resources"),
   forecast: (horizon) => call("POST", "/forecast", { horizon }),

@@ -26,3 +26,13 @@ export function options(select, items, selected) {
   select.replaceChildren(...items.map(([value, label]) => h("option", { value }, label)));
   if (selected !== undefined) select.value = selected;
 }
+
+// A figure that is not there: a dash that says why (hover, and read out by screen readers).
+export function missing(reason) {
+  return h("span", { class: "missing", title: reason, "data-reason": reason }, "–", h("span", { class: "sr-only" }, ` (${reason})`));
+}
+
+// "1 alert", "2 alerts": a count with its noun (plural: the noun with an "s", or as given).
+export function count(n, noun, plural = `${noun}s`) {
+  return `${n.toLocaleString("en-GB")} ${n === 1 ? noun : plural}`;
+}

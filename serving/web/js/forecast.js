@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { forecastChart } from "./chart.js";
 import { diverging, fmt, sequential } from "./colors.js";
-import { facts, h, options } from "./dom.js";
+import { count, facts, h, missing, options } from "./dom.js";
 
 const STATS = {
   mean: ["activity_mean", "Expected incidents"],
@@ -115,14 +115,14 @@ export class ForecastView {
     const recent = observed.filter((o) => o.value !== null || o.withheld);
     const latest = recent[recent.length - 1];
     const title = `${category.replaceAll("_", " ")} in ${region.name || regionId}: observed counts of the last ` +
-      `${observed.length} periods, then the forecast mean with its 10%–90% interval`;
+      `${count(observed.length, "period")}, then the forecast mean with its 10%–90% interval`;
     return h("div", { class: "region-view", "data-region-id": regionId },
       h("h3", {}, `${region.name || regionId}`),
       h("p", { class: "note" }, `${regionId} · ${region.country} · ${(region.kind || "").replaceAll("_", " ")}`),
       h("figure", {}, forecastChart({ observed, forecast, title }), h("figcaption", {}, title)),
       facts([
-        ["Forecast, " + period, row ? `${fmt(row.activity_mean)} (80% interval ${fmt(row.activity_q10)}–${fmt(row.activity_q90)})` : "–"],
-        ["Detection rate κ", Number.isFinite(kappa) ? `${fmt(kappa, 3)} — one shift finds an incident with chance ${fmt(100 * (1 - Math.exp(-kappa)), 1)}%` : "–"],
+        ["Forecast, " + period, row ? `${fmt(row.activity_mean)} (80% interval ${fmt(row.activity_q10)}–${fmt(row.activity_q90)})` : missing("no forecast of this region, category and period")],
+        ["Detection rate κ", Number.isFinite(kappa) ? `${fmt(kappa, 3)} — one shift finds an incident with chance ${fmt(100 * (1 - Math.exp(-kappa)), 1)}%` : missing("no forecast here, so no detection rate")],
         ["Observed, last period", !latest ? "no report"
           : `${latest.value === null ? "withheld (a small count from another agency)" : fmt(latest.value, 0)} (${latest.period})`],
       ]),

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { fmt } from "./colors.js";
-import { h } from "./dom.js";
+import { h, missing } from "./dom.js";
 import { readablePlan } from "./plan.js";
 
 const CSV_COLUMNS = ["region_id", "name", "country", "period", "shifts", "effort",
@@ -57,7 +57,8 @@ export async function listPlans(tbody, { onOpen, regions, access, onError }) {
     };
     return h("tr", { "data-plan-id": p.plan_id },
       h("td", {}, h("time", { datetime: p.created_at }, when), h("br"), p.requester),
-      h("td", {}, p.status, h("br"), fmt(p.objective, 1)),
+      h("td", {}, p.status, h("br"), Number.isFinite(p.objective) ? fmt(p.objective, 1)
+        : missing(p.status === "infeasible" ? "no plan met every constraint" : "not shared: made from counts only the agency that made it reads")),
       h("td", { class: "actions" },
         h("button", { type: "button", class: "open", "aria-label": `Open the ${label} on the map`, onclick: fetchAnd(async () => onOpen(await api.storedPlan(p.plan_id))) }, "Open"),
         h("button", { type: "button", class: "geojson", "aria-label": `Download the ${label} as GeoJSON`, onclick: fetchAnd(async () => download(`plan-${p.plan_id}.geojson`, JSON.stringify(readableGeojson(await api.planGeojson(p.plan_id), access)), "application/geo+json")) }, "GeoJSON"),

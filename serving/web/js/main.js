@@ -7,20 +7,20 @@
 import { Access } from "./access.js";
 import { AlertsView } from "./alerts.js";
 import { ApiError, api, config, forgetKey, savedKey, saveKey } from "./api.js";
-import { facts, h, options } from "./dom.js";
+import { count, facts, h, options } from "./dom.js";
 import { ForecastView } from "./forecast.js";
 import { compare, fillCompare } from "./compare.js";
 import { listPlans } from "./history.js";
 import { COUNTRY_LEVEL, drawLegend, RegionMap } from "./map.js";
 import { OperationsView } from "./operations.js";
-import { PlanView, planRequest } from "./plan.js";
+import { PlanView, limitHorizon, planRequest } from "./plan.js";
 import { downloadTasking, printTasking } from "./tasking.js";
 import { SubmitView } from "./submit.js";
 import { CountryTotals } from "./totals.js";
 
 const $ = (selector) => document.querySelector(selector);
 const state = {
-  me: null, view: null, map: null, regions: {}, resources: null, access: null,
+  me: null, view: null, map: null, regions: {}, resources: null, access: null, horizon: null,
   forecast: null, plan: null, alerts: null, totals: null, submit: null, operations: null, selected: null,
 };
 
@@ -79,11 +79,14 @@ async function enter(me) {
   $("#tab-submit").hidden = !may("submit");
   $("#tab-operations").hidden = !may("read"); // a reporter's key reads no operation
 
-  const [cfg, regions, resources] = await Promise.all([
+  const [cfg, regions, countries, resources, model] = await Promise.all([
     config(),
     optional(api.regions()), // every role reads the shapes (no counts in them)
+    optional(api.countries()), // and the borders dissolved from them
     may("read") ? optional(api.resources()) : null,
+    may("plan") ? optional(api.model()).catch(() => null) : null, // its horizon bounds the forms
   ]);
+  state.horizon = limitHorizon($("#p-horizon"), $("#p-horizon-help"), model);
   state.resources = resources;
   state.regions = regions ? Object.fromEntries(regions.features.map((f) => [f.properties.region_id, f.properties])) : {};
   state.access = new Access(me, regions ? state.regions : null, resources);
@@ -100,6 +103,7 @@ async function enter(me) {
       .sort((a, b) => (a.name || a.region_id).localeCompare(b.name || b.region_id))
       .map((r) => [r.region_id, `${r.name || r.region_id} (${r.country})${state.access.reads(r.region_id) ? "" : " — country totals"}`])], "");
     state.map = new RegionMap($("#map"), regions, {
+      countries,
       tileUrl: cfg.tile_url,
       tileAttribution: cfg.tile_attribution,
       onSelect: select,
@@ -114,7 +118,7 @@ async function enter(me) {
     resources,
     elements: { result: $("#plan-result"), period: $("#p-period"), summary: $("#plan-summary"), operations: $("#plan-operations"), message: $("#plan-message"), links: $("#plan-links") },
   });
-  state.alerts = new AlertsView({ regions: state.regions, access, list: $("#alerts"), onOpen: regions ? (id) => select(id) : null });
+  state.alerts = new AlertsView({ regions: state.regions, access, list: $("#alerts"), empty: $("#alerts-empty"), onOpen: regions ? (id) => select(id) : null });
   state.submit = new SubmitView({
     el: {
       form: $("#submit-form"), file: $("#s-file"), button: $("#s-submit"), progress: $("#submit-progress"),
@@ -122,7 +126,7 @@ async function enter(me) {
     },
     types: cfg.submission_types || {},
     maxBytes: cfg.max_body_bytes,
-    onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${receipt.new} new, ${receipt.corrected} corrected cells`),
+    onSubmitted: (receipt) => say(receipt.duplicate ? "Already received: nothing new stored" : `Received: ${count(receipt.new, "new cell")}, ${count(receipt.corrected, "corrected cell")}`),
     onError: (err) => failed($("#submit-message"))(err),
   });
   state.operations = new OperationsView({
@@ -149,7 +153,7 @@ async function show(view) {
   if (view === "forecast" && !state.forecast.periods.length) {
     $("#forecast-model").textContent = "Loading the forecast…";
     try {
-      await state.forecast.load(4);
+      await state.forecast.load(Math.min(4, state.horizon ?? 4));
     } catch (err) {
       failed($("#forecast-model"))(err); // e.g. no model yet: the map shows the bare regions
     }
@@ -229,7 +233,7 @@ function repaint() {
   state.map.paint(paint);
   const layers = new Map([[state.forecast, "forecast"], [state.alerts, "alerts"], [state.operations, "operations"]]);
   state.map.element.dataset.layer = view ? layers.get(view) || "plan" : "regions";
-  drawLegend($("#legend"), paint.legend);
+  drawLegend($("#legend"), { ...paint.legend, borders: Boolean(state.map.borders) });
   $("#map-caption").textContent = paint.caption;
   if (state.selected) select(state.selected, { quiet: true });
 }
@@ -285,7 +289,7 @@ async function makePlan(event) {
   try {
     const plan = await api.plan(body);
     state.plan.render(plan);
-    say(`Plan made: ${plan.status}, ${Math.round(plan.objective)} expected interdictions`);
+    say(`Plan made: ${plan.status}, ${count(Math.round(plan.objective), "expected interdiction")}`);
   } catch (err) {
     if (err instanceof ApiError && err.status === 422 && err.body.diagnosis) {
       state.plan.render({ ...err.body, status: "infeasible" });
@@ -341,6 +345,11 @@ function wire() {
   $("#forecast-form").addEventListener("change", repaint);
   $("#forecast-form").addEventListener("submit", (event) => event.preventDefault());
   $("#plan-form").addEventListener("submit", makePlan);
+  // The browser's bubble fades: what to type instead stays beside the form.
+  $("#plan-form").addEventListener("invalid", (event) => {
+    const label = $(`label[for="${event.target.id}"]`)?.textContent || event.target.id;
+    $("#plan-message").textContent = `${label}: ${event.target.validationMessage}`;
+  }, true);
   $("#p-period").addEventListener("change", repaint);
   $("#p-tasking-csv").addEventListener("click", () => downloadTasking(state.plan.plan.plan_id).catch(failed($("#plan-message"))));
   $("#p-tasking-print").addEventListener("click", () => printTasking(state.plan.plan.plan_id).catch(failed($("#plan-message"))));

@@ -2,7 +2,7 @@
 // by name, periods, who proposed it, its deadline, and each party's need, answer and what it
 // pledged so far. Other parties' units are not sent to the key: their shifts per period are.
 
-import { facts, h } from "./dom.js";
+import { count, facts, h, missing } from "./dom.js";
 
 const ANSWERS = { awaiting: "has not answered", pledged: "pledged", declined: "declined" };
 
@@ -18,11 +18,11 @@ export function operationName(op) {
 
 // "2026-12-07 00:00 UTC (in 8 hours)".
 export function moment(iso, now = Date.now()) {
-  if (!iso) return "–";
+  if (!iso) return missing("no deadline set");
   const at = new Date(iso);
   const hours = Math.round((at.getTime() - now) / 3_600_000);
   const away = Math.abs(hours) < 48 ? `${Math.abs(hours)} hour${Math.abs(hours) === 1 ? "" : "s"}`
-    : `${Math.round(Math.abs(hours) / 24)} days`;
+    : count(Math.round(Math.abs(hours) / 24), "day");
   const relative = hours >= 0 ? `in ${away}` : `${away} ago`;
   return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC (${relative})`;
 }
@@ -34,7 +34,7 @@ export function who(actor) {
 
 function needWords(need) {
   const parts = Object.entries(need.by_agency || {}).map(([agency, n]) => `${n} of ${agency}`);
-  return `${need.shifts} shifts a period${parts.length ? `, of them ${parts.join(", ")}` : ""}`;
+  return `${count(need.shifts, "shift")} a period${parts.length ? `, of them ${parts.join(", ")}` : ""}`;
 }
 
 function pledgedWords(party) {
@@ -55,7 +55,7 @@ export function operationFacts(op, regions) {
     ["Regions", h("ul", { class: "plain regions" }, op.regions.map((id) => h("li", { "data-region-id": id }, regionName(id, regions))))],
     ["Periods", op.periods.join(", ")],
     ["Proposed by", who(op.proposed_by)],
-    ["Deadline", op.status === "open" ? moment(op.deadline) : `${(op.deadline || "–").slice(0, 16).replace("T", " ")} UTC; now ${op.status}`],
+    ["Deadline", op.status === "open" ? moment(op.deadline) : op.deadline ? `${op.deadline.slice(0, 16).replace("T", " ")} UTC; now ${op.status}` : `no deadline set; now ${op.status}`],
     ["Joint work multiplies effort by", String(op.effort_multiplier)],
   ]);
 }

@@ -7,7 +7,7 @@
 
 import { api } from "./api.js";
 import { NONE } from "./colors.js";
-import { facts, h } from "./dom.js";
+import { count, facts, h } from "./dom.js";
 import { operationFacts, operationName, partiesTable, regionName, unitsList } from "./opcard.js";
 import { valueBlock } from "./opvalue.js";
 import { pledgeableUnits, pledgeForm, reasonForm } from "./pledge.js";
@@ -138,7 +138,7 @@ export class OperationsView {
   confirmedCard(op) {
     return this.card(op, h("h5", {}, "Pledged units"),
       h("ul", { class: "plain pledges" }, op.parties.map((p) => h("li", { "data-country": p.country },
-        h("strong", {}, p.country), ": ", unitsList(p) || Object.entries(p.pledged).map(([period, n]) => `${n} shifts in ${period}`).join(", ")))));
+        h("strong", {}, p.country), ": ", unitsList(p) || Object.entries(p.pledged).map(([period, n]) => `${count(n, "shift")} in ${period}`).join(", ")))));
   }
 
   // Show an operation on the map (again: hide it); the cards stay as they are, forms and all.
@@ -185,7 +185,7 @@ export class OperationsView {
         outline: chosen ? `the regions of ${chosen.operation_id}` : null,
         note: chosen ? null : "Show an operation to outline its regions.",
       },
-      caption: chosen ? `Operations map: ${operationName(chosen)} outlined in ${outlined.size} regions.` : "Operations map.",
+      caption: chosen ? `Operations map: ${operationName(chosen)} outlined in ${count(outlined.size, "region")}.` : "Operations map.",
     };
   }
 

@@ -4,9 +4,17 @@
 // Of a plan, only the regions the key reads region by region are kept (access.js).
 
 import { SHIFTS, fmt, sequential } from "./colors.js";
-import { facts, h, options } from "./dom.js";
+import { count, facts, h, missing, options } from "./dom.js";
 
 const ALL = "all";
+// Why a plan's figures are null (serving/plan_sharing.py): they come from counts only the
+// agency that made the plan may read.
+const NOT_SHARED = "not shared: this plan's figures come from counts only the agency that made it reads";
+
+// A number, or a dash that says why there is none.
+function figure(value, digits, reason) {
+  return Number.isFinite(value) ? fmt(value, digits) : missing(reason);
+}
 
 // Why a binding constraint limits a region, in words.
 const WORDS = {
@@ -37,6 +45,23 @@ export function planRequest(form, resources) {
     body.risk_quantile = quantile;
   }
   return body;
+}
+
+// The served model's horizon (GET /model) bounds the input: its max, a help line, and
+// what to type instead of a number the service would refuse. The most, or null (unknown).
+export function limitHorizon(input, help, model) {
+  input.dataset.max ||= input.max; // the service's own bound, when the model says none
+  const most = Number.isInteger(model?.horizon) && model.horizon > 0 ? model.horizon : null;
+  input.max = String(most ?? input.dataset.max);
+  const which = model?.version ? `Model version ${model.version}` : "The served model";
+  if (most !== null && Number(input.value) > most) input.value = String(most);
+  help.textContent = most === null ? "Periods from the next one on."
+    : `1 to ${most}: ${which} forecasts at most ${count(most, "period")} ahead.`;
+  const check = () => input.setCustomValidity(most !== null && Number(input.value) > most
+    ? `${which} forecasts at most ${count(most, "period")} ahead: choose a horizon from 1 to ${most}.` : "");
+  input.oninput = check;
+  check();
+  return most;
 }
 
 // A plan as the key reads it: region rows, assignments, constraint names and findings of
@@ -87,7 +112,7 @@ export class PlanView {
       this.el.message.append(diagnosis(plan));
       return;
     }
-    options(this.el.period, [[ALL, `All ${plan.periods.length} periods`], ...plan.periods.map((p) => [p, p])], ALL);
+    options(this.el.period, [[ALL, `All ${count(plan.periods.length, "period")}`], ...plan.periods.map((p) => [p, p])], ALL);
     this.el.summary.replaceChildren(summary(plan));
     this.el.operations.replaceChildren(this.operationList());
   }
@@ -96,15 +121,36 @@ export class PlanView {
     return (this.plan.joint_operations || []).filter((o) => o.launched && (period === ALL || o.period === period));
   }
 
+  names(ids) {
+    return ids.map((id) => this.regions[id]?.name || id).join(", ");
+  }
+
+  // The regions of a launched operation the key reads where the plan sends shifts in its
+  // period: the ones outlined on the map.
+  worked(op) {
+    return (this.operations.get(op.operation_id) || [])
+      .filter((id) => this.access.reads(id) && this.rowsOf(id, op.period).some((r) => r.shifts > 0));
+  }
+
   operationList() {
     const launched = this.launched(ALL);
+    const where = (o) => {
+      const all = this.operations.get(o.operation_id);
+      if (!all) return "";
+      const worked = this.worked(o);
+      const idle = all.filter((id) => this.access.reads(id) && !worked.includes(id));
+      const unread = all.length - worked.length - idle.length;
+      return ` — shifts in ${worked.length ? this.names(worked) : "none of the regions you read"}` +
+        (idle.length ? `; none in ${this.names(idle)}` : "") +
+        (unread ? `; ${count(unread, "region")} read only as country totals` : "");
+    };
     return h("div", {},
       launched.length ? h("div", {},
         h("h3", {}, "Joint operations launched"),
-        h("ul", {}, launched.map((o) => h("li", {},
+        h("ul", {}, launched.map((o) => h("li", { "data-operation-id": o.operation_id },
           h("strong", {}, o.operation_id), ` (${o.period}): `,
-          Object.entries(o.commitments).map(([c, n]) => `${c} ${n} shifts`).join(", "),
-          this.operations.has(o.operation_id) ? ` — regions ${this.operations.get(o.operation_id).join(", ")}` : ""))))
+          Object.entries(o.commitments).map(([c, n]) => `${c} ${count(n, "shift")}`).join(", "),
+          where(o)))))
         : h("p", { class: "note" }, "No joint operation is launched."),
       this.notLaunched());
   }
@@ -137,12 +183,11 @@ export class PlanView {
     const ids = Object.keys(this.regions);
     const values = new Map(ids.map((id) => [id, this.shifts(id)]));
     const scale = sequential([...values.values()], { palette: SHIFTS, zero: true, digits: 0 });
-    const outlined = new Set(this.launched().flatMap((o) => this.operations.get(o.operation_id) || [])
-      .filter((id) => this.access.reads(id)));
+    const outlined = new Set(this.launched().flatMap((o) => this.worked(o)));
     const when = this.period === ALL ? "all periods" : this.period;
     return {
       fill: (id) => scale.colour(values.get(id)),
-      describe: (id) => `${this.regions[id].name || id} (${this.regions[id].country}): ${values.get(id)} shifts` +
+      describe: (id) => `${this.regions[id].name || id} (${this.regions[id].country}): ${count(values.get(id), "shift")}` +
         (outlined.has(id) ? ", in a launched joint operation" : ""),
       outlined,
       legend: {
@@ -151,7 +196,7 @@ export class PlanView {
         outline: outlined.size ? "inside a launched joint operation" : null,
         note: `Plan ${this.plan.plan_id ? this.plan.plan_id.slice(0, 8) : ""} · ${this.plan.status}`,
       },
-      caption: `Plan map: shifts per region, ${when}; ${outlined.size} regions in launched joint operations.`,
+      caption: `Plan map: shifts per region, ${when}; ${count(outlined.size, "region")} in launched joint operations.`,
     };
   }
 
@@ -176,25 +221,39 @@ export class PlanView {
         default: return false;
       }
     });
-    const when = period === ALL ? `all ${periods.size} periods` : period;
-    const joint = this.launched().filter((o) => (this.operations.get(o.operation_id) || []).includes(regionId));
+    const when = period === ALL ? `all ${count(periods.size, "period")}` : period;
+    const joint = this.launched().filter((o) => this.worked(o).includes(regionId));
+    // Region shifts count every unit; the assignments listed are the key's country's own
+    // units (serving/plan_sharing.py): the rest is one line per period, so the two agree.
+    const others = [...periods].sort().map((p) => ({
+      period: p,
+      shifts: this.rowsOf(regionId, p).reduce((n, r) => n + r.shifts, 0) -
+        assignments.filter((a) => a.period === p).reduce((n, a) => n + a.shifts, 0),
+    })).filter((o) => o.shifts > 0);
+    const withheld = rows.some((r) => r.expected_interdictions == null);
     return h("div", { class: "region-view", "data-region-id": regionId },
       h("h3", {}, region.name || regionId),
       h("p", { class: "note" }, `${regionId} · ${region.country} · ${when}`),
       facts([
-        ["Shifts", fmt(sum("shifts"), 0)],
-        ["Effective effort", fmt(sum("effort"), 1)],
-        ["Expected activity", fmt(sum("expected_activity"), 1)],
-        ["Expected interdictions", fmt(sum("expected_interdictions"), 2)],
-        ["Value of one more shift", rows.map((r) => `${fmt(r.marginal_value, 3)} (${r.period})`).join("; ") || "–"],
+        ["Shifts", figure(sum("shifts"), 0, "no period of this region in the plan")],
+        ["Effective effort", figure(sum("effort"), 1, "no period of this region in the plan")],
+        ["Expected activity", figure(sum("expected_activity"), 1, withheld ? NOT_SHARED : "no period of this region in the plan")],
+        ["Expected interdictions", figure(sum("expected_interdictions"), 2, withheld ? NOT_SHARED : "no period of this region in the plan")],
+        ["Value of one more shift", withheld ? missing(NOT_SHARED)
+          : rows.map((r) => `${fmt(r.marginal_value, 3)} (${r.period})`).join("; ") || missing("no period of this region in the plan")],
       ]),
+      withheld ? h("p", { class: "note withheld-figures" }, "–: not shared. A plan another agency made shows its decisions (shifts, effort, your units' assignments) but not its figures, which come from counts only that agency reads.") : null,
       joint.length ? h("p", {}, "Joint operation: ",
         joint.map((o) => `${o.operation_id} (${o.period}) — ${Object.entries(o.commitments).map(([c, n]) => `${c} ${n}`).join(", ")}`).join("; ")) : null,
       h("table", { class: "numbers assignments" },
-        h("caption", {}, "Assignments by unit"),
+        h("caption", {}, others.length ? "Assignments by unit: your country's units, then the others' shifts" : "Assignments by unit"),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Unit"), h("th", { scope: "col" }, "Period"), h("th", { scope: "col" }, "Shifts"))),
-        h("tbody", {}, assignments.length
-          ? assignments.map((a) => h("tr", {}, h("td", {}, a.unit_id + (this.units.has(a.unit_id) ? ` (${this.units.get(a.unit_id).agency})` : "")), h("td", {}, a.period), h("td", {}, a.shifts)))
+        h("tbody", {}, assignments.length || others.length
+          ? [
+            ...assignments.map((a) => h("tr", {}, h("td", {}, a.unit_id + (this.units.has(a.unit_id) ? ` (${this.units.get(a.unit_id).agency})` : "")), h("td", {}, a.period), h("td", {}, a.shifts))),
+            ...others.map((o) => h("tr", { class: "others", title: "Units of other countries: which ones is not shared with your country" },
+              h("td", {}, "Other countries' units (not shared)"), h("td", {}, o.period), h("td", {}, o.shifts))),
+          ]
           : h("tr", {}, h("td", { colspan: 3 }, "No unit works here.")))),
       h("h4", {}, "What stops the plan sending more"),
       limits.length
@@ -213,10 +272,11 @@ function summary(plan) {
     facts([
       ["Status", plan.status],
       ["Planned by", planner(plan)],
-      ["Expected interdictions", fmt(plan.objective, 1)],
-      ["Uniform shifts would give", `${fmt(uniform, 1)}${gain(uniform)}`],
-      ["Current practice (proportional)", `${fmt(proportional, 1)}${gain(proportional)}`],
-      ["Optimality gap", plan.gap === null || plan.gap === undefined ? "–" : `${fmt(100 * plan.gap, 2)}%`],
+      ["Expected interdictions", figure(plan.objective, 1, NOT_SHARED)],
+      ["Uniform shifts would give", Number.isFinite(uniform) ? `${fmt(uniform, 1)}${gain(uniform)}` : missing(NOT_SHARED)],
+      ["Current practice (proportional)", Number.isFinite(proportional) ? `${fmt(proportional, 1)}${gain(proportional)}` : missing(NOT_SHARED)],
+      ["Optimality gap", Number.isFinite(plan.gap) ? `${fmt(100 * plan.gap, 2)}%`
+        : missing(Number.isFinite(plan.objective) ? "the solver reported no gap" : NOT_SHARED)],
       ["Solver", `${plan.solver}, ${fmt(plan.solve_seconds, 2)} s`],
       ["Periods", plan.periods.join(", ")],
       ["Made", `${(plan.created_at || "").replace("T", " ").slice(0, 19)}${plan.model ? `, model ${plan.model.name} v${plan.model.version}` : ""}`],

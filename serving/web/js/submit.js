@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "./api.js";
 import { fmt } from "./colors.js";
-import { facts, h } from "./dom.js";
+import { facts, h, missing } from "./dom.js";
 
 const FIRST_PROBLEMS = 50; // the rest fold away, still on the page
 
@@ -91,7 +91,7 @@ export class SubmitView {
         ["New cells", fmt(r.new, 0)],
         ["Corrected cells", `${fmt(r.corrected, 0)}${r.corrected ? " (stored as new versions; the earlier values are kept)" : ""}`],
         ["Unchanged cells", fmt(r.unchanged, 0)],
-        ["Periods", r.periods.join(", ") || "–"],
+        ["Periods", r.periods.join(", ") || missing("the file held no row")],
         ["Alerts raised", `${fmt(r.alerts, 0)}${r.alerts ? " (see Alerts)" : ""}`],
         ["Fingerprint", h("code", {}, r.fingerprint)],
       ], "Receipt"),

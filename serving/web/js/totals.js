@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { fmt } from "./colors.js";
-import { facts, h } from "./dom.js";
+import { count, facts, h } from "./dom.js";
 
 // How far back the latest total is looked for.
 const PERIODS = 12;
@@ -42,7 +42,7 @@ export class CountryTotals {
     const body = h("div", { class: "totals" }, h("p", { class: "note" }, "Loading the country's latest totals…"));
     const view = h("div", { class: "country-view", "data-country": country, "data-region-id": clickedId },
       h("h3", {}, `${country}: country totals`),
-      h("p", {}, `This key reads ${regions.length === 1 ? "this region" : `these ${regions.length} regions`} of ${country} ` +
+      h("p", {}, `This key reads ${regions.length === 1 ? "this region" : `these ${count(regions.length, "region")}`} of ${country} ` +
         "only as the country's total, not region by region: ",
       regions.map((r) => r.name || r.region_id).join(", "), "."),
       body);
@@ -63,7 +63,7 @@ export class CountryTotals {
     const rows = [...this.latest.values()].filter((r) => r.country === country)
       .sort((a, b) => a.category.localeCompare(b.category));
     if (!rows.length) {
-      return h("p", { class: "note" }, `No total of ${country} in the last ${this.periods.length} periods` +
+      return h("p", { class: "note" }, `No total of ${country} in the last ${count(this.periods.length, "period")}` +
         (this.periods.length ? ` (since ${this.periods[0]}).` : "."));
     }
     return facts(rows.map((r) => [`${r.category.replaceAll("_", " ")}, ${r.period}`, total(r)]),
@@ -78,5 +78,5 @@ function total(row) {
   if (!Number.isFinite(row.count)) return "no count reported";
   const parts = Number.isFinite(row.reported) && Number.isFinite(row.detected)
     ? ` (reported ${fmt(row.reported, 0)}, detected ${fmt(row.detected, 0)})` : "";
-  return `${fmt(row.count, 0)} incidents${parts}`;
+  return `${fmt(row.count, 0)} incident${row.count === 1 ? "" : "s"}${parts}`;
 }

@@ -115,6 +115,18 @@ def live_service(
         yield LiveService(str(server.http.base_url).rstrip("/"), keys, dataset, server.http)
 
 
+@pytest.fixture
+def grc(live_service: LiveService) -> dict[str, Any]:
+    """What GRC reads region by region, and two regions: one outside it, one inside."""
+    dataset = live_service.dataset
+    shown = live_service.region_level("GRC")
+    regions = dataset.regions.set_index("region_id")
+    hidden = sorted(set(regions.index) - shown)
+    partner = sorted(r for r in shown if regions.loc[r, "country"] != "GRC")
+    assert hidden and partner  # the default world has both
+    return {"shown": shown, "hidden": hidden, "partner": partner, "country": regions["country"]}
+
+
 @pytest.fixture(scope="session")
 def downloads() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="crossplan-downloads-"))
@@ -262,6 +274,24 @@ class Page:
         )
         assert found, "no region can be clicked at its centre"
         return str(found)
+
+    def unseen_regions(self) -> list[str]:
+        """Regions not wholly in the map's box, or whose box meets the legend's."""
+        return list(
+            self.js(
+                """
+                const map = document.querySelector('#map').getBoundingClientRect();
+                const legend = document.querySelector('#legend').getBoundingClientRect();
+                const meets = (r) => r.left < legend.right && legend.left < r.right
+                  && r.top < legend.bottom && legend.top < r.bottom;
+                const inside = (r) => r.left >= map.left - 0.5 && r.right <= map.right + 0.5
+                  && r.top >= map.top - 0.5 && r.bottom <= map.bottom + 0.5;
+                return [...document.querySelectorAll('#map path.region')]
+                  .filter((p) => { const r = p.getBoundingClientRect(); return meets(r) || !inside(r); })
+                  .map((p) => p.dataset.regionId);
+                """
+            )
+        )
 
     def region_path(self, region_id: str) -> Any:
         return self.find(f'#map path.region[data-region-id="{region_id}"]')

@@ -36,5 +36,6 @@ def test_a_partys_analyst_and_the_operator_read_an_operations_steps(page: Any) -
         )[0]
         assert step.get_attribute("data-kind") == "operation_proposed"
         assert f"Joint operation {operation} — proposed by the operator" in step.text
-        assert "now open" in step.text and candidate.regions[0] in step.text
+        names = service.dataset.regions.set_index("region_id")["name"]
+        assert "now open" in step.text and names[candidate.regions[0]] in step.text  # by name
         assert page.console_errors() == []

@@ -157,6 +157,7 @@ def test_b_pledges_in_the_page_and_the_operation_shows_confirmed_on_the_map(
         ".map(p => p.dataset.regionId).sort()"
     )
     assert outlined == THREE_REGIONS
+    assert page.unseen_regions() == []  # the narrower map fits the regions again
     assert f"Joint operation {operation}, shown" in page.text("#legend")
     page.screenshot(artifacts / "operations-view.png")
     assert page.foreign_resources() == []
@@ -222,12 +223,8 @@ def test_refusals_analysts_a_decline_and_a_withdrawal(page: Any) -> None:
     withdraw = mine.find_element("css selector", "form.withdraw")
     withdraw.find_element("css selector", "input").send_keys("MNE cannot join")
     withdraw.find_element("css selector", "button").click()
-    page.until(
-        lambda: (
-            (c := _card(page, "mine", operation)) and c.get_attribute("data-status") == "withdrawn"
-        ),
-        "the withdrawal",
-    )
+    withdrawn = f'#operations-mine li[data-operation-id="{operation}"][data-status="withdrawn"]'
+    page.until(lambda: page.find_all(withdrawn), "the withdrawal")  # one look: lists re-render
     assert _card(page, "mine", operation).find_elements("css selector", "form") == []
     assert _card(page, "answered", operation) is None
     assert page.console_errors(allowed=("/pledges - Failed to load resource",)) == []  # the 400

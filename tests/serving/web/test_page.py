@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shapely.geometry import shape
 from starlette.testclient import TestClient
 
 from crossplan.pipelines.contract import Dataset
@@ -74,6 +75,22 @@ def test_the_pages_own_code_loads_nothing_from_elsewhere() -> None:
     for file in own:
         names = set(_OUTSIDE.findall(file.read_text()))
         assert names <= {"http://www.w3.org"}, file  # the SVG namespace is a name, not a load
+
+
+# A number written straight before a plural noun ("${n} alerts"): "1 alerts" when n is 1.
+_BARE_PLURAL = re.compile(
+    r"\$\{[^{}$]*\} (?:[a-z]+ )?(?:alerts|regions|shifts|periods|days|cells)\b"
+)
+# An empty list said as a list of one item ("1. No alert…").
+_EMPTY_ITEM = re.compile(r'h\("li", \{[^}]*\}, "No ')
+
+
+def test_the_pages_words_count_and_say_empty_lists_as_sentences() -> None:
+    own = [f for f in (WEB_DIR / "js").glob("*.js")]
+    for file in own:
+        text = file.read_text()
+        assert not _BARE_PLURAL.findall(text), file  # dom.js count(n, noun) instead
+        assert not _EMPTY_ITEM.findall(text), file
 
 
 @pytest.mark.parametrize(
@@ -212,7 +229,27 @@ def test_the_page_reads_regions_counts_and_resources(shared: Shared, tiny_datase
     assert served == tiny_dataset.resources.model_dump(mode="json")
 
 
-@pytest.mark.parametrize("path", ["/me", "/regions", "/observed", "/resources"])
+def test_the_countries_are_the_union_of_their_regions(
+    shared: Shared, tiny_dataset: Dataset
+) -> None:
+    client, keys = shared
+    answer = client.get("/countries", headers=bearer(keys["reporter"]))  # any role
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/geo+json"
+    features = answer.json()["features"]
+    regions = tiny_dataset.regions
+    assert [f["id"] for f in features] == sorted(regions["country"].unique())
+    for feature in features:
+        country = shape(feature["geometry"])
+        mine = [g for g, c in zip(tiny_dataset.geometries, regions["country"], strict=True)
+                if c == feature["id"]]  # fmt: skip
+        assert feature["properties"] == {"country": feature["id"], "regions": len(mine)}
+        # one outline, no seam between neighbours: the regions' area, and each region inside
+        assert country.area == pytest.approx(sum(g.area for g in mine), rel=1e-6)
+        assert all(country.buffer(1e-6).contains(g) for g in mine)
+
+
+@pytest.mark.parametrize("path", ["/me", "/regions", "/countries", "/observed", "/resources"])
 def test_the_page_endpoints_need_a_key(shared: Shared, path: str) -> None:
     client, _ = shared
     r = client.get(path)
@@ -231,5 +268,5 @@ def test_observed_periods_are_bounded(shared: Shared, periods: object) -> None:
 def test_the_manual_documents_the_page_endpoints(shared: Shared) -> None:
     client, _ = shared
     paths = client.get("/docs.json").json()["paths"]
-    for path in ("/me", "/regions", "/observed", "/resources"):
+    for path in ("/me", "/regions", "/countries", "/observed", "/resources"):
         assert path in paths

@@ -78,18 +78,6 @@ _DOCTOR = """
 
 
 @pytest.fixture
-def grc(live_service: Any) -> dict[str, Any]:
-    """What GRC reads region by region, and two regions: one outside it, one inside."""
-    dataset = live_service.dataset
-    shown = live_service.region_level("GRC")
-    regions = dataset.regions.set_index("region_id")
-    hidden = sorted(set(regions.index) - shown)
-    partner = sorted(r for r in shown if regions.loc[r, "country"] != "GRC")
-    assert hidden and partner  # the default world has both
-    return {"shown": shown, "hidden": hidden, "partner": partner, "country": regions["country"]}
-
-
-@pytest.fixture
 def doctored(page: Any, grc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Responses doctored to hold numbers of a region GRC reads only as a total (``MAGIC``)."""
     hidden = grc["hidden"][0]
@@ -166,7 +154,8 @@ def test_a_country_analyst_sees_no_region_level_number_outside_its_regions(
     totals = _latest_totals(service, "grc-analyst", country)
     assert totals, f"no total of {country} in the service's answer"
     for category, row in totals.items():
-        shown = "withheld" if row["suppressed"] else f"{row['count']:,.0f} incidents"
+        many = "" if row["count"] == 1 else "s"
+        shown = "withheld" if row["suppressed"] else f"{row['count']:,.0f} incident{many}"
         assert f"{category.replace('_', ' ')}, {row['period']}" in details
         assert shown in details
     # the whole country is chosen
