@@ -37,7 +37,9 @@ this object calls), as they run without the service; everything else is read her
 ``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
                             (default :data:`SERVICE_URL`)
-``CROSSPLAN_API_KEY``       the key ``crossplan submit`` sends with, when ``--key`` is not given
+``CROSSPLAN_API_KEY``       the key ``crossplan submit``, ``validate --file`` and
+                            ``submissions --url`` send (or check) with, when ``--key`` is
+                            not given
 ==========================  ==========================================================
 """
 
