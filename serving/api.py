@@ -39,6 +39,7 @@ from crossplan.serving.deps import service_of
 from crossplan.serving.http_errors import (
     PlansBusyError,
     error_body,
+    problems_body,
     problems_from_pydantic,
     problems_from_validation,
     routing_error,
@@ -227,21 +228,13 @@ BAD_REQUEST: dict[int | str, dict[str, Any]] = {
 
 @api.exception_handler(RequestValidationError)
 async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = problems_from_pydantic(exc.errors())
-    n = len(problems)
-    return JSONResponse(
-        error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
-    )
+    return JSONResponse(problems_body(problems_from_pydantic(exc.errors())), 400)
 
 
 @api.exception_handler(CrossplanError)
 async def _user_error(_: Request, exc: CrossplanError) -> JSONResponse:
     if isinstance(exc, DataValidationError):
-        problems = problems_from_validation(exc)
-        n = len(problems)
-        return JSONResponse(
-            error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems), 400
-        )
+        return JSONResponse(problems_body(problems_from_validation(exc)), 400)
     headers = None
     if isinstance(exc, PlansBusyError):
         metrics().plans_refused.labels(reason="busy").inc()
@@ -262,18 +255,28 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the API's document declares at the request's path. (The router's 405
-    names those of the first route of the path only: ``POST`` for ``/webhooks``, which
-    takes GET too.)"""
+    """Every method the API's document declares at the request's path, an integer path
+    parameter matching digits only, as its route does (``/submissions/check`` is no
+    submission's id). (The router's 405 names those of the first route of the path only:
+    ``POST`` for ``/webhooks``, which takes GET too.)"""
     path = request.url.path
     methods = {
         method.upper()
         for template, operations in api.openapi()["paths"].items()
-        if compile_path(template)[0].match(path)
-        for method in operations
+        for method, operation in operations.items()
         if method.upper() in _HTTP_METHODS
+        if compile_path(_typed(template, operation))[0].match(path)
     }
     return ", ".join(sorted(methods))
+
+
+def _typed(template: str, operation: dict[str, Any]) -> str:
+    """``template`` with the operation's integer path parameters as ``{name:int}``."""
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("in") == "path" and parameter["schema"].get("type") == "integer":
+            name = parameter["name"]
+            template = template.replace(f"{{{name}}}", f"{{{name}:int}}")
+    return template
 
 
 @api.exception_handler(Exception)

@@ -50,6 +50,7 @@ from crossplan.optimize.command import Command
 from crossplan.pipelines.database import (
     Database,
     KeyRecord,
+    Submitter,
     delete_key,
     list_keys,
     record_event,
@@ -135,6 +136,12 @@ class Principal(BaseUser):
         if self.country is None:
             return Command()
         return Command(country=self.country, agency=self.agency, scope=self.scope.value)
+
+    @property
+    def submitter(self) -> Submitter:
+        """Who its submissions are from: its name, agency and country; an admin's key may
+        add a category and backfill."""
+        return Submitter(self.name, self.agency, self.country, admin=self.role is Role.ADMIN)
 
     @property
     def scopes(self) -> list[str]:

@@ -58,6 +58,7 @@ __all__ = [
     "ReloadFailedError",
     "WebhookNotFoundError",
     "error_body",
+    "problems_body",
     "problems_from_pydantic",
     "problems_from_validation",
     "routing_error",
@@ -130,6 +131,13 @@ def status_of(err: CrossplanError) -> int:
 def error_body(error: str, problems: Iterable[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
     """The JSON body of an error response (:class:`serving.schemas.ErrorBody`)."""
     return {"error": error, "problems": list(problems), **extra}
+
+
+def problems_body(problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON body of a 400 that lists ``problems`` (located as the service locates them:
+    :func:`problems_from_validation`, :func:`problems_from_pydantic`)."""
+    n = len(problems)
+    return error_body(f"{n} problem{'s' if n != 1 else ''} in the request", problems)
 
 
 def routing_error(status: int, method: str, path: str, allow: str | None) -> str:

@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from crossplan.serving.schemas import MAX_BODY_BYTES
 from crossplan.serving.settings import Settings
-from crossplan.serving.upload_reader import CONTENT_TYPES
+from crossplan.serving.upload_types import CONTENT_TYPES
 
 __all__ = ["WEB_DIR", "page_app"]
 

@@ -39,7 +39,9 @@ this object calls), as they run without the service; everything else is read her
                             ``--cluster`` is not given (default: none, this machine)
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
                             (default :data:`SERVICE_URL`)
-``CROSSPLAN_API_KEY``       the key ``crossplan submit`` sends with, when ``--key`` is not given
+``CROSSPLAN_API_KEY``       the key ``crossplan submit``, ``validate --file`` and
+                            ``submissions --url`` send (or check) with, when ``--key`` is
+                            not given
 ==========================  ==========================================================
 """
 

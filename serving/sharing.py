@@ -20,6 +20,8 @@ reader (:class:`Audience`) on the current panel:
   the latest receipt time of a cell it reads exactly, and a hash of the view. A change it
   may not read moves neither.
 * A key without a country is the operator's: it reads every region, unsuppressed.
+* Submissions (the list, receipts, the rows stored) are their sender's: an agency reads its
+  own, of its country (:attr:`Audience.sender`); another's is not found.
 * Plans: :mod:`serving.plan_sharing`.
 """
 
@@ -38,7 +40,7 @@ import pandas as pd
 
 from crossplan.optimize.resources import Resources
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.database import PanelVersion, PlanRecord, audience_label
+from crossplan.pipelines.database import PanelVersion, PlanRecord, Sender, audience_label
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.pipelines.freshness import Freshness, View, freshness
 from crossplan.pipelines.views import region_level
@@ -88,6 +90,12 @@ class Audience:
         ``agency`` of its requester): the requester's agency and the operator do
         (:mod:`serving.plan_sharing`)."""
         return self.operator or (self.country, self.agency) == (plan.country, plan.agency)
+
+    @property
+    def sender(self) -> Sender | None:
+        """Whose submissions this reader reads (receipts, the rows stored): its own
+        agency's, of its country; ``None``: every one (the operator)."""
+        return None if self.country is None else (self.country, self.agency)
 
     @property
     def label(self) -> str:

@@ -2,8 +2,11 @@
 
 The body is the file itself — ``Content-Type: text/csv`` or ``application/vnd.apache.parquet``
 (``?file=NAME`` names it in problems) — or ``application/json`` with ``{"rows": [...]}``, one
-object per row with the incidents columns. Validation is the data contract's, done by
-:func:`pipelines.database.submit_incidents`; this module only reads the bytes.
+object per row with the incidents columns. Validation is the data contract's and the shared
+panel's, done by :func:`pipelines.database.submit_incidents` (storing) and
+:func:`pipelines.database.check_submission` (a dry run: :func:`check_upload`, which
+``POST /submissions/check`` and ``crossplan validate --file`` both call); this module reads
+the bytes.
 """
 
 from __future__ import annotations
@@ -16,17 +19,38 @@ from pathlib import Path
 import pandas as pd
 
 from crossplan.pipelines.contract.incidents import load_rows
+from crossplan.pipelines.database import Database, Submitter, check_submission
+from crossplan.pipelines.database.checks import covariate_flags
 from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.serving.submission_schemas import SubmissionCheckResponse
+from crossplan.serving.upload_types import CONTENT_TYPES
 
-__all__ = ["CONTENT_TYPES", "read_submission"]
+__all__ = ["check_upload", "read_submission"]
 
-CONTENT_TYPES = {
-    "text/csv": ".csv",
-    "application/vnd.apache.parquet": ".parquet",
-    "application/x-parquet": ".parquet",
-    "application/json": ".json",
-}
 MAX_JSON_ROWS = 200_000
+
+
+def check_upload(
+    db: Database,
+    body: bytes,
+    content_type: str,
+    file: str | None,
+    submitter: Submitter,
+    seen: pd.DataFrame,
+) -> SubmissionCheckResponse:
+    """Every check ``POST /submissions`` makes of a body, and what it would store, storing
+    nothing; ``seen`` is the panel's incidents (covariate values out of their range are
+    warned of).
+
+    Raises
+    ------
+    DataValidationError
+        The problems ``POST /submissions`` answers with, the same ones.
+    """
+    raw, name, row_of = read_submission(body, content_type, file)
+    checked = check_submission(db, raw, file=name, row_of=row_of, submitter=submitter)
+    flags = covariate_flags(raw, row_of, seen)
+    return SubmissionCheckResponse(**checked.to_dict(), warnings=flags)
 
 
 def read_submission(

@@ -12,6 +12,7 @@ import pyarrow
 from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
 from crossplan.pipelines.contract.frequency import infer_frequency
 from crossplan.pipelines.contract.personal import looks_personal
+from crossplan.pipelines.contract.spelling import SUGGEST, closest
 from crossplan.pipelines.contract.values import value_problems
 from crossplan.pipelines.errors import DataValidationError, Problem
 
@@ -179,15 +180,7 @@ def _check_columns(columns: pd.Index, file: str) -> list[Problem]:
                 )
             )
         else:
-            problems.append(
-                Problem(
-                    file,
-                    f"unknown column '{column}'",
-                    "remove it, or prefix a numeric covariate with 'cov_'",
-                    None,
-                    column,
-                )
-            )
+            problems.append(_unknown_column(file, column, names))
     for required in ("region_id", "period"):
         if required not in names:
             problems.append(
@@ -222,6 +215,27 @@ def _check_columns(columns: pd.Index, file: str) -> list[Problem]:
             )
         )
     return problems
+
+
+def _unknown_column(file: str, column: str, names: list[str]) -> Problem:
+    """An unknown column, with the known one it is a spelling of when there is one (and the
+    file does not have that one already)."""
+    meant = closest(column, [c for c in _KNOWN if c not in names], SUGGEST)
+    if meant is None:
+        return Problem(
+            file,
+            f"unknown column '{column}'",
+            "remove it, or prefix a numeric covariate with 'cov_'",
+            None,
+            column,
+        )
+    return Problem(
+        file,
+        f"unknown column '{column}' — did you mean '{meant}'?",
+        f"rename it '{meant}'; or remove it, or prefix a numeric covariate with 'cov_'",
+        None,
+        column,
+    )
 
 
 def _coerce(

@@ -7,7 +7,8 @@ PostgreSQL when ``CROSSPLAN_DATABASE_URL`` says so); :mod:`~pipelines.database.p
 the panel as of any time; :mod:`~pipelines.database.submissions` stores what agencies send,
 checked by :mod:`~pipelines.database.checks` against the panel's
 :mod:`~pipelines.database.shape` and written by :mod:`~pipelines.database.versions`;
-:mod:`~pipelines.database.revert` puts a submission's cells back, and
+:mod:`~pipelines.database.receipts` gives a submission back to its sender (the list, a
+receipt, the rows stored); :mod:`~pipelines.database.revert` puts a submission's cells back, and
 :mod:`~pipelines.database.set_aside` sets aside one the model cannot forecast, with its event
 and alerts;
 :mod:`~pipelines.database.audit` keeps the audit trail; :mod:`~pipelines.database.plans`,
@@ -90,13 +91,21 @@ from crossplan.pipelines.database.panel import (
     utcnow,
 )
 from crossplan.pipelines.database.plans import PlanRecord, PlanStore, PlanSummary
+from crossplan.pipelines.database.receipts import (
+    Sender,
+    SubmissionReceipt,
+    get_receipt,
+    submission_rows,
+)
 from crossplan.pipelines.database.revert import QUARANTINED, quarantine_reason
 from crossplan.pipelines.database.set_aside import set_aside
 from crossplan.pipelines.database.submissions import (
     RevertResult,
+    SubmissionCheck,
     SubmissionRecord,
     SubmissionResult,
     Submitter,
+    check_submission,
     import_directory,
     list_submissions,
     revert_submission,
@@ -136,7 +145,10 @@ __all__ = [
     "Proposal",
     "RevertResult",
     "Seeded",
+    "Sender",
     "Step",
+    "SubmissionCheck",
+    "SubmissionReceipt",
     "SubmissionRecord",
     "SubmissionResult",
     "Submitter",
@@ -147,6 +159,7 @@ __all__ = [
     "audit_actions",
     "audit_trail",
     "cancel",
+    "check_submission",
     "claim_alert_job",
     "claim_deliveries",
     "confirmed_operations",
@@ -157,6 +170,7 @@ __all__ = [
     "export_panel",
     "finish_delivery",
     "get_operation",
+    "get_receipt",
     "import_directory",
     "iso",
     "key_agencies",
@@ -188,6 +202,7 @@ __all__ = [
     "store_alerts",
     "store_key",
     "store_webhook",
+    "submission_rows",
     "submit_incidents",
     "utcnow",
     "withdraw",

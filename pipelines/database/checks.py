@@ -10,8 +10,6 @@ is the submitting agency. Every problem is located (file, row, column) and says 
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -20,6 +18,7 @@ import pandas as pd
 from crossplan.optimize.periods import fits_frequency, period_start
 from crossplan.pipelines.contract._problems import MAX_ROWS_PER_PROBLEM
 from crossplan.pipelines.contract.incidents import DEFAULT_CATEGORY, parse_periods
+from crossplan.pipelines.contract.spelling import ALIKE, SUGGEST, closest
 from crossplan.pipelines.database.shape import PanelShape
 from crossplan.pipelines.errors import Problem
 
@@ -37,10 +36,6 @@ __all__ = [
 #: Where a row of a submission is, as its sender finds it (a line, a row, ``rows[3]``).
 RowOf = Callable[[int], "int | str"]
 _SPLIT = ("reported", "detected", "effort")
-# How alike two spellings must be (difflib's ratio, after case and separators are set
-# aside) to be one category written two ways: 'smuggling_of_migrant' is, but
-# 'firearms_trafficking' and 'arms_trafficking' are not.
-_ALIKE = 0.9
 
 
 def _capped(problems: list[Problem], what: str) -> list[Problem]:
@@ -200,13 +195,20 @@ def column_problems(
         has = ", ".join(sorted(shape.covariates)) or "none"
         for name in names:
             if name.startswith("cov_") and name not in shape.covariates:
+                meant = closest(name, shape.covariates, SUGGEST)
+                fix = (
+                    f"rename it '{meant}', as the shared panel does"
+                    if meant is not None
+                    else "remove the column; a new covariate comes with the operator's "
+                    "`crossplan import` and a retraining"
+                )
+                guess = "" if meant is None else f" — did you mean '{meant}'?"
                 problems.append(
                     Problem(
                         file,
                         f"covariate '{name}' is not a column of the shared panel (its "
-                        f"covariates: {has})",
-                        "remove the column; a new covariate comes with the operator's "
-                        "`crossplan import` and a retraining",
+                        f"covariates: {has}){guess}",
+                        fix,
                         None,
                         name,
                     )
@@ -238,7 +240,7 @@ def category_problems(
     problems: list[Problem] = []
     for name in sorted(set(values.dropna()) - shape.categories - {""}):
         rows = values.index[values == name]
-        same = _known_as(name, known)
+        same = closest(name, known, ALIKE)
         if same is not None:
             message = f"category '{name}' is a variant of the shared panel's '{same}'"
             fix = f"write '{same}', as the shared panel does"
@@ -275,20 +277,6 @@ def source_problems(
         for i, value in given[wrong].items()
     ]
     return _capped(located, "with another agency as the source")
-
-
-def _spelling(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
-
-
-def _known_as(name: str, categories: list[str]) -> str | None:
-    """The panel's category that ``name`` is a variant spelling of, if any."""
-    by_spelling = {_spelling(c): c for c in categories}
-    key = _spelling(name)
-    if key in by_spelling:
-        return by_spelling[key]
-    close = difflib.get_close_matches(key, list(by_spelling), n=1, cutoff=_ALIKE)
-    return by_spelling[close[0]] if close else None
 
 
 def covariate_flags(raw: pd.DataFrame, row_of: RowOf, seen: pd.DataFrame) -> list[str]:

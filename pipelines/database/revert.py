@@ -51,8 +51,6 @@ from crossplan.pipelines.errors import ConfigurationError
 __all__ = [
     "QUARANTINED",
     "RevertResult",
-    "SubmissionRecord",
-    "list_submissions",
     "quarantine_reason",
     "revert_in",
     "revert_submission",
@@ -79,42 +77,6 @@ class RevertResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class SubmissionRecord:
-    """One stored submission, as ``crossplan submissions list`` shows it."""
-
-    id: int
-    kind: str
-    received_at: str
-    key_name: str
-    agency: str | None
-    country: str | None
-    file: str
-    rows: int
-    new: int
-    corrected: int
-    unchanged: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-def list_submissions(db: Database, limit: int = 50) -> list[SubmissionRecord]:
-    """The latest submissions first."""
-    with db.read() as con:
-        rows = con.execute(
-            sa.select(Submission.__table__).order_by(Submission.id.desc()).limit(limit)
-        ).all()
-    return [_record(r) for r in rows]
-
-
-def _record(r: Any) -> SubmissionRecord:
-    return SubmissionRecord(
-        r.id, r.kind, str(iso(r.received_at)), r.key_name, r.agency, r.country, r.file_name,
-        r.rows, r.new_cells, r.corrected_cells, r.unchanged_cells,
-    )  # fmt: skip
 
 
 def revert_submission(

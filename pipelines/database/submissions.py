@@ -40,17 +40,15 @@ from crossplan.pipelines.database.checks import (
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.outbox import owe_alerts
 from crossplan.pipelines.database.panel import _NO_PANEL, NoPanelError, build_panel, utcnow
-from crossplan.pipelines.database.revert import (
-    RevertResult,
-    SubmissionRecord,
-    list_submissions,
-    revert_submission,
-)
+from crossplan.pipelines.database.receipts import SubmissionRecord, list_submissions
+from crossplan.pipelines.database.revert import RevertResult, revert_submission
 from crossplan.pipelines.database.schema import Submission
 from crossplan.pipelines.database.shape import PanelShape, panel_shape
 from crossplan.pipelines.database.versions import (
+    SubmissionCheck,
     SubmissionResult,
     Submitter,
+    preview_cells,
     store_cells,
     store_document,
 )
@@ -58,9 +56,11 @@ from crossplan.pipelines.errors import DataValidationError, PanelBuildError, Pro
 
 __all__ = [
     "RevertResult",
+    "SubmissionCheck",
     "SubmissionRecord",
     "SubmissionResult",
     "Submitter",
+    "check_submission",
     "import_directory",
     "list_submissions",
     "revert_submission",
@@ -104,8 +104,56 @@ def submit_incidents(
     """
     with db.read() as con:
         shape = _require(panel_shape(con))
+    table = _checked(raw, file, row_of, submitter, shape, now())
+    with db.write("submissions") as con:
+        if _latest(con) != shape.last_submission:  # another submission came in meanwhile
+            again = _fit_problems(raw, file, row_of, _require(panel_shape(con)), submitter)
+            if again:
+                raise DataValidationError(again)
+        result = store_cells(con, "incidents", table, file, submitter, now)
+        _audit_submission(con, submitter, result)
+        if not result.duplicate:  # its alerts are owed from this commit on
+            owe_alerts(con, result.submission_id)
+    return result
+
+
+def check_submission(
+    db: Database,
+    raw: pd.DataFrame,
+    *,
+    file: str,
+    row_of: RowOf,
+    submitter: Submitter,
+    now: Callable[[], datetime] = utcnow,
+) -> SubmissionCheck:
+    """Every check of :func:`submit_incidents`, and what it would store, storing nothing (a
+    dry run: no submission, no audit line, no alert).
+
+    Raises
+    ------
+    DataValidationError
+        The problems :func:`submit_incidents` would raise, the same ones.
+    NoPanelError
+        The database holds no panel yet.
+    """
+    with db.read() as con:
+        shape = _require(panel_shape(con))
+        table = _checked(raw, file, row_of, submitter, shape, now())
+        return preview_cells(con, "incidents", table, file)
+
+
+def _checked(
+    raw: pd.DataFrame,
+    file: str,
+    row_of: RowOf,
+    submitter: Submitter,
+    shape: PanelShape,
+    now: datetime,
+) -> pd.DataFrame:
+    """The table a submission stores, once the contract and the panel find no problem with
+    it: the one place a submission is checked, whether it is stored or only checked."""
     first = None if submitter.admin else shape.first_period  # an admin may backfill
-    problems = period_problems(raw, file, row_of, shape.frequency, now(), first)
+    problems = period_problems(raw, file, row_of, shape.frequency, now, first)
     problems = _fit_problems(raw, file, row_of, shape, submitter) + problems
     problems += empty_row_problems(raw, file, row_of)
     problems += source_problems(raw, file, row_of, submitter.agency)
@@ -118,16 +166,7 @@ def submit_incidents(
     table = incidents.table.drop(columns="source", errors="ignore")
     if submitter.agency is not None:
         table["source"] = submitter.agency
-    with db.write("submissions") as con:
-        if _latest(con) != shape.last_submission:  # another submission came in meanwhile
-            again = _fit_problems(raw, file, row_of, _require(panel_shape(con)), submitter)
-            if again:
-                raise DataValidationError(again)
-        result = store_cells(con, "incidents", table, file, submitter, now)
-        _audit_submission(con, submitter, result)
-        if not result.duplicate:  # its alerts are owed from this commit on
-            owe_alerts(con, result.submission_id)
-    return result
+    return table
 
 
 def import_directory(

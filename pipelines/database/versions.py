@@ -39,9 +39,11 @@ from crossplan.pipelines.database.panel import (
 from crossplan.pipelines.database.schema import CellVersion, Document, Submission
 
 __all__ = [
+    "SubmissionCheck",
     "SubmissionResult",
     "Submitter",
     "insert_submission",
+    "preview_cells",
     "receipt_time",
     "store_cells",
     "store_document",
@@ -91,6 +93,59 @@ class SubmissionResult:
         return dict(vars(self))
 
 
+@dataclass(frozen=True)
+class SubmissionCheck:
+    """What a submission would do, checked and not stored (a dry run)."""
+
+    file: str
+    rows: int
+    new: int
+    corrected: int
+    unchanged: int
+    duplicate: bool
+    periods: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class _Classified:
+    """A table's cells against the current panel: which are new, which changed."""
+
+    base: str
+    records: pd.DataFrame
+    periods: list[str]
+    new: np.ndarray
+    changed: np.ndarray
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        unchanged = ~self.new & ~self.changed
+        return int(self.new.sum()), int(self.changed.sum()), int(unchanged.sum())
+
+
+def _classify(con: Connection, kind: str, table: pd.DataFrame) -> _Classified:
+    records = _records(table)
+    periods = sorted({p.isoformat() for p in records["period"].unique()})
+    stored = current_versions(con, records["period"].unique())
+    merged = records.merge(stored, on=list(KEY), how="left", suffixes=("", "_old"))
+    new = merged["_known"].isna().to_numpy()
+    same = np.ones(len(merged), dtype=bool)
+    for column in (*VALUES, "covariates"):  # not the source: who sends a value is no change
+        same &= _same(merged[column], merged[f"{column}_old"]).to_numpy()
+    return _Classified(_content_fingerprint(kind, table), records, periods, new, ~new & ~same)
+
+
+def preview_cells(con: Connection, kind: str, table: pd.DataFrame, file: str) -> SubmissionCheck:
+    """What :func:`store_cells` would do with a validated table, writing nothing."""
+    cells = _classify(con, kind, table)
+    counts = cells.counts
+    _, earlier = _occurrences(con, cells.base)
+    repeat = earlier is not None and counts[0] + counts[1] == 0
+    return SubmissionCheck(file, len(table), *counts, repeat, cells.periods)
+
+
 def store_cells(
     con: Connection,
     kind: str,
@@ -103,17 +158,8 @@ def store_cells(
 
     A repeat (see the module's docstring) stores nothing and answers the earlier submission.
     """
-    base = _content_fingerprint(kind, table)
-    records = _records(table)
-    periods = sorted({p.isoformat() for p in records["period"].unique()})
-    stored = current_versions(con, records["period"].unique())
-    merged = records.merge(stored, on=list(KEY), how="left", suffixes=("", "_old"))
-    new = merged["_known"].isna().to_numpy()
-    same = np.ones(len(merged), dtype=bool)
-    for column in (*VALUES, "covariates"):  # not the source: who sends a value is no change
-        same &= _same(merged[column], merged[f"{column}_old"]).to_numpy()
-    changed = ~new & ~same
-    counts = (int(new.sum()), int(changed.sum()), int((~new & same).sum()))
+    cells = _classify(con, kind, table)
+    counts, base, periods = cells.counts, cells.base, cells.periods
     times, earlier = _occurrences(con, base)
     if earlier is not None and counts[0] + counts[1] == 0:
         return SubmissionResult(
@@ -123,7 +169,7 @@ def store_cells(
     submission_id, received = _record(
         con, base, times, kind, submitter, file, len(table), counts, now
     )
-    insert_versions(con, records[new | changed], submission_id)
+    insert_versions(con, cells.records[cells.new | cells.changed], submission_id)
     return SubmissionResult(
         submission_id, str(iso(received)), base, file, len(table), *counts, False, periods
     )

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "registrar"]
 
 COMMANDS = {
     "simulate": "simulate a cross-border world with known truth",
-    "validate": "check regions, incidents and resources files against the data contract",
+    "validate": "check data files against the contract, or a submission against the service's checks",
     "import": "load a data directory into the shared database",
     "export": "write the shared panel as of a time as a data directory",
     "submit": "submit your agency's incident rows to a running service",
@@ -31,7 +31,7 @@ COMMANDS = {
     "evaluate": "closed-loop evaluation of policies on simulated worlds",
     "serve": "serve forecasts and plans over HTTP",
     "keys": "manage API keys of the HTTP service",
-    "submissions": "list the shared database's submissions, or revert one",
+    "submissions": "submissions: list them, a receipt, the rows stored; revert one",
     "operations": "joint operations: propose, pledge, decline, withdraw, cancel, seed, list",
     "audit": "print the audit trail of the shared database",
 }

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
+from crossplan.serving.commands._http import call_service, service_key
 from crossplan.serving.commands._output import output_path, write_json
-from crossplan.serving.settings import SERVICE_URL, Settings
+from crossplan.serving.settings import SERVICE_URL
+from crossplan.serving.upload_types import content_type_of
 
 __all__ = ["register"]
-
-_TYPES = {
-    ".csv": "text/csv",
-    ".parquet": "application/vnd.apache.parquet",
-    ".json": "application/json",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    key = args.key or settings.api_key
-    url = args.url or settings.service_url
-    if not key:
-        raise ConfigurationError("no API key — fix: give --key or set CROSSPLAN_API_KEY")
-    content_type = _TYPES.get(args.file.suffix.lower())
+    url, key = service_key(args.url, args.key)
+    content_type = content_type_of(args.file.name)
     if content_type is None:
         raise ConfigurationError(
             f"{args.file.name}: unsupported file type — fix: give a .csv, .parquet or .json file"
@@ -58,14 +45,10 @@ def _run(args: argparse.Namespace) -> int:
         body = args.file.read_bytes()
     except OSError as err:
         raise ConfigurationError(f"cannot read {args.file} ({err.strerror})") from None
-    query = urllib.parse.urlencode({"file": args.file.name})
-    request = urllib.request.Request(
-        f"{url.rstrip('/')}/submissions?{query}",
-        data=body,
-        method="POST",
-        headers={"Content-Type": content_type, "Authorization": f"Bearer {key}"},
-    )
-    answer = _send(request, url)
+    answer = call_service(
+        url, key, "/submissions", what="the submission", body=body,
+        content_type=content_type, query={"file": args.file.name},
+    )  # fmt: skip
     if args.json:
         write_json(args.json, answer)
     state = "already stored: nothing changed" if answer["duplicate"] else "stored"
@@ -76,27 +59,3 @@ def _run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _send(request: urllib.request.Request, url: str) -> dict[str, Any]:
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as err:
-        try:
-            body = json.loads(err.read())
-        except ValueError:
-            body = {"error": err.reason}
-        problems = [
-            f"  - {p.get('field') or 'file'}: {p['message']}"
-            + (f" — fix: {p['fix']}" if p.get("fix") else "")
-            for p in body.get("problems", [])
-        ]
-        raise ConfigurationError("\n".join([f"the service refused the submission ({err.code}): "
-                                            f"{body.get('error')}", *problems])) from None  # fmt: skip
-    except urllib.error.URLError as err:
-        raise ConfigurationError(
-            f"cannot reach the service at {url} ({err.reason}) — fix: start it (crossplan serve) "
-            "or give --url"
-        ) from None

@@ -246,6 +246,7 @@ def client(asgi_app: Any, served: dict[str, str]) -> Iterator[TestClient]:
 AGENCY_KEYS = {
     "grc-reporter": (Role.REPORTER, "GRC", "Border Police"),
     "mkd-reporter": (Role.REPORTER, "MKD", "Border Police"),
+    "grc-police-reporter": (Role.REPORTER, "GRC", "National Police"),
     "grc-analyst": (Role.ANALYST, "GRC", "Border Police"),
     "grc-police": (Role.ANALYST, "GRC", "National Police"),
     "mkd-analyst": (Role.ANALYST, "MKD", "Border Police"),

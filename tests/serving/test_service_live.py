@@ -6,6 +6,7 @@ Few tests, each covering a lot, because every server takes seconds to start.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -39,6 +40,7 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
     tiny_dataset: Dataset,
     tmp_path: Path,
     run_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env, keys = service_home(tmp_path / "home", champion=True)
     planner, analyst, admin = (bearer(keys[r]) for r in ("planner", "analyst", "admin"))
@@ -122,6 +124,37 @@ def test_planners_get_forecasts_plans_and_errors_over_http(
         r = http.post("/forecast", json={"horizon": 1}, headers=planner).json()
         assert r["data"]["newest_period"]["GRC"] == "2024-02-26"
         assert r["forecasts"][0]["period"] == "2024-03-04"
+        # ... and the reporter reads it back: its receipt and the row it stored
+        mine = ["--url", str(http.base_url), "--key", keys["reporter"]]
+        assert main(["submissions", "list", *mine, "--json", str(tmp_path / "s.json")]) == 0
+        sent = json.loads((tmp_path / "s.json").read_text())["submissions"][0]
+        assert (sent["file"], sent["country"], sent["new"]) == ("week.csv", "GRC", 1)
+        assert main(["submissions", "rows", str(sent["id"]), *mine,
+                     "--json", str(tmp_path / "r.json")]) == 0  # fmt: skip
+        (stored,) = json.loads((tmp_path / "r.json").read_text())["rows"]
+        assert (stored["region_id"], stored["detected"], stored["current"]) == ("r002", 3, True)
+
+        # a file with four problems: `crossplan validate`, asking the service or checking the
+        # service's database here, finds what a submission of it is refused for
+        bad = tmp_path / "bad.csv"
+        bad.write_text(
+            "region_id,period,category,reported,detected,effort,sourse\n"
+            "r002,2024-02-26,smugling_of_migrants,2,3,4.0,x\n"  # a misspelt category
+            "r010,2024-02-26,smuggling_of_migrants,2,3,4.0,x\n"  # MKD's region
+            "r003,2024-02-26,smuggling_of_migrants,-2,3,4.0,x\n"  # a negative count
+        )  # and a misspelt column, 'sourse'
+        found = []
+        for where in (["--url", str(http.base_url)], ["--database"]):
+            monkeypatch.setenv("CROSSPLAN_HOME", env["CROSSPLAN_HOME"])
+            monkeypatch.delenv("CROSSPLAN_DATABASE_URL", raising=False)
+            out = tmp_path / "problems.json"
+            argv = ["validate", "--file", str(bad), *where, "--key", keys["reporter"]]
+            assert main([*argv, "--json", str(out)]) == 2
+            found.append(json.loads(out.read_text())["problems"])
+        r = http.post("/submissions", params={"file": "bad.csv"}, content=bad.read_bytes(),
+                      headers={**bearer(keys["reporter"]), "Content-Type": "text/csv"})  # fmt: skip
+        assert r.status_code == 400 and len(r.json()["problems"]) == 4, r.text
+        assert found == [r.json()["problems"]] * 2
 
         # health needs no key; metrics are for admins, and carry our own figures
         assert http.get("/healthz").status_code == 200

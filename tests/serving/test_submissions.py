@@ -6,11 +6,24 @@ Every case goes through the service on SQLite and on PostgreSQL (``database_serv
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
+
+from crossplan.pipelines.database import Database
+from crossplan.pipelines.database.schema import (
+    Alert,
+    AlertJobRow,
+    AuditEntry,
+    CellVersion,
+    Submission,
+)
+from crossplan.serving.cli import main
 
 Service = tuple[TestClient, dict[str, str], str]
 
@@ -26,9 +39,16 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     return pd.DataFrame(rows).to_csv(index=False).encode()
 
 
-def _post(client: TestClient, token: str, body: bytes, content_type: str, **params: str) -> Any:
+def _post(
+    client: TestClient,
+    token: str,
+    body: bytes,
+    content_type: str,
+    path: str = "/submissions",
+    **params: str,
+) -> Any:
     headers = {**bearer(token), "Content-Type": content_type}
-    return client.post("/submissions", content=body, headers=headers, params=params)
+    return client.post(path, content=body, headers=headers, params=params)
 
 
 def test_new_corrected_and_unchanged_cells_are_counted_and_a_repeat_is_stored_once(
@@ -83,6 +103,9 @@ def test_new_corrected_and_unchanged_cells_are_counted_and_a_repeat_is_stored_on
         # a case variant of one of the panel's categories (it became a new category)
         (_csv([{**_ROW, "category": "Smuggling_Of_Migrants"}]), "text/csv",
          "upload.csv.2.category", "variant of the shared panel's 'smuggling_of_migrants'"),
+        # a misspelt covariate: the panel's is named
+        (_csv([{**_ROW, "cov_origin_presure": 1.0}]), "text/csv", "upload.csv.cov_origin_presure",
+         "did you mean 'cov_origin_pressure'?"),
         # another agency named as the source
         (_csv([{**_ROW, "source": "Coast Guard"}]), "text/csv", "upload.csv.2.source",
          "is not this key's agency"),
@@ -172,3 +195,102 @@ def test_rows_with_a_source_column_leave_every_answer_working(database_service: 
     planner = bearer(keys["planner"])
     assert client.post("/forecast", json={"horizon": 1}, headers=planner).status_code == 200
     assert client.post("/plan", json={"horizon": 1}, headers=planner).status_code == 200
+
+
+# One file, four problems: a misspelt column, a misspelt category, another country's region
+# (r010 is MKD's), and a negative count.
+_FOUR = [
+    {**_ROW, "category": "smugling_of_migrants", "sourse": "Border Police"},
+    {**_ROW, "region_id": "r010", "sourse": "Border Police"},
+    {**_ROW, "region_id": "r003", "reported": -1, "sourse": "Border Police"},
+]
+
+
+def _counts(url: str) -> dict[str, int]:
+    """Rows of every table a submission, its refusal or its alerts write."""
+    db = Database.connect(url)
+    try:
+        with db.read() as con:
+            return {
+                table.__tablename__: con.execute(
+                    sa.select(sa.func.count()).select_from(table)
+                ).scalar_one()
+                for table in (Submission, CellVersion, AuditEntry, Alert, AlertJobRow)
+            }
+    finally:
+        db.dispose()
+
+
+def test_a_check_finds_what_a_submission_is_refused_for_and_writes_nothing(
+    database_service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, keys, url = database_service
+    week = tmp_path / "week.csv"
+    week.write_bytes(_csv(_FOUR))
+    before = _counts(url)
+    checked = _post(client, keys["grc-reporter"], week.read_bytes(), "text/csv",
+                    file="week.csv", path="/submissions/check")  # fmt: skip
+    assert checked.status_code == 400, checked.text
+    # the command line makes the same checks against the same database
+    out = tmp_path / "problems.json"
+    argv = ["validate", "--file", str(week), "--database", "--key", keys["grc-reporter"]]
+    assert main([*argv, "--json", str(out)]) == 2
+    assert "did you mean 'source'?" in capsys.readouterr().err
+    # a clean file: what it would store, and still nothing stored
+    clean = _post(client, keys["grc-reporter"], _csv([{**_ROW, "period": "2024-04-01"}]),
+                  "text/csv", path="/submissions/check")  # fmt: skip
+    assert clean.status_code == 200, clean.text
+    assert (clean.json()["new"], clean.json()["duplicate"]) == (1, False)
+    assert _counts(url) == before  # no submission, cell, audit line or alert
+    refused = _post(client, keys["grc-reporter"], week.read_bytes(), "text/csv", file="week.csv")
+    assert refused.status_code == 400
+    problems = refused.json()["problems"]
+    assert checked.json()["problems"] == problems
+    assert json.loads(out.read_text())["problems"] == problems
+    assert [(p["row"], p["column"], p["message"]) for p in problems] == [
+        (None, "sourse", "unknown column 'sourse' — did you mean 'source'?"),
+        (4, "reported", "negative value -1.0"),
+        (3, "region_id", "region 'r010' is in MKD: a key of GRC submits GRC's regions only"),
+        (2, "category", "category 'smugling_of_migrants' is a variant of the shared panel's "
+                        "'smuggling_of_migrants'"),
+    ]  # fmt: skip
+
+
+def test_a_reporter_reads_its_own_submissions_and_no_one_elses(database_service: Service) -> None:
+    client, keys, _ = database_service
+    mine = bearer(keys["grc-reporter"])
+    first = _post(client, keys["grc-reporter"], _csv([{**_ROW, "period": "2024-03-18"}]),
+                  "text/csv", file="first.csv").json()  # fmt: skip
+    fixed = _post(client, keys["grc-reporter"],
+                  _csv([{**_ROW, "period": "2024-03-18", "detected": 9}]), "text/csv",
+                  file="fixed.csv").json()  # fmt: skip
+    listed = client.get("/submissions", headers=mine).json()["submissions"]
+    ids = [s["id"] for s in listed]
+    assert ids[:2] == [fixed["submission_id"], first["submission_id"]]  # newest first
+    assert {(s["country"], s["agency"]) for s in listed} == {("GRC", "Border Police")}
+    receipt = client.get(f"/submissions/{first['submission_id']}", headers=mine).json()
+    assert (receipt["file"], receipt["new"], receipt["fingerprint"]) == (
+        "first.csv", 1, first["fingerprint"]
+    )  # fmt: skip
+    assert receipt["reverted_by"] == [] and receipt["quarantined"] is None
+    # the rows it stored, the first one replaced since by the correction
+    (row,) = client.get(f"/submissions/{first['submission_id']}/rows", headers=mine).json()["rows"]
+    assert (row["region_id"], row["period"], row["detected"], row["current"]) == (
+        "r002", "2024-03-18", 4, False
+    )  # fmt: skip
+    rows = client.get(f"/submissions/{fixed['submission_id']}/rows", headers=mine).json()["rows"]
+    assert [(r["detected"], r["source"], r["current"]) for r in rows] == [
+        (9, "Border Police", True)
+    ]
+    # another agency of GRC, and MKD's agency of the same name, find none of it
+    for other in ("grc-police-reporter", "mkd-reporter"):
+        theirs = bearer(keys[other])
+        listed = client.get("/submissions", headers=theirs).json()["submissions"]
+        assert first["submission_id"] not in [s["id"] for s in listed]
+        for path in ("", "/rows"):
+            r = client.get(f"/submissions/{first['submission_id']}{path}", headers=theirs)
+            assert r.status_code == 404, r.text
+    # analysts and planners submit nothing, so read no receipts; the operator reads them all
+    assert client.get("/submissions", headers=bearer(keys["grc-analyst"])).status_code == 403
+    operator = client.get(f"/submissions/{first['submission_id']}", headers=bearer(keys["admin"]))
+    assert operator.json()["id"] == first["submission_id"]

@@ -27,14 +27,23 @@ def submitted(crossplan_home: Path, tiny_world_dir: Path) -> int:
 
 
 def test_list_then_revert_then_the_same_revert_is_refused(
-    submitted: int, capsys: pytest.CaptureFixture[str]
+    submitted: int, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     capsys.readouterr()
     assert main(["submissions", "list"]) == 0
     listed = capsys.readouterr().out
     assert "fix.csv" in listed and "Border Police" in listed and "regions.geojson" in listed
+    assert main(["submissions", "rows", str(submitted)]) == 0
+    assert "r002" in capsys.readouterr().out
     assert main(["submissions", "revert", str(submitted), "--reason", "a typo"]) == 0
     assert "1 cells restored, 0 withdrawn" in capsys.readouterr().err
+    # its receipt names the revert, and its row is no longer current
+    out = tmp_path / "receipt.json"
+    assert main(["submissions", "show", str(submitted), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["reverted_by"] == [submitted + 1]
+    assert main(["submissions", "rows", str(submitted), "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert (row["region_id"], row["current"]) == ("r002", False)
     # its cell holds the revert's value now: reverting it again is refused, naming the revert
     assert main(["submissions", "revert", str(submitted), "--reason", "again"]) == 2
     err = capsys.readouterr().err
@@ -55,6 +64,29 @@ def test_bad_requests_exit_2_saying_how_to_fix_them(
     submitted: int, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert main([a.replace("{id}", str(submitted)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "fix:" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["submissions", "show", "99"], "no submission 99"),  # no such id
+        (["submissions", "rows"], "rows needs the submission's ID"),
+        (["submissions", "revert", "1", "--reason", "x", "--url", "http://x"],
+         "a revert is the operator's"),  # reporters do not revert
+        (["validate", "--file", "{file}"], "add --database"),  # checked against what?
+        (["validate", "--database"], "give --file"),  # a data directory takes no database
+        (["validate", "--file", "{file}", "--database", "--key", "cpk_x"],
+         "not one of this database's"),  # an unknown key
+    ],
+)  # fmt: skip
+def test_a_submission_command_without_what_it_needs_exits_2(
+    crossplan_home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    week = crossplan_home / "w.csv"
+    week.write_text("region_id,period,count\nr002,2024-01-01,1\n")
+    assert main([a.replace("{file}", str(week)) for a in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "fix:" in err
 
