@@ -75,25 +75,6 @@ class Submitter:
 
 
 @dataclass(frozen=True)
-class SubmissionResult:
-    """What a submission did: counts of cells new, corrected and unchanged."""
-
-    submission_id: int
-    received_at: str
-    fingerprint: str
-    file: str
-    rows: int
-    new: int
-    corrected: int
-    unchanged: int
-    duplicate: bool
-    periods: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
 class SubmissionCheck:
     """What a submission would do, checked and not stored (a dry run)."""
 
@@ -107,6 +88,20 @@ class SubmissionCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class SubmissionResult(SubmissionCheck):
+    """What a submission did: counts of cells new, corrected and unchanged, and where it was
+    stored (a duplicate names the earlier submission that holds the same content)."""
+
+    submission_id: int = 0
+    received_at: str = ""
+    fingerprint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        where = ("submission_id", "received_at", "fingerprint")
+        return {**{k: getattr(self, k) for k in where}, **super().to_dict()}
 
 
 @dataclass(frozen=True)
@@ -163,16 +158,17 @@ def store_cells(
     times, earlier = _occurrences(con, base)
     if earlier is not None and counts[0] + counts[1] == 0:
         return SubmissionResult(
-            earlier, _received(con, earlier), base, file, len(table), 0, 0, counts[2], True,
-            periods,
+            file, len(table), 0, 0, counts[2], True, periods,
+            submission_id=earlier, received_at=_received(con, earlier), fingerprint=base,
         )  # fmt: skip
     submission_id, received = _record(
         con, base, times, kind, submitter, file, len(table), counts, now
     )
     insert_versions(con, cells.records[cells.new | cells.changed], submission_id)
     return SubmissionResult(
-        submission_id, str(iso(received)), base, file, len(table), *counts, False, periods
-    )
+        file, len(table), *counts, False, periods,
+        submission_id=submission_id, received_at=str(iso(received)), fingerprint=base,
+    )  # fmt: skip
 
 
 def store_document(
@@ -188,11 +184,17 @@ def store_document(
     current = _document(con, kind, datetime.max)
     if current is not None and current.content == content:
         at = _received(con, current.submission_id)
-        return SubmissionResult(current.submission_id, at, base, name, 0, 0, 0, 0, True, [])
+        return SubmissionResult(
+            name, 0, 0, 0, 0, True, [],
+            submission_id=current.submission_id, received_at=at, fingerprint=base,
+        )  # fmt: skip
     times, _ = _occurrences(con, base)
     submission_id, received = _record(con, base, times, kind, submitter, name, 0, (0, 0, 0), now)
     con.execute(sa.insert(Document).values(submission_id=submission_id, name=name, content=content))
-    return SubmissionResult(submission_id, str(iso(received)), base, name, 0, 0, 0, 0, False, [])
+    return SubmissionResult(
+        name, 0, 0, 0, 0, False, [],
+        submission_id=submission_id, received_at=str(iso(received)), fingerprint=base,
+    )  # fmt: skip
 
 
 def _record(
