@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         columns += ["baseline s", "baseline MiB", "time ratio", "memory ratio"]
     load = "with a CPU-bound process beside" if args.load else "nothing else started"
-    print_table(
-        f"crossplan train --origins 4, {WEEKS} weeks, one run each ({load})", columns, rows
-    )
+    print_table(f"crossplan train --origins 4, {WEEKS} weeks, one run each ({load})", columns, rows)
 
 
 if __name__ == "__main__":
