@@ -17,7 +17,13 @@ from crossplan.pipelines.database import (
 )
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import console, output_path, positive_int, write_json
+from crossplan.serving.commands._output import (
+    console,
+    counted,
+    output_path,
+    positive_int,
+    write_json,
+)
 
 __all__ = ["register"]
 
@@ -65,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         write_json(args.json, done.to_dict())
     print(
         f"reverted submission {done.reverted} with submission {done.submission_id}: "
-        f"{done.restored} cells restored, {done.withdrawn} withdrawn",
+        f"{counted(done.restored, 'cell')} restored, {done.withdrawn:,} withdrawn",
         file=sys.stderr,
     )
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import output_path, write_json
+from crossplan.serving.commands._output import cell_counts, counted, output_path, write_json
 from crossplan.serving.settings import SERVICE_URL, Settings
 
 __all__ = ["register"]
@@ -70,9 +70,9 @@ def _run(args: argparse.Namespace) -> int:
         write_json(args.json, answer)
     state = "already stored: nothing changed" if answer["duplicate"] else "stored"
     print(
-        f"{args.file.name}: {state} (submission {answer['submission_id']}; {answer['new']} new, "
-        f"{answer['corrected']} corrected, {answer['unchanged']} unchanged cells; "
-        f"{answer['alerts']} alerts)",
+        f"{args.file.name}: {state} (submission {answer['submission_id']}; "
+        f"{cell_counts(answer['new'], answer['corrected'], answer['unchanged'])}; "
+        f"{counted(answer['alerts'], 'alert')})",
         file=sys.stderr,
     )
     return 0

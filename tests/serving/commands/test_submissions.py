@@ -34,7 +34,7 @@ def test_list_then_revert_then_the_same_revert_is_refused(
     listed = capsys.readouterr().out
     assert "fix.csv" in listed and "Border Police" in listed and "regions.geojson" in listed
     assert main(["submissions", "revert", str(submitted), "--reason", "a typo"]) == 0
-    assert "1 cells restored, 0 withdrawn" in capsys.readouterr().err
+    assert "1 cell restored, 0 withdrawn" in capsys.readouterr().err
     # its cell holds the revert's value now: reverting it again is refused, naming the revert
     assert main(["submissions", "revert", str(submitted), "--reason", "again"]) == 2
     err = capsys.readouterr().err
