@@ -15,12 +15,12 @@ from crossplan.serving.deps import Reporter, Service, ServiceDep
 from crossplan.serving.schemas import ErrorBody, SubmissionResponse
 from crossplan.serving.sharing import Audience
 from crossplan.serving.snapshot import Snapshot
-from crossplan.serving.upload_reader import read_submission
+from crossplan.serving.upload_reader import read_submission, request_body
 
 __all__ = ["router"]
 
 
-router = APIRouter()
+router = APIRouter(tags=["submissions"])
 
 
 @router.post(
@@ -30,21 +30,8 @@ router = APIRouter()
         **ERRORS,
         400: {"model": ErrorBody, "description": "Every problem, with its row and column"},
     },
-    summary="Submit incident rows of your country: CSV, Parquet or JSON rows (role: reporter)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/vnd.apache.parquet": {
-                    "schema": {"type": "string", "format": "binary"}
-                },
-                "application/json": {
-                    "schema": {"type": "object", "properties": {"rows": {"type": "array"}}}
-                },
-            },
-        }
-    },
+    summary="Submit incident rows of your country: CSV, Parquet or JSON rows",
+    openapi_extra={"requestBody": request_body()},
 )
 async def submit(
     request: Request,
