@@ -134,6 +134,8 @@ def candidates_table(scores: dict[str, dict[str, Any]], chosen: str) -> Table:
         title="Candidates on the same backtest window (observed counts)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,  # ten columns in 120 characters
     )
     columns = ("candidate", "poisson\ndeviance", "vs chosen", "its 90%\ninterval",
                "count-aware\ncoverage80", "coverage80", "below\nq10", "above\nq90",
