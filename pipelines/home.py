@@ -23,6 +23,7 @@ __all__ = [
     "HOME_VARIABLE",
     "check_home",
     "crossplan_home",
+    "database_in_home",
     "database_url",
     "default_tracking_uri",
     "describe_home",
@@ -85,6 +86,11 @@ def default_tracking_uri() -> str:
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """``uri`` if given, else ``MLFLOW_TRACKING_URI``, else :func:`default_tracking_uri`."""
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def database_in_home() -> bool:
+    """Whether the shared database is the home's SQLite file (no ``CROSSPLAN_DATABASE_URL``)."""
+    return not os.environ.get(DATABASE_VARIABLE)
 
 
 def database_url() -> str:

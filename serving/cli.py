@@ -7,12 +7,11 @@ Exit status: 0 on success, 2 on a problem the user can fix (bad input, bad optio
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from crossplan.pipelines.errors import CrossplanError
-from crossplan.pipelines.home import DATABASE_VARIABLE, describe_home, init_home
+from crossplan.pipelines.home import database_in_home, describe_home, init_home
 from crossplan.serving.commands import COMMANDS, HOME_COMMANDS, registrar
 
 __all__ = ["build_parser", "main"]
@@ -69,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Which home, before anything is read from it: a command run from the wrong
             # folder says so at once. A new home only when asked (import starts one for the
             # database it fills, when that is the home's).
-            if args.init or (args.command == "import" and not os.environ.get(DATABASE_VARIABLE)):
+            if args.init or (args.command == "import" and database_in_home()):
                 init_home()
             if not getattr(args, "quiet", False):
                 print(f"crossplan {args.command}: home {describe_home()}", file=sys.stderr)
