@@ -76,3 +76,15 @@ def test_import_starts_a_home_by_design(
     assert "resources.json: stored (submission 2)\n" in err  # no cells to count
     assert "incidents.parquet: stored (submission 3; " in err
     assert " new)" in err and " 0 " not in err
+
+
+def test_import_into_a_database_by_url_starts_no_home(
+    elsewhere: Path,
+    tiny_world_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'crossplan.db'}"
+    monkeypatch.setenv("CROSSPLAN_DATABASE_URL", url)
+    assert main(["import", "--data", str(tiny_world_dir)]) == 0
+    assert list(elsewhere.iterdir()) == []  # the database is not the home's
