@@ -174,7 +174,17 @@ ForecastRows = Annotated[
 class PlanRequest(BaseModel):
     """What to plan with (the body of ``POST /plan``; ``crossplan plan`` builds the same)."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        # What the API manual offers to send (each is sent by the tests, and planned).
+        json_schema_extra={
+            "examples": [
+                {"horizon": 2},
+                {"horizon": 2, "solver": "cbc", "risk_quantile": 0.9, "time_limit_s": 20},
+            ]
+        },
+    )
 
     horizon: Horizon = Field(
         default=DEFAULT_HORIZON,

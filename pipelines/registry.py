@@ -71,6 +71,18 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def next_step(self, version: str) -> str:
+        """What to do about registered ``version`` after this decision, in words."""
+        if self.promote:
+            return f"version {version} is the champion; a running service follows it by itself"
+        anyway = f"crossplan promote --version {version} --reason TEXT"
+        if self.champion_version is None:
+            return f"no champion yet: to serve version {version} as it is, {anyway}"
+        return (
+            f"keep the champion (version {self.champion_version}); version {version} stays "
+            f"challenger. To replace the champion anyway: {anyway}"
+        )
+
 
 def gate(
     challenger: dict[str, float],
@@ -116,7 +128,8 @@ def gate(
         if selection.compromise:
             return _compromise(decide, selection, name, (dev, cov), champion, best, window)
         if not selection.scores[name].get("eligible", True):
-            return decide(False, f"{name} is not eligible on this window")
+            why = selection.scores[name].get("not_eligible") or "reason not recorded"
+            return decide(False, f"{name} is not eligible on this window: {why}")
 
     if not window.contains(cov):
         return decide(False, f"count-aware 80% coverage {cov:.3f} is outside {window}")
@@ -128,9 +141,14 @@ def gate(
             f"deviance {dev:.4f} beats the champion's {best:.4f} on the same backtest window; "
             f"count-aware coverage {cov:.3f} is within {window}",
         )
-    return decide(
-        False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
-    )
+    return decide(False, _not_better(dev, best))
+
+
+def _not_better(dev: float, best: float) -> str:
+    """Why a challenger no better than the champion leaves it be: a tie is said as one."""
+    if f"{dev:.4f}" == f"{best:.4f}":
+        return f"deviance {dev:.4f} ties the champion's on the same window: the champion stays"
+    return f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
 
 
 def _compromise(
@@ -177,9 +195,7 @@ def _compromise(
             True, f"a compromise, over a champion whose coverage {champion_cov:.3f} is off "
             f"too: deviance {dev:.4f} beats its {best:.4f} on the same window",
         )  # fmt: skip
-    return decide(
-        False, f"deviance {dev:.4f} does not beat the champion's {best:.4f} on the same window"
-    )
+    return decide(False, _not_better(dev, best))
 
 
 def champion_version(client: MlflowClient, name: str = MODEL_NAME) -> ModelVersion | None:

@@ -273,14 +273,14 @@ def select(
     scores: dict[str, dict[str, Any]] = {}
     for name, m in metrics.items():
         value, cov = float(m[gate_metric]), float(m.get(COVERAGE_METRIC, m["coverage80"]))
-        ok = window.contains(cov) and name not in counts_only and bool(np.isfinite(value))
         scores[name] = {
             gate_metric: value,
             **{k: float(m.get(k, np.nan)) for k in INTERVAL_METRICS},
         }
-        scores[name]["eligible"] = ok
+        why_not = _why_not_eligible(name in counts_only, gate_metric, value, cov, window)
+        scores[name] |= {"eligible": not why_not, **({"not_eligible": why_not} if why_not else {})}
         if name in counts_only:
-            scores[name]["note"] = "forecasts observed counts, not activity"
+            scores[name]["note"] = _COUNTS_ONLY
     names = list(metrics)
     noise = paired_bootstrap(
         result.predictions, names, block=result.horizon, replicates=replicates, seed=seed
@@ -304,6 +304,23 @@ def select(
     else:
         reason += f"; eligible: count-aware coverage within {window}"
     return _selection(chosen, reason, scores, noise, gate_metric, window, compromise)
+
+
+_COUNTS_ONLY = "forecasts observed counts, not activity"
+
+
+def _why_not_eligible(
+    counts_only: bool, gate_metric: str, value: float, coverage: float, window: CoverageWindow
+) -> str:
+    """Why a candidate may not be chosen (the measure, its value, the window); empty if it may."""
+    reasons = [_COUNTS_ONLY] if counts_only else []
+    if not window.contains(coverage):
+        reasons.append(
+            f"count-aware 80% coverage ({COVERAGE_METRIC}) {coverage:.3f} is outside {window}"
+        )
+    if not np.isfinite(value):
+        reasons.append(f"{gate_metric} is {value}")
+    return "; ".join(reasons)
 
 
 def _fallback(

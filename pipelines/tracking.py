@@ -20,7 +20,12 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from crossplan.pipelines.errors import ConfigurationError
-from crossplan.pipelines.home import crossplan_home, default_tracking_uri, resolve_tracking_uri
+from crossplan.pipelines.home import (
+    check_home,
+    crossplan_home,
+    default_tracking_uri,
+    resolve_tracking_uri,
+)
 
 __all__ = [
     "EXPERIMENT",
@@ -54,6 +59,8 @@ def _check(uri: str) -> None:
     elif parsed.scheme in ("sqlite", "file", ""):
         path = Path(parsed.path if parsed.scheme else uri)
         target = path.parent if parsed.scheme == "sqlite" else path
+        if not path.exists():
+            check_home(path)
         try:
             target.mkdir(parents=True, exist_ok=True)
         except OSError as err:

@@ -71,6 +71,7 @@ __all__ = [
     "add_key",
     "hash_token",
     "revoke_key",
+    "roles_with",
 ]
 
 _TOKEN_PREFIX = "cpk_"
@@ -114,6 +115,12 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.PLANNER: frozenset({Permission.READ, Permission.PLAN}),
     Role.ADMIN: frozenset({Permission.SUBMIT, Permission.READ, Permission.PLAN, Permission.ADMIN}),
 }
+
+
+def roles_with(permission: Permission | None) -> list[Role]:
+    """The roles whose keys may ``permission`` (``None``: any valid key), in :class:`Role`'s
+    order."""
+    return [r for r in Role if permission is None or permission in _GRANTS[r]]
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.applications import Starlette
 
 from crossplan.pipelines.database import AlertRecord, Database, PlanStore
-from crossplan.serving.auth import KeyStore, Permission, Principal
+from crossplan.serving.auth import KeyStore, Permission, Principal, Role, roles_with
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.plan_process import PlanGate
 from crossplan.serving.schemas import ReloadResponse
@@ -49,6 +50,7 @@ __all__ = [
     "get_service",
     "get_snapshot",
     "require",
+    "roles_of",
     "service_of",
 ]
 
@@ -101,24 +103,44 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 _bearer = HTTPBearer(auto_error=False, description="An API key from `crossplan keys add`")
 
 
-def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
-    """A dependency giving the caller, or 403 when their role may not ``permission``."""
+class _Require:
+    """A dependency giving the caller, or 403 when their role may not :attr:`permission`
+    (``None``: any valid key). What the API's document says of an endpoint's roles is read
+    from it (:func:`roles_of`)."""
 
-    async def check(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
+    def __init__(self, permission: Permission | None) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
         principal: Principal = request.user  # set by the authentication middleware
-        if permission.value not in request.auth.scopes:
+        permission = self.permission
+        if permission is not None and permission.value not in request.auth.scopes:
             metrics().auth_failures.labels(status="403").inc()
             raise HTTPException(
                 403, f"the key of '{principal.name}' ({principal.role}) may not {permission.value}"
             )
         return principal
 
-    return check
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A dependency giving the caller, or 403 when their role may not ``permission``."""
+    return _Require(permission)
 
 
-async def _anyone(request: Request, _: Annotated[Any, Depends(_bearer)]) -> Principal:
-    principal: Principal = request.user
-    return principal
+_anyone = _Require(None)
+
+
+def roles_of(route: APIRoute) -> list[Role] | None:
+    """The roles whose keys may call ``route``: those every permission dependency it (or a
+    dependency of it) names lets through; ``None`` for a route behind no key."""
+    pending, allowed = [route.dependant], None
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, _Require):
+            roles = roles_with(dependant.call.permission)
+            allowed = roles if allowed is None else [r for r in allowed if r in roles]
+        pending.extend(dependant.dependencies)
+    return allowed
 
 
 Anyone = Annotated[Principal, Depends(_anyone)]

@@ -87,6 +87,12 @@ class _Body(BaseModel):
 class ForecastRequest(_Body):
     """What to forecast."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"horizon": 4}, {"categories": ["smuggling_of_migrants"], "horizon": 2}]
+        }
+    )
+
     regions: list[RegionId] | None = Field(
         default=None,
         max_length=MAX_REGIONS,

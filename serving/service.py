@@ -51,7 +51,7 @@ from crossplan.serving.middleware import (
     JSONRoutingErrorsMiddleware,
     TimeoutMiddleware,
 )
-from crossplan.serving.openapi import openapi_app
+from crossplan.serving.openapi import openapi_app, operation_roles
 from crossplan.serving.outbox import OutboxWorker
 from crossplan.serving.page import page_app
 from crossplan.serving.plan_process import PlanGate
@@ -108,7 +108,10 @@ _bentoml_traffic.TimeoutMiddleware = TimeoutMiddleware  # type: ignore[misc,assi
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(_PAGE, path="/", name="page")
 @bentoml.asgi_app(
-    openapi_app(lambda: cast(Any, CrossplanService).openapi_spec.asdict()),
+    openapi_app(
+        lambda: cast(Any, CrossplanService).openapi_spec.asdict(),
+        lambda: operation_roles(route for router in ROUTERS for route in router.routes),
+    ),
     path="/",
     name="openapi",
 )

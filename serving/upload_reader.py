@@ -7,6 +7,7 @@ panel's, done by :func:`pipelines.database.submit_incidents` (storing) and
 :func:`pipelines.database.check_submission` (a dry run: :func:`check_upload`, which
 ``POST /submissions/check`` and ``crossplan validate --file`` both call); this module reads
 the bytes.
+:func:`request_body` is what the API's document says of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from crossplan.pipelines.contract.incidents import load_rows
 from crossplan.pipelines.database import Database, Submitter, check_submission
@@ -25,7 +27,7 @@ from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.serving.submission_schemas import SubmissionCheckResponse
 from crossplan.serving.upload_types import CONTENT_TYPES
 
-__all__ = ["check_upload", "read_submission"]
+__all__ = ["IncidentRow", "check_upload", "read_submission", "request_body"]
 
 MAX_JSON_ROWS = 200_000
 
@@ -51,6 +53,69 @@ def check_upload(
     checked = check_submission(db, raw, file=name, row_of=row_of, submitter=submitter)
     flags = covariate_flags(raw, row_of, seen)
     return SubmissionCheckResponse(**checked.to_dict(), warnings=flags)
+
+
+class IncidentRow(BaseModel):
+    """One row of the incidents panel (the data contract, docs/design.md), as JSON. The
+    contract's checks apply: every problem is answered with its row and column."""
+
+    model_config = ConfigDict(
+        extra="allow",  # cov_* covariates, the panel's own
+        json_schema_extra={
+            "patternProperties": {"^cov_": {"type": ["number", "null"]}},
+            "additionalProperties": False,
+        },
+    )
+
+    region_id: str = Field(description="A region of the key's country")
+    period: str = Field(
+        description="Start date of the period (YYYY-MM-DD), of the panel's frequency, not in "
+        "the future"
+    )
+    category: str = Field(default="all", description="Incident category")
+    reported: int | None = Field(
+        default=None, ge=0, description="Incidents that came to light without patrols"
+    )
+    detected: int | None = Field(default=None, ge=0, description="Found by patrols or operations")
+    effort: float | None = Field(default=None, ge=0, description="Patrol effort, in unit-shifts")
+    count: int | None = Field(
+        default=None, ge=0, description="A panel with totals only: instead of reported, detected"
+    )
+    source: str | None = Field(default=None, description="The reporting agency")
+
+
+# A correction of one cell of the simulated worlds (r003 is GRC's in the tests' and the
+# demo's); sent, it changes the shared panel like any submission.
+_ROW = {"region_id": "r003", "period": "2024-02-19", "category": "smuggling_of_migrants",
+        "reported": 2, "detected": 3, "effort": 4.5, "cov_origin_pressure": 0.1}  # fmt: skip
+
+
+def request_body() -> dict[str, object]:
+    """The OpenAPI request body of ``POST /submissions``: each content type, its schema and
+    an example."""
+    csv = ",".join(_ROW) + "\n" + ",".join(str(v) for v in _ROW.values()) + "\n"
+    rows = {
+        "type": "object",
+        "required": ["rows"],
+        "additionalProperties": False,
+        "properties": {
+            "rows": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_JSON_ROWS,
+                "items": IncidentRow.model_json_schema(),
+            }
+        },
+    }
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": rows, "example": {"rows": [_ROW]}},
+            "text/csv": {"schema": {"type": "string"}, "example": csv},
+            "application/vnd.apache.parquet": binary,
+        },
+    }
 
 
 def read_submission(
@@ -95,6 +160,12 @@ def _json_rows(body: bytes) -> pd.DataFrame:
             [Problem("request", f"not valid JSON ({err})", 'send {"rows": [{...}, ...]}')]
         ) from None
     rows = doc.get("rows") if isinstance(doc, dict) else None
+    others = sorted(doc)[:20] if isinstance(doc, dict) else []
+    if others != ["rows"] and others:  # as documented: the rows and nothing else
+        raise DataValidationError(
+            [Problem("request", f"unknown field {str(k)[:100]!r}", 'send {"rows": [...]} only',
+                     None, str(k)[:100]) for k in others if k != "rows"]
+        )  # fmt: skip
     if not isinstance(rows, list) or not rows:
         raise DataValidationError(
             [Problem("request", "no 'rows' list", 'send {"rows": [{...}, ...]}', None, "rows")]

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from crossplan.pipelines.errors import ConfigurationError
-from crossplan.pipelines.home import DATABASE_VARIABLE, database_url
+from crossplan.pipelines.home import DATABASE_VARIABLE, check_home, database_url
 
 __all__ = ["DATABASE_VARIABLE", "Database", "DatabaseUnavailableError", "database_url"]
 
@@ -163,7 +163,10 @@ def _connect_args(dialect: str) -> dict[str, Any]:
 
 
 def _create_private(path: Path) -> None:
-    """Create the database file readable and writable by its owner only."""
+    """Create the database file readable and writable by its owner only (never a new
+    ``$CROSSPLAN_HOME`` on the way: :func:`~pipelines.home.check_home`)."""
+    if not path.exists():
+        check_home(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -15,7 +15,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["COMMANDS", "registrar"]
+__all__ = ["COMMANDS", "HOME_COMMANDS", "registrar"]
 
 COMMANDS = {
     "simulate": "simulate a cross-border world with known truth",
@@ -36,6 +36,12 @@ COMMANDS = {
     "audit": "print the audit trail of the shared database",
 }
 
+# Commands that may keep state under $CROSSPLAN_HOME (the SQLite database, the MLflow store):
+# they say which home they use, and take --init to start a new one (import starts one anyway).
+HOME_COMMANDS = frozenset(
+    {"import", "export", "train", "promote", "plan", "plans", "evaluate", "serve", "keys",
+     "submissions", "operations", "audit"}
+)  # fmt: skip
 
 # A command whose module is not its name: its module and register function. (``import`` is
 # a Python keyword; ``export`` shares the module of the data commands.)

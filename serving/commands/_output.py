@@ -10,16 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from crossplan.pipelines.errors import ConfigurationError
 
 __all__ = [
     "at_least_one",
+    "cell_counts",
     "console",
+    "counted",
+    "not_eligible_lines",
     "output_path",
     "positive_int",
     "print_summary",
+    "print_table",
     "write_json",
     "write_text",
 ]
@@ -29,6 +34,45 @@ if not console.is_terminal:
     # Rich assumes 80 columns for a file or a pipe and would cut the tables' column names;
     # nobody reads those at a fixed width.
     console.width = max(console.width, 200)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in words that agree: "no alerts", "1 alert", "3 alerts"."""
+    many = plural or f"{noun}s"
+    if n == 0:
+        return f"no {many}"
+    return f"1 {noun}" if n == 1 else f"{n:,} {many}"
+
+
+def cell_counts(new: int, corrected: int, unchanged: int) -> str:
+    """What a submission did to the panel's cells: "3 cells: 2 new, 1 unchanged"."""
+    parts = [f"{n:,} {what}" for n, what in
+             ((new, "new"), (corrected, "corrected"), (unchanged, "unchanged")) if n]  # fmt: skip
+    total = counted(new + corrected + unchanged, "cell")
+    return f"{total}: {', '.join(parts)}" if parts else total
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print ``table`` whole: wider than the console, it keeps its natural width (the
+    terminal wraps its lines) rather than cut its figures to fit."""
+    out = out or console
+    natural = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    width = out.width  # (print's own width= may only narrow the console)
+    out.width = max(width, natural)
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = width
+
+
+def not_eligible_lines(scores: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per candidate that may not be chosen, saying why (the measure, its value,
+    the window); a run recorded before the reasons were says so."""
+    return [
+        f"{name} is not eligible: {s.get('not_eligible') or 'reason not recorded'}"
+        for name, s in scores.items()
+        if not s.get("eligible", True)
+    ]
 
 
 def print_summary(title: str, summary: dict[str, Any]) -> None:

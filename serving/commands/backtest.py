@@ -14,7 +14,14 @@ from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import BLEND, Selection, judge
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import at_least_one, console, output_path, write_json
+from crossplan.serving.commands._output import (
+    at_least_one,
+    console,
+    not_eligible_lines,
+    output_path,
+    print_table,
+    write_json,
+)
 from crossplan.serving.commands._progress import progress_bar
 
 __all__ = ["register"]
@@ -141,8 +148,10 @@ def _print_verdict(selection: Selection) -> None:
         table.add_row(
             f"{name} (winner)" if name == chosen else name, f"{s['poisson_deviance']:.4f}",
             f"{s['vs_chosen']['difference']:+.4f} ({lo:+.3f}..{hi:+.3f})",
-            f"{s['pit_coverage80']:.3f}", "yes" if s["eligible"] else "no",
+            f"{s['pit_coverage80']:.3f}", "yes" if s["eligible"] else "no (below)",
             ", ".join(s["beaten_by"]),
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
+    for line in not_eligible_lines(selection.scores):
+        console.print(line)
     console.print(selection.reason)

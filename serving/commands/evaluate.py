@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from rich.progress import Progress
 from rich.table import Table
@@ -114,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("; ".join(problems))
     for seed in config.seeds:  # refuse bad world options before hours of work
         WorldConfig(seed, config.countries, config.regions, config.periods).check()
+    if not args.no_mlflow:  # and a store the run could not be logged to
+        from crossplan.pipelines.home import check_home, resolve_tracking_uri
+
+        uri = resolve_tracking_uri()
+        if uri.startswith("sqlite:///"):
+            check_home(Path(uri.removeprefix("sqlite:///")))
 
     started = time.perf_counter()
     with Progress(console=console, transient=True, disable=args.quiet) as progress:

@@ -19,7 +19,7 @@ from pathlib import Path
 from crossplan.pipelines.database import Database, Submitter, import_directory
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
-from crossplan.serving.commands._output import output_path, write_json
+from crossplan.serving.commands._output import cell_counts, output_path, write_json
 
 __all__ = ["register"]
 
@@ -97,11 +97,9 @@ def _run(args: argparse.Namespace) -> int:
     results = import_directory(db, args.data, who, agencies=per_country)
     for r in results:
         state = "already stored" if r.duplicate else "stored"
-        print(
-            f"{r.file}: {state} (submission {r.submission_id}; {r.new} new, {r.corrected} "
-            f"corrected, {r.unchanged} unchanged cells)",
-            file=sys.stderr,
-        )
+        cells = r.new + r.corrected + r.unchanged  # none: a resources file
+        counts = f"; {cell_counts(r.new, r.corrected, r.unchanged)}" if cells else ""
+        print(f"{r.file}: {state} (submission {r.submission_id}{counts})", file=sys.stderr)
     if args.json:
         write_json(
             args.json, {"database": db.describe(), "submissions": [r.to_dict() for r in results]}

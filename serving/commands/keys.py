@@ -51,6 +51,12 @@ def _run(args: argparse.Namespace) -> int:
     keys = KeyStore(Database.connect())
     actor = f"cli:{getpass.getuser()}"
     if args.action == "list":
+        if not keys.read().keys:
+            print(
+                f"no keys in {keys.db.describe()} yet — add one: crossplan keys add NAME --role "
+                "ROLE",
+                file=sys.stderr,
+            )
         for key in keys.read().keys:
             print(
                 f"{key.name}\t{key.role}\t{key.country or '-'}\t{key.agency or '-'}\t"

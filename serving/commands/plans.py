@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._output import (
     console,
+    counted,
     output_path,
     positive_int,
     write_json,
@@ -97,7 +98,10 @@ def _tasking(args: argparse.Namespace) -> int:
         )
     units = len({r.unit_id for r in rows})
     written = " and ".join(str(p) for p in (args.csv, args.html) if p is not None)
-    print(f"plan {record.plan_id}: {len(rows)} taskings of {units} units written to {written}")
+    print(
+        f"plan {record.plan_id}: {counted(len(rows), 'tasking')} of {counted(units, 'unit')} "
+        f"written to {written}"
+    )
     return 0
 
 

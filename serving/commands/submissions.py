@@ -24,6 +24,7 @@ from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._http import call_service, service_key
 from crossplan.serving.commands._output import (
     console,
+    counted,
     output_path,
     positive_int,
     print_summary,
@@ -93,8 +94,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(
             f"reverted submission {answer['reverted']} with submission "
-            f"{answer['submission_id']}: {answer['restored']} cells restored, "
-            f"{answer['withdrawn']} withdrawn",
+            f"{answer['submission_id']}: {counted(answer['restored'], 'cell')} restored, "
+            f"{answer['withdrawn']:,} withdrawn",
             file=sys.stderr,
         )
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._http import call_service, service_key
-from crossplan.serving.commands._output import output_path, write_json
+from crossplan.serving.commands._output import cell_counts, counted, output_path, write_json
 from crossplan.serving.settings import SERVICE_URL
 from crossplan.serving.upload_types import content_type_of
 
@@ -53,9 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         write_json(args.json, answer)
     state = "already stored: nothing changed" if answer["duplicate"] else "stored"
     print(
-        f"{args.file.name}: {state} (submission {answer['submission_id']}; {answer['new']} new, "
-        f"{answer['corrected']} corrected, {answer['unchanged']} unchanged cells; "
-        f"{answer['alerts']} alerts)",
+        f"{args.file.name}: {state} (submission {answer['submission_id']}; "
+        f"{cell_counts(answer['new'], answer['corrected'], answer['unchanged'])}; "
+        f"{counted(answer['alerts'], 'alert')})",
         file=sys.stderr,
     )
     return 0

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON
@@ -18,8 +19,10 @@ from crossplan.serving.commands._audit import audit
 from crossplan.serving.commands._output import (
     at_least_one,
     console,
+    not_eligible_lines,
     output_path,
     print_summary,
+    print_table,
     write_json,
 )
 from crossplan.serving.commands._progress import progress_bar
@@ -129,27 +132,35 @@ def run(args: argparse.Namespace) -> int:
                 "ran_on": runner.where,
             },
         )
-        _print_candidates(result.selection.scores, chosen)
+        print_table(candidates_table(result.selection.scores, chosen))
+        for line in not_eligible_lines(result.selection.scores):
+            console.print(line)
+        console.print(f"Next: {result.decision.next_step(str(result.version))}")
         console.print("Full metrics: MLflow experiment 'crossplan' (mlflow ui) or --json.")
     return 0
 
 
-def _print_candidates(scores: dict[str, dict[str, Any]], chosen: str) -> None:
+def candidates_table(scores: dict[str, dict[str, Any]], chosen: str) -> Table:
+    """Every candidate's score on the backtest window, and its difference to ``chosen``."""
     table = Table(
-        title="Candidates on the same backtest window (observed counts)", title_justify="left"
+        title="Candidates on the same backtest window (observed counts)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,  # ten columns in 120 characters
     )
-    columns = ("candidate", "poisson_deviance", "vs chosen (90%)", "count-aware cov80",
-               "coverage80", "below_q10", "above_q90", "interval_score80", "eligible")  # fmt: skip
+    columns = ("candidate", "poisson\ndeviance", "vs chosen", "its 90%\ninterval",
+               "count-aware\ncoverage80", "coverage80", "below\nq10", "above\nq90",
+               "interval\nscore80", "eligible")  # fmt: skip
     for col in columns:
-        table.add_column(col, justify="left" if col == "candidate" else "right")
+        table.add_column(col, justify="left" if col == "candidate" else "right", no_wrap=True)
     for name, s in sorted(scores.items(), key=lambda kv: kv[1]["poisson_deviance"]):
         label = f"{name} (chosen)" if name == chosen else name
         lo, hi = s["vs_chosen"]["interval90"]
         table.add_row(
-            label, f"{s['poisson_deviance']:.4f}",
-            f"{s['vs_chosen']['difference']:+.4f} ({lo:+.3f}..{hi:+.3f})",
-            f"{s.get('pit_coverage80', s['coverage80']):.3f}",
+            label, f"{s['poisson_deviance']:.4f}", f"{s['vs_chosen']['difference']:+.4f}",
+            f"{lo:+.3f}..{hi:+.3f}", f"{s.get('pit_coverage80', s['coverage80']):.3f}",
             f"{s['coverage80']:.3f}", f"{s['below_q10']:.3f}", f"{s['above_q90']:.3f}",
-            f"{s['interval_score80']:.3f}", "yes" if s["eligible"] else "no",
+            f"{s['interval_score80']:.3f}", "yes" if s["eligible"] else "no (below)",
         )  # fmt: skip
-    console.print(table)
+    return table

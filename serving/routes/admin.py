@@ -15,7 +15,7 @@ from crossplan.serving.telemetry import metrics_text
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["admin"])
 
 
 @router.post(
@@ -26,7 +26,7 @@ router = APIRouter()
         400: {"model": ErrorBody, "description": "The data directory is invalid"},
         503: {"model": ErrorBody, "description": "MLflow cannot give the champion now"},
     },
-    summary="Load the current champion and panel without a restart (role: admin)",
+    summary="Load the current champion and panel without a restart",
 )
 def reload(who: Admin, svc: ServiceDep) -> ReloadResponse:
     return svc.reload(who)
@@ -37,8 +37,8 @@ def reload(who: Admin, svc: ServiceDep) -> ReloadResponse:
     response_model=AuditList,
     responses=ERRORS,
     summary="Submissions, reverts, imports, exports, plans, webhooks, reloads, promotions, "
-    "key changes, refused keys and submissions: the audit trail, newest first (role: admin; "
-    "an admin of a country reads that country's events)",
+    "key changes, refused keys and submissions: the audit trail, newest first (an admin "
+    "of a country reads that country's events)",
 )
 def audit(
     who: Admin,
@@ -61,7 +61,7 @@ def audit(
         },
         404: {"model": ErrorBody, "description": "Metrics are served on a separate port"},
     },
-    summary="Prometheus metrics, labelled by route template (role: admin)",
+    summary="Prometheus metrics, labelled by route template",
 )
 def metrics(_: Admin, svc: ServiceDep) -> Response:
     if svc.settings.metrics is not None:

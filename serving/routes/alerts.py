@@ -22,7 +22,7 @@ from crossplan.serving.webhook_registry import add_webhook, delete_webhook, list
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["alerts"])
 
 
 @router.get(
@@ -30,7 +30,7 @@ router = APIRouter()
     response_model=AlertList,
     responses=ERRORS,
     summary="Risk alerts raised on this key's view, for the regions it reads region by "
-    "region, and the steps of the joint operations its country is party to (any role)",
+    "region, and the steps of the joint operations its country is party to",
 )
 def alerts(
     who: Anyone,
@@ -45,8 +45,7 @@ def alerts(
     "/webhooks",
     response_model=WebhookItem,
     responses={**ERRORS, **BAD_REQUEST},
-    summary="Post this agency's alerts to an https URL, signed when a secret is given "
-    "(role: analyst)",
+    summary="Post this agency's alerts to an https URL, signed when a secret is given",
 )
 def register_webhook(body: WebhookRequest, who: Reader, svc: ServiceDep) -> WebhookItem:
     hook = add_webhook(svc.db, who, body.url, secret=body.secret, allow=svc.settings.webhook_allow)
@@ -58,7 +57,7 @@ def register_webhook(body: WebhookRequest, who: Reader, svc: ServiceDep) -> Webh
     response_model=WebhookList,
     responses=ERRORS,
     summary="This agency's webhooks, every agency's for an operator key; URLs without "
-    "their secrets (role: analyst)",
+    "their secrets",
 )
 def webhook_list(who: Reader, svc: ServiceDep) -> WebhookList:
     return WebhookList(
@@ -73,7 +72,7 @@ def webhook_list(who: Reader, svc: ServiceDep) -> WebhookList:
         **ERRORS,
         404: {"model": ErrorBody, "description": "This agency has no webhook with this id"},
     },
-    summary="Stop posting to a webhook of this agency; an admin's key, to any (role: analyst)",
+    summary="Stop posting to a webhook of this agency; an admin's key, to any",
 )
 def remove_webhook(
     webhook_id: Annotated[int, Path(ge=1, description="The webhook's id (GET /webhooks)")],

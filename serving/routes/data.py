@@ -34,9 +34,10 @@ router = APIRouter()
 
 @router.get(
     "/me",
+    tags=["keys"],
     response_model=WhoAmI,
     responses=ERRORS,
-    summary="Who holds this key, its agency, and what it may do (any role)",
+    summary="Who holds this key, its agency, and what it may do",
 )
 def me(who: Anyone, policy: PolicyDep) -> WhoAmI:
     may = [p.value for p in Permission if who.may(p)]
@@ -56,9 +57,10 @@ def me(who: Anyone, policy: PolicyDep) -> WhoAmI:
 
 @router.get(
     "/regions",
+    tags=["data"],
     response_model=FeatureCollection,
     responses=ERRORS,
-    summary="The served regions as GeoJSON: region_id, country, name, kind (any role)",
+    summary="The served regions as GeoJSON: region_id, country, name, kind",
 )
 def regions(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
     return JSONResponse(regions_collection(snapshot.dataset), media_type="application/geo+json")
@@ -76,9 +78,10 @@ def countries(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
 
 @router.get(
     "/observed",
+    tags=["data"],
     response_model=ObservedCounts,
     responses=ERRORS,
-    summary="Recent observed counts of the regions this key reads region by region (role: analyst)",
+    summary="Recent observed counts of the regions this key reads region by region",
 )
 def observed(
     who: Reader,
@@ -92,12 +95,13 @@ def observed(
 
 @router.get(
     "/resources",
+    tags=["data"],
     response_model=Resources,
     responses={
         **ERRORS,
         404: {"model": ErrorBody, "description": "The data directory has no resources.json"},
     },
-    summary="The served data directory's units, agreements, joint operations and policy (role: analyst)",
+    summary="The served data directory's units, agreements, joint operations and policy",
 )
 def resources(_: Reader, policy: PolicyDep) -> Resources:
     resources = policy.panel.dataset.resources
@@ -112,9 +116,10 @@ def resources(_: Reader, policy: PolicyDep) -> Resources:
 
 @router.get(
     "/model",
+    tags=["forecasts"],
     response_model=ModelCard,
     responses=ERRORS,
-    summary="The served model, its backtest metrics, and whether the service is degraded (role: analyst)",
+    summary="The served model, its backtest metrics, and whether the service is degraded",
 )
 def model(who: Reader, snapshot: SnapshotDep, policy: PolicyDep) -> ModelCard:
     # Where the data are stored is the operator's: its admins read it.
@@ -124,9 +129,10 @@ def model(who: Reader, snapshot: SnapshotDep, policy: PolicyDep) -> ModelCard:
 
 @router.get(
     "/incidents",
+    tags=["data"],
     responses={**ERRORS, 200: {"content": {"text/csv": {}, "application/json": {}}}},
     summary="The shared panel as this key may read it: region rows, country totals, "
-    "small counts suppressed (role: analyst)",
+    "small counts suppressed",
 )
 def incidents(
     _: Reader,

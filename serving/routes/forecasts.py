@@ -23,14 +23,14 @@ _SCOPE_WARNING = (
     "for it"
 )
 
-router = APIRouter()
+router = APIRouter(tags=["forecasts"])
 
 
 @router.post(
     "/forecast",
     response_model=ForecastResponse,
     responses={**ERRORS, **BAD_REQUEST},
-    summary="Forecast activity per region, category and period (role: planner)",
+    summary="Forecast activity per region, category and period",
 )
 async def forecast(
     body: ForecastRequest, _: Planner, snapshot: SnapshotDep, policy: PolicyDep

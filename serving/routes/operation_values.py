@@ -28,7 +28,7 @@ from crossplan.serving.routes.operations import OperationPath, documented_errors
 
 __all__ = ["PledgeValueBody", "router"]
 
-router = APIRouter()
+router = APIRouter(tags=["operations"])
 
 # Seconds each of the two plans may take, and what the whole answer may take.
 PLAN_SECONDS = 10.0
@@ -68,7 +68,7 @@ class PledgeValueBody(BaseModel):
     response_model=PledgeValueBody,
     responses=documented_errors(400, 404, 409),
     summary="What pledging to an open operation is worth to your country: your plan with and "
-    "without your pledge, on your own view (role: analyst)",
+    "without your pledge, on your own view",
 )
 def operation_value(
     operation_id: OperationPath,

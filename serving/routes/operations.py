@@ -46,7 +46,7 @@ from crossplan.serving.schemas import ErrorBody
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["operations"])
 
 OperationPath = Annotated[
     str,
@@ -90,7 +90,7 @@ def _answer(svc: Service, done: Outcome, who: Principal) -> OperationItem:
     response_model=OperationItem,
     responses=documented_errors(400, 409),
     summary="Propose a joint operation your country is party to: its regions, periods, each "
-    "party's need and a deadline (role: planner)",
+    "party's need and a deadline",
 )
 def propose_operation(body: ProposalRequest, who: Planner, svc: ServiceDep) -> OperationItem:
     expire_overdue(svc)
@@ -104,7 +104,7 @@ def propose_operation(body: ProposalRequest, who: Planner, svc: ServiceDep) -> O
     "/operations",
     response_model=OperationList,
     responses=documented_errors(400),
-    summary="The joint operations your country is party to, newest first (role: analyst)",
+    summary="The joint operations your country is party to, newest first",
 )
 def operations(
     who: Reader,
@@ -121,7 +121,7 @@ def operations(
     "/operations/{operation_id}",
     response_model=OperationItem,
     responses=documented_errors(400, 404),
-    summary="One joint operation your country is party to, with every step (role: analyst)",
+    summary="One joint operation your country is party to, with every step",
 )
 def operation(operation_id: OperationPath, who: Reader, svc: ServiceDep) -> OperationItem:
     expire_overdue(svc)
@@ -134,7 +134,7 @@ def operation(operation_id: OperationPath, who: Reader, svc: ServiceDep) -> Oper
     response_model=OperationItem,
     responses=documented_errors(400, 404, 409),
     summary="Pledge your agency's units and shifts; the pledge that meets the last need "
-    "confirms the operation (role: planner)",
+    "confirms the operation",
 )
 def pledge_units(
     operation_id: OperationPath, body: PledgeRequest, who: Planner, svc: ServiceDep
@@ -150,7 +150,7 @@ def pledge_units(
     "/operations/{operation_id}/decline",
     response_model=OperationItem,
     responses=documented_errors(400, 404, 409),
-    summary="Decline for your country: the operation can then not be confirmed (role: planner)",
+    summary="Decline for your country: the operation can then not be confirmed",
 )
 def decline_operation(
     operation_id: OperationPath, body: DeclineRequest, who: Planner, svc: ServiceDep
@@ -165,7 +165,7 @@ def decline_operation(
     "/operations/{operation_id}/withdraw",
     response_model=OperationItem,
     responses=documented_errors(400, 403, 404, 409),
-    summary="Withdraw an open operation your country proposed (role: planner)",
+    summary="Withdraw an open operation your country proposed",
 )
 def withdraw_operation(
     operation_id: OperationPath, body: WithdrawRequest, who: Planner, svc: ServiceDep
@@ -179,8 +179,7 @@ def withdraw_operation(
     "/operations/{operation_id}/cancel",
     response_model=OperationItem,
     responses=documented_errors(400, 404, 409),
-    summary="Call off an open or confirmed operation your country is party to, saying why "
-    "(role: planner)",
+    summary="Call off an open or confirmed operation your country is party to, saying why",
 )
 def cancel_operation(
     operation_id: OperationPath, body: CancelRequest, who: Planner, svc: ServiceDep

@@ -30,7 +30,7 @@ from crossplan.serving.telemetry import metrics
 __all__ = ["read_plan", "router"]
 
 # A plan's forecast rows are kept as the forecast table, not one object per row.
-router = APIRouter(route_class=CompactBodyRoute)
+router = APIRouter(route_class=CompactBodyRoute, tags=["plans"])
 
 
 @router.post(
@@ -57,7 +57,7 @@ router = APIRouter(route_class=CompactBodyRoute)
         },
         504: {"model": ErrorBody, "description": "No plan within the request's time limit"},
     },
-    summary="Plan patrols and joint operations; the plan is stored (role: planner)",
+    summary="Plan patrols and joint operations; the plan is stored",
 )
 def plan(
     body: PlanRequest, who: Planner, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
@@ -106,7 +106,7 @@ def plan(
     "/plans",
     response_model=PlanList,
     responses=ERRORS,
-    summary="Recent plans, newest first (role: analyst)",
+    summary="Recent plans, newest first",
 )
 def plans(
     who: Reader,
@@ -131,7 +131,7 @@ def plans(
     "/plans/{plan_id}",
     response_model=PlanResponse,
     responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
-    summary="A stored plan (role: analyst)",
+    summary="A stored plan",
 )
 def get_plan(plan_id: str, _: Reader, svc: ServiceDep, policy: PolicyDep) -> dict[str, Any]:
     return _readable_plan(plan_id, svc, policy)
@@ -141,7 +141,7 @@ def get_plan(plan_id: str, _: Reader, svc: ServiceDep, policy: PolicyDep) -> dic
     "/plans/{plan_id}/geojson",
     response_model=FeatureCollection,
     responses={**ERRORS, 404: {"model": ErrorBody, "description": "No plan has this id"}},
-    summary="A stored plan as GeoJSON: risk, effort, interdictions per period (role: analyst)",
+    summary="A stored plan as GeoJSON: risk, effort, interdictions per period",
 )
 def get_plan_geojson(
     plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep

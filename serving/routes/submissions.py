@@ -30,25 +30,14 @@ from crossplan.serving.submission_schemas import (
     SubmissionList,
     SubmissionRows,
 )
-from crossplan.serving.upload_reader import check_upload, read_submission
+from crossplan.serving.upload_reader import check_upload, read_submission, request_body
 
 __all__ = ["router"]
 
 
-router = APIRouter()
+router = APIRouter(tags=["submissions"])
 
-_UPLOAD = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {
-                "schema": {"type": "object", "properties": {"rows": {"type": "array"}}}
-            },
-        },
-    }
-}
+_UPLOAD = {"requestBody": request_body()}
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Every problem, with its row and column"}
 }
@@ -63,7 +52,7 @@ FileName = Annotated[str | None, Query(max_length=200, description="The file's n
     "/submissions",
     response_model=SubmissionResponse,
     responses={**ERRORS, **_PROBLEMS},
-    summary="Submit incident rows of your country: CSV, Parquet or JSON rows (role: reporter)",
+    summary="Submit incident rows of your country: CSV, Parquet or JSON rows",
     openapi_extra=_UPLOAD,
 )
 async def submit(
@@ -79,7 +68,7 @@ async def submit(
     response_model=SubmissionCheckResponse,
     responses={**ERRORS, **_PROBLEMS},
     summary="Check incident rows as POST /submissions does, storing nothing: the same "
-    "problems, or what it would store (role: reporter)",
+    "problems, or what it would store",
     openapi_extra=_UPLOAD,
 )
 async def check(
@@ -94,7 +83,7 @@ async def check(
     "/submissions",
     response_model=SubmissionList,
     responses=ERRORS,
-    summary="Your agency's submissions, newest first (role: reporter)",
+    summary="Your agency's submissions, newest first",
 )
 def submissions(
     who: Reporter,
@@ -109,8 +98,7 @@ def submissions(
     "/submissions/{submission_id:int}",
     response_model=Receipt,
     responses={**ERRORS, **_NOT_YOURS},
-    summary="The receipt of a submission of your agency: what it stored, and its reverts "
-    "(role: reporter)",
+    summary="The receipt of a submission of your agency: what it stored, and its reverts",
 )
 def receipt(who: Reporter, svc: ServiceDep, submission_id: SubmissionId) -> Receipt:
     return Receipt.model_validate(_receipt(svc, who, submission_id).to_dict())
@@ -120,8 +108,7 @@ def receipt(who: Reporter, svc: ServiceDep, submission_id: SubmissionId) -> Rece
     "/submissions/{submission_id:int}/rows",
     response_model=SubmissionRows,
     responses={**ERRORS, **_NOT_YOURS},
-    summary="The rows a submission of your agency stored, and whether each is still current "
-    "(role: reporter)",
+    summary="The rows a submission of your agency stored, and whether each is still current",
 )
 def rows(who: Reporter, svc: ServiceDep, submission_id: SubmissionId) -> SubmissionRows:
     _receipt(svc, who, submission_id)

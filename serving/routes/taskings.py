@@ -22,7 +22,7 @@ from crossplan.serving.tasking_page import tasking_html
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["plans"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No plan has this id that the key reads"}
@@ -34,7 +34,7 @@ _PLAN_ID = Query(min_length=1, max_length=64, description="A plan id of GET /pla
     "/plans/diff",
     response_model=PlanDiff,
     responses={**ERRORS, **_NOT_FOUND},
-    summary="What moved from plan a to plan b: shifts, joint operations, figures (role: analyst)",
+    summary="What moved from plan a to plan b: shifts, joint operations, figures",
 )
 def plans_diff(
     _: Reader,
@@ -53,7 +53,7 @@ def plans_diff(
     "/plans/{plan_id}/tasking.csv",
     response_class=Response,
     responses={**ERRORS, **_NOT_FOUND, 200: {"content": {"text/csv": {}}}},
-    summary="A stored plan's taskings as CSV: per unit, period and region (role: analyst)",
+    summary="A stored plan's taskings as CSV: per unit, period and region",
 )
 def tasking_as_csv(
     plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep
@@ -72,7 +72,7 @@ def tasking_as_csv(
     "/plans/{plan_id}/tasking",
     response_class=Response,
     responses={**ERRORS, **_NOT_FOUND, 200: {"content": {"text/html": {}}}},
-    summary="A stored plan's taskings as a printable page, one unit per page (role: analyst)",
+    summary="A stored plan's taskings as a printable page, one unit per page",
 )
 def tasking_as_page(
     plan_id: str, _: Reader, svc: ServiceDep, snapshot: SnapshotDep, policy: PolicyDep

@@ -36,6 +36,30 @@ def test_gate(
     assert decision.reason
 
 
+@pytest.mark.parametrize(
+    ("challenger", "champion", "said", "next_step"),
+    [
+        # a retrain that ties: said as a tie, and the way to replace the champion anyway
+        (GOOD, GOOD, "ties the champion's", "keep the champion (version 1); version 2 stays"),
+        # a worse one: the same next step
+        (GOOD, {"poisson_deviance": 0.9, "coverage80": 0.8}, "does not beat", "keep the"),
+        # the first model, badly calibrated: how to serve it anyway
+        ({"poisson_deviance": 1.0, "coverage80": 0.6}, None, "outside", "no champion yet"),
+        # promoted: nothing to do
+        (GOOD, {"poisson_deviance": 1.1, "coverage80": 0.8}, "beats", "is the champion"),
+    ],
+)
+def test_a_decision_says_the_next_step(
+    challenger: dict[str, float], champion: dict[str, float] | None, said: str, next_step: str
+) -> None:
+    decision = registry.gate(challenger, champion, None if champion is None else "1")
+    assert said in decision.reason
+    step = decision.next_step("2")
+    assert next_step in step
+    if not decision.promote:
+        assert "crossplan promote --version 2 --reason TEXT" in step
+
+
 def test_gate_holds_the_challenger_to_the_window_it_is_given() -> None:
     narrow = CoverageWindow(0.79, 0.81)
     decision = registry.gate({"poisson_deviance": 1.0, "coverage80": 0.78}, None, window=narrow)

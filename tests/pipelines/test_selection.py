@@ -75,6 +75,12 @@ def test_coverage_outside_the_window_makes_a_candidate_ineligible() -> None:
     selection = select(result)
     assert not selection.scores["lightgbm"]["eligible"]
     assert selection.scores["lightgbm"]["coverage80"] < COVERAGE_WINDOW.lo
+    # and it says why: the measure, its value, the window
+    cov = selection.scores["lightgbm"]["pit_coverage80"]
+    assert selection.scores["lightgbm"]["not_eligible"] == (
+        f"count-aware 80% coverage (pit_coverage80) {cov:.3f} is outside [0.75, 0.85]"
+    )
+    assert "not_eligible" not in selection.scores["blend"]
     assert selection.scores["lightgbm"]["below_q10"] > 0.2  # each end is reported
     assert selection.candidate == "blend"
 
@@ -97,6 +103,10 @@ def test_a_counts_forecast_is_never_champion_on_a_panel_with_effort() -> None:
     selection = select(result, counts_only={"lightgbm_naive"})
     assert selection.candidate == "lightgbm"
     assert not selection.scores["lightgbm_naive"]["eligible"]  # scored, shown, not chosen
+    # its coverage may be fine: the reason is what it forecasts
+    assert selection.scores["lightgbm_naive"]["not_eligible"].startswith(
+        "forecasts observed counts, not activity"
+    )
     assert registry.gate(selection.scores["lightgbm"], None, None, selection).promote
 
 

@@ -95,6 +95,10 @@ def test_new_corrected_and_unchanged_cells_are_counted_and_a_repeat_is_stored_on
         # a negative count, as JSON rows
         (b'{"rows": [{"region_id": "r002", "period": "2024-02-26", "reported": -1, '
          b'"detected": 0, "effort": 1}]}', "application/json", "rows[0].reported", "negative"),
+        # JSON rows with a field the document does not describe (it was ignored)
+        (b'{"rows": [{"region_id": "r002", "period": "2024-02-26", "reported": 1, '
+         b'"detected": 0, "effort": 1}], "agency": "x"}', "application/json", "agency",
+         "unknown field 'agency'"),
         # a body that is no table at all
         (b"hello", "text/plain", None, "unsupported content type"),
         # a period with a time-zone offset (it was an error 500)

@@ -36,7 +36,7 @@ def test_list_then_revert_then_the_same_revert_is_refused(
     assert main(["submissions", "rows", str(submitted)]) == 0
     assert "r002" in capsys.readouterr().out
     assert main(["submissions", "revert", str(submitted), "--reason", "a typo"]) == 0
-    assert "1 cells restored, 0 withdrawn" in capsys.readouterr().err
+    assert "1 cell restored, 0 withdrawn" in capsys.readouterr().err
     # its receipt names the revert, and its row is no longer current
     out = tmp_path / "receipt.json"
     assert main(["submissions", "show", str(submitted), "--json", str(out)]) == 0

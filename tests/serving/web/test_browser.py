@@ -251,5 +251,22 @@ def test_the_api_manual_renders_from_local_files(page: Any) -> None:
     text = page.text("#swagger-ui")
     assert "/plan" in text and "/forecast" in text
     assert page.driver.title == "crossplan — API manual"
+    # grouped by resource, with no empty group; each operation with its roles' badge
+    groups = page.js(
+        "return [...document.querySelectorAll('.opblock-tag')].map(t => t.dataset.tag)"
+    )
+    assert groups[:4] == ["plans", "forecasts", "operations", "submissions"]
+    assert "Service APIs" not in groups and "default" not in groups
+    badges = page.js(
+        "return Object.fromEntries([...document.querySelectorAll('.opblock')].map(o => ["
+        "o.querySelector('.opblock-summary-method').textContent + ' ' + "
+        "o.querySelector('.opblock-summary-path').dataset.path,"
+        "o.querySelector('.role-badge').textContent]))"
+    )
+    assert badges["POST /plan"] == "planner · admin"
+    assert badges["POST /submissions"] == "reporter · admin"
+    assert badges["GET /metrics"] == "admin"  # not "no key", as the manual once said
+    assert badges["GET /healthz"] == "no key"
+    assert len(badges) == len(page.find_all(".opblock"))  # every operation has one
     assert page.foreign_resources() == []
     assert page.console_errors() == []
