@@ -36,10 +36,8 @@ from crossplan.pipelines.backtest import (
     FORECAST_MEANS,
     PIT_COLUMNS,
     BacktestResult,
-    ProgressCallback,
     backtest,
 )
-from crossplan.pipelines.cluster import Runner
 from crossplan.pipelines.conventions import (
     COVERAGE_METRIC,
     COVERAGE_WINDOW,
@@ -416,20 +414,15 @@ def compare(
     *,
     has_effort: bool,
     window: CoverageWindow = COVERAGE_WINDOW,
-    truth: pd.DataFrame | None = None,
-    progress: ProgressCallback | None = None,
     seed: int = 0,
-    runner: Runner | None = None,
     **folds: Any,
 ) -> Comparison:
     """Backtest ``models`` on the same folds, add their blend and choose, as training does.
 
     ``folds`` are :func:`~pipelines.backtest.backtest`'s options (origins, horizon,
-    refit_every, frequency); ``runner`` says where the fits run (:mod:`pipelines.cluster`).
+    refit_every, frequency, truth, progress, and the ``runner`` the fits run on).
     """
-    result = backtest(
-        panel, regions, adjacency, models, truth=truth, progress=progress, runner=runner, **folds
-    )
+    result = backtest(panel, regions, adjacency, models, **folds)
     return judge(result, models, has_effort=has_effort, window=window, seed=seed)
 
 

@@ -93,7 +93,7 @@ def operation_roles(routes: Iterable[BaseRoute]) -> Roles:
             roles = roles_of(route)
             if roles is not None:
                 for method in route.methods or ():
-                    found[(route.path, method.lower())] = [r.value for r in roles]
+                    found[(route.path_format, method.lower())] = [r.value for r in roles]
     return found
 
 

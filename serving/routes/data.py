@@ -68,9 +68,10 @@ def regions(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
 
 @router.get(
     "/countries",
+    tags=["data"],
     response_model=FeatureCollection,
     responses=ERRORS,
-    summary="The served countries' borders as GeoJSON, each the union of its regions (any role)",
+    summary="The served countries' borders as GeoJSON, each the union of its regions",
 )
 def countries(_: Anyone, snapshot: SnapshotDep) -> JSONResponse:
     return JSONResponse(countries_collection(snapshot.dataset), media_type="application/geo+json")
