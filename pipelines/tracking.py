@@ -19,6 +19,7 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from crossplan.pipelines.conventions import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import crossplan_home, default_tracking_uri, resolve_tracking_uri
 
@@ -87,14 +88,21 @@ def connect(uri: str | None = None) -> MlflowClient:
 
 
 def ensure_experiment(client: MlflowClient, name: str = EXPERIMENT) -> str:
-    """The experiment's id, creating it (artifacts under ``$CROSSPLAN_HOME``) if needed."""
+    """The experiment's id, creating it (artifacts under ``$CROSSPLAN_HOME``) if needed.
+
+    It is tagged a model-training experiment (:data:`~pipelines.conventions.EXPERIMENT_KIND`),
+    an existing one too, so that the MLflow UI opens it on its runs.
+    """
+    kind = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
     found = client.get_experiment_by_name(name)
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return str(found.experiment_id)
     location = None
     if urlparse(client.tracking_uri).scheme in ("sqlite", "file", ""):
         location = (crossplan_home() / "mlartifacts").as_uri()
-    return str(client.create_experiment(name, artifact_location=location))
+    return str(client.create_experiment(name, artifact_location=location, tags=kind))
 
 
 @contextmanager

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.table import Table
 
-from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest, candidates
-from crossplan.pipelines.contract import load_dataset, read_truth
+from crossplan.pipelines.backtest import (
+    BACKTEST_ORIGINS,
+    HORIZON,
+    backtest,
+    candidates,
+    cross_validation_frame,
+)
+from crossplan.pipelines.contract import input_fingerprint, load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import BLEND, Selection, judge
 from crossplan.serving.commands import COMMANDS
@@ -32,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "origins only), and score against observed counts and, on simulated worlds "
             "(truth.parquet present), against the true activity. The winner is named by the "
             "rule crossplan train uses (eligibility on count-aware coverage, gains beyond "
-            "the noise of these origins), with the 90% interval of each difference."
+            "the noise of these origins), with the 90% interval of each difference. The "
+            "backtest is logged to MLflow as a run of its own (tag run.kind=backtest: the "
+            "panel as a dataset, every forecast, metric tables, calibration plots) unless "
+            "--no-mlflow."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
@@ -53,16 +63,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--predictions", type=output_path, help="write every backtest forecast (Parquet or CSV)"
     )
+    p.add_argument(
+        "--cv-out",
+        type=output_path,
+        help="write the forecasts as Nixtla cross-validation output (unique_id, ds, cutoff, "
+        "y, a mean column per model, {model}-lo-80, {model}-hi-80; Parquet or CSV)",
+    )
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI "
+                   "or sqlite under $CROSSPLAN_HOME)")  # fmt: skip
+    p.add_argument("--no-mlflow", action="store_true", help="do not log the backtest to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     at_least_one(args, "--horizon", "--origins", "--refit-every")
-    if args.predictions and args.predictions.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigurationError(
-            f"--predictions {args.predictions}: give a .csv or .parquet file name"
-        )
+    for option, path in (("--predictions", args.predictions), ("--cv-out", args.cv_out)):
+        if path and path.suffix.lower() not in (".csv", ".parquet"):
+            raise ConfigurationError(f"{option} {path}: give a .csv or .parquet file name")
     ds = load_dataset(args.data)
     if len(ds.periods) < args.origins + 3:
         raise ConfigurationError(
@@ -79,6 +97,14 @@ def run(args: argparse.Namespace) -> int:
             )
         models = {k: v for k, v in models.items() if k in args.models}
     truth = read_truth(args.data) if (args.data / "truth.parquet").exists() else None
+    client = None
+    if not args.no_mlflow:
+        # Imported here: --no-mlflow does without MLflow's import (seconds).
+        from crossplan.pipelines import tracking
+
+        # MLflow's own INFO lines would break the progress lines; the summary says the run.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        client = tracking.connect(args.tracking_uri)  # an unreachable store fails before work
     with progress_bar("backtest", quiet=args.quiet) as report:
         result = backtest(
             ds.incidents, ds.regions, ds.adjacency, models,
@@ -89,17 +115,35 @@ def run(args: argparse.Namespace) -> int:
     verdict = judge(result, models, has_effort=ds.has_effort, blend=blend)
     result, selection = verdict.result, verdict.selection
     payload = {**result.to_json(), "selection": selection.to_dict()}
+    if client is not None:
+        from crossplan.pipelines import tracking
+        from crossplan.pipelines.run_artifacts import log_backtest_run
+
+        params = {"backtest.origins": args.origins, "backtest.horizon": args.horizon,
+                  "backtest.refit_every": args.refit_every, "models": ",".join(models),
+                  "frequency": ds.frequency, "regions": len(ds.regions),
+                  "periods": len(ds.periods)}  # fmt: skip
+        source = {"input.data_dir": str(args.data.resolve())}
+        payload["run_id"] = log_backtest_run(
+            client, ds, input_fingerprint(args.data), source, result, selection, params
+        )
+        payload["tracking_uri"] = tracking.resolve_tracking_uri(args.tracking_uri)
     if args.json:
         write_json(args.json, payload)
     if args.predictions:
-        _write_predictions(result.predictions, args.predictions)
+        _write_table(result.predictions, args.predictions)
+    if args.cv_out:
+        _write_table(cross_validation_frame(result.predictions), args.cv_out)
     if not args.quiet:
         _print(payload, len(result.origins))
         _print_verdict(selection)
+        if "run_id" in payload:
+            console.print(f"Logged to MLflow: run {payload['run_id']} in experiment "
+                          f"'crossplan' ({payload['tracking_uri']}).")  # fmt: skip
     return 0
 
 
-def _write_predictions(frame: pd.DataFrame, path: Path) -> None:
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False)
