@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossplan.pipelines import tracking
+from crossplan.pipelines.conventions import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 from crossplan.pipelines.errors import ConfigurationError
 from tests.ports import free_port
 
@@ -42,3 +43,11 @@ def test_a_run_that_fails_is_not_left_running(
     assert client.get_run(run.info.run_id).info.status == status
     artifacts = client.get_experiment(run.info.experiment_id).artifact_location
     assert artifacts.startswith((crossplan_home / "mlartifacts").as_uri())
+    # The MLflow UI opens the experiment on its runs; one made before that was said is
+    # tagged the next time it is used.
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+    client.delete_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG)
+    assert tracking.ensure_experiment(client) == experiment.experiment_id
+    tags = client.get_experiment(experiment.experiment_id).tags
+    assert tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
