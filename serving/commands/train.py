@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "LightGBM forecaster, its naive twin, the baselines and a blend of them), choose "
             f"among those with 80% interval coverage in {COVERAGE_WINDOW} the one that "
             "replaced every simpler candidate beyond the backtest's noise (a paired "
-            "bootstrap over origins), fit it, log it to MLflow (metrics of every candidate, "
-            "selection.json, plots, model card, pyfunc) as crossplan-risk@challenger, and "
+            "bootstrap over origins), fit it, log it to MLflow (the panel as a dataset, "
+            "metrics of every candidate, every backtest forecast, metric tables, "
+            "selection.json, calibration plots, model card, pyfunc) as "
+            "crossplan-risk@challenger with a description of its panel and verdict, and "
             "promote it to champion if it also beats the champion on the same window."
         ),
     )
