@@ -20,6 +20,7 @@ import mlflow
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 from mlflow.data.pandas_dataset import from_pandas
+from mlflow.entities import RunInfo
 from mlflow.tracking import MlflowClient
 
 from crossplan.models.pyfunc import pyfunc_input
@@ -185,8 +186,8 @@ def log_backtest_run(
     result: BacktestResult,
     selection: Selection,
     params: Mapping[str, Any],
-) -> str:
-    """A backtest run of its own in the experiment (tag ``run.kind = backtest``); its id.
+) -> RunInfo:
+    """A backtest run of its own in the experiment (tag ``run.kind = backtest``).
 
     It holds what a training run holds of its backtest (:func:`log_panel`,
     :func:`log_scores`, :func:`log_backtest`), the winner by training's rule as the
@@ -205,4 +206,4 @@ def log_backtest_run(
         log_panel(ds, fingerprint, source, "backtest")
         log_scores(result, selection.candidate)
         log_backtest(result, selection)
-        return str(run.info.run_id)
+        return run.info

@@ -69,6 +69,8 @@ class TrainResult:
     backtest: dict[str, Any]
     seconds: float
     tracking_uri: str
+    #: The run in the MLflow UI (:func:`pipelines.tracking.ui_url`).
+    ui_url: str
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class TrainResult:
             "selection": self.selection.to_dict(),
             "seconds": round(self.seconds, 1),
             "tracking_uri": self.tracking_uri,
+            "mlflow_ui": self.ui_url,
             **self.backtest,
         }
 
@@ -324,8 +327,9 @@ def train(
         mlflow.log_dict(decision.to_dict(), "promotion.json")
         if decision.promote:
             registry.promote(client, version, decision.reason, by="gate")
-        run_id = run.info.run_id
+        run_id, experiment_id = run.info.run_id, run.info.experiment_id
     report(total, total, "done")
+    uri = tracking.resolve_tracking_uri(tracking_uri)
     return TrainResult(
         run_id=run_id,
         version=version,
@@ -333,5 +337,6 @@ def train(
         selection=selection,
         backtest=summary,
         seconds=time.perf_counter() - started,
-        tracking_uri=tracking.resolve_tracking_uri(tracking_uri),
+        tracking_uri=uri,
+        ui_url=tracking.ui_url(uri, experiment_id, run_id),
     )

@@ -124,10 +124,12 @@ def run(args: argparse.Namespace) -> int:
                   "frequency": ds.frequency, "regions": len(ds.regions),
                   "periods": len(ds.periods)}  # fmt: skip
         source = {"input.data_dir": str(args.data.resolve())}
-        payload["run_id"] = log_backtest_run(
+        run = log_backtest_run(
             client, ds, input_fingerprint(args.data), source, result, selection, params
         )
-        payload["tracking_uri"] = tracking.resolve_tracking_uri(args.tracking_uri)
+        uri = tracking.resolve_tracking_uri(args.tracking_uri)
+        payload["run_id"], payload["tracking_uri"] = run.run_id, uri
+        payload["mlflow_ui"] = tracking.ui_url(uri, run.experiment_id, run.run_id)
     if args.json:
         write_json(args.json, payload)
     if args.predictions:
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         _print_verdict(selection)
         if "run_id" in payload:
             console.print(f"Logged to MLflow: run {payload['run_id']} in experiment "
-                          f"'crossplan' ({payload['tracking_uri']}).")  # fmt: skip
+                          f"'crossplan' ({payload['tracking_uri']}): {payload['mlflow_ui']}")  # fmt: skip
     return 0
 
 

@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "run_id": result.run_id,
                 "tracking_uri": result.tracking_uri,
+                "mlflow_ui": result.ui_url,
                 "candidate": chosen,
                 "champion": "yes" if result.decision.promote else "no (challenger)",
                 "decision": result.decision.reason,
@@ -120,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
             },
         )
         _print_candidates(result.selection.scores, chosen)
-        console.print("Full metrics: MLflow experiment 'crossplan' (mlflow ui) or --json.")
+        console.print(
+            "Full metrics: the run at mlflow_ui (for a local store, start `mlflow ui "
+            "--backend-store-uri` with the tracking_uri first) or --json."
+        )
     return 0
 
 

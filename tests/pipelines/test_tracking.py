@@ -22,6 +22,20 @@ def test_environment_overrides(crossplan_home: Path, monkeypatch: pytest.MonkeyP
     assert tracking.resolve_tracking_uri("sqlite:///x.db") == "sqlite:///x.db"
 
 
+@pytest.mark.parametrize(
+    ("uri", "run_id", "url"),
+    [
+        # a local store: where `mlflow ui` serves it
+        ("sqlite:///x/mlflow.db", "abc", "http://127.0.0.1:5000/#/experiments/3/runs/abc"),
+        # a tracking server: its own address; the experiment's runs without a run
+        ("http://mlflow.example:8080/", None, "http://mlflow.example:8080/#/experiments/3/runs"),
+    ],
+)
+def test_links_open_the_model_training_pages(uri: str, run_id: str | None, url: str) -> None:
+    # The MLflow 3 UI reads the workflow type from the address before the experiment's tag.
+    assert tracking.ui_url(uri, "3", run_id) == f"{url}?workflowType=machine_learning"
+
+
 def test_unreachable_server_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="cannot reach"):
         tracking.connect(f"http://127.0.0.1:{free_port()}")

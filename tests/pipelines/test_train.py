@@ -150,6 +150,9 @@ def _check_data_scientists_view(
     run = client.get_run(first["run_id"])
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND == "custom_model_development"
+    assert first["mlflow_ui"] == tracking.ui_url(
+        first["tracking_uri"], run.info.experiment_id, run.info.run_id
+    )
     assert run.data.tags[RUN_KIND_TAG] == "train"
     fingerprint = run.data.tags["input.fingerprint"]
     (panel,) = run.inputs.dataset_inputs
@@ -281,6 +284,8 @@ def _check_backtest_run(doc: dict[str, Any], experiment_id: str) -> None:
     assert run.data.tags[RUN_KIND_TAG] == "backtest"
     assert run.data.tags["backtest.winner"] == doc["selection"]["candidate"]
     assert run.info.experiment_id == experiment_id
+    assert doc["mlflow_ui"].endswith(f"/#/experiments/{experiment_id}/runs/{run.info.run_id}"
+                                     "?workflowType=machine_learning")  # fmt: skip
     (panel,) = run.inputs.dataset_inputs
     assert panel.dataset.name == PANEL_DATASET
     assert panel.dataset.digest == run.data.tags["input.fingerprint"][:36]
