@@ -341,8 +341,18 @@ def test_train_from_the_database_records_the_panels_as_of_time_and_fingerprint(
     assert main(argv) == 0
     result = json.loads(out.read_text())
     panel = load_panel(Database.connect())
-    tags = tracking.connect().get_run(result["run_id"]).data.tags
+    client = tracking.connect()
+    run = client.get_run(result["run_id"])
+    tags = run.data.tags
     assert (tags["input.as_of"], tags["input.fingerprint"]) == (panel.as_of_iso, panel.fingerprint)
     assert tags["input.source"] == "database"
+    # The run's dataset, and the registered version, say which panel: as of when.
+    (dataset,) = run.inputs.dataset_inputs
+    assert json.loads(dataset.dataset.source) == {"source": "database", "as_of": panel.as_of_iso}
+    assert dataset.dataset.digest == panel.fingerprint[:36]
+    assert {t.key: t.value for t in dataset.tags}["input.as_of"] == panel.as_of_iso
+    version = client.get_model_version(registry.MODEL_NAME, result["version"])
+    assert version.tags["input.as_of"] == panel.as_of_iso
+    assert f"the shared database as of {panel.as_of_iso}" in version.description
     (promotion,) = audit_trail(Database.connect(), action="promotion")  # the gate's, audited
     assert promotion.detail["version"] == result["version"]
