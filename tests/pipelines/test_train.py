@@ -274,6 +274,11 @@ def test_backtest_command_writes_results(
     assert header[:10] == ["model", "origin", "horizon", "region_id", "category", "period",
                            "actual", "prediction", "q10", "q90"]  # fmt: skip
     assert main([*argv[:3], "--horizon", "0"]) == 2
+    # Bad output names and an unreachable store stop it before the backtest.
+    assert main([*argv[:3], "--cv-out", str(tmp_path / "cv.txt")]) == 2
+    assert main([*argv[:3], "--tracking-uri", "http://127.0.0.1:9", "--quiet"]) == 2
+    assert "cannot reach the MLflow tracking server" in capsys.readouterr().err
+    assert not (tmp_path / "cv.txt").exists() and _runs(crossplan_home) == []
 
 
 def _check_backtest_run(doc: dict[str, Any], experiment_id: str) -> None:
