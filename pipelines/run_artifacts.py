@@ -20,13 +20,12 @@ import mlflow
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 from mlflow.data.pandas_dataset import from_pandas
-from mlflow.entities import RunInfo
 from mlflow.tracking import MlflowClient
 
 from crossplan.models.pyfunc import pyfunc_input
 from crossplan.pipelines import tracking
 from crossplan.pipelines.backtest import BacktestResult
-from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.contract import Dataset, input_fingerprint
 from crossplan.pipelines.conventions import PANEL_DATASET, RUN_KIND_TAG
 from crossplan.pipelines.metrics import calibration_by_level
 from crossplan.pipelines.plots import plot_backtest, plot_calibration, plot_calibration_levels
@@ -180,30 +179,52 @@ def log_backtest(result: BacktestResult, selection: Selection) -> None:
 
 def log_backtest_run(
     client: MlflowClient,
+    data_dir: Path,
     ds: Dataset,
-    fingerprint: str,
-    source: Mapping[str, str],
     result: BacktestResult,
     selection: Selection,
-    params: Mapping[str, Any],
-) -> RunInfo:
+    refit_every: int,
+) -> dict[str, str]:
     """A backtest run of its own in the experiment (tag ``run.kind = backtest``).
 
     It holds what a training run holds of its backtest (:func:`log_panel`,
     :func:`log_scores`, :func:`log_backtest`), the winner by training's rule as the
-    ``backtest.winner`` tag, and ``params`` (origins, horizon, refit interval, models).
+    ``backtest.winner`` tag, and the backtest's origins, horizon, refit interval and models
+    as parameters.
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``tracking_uri`` and ``mlflow_ui`` (:func:`pipelines.tracking.ui_url`).
     """
+    fingerprint = input_fingerprint(data_dir)
+    source = {"input.data_dir": str(data_dir.resolve())}
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     tags = {
         RUN_KIND_TAG: "backtest",
         "input.fingerprint": fingerprint,
         **source,
-        "backtest.window": window_tag(result, int(params.get("backtest.refit_every", 1))),
+        "backtest.window": window_tag(result, refit_every),
         "backtest.winner": selection.candidate,
     }
+    params = {
+        "backtest.origins": len(result.origins),
+        "backtest.horizon": result.horizon,
+        "backtest.refit_every": refit_every,
+        "models": ",".join(map(str, result.predictions["model"].unique())),
+        "frequency": ds.frequency,
+        "regions": len(ds.regions),
+        "periods": len(ds.periods),
+        **selection.coverage_window.to_params(),
+    }
     with tracking.tracked_run(client, f"backtest {stamp}", tags) as run:
-        mlflow.log_params({**params, **selection.coverage_window.to_params()})
+        mlflow.log_params(params)
         log_panel(ds, fingerprint, source, "backtest")
         log_scores(result, selection.candidate)
         log_backtest(result, selection)
-        return run.info
+    uri = str(client.tracking_uri)
+    return {
+        "run_id": run.info.run_id,
+        "tracking_uri": uri,
+        "mlflow_ui": tracking.ui_url(uri, run.info.experiment_id, run.info.run_id),
+    }

@@ -17,7 +17,7 @@ from crossplan.pipelines.backtest import (
     candidates,
     cross_validation_frame,
 )
-from crossplan.pipelines.contract import input_fingerprint, load_dataset, read_truth
+from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import BLEND, Selection, judge
 from crossplan.serving.commands import COMMANDS
@@ -116,20 +116,9 @@ def run(args: argparse.Namespace) -> int:
     result, selection = verdict.result, verdict.selection
     payload = {**result.to_json(), "selection": selection.to_dict()}
     if client is not None:
-        from crossplan.pipelines import tracking
         from crossplan.pipelines.run_artifacts import log_backtest_run
 
-        params = {"backtest.origins": args.origins, "backtest.horizon": args.horizon,
-                  "backtest.refit_every": args.refit_every, "models": ",".join(models),
-                  "frequency": ds.frequency, "regions": len(ds.regions),
-                  "periods": len(ds.periods)}  # fmt: skip
-        source = {"input.data_dir": str(args.data.resolve())}
-        run = log_backtest_run(
-            client, ds, input_fingerprint(args.data), source, result, selection, params
-        )
-        uri = tracking.resolve_tracking_uri(args.tracking_uri)
-        payload["run_id"], payload["tracking_uri"] = run.run_id, uri
-        payload["mlflow_ui"] = tracking.ui_url(uri, run.experiment_id, run.run_id)
+        payload |= log_backtest_run(client, args.data, ds, result, selection, args.refit_every)
     if args.json:
         write_json(args.json, payload)
     if args.predictions:
