@@ -32,8 +32,8 @@ MODEL_NAME = "crossplan-risk"
 #: runs table of model training ("Machine learning"), not the traces of GenAI apps.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
-#: Run tag saying what a run of the experiment is: ``train`` or ``backtest``.
-RUN_KIND_TAG = "run.kind"
+#: Run tag saying what a run of the experiment is: ``train``, ``backtest`` or ``evaluation``.
+RUN_KIND_TAG = "crossplan.kind"
 #: Name of the MLflow dataset (``mlflow.data``) a run logs its panel as.
 PANEL_DATASET = "crossplan-panel"
 # The metric the promotion gate compares (observed, on the backtest window).

@@ -185,7 +185,7 @@ def log_backtest_run(
     selection: Selection,
     refit_every: int,
 ) -> dict[str, str]:
-    """A backtest run of its own in the experiment (tag ``run.kind = backtest``).
+    """A backtest run of its own in the experiment (tag ``crossplan.kind = backtest``).
 
     It holds what a training run holds of its backtest (:func:`log_panel`,
     :func:`log_scores`, :func:`log_backtest`), the winner by training's rule as the

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(truth.parquet present), against the true activity. The winner is named by the "
             "rule crossplan train uses (eligibility on count-aware coverage, gains beyond "
             "the noise of these origins), with the 90% interval of each difference. The "
-            "backtest is logged to MLflow as a run of its own (tag run.kind=backtest: the "
+            "backtest is logged to MLflow as a run of its own (tag crossplan.kind=backtest: the "
             "panel as a dataset, every forecast, metric tables, calibration plots) unless "
             "--no-mlflow."
         ),
