@@ -42,6 +42,7 @@ __all__ = [
     "add_pit",
     "backtest",
     "candidates",
+    "cross_validation_frame",
     "default_models",
 ]
 
@@ -301,3 +302,34 @@ def backtest(
     if truth is not None:
         columns += ["true_activity", "true_incidents", "activity_pit_lo", "activity_pit_hi"]
     return BacktestResult(pred[columns], folds, horizon, truth is not None, calibration)
+
+
+#: The level of the one interval a backtest row carries, ``[q10, q90]``.
+_LEVEL = 80
+
+
+def cross_validation_frame(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Backtest forecasts in the layout of Nixtla's ``cross_validation`` output.
+
+    One row per series (``unique_id``: ``region_id/category``), target period (``ds``) and
+    origin (``cutoff``) with the observed count ``y``, then per model its mean (column named
+    after the model) and 80% interval (``{model}-lo-80``, ``{model}-hi-80``), the names
+    statsforecast gives them, so ``utilsforecast.evaluation.evaluate`` reads it as it is.
+    Rows with no observed count are left out.
+    """
+    rows = predictions.dropna(subset=["actual"])
+    keys = ["unique_id", "ds", "cutoff"]
+    frame = rows.assign(
+        unique_id=rows["region_id"].astype(str) + "/" + rows["category"].astype(str),
+        ds=rows["period"],
+        cutoff=rows["origin"],
+    )
+    wide = frame.pivot(index=keys, columns="model", values=["prediction", "q10", "q90"])
+    columns: dict[str, pd.Series] = {
+        "y": frame.drop_duplicates(keys).set_index(keys)["actual"].reindex(wide.index)
+    }
+    for name in frame["model"].unique():
+        columns[str(name)] = wide[("prediction", name)]
+        columns[f"{name}-lo-{_LEVEL}"] = wide[("q10", name)]
+        columns[f"{name}-hi-{_LEVEL}"] = wide[("q90", name)]
+    return pd.DataFrame(columns).reset_index().sort_values(keys, ignore_index=True)

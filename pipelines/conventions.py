@@ -16,14 +16,26 @@ __all__ = [
     "CANDIDATE_TAG",
     "COVERAGE_METRIC",
     "COVERAGE_WINDOW",
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
     "GATE_METRIC",
     "INTERVAL_METRICS",
     "MODEL_NAME",
+    "PANEL_DATASET",
+    "RUN_KIND_TAG",
     "CoverageWindow",
 ]
 
 # The registered model every champion is a version of.
 MODEL_NAME = "crossplan-risk"
+#: Experiment tag the MLflow 3 UI reads to choose an experiment's pages, and our value: the
+#: runs table of model training ("Machine learning"), not the traces of GenAI apps.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+#: Run tag saying what a run of the experiment is: ``train``, ``backtest`` or ``evaluation``.
+RUN_KIND_TAG = "crossplan.kind"
+#: Name of the MLflow dataset (``mlflow.data``) a run logs its panel as.
+PANEL_DATASET = "crossplan-panel"
 # The metric the promotion gate compares (observed, on the backtest window).
 GATE_METRIC = "poisson_deviance"
 #: The coverage eligibility and the gate read: count-aware (randomized PIT) 80% coverage,

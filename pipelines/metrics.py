@@ -28,9 +28,11 @@ from sklearn.metrics import mean_absolute_error
 from crossplan.models.intervals import pit_share_above, pit_share_below
 
 __all__ = [
+    "CALIBRATION_LEVELS",
     "DEVIANCE_FLOOR",
     "INTERVAL_ALPHA",
     "PIT_LEVELS",
+    "calibration_by_level",
     "capture",
     "coverage",
     "interval_score",
@@ -89,6 +91,45 @@ def pit_coverage(lo: np.ndarray, hi: np.ndarray, level: float = 0.8) -> float:
         return float("nan")
     tail = (1.0 - level) / 2
     return float(1.0 - np.mean(pit_share_below(lo, hi, tail) + pit_share_above(lo, hi, 1 - tail)))
+
+
+#: Central levels of the calibration table and plot logged with each run: 10% .. 90%.
+CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def calibration_by_level(
+    predictions: pd.DataFrame, levels: tuple[float, ...] = CALIBRATION_LEVELS
+) -> pd.DataFrame:
+    """Count-aware coverage of each central ``level`` per model and horizon.
+
+    A calibrated forecast covers each level's share of its outcomes: the table is a
+    reliability diagram. Rows of backtest forecasts without an observed outcome or PIT bounds
+    are left out; ``coverage`` is the plain coverage of ``[q10, q90]``, on the 0.8 rows only
+    (the one interval a forecast row carries).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, horizon, level, pit_coverage, coverage, n``.
+    """
+    rows = predictions.dropna(subset=["actual", "pit_lo", "pit_hi"])
+    out = []
+    for (model, h), g in rows.groupby(["model", "horizon"], sort=False):
+        lo, hi = g["pit_lo"].to_numpy(float), g["pit_hi"].to_numpy(float)
+        plain = coverage(
+            g["actual"].to_numpy(float), g["q10"].to_numpy(float), g["q90"].to_numpy(float)
+        )
+        for level in levels:
+            out.append(
+                {
+                    "model": str(model), "horizon": int(h), "level": level,
+                    "pit_coverage": pit_coverage(lo, hi, level),
+                    "coverage": plain if np.isclose(level, 1 - INTERVAL_ALPHA) else np.nan,
+                    "n": len(g),
+                }
+            )  # fmt: skip
+    columns = ["model", "horizon", "level", "pit_coverage", "coverage", "n"]
+    return pd.DataFrame(out, columns=columns)
 
 
 def interval_scores(

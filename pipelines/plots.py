@@ -1,4 +1,5 @@
-"""Figures logged with each training run: backtest, calibration, feature importance."""
+"""Figures logged with each training and backtest run: backtest, calibration (at 80% and
+per level), feature importance."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ import pandas as pd
 from crossplan.models.intervals import pit_share_above, pit_share_below
 from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 
-__all__ = ["plot_backtest", "plot_calibration", "plot_feature_importance"]
+__all__ = [
+    "plot_backtest",
+    "plot_calibration",
+    "plot_calibration_levels",
+    "plot_feature_importance",
+]
 
 
 def plot_backtest(predictions: pd.DataFrame, path: Path) -> Path:
@@ -69,6 +75,43 @@ def plot_calibration(
     ax.set_ylabel("count-aware share of observed counts inside the 80% interval")
     ax.set_title("Interval calibration on the backtest")
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_calibration_levels(
+    table: pd.DataFrame,
+    path: Path,
+    window: CoverageWindow = COVERAGE_WINDOW,
+    chosen: str | None = None,
+) -> Path:
+    """Count-aware coverage against the nominal level, one panel per horizon, a line per model.
+
+    ``table`` is :func:`pipelines.metrics.calibration_by_level`. A calibrated model follows
+    the diagonal; below it, its intervals are too narrow. The hollow marks are the plain
+    coverage of the 80% interval (above the diagonal for sparse counts even when right), the
+    green bar the accepted ``window`` of the count-aware 80% coverage.
+    """
+    horizons = sorted(table["horizon"].unique()) or [1]
+    fig, axes = plt.subplots(
+        1, len(horizons), figsize=(3.6 * len(horizons) + 1, 4), sharey=True, squeeze=False
+    )
+    for ax, h in zip(axes[0], horizons, strict=True):
+        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="calibrated")
+        ax.plot([0.8, 0.8], [window.lo, window.hi], color="green", lw=6, alpha=0.3,
+                label=f"accepted at 80% {window}")  # fmt: skip
+        for i, (name, g) in enumerate(table[table["horizon"] == h].groupby("model", sort=False)):
+            color = f"C{i % 10}"
+            bold = 2.5 if name == chosen else 1.2
+            ax.plot(g["level"], g["pit_coverage"], "o-", ms=3, lw=bold, color=color, label=name)
+            plain = g.dropna(subset=["coverage"])
+            ax.plot(plain["level"], plain["coverage"], "o", mfc="none", color=color)
+        ax.set_title(f"horizon {h}")
+        ax.set_xlabel("nominal level of the central interval")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("count-aware coverage (hollow: plain, 80%)")
+    axes[0][-1].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Interval calibration per level on the backtest")
     return _save(fig, path)
 
 

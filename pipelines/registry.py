@@ -42,9 +42,11 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "GATE_METRIC",
+    "MODEL_DESCRIPTION",
     "MODEL_NAME",
     "Decision",
     "champion_version",
+    "describe",
     "gate",
     "load_forecaster",
     "promote",
@@ -196,6 +198,44 @@ def _compromise(
             f"too: deviance {dev:.4f} beats its {best:.4f} on the same window",
         )  # fmt: skip
     return decide(False, _not_better(dev, best))
+
+
+#: What the registered model is, whichever version: its description in the registry.
+MODEL_DESCRIPTION = (
+    "Incident risk per region, category and period, for cross-border planning: the mean "
+    "forecast and its 80% interval (q10, q90), horizons 1..H, of the underlying activity "
+    "where the panel records patrol effort, of observed counts otherwise. Every version is "
+    "the candidate `crossplan train` chose on a rolling-origin backtest (main model, its "
+    "naive twin, the baselines, a blend); alias `champion` is served, `challenger` is the "
+    "latest. Each version's description names its panel and the verdict."
+)
+
+
+def _rule(window: CoverageWindow) -> str:
+    return (
+        f"count-aware 80% coverage ({COVERAGE_METRIC}) in {window}; the simplest candidate no "
+        f"other beats beyond noise on mean {GATE_METRIC} (paired bootstrap over origins); "
+        "replaces the champion when it beats its deviance on the same window"
+    )
+
+
+def describe(
+    client: MlflowClient,
+    version: str | int,
+    description: str,
+    tags: dict[str, str],
+    *,
+    window: CoverageWindow = COVERAGE_WINDOW,
+    name: str = MODEL_NAME,
+) -> None:
+    """Describe the registered model (:data:`MODEL_DESCRIPTION`, tags ``champion.rule`` and
+    ``coverage_window``) and ``version`` (its ``description`` and ``tags``)."""
+    client.update_registered_model(name, description=MODEL_DESCRIPTION)
+    for key, value in {"champion.rule": _rule(window), "coverage_window": str(window)}.items():
+        client.set_registered_model_tag(name, key, value)
+    client.update_model_version(name, str(version), description=description)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
 
 
 def champion_version(client: MlflowClient, name: str = MODEL_NAME) -> ModelVersion | None:

@@ -19,6 +19,7 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from crossplan.pipelines.conventions import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import (
     check_home,
@@ -34,9 +35,16 @@ __all__ = [
     "ensure_experiment",
     "resolve_tracking_uri",
     "tracked_run",
+    "ui_url",
 ]
 
 EXPERIMENT = "crossplan"
+#: Where ``mlflow ui`` serves a local store by default.
+LOCAL_UI = "http://127.0.0.1:5000"
+#: The MLflow 3 UI chooses an experiment's pages by the workflow type in the address, or else
+#: the one last picked in the browser (GenAI at first), not by the experiment's kind tag: a
+#: link to a run names the model-training pages.
+_UI_QUERY = "workflowType=machine_learning"
 _PROBE_SECONDS = 5.0
 
 
@@ -94,14 +102,31 @@ def connect(uri: str | None = None) -> MlflowClient:
 
 
 def ensure_experiment(client: MlflowClient, name: str = EXPERIMENT) -> str:
-    """The experiment's id, creating it (artifacts under ``$CROSSPLAN_HOME``) if needed."""
+    """The experiment's id, creating it (artifacts under ``$CROSSPLAN_HOME``) if needed.
+
+    It is tagged a model-training experiment (:data:`~pipelines.conventions.EXPERIMENT_KIND`),
+    an existing one too, so that the MLflow UI opens it on its runs.
+    """
+    kind = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
     found = client.get_experiment_by_name(name)
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return str(found.experiment_id)
     location = None
     if urlparse(client.tracking_uri).scheme in ("sqlite", "file", ""):
         location = (crossplan_home() / "mlartifacts").as_uri()
-    return str(client.create_experiment(name, artifact_location=location))
+    return str(client.create_experiment(name, artifact_location=location, tags=kind))
+
+
+def ui_url(tracking_uri: str, experiment_id: str, run_id: str | None = None) -> str:
+    """The address of a run (or of the experiment's runs) in the MLflow UI, on its
+    model-training pages: the server's own for a tracking server, ``mlflow ui``'s
+    (:data:`LOCAL_UI`) for a local store."""
+    remote = urlparse(tracking_uri).scheme in ("http", "https")
+    base = tracking_uri.rstrip("/") if remote else LOCAL_UI
+    page = f"runs/{run_id}" if run_id else "runs"
+    return f"{base}/#/experiments/{experiment_id}/{page}?{_UI_QUERY}"
 
 
 @contextmanager

@@ -25,13 +25,20 @@ from sklearn.base import clone
 from crossplan.models import BlendForecaster, PanelForecaster
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
-from crossplan.pipelines.backtest import HORIZON, BacktestResult, backtest, candidates
+from crossplan.pipelines.backtest import HORIZON, backtest, candidates
 from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
+from crossplan.pipelines.conventions import RUN_KIND_TAG
 from crossplan.pipelines.database import PanelVersion
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.model_card import model_card
-from crossplan.pipelines.plots import plot_backtest, plot_calibration, plot_feature_importance
+from crossplan.pipelines.plots import plot_feature_importance
+from crossplan.pipelines.run_artifacts import (
+    log_backtest,
+    log_panel,
+    log_scores,
+    window_tag,
+)
 from crossplan.pipelines.selection import BLEND, Selection, compare
 
 __all__ = [
@@ -64,6 +71,8 @@ class TrainResult:
     backtest: dict[str, Any]
     seconds: float
     tracking_uri: str
+    #: The run in the MLflow UI (:func:`pipelines.tracking.ui_url`).
+    ui_url: str
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,13 +84,9 @@ class TrainResult:
             "selection": self.selection.to_dict(),
             "seconds": round(self.seconds, 1),
             "tracking_uri": self.tracking_uri,
+            "mlflow_ui": self.ui_url,
             **self.backtest,
         }
-
-
-def _window_tag(result: BacktestResult, refit_every: int) -> str:
-    first, last = result.origins[0], result.origins[-1]
-    return f"{first:%Y-%m-%d}..{last:%Y-%m-%d}/h{result.horizon}/refit{refit_every}"
 
 
 def _champion_metrics(
@@ -109,21 +114,6 @@ def _champion_metrics(
         ds.incidents, ds.regions, ds.adjacency, {"champion": template}, runner=runner, **folds
     )
     return redo.metrics()["champion"]["observed"], str(champion.version)
-
-
-def _log_metrics(result: BacktestResult, chosen: str) -> None:
-    flat: dict[str, float] = {}
-    for model, scopes in result.metrics().items():
-        for scope, values in scopes.items():
-            flat.update({f"{model}.{scope}.{k}": v for k, v in values.items()})
-    for model, scopes in result.metrics("horizon").items():
-        for scope, by_h in scopes.items():
-            for h, values in by_h.items():
-                flat.update({f"{model}.{scope}.{k}.h{h}": v for k, v in values.items()})
-    for scope, by_c in result.metrics("country")[chosen].items():
-        for c, values in by_c.items():
-            flat.update({f"{chosen}.{scope}.{k}.{c}": v for k, v in values.items()})
-    mlflow.log_metrics({k: float(v) for k, v in flat.items() if pd.notna(v)})
 
 
 #: Replicates of the served detection model's bootstrap intervals (not needed in backtests).
@@ -165,6 +155,34 @@ def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
         if "detection_bootstrap" in m.get_params():
             m.set_params(detection_bootstrap=0)
     return template
+
+
+def _version_description(
+    info: dict[str, Any], source: dict[str, str], decision: registry.Decision
+) -> str:
+    """A model version's description: what it forecasts, from which panel, and the verdict."""
+    start, end = info["training_window"]
+    target = "activity" if info["target"] == "activity" else "observed counts"
+    where = (
+        f"the shared database as of {source['input.as_of']}"
+        if "input.as_of" in source
+        else f"the data directory {source.get('input.data_dir', '?')}"
+    )
+    verdict = "promoted to champion" if decision.promote else "kept as challenger"
+    return (
+        f"`{info['candidate']}` forecasting {target} per region, category and "
+        f"{info['frequency']} period, horizons 1-{info['horizon']}, with 80% intervals.\n\n"
+        f"Panel: {where}, periods {start} .. {end}, {info['regions']} regions, "
+        f"fingerprint `{info['fingerprint']}`.\n\n"
+        f"Verdict ({info['backtest_origins']} backtest origins): {verdict}. {decision.reason}."
+    )
+
+
+def _version_tags(tags: dict[str, str], origins: int) -> dict[str, str]:
+    """The run's tags a model version repeats: candidate, panel, backtest window."""
+    keys = (CANDIDATE_TAG, "input.fingerprint", "input.as_of", "input.source",
+            "backtest.window", "training.start", "training.end")  # fmt: skip
+    return {**{k: tags[k] for k in keys if k in tags}, "backtest.origins": str(origins)}
 
 
 def _importances(model: PanelForecaster) -> tuple[list[str], Any] | None:
@@ -262,7 +280,7 @@ def train(
                           "regions": ds.regions, "adjacency": ds.adjacency,
                           "frequency": ds.frequency})  # fmt: skip
     report(done + 1, total, "champion on the same window")
-    window = _window_tag(result, refit_every)
+    window = window_tag(result, refit_every)
     champion, champion_v = _champion_metrics(client, ds, window, fingerprint, folds, here)
     decision = registry.gate(observed[chosen], champion, champion_v, selection)
     report(done + 2, total, "logging to MLflow")
@@ -279,6 +297,7 @@ def train(
         CANDIDATE_TAG: chosen,
         "compute.where": here.where,
         "compute.workers": str(here.workers),
+        RUN_KIND_TAG: "train",
     }
     summary = result.to_json()
     detection = final.detection_summary()
@@ -297,7 +316,9 @@ def train(
                 **({"input.as_of": source["input.as_of"]} if panel is not None else {}),
             }
         )
-        _log_metrics(result, chosen)
+        log_panel(ds, fingerprint, source, "training")
+        log_scores(result, chosen)
+        log_backtest(result, selection)
         info = {
             "trained_at": trained_at,
             "training_window": (tags["training.start"], tags["training.end"]),
@@ -314,31 +335,27 @@ def train(
         }
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
-            plot_backtest(result.predictions, out / "backtest.png")
-            plot_calibration(result.predictions, out / "calibration.png", selection.coverage_window)
             importances = _importances(final)
-            plots = ["backtest.png", "calibration.png"]
             if importances is not None:
                 plot_feature_importance(*importances, out / "feature_importance.png")
-                plots.append("feature_importance.png")
+                mlflow.log_artifact(str(out / "feature_importance.png"), "plots")
             (out / "model_card.md").write_text(model_card(info, summary["models"], detection))
-            (out / "backtest.json").write_text(json.dumps(summary, indent=2, default=str))
             (out / "detection_model.json").write_text(json.dumps(detection, indent=2))
-            for name in plots:
-                mlflow.log_artifact(str(out / name), "plots")
-            for name in ("model_card.md", "backtest.json", "detection_model.json"):
+            for name in ("model_card.md", "detection_model.json"):
                 mlflow.log_artifact(str(out / name))
         example = ds.incidents[ds.incidents["period"] >= periods[max(len(periods) - 8, 0)]]
         logged = log_pyfunc(final, example, registered_model_name=registry.MODEL_NAME)
         version = str(logged.registered_model_version)
         registry.set_challenger(client, version)
+        registry.describe(client, version, _version_description(info, source, decision),
+                          _version_tags(tags, origins))  # fmt: skip
         mlflow.set_tags({"promotion.gate": decision.reason, "registered.version": version})
         mlflow.log_dict(decision.to_dict(), "promotion.json")
-        mlflow.log_dict(selection.to_dict(), "selection.json")
         if decision.promote:
             registry.promote(client, version, decision.reason, by="gate")
-        run_id = run.info.run_id
+        run_id, experiment_id = run.info.run_id, run.info.experiment_id
     report(total, total, "done")
+    uri = tracking.resolve_tracking_uri(tracking_uri)
     return TrainResult(
         run_id=run_id,
         version=version,
@@ -346,5 +363,6 @@ def train(
         selection=selection,
         backtest=summary,
         seconds=time.perf_counter() - started,
-        tracking_uri=tracking.resolve_tracking_uri(tracking_uri),
+        tracking_uri=uri,
+        ui_url=tracking.ui_url(uri, experiment_id, run_id),
     )

@@ -154,13 +154,12 @@ def log_to_mlflow(ev: Evaluation, files: list[Path], results: dict[str, Any]) ->
     """Log the evaluation as an MLflow run of its own; returns the run id."""
     import mlflow
 
+    from crossplan.pipelines.conventions import RUN_KIND_TAG
     from crossplan.pipelines.tracking import connect, tracked_run
 
     client = connect()
     cfg = ev.config
-    with tracked_run(
-        client, "closed-loop evaluation", tags={"crossplan.kind": "evaluation"}
-    ) as run:
+    with tracked_run(client, "closed-loop evaluation", tags={RUN_KIND_TAG: "evaluation"}) as run:
         mlflow.log_params(
             {
                 "seeds": ",".join(map(str, cfg.seeds)),

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.table import Table
 
-from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest, candidates
+from crossplan.pipelines.backtest import (
+    BACKTEST_ORIGINS,
+    HORIZON,
+    backtest,
+    candidates,
+    cross_validation_frame,
+)
 from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.selection import BLEND, Selection, judge
@@ -39,7 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "origins only), and score against observed counts and, on simulated worlds "
             "(truth.parquet present), against the true activity. The winner is named by the "
             "rule crossplan train uses (eligibility on count-aware coverage, gains beyond "
-            "the noise of these origins), with the 90% interval of each difference."
+            "the noise of these origins), with the 90% interval of each difference. The "
+            "backtest is logged to MLflow as a run of its own (tag crossplan.kind=backtest: the "
+            "panel as a dataset, every forecast, metric tables, calibration plots) unless "
+            "--no-mlflow."
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="data directory")
@@ -60,16 +70,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--predictions", type=output_path, help="write every backtest forecast (Parquet or CSV)"
     )
+    p.add_argument(
+        "--cv-out",
+        type=output_path,
+        help="write the forecasts as Nixtla cross-validation output (unique_id, ds, cutoff, "
+        "y, a mean column per model, {model}-lo-80, {model}-hi-80; Parquet or CSV)",
+    )
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI "
+                   "or sqlite under $CROSSPLAN_HOME)")  # fmt: skip
+    p.add_argument("--no-mlflow", action="store_true", help="do not log the backtest to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     at_least_one(args, "--horizon", "--origins", "--refit-every")
-    if args.predictions and args.predictions.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigurationError(
-            f"--predictions {args.predictions}: give a .csv or .parquet file name"
-        )
+    for option, path in (("--predictions", args.predictions), ("--cv-out", args.cv_out)):
+        if path and path.suffix.lower() not in (".csv", ".parquet"):
+            raise ConfigurationError(f"{option} {path}: give a .csv or .parquet file name")
     ds = load_dataset(args.data)
     if len(ds.periods) < args.origins + 3:
         raise ConfigurationError(
@@ -86,6 +104,14 @@ def run(args: argparse.Namespace) -> int:
             )
         models = {k: v for k, v in models.items() if k in args.models}
     truth = read_truth(args.data) if (args.data / "truth.parquet").exists() else None
+    client = None
+    if not args.no_mlflow:
+        # Imported here: --no-mlflow does without MLflow's import (seconds).
+        from crossplan.pipelines import tracking
+
+        # MLflow's own INFO lines would break the progress lines; the summary says the run.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        client = tracking.connect(args.tracking_uri)  # an unreachable store fails before work
     with progress_bar("backtest", quiet=args.quiet) as report:
         result = backtest(
             ds.incidents, ds.regions, ds.adjacency, models,
@@ -96,17 +122,26 @@ def run(args: argparse.Namespace) -> int:
     verdict = judge(result, models, has_effort=ds.has_effort, blend=blend)
     result, selection = verdict.result, verdict.selection
     payload = {**result.to_json(), "selection": selection.to_dict()}
+    if client is not None:
+        from crossplan.pipelines.run_artifacts import log_backtest_run
+
+        payload |= log_backtest_run(client, args.data, ds, result, selection, args.refit_every)
     if args.json:
         write_json(args.json, payload)
     if args.predictions:
-        _write_predictions(result.predictions, args.predictions)
+        _write_table(result.predictions, args.predictions)
+    if args.cv_out:
+        _write_table(cross_validation_frame(result.predictions), args.cv_out)
     if not args.quiet:
         _print(payload, len(result.origins))
         _print_verdict(selection)
+        if "run_id" in payload:
+            console.print(f"Logged to MLflow: run {payload['run_id']} in experiment "
+                          f"'crossplan' ({payload['tracking_uri']}): {payload['mlflow_ui']}")  # fmt: skip
     return 0
 
 
-def _write_predictions(frame: pd.DataFrame, path: Path) -> None:
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False)

@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "LightGBM forecaster, its naive twin, the baselines and a blend of them), choose "
             f"among those with 80% interval coverage in {COVERAGE_WINDOW} the one that "
             "replaced every simpler candidate beyond the backtest's noise (a paired "
-            "bootstrap over origins), fit it, log it to MLflow (metrics of every candidate, "
-            "selection.json, plots, model card, pyfunc) as crossplan-risk@challenger, and "
+            "bootstrap over origins), fit it, log it to MLflow (the panel as a dataset, "
+            "metrics of every candidate, every backtest forecast, metric tables, "
+            "selection.json, calibration plots, model card, pyfunc) as "
+            "crossplan-risk@challenger with a description of its panel and verdict, and "
             "promote it to champion if it also beats the champion on the same window."
         ),
     )
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "run_id": result.run_id,
                 "tracking_uri": result.tracking_uri,
+                "mlflow_ui": result.ui_url,
                 "candidate": chosen,
                 "champion": "yes" if result.decision.promote else "no (challenger)",
                 "decision": result.decision.reason,
@@ -136,7 +139,10 @@ def run(args: argparse.Namespace) -> int:
         for line in not_eligible_lines(result.selection.scores):
             console.print(line)
         console.print(f"Next: {result.decision.next_step(str(result.version))}")
-        console.print("Full metrics: MLflow experiment 'crossplan' (mlflow ui) or --json.")
+        console.print(
+            "Full metrics: the run at mlflow_ui (for a local store, start `mlflow ui "
+            "--backend-store-uri` with the tracking_uri first) or --json."
+        )
     return 0
 
 

@@ -11,6 +11,8 @@ import pytest
 from scipy import stats
 
 from crossplan.pipelines.metrics import (
+    CALIBRATION_LEVELS,
+    calibration_by_level,
     capture,
     coverage,
     interval_score,
@@ -97,6 +99,12 @@ def test_a_calibrated_count_forecast_has_count_aware_coverage_080(dist: Any) -> 
     assert out["pit_above_q90"] == pytest.approx(0.10, abs=0.01)
     assert out["pit_coverage50"] == pytest.approx(0.50, abs=0.01)
     assert pit_coverage(frame["pit_lo"], frame["pit_hi"], 0.9) == pytest.approx(0.90, abs=0.01)
+    # The calibration table logged with each run follows the diagonal at every level; the
+    # plain coverage is given at 80% only, the one interval a row carries.
+    table = calibration_by_level(frame.assign(model="true"))
+    assert list(table["level"]) == list(CALIBRATION_LEVELS)
+    assert table["pit_coverage"].to_numpy() == pytest.approx(table["level"].to_numpy(), abs=0.01)
+    assert table.dropna(subset=["coverage"])["coverage"].tolist() == [out["coverage80"]]
 
 
 def test_count_aware_coverage_splits_an_outcome_on_an_end() -> None:

@@ -25,7 +25,7 @@ def test_a_piped_backtest_reports_progress_and_keeps_column_names(
 ) -> None:
     out = subprocess.run(
         [_CROSSPLAN, "backtest", "--data", str(small_world_dir), "--origins", "2",
-         "--horizon", "1", "--models", "last_value", "moving_average"],
+         "--horizon", "1", "--models", "last_value", "moving_average", "--no-mlflow"],
         capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), check=True,
     )  # fmt: skip
     # not a terminal: plain progress lines on stderr, never a silent wait
