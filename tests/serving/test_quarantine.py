@@ -242,10 +242,11 @@ _MALFORMED = [
     (b"\xff\xfe\x00bad", "text/csv"),
 ]
 
-FILES = 300
+# Every fault and the malformed files come up within these (the test checks that they did).
+FILES = 120
 
 
-def test_hundreds_of_bad_files_change_nothing_any_other_agency_reads(
+def test_over_a_hundred_bad_files_change_nothing_any_other_agency_reads(
     champion_service: Service,
 ) -> None:
     client, keys, _ = champion_service
