@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from crossplan.optimize.build import AllocationProblem
+from crossplan.optimize.curve import Curves
 from crossplan.optimize.diagnose import elastic_diagnosis
 from crossplan.optimize.errors import SolverError
 from crossplan.optimize.explain import baselines, binding_constraints, marginal_values
@@ -39,7 +40,16 @@ from crossplan.optimize.solver_runs import (
 )
 from crossplan.optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
-__all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
+__all__ = [
+    "extract_allocation",
+    "fall_back",
+    "given",
+    "infeasible_plan",
+    "input_warnings",
+    "plan_of",
+    "run_periods",
+    "solve",
+]
 
 # With a deadline: the share of the time left that the greedy start may take, and the share
 # of what is left after it that is kept for scoring and explaining the plan.
@@ -94,6 +104,52 @@ def solve(
     if deadline is not None:
         left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
         time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
+    outcomes = run_periods(problem, solver, start, time_limit, gap)
+    # The greedy start is part of solving: count it in the solve time.
+    seconds = time.perf_counter() - began
+    if combined_status(outcomes) is Status.INFEASIBLE and start is None:
+        # (With a start, the model is feasible: the greedy plan meets every constraint. CBC
+        # can still call it infeasible when its time runs out in preprocessing; such a
+        # period takes the start below.)
+        findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
+        return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
+    alloc = extract_allocation(problem)
+    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
+    if stuck:
+        if start is None:
+            limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
+            detail = outcomes[stuck[0]].detail
+            raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
+        alloc, outcomes = fall_back(alloc, outcomes, start)
+    return _make_plan(problem, alloc, outcomes, seconds, solver)
+
+
+def fall_back(
+    alloc: Allocation, outcomes: list[Outcome], start: Allocation
+) -> tuple[Allocation, list[Outcome]]:
+    """``alloc`` with the periods the solver gave no plan for taken from the greedy
+    ``start`` (the best plan found for them), and their outcomes marked so (no bound)."""
+    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
+    if not stuck:
+        return alloc, outcomes
+    marked = [
+        replace(o, status=_stopped(o), bound=None) if t in stuck else o
+        for t, o in enumerate(outcomes)
+    ]
+    return _with_periods(alloc, start, stuck), marked
+
+
+def run_periods(
+    problem: AllocationProblem,
+    solver: str,
+    start: Allocation | None,
+    time_limit: float | None,
+    gap: float | None,
+) -> list[Outcome]:
+    """Solve the models of ``problem`` one period after another, sharing ``time_limit``,
+    warm-started from ``start`` (a period with a cap on launched operations a launch set at a
+    time, :mod:`optimize.launch_sets`); their solutions are left in the variables."""
+    inputs = problem.inputs
     solver_until = None if time_limit is None else time.monotonic() + time_limit
     if start is not None:
         problem.set_start(start)
@@ -111,29 +167,7 @@ def solve(
             problem, t, sets, solver, time_limit=seconds, gap=gap, start=start
         )
 
-    outcomes = run_blocks(problem.models, solver, time_limit=time_limit, run=run)
-    # The greedy start is part of solving: count it in the solve time.
-    seconds = time.perf_counter() - began
-    if combined_status(outcomes) is Status.INFEASIBLE and start is None:
-        # (With a start, the model is feasible: the greedy plan meets every constraint. CBC
-        # can still call it infeasible when its time runs out in preprocessing; such a
-        # period takes the start below.)
-        findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
-        return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
-    alloc = extract_allocation(problem)
-    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
-    if stuck:
-        if start is None:
-            limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
-            detail = outcomes[stuck[0]].detail
-            raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
-        # The solver gave no plan for these periods: the greedy start's is the best found.
-        alloc = _with_periods(alloc, start, stuck)
-        outcomes = [
-            replace(o, status=_stopped(o), bound=None) if t in stuck else o
-            for t, o in enumerate(outcomes)
-        ]
-    return _make_plan(problem, alloc, outcomes, seconds, solver)
+    return run_blocks(problem.models, solver, time_limit=time_limit, run=run)
 
 
 def _launch_sets(inputs: Inputs, t: int) -> list[tuple[int, ...]] | None:
@@ -197,11 +231,7 @@ def _make_plan(
     inputs, curves = problem.inputs, problem.curves
     if curves is None:
         raise ValueError("an elastic model has no plan")
-    effort = effective_effort(inputs, alloc)
-    exact = score(inputs, alloc)
-    per_period = curves.value(effort).sum(axis=0)
-    piecewise = float(per_period.sum())
-    error = problem.approximation_error
+    per_period = curves.value(effective_effort(inputs, alloc)).sum(axis=0)
     bound: float | None = 0.0
     for o, pw in zip(outcomes, per_period, strict=True):
         if o.bound is not None:
@@ -212,11 +242,39 @@ def _make_plan(
             bound = None if bound is None else bound + float(pw)
         else:
             bound = None  # stopped early with no bound: the gap is unknown
+    return plan_of(
+        inputs,
+        curves,
+        alloc,
+        combined_status(outcomes),
+        bound,
+        solver,
+        seconds,
+        problem.build_seconds,
+    )
+
+
+def plan_of(
+    inputs: Inputs,
+    curves: Curves,
+    alloc: Allocation,
+    status: Status,
+    bound: float | None,
+    solver: str,
+    seconds: float,
+    build_seconds: float,
+) -> Plan:
+    """The plan of ``alloc``, explained, with ``bound`` (on the piecewise objective, ``None``
+    when unknown) turned into its gap and its upper bound on the exact objective."""
+    effort = effective_effort(inputs, alloc)
+    exact = score(inputs, alloc)
+    piecewise = float(curves.value(effort).sum())
+    error = curves.max_error
     gap = None
     if bound is not None:
         gap = (bound - piecewise) / piecewise if piecewise > 0 else (0.0 if bound <= 0 else None)
     return Plan(
-        status=combined_status(outcomes),
+        status=status,
         solver=solver,
         periods=inputs.periods,
         objective=float(exact.sum()),
@@ -225,7 +283,7 @@ def _make_plan(
         gap=gap,
         approximation_error=error,
         solve_seconds=seconds,
-        build_seconds=problem.build_seconds,
+        build_seconds=build_seconds,
         assignments=_assignments(inputs, alloc),
         regions=_region_outcomes(inputs, alloc, effort, exact),
         joint_operations=_operation_outcomes(inputs, alloc),
