@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-from crossplan.optimize.blocks import SPLIT_ABOVE, find_blocks
+from crossplan.optimize.blocks import SPLIT_ABOVE, Block, find_blocks
 from crossplan.optimize.build import build_problem
 from crossplan.optimize.curve import DEFAULT_TOLERANCE
-from crossplan.optimize.decompose import solve_blocks
+from crossplan.optimize.decompose import BUILD_RATE, solve_blocks
 from crossplan.optimize.diagnose import precheck
 from crossplan.optimize.errors import SolverError
 from crossplan.optimize.inputs import Inputs
@@ -76,9 +76,17 @@ def plan_allocation(
     if findings:
         return infeasible_plan(inputs, solver, findings)
     blocks = find_blocks(inputs, split_above)
-    if len(blocks) > 1:
+    # One block is built whole, unless its build may not fit: then it goes block by block
+    # too, which skips a build it expects to overrun and answers with the greedy start.
+    if len(blocks) > 1 or (deadline is not None and _tight(inputs, blocks, deadline)):
         plan = solve_blocks(inputs, blocks, solver, gap=gap, deadline=deadline, tolerance=tolerance)
         if plan is not None:
             return plan
     problem = build_problem(inputs, tolerance=tolerance)
     return solve(problem, solver, time_limit=time_limit, gap=gap, deadline=deadline)
+
+
+def _tight(inputs: Inputs, blocks: list[Block], deadline: float) -> bool:
+    """Whether building the whole model may take more than a third of the time left."""
+    pairs = sum(b.pairs for b in blocks) * len(inputs.periods)
+    return BUILD_RATE * pairs > (deadline - time.monotonic()) / 3

@@ -410,7 +410,8 @@ def inputs_curves(inputs: Inputs, tolerance: float = DEFAULT_TOLERANCE) -> Curve
     boosted by every joint operation that holds it)."""
     eff = np.array([u.efficiency for u in inputs.units], dtype=float)
     cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
-    base = np.asarray((eff * cap) @ inputs.eligibility.matrix)
+    uu, rr = inputs.eligibility.pairs  # sparse: the dense product would copy the matrix
+    base = np.bincount(rr, weights=(eff * cap)[uu], minlength=len(inputs.regions.region_ids))
     top = (base[:, None] + inputs.fixed.effort) * max_boost(inputs)[:, None]
     return build_curves(inputs.activity, inputs.forecast.detection_rate, top, tolerance)
 

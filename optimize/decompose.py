@@ -39,7 +39,7 @@ from crossplan.optimize.score import Allocation, commitments, effective_effort
 from crossplan.optimize.solve import extract_allocation, fall_back, plan_of, run_periods
 from crossplan.optimize.solver_runs import DEFAULT_GAP, MIN_SECONDS, Outcome, combined_status
 
-__all__ = ["assemble", "settle", "solve_blocks"]
+__all__ = ["BUILD_RATE", "assemble", "settle", "solve_blocks"]
 
 # With a deadline: the share of the time left the greedy starts may take, and the share of
 # what is left after them kept for scoring and explaining the plan.
@@ -48,7 +48,7 @@ _EXPLAIN_RESERVE = 0.15
 # A block is built only when its build is expected to take at most this share of its time.
 _BUILD_SHARE = 0.6
 # Seconds to build one eligible unit-region pair in one period, before any is measured.
-_BUILD_RATE = 1e-4
+BUILD_RATE = 1e-4
 # Units × regions up to which the greedy start plans the whole instance at once (its
 # dense arrays take 8 bytes a cell); beyond, it plans block by block.
 _GREEDY_CELLS = 40_000_000
@@ -104,7 +104,7 @@ def solve_blocks(
         hint = effective_effort(inputs, greedy)
         lp = _BOUNDS.submit(relaxed_bound, inputs, curves, deadline, hint)
     solved, build_seconds = [], 0.0
-    rate = _BUILD_RATE
+    rate = BUILD_RATE
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
     n_t = len(inputs.periods)
