@@ -97,16 +97,16 @@ def solve_blocks(
         return None
     curves = inputs_curves(inputs, tolerance)
     greedy = assemble(inputs, pieces)
-    # The relaxed LP needs no plan: it runs beside the blocks (HiGHS frees the interpreter,
-    # CBC runs in a process of its own), stopped by its own time limit at the deadline.
-    lp = None
-    if any(b.shared.any() for b in blocks):
-        hint = effective_effort(inputs, greedy)
-        lp = _BOUNDS.submit(relaxed_bound, inputs, curves, deadline, hint)
     solved, build_seconds = [], 0.0
     rate = BUILD_RATE
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
+    # The relaxed LP needs no plan: it runs beside the blocks (HiGHS frees the interpreter,
+    # CBC runs in a process of its own), stopped by its own time limit when they must end.
+    lp = None
+    if any(b.shared.any() for b in blocks):
+        hint = effective_effort(inputs, greedy)
+        lp = _BOUNDS.submit(relaxed_bound, inputs, curves, until, hint)
     n_t = len(inputs.periods)
     for k, block in enumerate(blocks):
         share = None
