@@ -21,6 +21,7 @@ regions (:mod:`optimize.decompose`), whichever solver solved the blocks.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from scipy import sparse
@@ -29,7 +30,17 @@ from scipy.optimize import linprog
 from crossplan.optimize.curve import Curves
 from crossplan.optimize.inputs import Inputs
 
-__all__ = ["relaxed_bound"]
+__all__ = ["relaxed_bound", "relaxed_bound_beside"]
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossplan-bound")
+
+
+def relaxed_bound_beside(
+    inputs: Inputs, curves: Curves, deadline: float | None, effort: np.ndarray | None
+) -> Future[float | None]:
+    """:func:`relaxed_bound` in a thread beside the solvers (HiGHS frees the interpreter,
+    CBC runs in a process of its own), stopped by its own time limit at ``deadline``."""
+    return _POOL.submit(relaxed_bound, inputs, curves, deadline, effort)
 
 
 def relaxed_bound(

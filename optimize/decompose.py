@@ -23,13 +23,13 @@ two that exist is reported; without either, the gap is unknown.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
 from crossplan.optimize.blocks import Block, sub_inputs
-from crossplan.optimize.bounds import relaxed_bound
+from crossplan.optimize.bounds import relaxed_bound_beside
 from crossplan.optimize.build import build_problem, inputs_curves
 from crossplan.optimize.curve import DEFAULT_TOLERANCE, Curves
 from crossplan.optimize.heuristics import greedy_allocation
@@ -54,7 +54,6 @@ BUILD_RATE = 1e-4
 _GREEDY_CELLS = 40_000_000
 # A block that shares regions is solved to this share of the gap asked for.
 _SHARED_GAP = 0.25
-_BOUNDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossplan-bound")
 
 
 @dataclass
@@ -101,12 +100,10 @@ def solve_blocks(
     rate = BUILD_RATE
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
-    # The relaxed LP needs no plan: it runs beside the blocks (HiGHS frees the interpreter,
-    # CBC runs in a process of its own), stopped by its own time limit when they must end.
+    # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
     lp = None
     if any(b.shared.any() for b in blocks):
-        hint = effective_effort(inputs, greedy)
-        lp = _BOUNDS.submit(relaxed_bound, inputs, curves, until, hint)
+        lp = relaxed_bound_beside(inputs, curves, until, effective_effort(inputs, greedy))
     n_t = len(inputs.periods)
     for k, block in enumerate(blocks):
         share = None

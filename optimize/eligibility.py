@@ -76,8 +76,8 @@ def compute_eligibility(
             allowed &= listed | ~own[u.country]
         if u.max_distance_km is not None and u.home_region is not None:
             h = index[u.home_region]
-            cols = np.flatnonzero(allowed)  # distances only where it may work otherwise
-            d = haversine_km(lon[h], lat[h], lon[cols], lat[cols])
-            allowed[cols[d > u.max_distance_km]] = False
+            where = np.flatnonzero(allowed)  # distances only where it may work otherwise
+            d = haversine_km(lon[h], lat[h], lon[where], lat[where])
+            allowed[where[d > u.max_distance_km]] = False
         matrix[i] = allowed
     return Eligibility(matrix=matrix)

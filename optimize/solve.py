@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from crossplan.optimize.bounds import relaxed_bound_beside
 from crossplan.optimize.build import AllocationProblem
 from crossplan.optimize.curve import Curves
 from crossplan.optimize.diagnose import elastic_diagnosis
 from crossplan.optimize.errors import SolverError
 from crossplan.optimize.explain import baselines, binding_constraints, marginal_values
 from crossplan.optimize.heuristics import greedy_allocation
+from crossplan.optimize.input_warnings import input_warnings
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.launch_sets import launch_sets, solve_by_launch_set
 from crossplan.optimize.plan import (
@@ -45,7 +48,6 @@ __all__ = [
     "fall_back",
     "given",
     "infeasible_plan",
-    "input_warnings",
     "plan_of",
     "run_periods",
     "solve",
@@ -55,6 +57,9 @@ __all__ = [
 # of what is left after it that is kept for scoring and explaining the plan.
 _GREEDY_SHARE = 0.5
 _EXPLAIN_RESERVE = 0.15
+# Shift variables from which the relaxed LP bound (optimize.bounds) runs beside the solver:
+# a gap when a stopped solver has no bound of its own.
+_BESIDE = 40_000
 
 
 def solve(
@@ -104,6 +109,10 @@ def solve(
     if deadline is not None:
         left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
         time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
+    lp = None
+    if start is not None and time_limit is not None and len(problem.shifts) >= _BESIDE:
+        until, effort = time.monotonic() + time_limit, effective_effort(inputs, start)
+        lp = relaxed_bound_beside(inputs, problem.curves, until, effort)  # type: ignore[arg-type]
     outcomes = run_periods(problem, solver, start, time_limit, gap)
     # The greedy start is part of solving: count it in the solve time.
     seconds = time.perf_counter() - began
@@ -121,7 +130,7 @@ def solve(
             detail = outcomes[stuck[0]].detail
             raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
         alloc, outcomes = fall_back(alloc, outcomes, start)
-    return _make_plan(problem, alloc, outcomes, seconds, solver)
+    return _make_plan(problem, alloc, outcomes, seconds, solver, lp)
 
 
 def fall_back(
@@ -227,6 +236,7 @@ def _make_plan(
     outcomes: list[Outcome],
     seconds: float,
     solver: str,
+    lp: Future[float | None] | None = None,
 ) -> Plan:
     inputs, curves = problem.inputs, problem.curves
     if curves is None:
@@ -242,6 +252,8 @@ def _make_plan(
             bound = None if bound is None else bound + float(pw)
         else:
             bound = None  # stopped early with no bound: the gap is unknown
+    if bound is None and lp is not None:
+        bound = _result(lp)  # the relaxed LP's, when it ended in time
     return plan_of(
         inputs,
         curves,
@@ -252,6 +264,13 @@ def _make_plan(
         seconds,
         problem.build_seconds,
     )
+
+
+def _result(lp: Future[float | None]) -> float | None:
+    try:
+        return lp.result(timeout=1.0)
+    except TimeoutError:
+        return None
 
 
 def plan_of(
@@ -384,52 +403,3 @@ def given(inputs: Inputs) -> dict[str, Any]:
             row for row in inputs.confirmed if row.period.isoformat() in inputs.periods
         ),
     }
-
-
-def _unkept_pledges(inputs: Inputs) -> list[str]:
-    """Pledged shifts to confirmed operations a unit cannot work: beyond its capacity, or
-    with no region of the operation it may work in."""
-    out = []
-    index = inputs.regions.index
-    for (j, t), units in sorted(inputs.reservations.items()):
-        op = inputs.joint_operations[j]
-        cols = sorted({index[r] for r in op.regions})
-        for u, shifts in sorted(units.items()):
-            unit, period = inputs.units[u], inputs.periods[t]
-            if not inputs.eligibility.matrix[u, cols].any():
-                out.append(
-                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
-                    "but may work in none of its regions: the pledge is not kept — fix: pledge "
-                    "another unit, or cancel the operation"
-                )
-            elif shifts > unit.shifts_per_period:
-                out.append(
-                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
-                    f"but has {unit.shifts_per_period}: all of them are reserved"
-                )
-    return out
-
-
-def input_warnings(inputs: Inputs) -> tuple[str, ...]:
-    """Things in the inputs a planner should know about, though they do not stop a plan."""
-    command = inputs.command
-    warnings = []
-    if not command.binding:
-        warnings.append(
-            "a central proposal: the operator plans every unit, and no agency is bound by "
-            "it; each agency's planner plans its own units"
-        )
-    if not inputs.commanded.any():
-        warnings.append(f"{command.planner} commands no unit of the resources: no shift is planned")
-    warnings += [
-        f"unit {inputs.units[u].unit_id} may work in no region; it gets no shifts"
-        for u in np.flatnonzero(inputs.commanded & ~inputs.eligibility.matrix.any(axis=1))
-    ]
-    warnings += _unkept_pledges(inputs)
-    missing = inputs.forecast.missing_regions
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        warnings.append(
-            f"{len(missing)} region(s) have no forecast rows and count as no activity: {shown}"
-        )
-    return tuple(warnings)
