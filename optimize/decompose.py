@@ -133,7 +133,7 @@ def solve_blocks(
     if _piecewise(inputs, curves, greedy) > _piecewise(inputs, curves, alloc):
         alloc = greedy
     piecewise = _piecewise(inputs, curves, alloc)
-    bound = _bound(inputs, curves, blocks, solved, lp)
+    bound = _bound(inputs, curves, blocks, solved, lp, until)
     status = _status(solved)
     if status is Status.OPTIMAL and (bound is None or bound - piecewise > gap * piecewise):
         status = Status.FEASIBLE  # each block is proved, the whole is not
@@ -282,11 +282,17 @@ def _bound(
     blocks: list[Block],
     solved: list[_Solved],
     lp: Future[float | None] | None,
+    until: float | None,
 ) -> float | None:
-    """The blocks' summed bounds when none shares a region, else the relaxed LP bound."""
+    """The blocks' summed bounds when none shares a region, else the relaxed LP bound (if
+    it ended by ``until``: HiGHS may check its own limit late)."""
     found = []
     if lp is not None:
-        value = lp.result()
+        wait = None if until is None else max(0.0, until - time.monotonic()) + 1.0
+        try:
+            value = lp.result(timeout=wait)
+        except TimeoutError:
+            value = None
         if value is not None:
             found.append(value)
     elif all(s.bound is not None for s in solved):

@@ -138,7 +138,10 @@ class Policy(_Strict):
         default=None, ge=0, description="Most joint operations launched per period; null: no limit"
     )
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=3600, description="Solver time limit in seconds"
+        default=None,
+        gt=0,
+        le=3600,
+        description="Time limit of a plan in seconds, building the model included",
     )
     mip_gap: float | None = Field(
         default=None, ge=0, lt=1, description="Relative optimality gap to stop at"
