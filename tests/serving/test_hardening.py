@@ -89,13 +89,14 @@ def test_plans_larger_than_the_limits_are_refused_before_any_build(
     assert tiny_dataset.resources is not None
     doc: dict[str, Any] = tiny_dataset.resources.model_dump(mode="json")
     unit = doc["units"][0]
-    doc["units"] = [{**unit, "unit_id": f"U{i}"} for i in range(600)]
+    too_many = SERVICE_LIMITS.max_units + 100
+    doc["units"] = [{**unit, "unit_id": f"U{i}"} for i in range(too_many)]
     began = time.monotonic()
     r = client.post("/plan", json={"resources": doc}, headers=_bearer(tokens["planner"]))
     assert r.status_code == 400
     assert time.monotonic() - began < 5
     fixes = [p["fix"] for p in r.json()["problems"]]
-    assert any("at most 500 units" in f for f in fixes)
+    assert any(f"at most {SERVICE_LIMITS.max_units} units" in f for f in fixes)
 
 
 _ROW = {"region_id": "r002", "period": "2030-01-07", "activity_mean": 1.0,
