@@ -1,6 +1,7 @@
 """The allocation optimizer: build and solve times, gap and plan value, CBC beside HiGHS.
 
-Run with ``python -m benchmarks.bench_optimize [--quick]``. Instances:
+Run with ``python -m benchmarks.bench_optimize [--quick]``; ``--scale`` gives instead the
+table of 500 to 50,000 regions (:mod:`benchmarks.optimize_scale`). Instances:
 
 * the default world (``simulate_world(seed=7)``: 60 regions, 6 countries, its units,
   agreements and joint operations), planning 1 period (one call of the closed-loop
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import optimize_scale
 from benchmarks._table import print_table
 from crossplan.optimize import Inputs, Plan, build_problem
 from crossplan.optimize.solve import solve
@@ -123,7 +125,20 @@ def rows_for(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_optimize")
     parser.add_argument("--quick", action="store_true", help="leave out the large instance")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="instead: the table of 500 to 50,000 regions (benchmarks/optimize_scale.py)",
+    )
+    parser.add_argument(
+        "--sizes", help="with --scale: only these region counts, comma-separated (e.g. 500,2000)"
+    )
+    parser.add_argument("--solvers", default="cbc,highs", help="with --scale: which solvers")
     args = parser.parse_args(argv if argv is not None else [])
+    if args.scale:
+        sizes = None if not args.sizes else [int(s) for s in args.sizes.split(",")]
+        optimize_scale.main(sizes, tuple(args.solvers.split(",")))
+        return
     rows = []
     rows += rows_for("world 1 period", default_world_inputs(1), repeats=5)
     rows += rows_for("world 4 periods", default_world_inputs(4), repeats=5)

@@ -44,7 +44,7 @@ from crossplan.optimize.curve import DEFAULT_TOLERANCE, Curves, build_curves
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.score import Allocation, effective_effort
 
-__all__ = ["AllocationProblem", "build_problem"]
+__all__ = ["AllocationProblem", "build_problem", "inputs_curves", "max_boost"]
 
 _Terms = list[tuple[pulp.LpVariable, float]]
 
@@ -134,7 +134,11 @@ class AllocationProblem:
 
 
 def build_problem(
-    inputs: Inputs, *, tolerance: float = DEFAULT_TOLERANCE, elastic: bool = False
+    inputs: Inputs,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    elastic: bool = False,
+    curves: Curves | None = None,
 ) -> AllocationProblem:
     """Build the allocation model.
 
@@ -148,6 +152,9 @@ def build_problem(
         Build the feasibility version instead: floors, budget and share caps get a slack
         variable, the objective minimises total slack, joint operations are left out
         (they are optional, so they never make a model infeasible).
+    curves
+        The piecewise curves to use (a block's share of the whole instance's, so that both
+        value effort alike); ``None``: those of ``inputs`` (:func:`inputs_curves`).
     """
     start = time.perf_counter()
     builder = _Builder(inputs, elastic)
@@ -156,10 +163,10 @@ def build_problem(
     builder.add_budget()
     builder.add_floors()
     builder.add_share_caps()
-    curves = None
+    used = None
     if not elastic:
         builder.add_joint_operations()
-        curves = builder.add_curves(tolerance)
+        used = builder.add_curves(curves or inputs_curves(inputs, tolerance))
     builder.set_objective()
     return AllocationProblem(
         inputs=inputs,
@@ -171,7 +178,7 @@ def build_problem(
         segments=builder.segments,
         boosted=builder.boosted,
         totals=builder.totals,
-        curves=curves,
+        curves=used,
         build_seconds=time.perf_counter() - start,
     )
 
@@ -274,11 +281,6 @@ class _Builder:
                     name = names.share_cap(region_id, period)
                     self._add(t, name, row, pulp.LpConstraintLE, 0.0, slack=-1.0)
 
-    def base_max(self) -> np.ndarray:
-        """Most efficiency-weighted shifts each region can receive in a period."""
-        matrix = self.inputs.eligibility.matrix
-        return np.asarray((self.eff * self.cap) @ matrix)
-
     def add_joint_operations(self) -> None:
         ops = self.inputs.joint_operations
         index = self.inputs.regions.index
@@ -378,15 +380,8 @@ class _Builder:
         self._add(t, name, row, pulp.LpConstraintLE, cap)
         return out
 
-    def add_curves(self, tolerance: float) -> Curves:
-        inputs = self.inputs
-        boost = np.ones(len(self.region_ids))
-        for op in inputs.joint_operations:
-            rows = list(dict.fromkeys(inputs.regions.index[r] for r in op.regions))
-            boost[rows] += op.effort_multiplier - 1.0
-        fixed = inputs.fixed.effort
-        top = (self.base_max()[:, None] + fixed) * boost[:, None]
-        curves = build_curves(inputs.activity, inputs.forecast.detection_rate, top, tolerance)
+    def add_curves(self, curves: Curves) -> Curves:
+        fixed = self.inputs.fixed.effort
         for r, region_id in enumerate(self.region_ids):
             for t, period in enumerate(self.periods):
                 widths, slopes = curves.segments(r, t)
@@ -407,3 +402,24 @@ class _Builder:
     def set_objective(self) -> None:
         for t, model in enumerate(self.models):
             model.setObjective(pulp.LpAffineExpression(self.objective[t]))
+
+
+def inputs_curves(inputs: Inputs, tolerance: float = DEFAULT_TOLERANCE) -> Curves:
+    """The piecewise curves of every region and period of ``inputs``, up to the most effort
+    each can receive (every unit that may work there at full capacity and the fixed effort,
+    boosted by every joint operation that holds it)."""
+    eff = np.array([u.efficiency for u in inputs.units], dtype=float)
+    cap = np.array([u.shifts_per_period for u in inputs.units], dtype=float)
+    uu, rr = inputs.eligibility.pairs  # sparse: the dense product would copy the matrix
+    base = np.bincount(rr, weights=(eff * cap)[uu], minlength=len(inputs.regions.region_ids))
+    top = (base[:, None] + inputs.fixed.effort) * max_boost(inputs)[:, None]
+    return build_curves(inputs.activity, inputs.forecast.detection_rate, top, tolerance)
+
+
+def max_boost(inputs: Inputs) -> np.ndarray:
+    """Effort multiplier of each region were every joint operation launched."""
+    boost = np.ones(len(inputs.regions.region_ids))
+    for op in inputs.joint_operations:
+        rows = list(dict.fromkeys(inputs.regions.index[r] for r in op.regions))
+        boost[rows] += op.effort_multiplier - 1.0
+    return boost

@@ -74,6 +74,14 @@ class Curves:
         lo, hi = self.offsets[k], self.offsets[k + 1]
         return self.widths[lo:hi], self.slopes[lo:hi]
 
+    def subset(self, regions: np.ndarray) -> Curves:
+        """The curves of ``regions`` (indices, in that order), every period."""
+        ids = (np.asarray(regions)[:, None] * self.n_periods + np.arange(self.n_periods)).ravel()
+        counts = np.diff(self.offsets)[ids]
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        take = np.repeat(self.offsets[ids] - offsets[:-1], counts) + np.arange(offsets[-1])
+        return Curves(offsets, self.widths[take], self.slopes[take], self.n_periods, self.max_error)
+
     def value(self, effort: np.ndarray) -> np.ndarray:
         """Piecewise value of every curve at ``effort`` (regions, periods)."""
         curve = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))

@@ -63,19 +63,21 @@ def compute_eligibility(
             mask = opened.setdefault(c, np.zeros(len(countries), dtype=bool))
             mask[cols] = True
     matrix = np.zeros((len(units), len(countries)), dtype=bool)
+    none = np.zeros(len(countries), dtype=bool)
+    # Per country once: its regions, and those agreements open to it elsewhere.
+    own = {c: countries == c for c in {u.country for u in units}}
+    reach = {c: own[c] | (opened.get(c, none) & ~own[c]) for c in own}
+    lon, lat = np.asarray(regions.lon), np.asarray(regions.lat)
     for i, u in enumerate(units):
-        home = countries == u.country
+        allowed = reach[u.country].copy()
         if u.regions is not None:
             listed = np.zeros(len(countries), dtype=bool)
             listed[[index[r] for r in u.regions]] = True
-            home &= listed
-        foreign = opened.get(u.country, np.zeros(len(countries), dtype=bool)) & ~(
-            countries == u.country
-        )
-        allowed = home | foreign
+            allowed &= listed | ~own[u.country]
         if u.max_distance_km is not None and u.home_region is not None:
             h = index[u.home_region]
-            d = haversine_km(regions.lon[h], regions.lat[h], regions.lon, regions.lat)
-            allowed &= d <= u.max_distance_km
+            where = np.flatnonzero(allowed)  # distances only where it may work otherwise
+            d = haversine_km(lon[h], lat[h], lon[where], lat[where])
+            allowed[where[d > u.max_distance_km]] = False
         matrix[i] = allowed
     return Eligibility(matrix=matrix)

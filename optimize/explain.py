@@ -143,9 +143,7 @@ def _jurisdiction_binding(inputs: Inputs, alloc: Allocation) -> list[str]:
             (alloc.unit[entries], alloc.period[entries]),
             loss_less[alloc.region[entries], alloc.period[entries]],
         )
-        masked = np.where(eligible[group][:, :, None], -np.inf, gain_more[None, :, :])
-        outside[group] = masked.max(axis=1)
-        where[group] = masked.argmax(axis=1)
+        outside[group], where[group] = _best_outside(eligible[group], gain_more)
     beats = np.isfinite(kept) & (outside > kept * 1.01 + _TOL)
     regions = inputs.regions.region_ids
     found = []
@@ -153,6 +151,24 @@ def _jurisdiction_binding(inputs: Inputs, alloc: Allocation) -> list[str]:
         t = int(np.argmax(np.where(beats[u], outside[u], -np.inf)))
         found.append(names.jurisdiction(inputs.units[u].unit_id, regions[where[u, t]]))
     return found
+
+
+def _best_outside(eligible: np.ndarray, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit (rows of ``eligible``) and period: the best ``gain`` (regions, periods) where
+    it may not work, and that region. A unit may work in few regions, so its best outside is
+    among the best ``k + 1`` regions, ``k`` the most any unit may work in: no dense
+    units × regions × periods array is made."""
+    n_u, n_t = eligible.shape[0], gain.shape[1]
+    best, where = np.full((n_u, n_t), -np.inf), np.zeros((n_u, n_t), dtype=int)
+    k = min(int(eligible.sum(axis=1).max(initial=0)) + 1, gain.shape[0])
+    for t in range(n_t):
+        top = np.argsort(-gain[:, t], kind="stable")[:k]
+        free = ~eligible[:, top]
+        has = free.any(axis=1)
+        first = np.argmax(free, axis=1)
+        best[has, t] = gain[top[first[has]], t]
+        where[has, t] = top[first[has]]
+    return best, where
 
 
 def uniform_allocation(inputs: Inputs) -> Allocation:

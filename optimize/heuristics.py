@@ -14,9 +14,10 @@ from the start, and a country's committed shifts in its part of an operation. Op
 their parties confirmed are aimed for and launched whatever else happens, and the shifts
 our units pledged to them are placed first, inside their regions, and never moved out.
 
-Given a deadline, the greedy stops handing out and moving shifts when it passes: the floors
-and commitments are met first, and every later step keeps them, so what it has by then is a
-feasible plan, only a worse one.
+Given a deadline (each period its share of the time left), the greedy stops handing out
+shifts one at a time when it passes: each unit's spare shifts then all go where its next
+one gains most, and no shift is moved. The floors and commitments are met first, and every
+later step keeps them, so what it has by then is a feasible plan, only a worse one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import time
 
 import numpy as np
 
-from crossplan.optimize.curve import exact_value
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.score import Allocation
 
@@ -46,21 +46,23 @@ def greedy_allocation(inputs: Inputs, deadline: float | None = None) -> Allocati
         ``time.monotonic()`` after which no more shifts are handed out or moved.
     """
     n_t = len(inputs.periods)
-    shape = (len(inputs.units), len(inputs.regions.region_ids), n_t)
-    shifts = np.zeros(shape)
     launched = np.zeros((len(inputs.joint_operations), n_t), dtype=bool)
+    parts = []
     for t in range(n_t):
-        period = _Period(inputs, t, deadline)
+        # Each period its share of the time left, so a late one is not left with none.
+        until = (
+            None
+            if deadline is None
+            else time.monotonic() + (deadline - time.monotonic()) / (n_t - t)
+        )
+        period = _Period(inputs, t, until)
         if not period.run():
             return None
-        shifts[:, :, t] = period.x
+        u, r = np.nonzero(period.x)
+        parts.append((u, r, np.full(len(u), t), period.x[u, r]))
         launched[:, t] = period.launched
-    return Allocation.from_dense(shifts, launched)
-
-
-def _value(activity: np.ndarray, kappa: np.ndarray, effort: np.ndarray) -> np.ndarray:
-    """:func:`~optimize.curve.exact_value` of one period: arrays (regions, categories)."""
-    return exact_value(activity[:, :, None], kappa[:, :, None], effort[:, None])[:, 0]
+    unit, region, period_of, shifts = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return Allocation(unit, region, period_of, shifts, launched)
 
 
 class _Period:
@@ -123,24 +125,9 @@ class _Period:
                 self.committed[j, column[c]] = pledged
         self.column = column
         self.launched = np.zeros(len(ops), dtype=bool)
-        self.aimed = (self._aim() & inputs.staffing.possible[:, t]) | self.forced
+        self.aimed = (_aim(self) & inputs.staffing.possible[:, t]) | self.forced
         self.mult = self._multipliers()
-        self.effort = self.fixed * self.mult
-
-    def _aim(self) -> np.ndarray:
-        ops = self.inputs.joint_operations
-        worth = np.array(
-            [
-                (op.effort_multiplier - 1.0) * self.activity[rows].sum()
-                for op, rows in zip(ops, self.op_regions, strict=True)
-            ]
-        )
-        aimed = np.zeros(len(ops), dtype=bool)
-        limit = self.inputs.policy.max_joint_operations_per_period
-        slots = len(ops) if limit is None else max(0, limit - int(self.forced.sum()))
-        order = [j for j in np.argsort(-worth, kind="stable").tolist() if not self.forced[j]]
-        aimed[order[:slots]] = True
-        return aimed & (worth > 0)
+        self._set_effort(self.fixed * self.mult)
 
     def _multipliers(self) -> np.ndarray:
         mult = np.ones(len(self.per_region))
@@ -154,6 +141,7 @@ class _Period:
         self.left -= n * self.cost[u]
         self.per_region[r] += n
         self.effort[r] += n * self.eff[u] * self.mult[r]
+        self.decay[r] = np.exp(-self.kappa[r] * self.effort[r])
         self.committed[:, self.country_col[u]] += n * self.op_mask[:, r]
 
     def _late(self) -> bool:
@@ -162,10 +150,15 @@ class _Period:
     def _affordable(self, u: int) -> float:
         return float(np.floor((self.left + _TOL) / self.cost[u])) if self.cost[u] > 0 else np.inf
 
+    def _set_effort(self, effort: np.ndarray) -> None:
+        self.effort = effort
+        self.decay = np.exp(-self.kappa * effort[:, None])  # see _gains
+
     def _gains(self, u: int, rs: np.ndarray) -> np.ndarray:
-        now = _value(self.activity[rs], self.kappa[rs], self.effort[rs])
-        step = self.eff[u] * self.mult[rs]
-        return _value(self.activity[rs], self.kappa[rs], self.effort[rs] + step) - now
+        step = (self.eff[u] * self.mult[rs])[:, None]  # Σ λ exp(−κ E) (1 − exp(−κ s))
+        return np.einsum(
+            "ij,ij->i", self.activity[rs] * self.decay[rs], -np.expm1(-self.kappa[rs] * step)
+        )
 
     def run(self) -> bool:
         _place_pledges(self)
@@ -223,7 +216,7 @@ class _Period:
                 # The shifts already placed stay: they are feasible wherever they are.
                 self.aimed[j] = False
                 self.mult = self._multipliers()
-                self.effort = (self.eff @ self.x + self.fixed) * self.mult
+                self._set_effort((self.eff @ self.x + self.fixed) * self.mult)
 
     def _best(self, u: int) -> tuple[int, float]:
         """The region where one more shift of ``u`` gains most, and that gain."""
@@ -252,7 +245,10 @@ class _Period:
             if self.spare[u] > 0 and len(self.regions_of[u]):
                 heap.append((-key(u, self._best(u)[1]), u))
         heapq.heapify(heap)
-        while heap and not self._late():
+        while heap:
+            if self._late():
+                _finish(self, [u for _, u in heap])
+                return
             _, u = heapq.heappop(heap)
             if self.spare[u] <= 0 or self._affordable(u) < 1:
                 continue
@@ -266,14 +262,14 @@ class _Period:
             if self.spare[u] > 0:
                 heapq.heappush(heap, (-key(u, gain), u))
 
-    def _locked(self, u: int) -> np.ndarray:
-        """Regions ``u`` may not take a shift from without breaking a commitment."""
+    def _locked(self, u: int, rs: np.ndarray) -> np.ndarray:
+        """Which of ``rs`` ``u`` may not take a shift from without breaking a commitment."""
         c = self.country_col[u]
         tight = self.aimed & self.member[:, c] & (self.committed[:, c] - 1 < self.need)
-        locked = self.op_mask[tight].any(axis=0)
+        locked = self.op_mask[np.ix_(tight, rs)].any(axis=0)
         for v, rows, need in self.reserved:
             if v == u and self.x[u, rows].sum() - 1 < need:
-                locked[rows] = True
+                locked |= np.isin(rs, rows)
         return np.asarray(locked)
 
     def _improve(self, max_passes: int = 50) -> None:
@@ -289,7 +285,7 @@ class _Period:
             for u, rs in enumerate(self.regions_of):
                 if self._late():
                     return
-                held = rs[(self.x[u, rs] > 0) & ~self._locked(u)[rs]]
+                held = rs[(self.x[u, rs] > 0) & ~self._locked(u, rs)]
                 if not len(held) or len(rs) < 2:
                     continue
                 gain = self._gains(u, rs)
@@ -297,11 +293,8 @@ class _Period:
                     gain = np.where(
                         self.per_region[rs] + 1 <= self.share * total + _TOL, gain, -np.inf
                     )
-                here = _value(self.activity[held], self.kappa[held], self.effort[held])
-                step = self.eff[u] * self.mult[held]
-                after = _value(self.activity[held], self.kappa[held], self.effort[held] - step)
                 keeps = self.per_region[held] - 1 >= self.floor_at[held]
-                loss = np.where(keeps, here - after, np.inf)
+                loss = np.where(keeps, _losses(self, u, held), np.inf)
                 b, a = int(rs[int(np.argmax(gain))]), int(held[int(np.argmin(loss))])
                 if a == b or gain.max() - loss.min() <= 1e-9 * max(abs(gain.max()), 1e-12):
                     continue
@@ -342,3 +335,37 @@ def _place_pledges(p: _Period) -> None:
         if country is not None and country in p.column:
             held = p._commitment(j, country)
         p.need[j] = max(p.need[j], float(held))
+
+
+def _finish(p: _Period, units: list[int]) -> None:
+    """Out of time: each unit's spare shifts all go where its next one gains most."""
+    for u in units:
+        r, gain = p._best(u)
+        n = min(p.spare[u], p._affordable(u))
+        if gain > 0 and n >= 1:
+            if p.share is not None:
+                n = 1.0  # one at a time is all a share cap surely allows
+            p._place(u, r, float(np.floor(n)))
+
+
+def _losses(p: _Period, u: int, rs: np.ndarray) -> np.ndarray:
+    """What one shift less of ``u`` in each of ``rs`` loses: Σ λ exp(−κ E) (exp(κ s) − 1)."""
+    step = (p.eff[u] * p.mult[rs])[:, None]
+    return np.einsum("ij,ij->i", p.activity[rs] * p.decay[rs], np.expm1(p.kappa[rs] * step))
+
+
+def _aim(p: _Period) -> np.ndarray:
+    """The operations worth aiming for: best first, up to the policy's limit."""
+    ops = p.inputs.joint_operations
+    worth = np.array(
+        [
+            (op.effort_multiplier - 1.0) * p.activity[rows].sum()
+            for op, rows in zip(ops, p.op_regions, strict=True)
+        ]
+    )
+    aimed = np.zeros(len(ops), dtype=bool)
+    limit = p.inputs.policy.max_joint_operations_per_period
+    slots = len(ops) if limit is None else max(0, limit - int(p.forced.sum()))
+    order = [j for j in np.argsort(-worth, kind="stable").tolist() if not p.forced[j]]
+    aimed[order[:slots]] = True
+    return aimed & (worth > 0)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from crossplan.optimize.bounds import relaxed_bound_beside
 from crossplan.optimize.build import AllocationProblem
+from crossplan.optimize.curve import Curves
 from crossplan.optimize.diagnose import elastic_diagnosis
 from crossplan.optimize.errors import SolverError
 from crossplan.optimize.explain import baselines, binding_constraints, marginal_values
 from crossplan.optimize.heuristics import greedy_allocation
+from crossplan.optimize.input_warnings import input_warnings
 from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.launch_sets import launch_sets, solve_by_launch_set
 from crossplan.optimize.plan import (
@@ -39,12 +43,23 @@ from crossplan.optimize.solver_runs import (
 )
 from crossplan.optimize.staffing import LAUNCHED, NOT_LAUNCHED, not_chosen_reason
 
-__all__ = ["extract_allocation", "given", "infeasible_plan", "input_warnings", "solve"]
+__all__ = [
+    "extract_allocation",
+    "fall_back",
+    "given",
+    "infeasible_plan",
+    "plan_of",
+    "run_periods",
+    "solve",
+]
 
 # With a deadline: the share of the time left that the greedy start may take, and the share
 # of what is left after it that is kept for scoring and explaining the plan.
 _GREEDY_SHARE = 0.5
 _EXPLAIN_RESERVE = 0.15
+# Shift variables from which the relaxed LP bound (optimize.bounds) runs beside the solver:
+# a gap when a stopped solver has no bound of its own.
+_BESIDE = 40_000
 
 
 def solve(
@@ -94,6 +109,56 @@ def solve(
     if deadline is not None:
         left = (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
         time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
+    lp = None
+    if start is not None and time_limit is not None and len(problem.shifts) >= _BESIDE:
+        until, effort = time.monotonic() + time_limit, effective_effort(inputs, start)
+        lp = relaxed_bound_beside(inputs, problem.curves, until, effort)  # type: ignore[arg-type]
+    outcomes = run_periods(problem, solver, start, time_limit, gap)
+    # The greedy start is part of solving: count it in the solve time.
+    seconds = time.perf_counter() - began
+    if combined_status(outcomes) is Status.INFEASIBLE and start is None:
+        # (With a start, the model is feasible: the greedy plan meets every constraint. CBC
+        # can still call it infeasible when its time runs out in preprocessing; such a
+        # period takes the start below.)
+        findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
+        return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
+    alloc = extract_allocation(problem)
+    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
+    if stuck:
+        if start is None:
+            limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
+            detail = outcomes[stuck[0]].detail
+            raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
+        alloc, outcomes = fall_back(alloc, outcomes, start)
+    return _make_plan(problem, alloc, outcomes, seconds, solver, lp)
+
+
+def fall_back(
+    alloc: Allocation, outcomes: list[Outcome], start: Allocation
+) -> tuple[Allocation, list[Outcome]]:
+    """``alloc`` with the periods the solver gave no plan for taken from the greedy
+    ``start`` (the best plan found for them), and their outcomes marked so (no bound)."""
+    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
+    if not stuck:
+        return alloc, outcomes
+    marked = [
+        replace(o, status=_stopped(o), bound=None) if t in stuck else o
+        for t, o in enumerate(outcomes)
+    ]
+    return _with_periods(alloc, start, stuck), marked
+
+
+def run_periods(
+    problem: AllocationProblem,
+    solver: str,
+    start: Allocation | None,
+    time_limit: float | None,
+    gap: float | None,
+) -> list[Outcome]:
+    """Solve the models of ``problem`` one period after another, sharing ``time_limit``,
+    warm-started from ``start`` (a period with a cap on launched operations a launch set at a
+    time, :mod:`optimize.launch_sets`); their solutions are left in the variables."""
+    inputs = problem.inputs
     solver_until = None if time_limit is None else time.monotonic() + time_limit
     if start is not None:
         problem.set_start(start)
@@ -111,29 +176,7 @@ def solve(
             problem, t, sets, solver, time_limit=seconds, gap=gap, start=start
         )
 
-    outcomes = run_blocks(problem.models, solver, time_limit=time_limit, run=run)
-    # The greedy start is part of solving: count it in the solve time.
-    seconds = time.perf_counter() - began
-    if combined_status(outcomes) is Status.INFEASIBLE and start is None:
-        # (With a start, the model is feasible: the greedy plan meets every constraint. CBC
-        # can still call it infeasible when its time runs out in preprocessing; such a
-        # period takes the start below.)
-        findings = elastic_diagnosis(inputs, solver, time_limit=time_limit)
-        return infeasible_plan(inputs, solver, findings, seconds, problem.build_seconds)
-    alloc = extract_allocation(problem)
-    stuck = [t for t, o in enumerate(outcomes) if not o.has_solution]
-    if stuck:
-        if start is None:
-            limit = "without a time limit" if time_limit is None else f"within {time_limit:g} s"
-            detail = outcomes[stuck[0]].detail
-            raise SolverError(f"{solver} found no plan {limit} ({detail}); give it more time")
-        # The solver gave no plan for these periods: the greedy start's is the best found.
-        alloc = _with_periods(alloc, start, stuck)
-        outcomes = [
-            replace(o, status=_stopped(o), bound=None) if t in stuck else o
-            for t, o in enumerate(outcomes)
-        ]
-    return _make_plan(problem, alloc, outcomes, seconds, solver)
+    return run_blocks(problem.models, solver, time_limit=time_limit, run=run)
 
 
 def _launch_sets(inputs: Inputs, t: int) -> list[tuple[int, ...]] | None:
@@ -193,15 +236,12 @@ def _make_plan(
     outcomes: list[Outcome],
     seconds: float,
     solver: str,
+    lp: Future[float | None] | None = None,
 ) -> Plan:
     inputs, curves = problem.inputs, problem.curves
     if curves is None:
         raise ValueError("an elastic model has no plan")
-    effort = effective_effort(inputs, alloc)
-    exact = score(inputs, alloc)
-    per_period = curves.value(effort).sum(axis=0)
-    piecewise = float(per_period.sum())
-    error = problem.approximation_error
+    per_period = curves.value(effective_effort(inputs, alloc)).sum(axis=0)
     bound: float | None = 0.0
     for o, pw in zip(outcomes, per_period, strict=True):
         if o.bound is not None:
@@ -212,11 +252,48 @@ def _make_plan(
             bound = None if bound is None else bound + float(pw)
         else:
             bound = None  # stopped early with no bound: the gap is unknown
+    if bound is None and lp is not None:
+        bound = _result(lp)  # the relaxed LP's, when it ended in time
+    return plan_of(
+        inputs,
+        curves,
+        alloc,
+        combined_status(outcomes),
+        bound,
+        solver,
+        seconds,
+        problem.build_seconds,
+    )
+
+
+def _result(lp: Future[float | None]) -> float | None:
+    try:
+        return lp.result(timeout=1.0)
+    except TimeoutError:
+        return None
+
+
+def plan_of(
+    inputs: Inputs,
+    curves: Curves,
+    alloc: Allocation,
+    status: Status,
+    bound: float | None,
+    solver: str,
+    seconds: float,
+    build_seconds: float,
+) -> Plan:
+    """The plan of ``alloc``, explained, with ``bound`` (on the piecewise objective, ``None``
+    when unknown) turned into its gap and its upper bound on the exact objective."""
+    effort = effective_effort(inputs, alloc)
+    exact = score(inputs, alloc)
+    piecewise = float(curves.value(effort).sum())
+    error = curves.max_error
     gap = None
     if bound is not None:
         gap = (bound - piecewise) / piecewise if piecewise > 0 else (0.0 if bound <= 0 else None)
     return Plan(
-        status=combined_status(outcomes),
+        status=status,
         solver=solver,
         periods=inputs.periods,
         objective=float(exact.sum()),
@@ -225,7 +302,7 @@ def _make_plan(
         gap=gap,
         approximation_error=error,
         solve_seconds=seconds,
-        build_seconds=problem.build_seconds,
+        build_seconds=build_seconds,
         assignments=_assignments(inputs, alloc),
         regions=_region_outcomes(inputs, alloc, effort, exact),
         joint_operations=_operation_outcomes(inputs, alloc),
@@ -326,52 +403,3 @@ def given(inputs: Inputs) -> dict[str, Any]:
             row for row in inputs.confirmed if row.period.isoformat() in inputs.periods
         ),
     }
-
-
-def _unkept_pledges(inputs: Inputs) -> list[str]:
-    """Pledged shifts to confirmed operations a unit cannot work: beyond its capacity, or
-    with no region of the operation it may work in."""
-    out = []
-    index = inputs.regions.index
-    for (j, t), units in sorted(inputs.reservations.items()):
-        op = inputs.joint_operations[j]
-        cols = sorted({index[r] for r in op.regions})
-        for u, shifts in sorted(units.items()):
-            unit, period = inputs.units[u], inputs.periods[t]
-            if not inputs.eligibility.matrix[u, cols].any():
-                out.append(
-                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
-                    "but may work in none of its regions: the pledge is not kept — fix: pledge "
-                    "another unit, or cancel the operation"
-                )
-            elif shifts > unit.shifts_per_period:
-                out.append(
-                    f"{unit.unit_id} pledged {shifts} shift(s) to {op.operation_id} in {period} "
-                    f"but has {unit.shifts_per_period}: all of them are reserved"
-                )
-    return out
-
-
-def input_warnings(inputs: Inputs) -> tuple[str, ...]:
-    """Things in the inputs a planner should know about, though they do not stop a plan."""
-    command = inputs.command
-    warnings = []
-    if not command.binding:
-        warnings.append(
-            "a central proposal: the operator plans every unit, and no agency is bound by "
-            "it; each agency's planner plans its own units"
-        )
-    if not inputs.commanded.any():
-        warnings.append(f"{command.planner} commands no unit of the resources: no shift is planned")
-    warnings += [
-        f"unit {inputs.units[u].unit_id} may work in no region; it gets no shifts"
-        for u in np.flatnonzero(inputs.commanded & ~inputs.eligibility.matrix.any(axis=1))
-    ]
-    warnings += _unkept_pledges(inputs)
-    missing = inputs.forecast.missing_regions
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        warnings.append(
-            f"{len(missing)} region(s) have no forecast rows and count as no activity: {shown}"
-        )
-    return tuple(warnings)

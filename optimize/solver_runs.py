@@ -6,8 +6,9 @@ calls "optimal"; CBC's log and HiGHS's model status tell the two apart.
 
 CBC checks its time limit only between the steps of its search: the root LP of a large model
 can take many times the limit (ten seconds against a limit of 0.05 s, on 19,000 variables).
-A CBC that is still running :data:`CBC_GRACE_S` after its limit is killed, and the solve ends
-on the time limit without a solution.
+A CBC that is still running :data:`CBC_GRACE_S` after its limit (or starts after that, when
+writing the model took that long) is killed, and the solve ends on the time limit without a
+solution.
 """
 
 from __future__ import annotations
@@ -157,11 +158,12 @@ def _run_cbc(
             warmStart=warm_start,
         )
         command.tmpDir = tmp  # CBC's files, and so its command line, name this directory
-        killed = threading.Event()
+        killed, done = threading.Event(), threading.Event()
         watchdog = None
         if time_limit is not None:
-            watchdog = threading.Timer(time_limit + CBC_GRACE_S, _kill_cbc, (tmp, killed))
-            watchdog.daemon = True
+            watchdog = threading.Thread(
+                target=_watch_cbc, args=(tmp, time_limit + CBC_GRACE_S, killed, done), daemon=True
+            )
             watchdog.start()
         start = time.perf_counter()
         try:
@@ -173,8 +175,7 @@ def _run_cbc(
                 return Outcome(Status.TIME_LIMIT, False, None, None, seconds, detail)
             raise SolverError(f"CBC failed: {err}") from err
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            done.set()
         seconds = time.perf_counter() - start
         log = log_path.read_text(errors="replace") if log_path.exists() else ""
     result = _RESULT.search(log)
@@ -193,6 +194,19 @@ def _run_cbc(
     if stopped_on_time:
         return Outcome(Status.TIME_LIMIT, False, None, None, seconds, detail)
     raise SolverError(f"CBC ended without a plan: {detail}")
+
+
+def _watch_cbc(
+    directory: str, seconds: float, killed: threading.Event, done: threading.Event
+) -> None:
+    """After ``seconds``, kill the CBC of ``directory`` until one is killed or the solve is
+    done: PuLP writes the model before it starts CBC, which on a large model under load can
+    take past the limit, so a CBC started late is killed as soon as it shows."""
+    if done.wait(seconds):
+        return
+    while not done.is_set() and not killed.is_set():
+        _kill_cbc(directory, killed)
+        done.wait(0.05)
 
 
 def _kill_cbc(directory: str, killed: threading.Event) -> None:

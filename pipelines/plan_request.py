@@ -29,6 +29,7 @@ from crossplan.optimize.resources import Resources
 from crossplan.optimize.solver_runs import Solver
 from crossplan.pipelines.contract.forecast_table import period_problems
 from crossplan.pipelines.errors import DataValidationError, Problem
+from crossplan.pipelines.plan_limits import MAX_TIME_LIMIT_S, SERVICE_LIMITS, PlanLimits
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -51,7 +52,6 @@ MAX_HORIZON = 12
 # Periods a request plans when it does not say.
 DEFAULT_HORIZON = 4
 MAX_FORECAST_ROWS = 200_000
-MAX_TIME_LIMIT_S = 600.0
 
 
 def _json_integer(value: Any) -> Any:
@@ -67,39 +67,6 @@ JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 # Periods ahead, for a plan and a forecast alike: the one bound of every door (a model
 # forecasts fewer, which its own check says).
 Horizon = Annotated[JsonInt, Field(ge=1, le=MAX_HORIZON)]
-
-
-@dataclasses.dataclass(frozen=True)
-class PlanLimits:
-    """How large and how long one plan may be.
-
-    Attributes
-    ----------
-    max_units, max_joint_operations
-        Most units and joint-operation candidates in the resources.
-    max_cells
-        Most units × regions × periods: the number of shift variables before eligibility
-        prunes them, which is what building the model costs.
-    max_time_limit_s
-        Cap on the time limit, whether the request or the policy sets it.
-    default_time_limit_s, min_time_limit_s
-        The time limit when neither sets one, and the shortest one.
-    """
-
-    max_units: int = 500
-    max_joint_operations: int = 50
-    # On two cores, a plan of 40,000 cells with 50 joint operations is built, started and
-    # solved in about 10 s; four times as many take minutes before the solver even starts.
-    max_cells: int = 40_000
-    max_time_limit_s: float = MAX_TIME_LIMIT_S
-    # When neither the request nor the policy sets one.
-    default_time_limit_s: float = 30.0
-    # Below it, not even a small plan can be made.
-    min_time_limit_s: float = 1.0
-
-
-# The limits of a plan requested over HTTP (the command line has none).
-SERVICE_LIMITS = PlanLimits()
 
 
 class ModelRef(BaseModel):
@@ -195,8 +162,9 @@ class PlanRequest(BaseModel):
         default=None,
         description="Resources JSON; null: the resources.json of the served data directory. "
         f"One plan takes at most {SERVICE_LIMITS.max_units} units, {SERVICE_LIMITS.max_joint_operations} "
-        f"candidate joint operations and {SERVICE_LIMITS.max_cells:,} units × regions × periods; "
-        "a larger request gets 400, saying how to split it",
+        f"candidate joint operations and {SERVICE_LIMITS.max_cells:,} units × regions × periods "
+        "(the defaults, measured; an operator may set others); a larger request gets 400, "
+        "saying the largest that fits",
     )
     solver: Solver = Field(default="cbc", description="MILP solver")
     risk_quantile: float | None = Field(

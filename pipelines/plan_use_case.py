@@ -280,13 +280,15 @@ def size_problems(
         )
     cells = units * n_regions * horizon
     if cells > limits.max_cells:
-        fit = max(1, limits.max_cells // max(1, n_regions * horizon))
+        fit = min(limits.max_units, max(1, limits.max_cells // max(1, n_regions * horizon)))
+        periods = limits.max_cells // max(1, units * n_regions)
+        shorter = f", or a 'horizon' of at most {periods}" if periods >= 1 else ""
         problems.append(
             Problem(
                 "request",
                 f"{units} units × {n_regions} regions × {horizon} periods = {cells:,} "
                 f"unit-region-periods; a plan takes at most {limits.max_cells:,}",
-                f"plan with at most {fit} units for this horizon, or a shorter 'horizon'",
+                f"plan with at most {fit} units for this horizon{shorter}",
                 "resources.units",
             )
         )

@@ -5,8 +5,9 @@ Everything about planning itself is :func:`pipelines.plan_use_case.make_plan`, t
 it), the model and the units the requester commands (:attr:`serving.auth.Principal.command`), keeps one planner from taking the server, and describes the plan for the plan
 store (with the panel's as-of time, so the plan can be re-derived from it):
 
-- the request is checked once, its size against
-  :data:`~pipelines.plan_request.SERVICE_LIMITS` included, before it waits for a slot (400
+- the request is checked once, its size against the service's limits
+  (:attr:`serving.settings.Settings.plan_limits`, measured defaults
+  :data:`~pipelines.plan_limits.SERVICE_LIMITS`) included, before it waits for a slot (400
   with how to make it smaller), and the plan is made from what that check resolved;
 - the request has one deadline, its time limit (:func:`pipelines.plan_request.time_limit`),
   counted from its arrival: the solver gets what is left after the forecast, the start
@@ -39,8 +40,8 @@ from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.database import ConfirmedOperation, PlanRecord
 from crossplan.pipelines.errors import DataValidationError, Problem
 from crossplan.pipelines.freshness import Freshness
+from crossplan.pipelines.plan_limits import SERVICE_LIMITS, PlanLimits
 from crossplan.pipelines.plan_request import (
-    SERVICE_LIMITS,
     ModelForecast,
     ModelRef,
     PlanRequest,
@@ -140,6 +141,7 @@ def plan_on_snapshot(
     policy: SharingPolicy | None = None,
     memory_mb: int = PLAN_MEMORY_MB,
     operations: Sequence[ConfirmedOperation] | None = None,
+    limits: PlanLimits = SERVICE_LIMITS,
 ) -> PlanOutcome:
     """Plan with the served panel and model, within the request's deadline.
 
@@ -163,6 +165,8 @@ def plan_on_snapshot(
     operations
         The shared database's confirmed joint operations: the plan launches those of the
         requester's country and keeps the pledges made to them (``None``: none are kept).
+    limits
+        The largest plan the service makes (:attr:`serving.settings.Settings.plan_limits`).
 
     Raises
     ------
@@ -178,8 +182,8 @@ def plan_on_snapshot(
     if request.forecast is None:  # rows sent with the request need no panel rows
         policy.require_rows()
     # Checked once, before the queue: a request too large never waits.
-    resources = check_request(request, dataset, SERVICE_LIMITS)
-    budget = time_limit(request, resources, SERVICE_LIMITS) or SERVICE_LIMITS.max_time_limit_s
+    resources = check_request(request, dataset, limits)
+    budget = time_limit(request, resources, limits) or limits.max_time_limit_s
     deadline = time.monotonic() - (time.perf_counter() - started) + budget
     plan_id = uuid.uuid4().hex
     made = _Made(
@@ -201,7 +205,7 @@ def plan_on_snapshot(
         try:
             kind, value = run_isolated(
                 _plan_in_child,
-                (request, dataset, served, made, plan_id, deadline),
+                (request, dataset, served, made, plan_id, deadline, limits),
                 timeout=deadline + KILL_GRACE_S - time.monotonic(),
                 memory_bytes=memory,
             )
@@ -266,6 +270,7 @@ def _plan_in_child(
     made: _Made,
     plan_id: str,
     deadline: float,
+    limits: PlanLimits,
 ) -> tuple[str, Any]:
     """:func:`make_plan` in the planning process; a data error comes back as its problems
     (``("invalid", problems)``), a plan as ``("plan", plan)``."""
@@ -279,7 +284,7 @@ def _plan_in_child(
             as_of=made.as_of,
             view=made.view,
             plan_id=plan_id,
-            limits=SERVICE_LIMITS,
+            limits=limits,
             resources=made.resources,
             deadline=deadline,
             fresh=made.fresh,

@@ -30,6 +30,10 @@ this object calls), as they run without the service; everything else is read her
                             beyond, 429
 ``CROSSPLAN_PLAN_MEMORY_MB`` memory one plan may use, in MiB (default
                             :data:`PLAN_MEMORY_MB`)
+``CROSSPLAN_PLAN_MAX_UNITS`` most units one plan may have (default :data:`PLAN_MAX_UNITS`);
+                            beyond, 400 saying the most that fit
+``CROSSPLAN_PLAN_MAX_CELLS`` most units × regions × periods one plan may have (default
+                            :data:`PLAN_MAX_CELLS`); beyond, 400 saying the most units that fit
 ``CROSSPLAN_MODEL_WATCH``   seconds between a replica's looks for a promotion or reload
                             made elsewhere, which it then follows (default :data:`MODEL_WATCH`;
                             0: never)
@@ -47,18 +51,22 @@ this object calls), as they run without the service; everything else is read her
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import crossplan_home, database_url
+from crossplan.pipelines.plan_limits import SERVICE_LIMITS, PlanLimits
 
 __all__ = [
     "MIN_TOTAL",
     "MODEL_WATCH",
     "OUTBOX_LEASE",
     "OUTBOX_POLL",
+    "PLAN_MAX_CELLS",
+    "PLAN_MAX_UNITS",
     "PLAN_MEMORY_MB",
     "PLAN_QUEUE",
     "PLAN_SLOTS",
@@ -79,10 +87,14 @@ MIN_TOTAL = 3
 OUTBOX_POLL = 2
 #: Seconds a replica holds what it took of them.
 OUTBOX_LEASE = 60
-#: Plans made at once, plans that may wait, and the memory of one (MiB).
+#: Plans made at once, plans that may wait, and the memory of one (MiB); the memory, and the
+#: largest plan (units, units × regions × periods), are measured on the service's machine
+#: (docs/design.md, "Service limits"; ``python -m benchmarks.bench_optimize --scale``).
 PLAN_SLOTS = 2
 PLAN_QUEUE = 8
-PLAN_MEMORY_MB = 1536
+PLAN_MEMORY_MB = SERVICE_LIMITS.memory_mb
+PLAN_MAX_UNITS = SERVICE_LIMITS.max_units
+PLAN_MAX_CELLS = SERVICE_LIMITS.max_cells
 #: Seconds between looks for a champion promoted or reloaded elsewhere.
 MODEL_WATCH = 5
 #: Where ``crossplan serve`` listens and ``crossplan submit`` sends by default.
@@ -122,6 +134,8 @@ class Settings:
         port, to admins.
     plan_slots, plan_queue, plan_memory_mb
         Plans made at once, plans waiting, and the memory of one (:mod:`serving.plan_process`).
+    plan_max_units, plan_max_cells
+        The largest plan the service makes (:attr:`plan_limits`).
     model_watch
         Seconds between looks for a champion promoted or reloaded by another process
         (``0``: never look).
@@ -145,6 +159,8 @@ class Settings:
     plan_slots: int = PLAN_SLOTS
     plan_queue: int = PLAN_QUEUE
     plan_memory_mb: int = PLAN_MEMORY_MB
+    plan_max_units: int = PLAN_MAX_UNITS
+    plan_max_cells: int = PLAN_MAX_CELLS
     model_watch: int = MODEL_WATCH
     tile_url: str | None = None
     tile_attribution: str | None = None
@@ -175,12 +191,24 @@ class Settings:
             plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", PLAN_SLOTS, 1),
             plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", PLAN_QUEUE, 0),
             plan_memory_mb=_whole("CROSSPLAN_PLAN_MEMORY_MB", PLAN_MEMORY_MB, 256),
+            plan_max_units=_whole("CROSSPLAN_PLAN_MAX_UNITS", PLAN_MAX_UNITS, 1),
+            plan_max_cells=_whole("CROSSPLAN_PLAN_MAX_CELLS", PLAN_MAX_CELLS, 1),
             model_watch=_whole("CROSSPLAN_MODEL_WATCH", MODEL_WATCH, 0),
             tile_url=os.environ.get("CROSSPLAN_TILE_URL") or None,
             tile_attribution=os.environ.get("CROSSPLAN_TILE_ATTRIBUTION") or None,
             service_url=os.environ.get("CROSSPLAN_URL") or SERVICE_URL,
             api_key=os.environ.get("CROSSPLAN_API_KEY") or None,
             dask_scheduler=os.environ.get("CROSSPLAN_DASK_SCHEDULER", "").strip() or None,
+        )
+
+    @property
+    def plan_limits(self) -> PlanLimits:
+        """The service's plan limits with this instance's sizes and memory."""
+        return dataclasses.replace(
+            SERVICE_LIMITS,
+            max_units=self.plan_max_units,
+            max_cells=self.plan_max_cells,
+            memory_mb=self.plan_memory_mb,
         )
 
 

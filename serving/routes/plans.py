@@ -72,6 +72,7 @@ def plan(
         policy,
         svc.settings.plan_memory_mb,
         operations=confirmed_operations(svc.db),
+        limits=svc.settings.plan_limits,
     )
     # Stored with the countries the plan involves (not every country of its resources): no
     # other country lists or reads it. The requester reads it as it would read it stored.

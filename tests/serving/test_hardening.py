@@ -3,6 +3,7 @@ planning process, metrics that callers cannot grow, and a contract true to the A
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -88,13 +89,14 @@ def test_plans_larger_than_the_limits_are_refused_before_any_build(
     assert tiny_dataset.resources is not None
     doc: dict[str, Any] = tiny_dataset.resources.model_dump(mode="json")
     unit = doc["units"][0]
-    doc["units"] = [{**unit, "unit_id": f"U{i}"} for i in range(600)]
+    too_many = SERVICE_LIMITS.max_units + 100
+    doc["units"] = [{**unit, "unit_id": f"U{i}"} for i in range(too_many)]
     began = time.monotonic()
     r = client.post("/plan", json={"resources": doc}, headers=_bearer(tokens["planner"]))
     assert r.status_code == 400
     assert time.monotonic() - began < 5
     fixes = [p["fix"] for p in r.json()["problems"]]
-    assert any("at most 500 units" in f for f in fixes)
+    assert any(f"at most {SERVICE_LIMITS.max_units} units" in f for f in fixes)
 
 
 _ROW = {"region_id": "r002", "period": "2030-01-07", "activity_mean": 1.0,
@@ -215,6 +217,27 @@ def test_a_plan_beyond_the_queue_gets_429_with_retry_after(
         release.set()
         holder.join()
         service.plan_gate = served_gate
+
+
+def test_a_plan_over_the_configured_size_gets_400_with_the_largest_that_fits(
+    shared: tuple[TestClient, dict[str, str]],
+) -> None:
+    import bentoml
+
+    client, tokens = shared
+    service = bentoml.get_current_service()
+    served = service.settings
+    n_regions = len(service.snapshot.dataset.regions)
+    # Room for 2 units over 2 periods: the served resources have more.
+    service.settings = dataclasses.replace(served, plan_max_cells=2 * n_regions * 2)
+    try:
+        r = client.post("/plan", json={"horizon": 2}, headers=_bearer(tokens["planner"]))
+    finally:
+        service.settings = served
+    assert r.status_code == 400
+    (problem,) = r.json()["problems"]
+    assert f"a plan takes at most {2 * n_regions * 2:,}" in problem["message"]
+    assert "at most 2 units for this horizon" in problem["fix"]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,8 @@ _VARIABLES = {
     "CROSSPLAN_PLAN_SLOTS": ("plan_slots", settings.PLAN_SLOTS),
     "CROSSPLAN_PLAN_QUEUE": ("plan_queue", settings.PLAN_QUEUE),
     "CROSSPLAN_PLAN_MEMORY_MB": ("plan_memory_mb", settings.PLAN_MEMORY_MB),
+    "CROSSPLAN_PLAN_MAX_UNITS": ("plan_max_units", settings.PLAN_MAX_UNITS),
+    "CROSSPLAN_PLAN_MAX_CELLS": ("plan_max_cells", settings.PLAN_MAX_CELLS),
     "CROSSPLAN_MODEL_WATCH": ("model_watch", settings.MODEL_WATCH),
     "CROSSPLAN_URL": ("service_url", settings.SERVICE_URL),
 }
@@ -85,6 +87,17 @@ def test_the_functions_that_take_a_setting_default_to_its_constant() -> None:
     )
     assert (outbox["poll"], outbox["lease"]) == (settings.OUTBOX_POLL, settings.OUTBOX_LEASE)
     assert _defaults(plan_on_snapshot)["memory_mb"] == settings.PLAN_MEMORY_MB
+    limits = _defaults(plan_on_snapshot)["limits"]
+    assert limits == settings.Settings(Path(), Path(), "", None, None).plan_limits
+
+
+def test_the_plan_limits_are_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CROSSPLAN_HOME", str(tmp_path))
+    monkeypatch.setenv("CROSSPLAN_PLAN_MAX_UNITS", "7")
+    monkeypatch.setenv("CROSSPLAN_PLAN_MAX_CELLS", "900")
+    monkeypatch.setenv("CROSSPLAN_PLAN_MEMORY_MB", "512")
+    limits = settings.Settings.from_env().plan_limits
+    assert (limits.max_units, limits.max_cells, limits.memory_mb) == (7, 900, 512)
 
 
 # The options a command requires, so that its parser gives every other option's default.

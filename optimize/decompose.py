@@ -1,0 +1,310 @@
+"""Solve an instance block by block (:mod:`optimize.blocks`) and put the plans together.
+
+All within one deadline:
+
+1. a greedy start per block (:mod:`optimize.heuristics`), each seeing the shifts the blocks
+   before it placed in the regions they share as fixed effort;
+2. each block built and solved in turn (fix-and-optimize), warm-started from its current
+   plan, the other blocks' current shifts in shared regions fixed: every step meets every
+   constraint and never loses value. A block gets a share of the time left in proportion
+   to its size (eligible unit-region pairs); one whose build is expected to take more than
+   :data:`_BUILD_SHARE` of its share is not built and keeps its start;
+3. the blocks' shifts together; a joint operation is launched in a period where it is
+   confirmed, or where it can be staffed and every party's commitment holds (under the
+   policy's cap, those the blocks launched first).
+
+The bound is honest. Blocks that share nothing add up: the sum of their solvers' bounds, and
+the value of the regions no block touches, bound the plan. Blocks that share regions have no
+such sum; the plan is then bounded by the LP relaxation of a relaxed model of the whole
+instance (:mod:`optimize.bounds`), solved once in the time kept for it. The smaller of the
+two that exist is reported; without either, the gap is unknown.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from crossplan.optimize.blocks import Block, sub_inputs
+from crossplan.optimize.bounds import relaxed_bound_beside
+from crossplan.optimize.build import build_problem, inputs_curves
+from crossplan.optimize.curve import DEFAULT_TOLERANCE, Curves
+from crossplan.optimize.heuristics import greedy_allocation
+from crossplan.optimize.inputs import Inputs
+from crossplan.optimize.plan import Plan, Status
+from crossplan.optimize.score import Allocation, commitments, effective_effort
+from crossplan.optimize.solve import extract_allocation, fall_back, plan_of, run_periods
+from crossplan.optimize.solver_runs import DEFAULT_GAP, MIN_SECONDS, Outcome, combined_status
+
+__all__ = ["BUILD_RATE", "assemble", "settle", "solve_blocks"]
+
+# With a deadline: the share of the time left the greedy starts may take, and the share of
+# what is left after them kept for scoring and explaining the plan.
+_GREEDY_SHARE = 0.3
+_EXPLAIN_RESERVE = 0.15
+# A block is built only when its build is expected to take at most this share of its time.
+_BUILD_SHARE = 0.6
+# Seconds to build one eligible unit-region pair in one period, before any is measured.
+BUILD_RATE = 1e-4
+# Units × regions up to which the greedy start plans the whole instance at once (its
+# dense arrays take 8 bytes a cell); beyond, it plans block by block.
+_GREEDY_CELLS = 40_000_000
+# A block that shares regions is solved to this share of the gap asked for.
+_SHARED_GAP = 0.25
+
+
+@dataclass
+class _Solved:
+    """One block after solving: its bound (``None``: none) and how it ended."""
+
+    bound: float | None
+    outcomes: list[Outcome]
+    skipped: bool = False
+
+
+def solve_blocks(
+    inputs: Inputs,
+    blocks: list[Block],
+    solver: str = "cbc",
+    *,
+    gap: float | None = None,
+    deadline: float | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Plan | None:
+    """Plan ``inputs`` block by block; ``None`` when a block has no greedy start (the
+    caller then solves the instance whole, which diagnoses an infeasible one).
+
+    Parameters
+    ----------
+    inputs, blocks
+        The instance and its blocks (:func:`~optimize.blocks.find_blocks`).
+    solver, gap
+        MILP solver and relative gap of each block.
+    deadline
+        ``time.monotonic()`` by which the plan must be made; ``None``: no limit.
+    tolerance
+        Target relative error of the piecewise curves.
+    """
+    began = time.perf_counter()
+    gap = inputs.policy.mip_gap if gap is None else gap
+    gap = DEFAULT_GAP if gap is None else gap
+    pieces = _starts(inputs, blocks, deadline)
+    if pieces is None:
+        return None
+    curves = inputs_curves(inputs, tolerance)
+    greedy = assemble(inputs, pieces)
+    solved, build_seconds = [], 0.0
+    rate = BUILD_RATE
+    pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
+    until = None if pool is None else time.monotonic() + pool
+    # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
+    lp = None
+    if any(b.shared.any() for b in blocks):
+        lp = relaxed_bound_beside(inputs, curves, until, effective_effort(inputs, greedy))
+    n_t = len(inputs.periods)
+    for k, block in enumerate(blocks):
+        share = None
+        if until is not None:
+            left = sum(b.pairs for b in blocks[k:]) or 1
+            share = max(0.0, until - time.monotonic()) * block.pairs / left
+            if rate * block.pairs * n_t > _BUILD_SHARE * share:
+                solved.append(_Solved(None, [], skipped=True))
+                continue
+        built = time.perf_counter()
+        sub = sub_inputs(inputs, block, _join(pieces, k) if block.shared.any() else None)
+        start = settle(sub, _local(block, pieces[k]))
+        problem = build_problem(sub, curves=curves.subset(block.regions), tolerance=tolerance)
+        seconds = time.perf_counter() - built
+        build_seconds += seconds
+        rate = max(rate, seconds / max(1, block.pairs * n_t))
+        limit = None if share is None else max(MIN_SECONDS, share - seconds)
+        # A shared block's own bound does not bound the whole: aim closer, within the limit.
+        outcomes = run_periods(
+            problem, solver, start, limit, gap * _SHARED_GAP if block.shared.any() else gap
+        )
+        bound = None if block.shared.any() else _block_bound(outcomes)
+        alloc, outcomes = fall_back(extract_allocation(problem), outcomes, start)
+        pieces[k] = _global(block, alloc)
+        solved.append(_Solved(bound, outcomes))
+    alloc = assemble(inputs, pieces)
+    if _piecewise(inputs, curves, greedy) > _piecewise(inputs, curves, alloc):
+        alloc = greedy
+    piecewise = _piecewise(inputs, curves, alloc)
+    bound = _bound(inputs, curves, blocks, solved, lp, until)
+    status = _status(solved)
+    if status is Status.OPTIMAL and (bound is None or bound - piecewise > gap * piecewise):
+        status = Status.FEASIBLE  # each block is proved, the whole is not
+    seconds = time.perf_counter() - began - build_seconds
+    return plan_of(inputs, curves, alloc, status, bound, solver, seconds, build_seconds)
+
+
+def _starts(inputs: Inputs, blocks: list[Block], deadline: float | None) -> list[Allocation] | None:
+    """The greedy start of each block (indices of ``inputs``), sharing
+    :data:`_GREEDY_SHARE` of the time left: one greedy plan of the whole instance cut into
+    the blocks' pieces where its dense arrays fit in :data:`_GREEDY_CELLS`, else one per
+    block, each seeing the shifts of the blocks before it as fixed effort."""
+    until = (
+        None
+        if deadline is None
+        else time.monotonic() + _GREEDY_SHARE * (deadline - time.monotonic())
+    )
+    n_ops, n_t = len(inputs.joint_operations), len(inputs.periods)
+    if len(inputs.units) * len(inputs.regions.region_ids) <= _GREEDY_CELLS:
+        whole = greedy_allocation(inputs, deadline=until)
+        if whole is None:
+            return None
+        return [_piece(whole, block) for block in blocks]
+    pieces = [_empty(n_ops, n_t) for _ in blocks]
+    for k, block in enumerate(blocks):
+        stop = None
+        if until is not None:
+            left = sum(b.pairs for b in blocks[k:]) or 1
+            stop = time.monotonic() + max(0.0, until - time.monotonic()) * block.pairs / left
+        sub = sub_inputs(inputs, block, _join(pieces, k) if block.shared.any() else None)
+        start = greedy_allocation(sub, deadline=stop)
+        if start is None:
+            return None
+        pieces[k] = _global(block, start)
+    return pieces
+
+
+def _piece(alloc: Allocation, block: Block) -> Allocation:
+    """The shifts of ``block``'s units in ``alloc`` (with all of its launches)."""
+    mine = np.isin(alloc.unit, block.units)
+    return Allocation(
+        alloc.unit[mine], alloc.region[mine], alloc.period[mine], alloc.shifts[mine], alloc.launched
+    )
+
+
+def _empty(n_ops: int, n_t: int) -> Allocation:
+    none = np.zeros(0, dtype=int)
+    return Allocation(none, none, none, np.zeros(0), np.zeros((n_ops, n_t), dtype=bool))
+
+
+def _global(block: Block, alloc: Allocation) -> Allocation:
+    """A block's allocation in the indices of the whole instance."""
+    launched = np.zeros((0, alloc.launched.shape[1]), dtype=bool)
+    if len(block.operations):
+        n_ops = int(block.operations.max()) + 1
+        launched = np.zeros((n_ops, alloc.launched.shape[1]), dtype=bool)
+        launched[block.operations] = alloc.launched
+    return Allocation(
+        block.units[alloc.unit], block.regions[alloc.region], alloc.period, alloc.shifts, launched
+    )
+
+
+def _local(block: Block, alloc: Allocation) -> Allocation:
+    """The whole instance's allocation ``alloc`` of ``block``'s units, in the block's indices."""
+    unit_at = {int(u): k for k, u in enumerate(block.units)}
+    region_at = {int(r): k for k, r in enumerate(block.regions)}
+    n_t = alloc.launched.shape[1]
+    launched = np.zeros((len(block.operations), n_t), dtype=bool)
+    for k, j in enumerate(block.operations.tolist()):
+        if j < alloc.launched.shape[0]:
+            launched[k] = alloc.launched[j]
+    return Allocation(
+        np.array([unit_at[int(u)] for u in alloc.unit], dtype=int),
+        np.array([region_at[int(r)] for r in alloc.region], dtype=int),
+        alloc.period,
+        alloc.shifts,
+        launched,
+    )
+
+
+def _join(pieces: list[Allocation], but: int) -> Allocation:
+    """The shifts of every piece but one (launches left out)."""
+    rest = [p for k, p in enumerate(pieces) if k != but]
+    return Allocation(
+        np.concatenate([p.unit for p in rest]),
+        np.concatenate([p.region for p in rest]),
+        np.concatenate([p.period for p in rest]),
+        np.concatenate([p.shifts for p in rest]),
+        np.zeros((0, 0), dtype=bool),
+    )
+
+
+def assemble(inputs: Inputs, pieces: list[Allocation]) -> Allocation:
+    """The pieces (allocations of ``inputs`` of disjoint units) as one, launches settled."""
+    n_ops, n_t = len(inputs.joint_operations), len(inputs.periods)
+    votes = np.zeros((n_ops, n_t))
+    for p in pieces:
+        votes[: p.launched.shape[0]] += p.launched
+    joined = _join([*pieces, _empty(n_ops, n_t)], len(pieces))
+    return settle(inputs, joined, votes)
+
+
+def settle(inputs: Inputs, alloc: Allocation, votes: np.ndarray | None = None) -> Allocation:
+    """``alloc`` with its launches settled: a confirmed operation is launched, another where
+    it can be staffed and every party's commitment holds (under the policy's cap, the most
+    voted first; ``votes`` default to ``alloc``'s own launches)."""
+    n_ops, n_t = len(inputs.joint_operations), len(inputs.periods)
+    if votes is None:
+        votes = alloc.launched.astype(float) if alloc.launched.shape == (n_ops, n_t) else None
+    votes = np.zeros((n_ops, n_t)) if votes is None else votes
+    held = np.ones((n_ops, n_t), dtype=bool)
+    for (j, _), per in commitments(inputs, alloc).items():
+        held[j] &= per >= inputs.joint_operations[j].min_shifts_per_country
+    forced = inputs.forced
+    can = inputs.staffing.possible & held & ~forced
+    launched = forced.copy()
+    limit = inputs.policy.max_joint_operations_per_period
+    for t in range(n_t):
+        order = sorted(np.flatnonzero(can[:, t]).tolist(), key=lambda j: -votes[j, t])
+        room = len(order) if limit is None else max(0, limit - int(forced[:, t].sum()))
+        launched[order[:room], t] = True
+    return Allocation(alloc.unit, alloc.region, alloc.period, alloc.shifts, launched)
+
+
+def _piecewise(inputs: Inputs, curves: Curves, alloc: Allocation) -> float:
+    return float(curves.value(effective_effort(inputs, alloc)).sum())
+
+
+def _block_bound(outcomes: list[Outcome]) -> float | None:
+    """Upper bound on a block's value: the sum of its periods' (models minimise minus the
+    value, so their bounds are negated)."""
+    total = 0.0
+    for o in outcomes:
+        if o.bound is not None:
+            total += -o.bound if o.objective is None else max(-o.bound, -o.objective)
+        elif o.status is Status.OPTIMAL and o.objective is not None:
+            total += -o.objective
+        else:
+            return None
+    return total
+
+
+def _bound(
+    inputs: Inputs,
+    curves: Curves,
+    blocks: list[Block],
+    solved: list[_Solved],
+    lp: Future[float | None] | None,
+    until: float | None,
+) -> float | None:
+    """The blocks' summed bounds when none shares a region, else the relaxed LP bound (if
+    it ended by ``until``: HiGHS may check its own limit late)."""
+    found = []
+    if lp is not None:
+        wait = None if until is None else max(0.0, until - time.monotonic()) + 1.0
+        try:
+            value = lp.result(timeout=wait)
+        except TimeoutError:
+            value = None
+        if value is not None:
+            found.append(value)
+    elif all(s.bound is not None for s in solved):
+        touched = np.zeros(len(inputs.regions.region_ids), dtype=bool)
+        for b in blocks:
+            touched[b.regions] = True
+        alone = curves.value(inputs.fixed.effort)[~touched].sum()
+        found.append(float(alone) + sum(float(s.bound or 0.0) for s in solved))
+    return min(found, default=None)
+
+
+def _status(solved: list[_Solved]) -> Status:
+    if any(s.skipped for s in solved):
+        return Status.TIME_LIMIT
+    return combined_status([o for s in solved for o in s.outcomes])

@@ -1,0 +1,89 @@
+"""Block by block: the same plan value as the whole model, an honest bound, a kept time limit."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from crossplan.optimize import Inputs, Plan, build_problem
+from crossplan.optimize.allocate import plan_allocation
+from crossplan.optimize.blocks import find_blocks
+from crossplan.optimize.bounds import relaxed_bound
+from crossplan.optimize.build import inputs_curves
+from crossplan.optimize.plan import Status
+from crossplan.optimize.solve import solve
+from crossplan.optimize.synthetic import random_inputs
+
+GAP = 0.01
+
+
+def _whole(inputs: Inputs, solver: str) -> Plan:
+    return solve(build_problem(inputs), solver, gap=GAP / 10)
+
+
+def _keeps_the_rules(inputs: Inputs, plan: Plan) -> None:
+    """Capacity and reach of every unit, and each launched operation's commitments."""
+    units = {u.unit_id: k for k, u in enumerate(inputs.units)}
+    regions = inputs.regions.index
+    used: dict[tuple[str, str], int] = {}
+    for a in plan.assignments:
+        assert inputs.eligibility.matrix[units[a.unit_id], regions[a.region_id]]
+        used[(a.unit_id, a.period)] = used.get((a.unit_id, a.period), 0) + a.shifts
+    for (unit_id, _), shifts in used.items():
+        assert shifts <= inputs.units[units[unit_id]].shifts_per_period
+    for op in plan.joint_operations:
+        if op.launched:
+            need = next(
+                j.min_shifts_per_country
+                for j in inputs.joint_operations
+                if j.operation_id == op.operation_id
+            )
+            assert all(op.commitments[c] >= need for c in op.commitments)
+
+
+@pytest.mark.parametrize(
+    ("border_km", "split_above", "shared"),
+    [
+        (0.0, 10**9, False),  # no agreement, no operation: each country a block of its own
+        (45.0, 0, True),  # agreements and operations: one block per country, fix-and-optimize
+    ],
+)
+def test_blocks_plan_as_well_as_the_whole_model(
+    solver: str, border_km: float, split_above: int, shared: bool
+) -> None:
+    inputs = random_inputs(72, 15, 2, n_countries=3, border_km=border_km, seed=3)
+    blocks = find_blocks(inputs, split_above)
+    assert len(blocks) == 3
+    assert any(b.shared.any() for b in blocks) is shared
+    whole = _whole(inputs, solver)
+    parts = plan_allocation(inputs, solver, gap=GAP, split_above=split_above)
+    assert parts.gap is not None and parts.gap <= GAP
+    assert parts.status in (Status.OPTIMAL, Status.FEASIBLE)
+    # Within the gap of the whole model's optimum, and its bound above it.
+    assert abs(parts.objective - whole.objective) <= GAP * whole.objective
+    assert parts.upper_bound is not None and parts.upper_bound >= whole.objective
+    _keeps_the_rules(inputs, parts)
+
+
+def test_the_relaxed_lp_bounds_the_optimum() -> None:
+    inputs = random_inputs(40, 8, 2, n_countries=2, seed=5)
+    whole = _whole(inputs, "highs")
+    bound = relaxed_bound(inputs, inputs_curves(inputs))
+    assert bound is not None
+    assert whole.piecewise_objective <= bound <= 1.01 * whole.piecewise_objective
+
+
+def test_a_short_limit_is_kept_with_the_build_in_it(solver: str) -> None:
+    inputs = random_inputs(1200, 180, 4, n_countries=6, seed=0)
+    assert len(find_blocks(inputs, 0)) == 6
+    began = time.monotonic()
+    plan = plan_allocation(inputs, solver, time_limit=1.5, gap=GAP, split_above=0)
+    assert time.monotonic() - began < 1.5 + 5
+    assert plan.status is Status.TIME_LIMIT
+    shifts = sum(a.shifts for a in plan.assignments)
+    capacity = len(inputs.periods) * sum(u.shifts_per_period for u in inputs.units)
+    assert shifts > 0.9 * capacity  # every unit's shifts are placed, even out of time
+    assert plan.objective > np.max(list(plan.baselines.values()))
+    _keeps_the_rules(inputs, plan)
