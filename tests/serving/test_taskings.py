@@ -93,7 +93,12 @@ def _expected(plan: dict[str, Any], world: World) -> list[dict[str, str]]:
     regions' names and the launched joint operations' regions (the obvious reading)."""
     units = {u["unit_id"]: u for u in world.resources["units"]}
     regions = {j["operation_id"]: j["regions"] for j in world.resources["joint_operations"]}
-    launched = [(o["operation_id"], o["period"]) for o in plan["joint_operations"] if o["launched"]]
+    launched = [
+        (o["operation_id"], s["period"])
+        for o in plan["joint_operations"]
+        for s in o["periods"]
+        if s["launched"]
+    ]
     rows = [
         {
             "unit_id": a["unit_id"],
@@ -135,7 +140,7 @@ def test_the_tasking_csv_is_the_plans_assignments_unit_by_unit(world: World) -> 
     # The operator's plan of every unit: both countries' units, a launched joint operation
     # named on the rows inside its regions.
     assert {row["country"] for row in rows} == {"GRC", "MKD"}
-    if any(o["launched"] for o in plan["joint_operations"]):
+    if any(s["launched"] for o in plan["joint_operations"] for s in o["periods"]):
         assert any(row["joint_operation"] == "JO-1" for row in rows)
     # the plan itself names its regions and its operations' regions
     assert all(a["region_name"] == world.names[a["region_id"]] for a in plan["assignments"])
