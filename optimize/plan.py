@@ -8,7 +8,7 @@ publishes and checks its answers against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -22,9 +22,11 @@ __all__ = [
     "Assignment",
     "Finding",
     "OperationOutcome",
+    "OperationPeriod",
     "Plan",
     "RegionOutcome",
     "Status",
+    "group_operation_rows",
 ]
 
 _ISO_DATE = "Start of the period (ISO date)"
@@ -124,11 +126,10 @@ class RegionOutcome:
 
 
 @dataclass(frozen=True)
-class OperationOutcome:
+class OperationPeriod:
     """A joint operation in one period: launched or not and why not, and each country's
     shifts there (its units' in this plan and what it committed as fixed effort)."""
 
-    operation_id: Annotated[str, Field(description="The joint operation")]
     period: Annotated[str, Field(description=_ISO_DATE)]
     launched: Annotated[bool, Field(description="Whether it is launched in this period")]
     commitments: Annotated[
@@ -152,10 +153,6 @@ class OperationOutcome:
         "plan commands within reach, and not enough pledged), the policy's cap, or a better "
         "use of the shifts; null when launched",
     )
-    regions: tuple[str, ...] = Field(
-        default=(),
-        description="The regions it covers (empty in plans stored before they were listed)",
-    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -163,6 +160,49 @@ class OperationOutcome:
         if status is None:
             return "launched" if info.data.get("launched") else "not launched"
         return status
+
+
+@dataclass(frozen=True)
+class OperationOutcome:
+    """A candidate joint operation: its regions and what the plan does with it in each
+    planned period."""
+
+    operation_id: Annotated[str, Field(description="The joint operation")]
+    periods: tuple[OperationPeriod, ...] = Field(
+        default=(), description="Its state in each planned period, in period order"
+    )
+    regions: tuple[str, ...] = Field(
+        default=(),
+        description="The regions it covers (empty in plans stored before they were listed)",
+    )
+
+    @property
+    def launched(self) -> bool:
+        """Whether it is launched in some planned period."""
+        return any(p.launched for p in self.periods)
+
+
+def group_operation_rows(rows: Any) -> Any:
+    """Joint operations as a plan's JSON gives them, one entry per operation with its
+    periods, from either that form or the one row per operation and period of plans stored
+    before operations were grouped; anything else is returned as it is, for validation to
+    refuse."""
+    if not isinstance(rows, list | tuple) or not all(
+        isinstance(r, Mapping) and "period" in r for r in rows
+    ):
+        return rows
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        state = {k: v for k, v in row.items() if k not in ("operation_id", "regions")}
+        entry = grouped.setdefault(
+            row.get("operation_id"),
+            {"operation_id": row.get("operation_id"), "regions": [], "periods": []},
+        )
+        entry["regions"] = entry["regions"] or list(row.get("regions") or ())
+        entry["periods"].append(state)
+    for entry in grouped.values():
+        entry["periods"].sort(key=lambda p: str(p.get("period")))
+    return list(grouped.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,7 +245,8 @@ class Plan:
         default=(), description="Outcome per region and period"
     )
     joint_operations: tuple[OperationOutcome, ...] = Field(
-        default=(), description="Each candidate joint operation per period"
+        default=(),
+        description="Each candidate joint operation, with its state in each planned period",
     )
     baselines: Mapping[str, float | None] = Field(
         default_factory=dict,
@@ -241,6 +282,12 @@ class Plan:
         "with the shifts this plan's units pledged reserved inside their regions",
     )
 
+    @field_validator("joint_operations", mode="before")
+    @classmethod
+    def _grouped(cls, operations: Any) -> Any:
+        # Plans stored before operations were grouped give one row per operation and period.
+        return group_operation_rows(operations)
+
     @field_serializer("diagnosis")
     def _diagnosis_when_infeasible(
         self, diagnosis: tuple[Finding, ...] | None
@@ -271,6 +318,13 @@ class Plan:
         """Shifts per region in ``period`` (default: the first), every region."""
         p = self._period(period)
         return {o.region_id: o.shifts for o in self.regions if o.period == p}
+
+    def operation_periods(self) -> Iterator[tuple[OperationOutcome, OperationPeriod]]:
+        """Each joint operation with its state in one period: one pair per operation and
+        planned period, by operation then period."""
+        for operation in self.joint_operations:
+            for state in operation.periods:
+                yield operation, state
 
     def with_names(
         self, region_names: Mapping[str, str], operation_regions: Mapping[str, Sequence[str]]

@@ -23,6 +23,7 @@ from crossplan.optimize.plan import (
     Assignment,
     Finding,
     OperationOutcome,
+    OperationPeriod,
     Plan,
     RegionOutcome,
     Status,
@@ -353,20 +354,24 @@ def _operation_outcomes(inputs: Inputs, alloc: Allocation) -> tuple[OperationOut
     return tuple(
         OperationOutcome(
             operation_id=op.operation_id,
-            period=period,
-            launched=bool(alloc.launched[j, t]),
-            commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
-            confirmed=bool(inputs.forced[j, t]),
-            status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
-            reason=not_chosen_reason(
-                inputs.staffing,
-                inputs.policy.max_joint_operations_per_period,
-                alloc.launched,
-                j,
-                t,
+            periods=tuple(
+                OperationPeriod(
+                    period=period,
+                    launched=bool(alloc.launched[j, t]),
+                    commitments={c: round(float(committed[(j, c)][t])) for c in op.countries},
+                    confirmed=bool(inputs.forced[j, t]),
+                    status=LAUNCHED if alloc.launched[j, t] else NOT_LAUNCHED,
+                    reason=not_chosen_reason(
+                        inputs.staffing,
+                        inputs.policy.max_joint_operations_per_period,
+                        alloc.launched,
+                        j,
+                        t,
+                    ),
+                )
+                for t, period in enumerate(inputs.periods)
             ),
         )
-        for t, period in enumerate(inputs.periods)
         for j, op in enumerate(inputs.joint_operations)
     )
 

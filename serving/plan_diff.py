@@ -174,9 +174,10 @@ def _shifts(plan: Mapping[str, Any]) -> tuple[dict[tuple[str, str, str], int], d
 
 def _launched(plan: Mapping[str, Any]) -> set[tuple[str, str]]:
     return {
-        (o["operation_id"], o["period"])
+        (o["operation_id"], state["period"])
         for o in plan.get("joint_operations", ())
-        if o.get("launched")
+        for state in o.get("periods", ())
+        if state.get("launched")
     }
 
 

@@ -77,10 +77,11 @@ def involved_countries(
         if a["shifts"] > 0 and units.get(a["unit_id"]):
             countries.add(units[a["unit_id"]])
     for operation in response.get("joint_operations", ()):
-        committed = operation.get("commitments", {})
-        if operation.get("launched"):
-            countries |= set(committed)
-        countries |= {c for c, shifts in committed.items() if shifts > 0}
+        for state in operation.get("periods", ()):
+            committed = state.get("commitments", {})
+            if state.get("launched"):
+                countries |= set(committed)
+            countries |= {c for c, shifts in committed.items() if shifts > 0}
     return sorted(countries)
 
 
@@ -202,7 +203,9 @@ def plan_as_read(
 
     operations = list(response.get("joint_operations", ()))
     if country is not None:
-        operations = [o for o in operations if country in o["commitments"]]
+        operations = [
+            o for o in operations if any(country in p["commitments"] for p in o["periods"])
+        ]
     # Effort others committed: the requester reads what its plan counted, another reader
     # its own country's.
     fixed = [

@@ -90,9 +90,12 @@ def tasking_rows(plan: Mapping[str, Any], context: PlanContext) -> list[TaskingR
     then period, then region."""
     launched: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for o in plan.get("joint_operations", ()):
-        if o.get("launched"):
-            regions = o.get("regions") or context.operation_regions.get(o["operation_id"], ())
-            launched.setdefault(o["period"], []).append((o["operation_id"], frozenset(regions)))
+        regions = o.get("regions") or context.operation_regions.get(o["operation_id"], ())
+        for state in o.get("periods", ()):
+            if state.get("launched"):
+                launched.setdefault(state["period"], []).append(
+                    (o["operation_id"], frozenset(regions))
+                )
     rows = []
     for a in plan.get("assignments", ()):
         if a["shifts"] <= 0:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crossplan.optimize.plan import group_operation_rows
 from crossplan.pipelines.database.audit import append_event
 from crossplan.pipelines.database.engine import Database
 from crossplan.pipelines.database.schema import PlanRow
@@ -105,8 +106,16 @@ def _record(row: Any) -> PlanRecord:
     values = {f: getattr(row, f) for f in _RECORD_FIELDS if f not in _ENCODED}
     values["countries"] = tuple((row.countries or "").split())
     values["request"] = row.request_json
-    values["response"] = json.loads(row.response_json)
+    values["response"] = _grouped(json.loads(row.response_json))
     return PlanRecord(**values)
+
+
+def _grouped(response: dict[str, Any]) -> dict[str, Any]:
+    """``response`` with its joint operations one entry per operation: plans stored before
+    they were grouped give one row per operation and period."""
+    if "joint_operations" in response:
+        response["joint_operations"] = group_operation_rows(response["joint_operations"])
+    return response
 
 
 def _countries(countries: tuple[str, ...]) -> str | None:

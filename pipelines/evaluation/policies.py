@@ -84,7 +84,7 @@ class PolicyRunner:
         )
         if not plan.feasible:
             raise RuntimeError(f"{self.name}: no feasible plan:\n{plan.diagnosis_text()}")
-        self.launched_operations = sum(o.launched for o in plan.joint_operations)
+        self.launched_operations = sum(s.launched for _, s in plan.operation_periods())
         return plan.effort_by_region()
 
     def _inputs(self, knowledge: Knowledge, forecast: pd.DataFrame) -> Inputs:

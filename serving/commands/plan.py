@@ -244,9 +244,9 @@ def _command(args: argparse.Namespace) -> Command | None:
 def _not_launched(plan: Plan) -> list[str]:
     """Each joint operation not launched in some period, and why, in lines to print."""
     periods: dict[tuple[str, str], list[str]] = {}
-    for o in plan.joint_operations:
-        if not o.launched and o.reason:
-            periods.setdefault((o.operation_id, o.reason), []).append(o.period)
+    for o, state in plan.operation_periods():
+        if not state.launched and state.reason:
+            periods.setdefault((o.operation_id, state.reason), []).append(state.period)
     return [
         f"{operation} not launched ({', '.join(when)}): {reason}"
         for (operation, reason), when in periods.items()
@@ -268,5 +268,5 @@ def _summary(plan: Plan) -> dict[str, object]:
         "planned by": plan.command.planner
         + ("" if plan.binding else " (a central proposal: binds no agency)"),
         "assignments": len(plan.assignments),
-        "operations launched": sum(o.launched for o in plan.joint_operations),
+        "operations launched": sum(s.launched for _, s in plan.operation_periods()),
     }

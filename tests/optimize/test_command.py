@@ -71,7 +71,7 @@ def test_a_plan_assigns_only_the_units_its_planner_commands(
 
 
 def _reason(plan) -> str:
-    (outcome,) = plan.joint_operations
+    ((_, outcome),) = plan.operation_periods()
     assert not outcome.launched and outcome.status == "not launched"
     assert outcome.reason is not None
     return outcome.reason
@@ -156,7 +156,7 @@ def test_a_pledge_of_the_other_party_lets_one_country_launch_the_operation(
     pledge = _pledge("BBB", "r3", 3)
     inputs = _inputs(make_inputs, _units(unit), AAA_BP, fixed_effort=(pledge,))
     plan = plan_allocation(inputs, solver)
-    (outcome,) = plan.joint_operations
+    ((_, outcome),) = plan.operation_periods()
     assert outcome.launched and outcome.status == "launched" and outcome.reason is None
     assert outcome.commitments["BBB"] == 3 and outcome.commitments["AAA"] >= 2
     assert _planned_units(plan) == {"A-BP"}  # the pledge is counted, never assigned

@@ -77,9 +77,9 @@ def test_a_country_alone_plans_whenever_its_own_constraints_allow(
     commanded = {u.unit_id for u in inputs.units if command.commands(u)}
     assert {a.unit_id for a in plan.assignments} <= commanded
     need = {op.operation_id: op.min_shifts_per_country for op in inputs.joint_operations}
-    for outcome in plan.joint_operations:
+    for operation, outcome in plan.operation_periods():
         if outcome.launched:
             event("an operation launched")
-            assert min(outcome.commitments.values()) >= need[outcome.operation_id]
+            assert min(outcome.commitments.values()) >= need[operation.operation_id]
         else:
             assert outcome.reason

@@ -50,7 +50,7 @@ def _inside(plan, unit_id: str) -> int:
 
 def test_without_a_confirmation_the_operation_is_left_out(make_inputs, unit, solver) -> None:
     plan = plan_allocation(_inputs(make_inputs, unit, fixed_effort=(_b_pledge(2),)), solver)
-    (outcome,) = plan.joint_operations
+    ((_, outcome),) = plan.operation_periods()
     assert not outcome.launched and not outcome.confirmed
     assert _inside(plan, "A-BP") == 0  # the shifts go where the activity is
 
@@ -62,7 +62,7 @@ def test_a_confirmed_operation_is_launched_with_the_pledged_shifts_reserved(
     inputs = _inputs(make_inputs, unit, fixed_effort=(_b_pledge(2),), confirmed=(confirmed,))
     plan = plan_allocation(inputs, solver)
     assert plan.status is Status.OPTIMAL
-    (outcome,) = plan.joint_operations
+    ((_, outcome),) = plan.operation_periods()
     assert outcome.launched and outcome.confirmed and outcome.reason is None
     assert _inside(plan, "A-BP") == 3  # exactly the pledge: the rest is worth more elsewhere
     assert _inside(plan, "A-2") == 0
@@ -96,7 +96,7 @@ def test_the_policy_cap_never_takes_back_a_confirmed_launch(make_inputs, unit, s
     capped = dataclasses.replace(
         inputs, policy=inputs.policy.model_copy(update={"max_joint_operations_per_period": 0})
     )
-    (outcome,) = plan_allocation(capped, solver).joint_operations
+    ((_, outcome),) = plan_allocation(capped, solver).operation_periods()
     assert outcome.launched
 
 

@@ -38,7 +38,7 @@ def test_capped_plan_launches_at_most_the_cap_and_restores_the_model(solver) -> 
     plan = solve(problem, solver)
     assert plan.status is Status.OPTIMAL and plan.gap is not None and plan.gap <= 0.005
     for period in plan.periods:
-        launched = [o for o in plan.joint_operations if o.period == period and o.launched]
+        launched = [o for o, s in plan.operation_periods() if s.period == period and s.launched]
         assert len(launched) == 1
     # every launch variable may launch again once the sets are solved
     assert all(y.upBound == 1 for y in problem.launches.values())
@@ -73,4 +73,4 @@ def test_a_period_with_nothing_to_interdict_is_solved_by_launch_set(solver) -> N
     assert plan.status is Status.OPTIMAL
     assert plan.objective == 0.0 and plan.upper_bound == 0.0 and plan.gap == 0.0
     assert not plan.assignments
-    assert [o.launched for o in plan.joint_operations] == [False]
+    assert [s.launched for _, s in plan.operation_periods()] == [False]

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import TypeAdapter
 
-from crossplan.optimize import plan_allocation
+from crossplan.optimize import Plan, plan_allocation
 from crossplan.optimize.synthetic import random_inputs
+
+PLAN = TypeAdapter(Plan)
 
 DESIGN_KEYS = {
     "status", "objective", "gap", "solver", "solve_seconds", "periods", "assignments",
@@ -32,9 +35,10 @@ def test_to_dict_has_design_keys_and_survives_json(plan) -> None:
                                            "region_name"}  # fmt: skip
     assert {"region_id", "period", "effort", "expected_activity", "expected_interdictions",
             "marginal_value"} <= set(body["regions"][0])  # fmt: skip
-    assert set(body["joint_operations"][0]) == {"operation_id", "period", "launched",
-                                                "commitments", "status", "confirmed",
-                                                "reason", "regions"}  # fmt: skip
+    assert set(body["joint_operations"][0]) == {"operation_id", "regions", "periods"}
+    assert set(body["joint_operations"][0]["periods"][0]) == {"period", "launched",
+                                                              "commitments", "status",
+                                                              "confirmed", "reason"}  # fmt: skip
     assert body["command"] == {"country": None, "agency": None, "scope": "agency"}
     assert body["binding"] is False and body["fixed_effort"] == [] == body["confirmed"]
     assert set(body["baselines"]) == {"uniform", "proportional"}
@@ -75,3 +79,44 @@ def test_names_go_beside_the_ids_and_operations_list_their_regions(plan) -> None
     assert named["objective"] == bare["objective"]
     # a region the regions file does not name keeps a null name
     assert plan.with_names({}, {}).to_dict()["regions"][0]["region_name"] is None
+
+
+def test_joint_operations_are_one_entry_per_operation_with_its_periods(plan) -> None:
+    body = plan.to_dict()
+    ids = [o["operation_id"] for o in body["joint_operations"]]
+    assert len(ids) == len(set(ids)) > 0
+    assert all([s["period"] for s in o["periods"]] == body["periods"]
+               for o in body["joint_operations"])  # fmt: skip
+    rows = list(plan.operation_periods())  # the per-period rows, by operation then period
+    assert [(o.operation_id, s.period) for o, s in rows] == [
+        (i, p) for i in ids for p in body["periods"]
+    ]
+    launched = {o.operation_id for o, s in rows if s.launched}
+    assert {o.operation_id for o in plan.joint_operations if o.launched} == launched
+
+
+def _old_rows(body: dict) -> list[dict]:
+    """The plan's joint operations as plans stored before grouping gave them: one row per
+    operation and period, periods first."""
+    rows = [
+        {"operation_id": o["operation_id"], **s, "regions": o["regions"]}
+        for o in body["joint_operations"]
+        for s in o["periods"]
+    ]
+    return sorted(rows, key=lambda r: (r["period"], r["operation_id"]))
+
+
+def test_a_plan_stored_with_one_row_per_operation_and_period_loads_grouped(plan) -> None:
+    body = plan.with_names({}, {o.operation_id: ("r000",) for o in plan.joint_operations})
+    body = body.to_dict()
+    old = {**body, "joint_operations": _old_rows(body)}
+    assert PLAN.validate_python(old).to_dict() == body
+    # the earliest rows: no status, confirmed or regions
+    earliest = [{k: r[k] for k in ("operation_id", "period", "launched", "commitments")}
+                for r in _old_rows(body)]  # fmt: skip
+    loaded = PLAN.validate_python({**body, "joint_operations": earliest})
+    assert [(o.operation_id, s.period, s.launched, s.status == "launched", o.regions)
+            for o, s in loaded.operation_periods()] == [
+        (o["operation_id"], s["period"], s["launched"], s["launched"], ())
+        for o in body["joint_operations"] for s in o["periods"]
+    ]  # fmt: skip

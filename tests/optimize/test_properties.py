@@ -195,7 +195,11 @@ def test_the_plan_keeps_every_rule(instance) -> None:
     boost: dict[tuple[str, str], float] = defaultdict(float)
     ops = {o["operation_id"]: o for o in res["joint_operations"]}
     launched: dict[str, int] = defaultdict(int)
-    for jo in body["joint_operations"]:
+    for jo in (
+        {**s, "operation_id": o["operation_id"]}
+        for o in body["joint_operations"]
+        for s in o["periods"]
+    ):
         op, p = ops[jo["operation_id"]], jo["period"]
         for c in op["countries"]:
             committed = sum(

@@ -65,10 +65,12 @@ def test_a_pledge_is_counted_read_only_and_in_the_fingerprint(
     body = pledged.to_dict()
     assert body["fixed_effort"] == [pledge.model_dump(mode="json")]
     assert {a["unit_id"][:3] for a in body["assignments"]} == {"GRC"}
-    first = {o["operation_id"]: o for o in body["joint_operations"] if o["period"] == period}
-    assert first["JO-1"]["commitments"]["MKD"] == 6  # MKD's part, as pledged
-    assert first["JO-1"]["status"] == "launched", first["JO-1"]["reason"]
-    later = [o for o in body["joint_operations"] if o["period"] != period]
-    assert all(o["status"] == "not launched" for o in later)  # pledged for one week only
+    jo1 = {s["period"]: s for o in body["joint_operations"] if o["operation_id"] == "JO-1"
+           for s in o["periods"]}  # fmt: skip
+    assert list(jo1) == body["periods"]  # one entry for the operation, each week in it
+    assert jo1[period]["commitments"]["MKD"] == 6  # MKD's part, as pledged
+    assert jo1[period]["status"] == "launched", jo1[period]["reason"]
+    later = [s for p, s in jo1.items() if p != period]
+    assert later and all(s["status"] == "not launched" for s in later)  # pledged for one week
     r001 = {r["period"]: r["effort"] for r in body["regions"] if r["region_id"] == "r001"}
     assert r001[period] >= 6 * 1.5  # the pledge, boosted by the launched operation

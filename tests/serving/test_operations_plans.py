@@ -47,7 +47,12 @@ def _plan(client: TestClient, token: str) -> dict[str, Any]:
 
 
 def _outcomes(plan: dict[str, Any], op: str) -> dict[str, dict[str, Any]]:
-    return {o["period"]: o for o in plan["joint_operations"] if o["operation_id"] == op}
+    return {
+        s["period"]: s
+        for o in plan["joint_operations"]
+        if o["operation_id"] == op
+        for s in o["periods"]
+    }
 
 
 def _inside(plan: dict[str, Any], unit_id: str, week: str) -> int:

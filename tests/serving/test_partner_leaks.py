@@ -92,8 +92,9 @@ def test_a_plan_is_read_only_by_the_countries_it_involves(world: Any, idle: bool
     country_of = {u["unit_id"]: u["country"] for u in resources["units"]}
     involved = {country_of[a["unit_id"]] for a in whole["assignments"] if a["shifts"]}
     for operation in whole["joint_operations"]:
-        if operation["launched"]:
-            involved |= set(operation["commitments"])
+        for state in operation["periods"]:
+            if state["launched"]:
+                involved |= set(state["commitments"])
     assert (A in involved) is not idle
     for country in (A, B, C):
         analyst = bearer(tokens[f"{country.lower()}-analyst"])

@@ -107,7 +107,7 @@ def test_a_joint_operation_nobody_agreed_is_not_launched_and_says_how_to_agree(
     client, tokens = service
     plan = _plan(client, tokens["grc-ncc"])
     assert plan["joint_operations"]
-    for outcome in plan["joint_operations"]:
+    for outcome in (s for o in plan["joint_operations"] for s in o["periods"]):
         assert outcome["status"] == "not launched" and not outcome["confirmed"]
         assert outcome["reason"] == (
             f"not confirmed for {outcome['period']}: a joint operation launches once every "

@@ -20,8 +20,9 @@ def _plan(
     return {
         "assignments": [{"unit_id": u, "period": "2026-03-02", "region_id": "r1", "shifts": n}
                         for u, n in shifts.items()],
-        "joint_operations": [{"operation_id": f"JO-{k}", "period": "2026-03-02",
-                              "launched": launched, "commitments": committed}
+        "joint_operations": [{"operation_id": f"JO-{k}", "regions": ["r1"], "periods": [
+                                 {"period": "2026-03-02", "launched": launched,
+                                  "commitments": committed}]}
                              for k, (launched, committed) in enumerate(operations)],
     }  # fmt: skip
 

@@ -411,7 +411,7 @@ def test_a_plan_another_agency_made_shows_its_decisions_not_its_figures(world: A
         assert row["marginal_value"] is None and row["shifts"] >= 0
     assert plan["objective"] is None and set(plan["baselines"].values()) == {None}
     assert {a["unit_id"] for a in plan["assignments"]} <= a_units
-    assert all(A in j["commitments"] for j in plan["joint_operations"])
+    assert all(A in s["commitments"] for j in plan["joint_operations"] for s in j["periods"])
     hidden = (regions_of(table, B) | regions_of(table, C)) - {"r002"}
     assert not [n for n in plan["binding_constraints"]
                 if any(f"[{r}," in n or f",{r}]" in n for r in hidden)]  # fmt: skip

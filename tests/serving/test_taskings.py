@@ -9,6 +9,7 @@ same key reads there.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from crossplan.pipelines.database import Database
+from crossplan.pipelines.database import Database, PlanStore
 from crossplan.serving.auth import KeyStore, Role, add_key
 from crossplan.serving.cli import main
 from crossplan.serving.tasking import TASKING_COLUMNS
@@ -38,8 +39,8 @@ class World:
     (``central``), the operator's with GRC-BP-01 cut to 3 shifts a period (``cut``), and GRC
     Border Police's own (``grc``)."""
 
-    def __init__(self, client: TestClient, tokens: dict[str, str]) -> None:
-        self.client, self.tokens = client, tokens
+    def __init__(self, client: TestClient, tokens: dict[str, str], database: str) -> None:
+        self.client, self.tokens, self.database = client, tokens, database
         self.resources = self.get("planner", "/resources").json()
         self.names = {
             f["properties"]["region_id"]: f["properties"]["name"]
@@ -77,7 +78,8 @@ def world(
 ) -> Iterator[World]:
     home = tmp_path_factory.mktemp("home")
     env, tokens = service_home(home, forecast=forecast_file)
-    db = Database.connect(f"sqlite:///{home / 'crossplan.db'}")
+    database = f"sqlite:///{home / 'crossplan.db'}"
+    db = Database.connect(database)
     keys = KeyStore(db)
     for name, (role, country, agency) in KEYS.items():
         tokens[name] = add_key(keys, name, role, country=country, agency=agency)
@@ -85,7 +87,7 @@ def world(
     with pytest.MonkeyPatch.context() as mp:
         _point_service_at(env, mp)
         with TestClient(asgi_app) as client:
-            yield World(client, tokens)
+            yield World(client, tokens, database)
 
 
 def _expected(plan: dict[str, Any], world: World) -> list[dict[str, str]]:
@@ -93,7 +95,12 @@ def _expected(plan: dict[str, Any], world: World) -> list[dict[str, str]]:
     regions' names and the launched joint operations' regions (the obvious reading)."""
     units = {u["unit_id"]: u for u in world.resources["units"]}
     regions = {j["operation_id"]: j["regions"] for j in world.resources["joint_operations"]}
-    launched = [(o["operation_id"], o["period"]) for o in plan["joint_operations"] if o["launched"]]
+    launched = [
+        (o["operation_id"], s["period"])
+        for o in plan["joint_operations"]
+        for s in o["periods"]
+        if s["launched"]
+    ]
     rows = [
         {
             "unit_id": a["unit_id"],
@@ -135,11 +142,38 @@ def test_the_tasking_csv_is_the_plans_assignments_unit_by_unit(world: World) -> 
     # The operator's plan of every unit: both countries' units, a launched joint operation
     # named on the rows inside its regions.
     assert {row["country"] for row in rows} == {"GRC", "MKD"}
-    if any(o["launched"] for o in plan["joint_operations"]):
+    if any(s["launched"] for o in plan["joint_operations"] for s in o["periods"]):
         assert any(row["joint_operation"] == "JO-1" for row in rows)
     # the plan itself names its regions and its operations' regions
     assert all(a["region_name"] == world.names[a["region_id"]] for a in plan["assignments"])
     assert all(o["regions"] == ["r001", "r004", "r007"] for o in plan["joint_operations"])
+
+
+def test_a_plan_stored_with_one_operation_row_per_period_reads_as_one_made_today(
+    world: World,
+) -> None:
+    db = Database.connect(world.database)
+    store = PlanStore(db)
+    record = store.get(world.central)
+    assert record is not None
+    body = record.response
+    rows = [  # how plans were stored before operations were grouped
+        {"operation_id": o["operation_id"], **s, "regions": o["regions"]}
+        for o in body["joint_operations"]
+        for s in o["periods"]
+    ]
+    assert len(rows) == 2 * len(body["joint_operations"]) > 0  # two periods each
+    old = {**body, "plan_id": "old-central", "joint_operations": rows}
+    store.add(dataclasses.replace(record, plan_id="old-central", response=old))
+    db.dispose()
+    assert world.read("planner", "old-central") == {
+        **world.read("planner", world.central),
+        "plan_id": "old-central",
+    }
+    tasking = world.get("planner", "/plans/old-central/tasking.csv")
+    assert _rows(tasking.text) == _rows(
+        world.get("planner", f"/plans/{world.central}/tasking.csv").text
+    )
 
 
 @pytest.mark.parametrize(

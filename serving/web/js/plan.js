@@ -81,6 +81,13 @@ export function readablePlan(plan, access) {
   };
 }
 
+// A plan's joint operations one row per operation and period: each operation's state in a
+// period with its id beside it.
+function operationRows(plan) {
+  return (plan.joint_operations || []).flatMap((o) =>
+    (o.periods || []).map((p) => ({ ...p, operation_id: o.operation_id })));
+}
+
 export class PlanView {
   constructor({ regions, access, resources, elements }) {
     this.regions = regions;
@@ -118,7 +125,7 @@ export class PlanView {
   }
 
   launched(period = this.period) {
-    return (this.plan.joint_operations || []).filter((o) => o.launched && (period === ALL || o.period === period));
+    return operationRows(this.plan).filter((o) => o.launched && (period === ALL || o.period === period));
   }
 
   names(ids) {
@@ -158,7 +165,7 @@ export class PlanView {
   // Each operation not launched, and why, its periods together when the reason is the same.
   notLaunched() {
     const why = new Map();
-    for (const o of this.plan.joint_operations || []) {
+    for (const o of operationRows(this.plan)) {
       if (o.launched || !o.reason) continue;
       const key = `${o.operation_id}\u0000${o.reason}`;
       if (!why.has(key)) why.set(key, { id: o.operation_id, reason: o.reason, periods: [] });

@@ -41,6 +41,26 @@ def test_a_plan_comes_back_as_stored_after_reopening(database_url: str) -> None:
     assert PlanStore(Database.connect(database_url)).get("nope") is None
 
 
+def test_a_plan_stored_with_one_operation_row_per_period_comes_back_grouped(
+    store: PlanStore,
+) -> None:
+    def row(period: str, launched: bool) -> dict[str, object]:
+        return {"operation_id": "JO-1", "period": period, "launched": launched,
+                "commitments": {"GRC": 4 * launched, "MKD": 0}, "regions": ["r1"]}  # fmt: skip
+
+    old = [row("2026-03-09", False), row("2026-03-02", True)]
+    store.add(_record("p1", response={"plan_id": "p1", "joint_operations": old}))
+    (operation,) = store.get("p1").response["joint_operations"]  # type: ignore[union-attr]
+    assert operation == {
+        "operation_id": "JO-1",
+        "regions": ["r1"],
+        "periods": [
+            {"period": "2026-03-02", "launched": True, "commitments": {"GRC": 4, "MKD": 0}},
+            {"period": "2026-03-09", "launched": False, "commitments": {"GRC": 0, "MKD": 0}},
+        ],
+    }
+
+
 def test_the_sqlite_store_runs_in_wal_mode(tmp_path: Path) -> None:
     db = Database.connect(f"sqlite:///{tmp_path / 'crossplan.db'}")
     with db.read() as con:

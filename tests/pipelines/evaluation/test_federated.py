@@ -83,9 +83,9 @@ def test_an_operation_launches_only_where_every_party_pledged(planned) -> None:
                 answer.with_value is not None and answer.with_value >= answer.without_value
             )
             outcome = next(
-                o
-                for o in agreed.plans[answer.country].joint_operations
-                if o.operation_id == decision.operation_id
+                s
+                for o, s in agreed.plans[answer.country].operation_periods()
+                if (o.operation_id, s.period) == (decision.operation_id, decision.period)
             )
             # a party's final plan launches it exactly when every party pledged
             assert outcome.launched == outcome.confirmed == decision.launched

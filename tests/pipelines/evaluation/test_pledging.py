@@ -66,7 +66,7 @@ def _solve(inputs: Inputs) -> Plan:
 
 
 def _launched(plan: Plan) -> bool:
-    (outcome,) = plan.joint_operations
+    ((_, outcome),) = plan.operation_periods()
     return outcome.launched
 
 

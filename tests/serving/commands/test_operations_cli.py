@@ -182,7 +182,10 @@ def test_a_confirmed_operation_binds_the_plans_of_the_database(
     assert main(plan) == 0
     body = json.loads((tmp_path / "plan.json").read_text())
     (outcome,) = [
-        o for o in body["joint_operations"] if (o["operation_id"], o["period"]) == (op, week)
+        s
+        for o in body["joint_operations"]
+        for s in o["periods"]
+        if (o["operation_id"], s["period"]) == (op, week)
     ]
     assert outcome["launched"] and outcome["confirmed"]
     assert body["confirmed"] == [

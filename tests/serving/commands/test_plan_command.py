@@ -126,9 +126,11 @@ def test_a_country_with_only_its_own_units_plans_and_says_which_operations_are_n
     assert code == 0, err
     assert plan["status"] == "optimal" and plan["assignments"]
     assert {a["unit_id"][:3] for a in plan["assignments"]} == {"GRC"}
-    assert {(o["operation_id"], o["status"], o["reason"]) for o in plan["joint_operations"]} == {
-        (operation, "not launched", reason) for operation, reason in reasons.items()
-    }
+    assert {
+        (o["operation_id"], s["status"], s["reason"])
+        for o in plan["joint_operations"]
+        for s in o["periods"]
+    } == {(operation, "not launched", reason) for operation, reason in reasons.items()}
     for operation, reason in reasons.items():
         assert f"{operation} not launched ({', '.join(plan['periods'])}): {reason}" in out
 

@@ -143,13 +143,14 @@ def test_a_plan_request_completes_colours_the_map_and_explains_a_region(
     assert f"{plan['objective']:,.1f}" in summary
     assert "Uniform" in summary and "proportional" in summary and "this plan +" in summary
     assert "central proposal, binding on no agency" in summary  # the operator's plan
-    launched = [o for o in plan["joint_operations"] if o["launched"]]
+    launched = [o for o in plan["joint_operations"] if any(s["launched"] for s in o["periods"])]
     assert bool(launched) == bool(page.find_all("#map path.region.joint"))
     for op in launched:
         assert op["operation_id"] in page.text("#plan-operations")
     for op in plan["joint_operations"]:
-        if not op["launched"]:  # each says why
-            assert op["reason"] in page.text("#plan-operations")
+        for state in op["periods"]:
+            if not state["launched"]:  # each says why
+                assert state["reason"] in page.text("#plan-operations")
 
     busiest = sorted((r for r in shifts if shifts[r] > 0), key=lambda r: -shifts[r])
     region_id = page.clickable(busiest)
