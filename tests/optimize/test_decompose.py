@@ -33,14 +33,14 @@ def _keeps_the_rules(inputs: Inputs, plan: Plan) -> None:
         used[(a.unit_id, a.period)] = used.get((a.unit_id, a.period), 0) + a.shifts
     for (unit_id, _), shifts in used.items():
         assert shifts <= inputs.units[units[unit_id]].shifts_per_period
-    for op in plan.joint_operations:
-        if op.launched:
+    for op, state in plan.operation_periods():
+        if state.launched:
             need = next(
                 j.min_shifts_per_country
                 for j in inputs.joint_operations
                 if j.operation_id == op.operation_id
             )
-            assert all(op.commitments[c] >= need for c in op.commitments)
+            assert all(state.commitments[c] >= need for c in state.commitments)
 
 
 @pytest.mark.parametrize(
