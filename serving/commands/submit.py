@@ -6,12 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from crossplan.pipelines.errors import ConfigurationError
 from crossplan.serving.commands import COMMANDS
 from crossplan.serving.commands._http import call_service, service_key
 from crossplan.serving.commands._output import cell_counts, counted, output_path, write_json
 from crossplan.serving.settings import SERVICE_URL
-from crossplan.serving.upload_types import content_type_of
+from crossplan.serving.upload_types import read_upload
 
 __all__ = ["register"]
 
@@ -36,15 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     url, key = service_key(args.url, args.key)
-    content_type = content_type_of(args.file.name)
-    if content_type is None:
-        raise ConfigurationError(
-            f"{args.file.name}: unsupported file type — fix: give a .csv, .parquet or .json file"
-        )
-    try:
-        body = args.file.read_bytes()
-    except OSError as err:
-        raise ConfigurationError(f"cannot read {args.file} ({err.strerror})") from None
+    body, content_type = read_upload(args.file)
     answer = call_service(
         url, key, "/submissions", what="the submission", body=body,
         content_type=content_type, query={"file": args.file.name},

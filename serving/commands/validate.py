@@ -21,7 +21,7 @@ from crossplan.serving.commands._http import ServiceRefusal, call_service, servi
 from crossplan.serving.commands._output import output_path, print_summary, write_json
 from crossplan.serving.http_errors import problems_body, problems_from_validation
 from crossplan.serving.settings import SERVICE_URL
-from crossplan.serving.upload_types import content_type_of
+from crossplan.serving.upload_types import read_upload
 
 __all__ = ["register"]
 
@@ -86,15 +86,7 @@ def _check_submission(args: argparse.Namespace) -> int:
             "--file is checked against the shared database — fix: add --database (the local "
             "one) or --url URL (a running service's)"
         )
-    content_type = content_type_of(args.file.name)
-    if content_type is None:
-        raise ConfigurationError(
-            f"{args.file.name}: unsupported file type — fix: give a .csv, .parquet or .json file"
-        )
-    try:
-        body = args.file.read_bytes()
-    except OSError as err:
-        raise ConfigurationError(f"cannot read {args.file} ({err.strerror})") from None
+    body, content_type = read_upload(args.file)
     check = _local if args.database else _remote
     try:
         summary = check(args, body, content_type)
