@@ -39,4 +39,6 @@ def read_upload(path: Path) -> tuple[bytes, str]:
     try:
         return path.read_bytes(), content_type
     except OSError as err:
-        raise ConfigurationError(f"cannot read {path} ({err.strerror})") from None
+        raise ConfigurationError(
+            f"cannot read {path} ({err.strerror}) — fix: check the file's path and permissions"
+        ) from None

@@ -79,6 +79,12 @@ def test_bad_requests_exit_2_saying_how_to_fix_them(
         (["validate", "--database"], "give --file"),  # a data directory takes no database
         (["validate", "--file", "{file}", "--database", "--key", "cpk_x"],
          "not one of this database's"),  # an unknown key
+        (["validate", "--file", "{file}.txt", "--database", "--key", "cpk_x"],
+         "w.csv.txt: unsupported file type"),  # a file the service does not take
+        (["submit", "--file", "{file}.txt", "--url", "http://127.0.0.1:1", "--key", "cpk_x"],
+         "w.csv.txt: unsupported file type"),
+        (["submit", "--file", "{file}.json", "--url", "http://127.0.0.1:1", "--key", "cpk_x"],
+         "cannot read"),  # no such file
     ],
 )  # fmt: skip
 def test_a_submission_command_without_what_it_needs_exits_2(
