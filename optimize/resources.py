@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from crossplan.optimize.errors import InputError, InputProblem, pydantic_problems
 
 __all__ = [
+    "MAX_AGREEMENTS",
     "MAX_UNITS",
     "Agreement",
     "JointOperation",
@@ -33,6 +34,10 @@ __all__ = [
 # service refuses a plan larger than it can make: pipelines.plan_request.PlanLimits); the
 # optimizer itself plans instances of 50,000 regions and 7,500 units block by block.
 MAX_UNITS = 10_000
+#: A bound on the agreements and joint operations of a document: a few per pair of countries
+#: in practice; lower than the units' so that the largest document stays under the service's
+#: body limit (16 MiB).
+MAX_AGREEMENTS = 2_000
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -154,12 +159,12 @@ class Resources(_Strict):
     units: tuple[Unit, ...] = Field(min_length=1, max_length=MAX_UNITS, description="Patrol units")
     agreements: tuple[Agreement, ...] = Field(
         default=(),
-        max_length=MAX_UNITS,
+        max_length=MAX_AGREEMENTS,
         description="Cross-border agreements: countries that may work in each other's regions",
     )
     joint_operations: tuple[JointOperation, ...] = Field(
         default=(),
-        max_length=MAX_UNITS,
+        max_length=MAX_AGREEMENTS,
         description="Candidate joint operations, launched only when every country commits",
     )
     policy: Policy = Field(
