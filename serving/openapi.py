@@ -12,7 +12,8 @@ operation gets the roles its route's permission dependency lets through
 (``x-crossplan-roles``, read from the routes, :func:`serving.deps.roles_of`), and the
 operations are grouped by resource (:data:`TAGS`), not under BentoML's empty "Service APIs".
 A request model's ``examples`` become its body's examples, which the manual's "Try it out"
-sends (the tests send each one too). This module corrects the merged document; the API
+sends (the tests send each one too); bodies that only the served panel can give (a joint
+operation's regions and units, a webhook's host) come from :mod:`serving.manual_examples`. This module corrects the merged document; the API
 itself is unchanged. :func:`openapi_app` serves it, mounted before
 BentoML's own route, and like it needs no key: at ``/docs.json`` and at ``/openapi.json``,
 where tools look first.
@@ -32,6 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from crossplan.serving.deps import roles_of
+from crossplan.serving.manual_examples import Examples
 
 __all__ = [
     "DOCUMENT_PATHS",
@@ -97,9 +99,11 @@ def operation_roles(routes: Iterable[BaseRoute]) -> Roles:
     return found
 
 
-def honest_openapi(spec: dict[str, Any], roles: Roles | None = None) -> dict[str, Any]:
+def honest_openapi(
+    spec: dict[str, Any], roles: Roles | None = None, examples: Examples | None = None
+) -> dict[str, Any]:
     """A copy of BentoML's merged document, corrected as the module docstring says; ``roles``
-    from :func:`operation_roles`."""
+    from :func:`operation_roles`, ``examples`` from :func:`serving.manual_examples.manual_examples`."""
     doc = copy.deepcopy(spec)
     doc["openapi"] = OPENAPI_VERSION
     doc["info"]["version"] = _version()
@@ -114,7 +118,7 @@ def honest_openapi(spec: dict[str, Any], roles: Roles | None = None) -> dict[str
             used.update(operation["tags"])
             if roles and (path, method) in roles:
                 operation[ROLES] = roles[(path, method)]
-            _examples_of_the_body(operation, schemas)
+            _examples_of_the_body(operation, schemas, (examples or {}).get((path, method)))
             responses = operation["responses"]
             default_422 = responses.get("422", {}).get("description") == "Validation Error"
             if default_422:
@@ -135,9 +139,16 @@ def honest_openapi(spec: dict[str, Any], roles: Roles | None = None) -> dict[str
     return doc
 
 
-def _examples_of_the_body(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """The examples of a JSON body's model, as the body's examples (which Swagger UI sends)."""
+def _examples_of_the_body(
+    operation: dict[str, Any], schemas: dict[str, Any], served: dict[str, Any] | None
+) -> None:
+    """The examples of a JSON body's model, or ``served`` from the panel, as the body's
+    examples (which Swagger UI sends)."""
     media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    if served and media:
+        media.pop("example", None)
+        media["examples"] = served
+        return
     ref = media.get("schema", {}).get("$ref", "")
     found = schemas.get(ref.rsplit("/", 1)[-1], {}).get("examples")
     if found and "example" not in media and "examples" not in media:
@@ -155,11 +166,21 @@ def _refuse_empty(schema: dict[str, Any]) -> None:
         schema["minLength"] = 1
 
 
-def openapi_app(spec: Callable[[], dict[str, Any]], roles: Callable[[], Roles]) -> Starlette:
+def openapi_app(
+    spec: Callable[[], dict[str, Any]],
+    roles: Callable[[], Roles],
+    examples: Callable[[Request], Examples] = lambda _: {},
+) -> Starlette:
     """``GET /docs.json`` and ``GET /openapi.json``: the corrected document of ``spec()``,
-    BentoML's merged one, with the ``roles()`` of its operations."""
+    BentoML's merged one, with the ``roles()`` of its operations and the ``examples`` drawn
+    for the request's key."""
 
-    async def document(_: Request) -> JSONResponse:
-        return JSONResponse(honest_openapi(spec(), roles()))
+    async def document(request: Request) -> JSONResponse:
+        served = examples(request)
+        # Examples drawn for a key are that key's: no shared cache may keep or replay them.
+        private = {"Cache-Control": "private, no-store"} if served else {}
+        return JSONResponse(
+            honest_openapi(spec(), roles(), served), headers={"Vary": "Authorization", **private}
+        )
 
     return Starlette(routes=[Route(path, document, methods=["GET"]) for path in DOCUMENT_PATHS])

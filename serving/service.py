@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import bentoml
 import bentoml._internal.server.http.traffic as _bentoml_traffic
+from starlette.requests import Request
 from starlette.routing import Mount, Route, compile_path
 
 from crossplan.pipelines.database import (
@@ -38,14 +39,16 @@ from crossplan.pipelines.database import (
     latest_event_id,
     latest_submission,
     record_event,
+    utcnow,
 )
-from crossplan.pipelines.errors import PanelBuildError
+from crossplan.pipelines.errors import ConfigurationError, PanelBuildError
 from crossplan.serving.api import api
 from crossplan.serving.auth import KeyStore, Principal
-from crossplan.serving.deps import attach
+from crossplan.serving.deps import attach, service_of
 from crossplan.serving.http_errors import ReloadFailedError
 from crossplan.serving.isolation import start_forkserver
 from crossplan.serving.logs import configure_logging
+from crossplan.serving.manual_examples import Examples, manual_examples
 from crossplan.serving.middleware import (
     AccessLogMiddleware,
     JSONRoutingErrorsMiddleware,
@@ -81,6 +84,32 @@ for _router in ROUTERS:
     api.include_router(_router)
 
 _PAGE = page_app()
+
+
+def _served_examples(request: Request) -> Examples:
+    """The manual's examples for the request's key, on the panel and settings of the running
+    service: none without a valid key, before the service runs, while its keys cannot be
+    read or its panel does not build (:mod:`serving.manual_examples`)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return {}
+    try:
+        svc = service_of(request.app)
+        who = svc.keys.current().authenticate(token.strip())
+        dataset = svc.current().dataset if who is not None else None
+    except (RuntimeError, PanelBuildError, ConfigurationError):
+        return {}
+    if who is None or dataset is None:
+        return {}
+    allow = svc.settings.webhook_allow
+    return manual_examples(dataset.resources, dataset.frequency, allow, utcnow(), who)
+
+
+_MANUAL = openapi_app(
+    lambda: cast(Any, CrossplanService).openapi_spec.asdict(),
+    lambda: operation_roles(route for router in ROUTERS for route in router.routes),
+    _served_examples,
+)
 # Submissions set aside in one go before the service says it is not ready instead.
 _MAX_QUARANTINES = 5
 #: The audit events after which every replica loads the champion again.
@@ -107,14 +136,7 @@ _bentoml_traffic.TimeoutMiddleware = TimeoutMiddleware  # type: ignore[misc,assi
 )
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(_PAGE, path="/", name="page")
-@bentoml.asgi_app(
-    openapi_app(
-        lambda: cast(Any, CrossplanService).openapi_spec.asdict(),
-        lambda: operation_roles(route for router in ROUTERS for route in router.routes),
-    ),
-    path="/",
-    name="openapi",
-)
+@bentoml.asgi_app(_MANUAL, path="/", name="openapi")
 class CrossplanService:
     """Connects to the shared database, loads the panel and model; follows new submissions."""
 
@@ -162,6 +184,7 @@ class CrossplanService:
         self.outbox.start()
         weakref.finalize(self, _close, self.outbox, self.db, self._stop)
         attach(api, self)  # the endpoints' dependencies find it there (serving.deps)
+        attach(_MANUAL, self)  # and the manual its examples (_served_examples)
 
     def __is_ready__(self) -> bool:
         # Not ready without a model, nor when the database stops answering, nor when its latest

@@ -12,6 +12,9 @@ from starlette.testclient import TestClient
 from crossplan.serving.auth import Role
 from crossplan.serving.openapi import ROLES, TAGS
 
+# Paths whose examples come from the served panel for the reader's key (serving.manual_examples).
+SERVED = ("/operations", "/webhooks")
+
 
 def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [
@@ -38,6 +41,9 @@ def test_every_example_body_of_the_manual_is_accepted(
     doc = client.get("/docs.json").json()
     sent = []
     for path, method, op in _operations(doc):
+        if path.startswith(SERVED):  # drawn for the key that reads: test_operations_story
+            assert not _examples(op), (method, path)
+            continue
         for media_type, value in _examples(op):
             body = value if isinstance(value, str) else json.dumps(value)
             r = client.request(

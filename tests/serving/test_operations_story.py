@@ -317,3 +317,72 @@ def test_the_document_says_what_each_operation_endpoint_refuses(
         responses = paths[path][method]["responses"]
         assert {s for s in responses if s.startswith("4")} == statuses, (path, method)
     assert "201" in paths["/operations"]["post"]["responses"]
+
+
+def test_the_manual_s_examples_carry_an_operation_through_its_life(
+    world: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Every example of the operation endpoints and of webhooks, drawn from the served panel
+    for the key that reads the manual, is accepted when sent with that key; the manual read
+    without a key names no region, unit or partner."""
+    client, tokens = world
+    anonymous = client.get("/docs.json")
+    for path in ("/operations", "/operations/{operation_id}/pledges", "/webhooks"):
+        content = anonymous.json()["paths"][path]["post"]["requestBody"]["content"]
+        assert "examples" not in content["application/json"], path
+    assert "r002" not in anonymous.text and "Cache-Control" not in anonymous.headers
+
+    def examples(key: str, path: str) -> dict[str, Any]:
+        r = client.get("/docs.json", headers=bearer(tokens[key]))
+        assert r.headers["Cache-Control"] == "private, no-store"
+        content = r.json()["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        return {name: e["value"] for name, e in content["examples"].items()}
+
+    def send(path: str, key: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        return _ok(client.post(path, json=body, headers=bearer(tokens[key])), status)
+
+    analyst = client.get("/docs.json", headers=bearer(tokens["mkd-analyst"])).json()
+    content = analyst["paths"]["/operations"]["post"]["requestBody"]["content"]
+    assert "examples" not in content["application/json"]  # it may not propose
+    (proposal,) = examples("mkd-planner", "/operations").values()
+    a, b = proposal["needs"]  # MKD and the partner of its first agreement with units
+    assert a == A
+    planner = {a: f"{a.lower()}-planner", b: f"{b.lower()}-planner"}
+
+    def propose() -> str:
+        return str(send("/operations", planner[a], proposal, 201)["operation_id"])
+
+    def at(op: str, step: str) -> str:
+        return f"/operations/{op}/{step}"
+
+    def example(key: str, step: str) -> dict[str, Any]:
+        (body,) = examples(key, f"/operations/{{operation_id}}/{step}").values()
+        return body
+
+    first = propose()
+    mine = example(planner[a], "pledges")
+    assert {u["unit_id"][:3] for u in mine["units"]} == {a}  # its own unit, no other's
+    send(at(first, "pledges"), planner[a], mine)
+    assert send(at(first, "pledges"), planner[b], example(planner[b], "pledges"))["status"] == (
+        "confirmed"
+    )
+    assert send(at(propose(), "decline"), planner[b], example(planner[b], "decline"))
+    # The operator proposes between two parties of an agreement and names the party it acts for.
+    (between,) = examples("admin", "/operations").values()
+    second = str(send("/operations", "admin", between, 201)["operation_id"])
+    for body in examples("admin", "/operations/{operation_id}/pledges").values():
+        done = send(at(second, "pledges"), "admin", body)
+    assert done["status"] == "confirmed"
+    third = str(send("/operations", "admin", between, 201)["operation_id"])
+    declined = send(at(third, "decline"), "admin", example("admin", "decline"))
+    assert "declined" in [p["answer"] for p in declined["parties"]]
+    assert (
+        send(at(propose(), "withdraw"), planner[a], example(planner[a], "withdraw"))["status"]
+        == "withdrawn"
+    )
+    assert send(at(first, "cancel"), planner[b], example(planner[b], "cancel"))["status"] == (
+        "cancelled"
+    )
+    (hook,) = examples(planner[a], "/webhooks").values()
+    assert hook["url"].startswith("http://127.0.0.1/")  # the host the operator allows
+    send("/webhooks", planner[a], hook)

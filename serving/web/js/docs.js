@@ -47,18 +47,52 @@ function RoleBadges(system) {
   };
 }
 
-async function start() {
-  const response = await fetch("/docs.json", { credentials: "omit" });
+// The document, read with the key when one is given: the examples of joint operations and
+// webhooks are drawn from the served panel for that key only (none without one).
+async function load(key) {
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  const response = await fetch("/docs.json", { credentials: "omit", headers });
   const spec = await response.json();
   spec.info = { ...spec.info, description: INTRODUCTION };
   delete spec.info.contact;
+  return spec;
+}
+
+// Once a key is given with "Authorize" (or taken back with "Logout"), the document is read
+// again, so that "Try it out" offers bodies that key can send.
+function ExamplesForTheKey(system) {
+  const reload = async (key) => {
+    system.specActions.updateSpec(JSON.stringify(await load(key)));
+  };
+  return {
+    statePlugins: {
+      auth: {
+        wrapActions: {
+          authorize: (original) => (payload) => {
+            const done = original(payload);
+            const key = Object.values(payload || {}).map((a) => a && a.value).find(Boolean);
+            if (key) reload(key);
+            return done;
+          },
+          logout: (original) => (payload) => {
+            const done = original(payload);
+            reload(null);
+            return done;
+          },
+        },
+      },
+    },
+  };
+}
+
+async function start() {
   window.ui = SwaggerUIBundle({
-    spec,
+    spec: await load(null),
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
-    plugins: [RoleBadges],
+    plugins: [RoleBadges, ExamplesForTheKey],
     layout: "BaseLayout",
   });
 }

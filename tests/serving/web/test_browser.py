@@ -269,5 +269,20 @@ def test_the_api_manual_renders_from_local_files(page: Any) -> None:
     assert badges["GET /metrics"] == "admin"  # not "no key", as the manual once said
     assert badges["GET /healthz"] == "no key"
     assert len(badges) == len(page.find_all(".opblock"))  # every operation has one
+    # Examples of joint operations come with a key, drawn from that key's own view.
+    pledges = ["paths", "/operations/{operation_id}/pledges", "post", "requestBody", "content",
+               "application/json", "examples"]  # fmt: skip
+    read = "const s = window.ui.specSelectors.specJson().getIn(arguments[0]); return s && s.toJS()"
+    assert page.js(read, pledges) is None
+    page.find(".btn.authorize").click()
+    page.until(lambda: page.find_all(".auth-container input"), "the key's field")
+    page.find(".auth-container input").send_keys(page.service.keys["grc-planner"])
+    page.find(".auth-btn-wrapper .authorize").click()
+    page.find(".auth-btn-wrapper .btn-done").click()
+    found = page.until(lambda: page.js(read, pledges), "the examples drawn for the key")
+    (unit,) = [u["unit_id"] for e in found.values() for u in e["value"]["units"]]
+    assert unit.startswith("GRC")  # one of its own units, never a partner's
+    page.find("#operations-operations-pledge_units_operations__operation_id__pledges_post").click()
+    page.until(lambda: unit in page.text("#swagger-ui"), "the pledge example on the page")
     assert page.foreign_resources() == []
     assert page.console_errors() == []
