@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, clone
 
 from crossplan.models.base import CALIBRATION_COLUMNS, PanelForecaster, calibrate
 
-__all__ = ["BlendForecaster", "blend_calibration", "blend_weights"]
+__all__ = ["BlendForecaster", "blend_calibration", "blend_weights", "held_out_members"]
 
 _FLOOR = 0.1  # the deviance floor of the metrics, so weights optimise what is scored
 _CELL = list(CALIBRATION_COLUMNS[:4])  # category, region, target, horizon
@@ -81,15 +81,29 @@ def blend_calibration(held_out: list[pd.DataFrame], weights: np.ndarray) -> pd.D
     that is all of them); the mean is the weighted mean of the members' at the row's horizon.
     """
     w = np.asarray(weights, float)
+    merged, means = held_out_members(held_out)
+    step = np.minimum(merged["horizon"].to_numpy(int), len(w)) - 1
+    merged["mean"] = np.einsum("ij,ij->i", means, w[step]) if len(merged) else 0.0
+    return merged[list(CALIBRATION_COLUMNS)]
+
+
+def held_out_members(held_out: list[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cells every member forecast in its held-out window, with their outcome, and the
+    members' forecasts there (one column per member, in ``held_out``'s order).
+
+    Returns
+    -------
+    tuple
+        The cells (:data:`~models.base.CALIBRATION_COLUMNS` but the mean) and the forecasts,
+        shape ``(cells, members)``.
+    """
     merged = held_out[0][[*_CELL, "actual", "mean"]].rename(columns={"mean": "m0"})
     for j, frame in enumerate(held_out[1:], start=1):
         merged = merged.merge(
             frame[[*_CELL, "mean"]].rename(columns={"mean": f"m{j}"}), on=_CELL, how="inner"
         )
-    step = np.minimum(merged["horizon"].to_numpy(int), len(w)) - 1
-    means = merged[[f"m{j}" for j in range(len(held_out))]].to_numpy(float)
-    merged["mean"] = np.einsum("ij,ij->i", means, w[step]) if len(merged) else 0.0
-    return merged[list(CALIBRATION_COLUMNS)]
+    names = [f"m{j}" for j in range(len(held_out))]
+    return merged.drop(columns=names), merged[names].to_numpy(float)
 
 
 class BlendForecaster(PanelForecaster):

@@ -2,10 +2,10 @@
 
 The backtest scores the main model, its naive twin and every baseline on the same folds.
 :func:`add_blend` adds a blend whose weights and intervals at each origin are fitted only on
-what was known by then (weights on forecasts whose target period is no later than the
-origin; intervals on the members' held-out forecasts of the fits that forecast from that
-origin, the last refit at or before it), so the blend is scored out of sample on the same
-folds as the rest.
+what was known by then (weights on the backtest forecasts whose target period is no later
+than the origin and on the members' held-out forecasts of the fits that forecast from that
+origin, the last refit at or before it; intervals on those held-out forecasts), so the blend
+is scored out of sample on the same folds as the rest.
 
 :func:`select` then picks among the candidates whose 80% interval is calibrated. Mean
 deviances on one window differ by chance as well as by skill, so differences are judged
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from crossplan.models import PanelForecaster, blend_calibration, blend_weights
+from crossplan.models.blend import held_out_members
 from crossplan.models.base import calibrate
 from crossplan.pipelines.backtest import (
     FORECAST_MEANS,
@@ -73,10 +74,12 @@ def add_blend(
     """The backtest with a blend of ``members`` added, and the blend's final weights.
 
     Weights are fitted per horizon (the simplest forecasts are often best one step ahead and
-    learned ones further out). At each origin they minimise the deviance of the members'
-    forecasts whose target period is no later than that origin (equal weights when there is
-    none yet), and the blend's intervals are calibrated on the members' held-out forecasts
-    of the fits that forecast from that origin, blended at those weights. The final weights,
+    learned ones further out). At each origin they minimise the deviance of what the members
+    forecast out of sample by then: their backtest forecasts whose target period is no later
+    than that origin, and their held-out forecasts (the window each fit keeps back to
+    calibrate its intervals) of the fits that forecast from that origin, so that the first
+    origins' weights rest on evidence too rather than on equal shares. The blend's
+    intervals are calibrated on those held-out forecasts, blended at those weights. The final weights,
     one row per horizon, use every backtest forecast; they are what a served blend uses.
     """
     pred = result.predictions
@@ -95,14 +98,19 @@ def add_blend(
     known = np.isfinite(actual) & np.isfinite(p).all(axis=1)
     blended = {c: np.zeros(len(index)) for means in FORECAST_MEANS for c in means}
     for o in result.origins:
+        held_out = [result.calibration[m][o] for m in members]
+        cells, held_p = held_out_members(held_out)
+        held_y, held_h = cells["actual"].to_numpy(float), cells["horizon"].to_numpy(int)
+        held_known = np.isfinite(held_y) & np.isfinite(held_p).all(axis=1)
         weights = np.array([
-            blend_weights(actual[train], p[train])
+            blend_weights(np.concatenate([actual[past], held_y[window]]),
+                          np.concatenate([p[past], held_p[window]]))
             for h in range(1, result.horizon + 1)
-            for train in [known & (horizon == h) & (period <= o) & (origin < o)]
+            for past in [known & (horizon == h) & (period <= o) & (origin < o)]
+            for window in [held_known & (held_h == h)]
         ])  # fmt: skip
         rows = origin == o
         step = horizon[rows] - 1
-        held_out = [result.calibration[m][o] for m in members]
         intervals = calibrate(blend_calibration(held_out, weights))
         for mean, lo, hi in FORECAST_MEANS:
             blended[mean][rows] = np.einsum("ij,ij->i", columns[mean][rows], weights[step])

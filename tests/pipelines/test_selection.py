@@ -156,7 +156,8 @@ def _members_backtest(rng: np.random.Generator) -> BacktestResult:
                     "activity_q10": pred * 0.5, "activity_q90": pred * 1.5,
                     "country": "AAA", "area_km2": 1.0,
                 })  # fmt: skip
-    # Held-out forecasts of each origin's fits: 200 cells of the truth, good and bad.
+    # Held-out forecasts of each origin's fits: 200 cells of the truth, good and bad; the
+    # first origin's fits forecast their held-out window alike, so nothing tells them apart.
     truth = np.repeat(5.0 + np.arange(40.0), 5)
     held = rng.poisson(truth).astype(float)
     for model, scale in (("good", 1.05), ("bad", 2.0)):
@@ -164,6 +165,7 @@ def _members_backtest(rng: np.random.Generator) -> BacktestResult:
                               "target": np.arange(200) // 40, "horizon": 1, "actual": held,
                               "mean": truth * scale})  # fmt: skip
         calibration[model] = dict.fromkeys(origins, frame)
+        calibration[model][origins[0]] = frame.assign(mean=truth * 1.5)
     return BacktestResult(pd.DataFrame(rows), origins, 1, False, calibration)
 
 
@@ -174,11 +176,16 @@ def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:
     first = rows[rows["origin"] == result.origins[0]]
     good = result.predictions.query("model == 'good' and origin == @result.origins[0]")
     bad = result.predictions.query("model == 'bad' and origin == @result.origins[0]")
-    # Nothing is known at the first origin: equal weights.
+    # Nothing known at the first origin tells the members apart: equal weights.
     np.testing.assert_allclose(
         first["prediction"].to_numpy(),
         (good["prediction"].to_numpy() + bad["prediction"].to_numpy()) / 2,
     )
+    # At the second, the held-out forecasts of its fits do, before any backtest outcome of
+    # a target no later than it would (the first origin's target is the second origin).
+    second = rows[rows["origin"] == result.origins[1]]
+    good = result.predictions.query("model == 'good' and origin == @result.origins[1]")
+    np.testing.assert_allclose(second["prediction"], good["prediction"], rtol=0.05)
     assert weights[0][0] > 0.9  # the evidence favours the good member
     metrics = blended.metrics()
     assert (
