@@ -161,7 +161,7 @@ def _compute_tags(runner: Runner, final_fits: int) -> dict[str, str]:
         {
             "compute.distributed_rows": str(runner.distributed_rows),
             "compute.distributed_fits": str(len(spread)),
-            "compute.final_fit": "lightgbm.dask" if last else "one worker",
+            "compute.final_fit": "lightgbm.dask" if last else "one process",
         }
     )
     if last:
@@ -259,7 +259,7 @@ def train(
         LightGBM fit from its ``distributed_rows`` rows over its workers (``lightgbm.dask``;
         no longer the same numbers to the last digit), and the run records how many fits it
         spread and whether the final fit was one (``compute.distributed_fits``,
-        ``compute.final_fit``: ``lightgbm.dask`` or ``one worker``, with its rows and
+        ``compute.final_fit``: ``lightgbm.dask`` or ``one process``, with its rows and
         partitions).
 
     Raises

@@ -13,7 +13,7 @@ import pytest
 from distributed import LocalCluster
 from lightgbm import LGBMRegressor
 
-from crossplan.models import RiskForecaster
+from crossplan.models import LastValue, RiskForecaster
 from crossplan.pipelines import cluster, registry, tracking
 from crossplan.pipelines.backtest import backtest, candidates, lightgbm_rows
 from crossplan.pipelines.cluster import Local, connect
@@ -110,7 +110,9 @@ def test_a_lightgbm_fit_from_the_threshold_is_spread_over_the_workers(
 ) -> None:
     ds = tiny_dataset
     folds = {**FAST, "refit_every": 4, "frequency": ds.frequency}  # one fit for 4 origins
-    args = (ds.incidents, ds.regions, ds.adjacency, {"lightgbm": RiskForecaster(horizon=2)})
+    # The baseline has no LightGBM fit: its task stays on a worker beside the spread one.
+    models = {"lightgbm": RiskForecaster(horizon=2), "last_value": LastValue(horizon=2)}
+    args = (ds.incidents, ds.regions, ds.adjacency, models)
     local = backtest(*args, runner=Local(), **folds)
     with connect(scheduler, distributed_rows=1) as runner:
         spread = backtest(*args, runner=runner, **folds)
@@ -126,6 +128,7 @@ def test_a_lightgbm_fit_from_the_threshold_is_spread_over_the_workers(
     theirs = spread.metrics()["lightgbm"]["observed"]["poisson_deviance"]
     assert theirs != mine
     assert math.isclose(theirs, mine, rel_tol=SPREAD_TOLERANCE), (mine, theirs)
+    assert spread.metrics()["last_value"] == local.metrics()["last_value"]
 
 
 def test_a_scheduler_that_does_not_answer_is_a_clear_error(
