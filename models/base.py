@@ -14,7 +14,7 @@ fitted again on everything.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,12 +27,30 @@ from crossplan.models.intervals import CountIntervals
 from crossplan.models.panel import PanelArrays, to_arrays
 from crossplan.optimize.periods import future_periods
 
-__all__ = ["CALIBRATION_COLUMNS", "PanelForecaster", "calibrate"]
+__all__ = ["CALIBRATION_COLUMNS", "PanelForecaster", "RegressorFit", "calibrate", "fit_here"]
 
 #: Held-out forecasts a model's intervals are calibrated on (``calibration_``): indices of
 #: category, region and target period in the training panel, the horizon, the observed
 #: outcome and the forecast expected observation.
 CALIBRATION_COLUMNS = ("category", "region", "target", "horizon", "actual", "mean")
+
+
+class RegressorFit(Protocol):
+    """Fits a forecaster's regressor on its training matrix and returns it fitted.
+
+    The forecaster builds the matrix; where the regressor learns from it is the caller's
+    choice: :func:`fit_here` by default, or across the workers of a cluster (the pipelines'
+    ``DaskFit``), as long as what comes back predicts like the regressor given.
+    """
+
+    def __call__(self, estimator: Any, x: np.ndarray, y: np.ndarray, **fit_params: Any) -> Any:
+        """``estimator`` fitted on rows ``x`` and labels ``y`` (``fit_params``: its weights)."""
+        ...
+
+
+def fit_here(estimator: Any, x: np.ndarray, y: np.ndarray, **fit_params: Any) -> Any:
+    """The regressor fitted in this process: ``estimator.fit(x, y, **fit_params)``."""
+    return estimator.fit(x, y, **fit_params)
 
 
 def _no_calibration() -> pd.DataFrame:
@@ -67,8 +85,16 @@ class PanelForecaster(BaseEstimator):
         """Whatever ``_fit_core`` and ``_predict_core`` need (e.g. feature arrays)."""
         return activity
 
-    def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
-        """Fit on targets up to period index ``last`` (inclusive)."""
+    def _fit_core(
+        self,
+        prep: Any,
+        data: PanelArrays,
+        exposure: np.ndarray,
+        last: int,
+        fitter: RegressorFit = fit_here,
+    ) -> None:
+        """Fit on targets up to period index ``last`` (inclusive); a regressor through
+        ``fitter``."""
 
     def _predict_core(self, prep: Any, data: PanelArrays, origins: np.ndarray) -> np.ndarray:
         """Activity forecasts of shape ``(C, R, len(origins), horizon)``."""
@@ -82,8 +108,13 @@ class PanelForecaster(BaseEstimator):
         adjacency: pd.DataFrame | None = None,
         *,
         frequency: str | None = None,
+        fitter: RegressorFit | None = None,
     ) -> PanelForecaster:
-        """Fit on a long panel; ``regions`` and ``adjacency`` add static and spatial features."""
+        """Fit on a long panel; ``regions`` and ``adjacency`` add static and spatial features.
+
+        ``fitter`` fits a feature model's regressor on the training matrix
+        (:class:`RegressorFit`; :func:`fit_here` by default).
+        """
         if int(self.horizon) < 1:
             raise ValueError(f"horizon must be at least 1, got {self.horizon}")
         data = to_arrays(panel, frequency=frequency)
@@ -100,10 +131,10 @@ class PanelForecaster(BaseEstimator):
         window = self._calibration_window(t_n)
         self.calibration_ = _no_calibration()
         if window:
-            self._fit_core(prep, data, exposure, t_n - 1 - window)
+            self._fit_core(prep, data, exposure, t_n - 1 - window, fitter or fit_here)
             self.calibration_ = self._held_out(prep, data, exposure, window)
         self.intervals_ = calibrate(self.calibration_)
-        self._fit_core(prep, data, exposure, t_n - 1)
+        self._fit_core(prep, data, exposure, t_n - 1, fitter or fit_here)
         self.last_period_ = data.periods[-1]
         self.n_periods_ = t_n
         return self

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
 
-from crossplan.models.base import CALIBRATION_COLUMNS, PanelForecaster, calibrate
+from crossplan.models.base import CALIBRATION_COLUMNS, PanelForecaster, RegressorFit, calibrate
 
 __all__ = ["BlendForecaster", "blend_calibration", "blend_weights", "held_out_members"]
 
@@ -143,8 +143,10 @@ class BlendForecaster(PanelForecaster):
         adjacency: pd.DataFrame | None = None,
         *,
         frequency: str | None = None,
+        fitter: RegressorFit | None = None,
     ) -> BlendForecaster:
-        """Fit every member with a positive weight on the same data."""
+        """Fit every member with a positive weight on the same data (each regressor through
+        ``fitter``, see :meth:`PanelForecaster.fit`)."""
         members = list(self.members or [])
         if not members or self.weights is None:
             raise ValueError("a blend needs members and their weights")
@@ -154,7 +156,7 @@ class BlendForecaster(PanelForecaster):
         used = w.max(axis=0) > 0
         self.members_ = [
             (name, clone(m).set_params(horizon=self.horizon).fit(
-                panel, regions, adjacency, frequency=frequency))
+                panel, regions, adjacency, frequency=frequency, fitter=fitter))
             for (name, m), keep in zip(members, used, strict=True) if keep
         ]  # fmt: skip
         self.weights_ = w[:, used]

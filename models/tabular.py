@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from crossplan.models.base import PanelForecaster
+from crossplan.models.base import PanelForecaster, RegressorFit, fit_here
 from crossplan.models.features import feature_spec, horizon_features, origin_features, recent_level
 from crossplan.models.panel import PanelArrays
 
@@ -70,7 +70,14 @@ class FeatureForecaster(PanelForecaster):
         block = np.concatenate([origin[:, :, origins], by_h[h][:, :, origins]], axis=-1)
         return block.reshape(-1, block.shape[-1])
 
-    def _fit_core(self, prep: Any, data: PanelArrays, exposure: np.ndarray, last: int) -> None:
+    def _fit_core(
+        self,
+        prep: Any,
+        data: PanelArrays,
+        exposure: np.ndarray,
+        last: int,
+        fitter: RegressorFit = fit_here,
+    ) -> None:
         # Which rows of each horizon have a label, then one array of exactly the rows kept,
         # filled a horizon at a time: the training matrix exists once, never as a list of
         # pieces and their concatenation (the peak of a large panel's fit).
@@ -111,7 +118,9 @@ class FeatureForecaster(PanelForecaster):
         # One BLAS thread: on a shared 2-core machine, threads that wait for each other make
         # a linear model's fit many times slower (the same reason LightGBM uses one thread).
         with threadpool_limits(limits=1, user_api="blas"):
-            self.estimator_ = self._make_estimator().fit(x, label, **self._weight_kwargs(weight))
+            self.estimator_ = fitter(
+                self._make_estimator(), x, label, **self._weight_kwargs(weight)
+            )
         self.n_train_rows_ = len(x)
 
     def _weight_kwargs(self, weight: np.ndarray) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ from crossplan.models import (
     RiskForecaster,
     SeasonalNaive,
 )
+from crossplan.models.base import RegressorFit
 from crossplan.models.intervals import CountIntervals
 from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.metrics import score
@@ -44,6 +45,7 @@ __all__ = [
     "candidates",
     "cross_validation_frame",
     "default_models",
+    "lightgbm_rows",
 ]
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -190,17 +192,38 @@ def _refit_block(
     block: list[pd.Timestamp],
     horizon: int,
     frequency: str | None,
+    fitter: RegressorFit | None = None,
 ) -> list[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
     """One fit at the block's first origin, forecasting from each of its origins: per
     origin, the forecast rows and the held-out forecasts the intervals were calibrated on."""
     fitted = clone(template).fit(
-        panel[panel["period"] <= block[0]], regions, adjacency, frequency=frequency
-    )
+        panel[panel["period"] <= block[0]], regions, adjacency, frequency=frequency,
+        fitter=fitter,
+    )  # fmt: skip
     out = []
     for origin in block:
         rows = _fold_rows(fitted, panel[panel["period"] <= origin], outcomes, horizon, origin)
         out.append((origin, rows.assign(model=name), fitted.calibration_))
     return out
+
+
+def lightgbm_rows(model: PanelForecaster, panel: pd.DataFrame) -> int:
+    """The most rows a LightGBM training matrix of ``model`` fitted on ``panel`` can have
+    (0 if it fits no LightGBM): one per cell, origin and horizon, before the rows without a
+    label are dropped, at most the model's ``max_train_rows``.
+
+    A cluster's runner spreads a task's fit over its workers from a number of rows
+    (:mod:`pipelines.cluster`); this says which tasks may reach it before they run.
+    """
+    horizon = int(model.get_params()["horizon"])
+    members = model.get_params().get("members") or [(None, model)]
+    cells = panel["region_id"].nunique() * panel["category"].nunique()
+    periods = panel["period"].nunique()
+    rows = cells * sum(max(periods - h, 0) for h in range(1, horizon + 1))
+    found = [
+        min(rows, m.max_train_rows or rows) for _, m in members if isinstance(m, RiskForecaster)
+    ]
+    return int(max(found, default=0))
 
 
 def add_pit(rows: pd.DataFrame, intervals: CountIntervals) -> pd.DataFrame:
@@ -282,8 +305,10 @@ def backtest(
             progress(count[0], total, f"{tasks[i]['name']} @ {tasks[i]['block'][-1]:%Y-%m-%d}")
 
     shared = {"panel": panel, "outcomes": outcomes, "regions": regions, "adjacency": adjacency}
+    # How large each task's LightGBM fit may be: a cluster spreads the largest ones.
+    rows = [lightgbm_rows(t["template"], panel[panel["period"] <= t["block"][0]]) for t in tasks]
     results = (runner or Local()).run(
-        partial(_refit_block, horizon=horizon, frequency=frequency), tasks, shared, done
+        partial(_refit_block, horizon=horizon, frequency=frequency), tasks, shared, done, rows
     )
     frames = [rows for block in results for _, rows, _ in block]
     calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}

@@ -8,6 +8,12 @@ each task. Both return the results in the order of the tasks, so a cluster's tra
 the same selection and the same numbers as a local one: every task is a pure function of its
 arguments and seeds.
 
+One fit is one task, but a LightGBM fit too large for one worker can be spread over all of
+them: tasks whose LightGBM training matrix may reach ``distributed_rows`` rows (the caller
+says how many rows each task's largest one may have) run here instead, one at a time, with
+a :class:`~pipelines.dask_fit.DaskFit` that trains each such fit with ``lightgbm.dask`` across
+the workers. Its fits are recorded in :attr:`DaskCluster.distributed_fits`.
+
 Start a cluster with ``dask scheduler`` on one machine and ``dask worker tcp://HOST:8786`` on
 each of the others (crossplan installed in the same version everywhere); then
 ``crossplan train --cluster tcp://HOST:8786`` or ``CROSSPLAN_DASK_SCHEDULER``.
@@ -20,14 +26,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from crossplan.pipelines.dask_fit import DaskFit, DistributedFit
 from crossplan.pipelines.errors import ConfigurationError
 
-__all__ = ["SCHEDULER_VARIABLE", "DaskCluster", "Local", "Runner", "connect"]
+__all__ = ["DISTRIBUTED_ROWS", "SCHEDULER_VARIABLE", "DaskCluster", "Local", "Runner", "connect"]
 
 #: The variable that names a Dask scheduler when ``--cluster`` is not given.
 SCHEDULER_VARIABLE = "CROSSPLAN_DASK_SCHEDULER"
 #: Seconds to wait for the scheduler to answer before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
+#: Rows of a LightGBM training matrix from which a cluster's fit is spread over its workers
+#: (``lightgbm.dask``): 2.1 GB of float32 features at the 53 an effort panel has, and a
+#: quarter as much again for LightGBM's binned copy, more than one worker of a few GB holds.
+DISTRIBUTED_ROWS = 10_000_000
 
 T = TypeVar("T")
 Done = Callable[[int], None]
@@ -44,13 +55,26 @@ class Runner(Protocol):
     def workers(self) -> int:
         """How many workers take tasks."""
 
+    @property
+    def distributed_rows(self) -> int | None:
+        """Rows from which a LightGBM fit is spread over the workers (``None``: never)."""
+
+    @property
+    def distributed_fits(self) -> Sequence[DistributedFit]:
+        """The fits spread over the workers so far, in order."""
+
     def run(
         self,
         fn: Callable[..., T],
         tasks: Sequence[Mapping[str, Any]],
         shared: Mapping[str, Any],
         done: Done | None = None,
-    ) -> list[T]: ...
+        rows: Sequence[int] | None = None,
+    ) -> list[T]:
+        """``rows``: per task, the most rows its largest LightGBM fit may have (0: none);
+        a task from :attr:`distributed_rows` rows is called with ``fitter=`` the fit that
+        spreads it over the workers."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,8 @@ class Local:
 
     where: str = "local"
     workers: int = 1
+    distributed_rows: int | None = None
+    distributed_fits: tuple[DistributedFit, ...] = ()
 
     def run(
         self,
@@ -66,6 +92,7 @@ class Local:
         tasks: Sequence[Mapping[str, Any]],
         shared: Mapping[str, Any],
         done: Done | None = None,
+        rows: Sequence[int] | None = None,
     ) -> list[T]:
         out = []
         for i, task in enumerate(tasks):
@@ -77,17 +104,27 @@ class Local:
 
 @dataclass
 class DaskCluster:
-    """The tasks on the workers of a connected ``distributed.Client``."""
+    """The tasks on the workers of a connected ``distributed.Client``; LightGBM fits from
+    ``distributed_rows`` rows across all of them (``None``: never)."""
 
     client: Any = field(repr=False)
     where: str = ""
+    distributed_rows: int | None = None
+    #: The fit given to the tasks run here (:attr:`distributed_rows` and up), which records
+    #: each fit it spreads.
+    distributed_fitter: DaskFit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.where = self.where or str(self.client.scheduler.address)
+        self.distributed_fitter = DaskFit(self.client, self.distributed_rows or 0)
 
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    @property
+    def distributed_fits(self) -> Sequence[DistributedFit]:
+        return tuple(self.distributed_fitter.fits)
 
     def run(
         self,
@@ -95,31 +132,60 @@ class DaskCluster:
         tasks: Sequence[Mapping[str, Any]],
         shared: Mapping[str, Any],
         done: Done | None = None,
+        rows: Sequence[int] | None = None,
     ) -> list[T]:
         from distributed import as_completed
 
+        limit = self.distributed_rows
+        here = [limit is not None and r >= limit for r in (rows or [0] * len(tasks))]
         # Large arguments travel to each worker once, not once per task.
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
-        futures = [self.client.submit(fn, **scattered, **task, pure=False) for task in tasks]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future in as_completed(futures, loop=self.client.loop):
+        # Below the default priority: a spread fit's part on a worker (lightgbm.dask's
+        # training task) runs as soon as the worker's current task ends, not after the queue.
+        futures = {
+            i: self.client.submit(fn, **scattered, **task, pure=False, priority=-1)
+            for i, task in enumerate(tasks)
+            if not here[i]
+        }
+        out: dict[int, Any] = {}
+        # The large fits one after the other from here, each over every worker (two at once
+        # would each wait for workers the other holds), while the others run beside them.
+        for i, task in enumerate(tasks):
+            if here[i]:
+                out[i] = fn(**shared, **task, fitter=self.distributed_fitter)
+                if done is not None:
+                    done(i)
+        index = {f.key: i for i, f in futures.items()}
+        for future in as_completed(list(futures.values()), loop=self.client.loop):
             future.result()  # a task's error is raised here, with its own traceback
             if done is not None:
                 done(index[future.key])
-        return [f.result() for f in futures]
+        out.update({i: f.result() for i, f in futures.items()})
+        return [out[i] for i in range(len(tasks))]
 
 
 @contextmanager
-def connect(address: str | None, *, timeout: float | None = None) -> Iterator[Runner]:
+def connect(
+    address: str | None,
+    *,
+    timeout: float | None = None,
+    distributed_rows: int | None = DISTRIBUTED_ROWS,
+) -> Iterator[Runner]:
     """The runner for the Dask scheduler at ``address``, or for this process when it is
     ``None``; ``timeout`` is how long the scheduler has to answer, in seconds (default
-    :data:`CONNECT_TIMEOUT`).
+    :data:`CONNECT_TIMEOUT`); LightGBM fits from ``distributed_rows`` rows are spread over
+    the workers (``None``: never).
 
     Raises
     ------
     ConfigurationError
         Dask is not installed, or the scheduler does not answer.
     """
+    if distributed_rows is not None and distributed_rows < 1:
+        raise ConfigurationError(
+            f"a LightGBM fit is spread over a cluster from {distributed_rows} rows — fix: "
+            "give a whole number of rows of at least 1"
+        )
     if address is None:
         yield Local()
         return
@@ -138,6 +204,6 @@ def connect(address: str | None, *, timeout: float | None = None) -> Iterator[Ru
             f"--cluster and {SCHEDULER_VARIABLE} to train here"
         ) from exc
     try:
-        yield DaskCluster(client, where=address)
+        yield DaskCluster(client, where=address, distributed_rows=distributed_rows)
     finally:
         client.close()

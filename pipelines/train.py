@@ -23,9 +23,10 @@ from mlflow.tracking import MlflowClient
 from sklearn.base import clone
 
 from crossplan.models import BlendForecaster, PanelForecaster
+from crossplan.models.base import RegressorFit
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
-from crossplan.pipelines.backtest import HORIZON, backtest, candidates
+from crossplan.pipelines.backtest import HORIZON, backtest, candidates, lightgbm_rows
 from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from crossplan.pipelines.conventions import RUN_KIND_TAG
@@ -143,8 +144,32 @@ def _fit(
     regions: pd.DataFrame,
     adjacency: pd.DataFrame,
     frequency: str,
+    fitter: RegressorFit | None = None,
 ) -> PanelForecaster:
-    return model.fit(panel, regions, adjacency, frequency=frequency)
+    return model.fit(panel, regions, adjacency, frequency=frequency, fitter=fitter)
+
+
+def _compute_tags(runner: Runner, final_fits: int) -> dict[str, str]:
+    """Where the training ran, and whether its final fit was spread over the workers: the
+    ``final_fits`` last of the runner's distributed fits were the final model's."""
+    tags = {"compute.where": runner.where, "compute.workers": str(runner.workers)}
+    if runner.distributed_rows is None:
+        return tags
+    spread = list(runner.distributed_fits)
+    last = spread[len(spread) - final_fits :] if final_fits else []
+    tags.update(
+        {
+            "compute.distributed_rows": str(runner.distributed_rows),
+            "compute.distributed_fits": str(len(spread)),
+            "compute.final_fit": "lightgbm.dask" if last else "one process",
+        }
+    )
+    if last:
+        tags["compute.final_fit.rows"] = str(last[-1].rows)
+        tags["compute.final_fit.partitions"] = ",".join(
+            f"{worker}={rows}" for worker, rows in sorted(last[-1].partitions.items())
+        )
+    return tags
 
 
 def _for_backtest(model: PanelForecaster, horizon: int) -> PanelForecaster:
@@ -230,7 +255,12 @@ def train(
     runner
         Where the backtest's fits and the final fit run (:mod:`pipelines.cluster`): this
         process by default, or a Dask cluster, with the same selection and numbers; the run
-        records where (tags ``compute.where``, ``compute.workers``).
+        records where (tags ``compute.where``, ``compute.workers``). A cluster spreads a
+        LightGBM fit from its ``distributed_rows`` rows over its workers (``lightgbm.dask``;
+        no longer the same numbers to the last digit), and the run records how many fits it
+        spread and whether the final fit was one (``compute.distributed_fits``,
+        ``compute.final_fit``: ``lightgbm.dask`` or ``one process``, with its rows and
+        partitions).
 
     Raises
     ------
@@ -276,9 +306,12 @@ def train(
     done = len(models) * origins
     report(done, total, f"final fit: {chosen}")
     template = _final_model(chosen, models, weights, horizon)
+    before = len(here.distributed_fits)
     (final,) = here.run(_fit, [{"model": template}], {"panel": ds.incidents,
                           "regions": ds.regions, "adjacency": ds.adjacency,
-                          "frequency": ds.frequency})  # fmt: skip
+                          "frequency": ds.frequency},
+                        rows=[lightgbm_rows(template, ds.incidents)])  # fmt: skip
+    compute = _compute_tags(here, len(here.distributed_fits) - before)
     report(done + 1, total, "champion on the same window")
     window = window_tag(result, refit_every)
     champion, champion_v = _champion_metrics(client, ds, window, fingerprint, folds, here)
@@ -295,8 +328,7 @@ def train(
         "trained_at": trained_at,
         "target": final.target_,
         CANDIDATE_TAG: chosen,
-        "compute.where": here.where,
-        "compute.workers": str(here.workers),
+        **compute,
         RUN_KIND_TAG: "train",
     }
     summary = result.to_json()

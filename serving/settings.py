@@ -41,6 +41,9 @@ this object calls), as they run without the service; everything else is read her
 ``CROSSPLAN_TILE_ATTRIBUTION`` its attribution, shown on the map
 ``CROSSPLAN_DASK_SCHEDULER`` the Dask scheduler ``crossplan train`` runs its fits on, when
                             ``--cluster`` is not given (default: none, this machine)
+``CROSSPLAN_DASK_DISTRIBUTED_ROWS`` on a cluster, a LightGBM fit whose training matrix has
+                            at least this many rows is spread over all workers with
+                            ``lightgbm.dask`` (default :data:`DASK_DISTRIBUTED_ROWS`)
 ``CROSSPLAN_URL``           the service ``crossplan submit`` sends to
                             (default :data:`SERVICE_URL`)
 ``CROSSPLAN_API_KEY``       the key ``crossplan submit``, ``validate --file`` and
@@ -56,11 +59,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from crossplan.pipelines.cluster import DISTRIBUTED_ROWS
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.home import crossplan_home, database_url
 from crossplan.pipelines.plan_limits import SERVICE_LIMITS, PlanLimits
 
 __all__ = [
+    "DASK_DISTRIBUTED_ROWS",
     "MIN_TOTAL",
     "MODEL_WATCH",
     "OUTBOX_LEASE",
@@ -97,6 +102,8 @@ PLAN_MAX_UNITS = SERVICE_LIMITS.max_units
 PLAN_MAX_CELLS = SERVICE_LIMITS.max_cells
 #: Seconds between looks for a champion promoted or reloaded elsewhere.
 MODEL_WATCH = 5
+#: Rows of a LightGBM training matrix from which a cluster spreads the fit over its workers.
+DASK_DISTRIBUTED_ROWS = DISTRIBUTED_ROWS
 #: Where ``crossplan serve`` listens and ``crossplan submit`` sends by default.
 SERVICE_PORT = 3000
 SERVICE_URL = f"http://127.0.0.1:{SERVICE_PORT}"
@@ -143,6 +150,9 @@ class Settings:
         The map's tile basemap, if any.
     service_url, api_key
         Where ``crossplan submit`` sends, and with which key by default.
+    dask_scheduler, dask_distributed_rows
+        The Dask scheduler ``crossplan train`` runs on, and the rows of a LightGBM training
+        matrix from which it spreads the fit over the workers.
     """
 
     home: Path
@@ -167,6 +177,7 @@ class Settings:
     service_url: str = SERVICE_URL
     api_key: str | None = None
     dask_scheduler: str | None = None
+    dask_distributed_rows: int = DASK_DISTRIBUTED_ROWS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -199,6 +210,9 @@ class Settings:
             service_url=os.environ.get("CROSSPLAN_URL") or SERVICE_URL,
             api_key=os.environ.get("CROSSPLAN_API_KEY") or None,
             dask_scheduler=os.environ.get("CROSSPLAN_DASK_SCHEDULER", "").strip() or None,
+            dask_distributed_rows=_whole(
+                "CROSSPLAN_DASK_DISTRIBUTED_ROWS", DASK_DISTRIBUTED_ROWS, 1
+            ),
         )
 
     @property

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crossplan.pipelines.backtest import BACKTEST_ORIGINS, HORIZON, backtest
+from crossplan.pipelines.cluster import connect
 from crossplan.pipelines.errors import ConfigurationError
 from crossplan.pipelines.evaluation import EvaluationConfig
 from crossplan.pipelines.simulate import WorldConfig, simulate_world
@@ -30,6 +31,7 @@ _VARIABLES = {
     "CROSSPLAN_PLAN_MAX_CELLS": ("plan_max_cells", settings.PLAN_MAX_CELLS),
     "CROSSPLAN_MODEL_WATCH": ("model_watch", settings.MODEL_WATCH),
     "CROSSPLAN_URL": ("service_url", settings.SERVICE_URL),
+    "CROSSPLAN_DASK_DISTRIBUTED_ROWS": ("dask_distributed_rows", settings.DASK_DISTRIBUTED_ROWS),
 }
 
 
@@ -87,6 +89,7 @@ def test_the_functions_that_take_a_setting_default_to_its_constant() -> None:
     )
     assert (outbox["poll"], outbox["lease"]) == (settings.OUTBOX_POLL, settings.OUTBOX_LEASE)
     assert _defaults(plan_on_snapshot)["memory_mb"] == settings.PLAN_MEMORY_MB
+    assert _defaults(connect.__wrapped__)["distributed_rows"] == settings.DASK_DISTRIBUTED_ROWS
     limits = _defaults(plan_on_snapshot)["limits"]
     assert limits == settings.Settings(Path(), Path(), "", None, None).plan_limits
 
