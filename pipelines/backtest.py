@@ -45,6 +45,7 @@ __all__ = [
     "candidates",
     "cross_validation_frame",
     "default_models",
+    "every_row",
     "lightgbm_rows",
 ]
 
@@ -205,6 +206,14 @@ def _refit_block(
         rows = _fold_rows(fitted, panel[panel["period"] <= origin], outcomes, horizon, origin)
         out.append((origin, rows.assign(model=name), fitted.calibration_))
     return out
+
+
+def every_row(model: PanelForecaster) -> PanelForecaster:
+    """``model`` fitting LightGBM on every training row, without the one-process cap
+    (:data:`models.forecaster.LGBM_TRAIN_ROWS`): what a cluster that spreads fits runs."""
+    if isinstance(model, RiskForecaster):
+        return clone(model).set_params(max_train_rows=None)
+    return model
 
 
 def lightgbm_rows(model: PanelForecaster, panel: pd.DataFrame) -> int:

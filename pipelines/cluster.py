@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from crossplan.models.forecaster import LGBM_TRAIN_ROWS
 from crossplan.pipelines.dask_fit import DaskFit, DistributedFit
 from crossplan.pipelines.errors import ConfigurationError
 
@@ -36,9 +37,9 @@ SCHEDULER_VARIABLE = "CROSSPLAN_DASK_SCHEDULER"
 #: Seconds to wait for the scheduler to answer before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
 #: Rows of a LightGBM training matrix from which a cluster's fit is spread over its workers
-#: (``lightgbm.dask``): 2.1 GB of float32 features at the 53 an effort panel has, and a
-#: quarter as much again for LightGBM's binned copy, more than one worker of a few GB holds.
-DISTRIBUTED_ROWS = 10_000_000
+#: (``lightgbm.dask``): the rows one process fits on at most (:data:`LGBM_TRAIN_ROWS`). On a
+#: cluster that spreads fits, a LightGBM candidate fits on every row rather than a subset.
+DISTRIBUTED_ROWS = LGBM_TRAIN_ROWS
 
 T = TypeVar("T")
 Done = Callable[[int], None]

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from crossplan.models import PanelForecaster, blend_calibration, blend_weights
-from crossplan.models.blend import held_out_members
 from crossplan.models.base import calibrate
+from crossplan.models.blend import held_out_members
 from crossplan.pipelines.backtest import (
     FORECAST_MEANS,
     PIT_COLUMNS,
@@ -74,12 +74,10 @@ def add_blend(
     """The backtest with a blend of ``members`` added, and the blend's final weights.
 
     Weights are fitted per horizon (the simplest forecasts are often best one step ahead and
-    learned ones further out). At each origin they minimise the deviance of what the members
-    forecast out of sample by then: their backtest forecasts whose target period is no later
-    than that origin, and their held-out forecasts (the window each fit keeps back to
-    calibrate its intervals) of the fits that forecast from that origin, so that the first
-    origins' weights rest on evidence too rather than on equal shares. The blend's
-    intervals are calibrated on those held-out forecasts, blended at those weights. The final weights,
+    learned ones further out). At each origin they minimise the deviance of the members'
+    out-of-sample forecasts known by then (see the module's description; held-out ones give
+    the first origins evidence, not equal shares), and the blend's intervals are calibrated
+    on the held-out ones, blended at those weights. The final weights,
     one row per horizon, use every backtest forecast; they are what a served blend uses.
     """
     pred = result.predictions
@@ -92,14 +90,12 @@ def add_blend(
     }
     p = columns["prediction"]
     actual = base["actual"].to_numpy(float)
-    origin = index.get_level_values("origin")
-    period = index.get_level_values("period")
+    origin, period = index.get_level_values("origin"), index.get_level_values("period")
     horizon = index.get_level_values("horizon").to_numpy(int)
     known = np.isfinite(actual) & np.isfinite(p).all(axis=1)
     blended = {c: np.zeros(len(index)) for means in FORECAST_MEANS for c in means}
     for o in result.origins:
-        held_out = [result.calibration[m][o] for m in members]
-        cells, held_p = held_out_members(held_out)
+        cells, held_p = held_out_members(held_out := [result.calibration[m][o] for m in members])
         held_y, held_h = cells["actual"].to_numpy(float), cells["horizon"].to_numpy(int)
         held_known = np.isfinite(held_y) & np.isfinite(held_p).all(axis=1)
         weights = np.array([

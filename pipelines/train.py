@@ -26,7 +26,13 @@ from crossplan.models import BlendForecaster, PanelForecaster
 from crossplan.models.base import RegressorFit
 from crossplan.models.pyfunc import log_pyfunc
 from crossplan.pipelines import registry, tracking
-from crossplan.pipelines.backtest import HORIZON, backtest, candidates, lightgbm_rows
+from crossplan.pipelines.backtest import (
+    HORIZON,
+    backtest,
+    candidates,
+    every_row,
+    lightgbm_rows,
+)
 from crossplan.pipelines.cluster import Local, Runner
 from crossplan.pipelines.contract import Dataset, input_fingerprint, load_dataset, read_truth
 from crossplan.pipelines.conventions import RUN_KIND_TAG
@@ -291,6 +297,8 @@ def train(
     client = tracking.connect(tracking_uri)
     here = runner or Local()
     models = candidates(horizon, has_effort=ds.has_effort, random_state=random_state)
+    if here.distributed_rows is not None:  # a cluster that spreads fits has room for every row
+        models = {n: every_row(m) for n, m in models.items()}
     total = len(models) * origins + 3
     report = progress or (lambda done, total, label: None)
     folds: dict[str, Any] = {"origins": origins, "horizon": horizon,
