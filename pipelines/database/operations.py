@@ -53,6 +53,7 @@ from crossplan.pipelines.database.operation_store import Outcome, folded, load, 
 from crossplan.pipelines.database.outbox import Posts
 from crossplan.pipelines.database.panel import utcnow
 from crossplan.pipelines.database.schema import Operation, OperationEvent
+from crossplan.pipelines.database.unit_bookings import booked_elsewhere, overbooking_problems
 from crossplan.pipelines.errors import (
     DataValidationError,
     OperationConflictError,
@@ -196,6 +197,9 @@ def pledge(
             raise OperationConflictError(f"{party} declined {operation_id}; a party that "
                                          "declined pledges nothing to it")  # fmt: skip
         problems = pledge_problems(dataset, operation, party, units, actor)
+        if not problems:
+            booked = booked_elsewhere(con, operation, party, now)
+            problems = overbooking_problems(dataset, operation, units, booked)
         if problems:
             raise DataValidationError(problems)
         pledged = [u.to_dict() for u in pledged_units(dataset, operation, units)]

@@ -101,10 +101,12 @@ def test_a_confirmed_operation_binds_its_parties_plans_and_no_one_else_s(
 ) -> None:
     client, tokens = world
     weeks = _weeks()
-    proposed = _ok(client.post("/operations", json=_proposal(),
+    # Ids of their own: a generated JO-n may repeat a resources candidate's id (JO-1 is
+    # ALB and GRC's), which C's plan holds.
+    proposed = _ok(client.post("/operations", json=_proposal(operation_id="MKD-GRC-bind"),
                                headers=bearer(tokens["mkd-planner"])), 201)  # fmt: skip
     op = proposed["operation_id"]
-    declined = _ok(client.post("/operations", json=_proposal(),
+    declined = _ok(client.post("/operations", json=_proposal(operation_id="MKD-GRC-declined"),
                                headers=bearer(tokens["mkd-planner"])), 201)["operation_id"]  # fmt: skip
     _ok(client.post(f"/operations/{declined}/decline", json={"reason": "elsewhere"},
                     headers=bearer(tokens["grc-planner"])))  # fmt: skip

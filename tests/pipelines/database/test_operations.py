@@ -391,3 +391,36 @@ def test_a_key_of_a_country_acts_for_its_own_country(db: Database, tiny_dataset:
         pledge(db, tiny_dataset, OPERATOR, "JO-1", [UnitPledge("XX-1", 4)], now=NOW)
     done = pledge(db, tiny_dataset, OPERATOR, "JO-1", mkd_unit, now=NOW)
     assert done.steps[0].party == "MKD" and done.steps[0].country is None
+
+
+def test_a_unit_is_never_pledged_beyond_its_shifts_across_operations(
+    db: Database, tiny_dataset: Dataset
+) -> None:
+    """GRC-BP-01 has 12 shifts a week: 8 of them pledged to JO-1 leave 4 for JO-2 in its
+    weeks; what an ended operation or another party held is free again."""
+    propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", 8)], now=NOW)
+    needs = {"GRC": Need(12), "MKD": Need(4)}
+    later = _proposal(periods=(WEEKS[1], date(2026, 3, 23)), needs=needs)
+    propose(db, tiny_dataset, MKD, later, now=NOW)
+    with pytest.raises(DataValidationError) as refused:
+        pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 5)], now=NOW)
+    (problem,) = refused.value.problems
+    assert problem.row == "units[0].shifts.2026-03-16"  # the week both run in, only
+    assert "8 of them are pledged in 2026-03-16 (8 to JO-1)" in problem.message
+    assert "pledge at most 4" in problem.fix and "JO-1" in problem.fix
+    assert _kinds(db, "JO-2") == ["proposed"]  # nothing written
+    # 4 fit; the week JO-1 does not run in takes all 12
+    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", {WEEKS[1]: 4,
+                                                                   date(2026, 3, 23): 12})],
+           now=NOW)  # fmt: skip
+    # the operator pledges for GRC by the same rule
+    with pytest.raises(DataValidationError):
+        pledge(db, tiny_dataset, OPERATOR, "JO-2", [UnitPledge("GRC-BP-01", 5)], now=NOW)
+    # MKD's units are MKD's: GRC's bookings hold none of them
+    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    # once JO-1 is cancelled its shifts are free again
+    cancel(db, GRC, "JO-1", reason="the route moved", now=NOW)
+    done = pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 12)], now=NOW)
+    assert done.operation.pledged_shifts("GRC") == {"2026-03-16": 12, "2026-03-23": 12}
+    assert done.operation.status(NOW) == "confirmed"
