@@ -29,7 +29,7 @@ from crossplan.pipelines.database import (
     pledge,
     propose,
 )
-from crossplan.pipelines.errors import OperationConflictError
+from crossplan.pipelines.errors import DataValidationError, OperationConflictError
 
 NOW = datetime(2026, 3, 4, 12, 0)
 WEEKS = (date(2026, 3, 9), date(2026, 3, 16))
@@ -118,3 +118,22 @@ def test_a_pledge_that_comes_after_the_confirmation_is_refused_not_half_written(
     steps = get_operation(proposed, None, "JO-1").steps
     assert [s.kind for s in steps] == ["proposed", "pledged", "pledged", "confirmed"]
     assert [s.seq for s in steps] == [1, 2, 3, 4]
+
+
+def test_one_unit_pledged_to_two_operations_at_once_is_booked_once(
+    proposed: Database, database_url: str, tiny_dataset: Dataset
+) -> None:
+    """GRC-BP-01 has 12 shifts a week: of 8 pledged to JO-1 and 8 to JO-2 at the same moment,
+    one pledge passes and the other is refused with what JO-1 or JO-2 holds."""
+    needs = {"GRC": Need(8), "MKD": Need(4)}
+    propose(proposed, tiny_dataset, GRC, Proposal(("r004", "r007"), WEEKS, needs), now=NOW)
+    slow: Any = _Slow(tiny_dataset, 0.15)
+    results = _at_once(database_url, [
+        lambda db, op=op: pledge(db, slow, GRC, op, [UnitPledge("GRC-BP-01", 8)], now=NOW)
+        for op in ("JO-1", "JO-2")
+    ])  # fmt: skip
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], DataValidationError)
+    assert "8 of them are pledged" in refused[0].problems[0].message
+    held = [get_operation(proposed, None, op).pledged_shifts("GRC") for op in ("JO-1", "JO-2")]
+    assert sorted(sum(h.values()) for h in held) == [0, 16]
