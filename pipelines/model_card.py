@@ -169,7 +169,10 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "and detected counts hardly identifies them (effort low everywhere). The correction "
         "then steps back: the common level of the log correction and each cell's difference "
         "from it are each shrunk toward none by their uncertainty (standard errors of the "
-        "rates); with a rate on a bound of the search the level is not applied.",
+        "rates); with a rate on a bound of the search the level is not applied. Where a "
+        "country's patrols follow its past counts (follows_counts: R² of the log exposure on "
+        "the counts of the two periods before), past counts are corrected between its cells "
+        "only by sqrt(1 - R²) of the difference (kept_between_cells).",
         "",
         *_correction(detection),
         "```",
