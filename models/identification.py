@@ -209,14 +209,15 @@ def correction_reason(
 
 
 def feedback_reason(follows: dict[str, float], shrinks: bool) -> str:
-    """Where patrols follow past counts, and how much of the correction between the
-    cells' past counts that leaves (empty where none do)."""
-    shown = {c: r2 for c, r2 in follows.items() if r2 >= _FOLLOWS and shrinks}
-    if not shown:
+    """How many countries' patrols follow past counts, and what that does to the correction
+    between the cells' past counts (empty where none do). Names no country: the reason is
+    shown to every reader, the per-country figures only to those who may see them."""
+    n = sum(r2 >= _FOLLOWS for r2 in follows.values()) if shrinks else 0
+    if not n:
         return ""
-    each = ", ".join(f"{c} (R² {r2:.2f}, kept {np.sqrt(1 - r2):.0%})" for c, r2 in shown.items())
     return (
-        f"; patrols follow the counts of the two periods before in {each}: there the past "
-        "counts are corrected between cells only by the spread those counts do not predict "
-        "(sqrt(1 - R²)), nearer the naive twin's view"
+        f"; patrols follow the counts of the two periods before in {n} of {len(follows)} "
+        "countries (follows_counts, the R² of the log exposure on those counts): there the "
+        "past counts are corrected between cells only by the spread those counts do not "
+        "predict (kept_between_cells, sqrt(1 - R²)), nearer the naive twin's view"
     )

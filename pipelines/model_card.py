@@ -83,6 +83,15 @@ def _correction(detection: dict[str, Any]) -> list[str]:
     return [f"**Effort correction**: {correction['reason']}.", ""]
 
 
+def _feedback(detection: dict[str, Any]) -> list[str]:
+    correction = detection.get("correction") or {}
+    kept = correction.get("kept_between_cells", {})
+    return [
+        f"follows_counts[{c}] = {r2:.2f}  (kept between cells: {kept.get(c, 1.0):.2f})"
+        for c, r2 in correction.get("follows_counts", {}).items()
+    ]
+
+
 def _weights(detection: dict[str, Any]) -> list[str]:
     weights = detection.get("blend_weights")
     if not weights:
@@ -178,6 +187,7 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "```",
         *_rates(detection, "kappa", ".4f"),
         *_rates(detection, "reporting_rate", ".3f"),
+        *_feedback(detection),
         "```",
         *_weights(detection),
         "",

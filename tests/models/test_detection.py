@@ -156,6 +156,8 @@ def test_patrols_that_follow_counts_step_back_the_correction_between_cells_of_pa
     assert all(r2 > 0.5 for r2 in follows["follows_counts"].values())
     assert all(k < 0.75 for k in follows["kept_between_cells"].values())
     assert past < ahead - 0.01 and "patrols follow the counts" in follows["reason"]
+    # The reason is shown to every reader: the per-country figures stay in their own fields.
+    assert not any(country in follows["reason"] for country in follows["follows_counts"])
     # Shifts spread at random: nothing follows counts and the whole correction stays.
     independent, past, ahead = _corrections(follow=False)
     assert all(r2 < 0.05 for r2 in independent["follows_counts"].values())
