@@ -206,18 +206,30 @@ class PanelForecaster(BaseEstimator):
         model = DetectionModel(
             n_bootstrap=int(self.detection_bootstrap), shrink=bool(self.shrink_correction)
         )
-        return model.fit(data.reported, data.detected, data.effort, country, category)
+        # The region's observed counts (every category) of the two periods before each cell:
+        # what patrols that follow counts would have gone by.
+        region_total = np.nansum(data.total, axis=0)
+        lagged = [np.pad(region_total, ((0, 0), (k, 0)), constant_values=np.nan)[:, :-k]
+                  for k in (1, 2)]  # fmt: skip
+        past = np.broadcast_to(np.stack(lagged, axis=-1)[None], (*shape, 2))
+        period = np.broadcast_to(np.arange(shape[2])[None, None, :], shape)
+        return model.fit(
+            data.reported, data.detected, data.effort, country, category, past=past, period=period
+        )
 
     def _activity(self, data: PanelArrays) -> tuple[np.ndarray, np.ndarray]:
         """The series to forecast and each cell's exposure (ones for count models)."""
         if self.target_ != "activity":
             return data.total, np.ones(data.shape)
         assert data.effort is not None
-        exposure = self.detection_.exposure(
-            data.effort, self.context_.country[None, :, None], data.categories[:, None, None]
-        )
+        where = (data.effort, self.context_.country[None, :, None], data.categories[:, None, None])
+        # Past counts are corrected as far as the correction between cells is not set by the
+        # counts before them (patrols that follow counts); a target's expected observations
+        # use the detection model's exposure at the effort spent (models/detection.py).
+        past = self.detection_.exposure(*where, history=True)
+        exposure = self.detection_.exposure(*where)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return data.total / exposure, exposure
+            return data.total / past, exposure
 
     def _calibration_window(self, t_n: int) -> int:
         h = int(self.horizon)

@@ -32,6 +32,21 @@ everywhere every rate can scale together, so the level is not identified and is 
 cells that the split of the counts still pins down are kept: activity is then on the
 counts' scale, corrected cell against cell. Unknown countries and categories get no
 correction.
+
+Patrols that follow past counts are a second limit, on the correction of *past* counts.
+Effort is set before a period's incidents, so the split of its counts still identifies the
+rates; but where a country sends its shifts where counts were high the periods before, a
+cell's difference from the country's mean log exposure is largely set by those counts: the
+corrected series divides each count by a function of the counts before it, and the features
+built from it mix the two (a count after quiet weeks, met by few patrols, is inflated most).
+:func:`~models.identification.follows_counts` measures it per country, from the data only:
+the R² of the cells' log exposure on their region's observed counts of the two periods
+before (``log1p``), within each country, category and period. Past counts are then
+corrected between a country's cells only by ``sqrt(1 - R²)`` of that difference (the spread
+of the part the counts do not predict; ``exposure(history=True)``): near 0 where patrols
+follow counts (the naive twin's view of the cells, on activity's scale, with the levels of
+countries still corrected), whole where effort varies on its own. The expected observations
+at a given effort (the targets' offset, plans, coverage) keep the detection model's exposure.
 """
 
 from __future__ import annotations
@@ -44,6 +59,10 @@ from sklearn.base import BaseEstimator
 
 from crossplan.models.identification import (
     Parts,
+    bootstrap_intervals,
+    correction_reason,
+    feedback_reason,
+    follows_counts,
     inverse_information,
     log_exposure,
     mean_log_exposure,
@@ -92,8 +111,17 @@ class DetectionModel(BaseEstimator):
         effort: np.ndarray,
         country: np.ndarray,
         category: np.ndarray,
+        *,
+        past: np.ndarray | None = None,
+        period: np.ndarray | None = None,
     ) -> DetectionModel:
-        """Fit on aligned 1-D arrays, one entry per observed cell; ``NaN`` cells are skipped."""
+        """Fit on aligned arrays, one entry per observed cell; ``NaN`` cells are skipped.
+
+        ``past`` (one column per lag, ``NaN`` where unknown) holds the observed counts of
+        each cell's region in the periods just before it and ``period`` each cell's period:
+        with both, :attr:`follows_counts_` measures how far patrols follow past counts, and
+        that much of the correction between a country's cells steps back (module notes).
+        """
         reported, detected, effort = (
             np.asarray(a, float).ravel() for a in (reported, detected, effort)
         )
@@ -115,7 +143,9 @@ class DetectionModel(BaseEstimator):
             for _ in range(int(self.n_bootstrap)):
                 i = rng.integers(0, len(r), len(r))
                 draws.append(self._solve(r[i], d[i], e[i], ci[i], ki[i], start=theta))
-            self.intervals_ = _intervals(np.array(draws), self.countries_, self.categories_)
+            self.intervals_ = bootstrap_intervals(
+                np.array(draws), self.countries_, self.categories_
+            )
         # An estimate on a bound of the search is not identified by the data (a degenerate
         # optimum, e.g. rho and kappa both driven to zero when effort is low everywhere).
         bounds = np.array(self._bounds())
@@ -134,6 +164,11 @@ class DetectionModel(BaseEstimator):
         self.reporting_rate_ = dict(zip(self.countries_, expit(theta[:n_c]), strict=True))
         self.kappa_ = dict(zip(self.categories_, np.exp(theta[n_c:]), strict=True))
         self.n_cells_ = int(ok.sum())
+        # Each country's mean log exposure over the training cells, and how far its patrols
+        # follow past counts: that much of its cells' difference from the mean steps back.
+        full = log_exposure(e, expit(theta[:n_c])[ci], np.exp(theta[n_c:])[ki])[0]
+        self.country_level_ = np.bincount(ci, full, n_c) / np.maximum(np.bincount(ci, None, n_c), 1)
+        self.follows_counts_ = _follows(self, effort, country, category, past, period)
         self.applied_, self.applied_by_country_, self.level_applied_, self.contrast_applied_ = (
             _applied(self, r + d, e, ci, ki)
         )
@@ -194,6 +229,7 @@ class DetectionModel(BaseEstimator):
         category: np.ndarray,
         *,
         shrink: bool | None = None,
+        history: bool = False,
     ) -> np.ndarray:
         """Expected observed share of the activity at ``effort`` (broadcast arrays).
 
@@ -201,7 +237,9 @@ class DetectionModel(BaseEstimator):
         none by its uncertainty (see the module's notes), so a cell more exposed than the
         typical one can get an exposure above 1 when the common level is dropped;
         ``shrink=False`` gives the estimate. Countries or categories not seen in training get
-        the mean rate of those seen, and no correction when shrinking.
+        the mean rate of those seen, and no correction when shrinking. ``history`` gives the
+        exposure that corrects past counts: each cell's difference from its country's mean
+        also steps back as far as that country's patrols follow past counts.
         """
         if shrink is None:
             shrink = bool(getattr(self, "shrink", True))
@@ -209,50 +247,25 @@ class DetectionModel(BaseEstimator):
             e = np.maximum(np.asarray(effort, float), 0.0)
             rho, kappa = _lookup(self.reporting_rate_, country), _lookup(self.kappa_, category)
             return np.exp(log_exposure(e, rho, kappa)[0])
-        return np.exp(self._parts(effort, country, category).shrunk())
+        return np.exp(_parts(self, effort, country, category, history).shrunk())
 
     def shrinkage(
-        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray
-    ) -> np.ndarray:
+        self, effort: np.ndarray, country: np.ndarray, category: np.ndarray, *,
+        history: bool = False,
+    ) -> np.ndarray:  # fmt: skip
         """The share in [0, 1] of each cell's log correction that is applied."""
         if not self._shrinks():  # rates set by hand, or shrinking off: as estimated
             return np.ones(np.broadcast_shapes(np.shape(effort), np.shape(country),
                                                np.shape(category)))  # fmt: skip
-        return self._parts(effort, country, category).share()
+        return _parts(self, effort, country, category, history).share()
 
-    def _parts(self, effort: np.ndarray, country: np.ndarray, category: np.ndarray) -> Parts:
-        """Each cell's log exposure in parts, with the share of each part that is applied.
-
-        The log exposure ``L`` is split into the common level ``Lbar`` (its mean over the
-        training cells) and each cell's difference from it, ``L - Lbar``. Low effort
-        everywhere leaves the common level unidentified (every rate can scale together)
-        while the differences (between countries' reporting rates, between efforts) are
-        still pinned down by the split of the counts: each part is shrunk by its own
-        uncertainty, so cells are still corrected against each other where the overall
-        level is not.
-        """
-        cov = self.covariance_
-        e = np.maximum(np.asarray(effort, float), 0.0)
-        rho = _lookup(self.reporting_rate_, country)
-        kappa = _lookup(self.kappa_, category)
-        full, ja, jb = log_exposure(e, rho, kappa)
-        n_c = len(self.countries_)
-        ci = _index(self.countries_, country)
-        ki = _index(self.categories_, category)
-        a = np.where(ci < 0, 0, ci)
-        b = np.where(ki < 0, 0, n_c + ki)
-        # A model fitted before the level was kept: no level, each cell's correction alone.
-        level, grad = getattr(self, "level_", None) or (0.0, np.zeros(len(cov)))
-        pull = cov @ grad  # Sigma @ grad(Lbar)
-        with np.errstate(invalid="ignore"):
-            own = ja**2 * cov[a, a] + jb**2 * cov[b, b] + 2 * ja * jb * cov[a, b]
-            var_level = float(grad @ pull)
-            var_diff = own - 2 * (ja * pull[a] + jb * pull[b]) + var_level
-        unknown = (ci < 0) | (ki < 0)
-        s_level = 0.0 if self.at_bounds_ else wiener(level, var_level)
-        diff = full - level
-        s_diff = np.where(unknown, 0.0, wiener(diff, var_diff))
-        return Parts(full, level, float(s_level), diff, s_diff, unknown)
+    def kept_between_cells(self) -> dict[str, float]:
+        """Per country, the share of the correction between its cells that past counts are
+        corrected with: ``sqrt(1 - R²)``, R² from :attr:`follows_counts_` (1 when not
+        shrinking)."""
+        follows = getattr(self, "follows_counts_", {}) if self._shrinks() else {}
+        return {str(c): float(np.sqrt(1.0 - np.clip(follows.get(str(c), 0.0), 0.0, 1.0)))
+                for c in self.countries_}  # fmt: skip
 
     def _shrinks(self) -> bool:
         return bool(getattr(self, "shrink", True)) and hasattr(self, "covariance_")
@@ -267,13 +280,18 @@ class DetectionModel(BaseEstimator):
             "applied_by_country": {
                 k: round(v, 4) for k, v in getattr(self, "applied_by_country_", {}).items()
             },
-            "reason": _correction_reason(
+            "follows_counts": {
+                k: round(v, 4) for k, v in getattr(self, "follows_counts_", {}).items()
+            },
+            "kept_between_cells": {k: round(v, 4) for k, v in self.kept_between_cells().items()},
+            "reason": correction_reason(
                 float(getattr(self, "level_applied_", applied)),
                 float(getattr(self, "contrast_applied_", applied)),
                 bool(getattr(self, "at_bounds_", [])),
                 int(getattr(self, "n_cells_", 0)),
                 self._shrinks(),
-            ),
+            )
+            + feedback_reason(getattr(self, "follows_counts_", {}), self._shrinks()),
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -295,21 +313,54 @@ class DetectionModel(BaseEstimator):
         }
 
 
-def _intervals(
-    draws: np.ndarray, countries: np.ndarray, categories: np.ndarray
-) -> dict[str, dict[str, tuple[float, float]]]:
-    """90% bootstrap intervals of every rate from replicates of the parameters."""
-    lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-    n_c = len(countries)
-    return {
-        "reporting_rate": {
-            str(c): (float(expit(lo[j])), float(expit(hi[j]))) for j, c in enumerate(countries)
-        },
-        "kappa": {
-            str(k): (float(np.exp(lo[n_c + j])), float(np.exp(hi[n_c + j])))
-            for j, k in enumerate(categories)
-        },
-    }
+def _parts(
+    model: DetectionModel,
+    effort: np.ndarray,
+    country: np.ndarray,
+    category: np.ndarray,
+    history: bool = False,
+) -> Parts:
+    """Each cell's log exposure in parts, with the share of each part that is applied.
+
+    The log exposure ``L`` is split into the common level ``Lbar`` (its mean over the
+    training cells) and each cell's difference from it, ``L - Lbar``. Low effort
+    everywhere leaves the common level unidentified (every rate can scale together)
+    while the differences (between countries' reporting rates, between efforts) are
+    still pinned down by the split of the counts: each part is shrunk by its own
+    uncertainty, so cells are still corrected against each other where the overall
+    level is not.
+    """
+    cov = model.covariance_
+    e = np.maximum(np.asarray(effort, float), 0.0)
+    rho = _lookup(model.reporting_rate_, country)
+    kappa = _lookup(model.kappa_, category)
+    full, ja, jb = log_exposure(e, rho, kappa)
+    n_c = len(model.countries_)
+    ci = _index(model.countries_, country)
+    ki = _index(model.categories_, category)
+    a = np.where(ci < 0, 0, ci)
+    b = np.where(ki < 0, 0, n_c + ki)
+    # A model fitted before the level was kept: no level, each cell's correction alone.
+    level, grad = getattr(model, "level_", None) or (0.0, np.zeros(len(cov)))
+    pull = cov @ grad  # Sigma @ grad(Lbar)
+    with np.errstate(invalid="ignore"):
+        own = ja**2 * cov[a, a] + jb**2 * cov[b, b] + 2 * ja * jb * cov[a, b]
+        var_level = float(grad @ pull)
+        var_diff = own - 2 * (ja * pull[a] + jb * pull[b]) + var_level
+    unknown = (ci < 0) | (ki < 0)
+    s_level = 0.0 if model.at_bounds_ else wiener(level, var_level)
+    diff = full - level
+    s_diff = np.where(unknown, 0.0, wiener(diff, var_diff))
+    if not history:
+        return Parts(full, level, float(s_level), diff, s_diff, unknown)
+    # Where patrols follow past counts, a cell's difference from its country's mean log
+    # exposure in the past is set by the counts before it: only the spread they do not
+    # predict corrects the counts the forecasts are built from.
+    keep = np.append(np.fromiter(model.kept_between_cells().values(), float, n_c), 1.0)
+    country_level = np.append(getattr(model, "country_level_", np.zeros(n_c)), 0.0)
+    at = np.where(ci < 0, n_c, ci)
+    within = np.where(unknown, 0.0, full - country_level[at])
+    return Parts(full, level, float(s_level), diff, s_diff, unknown, within, keep[at])
 
 
 def _applied(
@@ -323,7 +374,7 @@ def _applied(
     country, category = model.countries_[ci], model.categories_[ki]
     if not model._shrinks():
         return 1.0, _by_country(np.ones(len(weight)), weight, ci, model.countries_), 1.0, 1.0
-    parts = model._parts(e, country, category)
+    parts = _parts(model, e, country, category, history=True)
     share = parts.share()
     contrast = float(np.broadcast_to(parts.s_diff, weight.shape) @ weight / total)
     by_country = _by_country(share, weight, ci, model.countries_)
@@ -340,33 +391,24 @@ def _by_country(
     }
 
 
-def _correction_reason(
-    level: float, contrast: float, blocked: bool, cells: int, shrinks: bool
-) -> str:
-    if not shrinks:
-        return (
-            "the effort correction is applied as estimated (shrinking is off, or the model "
-            "predates it)"
-        )
-    if not cells:
-        return "no effort correction: no cell has counts to estimate the rates from"
-    if blocked:
-        why = (
-            "rates sit on a bound of the search (not_identified): the split of reported and "
-            "detected counts does not identify the common level (patrol effort too low or too "
-            "even), so activity is on the counts' scale, corrected cell against cell"
-        )
-    elif min(level, contrast) >= 0.9:
-        why = "the rates are identified: their standard errors are small against the correction"
-    else:
-        why = (
-            "the rates are only partly identified: each part is shrunk toward none by its "
-            "uncertainty (standard errors of the rates)"
-        )
-    return (
-        f"{level:.0%} of the effort correction's common level and {contrast:.0%} of its "
-        f"contrasts between cells are applied: {why}"
+def _follows(
+    model: DetectionModel,
+    effort: np.ndarray,
+    country: np.ndarray,
+    category: np.ndarray,
+    past: np.ndarray | None,
+    period: np.ndarray | None,
+) -> dict[str, float]:
+    """Per country, how far the log exposure between its cells follows past counts."""
+    if past is None or period is None:
+        return {}
+    rho, kappa = _lookup(model.reporting_rate_, country), _lookup(model.kappa_, category)
+    full = log_exposure(np.maximum(effort, 0.0), rho, kappa)[0]
+    ci = _index(model.countries_, country)
+    r2 = follows_counts(
+        full, past, (ci, category, np.asarray(period).ravel()), ci, len(model.countries_)
     )
+    return {str(c): float(v) for c, v in zip(model.countries_, r2, strict=True)}
 
 
 def _index(known: np.ndarray, keys: np.ndarray) -> np.ndarray:

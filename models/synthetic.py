@@ -4,7 +4,7 @@ It feeds the tests and benchmarks of :mod:`models`, which may not depend on the 
 pipelines. Regions sit on a grid; countries are vertical strips of it, so neighbours across a
 strip edge are cross-border pairs. Incidents are observed as in the world
 (:mod:`models.observation`, with its rates); effort follows a status-quo policy that patrols
-where recent counts were high.
+where recent counts were high (or, with ``effort_follows_counts=False``, is spread at random).
 """
 
 from __future__ import annotations
@@ -70,9 +70,14 @@ def generate_panel(
     frequency: str = "weekly",
     with_effort: bool = True,
     shifts_per_region: float = 2.0,
+    effort_follows_counts: bool = True,
     seed: int = 0,
 ) -> SyntheticPanel:
-    """Generate a panel; ``with_effort=False`` returns ``count`` (observed totals) only."""
+    """Generate a panel; ``with_effort=False`` returns ``count`` (observed totals) only.
+
+    ``effort_follows_counts=False`` spreads each country's shifts at random (log-normal
+    shares drawn afresh every period) instead of where recent counts were high.
+    """
     rng = np.random.default_rng(seed)
     regions, adjacency = _grid(n_regions, countries)
     periods = pd.date_range(_START[frequency], periods=n_periods, freq=_FREQ[frequency])
@@ -102,7 +107,7 @@ def generate_panel(
         lam = np.exp(base + seasonal + latent + 0.5 * press)
         incidents = rng.poisson(lam)
         # Status quo: each country's shifts go where recent observed counts were high.
-        weights = 0.2 + recent
+        weights = 0.2 + recent if effort_follows_counts else rng.lognormal(0.0, 0.7, n_regions)
         budget = shifts_per_region * np.bincount(country_idx, minlength=len(country_codes))
         share = weights / np.bincount(country_idx, weights)[country_idx]
         effort = budget[country_idx] * share

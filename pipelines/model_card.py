@@ -83,6 +83,15 @@ def _correction(detection: dict[str, Any]) -> list[str]:
     return [f"**Effort correction**: {correction['reason']}.", ""]
 
 
+def _feedback(detection: dict[str, Any]) -> list[str]:
+    correction = detection.get("correction") or {}
+    kept = correction.get("kept_between_cells", {})
+    return [
+        f"follows_counts[{c}] = {r2:.2f}  (kept between cells: {kept.get(c, 1.0):.2f})"
+        for c, r2 in correction.get("follows_counts", {}).items()
+    ]
+
+
 def _weights(detection: dict[str, Any]) -> list[str]:
     weights = detection.get("blend_weights")
     if not weights:
@@ -169,12 +178,16 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], detection: dict[st
         "and detected counts hardly identifies them (effort low everywhere). The correction "
         "then steps back: the common level of the log correction and each cell's difference "
         "from it are each shrunk toward none by their uncertainty (standard errors of the "
-        "rates); with a rate on a bound of the search the level is not applied.",
+        "rates); with a rate on a bound of the search the level is not applied. Where a "
+        "country's patrols follow its past counts (follows_counts: R² of the log exposure on "
+        "the counts of the two periods before), past counts are corrected between its cells "
+        "only by sqrt(1 - R²) of the difference (kept_between_cells).",
         "",
         *_correction(detection),
         "```",
         *_rates(detection, "kappa", ".4f"),
         *_rates(detection, "reporting_rate", ".3f"),
+        *_feedback(detection),
         "```",
         *_weights(detection),
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crossplan.models import RiskForecaster
 from crossplan.models.detection import DetectionModel
 from crossplan.models.synthetic import generate_panel
 
@@ -132,3 +133,33 @@ def test_a_model_pickled_before_the_correction_stepped_back_still_forecasts() ->
         older.exposure(cells["effort"], cells["country"], cells["category"], shrink=False),
     )
     assert "as estimated" in older.correction()["reason"]
+
+
+def _corrections(follow: bool) -> tuple[dict[str, object], float, float]:
+    """A forecaster's correction summary on a generated panel whose patrols follow recent
+    counts or not, and the mean share of the correction its past counts and its expected
+    observations get."""
+    world = generate_panel(24, 60, countries=3, effort_follows_counts=follow, seed=0)
+    forecaster = RiskForecaster(horizon=2, n_estimators=5, calibration_periods=0)
+    detection = forecaster.fit(world.panel, world.regions).detection_
+    panel = world.panel
+    cells = (panel["effort"], panel["region_id"].map(world.regions.set_index("region_id")["country"]),
+             panel["category"])  # fmt: skip
+    past = float(detection.shrinkage(*cells, history=True).mean())
+    return detection.correction(), past, float(detection.shrinkage(*cells).mean())
+
+
+def test_patrols_that_follow_counts_step_back_the_correction_between_cells_of_past_counts() -> None:
+    follows, past, ahead = _corrections(follow=True)
+    # Shifts go where recent counts were high: most of the log exposure between cells is
+    # predicted by the counts of the two periods before, so less of it corrects past counts.
+    assert all(r2 > 0.5 for r2 in follows["follows_counts"].values())
+    assert all(k < 0.75 for k in follows["kept_between_cells"].values())
+    assert past < ahead - 0.01 and "patrols follow the counts" in follows["reason"]
+    # The reason is shown to every reader: the per-country figures stay in their own fields.
+    assert not any(country in follows["reason"] for country in follows["follows_counts"])
+    # Shifts spread at random: nothing follows counts and the whole correction stays.
+    independent, past, ahead = _corrections(follow=False)
+    assert all(r2 < 0.05 for r2 in independent["follows_counts"].values())
+    assert all(k > 0.97 for k in independent["kept_between_cells"].values())
+    assert abs(past - ahead) < 0.005 and "patrols follow" not in independent["reason"]

@@ -44,7 +44,12 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
         "reporting_rate": {"GRC": 0.3},
         "intervals90": {"kappa": {"all": [0.05, 0.2]}, "reporting_rate": {"GRC": [0.2, 0.4]}},
         "blend_weights": {"lightgbm": [0.6, 0.7], "lightgbm_naive": [0.4, 0.3]},
-        "correction": {"applied": 0.2, "reason": "20% of the effort correction is applied: ..."},
+        "correction": {
+            "applied": 0.2,
+            "reason": "20% of the effort correction is applied: ...",
+            "follows_counts": {"GRC": 0.91},
+            "kept_between_cells": {"GRC": 0.3},
+        },
     }
     metrics = {"blend": {"observed": {"poisson_deviance": 1.0, "coverage80": 0.8}}}
     card = model_card(info, metrics, detection)
@@ -58,4 +63,6 @@ def test_card_shows_the_choice_and_the_detection_intervals() -> None:
     assert row in card
     assert "**Effort correction**: 20% of the effort correction is applied" in card
     assert "kappa[all] = 0.1000  (90%: 0.0500 .. 0.2000)" in card
+    # how far patrols follow past counts, and how much correction between cells that leaves
+    assert "follows_counts[GRC] = 0.91  (kept between cells: 0.30)" in card
     assert "- lightgbm_naive: 0.40, 0.30" in card  # how much of the correction is applied

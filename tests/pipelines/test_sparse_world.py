@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crossplan.models import RiskForecaster
 from crossplan.pipelines import registry, tracking
 from crossplan.pipelines.contract import load_dataset
 from crossplan.pipelines.sparse_world import sparse_world
@@ -23,6 +24,13 @@ def test_the_world_is_sparse_and_patrols_follow_past_counts(tmp_path: Path) -> N
     wide = panel.pivot(index="period", columns="region_id", values=["observed", "effort"])
     lagged = wide["observed"].shift(1) + wide["observed"].shift(2)
     assert lagged.stack().corr(wide["effort"].stack()) > 0.5
+    # The detection model sees it in every country, and corrects past counts between cells
+    # only by the spread those counts do not predict.
+    forecaster = RiskForecaster(horizon=2, n_estimators=5, calibration_periods=0)
+    correction = forecaster.fit(ds.incidents, ds.regions).detection_.correction()
+    assert set(correction["follows_counts"]) == set(world.reporting_rate)
+    assert all(r2 > 0.5 for r2 in correction["follows_counts"].values())
+    assert all(k < 0.75 for k in correction["kept_between_cells"].values())
     again = sparse_world(rings=5, sectors=6, periods=60, seed=3)
     assert again.incidents.equals(world.incidents)  # seeded
 
