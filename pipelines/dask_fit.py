@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from lightgbm import LGBMRegressor
 
 __all__ = ["DaskFit", "DistributedFit"]
 
@@ -45,6 +44,10 @@ class DaskFit:
     fits: list[DistributedFit] = field(default_factory=list)
 
     def __call__(self, estimator: Any, x: np.ndarray, y: np.ndarray, **fit_params: Any) -> Any:
+        # LightGBM and Dask are imported here, when a fit is made: the settings and the light
+        # commands read this module's package without loading them.
+        from lightgbm import LGBMRegressor
+
         if not isinstance(estimator, LGBMRegressor) or len(x) < self.min_rows:
             return estimator.fit(x, y, **fit_params)
         import dask.array as da

@@ -15,6 +15,7 @@ from distributed import LocalCluster
 from lightgbm import LGBMRegressor
 
 from crossplan.models import LastValue, RiskForecaster
+from crossplan.models.forecaster import LGBM_TRAIN_ROWS
 from crossplan.pipelines import cluster, registry, tracking
 from crossplan.pipelines.backtest import backtest, candidates, lightgbm_rows
 from crossplan.pipelines.cluster import Local, connect
@@ -92,6 +93,10 @@ def test_train_on_a_cluster_gives_the_local_champion_and_numbers(
     served = registry.load_forecaster(remote["version"])
     forecast = served.predict(ds.incidents, horizon=2)
     assert len(forecast) == 2 * 20 and (forecast["activity_mean"] > 0).all()
+
+
+def test_a_cluster_spreads_from_the_rows_one_process_fits_on_at_most() -> None:
+    assert cluster.DISTRIBUTED_ROWS == LGBM_TRAIN_ROWS
 
 
 def test_a_spread_final_fit_is_an_ordinary_lightgbm_model(

@@ -118,6 +118,10 @@ def test_concurrent_pledges_on_two_replicas_leave_one_consistent_state(
                 assert [e["seq"] for e in seen[0]["events"]] == [1, 2, 3, 4]
                 pledged = {p["country"]: p["pledged"] for p in seen[0]["parties"]}
                 assert pledged == {GRC: dict.fromkeys(weeks, 4), MKD: {weeks[0]: 4, weeks[1]: 6}}
+                # called off, so that the next round finds the same units' shifts free
+                r = a.http.post(f"/operations/{op}/cancel", json={"reason": "next round"},
+                                headers=bearer(tokens[MKD]))  # fmt: skip
+                assert r.status_code == 200, r.text
 
             # a withdraw racing the pledge that would confirm it: one order, never both
             r = a.http.post("/operations", json=_proposal(), headers=bearer(tokens[MKD]))
