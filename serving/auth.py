@@ -32,7 +32,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -69,6 +69,7 @@ __all__ = [
     "Role",
     "Scope",
     "add_key",
+    "bearer_token",
     "hash_token",
     "revoke_key",
     "roles_with",
@@ -212,6 +213,13 @@ class KeysUnavailable(AuthenticationError):
     """The keys cannot be read (the database is down): no key can be checked (503)."""
 
 
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header, or ``None`` when there is none."""
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 class KeyBackend(AuthenticationBackend):
     """Starlette authentication by ``Authorization: Bearer <key>``; no key, no entry.
 
@@ -225,9 +233,8 @@ class KeyBackend(AuthenticationBackend):
         self.keyring = keyring
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
-        scheme, _, token = (conn.headers.get("authorization") or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(conn.headers)
+        if token is None:
             raise AuthenticationError(
                 "missing API key: send the header 'Authorization: Bearer <key>'"
             )

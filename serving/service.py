@@ -43,7 +43,7 @@ from crossplan.pipelines.database import (
 )
 from crossplan.pipelines.errors import ConfigurationError, PanelBuildError
 from crossplan.serving.api import api
-from crossplan.serving.auth import KeyStore, Principal
+from crossplan.serving.auth import KeyStore, Principal, bearer_token
 from crossplan.serving.deps import attach, service_of
 from crossplan.serving.http_errors import ReloadFailedError
 from crossplan.serving.isolation import start_forkserver
@@ -90,12 +90,12 @@ def _served_examples(request: Request) -> Examples:
     """The manual's examples for the request's key, on the panel and settings of the running
     service: none without a valid key, before the service runs, while its keys cannot be
     read or its panel does not build (:mod:`serving.manual_examples`)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers)
+    if token is None:
         return {}
     try:
         svc = service_of(request.app)
-        who = svc.keys.current().authenticate(token.strip())
+        who = svc.keys.current().authenticate(token)
         dataset = svc.current().dataset if who is not None else None
     except (RuntimeError, PanelBuildError, ConfigurationError):
         return {}

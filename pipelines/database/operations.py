@@ -197,13 +197,14 @@ def pledge(
             raise OperationConflictError(f"{party} declined {operation_id}; a party that "
                                          "declined pledges nothing to it")  # fmt: skip
         problems = pledge_problems(dataset, operation, party, units, actor)
-        if not problems:
-            booked = booked_elsewhere(con, operation, party, now)
-            problems = overbooking_problems(dataset, operation, units, booked)
         if problems:
             raise DataValidationError(problems)
-        pledged = [u.to_dict() for u in pledged_units(dataset, operation, units)]
-        steps = [("pledged", {"party": party, "units": pledged})]
+        pledged = pledged_units(dataset, operation, units)
+        booked = booked_elsewhere(con, operation, party, now)
+        problems = overbooking_problems(dataset, pledged, booked)
+        if problems:
+            raise DataValidationError(problems)
+        steps = [("pledged", {"party": party, "units": [u.to_dict() for u in pledged]})]
         after = folded(operation, actor, now, steps)
         if after.needs_met():
             steps.append(("confirmed", {}))

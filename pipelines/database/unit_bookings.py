@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crossplan.pipelines.contract import Dataset
-from crossplan.pipelines.database.operation_rules import UnitPledge, pledged_units
-from crossplan.pipelines.database.operation_state import ENDED, OperationRecord
+from crossplan.pipelines.database.operation_state import ENDED, OperationRecord, PledgedUnit
 from crossplan.pipelines.database.operation_store import load
 from crossplan.pipelines.database.schema import Operation
 from crossplan.pipelines.errors import Problem
@@ -62,13 +61,14 @@ def booked_elsewhere(
 
 
 def overbooking_problems(
-    dataset: Dataset, operation: OperationRecord, pledges: Sequence[UnitPledge], booked: Booked
+    dataset: Dataset, pledged: Sequence[PledgedUnit], booked: Booked
 ) -> list[Problem]:
-    """Where a pledge (that kept every other rule) books a unit beyond its shifts."""
+    """Where a pledge (its units as stored, :func:`~operation_rules.pledged_units`, once it
+    kept every other rule) books a unit beyond its shifts."""
     units = dataset.resources.units if dataset.resources else ()
     have = {u.unit_id: u.shifts_per_period for u in units}
     problems = []
-    for i, unit in enumerate(pledged_units(dataset, operation, pledges)):
+    for i, unit in enumerate(pledged):
         for period, shifts in unit.shifts.items():
             held = booked.get((unit.unit_id, period), [])
             taken = sum(n for _, n in held)
