@@ -31,6 +31,7 @@ def plan_allocation(
     tolerance: float = DEFAULT_TOLERANCE,
     deadline: float | None = None,
     split_above: int = SPLIT_ABOVE,
+    workers: int | None = None,
 ) -> Plan:
     """Plan patrols and joint operations for ``inputs``.
 
@@ -54,6 +55,9 @@ def plan_allocation(
     split_above
         Eligible unit-region pairs above which a component that spans several countries is
         split by country (:func:`~optimize.blocks.find_blocks`).
+    workers
+        Blocks solved at once (default: :func:`~optimize.decompose.block_workers`, one
+        per core); 1 solves them one after another, with the same plan.
 
     Returns
     -------
@@ -79,7 +83,15 @@ def plan_allocation(
     # One block is built whole, unless its build may not fit: then it goes block by block
     # too, which skips a build it expects to overrun and answers with the greedy start.
     if len(blocks) > 1 or (deadline is not None and _tight(inputs, blocks, deadline)):
-        plan = solve_blocks(inputs, blocks, solver, gap=gap, deadline=deadline, tolerance=tolerance)
+        plan = solve_blocks(
+            inputs,
+            blocks,
+            solver,
+            gap=gap,
+            deadline=deadline,
+            tolerance=tolerance,
+            workers=workers,
+        )
         if plan is not None:
             return plan
     problem = build_problem(inputs, tolerance=tolerance)

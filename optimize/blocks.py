@@ -29,7 +29,7 @@ from crossplan.optimize.inputs import Inputs
 from crossplan.optimize.region_table import RegionTable
 from crossplan.optimize.score import Allocation
 
-__all__ = ["SPLIT_ABOVE", "Block", "find_blocks", "sub_inputs"]
+__all__ = ["SPLIT_ABOVE", "Block", "find_blocks", "sub_inputs", "waves"]
 
 #: Eligible unit-region pairs (per period) above which a coupled component is split by country.
 SPLIT_ABOVE = 20_000
@@ -121,6 +121,33 @@ def find_blocks(inputs: Inputs, split_above: int = SPLIT_ABOVE) -> list[Block]:
         for part in parts:
             blocks.append(_block(inputs, part, touch, unit_col, countries, ops, pairs))
     return blocks
+
+
+def waves(blocks: list[Block]) -> list[list[int]]:
+    """The blocks (indices into ``blocks``) in waves that may be solved at once.
+
+    No two blocks of a wave hold a common region or joint operation, so neither's shifts are
+    in what the other sees as fixed: solving a wave's blocks side by side gives the plan that
+    solving them one after another gives. Each block goes to the first wave with none of its
+    neighbours (greedy colouring in the blocks' order); blocks that share nothing all go to
+    the first.
+    """
+    placed: list[list[int]] = []
+    for k, block in enumerate(blocks):
+        touching = set()
+        if block.shared.any():
+            for j in range(k):
+                other = blocks[j]
+                if np.intersect1d(block.regions, other.regions, assume_unique=True).size or (
+                    np.intersect1d(block.operations, other.operations, assume_unique=True).size
+                ):
+                    touching.add(j)
+        wave = next((w for w in placed if not touching.intersection(w)), None)
+        if wave is None:
+            placed.append([k])
+        else:
+            wave.append(k)
+    return placed
 
 
 def _live_operations(inputs: Inputs) -> list[int]:

@@ -4,11 +4,15 @@ All within one deadline:
 
 1. a greedy start per block (:mod:`optimize.heuristics`), each seeing the shifts the blocks
    before it placed in the regions they share as fixed effort;
-2. each block built and solved in turn (fix-and-optimize), warm-started from its current
-   plan, the other blocks' current shifts in shared regions fixed: every step meets every
-   constraint and never loses value. A block gets a share of the time left in proportion
-   to its size (eligible unit-region pairs); one whose build is expected to take more than
-   :data:`_BUILD_SHARE` of its share is not built and keeps its start;
+2. each block built and solved (fix-and-optimize), warm-started from its current plan, the
+   other blocks' current shifts in shared regions fixed: every step meets every constraint
+   and never loses value. Blocks go in waves (:func:`~optimize.blocks.waves`) of blocks
+   that share nothing; a wave's blocks are built one after another in this thread and each
+   solved in a worker as soon as it is built (:func:`block_workers` at once), so builds and
+   solves overlap and the plan is the one solving them in turn gives. A wave gets a share of
+   the time left in proportion to its size (eligible unit-region pairs) over the blocks it
+   solves at once; a block whose build is expected to take more than :data:`_BUILD_SHARE`
+   of its share is not built and keeps its start;
 3. the blocks' shifts together; a joint operation is launched in a period where it is
    confirmed, or where it can be staffed and every party's commitment holds (under the
    policy's cap, those the blocks launched first).
@@ -22,15 +26,17 @@ two that exist is reported; without either, the gap is unknown.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from crossplan.optimize.blocks import Block, sub_inputs
+from crossplan.optimize.blocks import Block, sub_inputs, waves
 from crossplan.optimize.bounds import relaxed_bound_beside
-from crossplan.optimize.build import build_problem, inputs_curves
+from crossplan.optimize.build import AllocationProblem, build_problem, inputs_curves
 from crossplan.optimize.curve import DEFAULT_TOLERANCE, Curves
 from crossplan.optimize.heuristics import greedy_allocation
 from crossplan.optimize.inputs import Inputs
@@ -39,7 +45,7 @@ from crossplan.optimize.score import Allocation, commitments, effective_effort
 from crossplan.optimize.solve import extract_allocation, fall_back, plan_of, run_periods
 from crossplan.optimize.solver_runs import DEFAULT_GAP, MIN_SECONDS, Outcome, combined_status
 
-__all__ = ["BUILD_RATE", "assemble", "settle", "solve_blocks"]
+__all__ = ["BUILD_RATE", "assemble", "block_workers", "settle", "solve_blocks"]
 
 # With a deadline: the share of the time left the greedy starts may take, and the share of
 # what is left after them kept for scoring and explaining the plan.
@@ -73,6 +79,7 @@ def solve_blocks(
     gap: float | None = None,
     deadline: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    workers: int | None = None,
 ) -> Plan | None:
     """Plan ``inputs`` block by block; ``None`` when a block has no greedy start (the
     caller then solves the instance whole, which diagnoses an infeasible one).
@@ -87,6 +94,8 @@ def solve_blocks(
         ``time.monotonic()`` by which the plan must be made; ``None``: no limit.
     tolerance
         Target relative error of the piecewise curves.
+    workers
+        Blocks solved at once (default :func:`block_workers`); 1 solves one after another.
     """
     began = time.perf_counter()
     gap = inputs.policy.mip_gap if gap is None else gap
@@ -96,8 +105,9 @@ def solve_blocks(
         return None
     curves = inputs_curves(inputs, tolerance)
     greedy = assemble(inputs, pieces)
-    solved, build_seconds = [], 0.0
-    rate = BUILD_RATE
+    solved: list[_Solved] = [_Solved(None, [], skipped=True) for _ in blocks]
+    build_seconds, rate = 0.0, BUILD_RATE
+    workers = block_workers() if workers is None else max(1, workers)
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
     # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
@@ -105,30 +115,35 @@ def solve_blocks(
     if any(b.shared.any() for b in blocks):
         lp = relaxed_bound_beside(inputs, curves, until, effective_effort(inputs, greedy))
     n_t = len(inputs.periods)
-    for k, block in enumerate(blocks):
-        share = None
-        if until is not None:
-            left = sum(b.pairs for b in blocks[k:]) or 1
-            share = max(0.0, until - time.monotonic()) * block.pairs / left
-            if rate * block.pairs * n_t > _BUILD_SHARE * share:
-                solved.append(_Solved(None, [], skipped=True))
-                continue
-        built = time.perf_counter()
-        sub = sub_inputs(inputs, block, _join(pieces, k) if block.shared.any() else None)
-        start = settle(sub, _local(block, pieces[k]))
-        problem = build_problem(sub, curves=curves.subset(block.regions), tolerance=tolerance)
-        seconds = time.perf_counter() - built
-        build_seconds += seconds
-        rate = max(rate, seconds / max(1, block.pairs * n_t))
-        limit = None if share is None else max(MIN_SECONDS, share - seconds)
-        # A shared block's own bound does not bound the whole: aim closer, within the limit.
-        outcomes = run_periods(
-            problem, solver, start, limit, gap * _SHARED_GAP if block.shared.any() else gap
-        )
-        bound = None if block.shared.any() else _block_bound(outcomes)
-        alloc, outcomes = fall_back(extract_allocation(problem), outcomes, start)
-        pieces[k] = _global(block, alloc)
-        solved.append(_Solved(bound, outcomes))
+    order = waves(blocks)
+    with ThreadPoolExecutor(workers, thread_name_prefix="crossplan-block") as threads:
+        for w, wave in enumerate(order):
+            clock = _WaveClock(blocks, wave, workers, _wave_end(blocks, order[w:], workers, until))
+            running: dict[int, Future[_Result]] = {}
+            for k in wave:
+                block = blocks[k]
+                share = clock.build_share(k)
+                if share is not None and rate * block.pairs * n_t > _BUILD_SHARE * share:
+                    clock.drop(k)  # not built: it keeps its greedy start
+                    continue
+                built = time.perf_counter()
+                sub = sub_inputs(inputs, block, _join(pieces, k) if block.shared.any() else None)
+                start = settle(sub, _local(block, pieces[k]))
+                problem = build_problem(
+                    sub, curves=curves.subset(block.regions), tolerance=tolerance
+                )
+                seconds = time.perf_counter() - built
+                build_seconds += seconds
+                rate = max(rate, seconds / max(1, block.pairs * n_t))
+                clock.built(k)
+                # A shared block's own bound does not bound the whole: aim closer.
+                aim = gap * _SHARED_GAP if block.shared.any() else gap
+                running[k] = threads.submit(_solve, problem, solver, start, aim, clock, k)
+            for k, future in running.items():
+                outcomes, alloc, marked = future.result()
+                bound = None if blocks[k].shared.any() else _block_bound(outcomes)
+                pieces[k] = _global(blocks[k], alloc)
+                solved[k] = _Solved(bound, marked)
     alloc = assemble(inputs, pieces)
     if _piecewise(inputs, curves, greedy) > _piecewise(inputs, curves, alloc):
         alloc = greedy
@@ -139,6 +154,91 @@ def solve_blocks(
         status = Status.FEASIBLE  # each block is proved, the whole is not
     seconds = time.perf_counter() - began - build_seconds
     return plan_of(inputs, curves, alloc, status, bound, solver, seconds, build_seconds)
+
+
+# What a block's solve gives back: its outcomes, and its plan with the periods the solver
+# gave none for taken from the start, with those outcomes marked so.
+_Result = tuple[list[Outcome], Allocation, list[Outcome]]
+
+
+def block_workers() -> int:
+    """Blocks solved at once by default: one per core this process may use. The builder
+    takes little beside them (on 2 cores, 2 at once plan 1,500 regions in 0.65-0.85 of the
+    time 1 takes, the same plan)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _wave_end(
+    blocks: list[Block], rest: list[list[int]], workers: int, until: float | None
+) -> float | None:
+    """When the first of the waves ``rest`` must be solved: its share of the time left, in
+    proportion to its pairs over the blocks it solves at once."""
+    if until is None:
+        return None
+
+    def cost(wave: list[int]) -> float:
+        return sum(blocks[k].pairs for k in wave) / min(workers, len(wave))
+
+    total = sum(cost(w) for w in rest) or 1.0
+    now = time.monotonic()
+    return now + max(0.0, until - now) * cost(rest[0]) / total
+
+
+class _WaveClock:
+    """The time of one wave: the builder gives each block a share of what is left in
+    proportion to its pairs among the blocks not yet built, and each solve, when it starts,
+    a share among those not yet started, times the solves that run at once. Thread-safe:
+    solves start in the workers."""
+
+    def __init__(self, blocks: list[Block], wave: list[int], workers: int, end: float | None):
+        self._pairs = {k: max(1, blocks[k].pairs) for k in wave}
+        self._unbuilt, self._waiting = set(wave), set(wave)
+        self._workers, self._end = workers, end
+        self._lock = threading.Lock()
+
+    def build_share(self, k: int) -> float | None:
+        """Seconds block ``k`` may take, building and solving, were it alone (``None``: no
+        limit)."""
+        if self._end is None:
+            return None
+        with self._lock:
+            left = sum(self._pairs[j] for j in self._unbuilt)
+            return max(0.0, self._end - time.monotonic()) * self._pairs[k] / left
+
+    def built(self, k: int) -> None:
+        with self._lock:
+            self._unbuilt.discard(k)
+
+    def drop(self, k: int) -> None:
+        """Block ``k`` is not built, so not solved either."""
+        with self._lock:
+            self._unbuilt.discard(k)
+            self._waiting.discard(k)
+
+    def solve_limit(self, k: int) -> float | None:
+        """The time limit of block ``k``'s solve, which starts now (``None``: none)."""
+        with self._lock:
+            left = sum(self._pairs[j] for j in self._waiting)
+            at_once = min(self._workers, len(self._waiting))
+            self._waiting.discard(k)
+        if self._end is None:
+            return None
+        remaining = max(0.0, self._end - time.monotonic())
+        return max(MIN_SECONDS, min(remaining, remaining * self._pairs[k] / left * at_once))
+
+
+def _solve(
+    problem: AllocationProblem,
+    solver: str,
+    start: Allocation,
+    gap: float,
+    clock: _WaveClock,
+    k: int,
+) -> _Result:
+    """Solve block ``k``'s ``problem`` warm-started from ``start``, in a worker."""
+    outcomes = run_periods(problem, solver, start, clock.solve_limit(k), gap)
+    alloc, marked = fall_back(extract_allocation(problem), outcomes, start)
+    return outcomes, alloc, marked
 
 
 def _starts(inputs: Inputs, blocks: list[Block], deadline: float | None) -> list[Allocation] | None:

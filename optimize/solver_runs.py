@@ -231,6 +231,9 @@ class _HiGHSWithStart(pulp.HiGHS):
         lp.solverModel.run()
 
 
+_BANNER_LOCK = threading.Lock()
+
+
 @functools.cache
 def _silence_highs_banner() -> None:
     """HiGHS prints a banner on stdout when a process makes its first instance; make that one
@@ -253,7 +256,8 @@ def _run_highs(
 ) -> Outcome:
     import highspy
 
-    _silence_highs_banner()
+    with _BANNER_LOCK:  # blocks are solved in threads: the first must finish it alone
+        _silence_highs_banner()
     interface = _HiGHSWithStart if warm_start else pulp.HiGHS
     command = interface(msg=False, timeLimit=time_limit, gapRel=gap)
     start = time.perf_counter()

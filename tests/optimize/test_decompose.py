@@ -9,7 +9,7 @@ import pytest
 
 from crossplan.optimize import Inputs, Plan, build_problem
 from crossplan.optimize.allocate import plan_allocation
-from crossplan.optimize.blocks import find_blocks
+from crossplan.optimize.blocks import find_blocks, waves
 from crossplan.optimize.bounds import relaxed_bound
 from crossplan.optimize.build import inputs_curves
 from crossplan.optimize.plan import Status
@@ -21,6 +21,10 @@ GAP = 0.01
 
 def _whole(inputs: Inputs, solver: str) -> Plan:
     return solve(build_problem(inputs), solver, gap=GAP / 10)
+
+
+def _shifts(plan: Plan) -> set[tuple[str, str, str, int]]:
+    return {(a.unit_id, a.region_id, a.period, a.shifts) for a in plan.assignments}
 
 
 def _keeps_the_rules(inputs: Inputs, plan: Plan) -> None:
@@ -65,6 +69,40 @@ def test_blocks_plan_as_well_as_the_whole_model(
     assert abs(parts.objective - whole.objective) <= GAP * whole.objective
     assert parts.upper_bound is not None and parts.upper_bound >= whole.objective
     _keeps_the_rules(inputs, parts)
+
+
+def test_a_wave_holds_blocks_that_share_nothing() -> None:
+    inputs = random_inputs(150, 30, 2, n_countries=5, seed=3)
+    blocks = find_blocks(inputs, 0)
+    order = waves(blocks)
+    assert sorted(k for wave in order for k in wave) == list(range(len(blocks)))
+    assert max(len(wave) for wave in order) >= 2  # some blocks can be solved at once
+    for wave in order:
+        for a in wave:
+            for b in wave:
+                if a != b:
+                    assert not np.intersect1d(blocks[a].regions, blocks[b].regions).size
+                    assert not np.intersect1d(blocks[a].operations, blocks[b].operations).size
+    # blocks that share no region with any other all go together
+    alone = find_blocks(random_inputs(72, 15, 2, n_countries=3, border_km=0.0, seed=3), 10**9)
+    assert waves(alone) == [[0, 1, 2]]
+
+
+@pytest.mark.parametrize(("border_km", "split_above"), [(0.0, 10**9), (45.0, 0)])
+def test_blocks_solved_at_once_give_the_plan_solved_in_turn(
+    solver: str, border_km: float, split_above: int
+) -> None:
+    inputs = random_inputs(150, 30, 2, n_countries=5, border_km=border_km, seed=3)
+    plans = [
+        plan_allocation(inputs, solver, gap=GAP, split_above=split_above, workers=workers)
+        for workers in (1, 3)
+    ]
+    turn, at_once = (_shifts(p) for p in plans)
+    assert at_once == turn
+    assert plans[1].objective == pytest.approx(plans[0].objective, rel=1e-12)
+    assert plans[1].upper_bound == pytest.approx(plans[0].upper_bound, rel=1e-9)
+    assert plans[1].status is plans[0].status
+    _keeps_the_rules(inputs, plans[1])
 
 
 def test_the_relaxed_lp_bounds_the_optimum() -> None:
