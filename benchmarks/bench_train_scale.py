@@ -1,10 +1,12 @@
 """Training at scale: wall time and peak memory of ``crossplan train`` by number of regions.
 
-``python -m benchmarks.bench_train_scale [--regions 1500 5000] [--baseline PATH]``
+``python -m benchmarks.bench_train_scale [--regions 1500 5000] [--baseline PATH]
+[--origins N] [--refit-every K]``
 
 Each row simulates a world of R regions and 156 weeks (seed 0), then runs
-``crossplan train --data WORLD --origins 4`` in a process of its own and reads that process's
-wall time and peak resident memory (``os.wait4``). ``--baseline`` names the ``crossplan``
+``crossplan train --data WORLD --origins 4`` (``--origins``, ``--refit-every``: a longer
+backtest, whose forecast rows the training holds) in a process of its own and reads that
+process's wall time and peak resident memory (``os.wait4``). ``--baseline`` names the ``crossplan``
 executable of another installation (for instance the previous release in a virtual
 environment of its own): it trains the same worlds in the same run, one after the other, and
 the table gives the ratios. ``--load`` runs a CPU-bound process beside each training, as a
@@ -27,8 +29,8 @@ from benchmarks._table import print_table
 
 __all__ = ["main"]
 
-#: The command that trains: four backtest origins, as a large panel's first training runs it.
-TRAIN_ARGS = ("train", "--origins", "4", "--quiet")
+#: Backtest origins of the command that trains: four, as a large panel's first training runs it.
+ORIGINS = 4
 WEEKS = 156
 
 
@@ -53,12 +55,14 @@ def _run(argv: list[str], env: dict[str, str], load: bool) -> tuple[float, float
     return seconds, usage.ru_maxrss / 1024  # Linux gives KiB
 
 
-def _train(exe: str, world: Path, home: Path, load: bool) -> tuple[float, float]:
+def _train(
+    exe: str, world: Path, home: Path, load: bool, backtest: list[str]
+) -> tuple[float, float]:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     env = {**os.environ, "CROSSPLAN_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    return _run([exe, *TRAIN_ARGS, "--data", str(world)], env, load)
+    return _run([exe, "train", *backtest, "--quiet", "--data", str(world)], env, load)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,7 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--regions", type=int, nargs="+", default=[120])
     parser.add_argument("--baseline", help="another installation's crossplan executable")
     parser.add_argument("--load", action="store_true", help="a CPU-bound process beside")
+    parser.add_argument("--origins", type=int, default=ORIGINS, help="backtest origins")
+    parser.add_argument("--refit-every", type=int, help="refit every this many origins")
     args = parser.parse_args(argv if argv is not None else [])
+    backtest = ["--origins", str(args.origins)]
+    if args.refit_every:
+        backtest += ["--refit-every", str(args.refit_every)]
     exe = _crossplan()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,10 +86,10 @@ def main(argv: list[str] | None = None) -> None:
                  str(regions), "--periods", str(WEEKS), "--quiet"],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
-            now = _train(exe, world, Path(tmp) / "home", args.load)
+            now = _train(exe, world, Path(tmp) / "home", args.load, backtest)
             row: list[object] = [regions, f"{now[0]:.0f}", f"{now[1]:,.0f}"]
             if args.baseline:
-                before = _train(args.baseline, world, Path(tmp) / "home", args.load)
+                before = _train(args.baseline, world, Path(tmp) / "home", args.load, backtest)
                 row += [f"{before[0]:.0f}", f"{before[1]:,.0f}"]
                 row += [f"{now[0] / before[0]:.2f}", f"{now[1] / before[1]:.2f}"]
             rows.append(row)
@@ -88,7 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         columns += ["baseline s", "baseline MiB", "time ratio", "memory ratio"]
     load = "with a CPU-bound process beside" if args.load else "nothing else started"
-    print_table(f"crossplan train --origins 4, {WEEKS} weeks, one run each ({load})", columns, rows)
+    print_table(
+        f"crossplan train {' '.join(backtest)}, {WEEKS} weeks, one run each ({load})",
+        columns,
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from crossplan.models import (
 from crossplan.models.base import RegressorFit
 from crossplan.models.intervals import CountIntervals
 from crossplan.pipelines.cluster import Local, Runner
+from crossplan.pipelines.forecast_rows import SPILL_BYTES, ForecastRows
 from crossplan.pipelines.metrics import score
 
 __all__ = [
@@ -55,6 +56,10 @@ HORIZON = 4
 #: Forecast origins of a backtest by default.
 BACKTEST_ORIGINS = 26
 _KEYS = ["region_id", "category", "period"]
+# What one task gives: per origin of its block, the forecast rows and the held-out forecasts
+# its intervals were calibrated on.
+_Block = list[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]
+_OUTCOMES = ("actual", "true_activity", "true_incidents")
 
 
 def default_models(horizon: int, *, random_state: int = 0) -> dict[str, PanelForecaster]:
@@ -84,9 +89,13 @@ def candidates(
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Every backtest forecast and the metrics computed from them."""
+    """Every backtest forecast and the metrics computed from them.
 
-    predictions: pd.DataFrame
+    ``rows`` holds the forecasts, on disk beyond a budget (:mod:`pipelines.forecast_rows`);
+    each candidate is scored on its own rows.
+    """
+
+    rows: ForecastRows
     origins: list[pd.Timestamp]
     horizon: int
     has_truth: bool
@@ -98,6 +107,12 @@ class BacktestResult:
     _scores: dict[str | None, dict[str, Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """Every forecast row in one frame (``rows.read()``): for writing them out; scoring
+        reads a candidate at a time."""
+        return self.rows.read()
 
     def metrics(self, by: str | None = None) -> dict[str, Any]:
         """``{model: {"observed": {...}, "truth": {...}}}``, optionally per ``by`` value.
@@ -112,7 +127,8 @@ class BacktestResult:
     def _metrics(self, by: str | None) -> dict[str, Any]:
         scopes = ["observed", "truth"] if self.has_truth else ["observed"]
         out: dict[str, Any] = {}
-        for name, frame in self.predictions.groupby("model", sort=False):
+        for name in self.rows.models:
+            frame = self.rows.read([name])
             out[str(name)] = {}
             for scope in scopes:
                 if by is None:
@@ -194,7 +210,7 @@ def _refit_block(
     horizon: int,
     frequency: str | None,
     fitter: RegressorFit | None = None,
-) -> list[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
+) -> _Block:
     """One fit at the block's first origin, forecasting from each of its origins: per
     origin, the forecast rows and the held-out forecasts the intervals were calibrated on."""
     fitted = clone(template).fit(
@@ -257,6 +273,7 @@ def backtest(
     frequency: str | None = None,
     progress: ProgressCallback | None = None,
     runner: Runner | None = None,
+    spill_bytes: int = SPILL_BYTES,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``models`` (cloned, never modified) on the same folds.
 
@@ -281,6 +298,9 @@ def backtest(
         Where the fits run (:mod:`pipelines.cluster`): this process by default, or a Dask
         cluster; each candidate's block of ``refit_every`` origins is one task, and the
         result is the same wherever they run.
+    spill_bytes
+        Bytes of forecast rows held in memory; beyond, they are kept on disk as each task
+        ends (:class:`~pipelines.forecast_rows.ForecastRows`).
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1, got {horizon}")
@@ -316,18 +336,6 @@ def backtest(
     shared = {"panel": panel, "outcomes": outcomes, "regions": regions, "adjacency": adjacency}
     # How large each task's LightGBM fit may be: a cluster spreads the largest ones.
     rows = [lightgbm_rows(t["template"], panel[panel["period"] <= t["block"][0]]) for t in tasks]
-    results = (runner or Local()).run(
-        partial(_refit_block, horizon=horizon, frequency=frequency), tasks, shared, done, rows
-    )
-    frames = [rows for block in results for _, rows, _ in block]
-    calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}
-    for task, block in zip(tasks, results, strict=True):
-        for origin, _, fold_calibration in block:
-            calibration.setdefault(task["name"], {})[origin] = fold_calibration
-    pred = pd.concat(frames, ignore_index=True)
-    pred = pred[pred["period"] <= periods[-1]].reset_index(drop=True)  # horizons past the data
-    pred["country"] = pred["region_id"].map(country).astype(str)
-    pred["area_km2"] = pred["region_id"].map(area).astype(float) if area is not None else 1.0
     columns = [
         "model", "origin", "horizon", "region_id", "category", "period", "actual",
         "prediction", "q10", "q90", "activity_mean", "activity_q10", "activity_q90",
@@ -335,7 +343,30 @@ def backtest(
     ]  # fmt: skip
     if truth is not None:
         columns += ["true_activity", "true_incidents", "activity_pit_lo", "activity_pit_hi"]
-    return BacktestResult(pred[columns], folds, horizon, truth is not None, calibration)
+    kept = ForecastRows(spill_bytes)
+    calibration: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}
+
+    def keep(i: int, block: _Block) -> _Block:
+        """Store a task's rows and calibrations as it ends; the runner holds on to nothing."""
+        for origin, rows, fold_calibration in block:
+            rows = rows[rows["period"] <= periods[-1]]  # horizons past the data
+            rows = rows.assign(
+                country=rows["region_id"].map(country).astype(str),
+                area_km2=rows["region_id"].map(area).astype(float) if area is not None else 1.0,
+            )
+            # Outcomes are floats in every block, those with a missing one or not.
+            rows = rows.astype({c: "float64" for c in _OUTCOMES if c in rows})
+            kept.add(rows[columns].reset_index(drop=True), order=i)
+            calibration.setdefault(tasks[i]["name"], {})[origin] = fold_calibration
+        return []
+
+    (runner or Local()).run(
+        partial(_refit_block, horizon=horizon, frequency=frequency), tasks, shared, done, rows,
+        keep=keep,
+    )  # fmt: skip
+    # Each task's calibrations, by origin in order, whatever order the tasks ended in.
+    calibration = {n: dict(sorted(calibration[n].items())) for n in models if n in calibration}
+    return BacktestResult(kept, folds, horizon, truth is not None, calibration)
 
 
 #: The level of the one interval a backtest row carries, ``[q10, q90]``.

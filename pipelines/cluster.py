@@ -44,6 +44,7 @@ DISTRIBUTED_ROWS = 1_000_000
 
 T = TypeVar("T")
 Done = Callable[[int], None]
+Keep = Callable[[int, T], T]
 
 
 class Runner(Protocol):
@@ -72,10 +73,13 @@ class Runner(Protocol):
         shared: Mapping[str, Any],
         done: Done | None = None,
         rows: Sequence[int] | None = None,
+        keep: Keep[T] | None = None,
     ) -> list[T]:
         """``rows``: per task, the most rows its largest LightGBM fit may have (0: none);
         a task from :attr:`distributed_rows` rows is called with ``fitter=`` the fit that
-        spreads it over the workers."""
+        spreads it over the workers. ``keep(i, result)``, called as each task ends (before
+        ``done``), gives what is kept of its result (default: all of it), so a caller can
+        store large results elsewhere as they come."""
         ...
 
 
@@ -95,10 +99,12 @@ class Local:
         shared: Mapping[str, Any],
         done: Done | None = None,
         rows: Sequence[int] | None = None,
+        keep: Keep[T] | None = None,
     ) -> list[T]:
         out = []
         for i, task in enumerate(tasks):
-            out.append(fn(**shared, **task))
+            result = fn(**shared, **task)
+            out.append(result if keep is None else keep(i, result))
             if done is not None:
                 done(i)
         return out
@@ -135,6 +141,7 @@ class DaskCluster:
         shared: Mapping[str, Any],
         done: Done | None = None,
         rows: Sequence[int] | None = None,
+        keep: Keep[T] | None = None,
     ) -> list[T]:
         from distributed import as_completed
 
@@ -154,15 +161,18 @@ class DaskCluster:
         # would each wait for workers the other holds), while the others run beside them.
         for i, task in enumerate(tasks):
             if here[i]:
-                out[i] = fn(**shared, **task, fitter=self.distributed_fitter)
+                result = fn(**shared, **task, fitter=self.distributed_fitter)
+                out[i] = result if keep is None else keep(i, result)
                 if done is not None:
                     done(i)
         index = {f.key: i for i, f in futures.items()}
         for future in as_completed(list(futures.values()), loop=self.client.loop):
-            future.result()  # a task's error is raised here, with its own traceback
+            i = index[future.key]
+            result = future.result()  # a task's error is raised here, with its own traceback
+            out[i] = result if keep is None else keep(i, result)
+            futures.pop(i).release()  # the workers may let go of what was kept here
             if done is not None:
-                done(index[future.key])
-        out.update({i: f.result() for i, f in futures.items()})
+                done(i)
         return [out[i] for i in range(len(tasks))]
 
 

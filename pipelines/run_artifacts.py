@@ -146,6 +146,10 @@ def _table(result: BacktestResult, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# What the calibration table and the plots read of the forecast rows.
+_PLOTTED = ["model", "horizon", "period", "actual", "prediction", "q10", "q90", "pit_lo", "pit_hi"]
+
+
 def log_backtest(result: BacktestResult, selection: Selection) -> None:
     """Log the backtest to the active run: forecasts, tables, plots, summary and verdict.
 
@@ -155,20 +159,22 @@ def log_backtest(result: BacktestResult, selection: Selection) -> None:
     ``backtest/calibration_by_level.csv``, ``plots/backtest.png``, ``plots/calibration.png``,
     ``plots/calibration_levels.png``, ``backtest.json`` and ``selection.json``.
     """
-    levels = calibration_by_level(result.predictions)
+    # The columns the tables and plots need, not every row's every column.
+    pred = result.rows.read(columns=_PLOTTED)
+    levels = calibration_by_level(pred)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         tables = out / "backtest"
         tables.mkdir()
-        result.predictions.to_parquet(tables / "predictions.parquet", index=False)
+        result.rows.write(tables / "predictions.parquet")
         _table(result, "horizon").to_csv(tables / "metrics_by_horizon.csv", index=False)
         _table(result, "country").to_csv(tables / "metrics_by_country.csv", index=False)
         levels.to_csv(tables / "calibration_by_level.csv", index=False)
         plots = out / "plots"
         plots.mkdir()
         window = selection.coverage_window
-        plot_backtest(result.predictions, plots / "backtest.png")
-        plot_calibration(result.predictions, plots / "calibration.png", window)
+        plot_backtest(pred, plots / "backtest.png")
+        plot_calibration(pred, plots / "calibration.png", window)
         plot_calibration_levels(levels, plots / "calibration_levels.png", window,
                                 selection.candidate)  # fmt: skip
         summary = json.dumps(result.to_json(), indent=2, default=str)
@@ -211,7 +217,7 @@ def log_backtest_run(
         "backtest.origins": len(result.origins),
         "backtest.horizon": result.horizon,
         "backtest.refit_every": refit_every,
-        "models": ",".join(map(str, result.predictions["model"].unique())),
+        "models": ",".join(result.rows.models),
         "frequency": ds.frequency,
         "regions": len(ds.regions),
         "periods": len(ds.periods),

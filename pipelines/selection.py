@@ -10,7 +10,7 @@ is scored out of sample on the same folds as the rest.
 :func:`select` then picks among the candidates whose 80% interval is calibrated. Mean
 deviances on one window differ by chance as well as by skill, so differences are judged
 against the noise of the backtest: a paired bootstrap over forecast origins (every candidate
-on the same draws; :func:`paired_bootstrap`) gives, for each pair of candidates, an interval
+on the same draws; :func:`~pipelines.noise_test.paired_bootstrap`) gives, for each pair of candidates, an interval
 of the difference of their mean deviances, and a candidate *beats* another beyond noise
 when that whole interval is below zero. Walking from the simplest candidate to the most
 complex, a candidate replaces the incumbent only if it beats it beyond noise.
@@ -46,16 +46,14 @@ from crossplan.pipelines.conventions import (
     INTERVAL_METRICS,
     CoverageWindow,
 )
-from crossplan.pipelines.metrics import interval_scores, poisson_deviances
+from crossplan.pipelines.noise_test import NoiseTest, paired_bootstrap
 
 __all__ = [
     "BLEND",
     "SIMPLICITY",
-    "NoiseTest",
     "Selection",
     "add_blend",
     "judge",
-    "paired_bootstrap",
     "select",
 ]
 
@@ -66,6 +64,8 @@ SIMPLICITY = (
     "lightgbm_naive", "lightgbm", BLEND,
 )  # fmt: skip
 _KEYS = ["origin", "horizon", "region_id", "category", "period"]
+# What the paired bootstrap reads of the forecast rows.
+_BOOTSTRAP_COLUMNS = ["model", *_KEYS, "actual", "prediction", "q10", "q90"]
 
 
 def add_blend(
@@ -80,7 +80,7 @@ def add_blend(
     on the held-out ones, blended at those weights. The final weights,
     one row per horizon, use every backtest forecast; they are what a served blend uses.
     """
-    pred = result.predictions
+    pred = result.rows.read(members)
     wide = {m: pred[pred["model"] == m].set_index(_KEYS) for m in members}
     base = wide[members[0]]
     index = base.index
@@ -126,102 +126,10 @@ def add_blend(
     frame = base.reset_index().assign(model=name, **blended)
     frame = frame[pred.columns]
     out = BacktestResult(
-        pd.concat([pred, frame], ignore_index=True), result.origins, result.horizon,
-        result.has_truth, result.calibration,
+        result.rows.with_rows(frame), result.origins, result.horizon, result.has_truth,
+        result.calibration,
     )  # fmt: skip
     return out, final
-
-
-@dataclass(frozen=True)
-class NoiseTest:
-    """The paired bootstrap of mean deviances over forecast origins (:func:`paired_bootstrap`).
-
-    ``draws[b, j]`` is candidate ``names[j]``'s mean deviance in replicate ``b``.
-    """
-
-    names: list[str]
-    draws: np.ndarray
-    level: float
-    seed: int
-    origins: int
-    block: int
-    metric: str = GATE_METRIC
-
-    def difference(self, a: str, b: str) -> tuple[float, float]:
-        """The ``level`` interval of ``deviance(a) - deviance(b)`` over the replicates."""
-        diff = self.draws[:, self.names.index(a)] - self.draws[:, self.names.index(b)]
-        tail = (1.0 - self.level) / 2
-        lo, hi = np.quantile(diff, [tail, 1.0 - tail])
-        return float(lo), float(hi)
-
-    def beats(self, a: str, b: str) -> bool:
-        """Whether ``a``'s deviance is below ``b``'s beyond the noise (the interval below 0)."""
-        return self.difference(a, b)[1] < 0.0
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "method": f"paired moving-block bootstrap of mean {self.metric} over forecast "
-            "origins (circular blocks; every candidate on the same draws)",
-            "replicates": len(self.draws),
-            "level": self.level,
-            "beats": f"the {self.level:.0%} interval of the difference lies below zero",
-            "seed": self.seed,
-            "origins": self.origins,
-            "block": self.block,
-        }
-
-
-def paired_bootstrap(
-    predictions: pd.DataFrame,
-    names: list[str],
-    *,
-    block: int = 1,
-    replicates: int = 2000,
-    level: float = 0.9,
-    seed: int = 0,
-    metric: str = GATE_METRIC,
-) -> NoiseTest:
-    """Bootstrap every candidate's mean ``metric`` on the same resampled forecast origins.
-
-    ``metric`` is ``poisson_deviance`` (the gate's) or ``interval_score80``.
-
-    What is uncertain about a backtest is time: which periods happened to fall in its
-    window. The regions are not a sample of other places; they are the places the model
-    will forecast. So each replicate redraws the window's origins, in circular blocks of
-    ``block`` consecutive origins (the forecasts of nearby origins share target periods, so
-    their errors are not independent; the horizon is the natural block), and every
-    candidate's mean deviance is computed over all the regions, categories and horizons of
-    the drawn origins. Only cells every candidate forecast count.
-    """
-    rows = predictions[predictions["model"].isin(names)].dropna(subset=["actual", "prediction"])
-    unit = (
-        interval_scores(rows["actual"], rows["q10"], rows["q90"])
-        if metric == "interval_score80"
-        else poisson_deviances(rows["actual"], rows["prediction"])
-    )
-    rows = rows.assign(unit=unit)
-    cell = ["origin", "horizon", "region_id", "category", "period"]
-    rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
-    o_idx, origins = pd.factorize(rows["origin"], sort=True)
-    m_idx = pd.Index(names).get_indexer(rows["model"])
-    n_o, n_m = len(origins), len(names)
-    loss = np.zeros((n_m, n_o))
-    np.add.at(loss, (m_idx, o_idx), rows["unit"].to_numpy(float))
-    count = np.bincount(o_idx[m_idx == 0], minlength=n_o).astype(float)
-    block = max(1, min(int(block), n_o))
-    rng = np.random.default_rng(seed)
-    n_blocks = -(-n_o // block)
-    starts = rng.integers(0, max(n_o, 1), (replicates, n_blocks))
-    drawn = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(replicates, -1)
-    drawn = drawn[:, :n_o] % max(n_o, 1)
-    weight = np.zeros((replicates, n_o))
-    np.add.at(weight, (np.arange(replicates)[:, None], drawn), 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = (weight @ loss.T) / (weight @ count)[:, None]
-    draws = draws[np.isfinite(draws).all(axis=1)]
-    if not len(draws):
-        draws = np.full((1, n_m), np.nan)
-    return NoiseTest(list(names), draws, level, seed, n_o, block, metric)
 
 
 @dataclass(frozen=True)
@@ -285,7 +193,11 @@ def select(
             scores[name]["note"] = _COUNTS_ONLY
     names = list(metrics)
     noise = paired_bootstrap(
-        result.predictions, names, block=result.horizon, replicates=replicates, seed=seed
+        result.rows.read(names, _BOOTSTRAP_COLUMNS),
+        names,
+        block=result.horizon,
+        replicates=replicates,
+        seed=seed,
     )
     for name in scores:
         scores[name]["beats"] = [o for o in names if o != name and noise.beats(name, o)]
@@ -335,7 +247,8 @@ def _fallback(
 ) -> tuple[list[str], str]:
     """With no eligible candidate: those whose interval score no other beats beyond noise."""
     by_interval = paired_bootstrap(
-        result.predictions, allowed, block=result.horizon, replicates=replicates, seed=seed,
+        result.rows.read(allowed, _BOOTSTRAP_COLUMNS), allowed, block=result.horizon,
+        replicates=replicates, seed=seed,
         metric="interval_score80",
     )  # fmt: skip
     pool = [n for n in allowed if not any(by_interval.beats(o, n) for o in allowed if o != n)]

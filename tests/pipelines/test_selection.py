@@ -10,7 +10,9 @@ from crossplan.models.synthetic import generate_panel
 from crossplan.pipelines import registry
 from crossplan.pipelines.backtest import BacktestResult, default_models
 from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
-from crossplan.pipelines.selection import Selection, add_blend, compare, paired_bootstrap, select
+from crossplan.pipelines.forecast_rows import ForecastRows
+from crossplan.pipelines.noise_test import paired_bootstrap
+from crossplan.pipelines.selection import Selection, add_blend, compare, select
 
 ORIGINS = list(pd.date_range("2020-01-06", periods=12, freq="7D"))
 
@@ -43,7 +45,7 @@ def _result(forecasts: dict[str, float], *, seed: int = 0, noise: float = 0.0,
                     "activity_mean": m, "activity_q10": q10, "activity_q90": q90,
                     "country": "AAA", "area_km2": 1.0,
                 })  # fmt: skip
-    return BacktestResult(pd.DataFrame(rows), ORIGINS, 1, False)
+    return BacktestResult(ForecastRows.of(pd.DataFrame(rows)), ORIGINS, 1, False)
 
 
 def test_a_gain_inside_the_noise_does_not_replace_a_simpler_candidate() -> None:
@@ -166,7 +168,7 @@ def _members_backtest(rng: np.random.Generator) -> BacktestResult:
                               "mean": truth * scale})  # fmt: skip
         calibration[model] = dict.fromkeys(origins, frame)
         calibration[model][origins[0]] = frame.assign(mean=truth * 1.5)
-    return BacktestResult(pd.DataFrame(rows), origins, 1, False, calibration)
+    return BacktestResult(ForecastRows.of(pd.DataFrame(rows)), origins, 1, False, calibration)
 
 
 def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:

@@ -25,6 +25,7 @@ from crossplan.pipelines.conventions import (
     CoverageWindow,
 )
 from crossplan.pipelines.errors import ConfigurationError
+from crossplan.pipelines.forecast_rows import ForecastRows
 from crossplan.pipelines.forecasting import LoadedModel, champion_forecast, load_champion
 from crossplan.pipelines.selection import select
 from crossplan.pipelines.train import train
@@ -267,7 +268,7 @@ def test_backtest_command_writes_results(
     assert "interval90" in verdict["scores"]["blend"]["vs_chosen"]
     assert "Winner by the rule of crossplan train" in printed
     frame = pd.read_csv(preds, parse_dates=["origin", "period"])
-    result = BacktestResult(frame, sorted(frame["origin"].unique()), 2, False)
+    result = BacktestResult(ForecastRows.of(frame), sorted(frame["origin"].unique()), 2, False)
     same = select(result)
     assert same.candidate == doc["selection"]["candidate"]
     header = preds.read_text().splitlines()[0].split(",")
