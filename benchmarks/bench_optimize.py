@@ -134,10 +134,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--sizes", help="with --scale: only these region counts, comma-separated (e.g. 500,2000)"
     )
     parser.add_argument("--solvers", default="cbc,highs", help="with --scale: which solvers")
+    parser.add_argument(
+        "--workers", type=int, help="with --scale: blocks solved at once (default one per core)"
+    )
+    parser.add_argument(
+        "--load", choices=("both", "quiet", "busy"), default="both", help="with --scale"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     if args.scale:
         sizes = None if not args.sizes else [int(s) for s in args.sizes.split(",")]
-        optimize_scale.main(sizes, tuple(args.solvers.split(",")))
+        loads = {"both": (False, True), "quiet": (False,), "busy": (True,)}[args.load]
+        optimize_scale.main(sizes, tuple(args.solvers.split(",")), args.workers, loads)
         return
     rows = []
     rows += rows_for("world 1 period", default_world_inputs(1), repeats=5)

@@ -41,14 +41,15 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def run_one(regions: int, solver: str, limit: float) -> dict[str, Any]:
-    """Plan one instance in this process; what the table shows of it."""
+def run_one(regions: int, solver: str, limit: float, workers: int | None = None) -> dict[str, Any]:
+    """Plan one instance in this process (``workers``: blocks solved at once, default one
+    per core); what the table shows of it."""
     from crossplan.optimize import plan_allocation
     from crossplan.optimize.synthetic import random_inputs
 
     inputs = random_inputs(regions, round(0.15 * regions), 4, n_countries=6, seed=0)
     began = time.monotonic()
-    plan = plan_allocation(inputs, solver, time_limit=limit, gap=GAP)
+    plan = plan_allocation(inputs, solver, time_limit=limit, gap=GAP, workers=workers)
     wall = time.monotonic() - began
     peak = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -66,14 +67,24 @@ def run_one(regions: int, solver: str, limit: float) -> dict[str, Any]:
     }
 
 
-def _measure(regions: int, solver: str, limit: float, loaded: bool) -> dict[str, Any]:
+def _measure(
+    regions: int, solver: str, limit: float, loaded: bool, workers: int | None
+) -> dict[str, Any]:
     """:func:`run_one` in a fresh process, beside a busy one when ``loaded``."""
     busy = None
     if loaded:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.optimize_scale", str(regions), solver, str(limit)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.optimize_scale",
+                str(regions),
+                solver,
+                str(limit),
+                str(workers or 0),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -85,14 +96,19 @@ def _measure(regions: int, solver: str, limit: float, loaded: bool) -> dict[str,
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def main(sizes: Sequence[int] | None = None, solvers: Sequence[str] = ("cbc", "highs")) -> None:
+def main(
+    sizes: Sequence[int] | None = None,
+    solvers: Sequence[str] = ("cbc", "highs"),
+    workers: int | None = None,
+    loads: Sequence[bool] = (False, True),
+) -> None:
     rows = []
     for regions, limit, runs in SIZES:
         if sizes is not None and regions not in sizes:
             continue
         for solver in solvers:
-            for loaded in (False, True):
-                results = [_measure(regions, solver, limit, loaded) for _ in range(runs)]
+            for loaded in loads:
+                results = [_measure(regions, solver, limit, loaded, workers) for _ in range(runs)]
                 last = results[-1]
                 rows.append(
                     (
@@ -123,4 +139,5 @@ def main(sizes: Sequence[int] | None = None, solvers: Sequence[str] = ("cbc", "h
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_one(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]))))
+    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    print(json.dumps(run_one(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), workers or None)))

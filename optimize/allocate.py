@@ -57,7 +57,8 @@ def plan_allocation(
         split by country (:func:`~optimize.blocks.find_blocks`).
     workers
         Blocks solved at once (default: :func:`~optimize.decompose.block_workers`, one
-        per core); 1 solves them one after another, with the same plan.
+        per core, less one for the relaxed bound under a deadline); 1 solves them one after
+        another in this thread, with the same plan.
 
     Returns
     -------

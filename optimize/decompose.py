@@ -9,7 +9,8 @@ All within one deadline:
    and never loses value. Blocks go in waves (:func:`~optimize.blocks.waves`) of blocks
    that share nothing; a wave's blocks are built one after another in this thread and each
    solved in a worker as soon as it is built (:func:`block_workers` at once), so builds and
-   solves overlap and the plan is the one solving them in turn gives. A wave gets a share of
+   solves overlap and the plan is the one solving them in turn gives (with one worker, each
+   is solved in this thread right after its build). A wave gets a share of
    the time left in proportion to its size (eligible unit-region pairs) over the blocks it
    solves at once; a block whose build is expected to take more than :data:`_BUILD_SHARE`
    of its share is not built and keeps its start;
@@ -29,8 +30,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -107,16 +110,19 @@ def solve_blocks(
     greedy = assemble(inputs, pieces)
     solved: list[_Solved] = [_Solved(None, [], skipped=True) for _ in blocks]
     build_seconds, rate = 0.0, BUILD_RATE
-    workers = block_workers() if workers is None else max(1, workers)
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
     # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
     lp = None
     if any(b.shared.any() for b in blocks):
         lp = relaxed_bound_beside(inputs, curves, until, effective_effort(inputs, greedy))
+    if workers is None:
+        workers = block_workers(bound_beside=lp is not None and until is not None)
+    workers = max(1, workers)
     n_t = len(inputs.periods)
     order = waves(blocks)
-    with ThreadPoolExecutor(workers, thread_name_prefix="crossplan-block") as threads:
+    executor = _Inline() if workers == 1 else ThreadPoolExecutor(workers, "crossplan-block")
+    with executor as threads:
         for w, wave in enumerate(order):
             clock = _WaveClock(blocks, wave, workers, _wave_end(blocks, order[w:], workers, until))
             running: dict[int, Future[_Result]] = {}
@@ -161,11 +167,32 @@ def solve_blocks(
 _Result = tuple[list[Outcome], Allocation, list[Outcome]]
 
 
-def block_workers() -> int:
-    """Blocks solved at once by default: one per core this process may use. The builder
-    takes little beside them (on 2 cores, 2 at once plan 1,500 regions in 0.65-0.85 of the
-    time 1 takes, the same plan)."""
-    return max(1, len(os.sched_getaffinity(0)))
+def block_workers(bound_beside: bool = False) -> int:
+    """Blocks solved at once by default: one per core this process may use, but one when
+    the relaxed LP bound runs beside them against a deadline (it must end by then too, and
+    on 2 cores beside a busy process it barely does alone). On 2 cores, 2 at once plan 1,500
+    regions in 0.72-0.89 of the time one at a time takes (``python -m
+    benchmarks.bench_blocks``), the same plan."""
+    return max(1, len(os.sched_getaffinity(0)) - (1 if bound_beside else 0))
+
+
+class _Inline:
+    """One block at a time: each solved in this thread as soon as it is built, as an
+    executor (so the wave loop is the same), leaving the other cores to the bound."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., _Result], *args: Any) -> Future[_Result]:
+        done: Future[_Result] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # raised again by result(), as a worker's would be
+            done.set_exception(exc)
+        return done
 
 
 def _wave_end(
