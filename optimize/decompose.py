@@ -171,7 +171,7 @@ def block_workers(bound_beside: bool = False) -> int:
     """Blocks solved at once by default: one per core this process may use, but one when
     the relaxed LP bound runs beside them against a deadline (it must end by then too, and
     on 2 cores beside a busy process it barely does alone). On 2 cores, 2 at once plan 1,500
-    regions in 0.72-0.89 of the time one at a time takes (``python -m
+    regions in 0.68-0.89 of the time one at a time takes (``python -m
     benchmarks.bench_blocks``), the same plan."""
     return max(1, len(os.sched_getaffinity(0)) - (1 if bound_beside else 0))
 
