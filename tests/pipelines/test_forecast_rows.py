@@ -9,15 +9,10 @@ import pandas as pd
 import pytest
 
 from crossplan.models import LastValue, MovingAverage, PanelForecaster, PoissonGLM
-from crossplan.pipelines.backtest import backtest
-from crossplan.pipelines.contract import Dataset, load_dataset, read_truth
+from crossplan.pipelines.backtest import BacktestResult, backtest
+from crossplan.pipelines.contract import load_dataset, read_truth
 from crossplan.pipelines.forecast_rows import ForecastRows
 from crossplan.pipelines.selection import add_blend, select
-
-
-@pytest.fixture(scope="module")
-def small(small_world_dir: Path) -> tuple[Dataset, pd.DataFrame]:
-    return load_dataset(small_world_dir), read_truth(small_world_dir)
 
 
 def _models() -> dict[str, PanelForecaster]:
@@ -28,18 +23,25 @@ def _models() -> dict[str, PanelForecaster]:
     }
 
 
-def test_rows_kept_on_disk_give_the_results_kept_in_memory(
-    small: tuple[Dataset, pd.DataFrame],
-) -> None:
-    ds, truth = small
+@pytest.fixture(scope="module")
+def runs(small_world_dir: Path) -> tuple[BacktestResult, BacktestResult]:
+    """The same backtest with every task's rows on disk, and with all of them in memory."""
+    ds, truth = load_dataset(small_world_dir), read_truth(small_world_dir)
     disk, memory = (
         backtest(
-            ds.incidents, ds.regions, ds.adjacency, _models(), origins=4, horizon=2,
+            ds.incidents, ds.regions, ds.adjacency, _models(), origins=3, horizon=2,
             truth=truth, spill_bytes=budget,
         )
         for budget in (0, 2**40)
     )  # fmt: skip
-    assert disk.rows.spilled == 4 * 3  # every task's rows went to disk as it ended
+    return disk, memory
+
+
+def test_rows_kept_on_disk_give_the_results_kept_in_memory(
+    runs: tuple[BacktestResult, BacktestResult],
+) -> None:
+    disk, memory = runs
+    assert disk.rows.spilled == 3 * 3  # every task's rows went to disk as it ended
     assert memory.rows.spilled == 0
     pd.testing.assert_frame_equal(disk.predictions, memory.predictions)
     assert disk.metrics() == memory.metrics()
@@ -63,12 +65,13 @@ def test_rows_kept_on_disk_give_the_results_kept_in_memory(
 
 
 def test_rows_write_one_file_and_survive_pickling(
-    small: tuple[Dataset, pd.DataFrame], tmp_path: Path
+    runs: tuple[BacktestResult, BacktestResult], tmp_path: Path
 ) -> None:
-    ds, _ = small
-    result = backtest(
-        ds.incidents, ds.regions, ds.adjacency, _models(), origins=3, horizon=2, spill_bytes=0
+    # A result of its own (the module's is used by the other test), spilled at once.
+    result = BacktestResult(
+        ForecastRows.of(runs[1].predictions, spill_bytes=0), runs[1].origins, 2, True
     )
+    assert result.rows.spilled == 3
     result.rows.write(tmp_path / "predictions.parquet")
     written = pd.read_parquet(tmp_path / "predictions.parquet")
     pd.testing.assert_frame_equal(written, result.predictions, check_dtype=False)
