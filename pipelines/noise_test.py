@@ -18,7 +18,12 @@ import pandas as pd
 from crossplan.pipelines.conventions import GATE_METRIC
 from crossplan.pipelines.metrics import interval_scores, poisson_deviances
 
-__all__ = ["NoiseTest", "paired_bootstrap"]
+__all__ = ["BOOTSTRAP_COLUMNS", "NoiseTest", "paired_bootstrap"]
+
+# A forecast's cell: the same cell of two candidates is compared.
+_CELL = ["origin", "horizon", "region_id", "category", "period"]
+#: The columns of the forecast rows :func:`paired_bootstrap` reads.
+BOOTSTRAP_COLUMNS = ["model", *_CELL, "actual", "prediction", "q10", "q90"]
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,7 @@ def paired_bootstrap(
         else poisson_deviances(rows["actual"], rows["prediction"])
     )
     rows = rows.assign(unit=unit)
-    cell = ["origin", "horizon", "region_id", "category", "period"]
-    rows = rows[rows.groupby(cell)["model"].transform("nunique") == len(names)]
+    rows = rows[rows.groupby(_CELL)["model"].transform("nunique") == len(names)]
     o_idx, origins = pd.factorize(rows["origin"], sort=True)
     m_idx = pd.Index(names).get_indexer(rows["model"])
     n_o, n_m = len(origins), len(names)

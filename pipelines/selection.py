@@ -10,10 +10,11 @@ is scored out of sample on the same folds as the rest.
 :func:`select` then picks among the candidates whose 80% interval is calibrated. Mean
 deviances on one window differ by chance as well as by skill, so differences are judged
 against the noise of the backtest: a paired bootstrap over forecast origins (every candidate
-on the same draws; :func:`~pipelines.noise_test.paired_bootstrap`) gives, for each pair of candidates, an interval
-of the difference of their mean deviances, and a candidate *beats* another beyond noise
-when that whole interval is below zero. Walking from the simplest candidate to the most
-complex, a candidate replaces the incumbent only if it beats it beyond noise.
+on the same draws; :func:`~pipelines.noise_test.paired_bootstrap`) gives, for each pair of
+candidates, an interval of the difference of their mean deviances, and a candidate *beats*
+another beyond noise when that whole interval is below zero. Walking from the simplest
+candidate to the most complex, a candidate replaces the incumbent only if it beats it beyond
+noise.
 
 On a panel that records effort, a candidate that forecasts observed counts (the naive twin,
 or a blend that puts no weight on an effort-aware member) competes and is scored, but cannot
@@ -46,7 +47,7 @@ from crossplan.pipelines.conventions import (
     INTERVAL_METRICS,
     CoverageWindow,
 )
-from crossplan.pipelines.noise_test import NoiseTest, paired_bootstrap
+from crossplan.pipelines.noise_test import BOOTSTRAP_COLUMNS, NoiseTest, paired_bootstrap
 
 __all__ = [
     "BLEND",
@@ -64,8 +65,6 @@ SIMPLICITY = (
     "lightgbm_naive", "lightgbm", BLEND,
 )  # fmt: skip
 _KEYS = ["origin", "horizon", "region_id", "category", "period"]
-# What the paired bootstrap reads of the forecast rows.
-_BOOTSTRAP_COLUMNS = ["model", *_KEYS, "actual", "prediction", "q10", "q90"]
 
 
 def add_blend(
@@ -192,13 +191,7 @@ def select(
         if name in counts_only:
             scores[name]["note"] = _COUNTS_ONLY
     names = list(metrics)
-    noise = paired_bootstrap(
-        result.rows.read(names, _BOOTSTRAP_COLUMNS),
-        names,
-        block=result.horizon,
-        replicates=replicates,
-        seed=seed,
-    )
+    noise = _noise(result, names, replicates, seed)
     for name in scores:
         scores[name]["beats"] = [o for o in names if o != name and noise.beats(name, o)]
     pool = [n for n, s in scores.items() if s["eligible"]]
@@ -221,6 +214,17 @@ def select(
 
 
 _COUNTS_ONLY = "forecasts observed counts, not activity"
+
+
+def _noise(
+    result: BacktestResult, names: list[str], replicates: int, seed: int, metric: str = GATE_METRIC
+) -> NoiseTest:
+    """:func:`~pipelines.noise_test.paired_bootstrap` of ``names`` on ``result``, reading only
+    their rows and the columns it needs; blocks of ``horizon`` origins."""
+    rows = result.rows.read(names, BOOTSTRAP_COLUMNS)
+    return paired_bootstrap(
+        rows, names, block=result.horizon, replicates=replicates, seed=seed, metric=metric
+    )
 
 
 def _why_not_eligible(
@@ -246,11 +250,7 @@ def _fallback(
     seed: int,
 ) -> tuple[list[str], str]:
     """With no eligible candidate: those whose interval score no other beats beyond noise."""
-    by_interval = paired_bootstrap(
-        result.rows.read(allowed, _BOOTSTRAP_COLUMNS), allowed, block=result.horizon,
-        replicates=replicates, seed=seed,
-        metric="interval_score80",
-    )  # fmt: skip
+    by_interval = _noise(result, allowed, replicates, seed, metric="interval_score80")
     pool = [n for n in allowed if not any(by_interval.beats(o, n) for o in allowed if o != n)]
     for name in allowed:
         scores[name]["interval_score_best"] = name in pool
