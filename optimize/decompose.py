@@ -115,7 +115,7 @@ def solve_blocks(
     # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
     lp = None
     if any(b.shared.any() for b in blocks):
-        lp = relaxed_bound_beside(inputs, curves, until, effective_effort(inputs, greedy))
+        lp = relaxed_bound_beside(inputs, curves, until, greedy)
     if workers is None:
         workers = block_workers(bound_beside=lp is not None and until is not None)
     workers = max(1, workers)
@@ -408,7 +408,7 @@ def _bound(
     curves: Curves,
     blocks: list[Block],
     solved: list[_Solved],
-    lp: Future[float | None] | None,
+    lp: Future[float] | None,
     until: float | None,
 ) -> float | None:
     """The blocks' summed bounds when none shares a region, else the relaxed LP bound (if

@@ -112,8 +112,8 @@ def solve(
         time_limit = max(MIN_SECONDS, left if time_limit is None else min(time_limit, left))
     lp = None
     if start is not None and time_limit is not None and len(problem.shifts) >= _BESIDE:
-        until, effort = time.monotonic() + time_limit, effective_effort(inputs, start)
-        lp = relaxed_bound_beside(inputs, problem.curves, until, effort)  # type: ignore[arg-type]
+        until = time.monotonic() + time_limit
+        lp = relaxed_bound_beside(inputs, problem.curves, until, start)  # type: ignore[arg-type]
     outcomes = run_periods(problem, solver, start, time_limit, gap)
     # The greedy start is part of solving: count it in the solve time.
     seconds = time.perf_counter() - began
@@ -237,7 +237,7 @@ def _make_plan(
     outcomes: list[Outcome],
     seconds: float,
     solver: str,
-    lp: Future[float | None] | None = None,
+    lp: Future[float] | None = None,
 ) -> Plan:
     inputs, curves = problem.inputs, problem.curves
     if curves is None:
@@ -267,7 +267,7 @@ def _make_plan(
     )
 
 
-def _result(lp: Future[float | None]) -> float | None:
+def _result(lp: Future[float]) -> float | None:
     try:
         return lp.result(timeout=1.0)
     except TimeoutError:
