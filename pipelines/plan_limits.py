@@ -38,11 +38,11 @@ class PlanLimits:
 
     # The largest instance of the scale benchmark that CBC and HiGHS both planned within 1%
     # in its 60 s, quiet and beside a busy process: 10,000 regions × 1,500 units × 4 periods
-    # (0.47% each time). See docs/design.md, "Service limits".
+    # (0.32% each time; 50,000 regions need 300 s). See docs/design.md, "Service limits".
     max_units: int = 1_500
     max_joint_operations: int = 50
     max_cells: int = 60_000_000
-    # Its peak memory was 858 MiB; half as much again is 1,287 MiB, under what a plan's
+    # Its peak memory was 784 MiB; half as much again is 1,176 MiB, under what a plan's
     # process already needed (its memory cap counts the heap it inherits from the service),
     # so the cap stays at 1,536 MiB.
     memory_mb: int = 1_536
