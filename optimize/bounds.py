@@ -28,7 +28,7 @@ Pairs its prices value above their unit's price join and it is solved again, unt
 stops falling. ``B`` is evaluated on the exact curves at every round, and the smallest kept:
 the first, at prices read off the plan itself, comes before any LP, so there is a bound
 whatever the deadline leaves. At 50,000 regions this is 3.3× faster than the LP over every
-pair and segment, and tighter (docs/design.md, "Decomposition").
+pair and segment, and tighter (docs/design.md, "Reference allocation model").
 
 It is built as sparse arrays (no PuLP objects) and solved with HiGHS through SciPy, so it
 stays cheap where the full model is not; it bounds a plan put together from blocks that

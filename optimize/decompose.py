@@ -20,9 +20,9 @@ All within one deadline:
 
 The bound is honest. Blocks that share nothing add up: the sum of their solvers' bounds, and
 the value of the regions no block touches, bound the plan. Blocks that share regions have no
-such sum; the plan is then bounded by the LP relaxation of a relaxed model of the whole
-instance (:mod:`optimize.bounds`), solved once in the time kept for it. The smaller of the
-two that exist is reported; without either, the gap is unknown.
+such sum; the plan is then bounded by a Lagrangian bound of a relaxed model of the whole
+instance (:mod:`optimize.bounds`), computed beside the blocks in the time kept for them. The
+smaller of the two that exist is reported; without either, the gap is unknown.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ def solve_blocks(
     build_seconds, rate = 0.0, BUILD_RATE
     pool = None if deadline is None else (deadline - time.monotonic()) * (1 - _EXPLAIN_RESERVE)
     until = None if pool is None else time.monotonic() + pool
-    # The relaxed LP needs no plan: it runs beside the blocks, ending when they must.
+    # The relaxed bound needs only the greedy plan: it runs beside the blocks, ending when
+    # they must.
     lp = None
     if any(b.shared.any() for b in blocks):
         lp = relaxed_bound_beside(inputs, curves, until, greedy)
@@ -169,8 +170,7 @@ _Result = tuple[list[Outcome], Allocation, list[Outcome]]
 
 def block_workers(bound_beside: bool = False) -> int:
     """Blocks solved at once by default: one per core this process may use, but one when
-    the relaxed LP bound runs beside them against a deadline (it must end by then too, and
-    on 2 cores beside a busy process it barely does alone). On 2 cores, 2 at once plan 1,500
+    the relaxed bound runs beside them against a deadline (it must end by then too). On 2 cores, 2 at once plan 1,500
     regions in 0.68-0.89 of the time one at a time takes (``python -m
     benchmarks.bench_blocks``), the same plan."""
     return max(1, len(os.sched_getaffinity(0)) - (1 if bound_beside else 0))
@@ -411,7 +411,7 @@ def _bound(
     lp: Future[float] | None,
     until: float | None,
 ) -> float | None:
-    """The blocks' summed bounds when none shares a region, else the relaxed LP bound (if
+    """The blocks' summed bounds when none shares a region, else the relaxed bound (if
     it ended by ``until``: HiGHS may check its own limit late)."""
     found = []
     if lp is not None:

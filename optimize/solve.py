@@ -58,7 +58,7 @@ __all__ = [
 # of what is left after it that is kept for scoring and explaining the plan.
 _GREEDY_SHARE = 0.5
 _EXPLAIN_RESERVE = 0.15
-# Shift variables from which the relaxed LP bound (optimize.bounds) runs beside the solver:
+# Shift variables from which the relaxed bound (optimize.bounds) runs beside the solver:
 # a gap when a stopped solver has no bound of its own.
 _BESIDE = 40_000
 
@@ -254,7 +254,7 @@ def _make_plan(
         else:
             bound = None  # stopped early with no bound: the gap is unknown
     if bound is None and lp is not None:
-        bound = _result(lp)  # the relaxed LP's, when it ended in time
+        bound = _result(lp)  # the relaxed bound, when it ended in time
     return plan_of(
         inputs,
         curves,
