@@ -33,6 +33,18 @@ class _NamespaceOnly(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, _NamespaceOnly())
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--dist loadgroup`` sends a group's tests to one worker (one live service, one
+    browser) by suffixing their node ids; from pytest 9.2 the suffix no longer takes, and the
+    groups would be spread silently (pytest-xdist issue 1386)."""
+    version = tuple(int(p) for p in pytest.__version__.split(".")[:2] if p.isdigit())
+    if config.getoption("dist", None) == "loadgroup" and version >= (9, 2):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} ignores xdist_group under --dist loadgroup: install "
+            "the test extra's pins (pip install -e '.[test]'), which keep pytest below 9.2"
+        )
+
 SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
 TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 
