@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "the test extra's pins (pip install -e '.[test]'), which keep pytest below 9.2"
         )
 
+
 SMALL_WORLD = {"seed": 3, "countries": 3, "regions": 24, "periods": 60}
 TINY_WORLD = {"seed": 3, "countries": 2, "regions": 10, "periods": 60}
 
