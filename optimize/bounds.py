@@ -23,7 +23,8 @@ equals the LP's optimum. The prices come from the LP restricted to a few columns
 generation): the unit-region pairs the plan at hand uses and each unit's
 :data:`_BEST_PAIRS` best at that plan's marginal values, on curves coarsened around the
 plan's effort (segments ending below half of it merged into one of their smallest slope,
-those starting past twice it into one of their largest: prices only need the margin right).
+those starting past twice it, or past a floor where the plan leaves a region nearly empty,
+into one of their largest: prices only need the margin right).
 Pairs its prices value above their unit's price join and it is solved again, until ``B``
 stops falling. ``B`` is evaluated on the exact curves at every round, and the smallest kept:
 the first, at prices read off the plan itself, comes before any LP, so there is a bound
