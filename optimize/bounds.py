@@ -91,17 +91,17 @@ def relaxed_bound(
     """
     relaxed = _Relaxed.of(inputs, curves)
     effort = None if plan is None else effective_effort(inputs, plan)
-    n_t = len(inputs.periods)
+    n_t, n_r = len(inputs.periods), len(inputs.regions.region_ids)
     total = 0.0
     for t in range(n_t):
         # Each period its share of the time left, lest the first take it all.
         until = None if deadline is None else time.monotonic() + _left(deadline) / (n_t - t)
-        if effort is None or plan is None:
-            total += relaxed.period_bound(t, None, np.zeros(0, dtype=int), until)
-            continue
-        on = plan.period == t
-        used = plan.unit[on] * len(effort) + plan.region[on]
-        total += relaxed.period_bound(t, effort[:, t], used, until)
+        hint = None if effort is None else effort[:, t]
+        used = np.zeros(0, dtype=int)
+        if plan is not None:
+            on = plan.period == t
+            used = plan.unit[on] * n_r + plan.region[on]
+        total += relaxed.period_bound(t, hint, used, until)
     return total
 
 

@@ -169,10 +169,10 @@ _Result = tuple[list[Outcome], Allocation, list[Outcome]]
 
 
 def block_workers(bound_beside: bool = False) -> int:
-    """Blocks solved at once by default: one per core this process may use, but one when
-    the relaxed bound runs beside them against a deadline (it must end by then too). On 2 cores, 2 at once plan 1,500
-    regions in 0.68-0.89 of the time one at a time takes (``python -m
-    benchmarks.bench_blocks``), the same plan."""
+    """Blocks solved at once by default: one per core this process may use, but one fewer
+    when the relaxed bound runs beside them against a deadline (it must end by then too).
+    On 2 cores, 2 at once plan 1,500 regions in 0.68-0.89 of the time one at a time takes
+    (``python -m benchmarks.bench_blocks``), the same plan."""
     return max(1, len(os.sched_getaffinity(0)) - (1 if bound_beside else 0))
 
 
