@@ -75,9 +75,11 @@ def add_blend(
     Weights are fitted per horizon (the simplest forecasts are often best one step ahead and
     learned ones further out). At each origin they minimise the deviance of the members'
     out-of-sample forecasts known by then (see the module's description; held-out ones give
-    the first origins evidence, not equal shares), and the blend's intervals are calibrated
-    on the held-out ones, blended at those weights. The final weights,
-    one row per horizon, use every backtest forecast; they are what a served blend uses.
+    the first origins evidence), pulled toward equal shares by how few periods those
+    forecasts are (:data:`~models.blend.EQUAL_SHARE_PERIODS`), and the blend's intervals are
+    calibrated on the held-out ones, blended at those weights. The final weights, one row
+    per horizon, use every backtest forecast (as many periods as origins); they are what a
+    served blend uses.
     """
     pred = result.rows.read(members)
     wide = {m: pred[pred["model"] == m].set_index(_KEYS) for m in members}
@@ -97,9 +99,11 @@ def add_blend(
         cells, held_p = held_out_members(held_out := [result.calibration[m][o] for m in members])
         held_y, held_h = cells["actual"].to_numpy(float), cells["horizon"].to_numpy(int)
         held_known = np.isfinite(held_y) & np.isfinite(held_p).all(axis=1)
+        held_t = cells["target"].to_numpy()
         weights = np.array([
             blend_weights(np.concatenate([actual[past], held_y[window]]),
-                          np.concatenate([p[past], held_p[window]]))
+                          np.concatenate([p[past], held_p[window]]),
+                          periods=len(np.unique(origin[past])) + len(np.unique(held_t[window])))
             for h in range(1, result.horizon + 1)
             for past in [known & (horizon == h) & (period <= o) & (origin < o)]
             for window in [held_known & (held_h == h)]
@@ -119,8 +123,9 @@ def add_blend(
                 blended.setdefault(lo, np.full(len(index), np.nan))[rows] = pit[0]
                 blended.setdefault(hi, np.full(len(index), np.nan))[rows] = pit[1]
     final = [
-        [float(v) for v in blend_weights(actual[known & (horizon == h)], p[known & (horizon == h)])]
+        [float(v) for v in blend_weights(actual[rows], p[rows], len(np.unique(origin[rows])))]
         for h in range(1, result.horizon + 1)
+        for rows in [known & (horizon == h)]
     ]
     frame = base.reset_index().assign(model=name, **blended)
     frame = frame[pred.columns]

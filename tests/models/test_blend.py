@@ -12,6 +12,7 @@ from crossplan.models import (
     blend_weights,
     generate_panel,
 )
+from crossplan.models.blend import EQUAL_SHARE_PERIODS
 
 
 def test_blend_weights_find_the_better_member() -> None:
@@ -22,6 +23,22 @@ def test_blend_weights_find_the_better_member() -> None:
     w = blend_weights(y, members)
     assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
     assert w[0] > 0.9
+
+
+def test_blend_weights_on_few_periods_stay_near_equal_shares() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(1, 20, 2000)
+    y = rng.poisson(truth)
+    members = np.column_stack([truth, truth * 3])
+    fitted = blend_weights(y, members)
+    assert fitted[0] > 0.95
+    # The same rows as one period's forecasts: most of the weight is still an equal share.
+    for periods, share in ((0, 0.0), (2, 0.2), (EQUAL_SHARE_PERIODS, 0.5), (792, 0.99)):
+        w = blend_weights(y, members, periods=periods)
+        np.testing.assert_allclose(w, share * fitted + (1 - share) / 2)
+        assert w.sum() == pytest.approx(1.0)
+    # A count of periods below zero is none, not a weight outside [0, 1].
+    np.testing.assert_allclose(blend_weights(y, members, periods=-3), [0.5, 0.5])
 
 
 def test_blend_weights_without_evidence_are_equal() -> None:

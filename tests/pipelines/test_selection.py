@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crossplan.models.blend import EQUAL_SHARE_PERIODS
 from crossplan.models.synthetic import generate_panel
 from crossplan.pipelines import registry
 from crossplan.pipelines.backtest import BacktestResult, default_models
@@ -183,12 +184,18 @@ def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:
         first["prediction"].to_numpy(),
         (good["prediction"].to_numpy() + bad["prediction"].to_numpy()) / 2,
     )
-    # At the second, the held-out forecasts of its fits do, before any backtest outcome of
-    # a target no later than it would (the first origin's target is the second origin).
+    # At the second, the held-out forecasts of its fits do, with the first origin's forecast
+    # (its target is the second origin): six periods of evidence, all for the good member,
+    # which gets 6/14 of the weight by evidence and half of the rest as an equal share.
     second = rows[rows["origin"] == result.origins[1]]
     good = result.predictions.query("model == 'good' and origin == @result.origins[1]")
-    np.testing.assert_allclose(second["prediction"], good["prediction"], rtol=0.05)
-    assert weights[0][0] > 0.9  # the evidence favours the good member
+    bad = result.predictions.query("model == 'bad' and origin == @result.origins[1]")
+    share = 6 / (6 + EQUAL_SHARE_PERIODS)
+    w_good = share + (1 - share) / 2
+    expected = w_good * good["prediction"].to_numpy() + (1 - w_good) * bad["prediction"].to_numpy()
+    np.testing.assert_allclose(second["prediction"], expected, rtol=0.01)
+    # The final weights rest on all six origins: as far from equal shares as they may go.
+    assert weights[0][0] == pytest.approx(w_good, abs=0.01)
     metrics = blended.metrics()
     assert (
         metrics["blend"]["observed"]["poisson_deviance"]
