@@ -96,7 +96,12 @@ def _weights(detection: dict[str, Any]) -> list[str]:
     weights = detection.get("blend_weights")
     if not weights:
         return []
-    lines = ["", "Blend weights per horizon:", ""]
+    lines = [
+        "",
+        "Blend weights per horizon (those that minimised the backtest's deviance, pulled "
+        "toward equal shares by how few origins they rest on):",
+        "",
+    ]
     lines += [f"- {name}: {', '.join(f'{w:.2f}' for w in ws)}" for name, ws in weights.items()]
     return lines
 
