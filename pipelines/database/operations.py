@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -130,7 +130,8 @@ def propose(
     DataValidationError
         Every rule the proposal breaks, located at its field.
     OperationConflictError
-        The operation id asked for is taken.
+        The operation id asked for is taken, by a stored operation or a candidate of the
+        resources.
     """
     now = now or utcnow()
     if not actor.planner:
@@ -146,13 +147,21 @@ def propose(
         raise DataValidationError(problems)
     periods = sorted(p.isoformat() for p in proposal.periods)
     deadline = proposal.deadline or default_deadline(proposal.periods, dataset.frequency, now)
+    joint = dataset.resources.joint_operations if dataset.resources else ()
+    candidates = {j.operation_id for j in joint}
     with db.write("operations") as con:
-        operation_id = proposal.operation_id or _next_id(con)
+        operation_id = proposal.operation_id or _next_id(con, candidates)
         if con.execute(
             sa.select(Operation.id).where(Operation.operation_id == operation_id)
         ).first():
             raise OperationConflictError(f"operation {operation_id} exists — fix: choose "
                                          "another id, or leave it out to get the next one")  # fmt: skip
+        if operation_id in candidates:
+            raise OperationConflictError(
+                f"{operation_id} is a candidate operation of the resources (resources.json), and "
+                "a stored operation of its id would take its place in every plan — fix: choose "
+                "another id, or leave it out to get the next one"
+            )
         needs = {c: n.to_dict() for c, n in sorted(proposal.needs.items())}
         row = con.execute(
             sa.insert(Operation)
@@ -334,9 +343,11 @@ def confirmed_operations(
     return out
 
 
-def _next_id(con: Connection) -> str:
-    """The next ``JO-n`` (the table is locked against other proposals)."""
-    taken = con.execute(sa.select(Operation.operation_id)).scalars().all()
+def _next_id(con: Connection, reserved: Collection[str] = ()) -> str:
+    """The next ``JO-n`` after every stored and ``reserved`` one (the table is locked against
+    other proposals). ``reserved`` are the resources' candidate operations: a stored operation
+    of a candidate's id takes the candidate's place in every plan."""
+    taken = [*con.execute(sa.select(Operation.operation_id)).scalars().all(), *reserved]
     numbers = [int(m.group(1)) for t in taken if (m := _GENERATED.match(t))]
     return f"JO-{max(numbers, default=0) + 1}"
 

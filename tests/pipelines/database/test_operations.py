@@ -9,6 +9,7 @@ Monday 2026-03-02 and the operations run in the next two.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -88,19 +89,19 @@ def test_a_proposal_pledged_by_every_party_is_confirmed(
 ) -> None:
     proposed = propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
     op = proposed.operation
-    assert (op.operation_id, op.status(NOW), op.deadline) == ("JO-1", "open", datetime(2026, 3, 9))
-    pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW)
-    assert get_operation(db, "GRC", "JO-1").shortfall() == {
+    assert (op.operation_id, op.status(NOW), op.deadline) == ("JO-2", "open", datetime(2026, 3, 9))
+    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    assert get_operation(db, "GRC", "JO-2").shortfall() == {
         "GRC": ["4 shifts in 2026-03-09", "4 shifts in 2026-03-16"]
     }
     assert confirmed_operations(db, WEEKS) == []  # not before every need is pledged
     shifts = {WEEKS[0]: 4, WEEKS[1]: 6}
-    done = pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", shifts)], now=NOW)
+    done = pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", shifts)], now=NOW)
     assert [s.kind for s in done.steps] == ["pledged", "confirmed"]  # in the same transaction
-    assert _kinds(db, "JO-1") == ["proposed", "pledged", "pledged", "confirmed"]
+    assert _kinds(db, "JO-2") == ["proposed", "pledged", "pledged", "confirmed"]
     (confirmed,) = confirmed_operations(db, [WEEKS[1], date(2026, 5, 4)])
     assert (confirmed.operation_id, confirmed.regions, confirmed.periods) == (
-        "JO-1", ("r004", "r007"), ("2026-03-16",),
+        "JO-2", ("r004", "r007"), ("2026-03-16",),
     )  # fmt: skip
     assert (confirmed.effort_multiplier, confirmed.parties) == (1.5, ("GRC", "MKD"))
     assert {c: [(u.unit_id, dict(u.shifts)) for u in units]
@@ -123,11 +124,11 @@ def test_every_step_alerts_each_agency_of_every_party_and_no_one_else(
     db: Database, tiny_dataset: Dataset
 ) -> None:
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
-    pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
     for label in ("*", "GRC/Border Police", "GRC/Coast Guard", "MKD/Border Police"):
         alerts = list_alerts(db, Reader(label))
         assert [a.kind for a in alerts] == ["operation_pledged", "operation_proposed"], label
-        assert alerts[0].operation is not None and alerts[0].operation["operation_id"] == "JO-1"
+        assert alerts[0].operation is not None and alerts[0].operation["operation_id"] == "JO-2"
         assert alerts[0].region_id is None and alerts[0].submission_id is None
     assert list_alerts(db, Reader("ALB/Border Police")) == []
     # GRC reads MKD's pledge as shifts per period, not its units; MKD and the operator do
@@ -144,21 +145,21 @@ def test_every_step_alerts_each_agency_of_every_party_and_no_one_else(
 def test_a_non_party_learns_nothing(db: Database, tiny_dataset: Dataset) -> None:
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
     assert list_operations(db, "ALB", now=NOW) == []
-    assert [o.operation_id for o in list_operations(db, None, now=NOW)] == ["JO-1"]
-    assert [o.operation_id for o in list_operations(db, "MKD", status="open", now=NOW)] == ["JO-1"]
-    unknown = "no operation JO-1 of yours"
+    assert [o.operation_id for o in list_operations(db, None, now=NOW)] == ["JO-2"]
+    assert [o.operation_id for o in list_operations(db, "MKD", status="open", now=NOW)] == ["JO-2"]
+    unknown = "no operation JO-2 of yours"
     with pytest.raises(OperationNotFoundError, match=unknown):
-        get_operation(db, "ALB", "JO-1")
+        get_operation(db, "ALB", "JO-2")
     for act in (
-        lambda: pledge(db, tiny_dataset, ALB, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW),
-        lambda: decline(db, ALB, "JO-1", now=NOW),
-        lambda: withdraw(db, ALB, "JO-1", now=NOW),
-        lambda: cancel(db, ALB, "JO-1", reason="why not", now=NOW),
+        lambda: pledge(db, tiny_dataset, ALB, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW),
+        lambda: decline(db, ALB, "JO-2", now=NOW),
+        lambda: withdraw(db, ALB, "JO-2", now=NOW),
+        lambda: cancel(db, ALB, "JO-2", reason="why not", now=NOW),
     ):
         with pytest.raises(OperationNotFoundError, match=unknown):
             act()
-    with pytest.raises(OperationNotFoundError, match="no operation JO-9"):
-        get_operation(db, None, "JO-9")
+    with pytest.raises(OperationNotFoundError, match="no operation JO-10"):
+        get_operation(db, None, "JO-10")
 
 
 @pytest.mark.parametrize(
@@ -216,16 +217,35 @@ def test_who_may_propose(db: Database, tiny_dataset: Dataset) -> None:
         propose(db, tiny_dataset, analyst, _proposal(), now=NOW)
     # a region of the proposer's own country needs no agreement (r005 is GRC's)
     mine = propose(db, tiny_dataset, GRC, _proposal(regions=("r005", "r004")), now=NOW)
-    assert mine.operation.operation_id == "JO-1"
+    assert mine.operation.operation_id == "JO-2"
     # the operator seeds: any parties, regions every party's agreements open
     seeded = propose(db, tiny_dataset, OPERATOR, _proposal(deadline=datetime(2026, 3, 8)), now=NOW)
-    assert (seeded.operation.operation_id, seeded.operation.country) == ("JO-2", None)
+    assert (seeded.operation.operation_id, seeded.operation.country) == ("JO-3", None)
     with pytest.raises(
         DataValidationError, match=r"r005.* of GRC is opened to MKD by no agreement"
     ):
         propose(db, tiny_dataset, OPERATOR, _proposal(regions=("r005",)), now=NOW)
-    with pytest.raises(OperationConflictError, match="operation JO-2 exists"):
-        propose(db, tiny_dataset, GRC, _proposal(operation_id="JO-2"), now=NOW)
+    with pytest.raises(OperationConflictError, match="operation JO-3 exists"):
+        propose(db, tiny_dataset, GRC, _proposal(operation_id="JO-3"), now=NOW)
+
+
+def test_an_operation_never_takes_the_id_of_a_resources_candidate(
+    db: Database, tiny_dataset: Dataset
+) -> None:
+    """A stored operation takes the place of the candidate of its id in every plan, so a
+    candidate's id (the tiny world's resources name JO-1) is neither generated nor given."""
+    assert [j.operation_id for j in tiny_dataset.resources.joint_operations] == ["JO-1"]
+    first = propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
+    assert first.operation.operation_id == "JO-2"
+    with pytest.raises(OperationConflictError, match="JO-1 is a candidate operation") as taken:
+        propose(db, tiny_dataset, GRC, _proposal(operation_id="JO-1"), now=NOW)
+    assert "fix: choose another id" in str(taken.value)
+    assert [o.operation_id for o in list_operations(db, None, now=NOW)] == ["JO-2"]
+    # A resources file without candidates reserves nothing.
+    bare = replace(tiny_dataset, resources=tiny_dataset.resources.model_copy(
+        update={"joint_operations": ()}))  # fmt: skip
+    assert propose(db, bare, GRC, _proposal(), now=NOW).operation.operation_id == "JO-3"
+    assert propose(db, bare, GRC, _proposal(operation_id="JO-1"), now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -247,7 +267,7 @@ def test_who_may_propose(db: Database, tiny_dataset: Dataset) -> None:
             MKD,
             [("MKD-BP-01", {date(2026, 3, 23): 4})],
             "units[0].shifts.2026-03-23",
-            "no period of JO-1",
+            "no period of JO-2",
         ),
         (MKD, [("MKD-BP-01", 0)], "units", "no shift pledged"),
         (MKD, [], "units", "no unit"),
@@ -258,44 +278,44 @@ def test_a_pledge_that_breaks_a_rule_is_refused_where_it_breaks_it(
 ) -> None:
     propose(db, tiny_dataset, GRC, _proposal(regions=("r004", "r008")), now=NOW)
     with pytest.raises(DataValidationError) as refused:
-        pledge(db, tiny_dataset, actor, "JO-1", [UnitPledge(*u) for u in units], now=NOW)
+        pledge(db, tiny_dataset, actor, "JO-2", [UnitPledge(*u) for u in units], now=NOW)
     assert [(p.row, message in p.message) for p in refused.value.problems] == [(field, True)]
-    assert _kinds(db, "JO-1") == ["proposed"]
+    assert _kinds(db, "JO-2") == ["proposed"]
 
 
 def test_a_new_pledge_replaces_its_agencys_earlier_one(db: Database, tiny_dataset: Dataset) -> None:
     need = {"GRC": Need(9, {"Coast Guard": 2}), "MKD": Need(4)}
     propose(db, tiny_dataset, GRC, _proposal(needs=need), now=NOW)
-    pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", 9)], now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", 5)], now=NOW)  # replaces
-    op = get_operation(db, "GRC", "JO-1")
+    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 9)], now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 5)], now=NOW)  # replaces
+    op = get_operation(db, "GRC", "JO-2")
     assert op.pledged_shifts("GRC") == {"2026-03-09": 5, "2026-03-16": 5}
     assert op.shortfall()["GRC"][0] == "4 shifts in 2026-03-09"
     # the coast guard pledges its own units, beside the border police's
-    done = pledge(db, tiny_dataset, GRC_CG, "JO-1", [UnitPledge("GRC-CG-01", 4)], now=NOW)
+    done = pledge(db, tiny_dataset, GRC_CG, "JO-2", [UnitPledge("GRC-CG-01", 4)], now=NOW)
     assert done.operation.pledged_shifts("GRC") == {"2026-03-09": 9, "2026-03-16": 9}
     assert done.operation.status(NOW) == "confirmed"
     # the operator pledges for a country's agencies at once: it replaces them all
     need = {"GRC": Need(2), "MKD": Need(4)}
     propose(db, tiny_dataset, GRC, _proposal(needs=need), now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 1)], now=NOW)
-    pledge(db, tiny_dataset, GRC_CG, "JO-2", [UnitPledge("GRC-CG-01", 1)], now=NOW)
-    pledge(db, tiny_dataset, OPERATOR, "JO-2", [UnitPledge("GRC-NP-01", 1)], now=NOW)
-    assert list(get_operation(db, None, "JO-2").pledges()["GRC"]) == ["GRC-NP-01"]
+    pledge(db, tiny_dataset, GRC, "JO-3", [UnitPledge("GRC-BP-01", 1)], now=NOW)
+    pledge(db, tiny_dataset, GRC_CG, "JO-3", [UnitPledge("GRC-CG-01", 1)], now=NOW)
+    pledge(db, tiny_dataset, OPERATOR, "JO-3", [UnitPledge("GRC-NP-01", 1)], now=NOW)
+    assert list(get_operation(db, None, "JO-3").pledges()["GRC"]) == ["GRC-NP-01"]
 
 
 def test_a_decline_or_an_expiry_leaves_it_not_launched(db: Database, tiny_dataset: Dataset) -> None:
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
-    decline(db, MKD, "JO-1", reason="no crews that week", now=NOW)
-    with pytest.raises(OperationConflictError, match="MKD declined JO-1"):
-        pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW)
-    with pytest.raises(OperationConflictError, match="declined JO-1 already"):
-        decline(db, MKD, "JO-1", now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", 4)], now=NOW)
+    decline(db, MKD, "JO-2", reason="no crews that week", now=NOW)
+    with pytest.raises(OperationConflictError, match="MKD declined JO-2"):
+        pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    with pytest.raises(OperationConflictError, match="declined JO-2 already"):
+        decline(db, MKD, "JO-2", now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 4)], now=NOW)
     with pytest.raises(OperationConflictError, match="a pledge is not declined"):
-        decline(db, GRC, "JO-1", now=NOW)
-    assert get_operation(db, None, "JO-1").status(NOW) == "open"
+        decline(db, GRC, "JO-2", now=NOW)
+    assert get_operation(db, None, "JO-2").status(NOW) == "open"
     # at the deadline it expires, once; then nothing more happens to it
     assert expire_due(db, now=datetime(2026, 3, 8, 23)) == []
     (expired,) = expire_due(db, now=datetime(2026, 3, 9))
@@ -303,12 +323,12 @@ def test_a_decline_or_an_expiry_leaves_it_not_launched(db: Database, tiny_datase
     assert [a.kind for a in expired.alerts][:2] == ["operation_expired"] * 2
     assert expire_due(db, now=datetime(2026, 3, 10)) == []
     later = datetime(2026, 3, 10)
-    with pytest.raises(OperationConflictError, match="JO-1 is expired"):
-        pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=later)
-    with pytest.raises(OperationConflictError, match="JO-1 is expired"):
-        cancel(db, GRC, "JO-1", reason="too late", now=later)
+    with pytest.raises(OperationConflictError, match="JO-2 is expired"):
+        pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=later)
+    with pytest.raises(OperationConflictError, match="JO-2 is expired"):
+        cancel(db, GRC, "JO-2", reason="too late", now=later)
     assert confirmed_operations(db, WEEKS) == []
-    assert _kinds(db, "JO-1") == ["proposed", "declined", "pledged", "expired"]
+    assert _kinds(db, "JO-2") == ["proposed", "declined", "pledged", "expired"]
     assert audit_trail(db, 1)[0].action == "operation_expired"
 
 
@@ -318,37 +338,37 @@ def test_an_operation_past_its_deadline_is_expired_before_its_event_is_written(
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
     later = datetime(2026, 3, 9, 0, 1)
     assert [o.operation_id for o in list_operations(db, "GRC", status="expired", now=later)] == [
-        "JO-1"
+        "JO-2"
     ]
-    with pytest.raises(OperationConflictError, match="JO-1 is expired"):
-        pledge(db, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=later)
+    with pytest.raises(OperationConflictError, match="JO-2 is expired"):
+        pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=later)
 
 
 def test_withdraw_by_the_proposers_country_cancel_by_any_party(
     db: Database, tiny_dataset: Dataset
 ) -> None:
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
-    with pytest.raises(OperationRefusedError, match="only GRC, which proposed JO-1, withdraws"):
-        withdraw(db, MKD, "JO-1", now=NOW)
-    withdraw(db, GRC, "JO-1", reason="weather", now=NOW)
-    with pytest.raises(OperationConflictError, match="JO-1 is withdrawn"):
-        cancel(db, MKD, "JO-1", reason="anyway", now=NOW)
+    with pytest.raises(OperationRefusedError, match="only GRC, which proposed JO-2, withdraws"):
+        withdraw(db, MKD, "JO-2", now=NOW)
+    withdraw(db, GRC, "JO-2", reason="weather", now=NOW)
+    with pytest.raises(OperationConflictError, match="JO-2 is withdrawn"):
+        cancel(db, MKD, "JO-2", reason="anyway", now=NOW)
     # a confirmed operation may still be called off, by any party, with a reason
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
-    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 4)], now=NOW)
-    with pytest.raises(OperationConflictError, match="JO-2 is confirmed"):
-        withdraw(db, GRC, "JO-2", now=NOW)
+    pledge(db, tiny_dataset, MKD, "JO-3", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-3", [UnitPledge("GRC-BP-01", 4)], now=NOW)
+    with pytest.raises(OperationConflictError, match="JO-3 is confirmed"):
+        withdraw(db, GRC, "JO-3", now=NOW)
     with pytest.raises(DataValidationError, match="no reason"):
-        cancel(db, MKD, "JO-2", reason=" ", now=NOW)
-    cancel(db, MKD, "JO-2", reason="the boats are needed elsewhere", now=NOW)
+        cancel(db, MKD, "JO-3", reason=" ", now=NOW)
+    cancel(db, MKD, "JO-3", reason="the boats are needed elsewhere", now=NOW)
     assert confirmed_operations(db, WEEKS) == []
-    op = get_operation(db, "GRC", "JO-2")
+    op = get_operation(db, "GRC", "JO-3")
     assert (op.status(NOW), op.steps[-1].detail["reason"]) == (
         "cancelled", "the boats are needed elsewhere",
     )  # fmt: skip
-    with pytest.raises(OperationConflictError, match="JO-2 is cancelled"):
-        cancel(db, GRC, "JO-2", reason="again", now=NOW)
+    with pytest.raises(OperationConflictError, match="JO-3 is cancelled"):
+        cancel(db, GRC, "JO-3", reason="again", now=NOW)
 
 
 def test_the_resources_candidates_are_seeded_once_per_periods(
@@ -383,44 +403,44 @@ def test_a_key_of_a_country_acts_for_its_own_country(db: Database, tiny_dataset:
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
     mkd_unit = [UnitPledge("MKD-BP-01", 4)]
     with pytest.raises(DataValidationError, match="a key of GRC acts for GRC, not MKD"):
-        pledge(db, tiny_dataset, GRC, "JO-1", mkd_unit, party="MKD", now=NOW)
+        pledge(db, tiny_dataset, GRC, "JO-2", mkd_unit, party="MKD", now=NOW)
     with pytest.raises(DataValidationError, match="a key of GRC acts for GRC, not MKD"):
-        decline(db, GRC, "JO-1", party="MKD", now=NOW)
+        decline(db, GRC, "JO-2", party="MKD", now=NOW)
     # the operator names the party, or its units do
     with pytest.raises(DataValidationError, match="no single country is not party"):
-        pledge(db, tiny_dataset, OPERATOR, "JO-1", [UnitPledge("XX-1", 4)], now=NOW)
-    done = pledge(db, tiny_dataset, OPERATOR, "JO-1", mkd_unit, now=NOW)
+        pledge(db, tiny_dataset, OPERATOR, "JO-2", [UnitPledge("XX-1", 4)], now=NOW)
+    done = pledge(db, tiny_dataset, OPERATOR, "JO-2", mkd_unit, now=NOW)
     assert done.steps[0].party == "MKD" and done.steps[0].country is None
 
 
 def test_a_unit_is_never_pledged_beyond_its_shifts_across_operations(
     db: Database, tiny_dataset: Dataset
 ) -> None:
-    """GRC-BP-01 has 12 shifts a week: 8 of them pledged to JO-1 leave 4 for JO-2 in its
+    """GRC-BP-01 has 12 shifts a week: 8 of them pledged to JO-2 leave 4 for JO-3 in its
     weeks; what an ended operation or another party held is free again."""
     propose(db, tiny_dataset, GRC, _proposal(), now=NOW)
-    pledge(db, tiny_dataset, GRC, "JO-1", [UnitPledge("GRC-BP-01", 8)], now=NOW)
+    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 8)], now=NOW)
     needs = {"GRC": Need(12), "MKD": Need(4)}
     later = _proposal(periods=(WEEKS[1], date(2026, 3, 23)), needs=needs)
     propose(db, tiny_dataset, MKD, later, now=NOW)
     with pytest.raises(DataValidationError) as refused:
-        pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 5)], now=NOW)
+        pledge(db, tiny_dataset, GRC, "JO-3", [UnitPledge("GRC-BP-01", 5)], now=NOW)
     (problem,) = refused.value.problems
     assert problem.row == "units[0].shifts.2026-03-16"  # the week both run in, only
-    assert "8 of them are pledged in 2026-03-16 (8 to JO-1)" in problem.message
-    assert "pledge at most 4" in problem.fix and "JO-1" in problem.fix
-    assert _kinds(db, "JO-2") == ["proposed"]  # nothing written
-    # 4 fit; the week JO-1 does not run in takes all 12
-    pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", {WEEKS[1]: 4,
+    assert "8 of them are pledged in 2026-03-16 (8 to JO-2)" in problem.message
+    assert "pledge at most 4" in problem.fix and "JO-2" in problem.fix
+    assert _kinds(db, "JO-3") == ["proposed"]  # nothing written
+    # 4 fit; the week JO-2 does not run in takes all 12
+    pledge(db, tiny_dataset, GRC, "JO-3", [UnitPledge("GRC-BP-01", {WEEKS[1]: 4,
                                                                    date(2026, 3, 23): 12})],
            now=NOW)  # fmt: skip
     # the operator pledges for GRC by the same rule
     with pytest.raises(DataValidationError):
-        pledge(db, tiny_dataset, OPERATOR, "JO-2", [UnitPledge("GRC-BP-01", 5)], now=NOW)
+        pledge(db, tiny_dataset, OPERATOR, "JO-3", [UnitPledge("GRC-BP-01", 5)], now=NOW)
     # MKD's units are MKD's: GRC's bookings hold none of them
-    pledge(db, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
-    # once JO-1 is cancelled its shifts are free again
-    cancel(db, GRC, "JO-1", reason="the route moved", now=NOW)
-    done = pledge(db, tiny_dataset, GRC, "JO-2", [UnitPledge("GRC-BP-01", 12)], now=NOW)
+    pledge(db, tiny_dataset, MKD, "JO-3", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    # once JO-2 is cancelled its shifts are free again
+    cancel(db, GRC, "JO-2", reason="the route moved", now=NOW)
+    done = pledge(db, tiny_dataset, GRC, "JO-3", [UnitPledge("GRC-BP-01", 12)], now=NOW)
     assert done.operation.pledged_shifts("GRC") == {"2026-03-16": 12, "2026-03-23": 12}
     assert done.operation.status(NOW) == "confirmed"

@@ -89,13 +89,13 @@ def test_the_last_two_pledges_at_once_confirm_the_operation_once(
 ) -> None:
     slow: Any = _Slow(tiny_dataset, 0.15)
     results = _at_once(database_url, [
-        lambda db: pledge(db, slow, GRC, "JO-1", [UnitPledge("GRC-BP-01", 4)], now=NOW),
-        lambda db: pledge(db, slow, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW),
+        lambda db: pledge(db, slow, GRC, "JO-2", [UnitPledge("GRC-BP-01", 4)], now=NOW),
+        lambda db: pledge(db, slow, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW),
     ])  # fmt: skip
     assert not [r for r in results if isinstance(r, Exception)]
     # one of them saw the other's pledge, and confirmed it: once
     assert sorted(len(r.steps) for r in results) == [1, 2]
-    steps = get_operation(proposed, None, "JO-1").steps
+    steps = get_operation(proposed, None, "JO-2").steps
     assert [s.seq for s in steps] == [1, 2, 3, 4]
     assert [s.kind for s in steps][-1] == "confirmed"
     assert sorted(s.party or "" for s in steps if s.kind == "pledged") == ["GRC", "MKD"]
@@ -106,16 +106,16 @@ def test_the_last_two_pledges_at_once_confirm_the_operation_once(
 def test_a_pledge_that_comes_after_the_confirmation_is_refused_not_half_written(
     proposed: Database, database_url: str, tiny_dataset: Dataset
 ) -> None:
-    pledge(proposed, tiny_dataset, MKD, "JO-1", [UnitPledge("MKD-BP-01", 4)], now=NOW)
+    pledge(proposed, tiny_dataset, MKD, "JO-2", [UnitPledge("MKD-BP-01", 4)], now=NOW)
     slow: Any = _Slow(tiny_dataset, 0.15)
     results = _at_once(database_url, [
-        lambda db: pledge(db, slow, GRC, "JO-1", [UnitPledge("GRC-BP-01", 4)], now=NOW),
-        lambda db: pledge(db, slow, GRC_CG, "JO-1", [UnitPledge("GRC-CG-01", 5)], now=NOW),
+        lambda db: pledge(db, slow, GRC, "JO-2", [UnitPledge("GRC-BP-01", 4)], now=NOW),
+        lambda db: pledge(db, slow, GRC_CG, "JO-2", [UnitPledge("GRC-CG-01", 5)], now=NOW),
     ])  # fmt: skip
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(refused) == 1 and isinstance(refused[0], OperationConflictError)
-    assert "JO-1 is confirmed" in str(refused[0])
-    steps = get_operation(proposed, None, "JO-1").steps
+    assert "JO-2 is confirmed" in str(refused[0])
+    steps = get_operation(proposed, None, "JO-2").steps
     assert [s.kind for s in steps] == ["proposed", "pledged", "pledged", "confirmed"]
     assert [s.seq for s in steps] == [1, 2, 3, 4]
 
@@ -123,17 +123,17 @@ def test_a_pledge_that_comes_after_the_confirmation_is_refused_not_half_written(
 def test_one_unit_pledged_to_two_operations_at_once_is_booked_once(
     proposed: Database, database_url: str, tiny_dataset: Dataset
 ) -> None:
-    """GRC-BP-01 has 12 shifts a week: of 8 pledged to JO-1 and 8 to JO-2 at the same moment,
-    one pledge passes and the other is refused with what JO-1 or JO-2 holds."""
+    """GRC-BP-01 has 12 shifts a week: of 8 pledged to JO-2 and 8 to JO-3 at the same moment,
+    one pledge passes and the other is refused with what JO-2 or JO-3 holds."""
     needs = {"GRC": Need(8), "MKD": Need(4)}
     propose(proposed, tiny_dataset, GRC, Proposal(("r004", "r007"), WEEKS, needs), now=NOW)
     slow: Any = _Slow(tiny_dataset, 0.15)
     results = _at_once(database_url, [
         lambda db, op=op: pledge(db, slow, GRC, op, [UnitPledge("GRC-BP-01", 8)], now=NOW)
-        for op in ("JO-1", "JO-2")
+        for op in ("JO-2", "JO-3")
     ])  # fmt: skip
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(refused) == 1 and isinstance(refused[0], DataValidationError)
     assert "8 of them are pledged" in refused[0].problems[0].message
-    held = [get_operation(proposed, None, op).pledged_shifts("GRC") for op in ("JO-1", "JO-2")]
+    held = [get_operation(proposed, None, op).pledged_shifts("GRC") for op in ("JO-2", "JO-3")]
     assert sorted(sum(h.values()) for h in held) == [0, 16]

@@ -59,12 +59,13 @@ def test_propose_decline_withdraw_and_cancel(
                "--multiplier", "1.5"]  # fmt: skip
     assert main(propose) == 0
     assert main(propose) == 0
-    assert "JO-2: proposed; now open" in capsys.readouterr().err
-    assert main(["operations", "decline", "JO-1", "--country", "MKD", "--reason", "no"]) == 0
-    assert main(["operations", "withdraw", "JO-1"]) == 0
-    assert "JO-1: withdrawn; now withdrawn" in capsys.readouterr().err
-    assert main(["operations", "cancel", "JO-2", "--reason", "the storm"]) == 0
-    assert "JO-2: cancelled; now cancelled" in capsys.readouterr().err
+    # JO-1 is the resources' candidate: the generated ids go past it
+    assert "JO-3: proposed; now open" in capsys.readouterr().err
+    assert main(["operations", "decline", "JO-2", "--country", "MKD", "--reason", "no"]) == 0
+    assert main(["operations", "withdraw", "JO-2"]) == 0
+    assert "JO-2: withdrawn; now withdrawn" in capsys.readouterr().err
+    assert main(["operations", "cancel", "JO-3", "--reason", "the storm"]) == 0
+    assert "JO-3: cancelled; now cancelled" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
