@@ -17,13 +17,15 @@ the weighted mean of their quantiles is not a quantile of anything (on two real 
 covered 72-73% where 80% was promised, on the default synthetic world 71%).
 
 Fitted weights are **pulled toward equal shares** by how little evidence they rest on
-(:data:`EQUAL_SHARE_PERIODS`). A backtest's forecasts are many cells but few periods, and one
-period's errors move together across its cells: weights that minimise the deviance of a
-handful of periods follow whichever member had a lucky year (on the real yearly panel, 0.7
+(:data:`EQUAL_SHARE_ORIGINS`). A backtest's forecasts are many cells but few origins, and one
+origin's errors move together across its cells: weights that minimise the deviance of a
+handful of origins follow whichever member had a lucky year (on the real yearly panel, 0.7
 of the four-year-ahead weight went to the moving average after two years it did well in,
 and the blend then lost to LightGBM for three origins running). Equal shares are the
-classic hard-to-beat combination; with few periods the blend stays near them, with many it
-follows its fitted weights.
+classic hard-to-beat combination; with few origins the blend stays near them, with many it
+follows its fitted weights. The shares are equal among the members a plan may rest on
+(``prior``): on a panel with effort, not the naive twin, which forecasts observed counts,
+so that its weight is only what the evidence gives it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from sklearn.base import BaseEstimator, clone
 from crossplan.models.base import CALIBRATION_COLUMNS, PanelForecaster, RegressorFit, calibrate
 
 __all__ = [
-    "EQUAL_SHARE_PERIODS",
+    "EQUAL_SHARE_ORIGINS",
     "BlendForecaster",
     "blend_calibration",
     "blend_weights",
@@ -46,17 +48,20 @@ __all__ = [
 ]
 
 _FLOOR = 0.1  # the deviance floor of the metrics, so weights optimise what is scored
-#: How many periods of forecasts equal shares are worth: weights fitted on ``n`` periods are
-#: ``n / (n + EQUAL_SHARE_PERIODS)`` of the fitted ones and the rest equal shares.
-EQUAL_SHARE_PERIODS = 8
+#: How many forecast origins equal shares are worth: weights fitted on the forecasts of ``n``
+#: origins are ``n / (n + EQUAL_SHARE_ORIGINS)`` of the fitted ones and the rest equal shares.
+EQUAL_SHARE_ORIGINS = 8
 _CELL = list(CALIBRATION_COLUMNS[:4])  # category, region, target, horizon
 
 
 def blend_weights(
-    actual: np.ndarray, predictions: np.ndarray, periods: float | None = None
+    actual: np.ndarray,
+    predictions: np.ndarray,
+    origins: float | None = None,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Non-negative weights summing to one that minimise the mean Poisson deviance, pulled
-    toward equal shares when ``periods`` is given.
+    toward ``prior`` when ``origins`` is given.
 
     Parameters
     ----------
@@ -64,16 +69,19 @@ def blend_weights(
         Outcomes, shape ``(n,)``.
     predictions
         Member forecasts, shape ``(n, m)``.
-    periods
-        How many periods' forecasts the rows are (e.g. the origins they were made from): the
-        weights are ``periods / (periods + EQUAL_SHARE_PERIODS)`` of the fitted ones, the rest
-        equal shares. ``None`` returns the fitted weights themselves.
+    origins
+        How many forecast origins the rows come from: the weights are
+        ``origins / (origins + EQUAL_SHARE_ORIGINS)`` of the fitted ones and the rest
+        ``prior``. ``None`` (or not a finite number) returns the fitted weights themselves.
+    prior
+        The shares the weights are pulled toward, shape ``(m,)`` (normalised to sum to one):
+        by default equal shares.
     """
     y = np.asarray(actual, float)
     p = np.asarray(predictions, float)
     m = p.shape[1]
-    if not len(y):
-        return np.full(m, 1.0 / m)
+    if not len(y):  # nothing tells the members apart
+        return _pulled(np.full(m, 1.0 / m), None if origins is None else 0.0, prior)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = np.exp(theta - theta.max())
@@ -88,12 +96,21 @@ def blend_weights(
     res = minimize(loss, np.zeros(m), jac=True, method="L-BFGS-B", bounds=[(-20, 20)] * m)
     w = np.exp(res.x - res.x.max())
     w /= w.sum()
-    w[w < 1e-3] = 0.0  # members that add nothing are not fitted
-    w /= w.sum()
-    if periods is None:
+    w[w < 1e-3] = 0.0  # members that add nothing (and have no prior share) are not fitted
+    return _pulled(w / w.sum(), origins, prior)
+
+
+def _pulled(w: np.ndarray, origins: float | None, prior: np.ndarray | None) -> np.ndarray:
+    """``w`` pulled toward ``prior`` by the evidence of ``origins`` (see :func:`blend_weights`)."""
+    m = len(w)
+    if origins is None or not np.isfinite(origins):
         return w
-    fitted = max(float(periods), 0.0) / (max(float(periods), 0.0) + EQUAL_SHARE_PERIODS)
-    return fitted * w + (1.0 - fitted) / m
+    target = np.full(m, 1.0 / m) if prior is None else np.asarray(prior, float)
+    if target.shape != (m,) or (target < 0).any() or not target.sum() > 0:
+        raise ValueError(f"the prior of a blend needs {m} non-negative shares, got {prior}")
+    n = max(float(origins), 0.0)
+    fitted = n / (n + EQUAL_SHARE_ORIGINS)
+    return fitted * w + (1.0 - fitted) * target / target.sum()
 
 
 def blend_calibration(held_out: list[pd.DataFrame], weights: np.ndarray) -> pd.DataFrame:

@@ -68,18 +68,22 @@ _KEYS = ["origin", "horizon", "region_id", "category", "period"]
 
 
 def add_blend(
-    result: BacktestResult, members: list[str], name: str = BLEND
+    result: BacktestResult,
+    members: list[str],
+    name: str = BLEND,
+    prior: np.ndarray | None = None,
 ) -> tuple[BacktestResult, list[list[float]]]:
     """The backtest with a blend of ``members`` added, and the blend's final weights.
 
     Weights are fitted per horizon (the simplest forecasts are often best one step ahead and
     learned ones further out). At each origin they minimise the deviance of the members'
     out-of-sample forecasts known by then (see the module's description; held-out ones give
-    the first origins evidence), pulled toward equal shares by how few periods those
-    forecasts are (:data:`~models.blend.EQUAL_SHARE_PERIODS`), and the blend's intervals are
-    calibrated on the held-out ones, blended at those weights. The final weights, one row
-    per horizon, use every backtest forecast (as many periods as origins); they are what a
-    served blend uses.
+    the first origins evidence), pulled toward ``prior`` (equal shares by default) by how
+    few origins those forecasts come from (:data:`~models.blend.EQUAL_SHARE_ORIGINS`): the
+    backtest origins of the past forecasts and the held-out window's origins. The blend's
+    intervals are calibrated on the held-out forecasts, blended at those weights. The final
+    weights, one row per horizon, use every backtest forecast (the origins with an outcome
+    at that horizon); they are what a served blend uses.
     """
     pred = result.rows.read(members)
     wide = {m: pred[pred["model"] == m].set_index(_KEYS) for m in members}
@@ -99,11 +103,12 @@ def add_blend(
         cells, held_p = held_out_members(held_out := [result.calibration[m][o] for m in members])
         held_y, held_h = cells["actual"].to_numpy(float), cells["horizon"].to_numpy(int)
         held_known = np.isfinite(held_y) & np.isfinite(held_p).all(axis=1)
+        # Each held-out target at horizon h is forecast from its own origin (target - h).
         held_t = cells["target"].to_numpy()
         weights = np.array([
             blend_weights(np.concatenate([actual[past], held_y[window]]),
                           np.concatenate([p[past], held_p[window]]),
-                          periods=len(np.unique(origin[past])) + len(np.unique(held_t[window])))
+                          len(np.unique(origin[past])) + len(np.unique(held_t[window])), prior)
             for h in range(1, result.horizon + 1)
             for past in [known & (horizon == h) & (period <= o) & (origin < o)]
             for window in [held_known & (held_h == h)]
@@ -123,7 +128,10 @@ def add_blend(
                 blended.setdefault(lo, np.full(len(index), np.nan))[rows] = pit[0]
                 blended.setdefault(hi, np.full(len(index), np.nan))[rows] = pit[1]
     final = [
-        [float(v) for v in blend_weights(actual[rows], p[rows], len(np.unique(origin[rows])))]
+        [
+            float(v)
+            for v in blend_weights(actual[rows], p[rows], len(np.unique(origin[rows])), prior)
+        ]
         for h in range(1, result.horizon + 1)
         for rows in [known & (horizon == h)]
     ]
@@ -323,7 +331,7 @@ class Comparison:
 
 def forecasts_counts(models: Mapping[str, PanelForecaster], weights: list[list[float]]) -> set[str]:
     """Candidates that forecast observed counts: those not effort-aware, and a blend of them."""
-    counts = {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}
+    counts = _not_effort_aware(models)
     used = {n for n, w in zip(models, np.max(weights, axis=0), strict=True) if w > 0}
     return counts | ({BLEND} if used <= counts else set())
 
@@ -362,6 +370,14 @@ def judge(
     winner (``crossplan train``, ``crossplan backtest``) goes through here."""
     weights: list[list[float]] = [[1.0] * len(models)] * result.horizon
     if blend and len(models) > 1:
-        result, weights = add_blend(result, list(models))
+        # Equal shares among the members a plan may rest on: not a count forecaster's on a
+        # panel with effort (its weight is what the evidence gives it, no more).
+        counts = _not_effort_aware(models) if has_effort else set()
+        prior = np.array([float(n not in counts) for n in models])
+        result, weights = add_blend(result, list(models), prior=prior if prior.any() else None)
     barred = forecasts_counts(models, weights) if has_effort else set()
     return Comparison(result, weights, select(result, barred, window=window, seed=seed))
+
+
+def _not_effort_aware(models: Mapping[str, PanelForecaster]) -> set[str]:
+    return {n for n, m in models.items() if not m.get_params().get("effort_aware", True)}

@@ -62,7 +62,8 @@ def documented_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Every problem of the request, with its field and how to fix it",
         404: "No operation of this id that the key's country is party to",
         409: "The operation's state forbids it: confirmed, expired, withdrawn, cancelled, or "
-        "the party declined (or pledged, to decline); an id taken",
+        "the party declined (or pledged, to decline); an id taken, by an operation or a "
+        "candidate of the resources",
     }
     return {**ERRORS, **{s: {"model": ErrorBody, "description": said[s]} for s in statuses}}
 

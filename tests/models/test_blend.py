@@ -12,7 +12,7 @@ from crossplan.models import (
     blend_weights,
     generate_panel,
 )
-from crossplan.models.blend import EQUAL_SHARE_PERIODS
+from crossplan.models.blend import EQUAL_SHARE_ORIGINS
 
 
 def test_blend_weights_find_the_better_member() -> None:
@@ -25,20 +25,38 @@ def test_blend_weights_find_the_better_member() -> None:
     assert w[0] > 0.9
 
 
-def test_blend_weights_on_few_periods_stay_near_equal_shares() -> None:
+def test_blend_weights_on_few_origins_stay_near_equal_shares() -> None:
     rng = np.random.default_rng(1)
     truth = rng.uniform(1, 20, 2000)
     y = rng.poisson(truth)
     members = np.column_stack([truth, truth * 3])
     fitted = blend_weights(y, members)
     assert fitted[0] > 0.95
-    # The same rows as one period's forecasts: most of the weight is still an equal share.
-    for periods, share in ((0, 0.0), (2, 0.2), (EQUAL_SHARE_PERIODS, 0.5), (792, 0.99)):
-        w = blend_weights(y, members, periods=periods)
+    # The same rows as the forecasts of a few origins: most of the weight is an equal share.
+    for origins, share in ((0, 0.0), (2, 0.2), (EQUAL_SHARE_ORIGINS, 0.5), (792, 0.99)):
+        w = blend_weights(y, members, origins)
         np.testing.assert_allclose(w, share * fitted + (1 - share) / 2)
         assert w.sum() == pytest.approx(1.0)
-    # A count of periods below zero is none, not a weight outside [0, 1].
-    np.testing.assert_allclose(blend_weights(y, members, periods=-3), [0.5, 0.5])
+    # A count of origins below zero is none; one that is not a number leaves the fit alone.
+    np.testing.assert_allclose(blend_weights(y, members, -3), [0.5, 0.5])
+    np.testing.assert_allclose(blend_weights(y, members, float("nan")), fitted)
+
+
+def test_blend_weights_are_pulled_toward_their_prior_only() -> None:
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(1, 20, 2000)
+    y = rng.poisson(truth)
+    # The second member is the better one; the prior gives it nothing, the third half.
+    members = np.column_stack([truth * 2, truth, truth * 0.5])
+    fitted = blend_weights(y, members)
+    w = blend_weights(y, members, EQUAL_SHARE_ORIGINS, prior=np.array([1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(w, 0.5 * fitted + [0.25, 0.0, 0.25])
+    # Without evidence, the prior itself.
+    empty = blend_weights(np.empty(0), np.empty((0, 3)), 0, prior=np.array([0.0, 2.0, 2.0]))
+    np.testing.assert_allclose(empty, [0.0, 0.5, 0.5])
+    for bad in ([1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0]):
+        with pytest.raises(ValueError, match="3 non-negative shares"):
+            blend_weights(y, members, 4, prior=np.array(bad))
 
 
 def test_blend_weights_without_evidence_are_equal() -> None:

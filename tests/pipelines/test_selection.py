@@ -6,14 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossplan.models.blend import EQUAL_SHARE_PERIODS
+from crossplan.models import LastValue, RiskForecaster
+from crossplan.models.blend import EQUAL_SHARE_ORIGINS
 from crossplan.models.synthetic import generate_panel
 from crossplan.pipelines import registry
 from crossplan.pipelines.backtest import BacktestResult, default_models
 from crossplan.pipelines.conventions import COVERAGE_WINDOW, CoverageWindow
 from crossplan.pipelines.forecast_rows import ForecastRows
 from crossplan.pipelines.noise_test import paired_bootstrap
-from crossplan.pipelines.selection import Selection, add_blend, compare, select
+from crossplan.pipelines.selection import (
+    Selection,
+    add_blend,
+    compare,
+    forecasts_counts,
+    judge,
+    select,
+)
 
 ORIGINS = list(pd.date_range("2020-01-06", periods=12, freq="7D"))
 
@@ -185,12 +193,12 @@ def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:
         (good["prediction"].to_numpy() + bad["prediction"].to_numpy()) / 2,
     )
     # At the second, the held-out forecasts of its fits do, with the first origin's forecast
-    # (its target is the second origin): six periods of evidence, all for the good member,
+    # (its target is the second origin): six origins' forecasts, all for the good member,
     # which gets 6/14 of the weight by evidence and half of the rest as an equal share.
     second = rows[rows["origin"] == result.origins[1]]
     good = result.predictions.query("model == 'good' and origin == @result.origins[1]")
     bad = result.predictions.query("model == 'bad' and origin == @result.origins[1]")
-    share = 6 / (6 + EQUAL_SHARE_PERIODS)
+    share = 6 / (6 + EQUAL_SHARE_ORIGINS)
     w_good = share + (1 - share) / 2
     expected = w_good * good["prediction"].to_numpy() + (1 - w_good) * bad["prediction"].to_numpy()
     np.testing.assert_allclose(second["prediction"], expected, rtol=0.01)
@@ -205,6 +213,18 @@ def test_blend_weights_use_only_outcomes_known_at_each_origin() -> None:
     last = rows[rows["origin"] == result.origins[-1]]
     assert 0.7 <= metrics["blend"]["observed"]["coverage80"] <= 0.9
     assert not np.allclose(last["q90"], last["prediction"] * 1.5)
+
+
+def test_on_a_panel_with_effort_a_count_forecaster_gets_no_equal_share() -> None:
+    """The blend's weights are pulled toward equal shares of what a plan may rest on: on a
+    panel with effort, not toward the naive twin's counts (it keeps what the evidence gives)."""
+    result = _members_backtest(np.random.default_rng(0))
+    models = {"good": LastValue(horizon=1), "bad": RiskForecaster(horizon=1, effort_aware=False)}
+    pulled = judge(result, models, has_effort=False).weights[0]
+    assert pulled[1] == pytest.approx((1 - 6 / (6 + EQUAL_SHARE_ORIGINS)) / 2, abs=0.01)
+    with_effort = judge(result, models, has_effort=True)
+    assert with_effort.weights[0][1] < 0.01 and with_effort.weights[0][0] > 0.99
+    assert "blend" not in forecasts_counts(models, with_effort.weights)
 
 
 @pytest.mark.slow
