@@ -11,7 +11,9 @@ runs out (``CROSSPLAN_OUTBOX_LEASE``).
 * A thread of *deliveries* claims the due posts, one per webhook at a time, and hands them
   to :data:`POSTERS` posting threads, so a receiver that never answers holds up only its own
   posts. Each try (:func:`serving.webhook_posts.post`) ends the delivery (delivered, or given up,
-  audited) or makes it due again after :func:`serving.webhook_posts.retry_delay`.
+  audited) or makes it due again after :func:`serving.webhook_posts.retry_delay`. Once an
+  hour it also deletes the jobs done and the posts ended more than
+  ``CROSSPLAN_OUTBOX_KEEP_DAYS`` ago (:func:`pipelines.database.prune_outbox`).
 
 The threads are daemons, and hold the service weakly: when it goes, they stop.
 """
@@ -43,6 +45,7 @@ from crossplan.pipelines.database import (
     claim_deliveries,
     finish_delivery,
     owe_deliveries,
+    prune_outbox,
     read_webhooks,
     release_alert_job,
     retry_delivery,
@@ -51,6 +54,7 @@ from crossplan.pipelines.database import (
 from crossplan.serving.alert_jobs import raise_job, webhook_targets
 from crossplan.serving.settings import (
     MIN_TOTAL,
+    OUTBOX_KEEP_DAYS,
     OUTBOX_LEASE,
     OUTBOX_POLL,
     SUPPRESS_BELOW,
@@ -73,6 +77,8 @@ __all__ = ["POSTERS", "OutboxWorker"]
 
 POSTERS = 4
 """Posts a replica makes at once (to as many webhooks)."""
+PRUNE_EVERY = 3600.0
+"""Seconds between a replica's deletions of what the outbox no longer owes."""
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,8 @@ class OutboxWorker:
         The sharing thresholds of every reader's view.
     poll, lease
         Seconds between looks, and seconds a claim holds.
+    keep_days
+        Days a done job or an ended post is kept (0: forever).
     attempts, first_retry
         Tries per delivery, and seconds before the first retry.
     """
@@ -119,6 +127,7 @@ class OutboxWorker:
         attempts: int = ATTEMPTS,
         first_retry: float = FIRST_RETRY_SECONDS,
         posters: int = POSTERS,
+        keep_days: int = OUTBOX_KEEP_DAYS,
     ) -> None:
         self.db = db
         self._current = current
@@ -128,6 +137,7 @@ class OutboxWorker:
         self._resolve, self._timeout = resolve, timeout
         self._attempts, self._first_retry = attempts, first_retry
         self._posters = posters
+        self._keep_days, self._next_prune = keep_days, 0.0
         # Whose claims these are, in the tables: host, process, and this worker.
         self.name = f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._claims = itertools.count(1)
@@ -151,7 +161,8 @@ class OutboxWorker:
 
         s = service.settings
         return cls(service.db, current, allow=s.webhook_allow, suppress_below=s.suppress_below,
-                   min_total=s.min_total, poll=s.outbox_poll, lease=s.outbox_lease)  # fmt: skip
+                   min_total=s.min_total, poll=s.outbox_poll, lease=s.outbox_lease,
+                   keep_days=s.outbox_keep_days)  # fmt: skip
 
     def start(self) -> None:
         """Start the threads."""
@@ -241,11 +252,27 @@ class OutboxWorker:
             self._posts_due.clear()
             try:
                 self._claim_some()
+                self.prune()
             except DatabaseUnavailableError as err:
                 log.warning("could not look for webhook posts due: %s", err)
             except Exception:
                 log.exception("could not look for webhook posts due")
             self._posts_due.wait(self._poll)
+
+    def prune(self, *, now: float | None = None) -> dict[str, int]:
+        """Delete the jobs done and the posts ended over ``keep_days`` ago, if the last time
+        was :data:`PRUNE_EVERY` seconds before ``now`` (monotonic) or more; what went. Every
+        replica does: rows deleted twice are deleted once."""
+        moment = time.monotonic() if now is None else now
+        if not self._keep_days or moment < self._next_prune:
+            return {}
+        self._next_prune = moment + PRUNE_EVERY
+        gone = prune_outbox(self.db, before=utcnow() - timedelta(days=self._keep_days))
+        if any(gone.values()):
+            log.info("outbox: deleted %d alert jobs done and %d webhook posts ended over %d "
+                     "days ago", gone["alert_jobs"], gone["webhook_deliveries"],
+                     self._keep_days)  # fmt: skip
+        return gone
 
     def _claim_some(self) -> None:
         with self._lock:

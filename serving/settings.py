@@ -22,6 +22,8 @@ this object calls), as they run without the service; everything else is read her
 ``CROSSPLAN_OUTBOX_LEASE``  seconds a replica holds the alerts or a webhook post it took;
                             when it dies, another takes them over after this (default
                             :data:`OUTBOX_LEASE`)
+``CROSSPLAN_OUTBOX_KEEP_DAYS`` days the outbox keeps an alert job done or a webhook post
+                            ended (default :data:`OUTBOX_KEEP_DAYS`; 0: forever)
 ``MLFLOW_TRACKING_URI``     tracking server of the champion (default: the local store)
 ``CROSSPLAN_METRICS``       ``admin`` (default: admins read ``/metrics`` on the service's
                             port) or a port, or HOST:PORT, to serve it on apart
@@ -68,6 +70,7 @@ __all__ = [
     "DASK_DISTRIBUTED_ROWS",
     "MIN_TOTAL",
     "MODEL_WATCH",
+    "OUTBOX_KEEP_DAYS",
     "OUTBOX_LEASE",
     "OUTBOX_POLL",
     "PLAN_MAX_CELLS",
@@ -92,6 +95,9 @@ MIN_TOTAL = 3
 OUTBOX_POLL = 2
 #: Seconds a replica holds what it took of them.
 OUTBOX_LEASE = 60
+#: Days the outbox keeps a done alert job or an ended webhook post (their alerts and audit
+#: events stay); a month leaves time to look into a failure.
+OUTBOX_KEEP_DAYS = 30
 #: Plans made at once, plans that may wait, and the memory of one (MiB); the memory, and the
 #: largest plan (units, units × regions × periods), are measured on the service's machine
 #: (docs/design.md, "Service limits"; ``python -m benchmarks.bench_optimize --scale``).
@@ -133,9 +139,10 @@ class Settings:
     suppress_below, min_total, webhook_allow
         The sharing thresholds (:mod:`serving.sharing`) and the hosts webhooks may name
         over plain http or at private addresses.
-    outbox_poll, outbox_lease
-        Seconds between looks for owed alerts and due webhook posts, and seconds a replica
-        holds what it took of them (:mod:`serving.outbox`).
+    outbox_poll, outbox_lease, outbox_keep_days
+        Seconds between looks for owed alerts and due webhook posts, seconds a replica
+        holds what it took of them, and days the rows it no longer owes are kept (0:
+        forever) (:mod:`serving.outbox`).
     metrics
         Where ``/metrics`` is served apart, ``(host, port)``, or ``None``: on the service's
         port, to admins.
@@ -165,6 +172,7 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     outbox_poll: int = OUTBOX_POLL
     outbox_lease: int = OUTBOX_LEASE
+    outbox_keep_days: int = OUTBOX_KEEP_DAYS
     metrics: tuple[str, int] | None = None
     plan_slots: int = PLAN_SLOTS
     plan_queue: int = PLAN_QUEUE
@@ -198,6 +206,7 @@ class Settings:
             webhook_allow=_hosts(os.environ.get("CROSSPLAN_WEBHOOK_ALLOW", "")),
             outbox_poll=_whole("CROSSPLAN_OUTBOX_POLL", OUTBOX_POLL, 1),
             outbox_lease=_whole("CROSSPLAN_OUTBOX_LEASE", OUTBOX_LEASE, 1),
+            outbox_keep_days=_whole("CROSSPLAN_OUTBOX_KEEP_DAYS", OUTBOX_KEEP_DAYS, 0),
             metrics=_listener(os.environ.get("CROSSPLAN_METRICS", "admin").strip()),
             plan_slots=_whole("CROSSPLAN_PLAN_SLOTS", PLAN_SLOTS, 1),
             plan_queue=_whole("CROSSPLAN_PLAN_QUEUE", PLAN_QUEUE, 0),

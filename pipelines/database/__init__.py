@@ -80,6 +80,7 @@ from crossplan.pipelines.database.outbox import (
     retry_delivery,
     settle_alert_job,
 )
+from crossplan.pipelines.database.outbox_retention import prune_outbox
 from crossplan.pipelines.database.panel import (
     NoPanelError,
     PanelVersion,
@@ -188,6 +189,7 @@ __all__ = [
     "owe_deliveries",
     "pledge",
     "propose",
+    "prune_outbox",
     "quarantine_reason",
     "read_webhooks",
     "record_event",

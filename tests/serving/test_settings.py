@@ -24,6 +24,7 @@ _VARIABLES = {
     "CROSSPLAN_MIN_TOTAL": ("min_total", settings.MIN_TOTAL),
     "CROSSPLAN_OUTBOX_POLL": ("outbox_poll", settings.OUTBOX_POLL),
     "CROSSPLAN_OUTBOX_LEASE": ("outbox_lease", settings.OUTBOX_LEASE),
+    "CROSSPLAN_OUTBOX_KEEP_DAYS": ("outbox_keep_days", settings.OUTBOX_KEEP_DAYS),
     "CROSSPLAN_PLAN_SLOTS": ("plan_slots", settings.PLAN_SLOTS),
     "CROSSPLAN_PLAN_QUEUE": ("plan_queue", settings.PLAN_QUEUE),
     "CROSSPLAN_PLAN_MEMORY_MB": ("plan_memory_mb", settings.PLAN_MEMORY_MB),
@@ -78,6 +79,19 @@ def test_a_bad_threshold_says_what_would_do(
         settings.Settings.from_env()
 
 
+@pytest.mark.parametrize(("value", "kept"), [("0", 0), ("7", 7), ("-1", None), ("a month", None)])
+def test_the_outbox_keeps_ended_rows_as_many_days_as_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, kept: int | None
+) -> None:
+    monkeypatch.setenv("CROSSPLAN_HOME", str(tmp_path))
+    monkeypatch.setenv("CROSSPLAN_OUTBOX_KEEP_DAYS", value)
+    if kept is None:
+        with pytest.raises(ConfigurationError, match=r"CROSSPLAN_OUTBOX_KEEP_DAYS.*≥ 0"):
+            settings.Settings.from_env()
+    else:
+        assert settings.Settings.from_env().outbox_keep_days == kept
+
+
 def test_the_functions_that_take_a_setting_default_to_its_constant() -> None:
     policy = _defaults(SharingPolicy)
     assert policy["suppress_below"] == settings.SUPPRESS_BELOW
@@ -88,6 +102,7 @@ def test_the_functions_that_take_a_setting_default_to_its_constant() -> None:
         settings.MIN_TOTAL,
     )
     assert (outbox["poll"], outbox["lease"]) == (settings.OUTBOX_POLL, settings.OUTBOX_LEASE)
+    assert outbox["keep_days"] == settings.OUTBOX_KEEP_DAYS
     assert _defaults(plan_on_snapshot)["memory_mb"] == settings.PLAN_MEMORY_MB
     assert _defaults(connect.__wrapped__)["distributed_rows"] == settings.DASK_DISTRIBUTED_ROWS
     limits = _defaults(plan_on_snapshot)["limits"]

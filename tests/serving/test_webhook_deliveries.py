@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from crossplan.pipelines.database import (
     Submitter,
     audit_trail,
     claim_deliveries,
+    finish_delivery,
     outbox_counts,
     store_alerts,
     utcnow,
@@ -32,7 +34,7 @@ from crossplan.pipelines.database import (
 from crossplan.pipelines.database.schema import ApiKeyRow
 from crossplan.pipelines.database.versions import insert_submission
 from crossplan.serving.auth import KeyStore, Principal, Role, add_key, revoke_key
-from crossplan.serving.outbox import OutboxWorker
+from crossplan.serving.outbox import PRUNE_EVERY, OutboxWorker
 from crossplan.serving.sharing import Audience
 from crossplan.serving.webhook_posts import post, sign
 from crossplan.serving.webhook_registry import WebhookTarget, add_webhook, delete_webhook, webhooks
@@ -341,3 +343,27 @@ def test_a_post_whose_replicas_keep_dying_is_given_up(db: Database) -> None:
     assert receiver.posts == []
     reason = audit_trail(db, action="webhook_delivery")[0].detail["reason"]
     assert reason == "given up after 2 tries"
+
+
+def test_a_replica_deletes_the_posts_ended_over_keep_days_ago_once_an_hour(db: Database) -> None:
+    hook = _local(db, "http://127.0.0.1:8999/hook")  # never posted to
+    worker = OutboxWorker(db, lambda: None, allow=LOCAL, keep_days=30)
+
+    def ended(days: float, n: int) -> None:
+        """A post of hook's delivered ``days`` ago."""
+        _owe(worker, hook, n)
+        (d,) = claim_deliveries(db, by="t", lease=10, limit=1)
+        assert finish_delivery(db, d, "delivered", status=204, error=None, actor="t", detail={},
+                               now=utcnow() - timedelta(days=days))  # fmt: skip
+
+    ended(40, 0)
+    ended(2, 1)
+    assert worker.prune(now=0.0) == {"alert_jobs": 0, "webhook_deliveries": 1}
+    ended(31, 2)
+    assert worker.prune(now=PRUNE_EVERY - 1) == {}  # looked less than an hour ago
+    assert worker.prune(now=PRUNE_EVERY) == {"alert_jobs": 0, "webhook_deliveries": 1}
+    assert outbox_counts(db) == {"webhook_deliveries.delivered": 1}  # the one of 2 days ago
+    # Kept for ever: never deleted.
+    ended(400, 3)
+    assert OutboxWorker(db, lambda: None, keep_days=0).prune(now=0.0) == {}
+    assert outbox_counts(db) == {"webhook_deliveries.delivered": 2}

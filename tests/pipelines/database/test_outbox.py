@@ -29,6 +29,7 @@ from crossplan.pipelines.database import (
     finish_delivery,
     list_alerts,
     outbox_counts,
+    prune_outbox,
     release_alert_job,
     retry_delivery,
     settle_alert_job,
@@ -248,3 +249,31 @@ def test_a_claimed_delivery_says_what_to_post(shared_db: Database) -> None:
     assert isinstance(d, Delivery) and d.id == owed and d.webhook_id == 5
     (alert,) = list_alerts(shared_db, _Reader("*"))
     assert (d.alert_id, d.body) == (alert.id, _body(alert))
+
+
+def test_the_outbox_forgets_what_it_no_longer_owes_once_kept_long_enough(
+    shared_db: Database,
+) -> None:
+    _owed(shared_db, 1, 2, 3)  # a done job, its alert owed to three webhooks
+    got = {d.webhook_id: d for d in claim_deliveries(shared_db, by="a", lease=LEASE, limit=9)}
+    for hook, outcome, status in ((1, "delivered", 204), (2, "failed", 500)):
+        assert finish_delivery(shared_db, got[hook], outcome, status=status, error=None,
+                               actor="grc", detail={"delivery_id": got[hook].id})  # fmt: skip
+    assert retry_delivery(shared_db, got[3], at=_later(30), status=503, error="answered 503")
+    given_up = _submit(shared_db, reported=999).submission_id
+    job = claim_alert_job(shared_db, by="mine", lease=LEASE, submission_id=given_up)
+    assert job is not None and release_alert_job(shared_db, job, error="boom", retry_at=None)
+    # Nothing ended before an hour ago: nothing goes.
+    assert prune_outbox(shared_db, before=_later(-3600)) == {
+        "alert_jobs": 0, "webhook_deliveries": 0,
+    }  # fmt: skip
+    assert prune_outbox(shared_db, before=_later(1)) == {"alert_jobs": 1, "webhook_deliveries": 2}
+    # What is still owed stays, however old, and so does a job given up (alerts never raised).
+    assert outbox_counts(shared_db) == {"alert_jobs.failed": 1, "webhook_deliveries.pending": 1}
+    assert _jobs(shared_db)[given_up].last_error == "boom"
+    (due,) = claim_deliveries(shared_db, by="b", lease=LEASE, limit=9, now=_later(31))
+    assert due.id == got[3].id
+    # The alert and the audit events of the ended posts stay.
+    assert len(list_alerts(shared_db, _Reader("*"))) == 1
+    assert len(audit_trail(shared_db, action="webhook_delivery")) == 2
+    assert prune_outbox(shared_db, before=_later(1)) == {"alert_jobs": 0, "webhook_deliveries": 0}
