@@ -36,17 +36,22 @@ class Agreed:
     ----------
     resources
         The request's resources with the confirmed operations among the joint operations
-        (one of the same id replaced).
+        (a candidate of the same id replaced).
     confirmed, fixed_effort
         The launches and reservations, and the other parties' pledges, per period.
     confirmed_only
         Whether no other operation may launch (every plan but the operator's).
+    warnings
+        Candidates a confirmed operation of their id but other parties, regions or
+        multiplier replaced: the plan does not consider them (a new operation never takes a
+        candidate's id; one stored before, or a candidate added to the resources since, may).
     """
 
     resources: Resources
     confirmed: tuple[Confirmed, ...]
     fixed_effort: tuple[FixedEffort, ...]
     confirmed_only: bool
+    warnings: tuple[str, ...] = ()
 
 
 def agreed(
@@ -75,15 +80,36 @@ def agreed(
                                         source=f"pledge of {p.unit_id}")  # fmt: skip
             day = dt.date.fromisoformat(period)
             confirmed.append(Confirmed(operation_id=op.operation_id, period=day, reserved=reserved))
-    ids = {o.operation_id for o in mine}
-    kept = [j for j in resources.joint_operations if j.operation_id not in ids]
-    joint = (*kept, *(joint_operation(o.operation_id, o.parties, o.regions, o.needs,
-                                      o.effort_multiplier) for o in mine))  # fmt: skip
+    stored = {o.operation_id: joint_operation(o.operation_id, o.parties, o.regions, o.needs,
+                                              o.effort_multiplier) for o in mine}  # fmt: skip
+    kept = [j for j in resources.joint_operations if j.operation_id not in stored]
+    warnings = tuple(
+        f"candidate operation {j.operation_id} of the resources is not planned: the confirmed "
+        f"operation {j.operation_id} of the shared database has its id with other "
+        f"{_differences(j, stored[j.operation_id])} — fix: give the candidate another id in "
+        "the resources"
+        for j in resources.joint_operations
+        if j.operation_id in stored and _differences(j, stored[j.operation_id])
+    )
     return Agreed(
-        resources=resources.model_copy(update={"joint_operations": joint}),
+        resources=resources.model_copy(update={"joint_operations": (*kept, *stored.values())}),
         confirmed=tuple(confirmed),
         fixed_effort=tuple(fixed),
         confirmed_only=command.binding,
+        warnings=warnings,
+    )
+
+
+def _differences(candidate: JointOperation, stored: JointOperation) -> str:
+    """What differs between a candidate and a stored operation of its id, in words."""
+    return ", ".join(
+        what
+        for what, a, b in (
+            ("parties", set(candidate.countries), set(stored.countries)),
+            ("regions", set(candidate.regions), set(stored.regions)),
+            ("multiplier", candidate.effort_multiplier, stored.effort_multiplier),
+        )
+        if a != b
     )
 
 

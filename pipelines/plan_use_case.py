@@ -189,9 +189,11 @@ def make_plan(
     seconds = time_limit(request, resources, limits)
     confirmed: tuple[Confirmed, ...] = ()
     confirmed_only = False
+    shadowed: tuple[str, ...] = ()
     if operations is not None:
         agreement = agreed(operations, resources, command or Command())
         resources, confirmed = agreement.resources, agreement.confirmed
+        shadowed = agreement.warnings
         fixed_effort = (*fixed_effort, *agreement.fixed_effort)
         confirmed_only = agreement.confirmed_only
     try:
@@ -243,7 +245,7 @@ def make_plan(
     return PlanEnvelope(
         **{
             **{name: getattr(plan, name) for name in Plan.__dataclass_fields__},
-            "warnings": (*plan.warnings, *fresh.warnings),
+            "warnings": (*shadowed, *plan.warnings, *fresh.warnings),
         },
         plan_id=plan_id,
         created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -12,6 +12,7 @@ import pytest
 
 from crossplan.optimize.command import Command, FixedEffort
 from crossplan.pipelines.contract import Dataset
+from crossplan.pipelines.database.operations import ConfirmedOperation
 from crossplan.pipelines.plan_request import PlanRequest
 from crossplan.pipelines.plan_use_case import PlanEnvelope, make_plan
 
@@ -74,3 +75,23 @@ def test_a_pledge_is_counted_read_only_and_in_the_fingerprint(
     assert later and all(s["status"] == "not launched" for s in later)  # pledged for one week
     r001 = {r["period"]: r["effort"] for r in body["regions"] if r["region_id"] == "r001"}
     assert r001[period] >= 6 * 1.5  # the pledge, boosted by the launched operation
+
+
+def test_a_candidate_shadowed_by_another_confirmed_operation_is_a_warning_of_the_plan(
+    tiny_dataset: Dataset, forecast: pd.DataFrame
+) -> None:
+    period = str(_plan(tiny_dataset, forecast).periods[0])
+    stored = ConfirmedOperation(
+        operation_id="JO-1", regions=("r004", "r007"), periods=(period,), effort_multiplier=1.5,
+        parties=("GRC", "MKD"), pledges={}, needs={"GRC": 4, "MKD": 4},
+    )  # fmt: skip
+    plan = _plan(tiny_dataset, forecast, operations=[stored])
+    assert any(
+        w.startswith("candidate operation JO-1 of the resources is not planned")
+        for w in plan.warnings
+    )
+    # The candidate as it was agreed, in regions too: no warning.
+    same = ConfirmedOperation(**{**stored.__dict__, "regions": ("r001", "r004", "r007")})
+    assert not any(
+        "not planned" in w for w in _plan(tiny_dataset, forecast, operations=[same]).warnings
+    )
