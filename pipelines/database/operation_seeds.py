@@ -69,9 +69,15 @@ def seed_operations(
     candidate, in the resources' order."""
     candidates = dataset.resources.joint_operations if dataset.resources else ()
     first = min(periods).isoformat() if periods else "none"
+    names = {c.operation_id for c in candidates}
     seeded = []
     for candidate in candidates:
         operation_id = f"{candidate.operation_id}.{first}"
+        if operation_id in names:  # propose would refuse it as taken, which it is not
+            seeded.append(Seeded(candidate.operation_id, operation_id, "refused",
+                                 f"{operation_id} is another candidate's id in the resources "
+                                 "— fix: give that candidate another id"))  # fmt: skip
+            continue
         proposal = Proposal(
             regions=candidate.regions,
             periods=tuple(periods),

@@ -371,6 +371,19 @@ def test_withdraw_by_the_proposers_country_cancel_by_any_party(
         cancel(db, GRC, "JO-3", reason="again", now=NOW)
 
 
+def test_a_seed_whose_id_is_another_candidates_is_refused_not_called_seeded_before(
+    db: Database, tiny_dataset: Dataset
+) -> None:
+    (candidate,) = tiny_dataset.resources.joint_operations
+    named = candidate.model_copy(update={"operation_id": "JO-1.2026-03-09"})
+    resources = tiny_dataset.resources.model_copy(update={"joint_operations": (candidate, named)})
+    dataset = replace(tiny_dataset, resources=resources)
+    first, second = seed_operations(db, dataset, WEEKS, actor=OPERATOR, now=NOW)
+    assert (first.operation_id, first.outcome) == ("JO-1.2026-03-09", "refused")
+    assert "another candidate's id" in first.message and "fix:" in first.message
+    assert (second.operation_id, second.outcome) == ("JO-1.2026-03-09.2026-03-09", "proposed")
+
+
 def test_the_resources_candidates_are_seeded_once_per_periods(
     db: Database, tiny_dataset: Dataset
 ) -> None:
