@@ -85,11 +85,10 @@ def agreed(
     kept = [j for j in resources.joint_operations if j.operation_id not in stored]
     warnings = tuple(
         f"candidate operation {j.operation_id} of the resources is not planned: the confirmed "
-        f"operation {j.operation_id} of the shared database has its id with other "
-        f"{_differences(j, stored[j.operation_id])} — fix: give the candidate another id in "
-        "the resources"
+        f"operation {j.operation_id} of the shared database has its id with other {differ} "
+        "— fix: give the candidate another id in the resources"
         for j in resources.joint_operations
-        if j.operation_id in stored and _differences(j, stored[j.operation_id])
+        if j.operation_id in stored and (differ := _differences(j, stored[j.operation_id]))
     )
     return Agreed(
         resources=resources.model_copy(update={"joint_operations": (*kept, *stored.values())}),

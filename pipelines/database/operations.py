@@ -149,6 +149,12 @@ def propose(
     deadline = proposal.deadline or default_deadline(proposal.periods, dataset.frequency, now)
     joint = dataset.resources.joint_operations if dataset.resources else ()
     candidates = {j.operation_id for j in joint}
+    if proposal.operation_id in candidates:  # a generated id never is: _next_id skips them
+        raise OperationConflictError(
+            f"{proposal.operation_id} is a candidate operation of the resources "
+            "(resources.json), and a stored operation of its id would take its place in every "
+            "plan — fix: choose another id, or leave it out to get the next one"
+        )
     with db.write("operations") as con:
         operation_id = proposal.operation_id or _next_id(con, candidates)
         if con.execute(
@@ -156,12 +162,6 @@ def propose(
         ).first():
             raise OperationConflictError(f"operation {operation_id} exists — fix: choose "
                                          "another id, or leave it out to get the next one")  # fmt: skip
-        if operation_id in candidates:
-            raise OperationConflictError(
-                f"{operation_id} is a candidate operation of the resources (resources.json), and "
-                "a stored operation of its id would take its place in every plan — fix: choose "
-                "another id, or leave it out to get the next one"
-            )
         needs = {c: n.to_dict() for c, n in sorted(proposal.needs.items())}
         row = con.execute(
             sa.insert(Operation)
