@@ -21,9 +21,12 @@ import multiprocessing
 import os
 import resource
 import signal
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+import psutil
 
 __all__ = ["ChildDied", "ChildTimedOut", "run_isolated", "start_forkserver"]
 
@@ -88,6 +91,7 @@ def run_isolated(
         receiver.close()
         _kill_group(child.pid)
         child.join()
+        _await_group_end(child.pid)
     if kind == "memory":
         raise ChildDied("the planning process ran out of memory")
     if kind == "error":
@@ -105,6 +109,33 @@ def _kill_group(pid: int | None) -> None:
     except ProcessLookupError:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _await_group_end(pgid: int | None, *, within: float = 2.0) -> None:
+    """Return once no process of the group runs any more, or after ``within`` seconds.
+
+    SIGKILL is delivered, not waited for: a process that was asleep must still be scheduled
+    to die. Zombies count as ended (their reaper may be an init that never reaps).
+    """
+    if pgid is None:
+        return
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        if not _running_in_group(pgid):
+            return
+        time.sleep(0.01)
+
+
+def _running_in_group(pgid: int) -> bool:
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                return True
+    return False
 
 
 def _child(
