@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,11 @@ def run_peers(incidents: pd.DataFrame, origins: list[pd.Timestamp], work: Path) 
     return peers
 
 
+def _interval(difference: dict[str, Any]) -> str:
+    (lo, hi), *_ = (v for k, v in difference.items() if k.startswith("interval"))
+    return f"{lo:+.1f} .. {hi:+.1f}"
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -103,20 +109,28 @@ def main() -> None:
     for model in sorted({m for m, _ in dev}, key=lambda m: dev[(m, 1)]):
         label = f"{model} (champion)" if model == champion else model
         m = observed.get(model, {})
-        intervals = [m.get(k, np.nan) for k in (COVERAGE_METRIC, "coverage80", "below_q10",
-                                                "above_q90", "interval_score80")]  # fmt: skip
+        intervals = [m.get(k, np.nan) for k in (COVERAGE_METRIC, "coverage80", "pit_below_q10",
+                                                "pit_above_q90", "interval_score80")]  # fmt: skip
         per_h = [dev.get((model, h), np.nan) for h in range(1, HORIZON + 1)]
         table.append((label, per_h[0], per_h[0] / base, *per_h[1:], *intervals))
     print_table(
         f"Real panel (deaths by country and year), {ORIGINS} origins "
         f"{result.origins[0]:%Y}-{result.origins[-1]:%Y}: mean Poisson deviance; the 80% "
-        "interval's count-aware and plain coverage, misses below q10 and above q90 (0.10 each is "
-        "nominal), score",
+        "interval's count-aware and plain coverage, count-aware misses below q10 and above q90 "
+        "(0.10 each is nominal), score",
         ("model", "h=1", "vs last value", "h=2", "h=3", "h=4", "pit_cov80", "cov80", "<q10",
          ">q90", "IS80"),
         table,
     )  # fmt: skip
     print(f"selection: {selection.reason}")
+    print(
+        "mean deviance over horizons minus the champion's, with its interval: "
+        + ", ".join(
+            f"{name} {s['vs_chosen']['difference']:+.1f} ({_interval(s['vs_chosen'])})"
+            for name, s in selection.scores.items()
+            if name != champion
+        )
+    )
     by_h = result.metrics("horizon")[champion]["observed"]
     print(
         "champion's count-aware (plain) coverage by horizon: "

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from crossplan.models.base import PanelForecaster
-from crossplan.models.features import rolling_mean
+from crossplan.models.features import feature_spec, rolling_mean, single_period_features
 from crossplan.models.panel import PanelArrays
 from crossplan.models.tabular import FeatureForecaster
 from crossplan.optimize.periods import season_length
@@ -111,9 +111,12 @@ GLM_TRAIN_ROWS = 250_000
 
 
 class PoissonGLM(FeatureForecaster):
-    """A Poisson GLM (log link) on the same features as the main model, log-transformed.
+    """A Poisson GLM (log link) on the main model's features, log-transformed.
 
-    ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
+    ``smooth`` (the default) leaves out the features that rest on single periods before the
+    last (:func:`~models.features.single_period_features`): a model linear in their logs
+    extrapolates them, and in a sparse cell a short run of single incidents then reads as a
+    surge. ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
     """
 
     def __init__(
@@ -126,15 +129,26 @@ class PoissonGLM(FeatureForecaster):
         relative: bool = True,
         detection_bootstrap: int = 0,
         random_state: int | None = 0,
+        smooth: bool = True,
     ) -> None:
         self.effort_aware = effort_aware
         self.horizon = horizon
         self.alpha = alpha
+        self.smooth = smooth
         self.calibration_periods = calibration_periods
         self.max_train_rows = max_train_rows
         self.relative = relative
         self.detection_bootstrap = detection_bootstrap
         self.random_state = random_state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A model saved before ``smooth`` existed was fitted on every feature.
+        super().__setstate__({"smooth": False, **state})
+
+    def _left_out(self, data: PanelArrays) -> frozenset[str]:
+        if not self.smooth:
+            return frozenset()
+        return single_period_features(feature_spec(data.frequency))
 
     def _make_estimator(self) -> Any:
         return make_pipeline(

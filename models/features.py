@@ -36,6 +36,7 @@ __all__ = [
     "region_context",
     "relative_features",
     "rolling_mean",
+    "single_period_features",
 ]
 
 
@@ -132,6 +133,18 @@ def relative_features(
     return names, blocks
 
 
+def single_period_features(spec: FeatureSpec) -> frozenset[str]:
+    """The features that rest on single periods before the last: the earlier lags (raw and
+    relative), the trend and the growth ratios.
+
+    The rolling means hold the same history, smoothed. A tree splits on these features and
+    forecasts within the values it has seen; a model linear in their logs extrapolates them,
+    and in a sparse cell a short run of single incidents is a large growth ratio.
+    """
+    names = {f"{kind}_lag{k}" for kind in ("y", "rel") for k in spec.lags[1:]}
+    return frozenset(names | {f"y_trend{spec.trend}", f"log_growth{spec.trend}", "log_short_long"})
+
+
 @dataclass(frozen=True)
 class RegionContext:
     """What is known about regions besides the panel, aligned with the panel's regions."""
@@ -212,12 +225,14 @@ def origin_features(
     *,
     use_effort: bool = True,
     level: np.ndarray | None = None,
+    leave_out: frozenset[str] = frozenset(),
 ) -> tuple[list[str], np.ndarray]:
     """Features at every origin: names and an array of shape ``(C, R, T, F)`` (float32).
 
     ``activity`` is the series the model forecasts (counts, or counts corrected for effort);
     ``use_effort=False`` leaves out the reported, detected and effort series; ``level``
-    (each cell's :func:`recent_level`) adds the :func:`relative_features`.
+    (each cell's :func:`recent_level`) adds the :func:`relative_features`; the features named
+    in ``leave_out`` are not made.
     """
     spec = feature_spec(data.frequency)
     c_n, r_n, t_n = data.shape
@@ -225,6 +240,8 @@ def origin_features(
     blocks: list[np.ndarray] = []
 
     def add(name: str, values: np.ndarray) -> None:
+        if name in leave_out:
+            return
         names.append(name)
         blocks.append(np.broadcast_to(values, (c_n, r_n, t_n)).astype(np.float32))
 

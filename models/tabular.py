@@ -44,12 +44,21 @@ class FeatureForecaster(PanelForecaster):
     def _make_estimator(self) -> Any:
         raise NotImplementedError
 
+    def _left_out(self, data: PanelArrays) -> frozenset[str]:
+        """Features this model does not use (none here)."""
+        return frozenset()
+
     def _prepare(self, data: PanelArrays, activity: np.ndarray) -> Any:
         level = None
         if self.relative:
             level = recent_level(activity, feature_spec(data.frequency).level)
         names, origin = origin_features(
-            data, activity, self.context_, use_effort=self.target_ == "activity", level=level
+            data,
+            activity,
+            self.context_,
+            use_effort=self.target_ == "activity",
+            level=level,
+            leave_out=self._left_out(data),
         )
         by_h = {}
         h_names: list[str] = []

@@ -59,3 +59,47 @@ def test_poisson_glm_learns_a_constant_rate() -> None:
     )
     forecast = PoissonGLM(horizon=1).fit(panel).predict(panel)
     np.testing.assert_allclose(forecast["activity_mean"], 5.0, rtol=0.2)
+
+
+def _sparse_panel(seed: int = 4, regions: int = 12, periods: int = 80) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.concat(
+        _panel(rng.poisson(0.4, periods).astype(float).tolist()).assign(region_id=f"r{r}")
+        for r in range(regions)
+    )
+
+
+def test_a_smooth_glm_reads_the_recent_past_only_through_the_last_value_and_means() -> None:
+    panel = _sparse_panel()
+    last = panel["period"].max()
+    recent = panel["period"] > last - pd.Timedelta(weeks=4)
+    # The three weeks before the last, in another order: the last value, every rolling
+    # mean and the share of zeros are unchanged; the earlier lags and growth are not.
+    earlier = recent & (panel["period"] < last)
+    counts = panel["count"].to_numpy().copy()
+    for region in panel["region_id"].unique():
+        rows = np.flatnonzero(earlier.to_numpy() & (panel["region_id"] == region).to_numpy())
+        counts[rows] = counts[rows[[2, 0, 1]]]
+    shuffled = panel.assign(count=counts)
+    assert not shuffled["count"].equals(panel["count"])
+
+    smooth = PoissonGLM(horizon=1).fit(panel)
+    assert not set(smooth.feature_names_) & {"y_lag1", "rel_lag2", "log_growth4", "y_trend4"}
+    np.testing.assert_allclose(
+        smooth.predict(shuffled)["activity_mean"], smooth.predict(panel)["activity_mean"]
+    )
+    every = PoissonGLM(horizon=1, smooth=False).fit(panel)
+    assert {"y_lag1", "rel_lag2", "log_growth4", "y_trend4"} <= set(every.feature_names_)
+    moved = np.abs(every.predict(shuffled)["activity_mean"] - every.predict(panel)["activity_mean"])
+    assert moved.max() > 1e-4
+
+
+def test_a_glm_saved_before_smooth_existed_still_uses_every_feature() -> None:
+    panel = _sparse_panel()
+    every = PoissonGLM(horizon=1, smooth=False).fit(panel)
+    state = dict(every.__getstate__())
+    del state["smooth"]  # as pickled before the option
+    loaded = PoissonGLM.__new__(PoissonGLM)
+    loaded.__setstate__(state)
+    assert loaded.get_params()["smooth"] is False
+    pd.testing.assert_frame_equal(loaded.predict(panel), every.predict(panel))

@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossplan.models.features import lag, make_features, region_context, rolling_mean
+from crossplan.models.features import (
+    feature_spec,
+    lag,
+    make_features,
+    origin_features,
+    recent_level,
+    region_context,
+    rolling_mean,
+    single_period_features,
+)
+from crossplan.models.panel import to_arrays
 from crossplan.models.synthetic import generate_panel
 
 
@@ -67,3 +77,24 @@ def test_features_never_look_past_the_origin(horizon: int) -> None:
     upto = clean.index.get_level_values("period") <= origin
     pd.testing.assert_frame_equal(clean[upto], dirty[upto])
     assert not clean[~upto].equals(dirty[~upto])  # the corruption did change later features
+
+
+def test_features_left_out_are_not_made_and_the_rest_are_unchanged() -> None:
+    world = generate_panel(n_regions=6, n_periods=40, countries=2, seed=2)
+    data = to_arrays(world.panel)
+    context = region_context(data.regions, world.regions, world.adjacency)
+    spec = feature_spec(data.frequency)
+    level = recent_level(data.total, spec.level)
+    names, every = origin_features(data, data.total, context, level=level)
+    single = single_period_features(spec)
+    assert single < set(names)  # every name it leaves out is a feature
+    assert f"y_lag{spec.lags[0]}" not in single and f"rel_mean{spec.windows[0]}" not in single
+    kept, fewer = origin_features(data, data.total, context, level=level, leave_out=single)
+    assert kept == [n for n in names if n not in single]
+    np.testing.assert_array_equal(fewer, every[..., [names.index(n) for n in kept]])
+
+
+def test_a_yearly_panel_keeps_its_last_value_and_means() -> None:
+    assert single_period_features(feature_spec("yearly")) == {
+        "y_lag1", "rel_lag1", "y_trend2", "log_growth2", "log_short_long",
+    }  # fmt: skip
