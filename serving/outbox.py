@@ -20,6 +20,7 @@ The threads are daemons, and hold the service weakly: when it goes, they stop.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -29,7 +30,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -224,13 +225,9 @@ class OutboxWorker:
     def _raise_owed(self) -> None:
         while not self._stop.is_set():
             self._jobs_due.clear()
-            try:
+            with _logged("could not look for alerts owed"):
                 while not self._stop.is_set() and self._raise_one():
                     pass
-            except DatabaseUnavailableError as err:  # look again later
-                log.warning("could not look for alerts owed: %s", err)
-            except Exception:
-                log.exception("could not look for alerts owed")
             self._jobs_due.wait(self._poll)
 
     def _raise_one(self) -> bool:
@@ -250,13 +247,10 @@ class OutboxWorker:
     def _claim_posts(self) -> None:
         while not self._stop.is_set():
             self._posts_due.clear()
-            try:
+            with _logged("could not look for webhook posts due"):
                 self._claim_some()
+            with _logged("could not delete the outbox rows past keeping"):
                 self.prune()
-            except DatabaseUnavailableError as err:
-                log.warning("could not look for webhook posts due: %s", err)
-            except Exception:
-                log.exception("could not look for webhook posts due")
             self._posts_due.wait(self._poll)
 
     def prune(self, *, now: float | None = None) -> dict[str, int]:
@@ -355,3 +349,15 @@ def owe_posts(
         owe_deliveries(db, alerts, targets, alert_body)
     except Exception:
         log.exception("could not owe the posts of %d alerts", len(alerts))
+
+
+@contextlib.contextmanager
+def _logged(failure: str) -> Iterator[None]:
+    """Log what failed in a worker's loop, and go on: the loop tries again later. A database
+    that is away is a warning; anything else, an error with its traceback."""
+    try:
+        yield
+    except DatabaseUnavailableError as err:
+        log.warning("%s: %s", failure, err)
+    except Exception:
+        log.exception(failure)

@@ -367,3 +367,28 @@ def test_a_replica_deletes_the_posts_ended_over_keep_days_ago_once_an_hour(db: D
     ended(400, 3)
     assert OutboxWorker(db, lambda: None, keep_days=0).prune(now=0.0) == {}
     assert outbox_counts(db) == {"webhook_deliveries.delivered": 2}
+
+
+class _CannotDelete(OutboxWorker):
+    """A replica whose hourly deletion fails (a table locked by hand, a full disk)."""
+
+    def prune(self, *, now: float | None = None) -> dict[str, int]:
+        raise RuntimeError("the outbox tables are locked")
+
+
+def test_a_failed_deletion_is_logged_as_such_and_posts_still_go(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="crossplan.serving.outbox")
+    with receiving() as receiver:
+        hook = _local(db, f"{receiver.url}/alerts")
+        worker = _CannotDelete(db, lambda: None, allow=LOCAL, poll=0.05, lease=10)
+        worker.start()
+        try:
+            _owe(worker, hook)
+            assert _settled(db, 1) == {"delivered": 1}
+        finally:
+            worker.close(timeout=2)
+    assert "could not delete the outbox rows past keeping" in caplog.text
+    assert "the outbox tables are locked" in caplog.text
+    assert "could not look for webhook posts due" not in caplog.text
