@@ -22,7 +22,6 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,11 +67,6 @@ def run_peers(incidents: pd.DataFrame, origins: list[pd.Timestamp], work: Path) 
     peers = peers.rename(columns={"unique_id": "region_id", "ds": "period"})
     peers["horizon"] = peers.groupby(["model", "origin", "region_id"]).cumcount() + 1
     return peers
-
-
-def _interval(difference: dict[str, Any]) -> str:
-    (lo, hi), *_ = (v for k, v in difference.items() if k.startswith("interval"))
-    return f"{lo:+.1f} .. {hi:+.1f}"
 
 
 def main() -> None:
@@ -126,7 +120,8 @@ def main() -> None:
     print(
         "mean deviance over horizons minus the champion's, with its interval: "
         + ", ".join(
-            f"{name} {s['vs_chosen']['difference']:+.1f} ({_interval(s['vs_chosen'])})"
+            f"{name} {s['vs_chosen']['difference']:+.1f} "
+            f"({s['vs_chosen']['interval90'][0]:+.1f} .. {s['vs_chosen']['interval90'][1]:+.1f})"
             for name, s in selection.scores.items()
             if name != champion
         )

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from crossplan.models.base import PanelForecaster
-from crossplan.models.features import feature_spec, rolling_mean, single_period_features
+from crossplan.models.features import feature_spec, recent_change_features, rolling_mean
 from crossplan.models.panel import PanelArrays
 from crossplan.models.tabular import FeatureForecaster
 from crossplan.optimize.periods import season_length
@@ -113,11 +113,15 @@ GLM_TRAIN_ROWS = 250_000
 class PoissonGLM(FeatureForecaster):
     """A Poisson GLM (log link) on the main model's features, log-transformed.
 
-    ``smooth`` (the default) leaves out the features that rest on single periods before the
-    last (:func:`~models.features.single_period_features`): a model linear in their logs
-    extrapolates them, and in a sparse cell a short run of single incidents then reads as a
-    surge. ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
+    ``smooth`` (the default) leaves out the features of how a series moved lately — the
+    single lags before the last, the trend and the growth ratios
+    (:func:`~models.features.recent_change_features`) — and keeps those of where it stands:
+    a model linear in their logs extrapolates a change, and in a sparse cell a short run of
+    single incidents then reads as a surge. ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
     """
+
+    #: For models pickled before the parameter existed (they were fitted on every feature).
+    smooth: bool = False
 
     def __init__(
         self,
@@ -141,14 +145,10 @@ class PoissonGLM(FeatureForecaster):
         self.detection_bootstrap = detection_bootstrap
         self.random_state = random_state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # A model saved before ``smooth`` existed was fitted on every feature.
-        super().__setstate__({"smooth": False, **state})
-
     def _left_out(self, data: PanelArrays) -> frozenset[str]:
         if not self.smooth:
             return frozenset()
-        return single_period_features(feature_spec(data.frequency))
+        return recent_change_features(feature_spec(data.frequency))
 
     def _make_estimator(self) -> Any:
         return make_pipeline(

@@ -32,11 +32,11 @@ __all__ = [
     "lag",
     "make_features",
     "origin_features",
+    "recent_change_features",
     "recent_level",
     "region_context",
     "relative_features",
     "rolling_mean",
-    "single_period_features",
 ]
 
 
@@ -133,13 +133,14 @@ def relative_features(
     return names, blocks
 
 
-def single_period_features(spec: FeatureSpec) -> frozenset[str]:
-    """The features that rest on single periods before the last: the earlier lags (raw and
-    relative), the trend and the growth ratios.
+def recent_change_features(spec: FeatureSpec) -> frozenset[str]:
+    """The features of how the series moved lately, not of its level: the single lags
+    before the last (raw and relative), the trend and the growth ratios.
 
-    The rolling means hold the same history, smoothed. A tree splits on these features and
-    forecasts within the values it has seen; a model linear in their logs extrapolates them,
-    and in a sparse cell a short run of single incidents is a large growth ratio.
+    The last value and the rolling means (and the value a season before the target, a
+    horizon feature) say where a cell stands. A tree splits on these ones and forecasts
+    within the values it has seen; a model linear in their logs extrapolates them, and in a
+    sparse cell a short run of single incidents is a large growth ratio.
     """
     names = {f"{kind}_lag{k}" for kind in ("y", "rel") for k in spec.lags[1:]}
     return frozenset(names | {f"y_trend{spec.trend}", f"log_growth{spec.trend}", "log_short_long"})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import resource
@@ -28,13 +29,14 @@ from typing import Any
 
 import psutil
 
-__all__ = ["ChildDied", "ChildTimedOut", "run_isolated", "start_forkserver"]
+__all__ = ["ChildDied", "ChildTimedOut", "await_group_end", "run_isolated", "start_forkserver"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(
     ["crossplan.serving.isolation", "crossplan.pipelines.plan_use_case"]
 )
 _PR_SET_PDEATHSIG = 1
+log = logging.getLogger(__name__)
 
 
 class ChildTimedOut(Exception):
@@ -91,7 +93,7 @@ def run_isolated(
         receiver.close()
         _kill_group(child.pid)
         child.join()
-        _await_group_end(child.pid)
+        await_group_end(child.pid)
     if kind == "memory":
         raise ChildDied("the planning process ran out of memory")
     if kind == "error":
@@ -111,7 +113,7 @@ def _kill_group(pid: int | None) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _await_group_end(pgid: int | None, *, within: float = 2.0) -> None:
+def await_group_end(pgid: int | None, *, within: float = 2.0) -> None:
     """Return once no process of the group runs any more, or after ``within`` seconds.
 
     SIGKILL is delivered, not waited for: a process that was asleep must still be scheduled
@@ -120,22 +122,32 @@ def _await_group_end(pgid: int | None, *, within: float = 2.0) -> None:
     if pgid is None:
         return
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    while True:
         try:
             os.killpg(pgid, 0)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):  # gone (or the number is another's)
             return
-        if not _running_in_group(pgid):
+        running = _running_in_group(pgid)
+        if not running:
+            return
+        if time.monotonic() >= deadline:
+            log.warning(
+                "a killed plan's processes %s (group %d) still run %.0f s later: stuck in "
+                "the kernel, where a kill waits until they leave it",
+                running, pgid, within,
+            )  # fmt: skip
             return
         time.sleep(0.01)
 
 
-def _running_in_group(pgid: int) -> bool:
+def _running_in_group(pgid: int) -> list[int]:
+    """The pids of the group's processes that are not zombies."""
+    running = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, OSError):
             if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
-                return True
-    return False
+                running.append(process.pid)
+    return running
 
 
 def _child(

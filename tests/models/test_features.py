@@ -11,10 +11,10 @@ from crossplan.models.features import (
     lag,
     make_features,
     origin_features,
+    recent_change_features,
     recent_level,
     region_context,
     rolling_mean,
-    single_period_features,
 )
 from crossplan.models.panel import to_arrays
 from crossplan.models.synthetic import generate_panel
@@ -86,7 +86,7 @@ def test_features_left_out_are_not_made_and_the_rest_are_unchanged() -> None:
     spec = feature_spec(data.frequency)
     level = recent_level(data.total, spec.level)
     names, every = origin_features(data, data.total, context, level=level)
-    single = single_period_features(spec)
+    single = recent_change_features(spec)
     assert single < set(names)  # every name it leaves out is a feature
     assert f"y_lag{spec.lags[0]}" not in single and f"rel_mean{spec.windows[0]}" not in single
     kept, fewer = origin_features(data, data.total, context, level=level, leave_out=single)
@@ -95,6 +95,6 @@ def test_features_left_out_are_not_made_and_the_rest_are_unchanged() -> None:
 
 
 def test_a_yearly_panel_keeps_its_last_value_and_means() -> None:
-    assert single_period_features(feature_spec("yearly")) == {
+    assert recent_change_features(feature_spec("yearly")) == {
         "y_lag1", "rel_lag1", "y_trend2", "log_growth2", "log_short_long",
     }  # fmt: skip

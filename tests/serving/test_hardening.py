@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,7 +19,13 @@ from starlette.testclient import TestClient
 from crossplan.pipelines.contract import Dataset
 from crossplan.pipelines.plan_request import SERVICE_LIMITS
 from crossplan.serving.http_errors import PlansBusyError
-from crossplan.serving.isolation import ChildDied, ChildTimedOut, run_isolated, start_forkserver
+from crossplan.serving.isolation import (
+    ChildDied,
+    ChildTimedOut,
+    await_group_end,
+    run_isolated,
+    start_forkserver,
+)
 from crossplan.serving.logs import escape
 from crossplan.serving.plan_process import PlanGate
 
@@ -36,10 +44,35 @@ def test_a_killed_plan_leaves_no_process(tmp_path: Path) -> None:
         run_isolated(os.system, (script,), timeout=2, memory_bytes=2**30)
     # Returned at the deadline, not when the grandchild would have ended; generous for a
     # busy machine.
-    assert time.monotonic() - began < 60
+    assert time.monotonic() - began < 20
     pid = int(pid_file.read_text())
     # Already dead on return, not merely signalled.
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_killed_group_is_waited_for_until_nothing_of_it_runs() -> None:
+    sleeper = subprocess.Popen(["sleep", "600"], start_new_session=True)  # a group of its own
+    try:
+        os.killpg(sleeper.pid, signal.SIGKILL)
+        await_group_end(sleeper.pid)  # not reaped: it may only be a zombie on return
+        assert psutil.Process(sleeper.pid).status() == psutil.STATUS_ZOMBIE
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_group_that_outlives_its_kill_is_reported_not_waited_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sleeper = subprocess.Popen(["sleep", "600"], start_new_session=True)  # never killed here
+    try:
+        began = time.monotonic()
+        await_group_end(sleeper.pid, within=0.2)
+        assert time.monotonic() - began < 5
+        assert f"[{sleeper.pid}] (group {sleeper.pid}) still run" in caplog.text
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_a_plan_over_its_memory_cap_fails_in_its_own_process() -> None:
