@@ -102,3 +102,16 @@ def fresh_database(server: str) -> Iterator[str]:
         with admin.connect() as con:
             con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def copy_database(server: str, template: str, url: str) -> None:
+    """Make the database of ``url`` on ``server`` a copy of the database ``template``, whatever
+    it held. Nobody may be connected to ``template`` meanwhile."""
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as con:
+            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            con.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
