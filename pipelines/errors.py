@@ -17,7 +17,9 @@ to a user as a stack trace.
     ├── OperationRefusedError       the caller may not do this to the joint operation (not the
     │                               proposer's country, not a planner)
     └── OperationConflictError      the joint operation's state forbids it (confirmed,
-                                    expired, withdrawn, cancelled; a party that declined)
+        │                           expired, withdrawn, cancelled; a party that declined)
+        └── CandidateIdError        the id asked for is a candidate operation's of the
+                                    resources
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 __all__ = [
+    "CandidateIdError",
     "ConfigurationError",
     "CrossplanError",
     "DataValidationError",
@@ -151,3 +154,8 @@ class OperationRefusedError(CrossplanError):
 class OperationConflictError(CrossplanError):
     """The joint operation's state forbids the act: it is confirmed, expired, withdrawn or
     cancelled, or the party has declined (or pledged, to decline), or the id is taken."""
+
+
+class CandidateIdError(OperationConflictError):
+    """The id a proposal asks for is a candidate operation's of the resources: a stored
+    operation of that id would take the candidate's place in every plan."""

@@ -23,7 +23,11 @@ from crossplan.pipelines.database.operation_state import Need
 from crossplan.pipelines.database.operation_store import Outcome
 from crossplan.pipelines.database.operations import propose
 from crossplan.pipelines.database.outbox import Posts
-from crossplan.pipelines.errors import DataValidationError, OperationConflictError
+from crossplan.pipelines.errors import (
+    CandidateIdError,
+    DataValidationError,
+    OperationConflictError,
+)
 
 __all__ = ["Seeded", "seed_operations"]
 
@@ -69,15 +73,9 @@ def seed_operations(
     candidate, in the resources' order."""
     candidates = dataset.resources.joint_operations if dataset.resources else ()
     first = min(periods).isoformat() if periods else "none"
-    names = {c.operation_id for c in candidates}
     seeded = []
     for candidate in candidates:
         operation_id = f"{candidate.operation_id}.{first}"
-        if operation_id in names:  # propose would refuse it as taken, which it is not
-            seeded.append(Seeded(candidate.operation_id, operation_id, "refused",
-                                 f"{operation_id} is another candidate's id in the resources "
-                                 "— fix: give that candidate another id"))  # fmt: skip
-            continue
         proposal = Proposal(
             regions=candidate.regions,
             periods=tuple(periods),
@@ -90,6 +88,10 @@ def seed_operations(
         name = candidate.operation_id
         try:
             done = propose(db, dataset, actor, proposal, now=now, posts=posts)
+        except CandidateIdError:  # not seeded before: the seed's id is another candidate's
+            seeded.append(Seeded(name, operation_id, "refused",
+                                 f"{operation_id} is another candidate's id in the resources "
+                                 "— fix: give that candidate another id"))  # fmt: skip
         except OperationConflictError:
             seeded.append(Seeded(name, operation_id, "exists", "seeded before for these periods"))
         except DataValidationError as err:

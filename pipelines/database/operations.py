@@ -55,6 +55,7 @@ from crossplan.pipelines.database.panel import utcnow
 from crossplan.pipelines.database.schema import Operation, OperationEvent
 from crossplan.pipelines.database.unit_bookings import booked_elsewhere, overbooking_problems
 from crossplan.pipelines.errors import (
+    CandidateIdError,
     DataValidationError,
     OperationConflictError,
     OperationNotFoundError,
@@ -130,8 +131,8 @@ def propose(
     DataValidationError
         Every rule the proposal breaks, located at its field.
     OperationConflictError
-        The operation id asked for is taken, by a stored operation or a candidate of the
-        resources.
+        The operation id asked for is taken, by a stored operation or (a
+        :class:`CandidateIdError`) a candidate of the resources.
     """
     now = now or utcnow()
     if not actor.planner:
@@ -150,7 +151,7 @@ def propose(
     joint = dataset.resources.joint_operations if dataset.resources else ()
     candidates = {j.operation_id for j in joint}
     if proposal.operation_id in candidates:  # a generated id never is: _next_id skips them
-        raise OperationConflictError(
+        raise CandidateIdError(
             f"{proposal.operation_id} is a candidate operation of the resources "
             "(resources.json), and a stored operation of its id would take its place in every "
             "plan — fix: choose another id, or leave it out to get the next one"
