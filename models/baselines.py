@@ -117,7 +117,8 @@ class PoissonGLM(FeatureForecaster):
     single lags before the last, the trend and the growth ratios
     (:func:`~models.features.recent_change_features`) — and keeps those of where it stands:
     a model linear in their logs extrapolates a change, and in a sparse cell a short run of
-    single incidents then reads as a surge. ``max_train_rows`` (default :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
+    single incidents then reads as a surge. ``max_train_rows`` (default
+    :data:`GLM_TRAIN_ROWS`) caps the rows it is fitted on.
     """
 
     #: For models pickled before the parameter existed (they were fitted on every feature).

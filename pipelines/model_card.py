@@ -22,8 +22,8 @@ def _table(metrics: dict[str, dict[str, dict[str, float]]], scope: str) -> list[
 _KINDS = {
     "lightgbm": "LightGBM, Poisson objective, effort-aware where the panel records effort",
     "lightgbm_naive": "LightGBM, Poisson objective, on observed counts (no effort correction)",
-    "poisson_glm": "a Poisson GLM on the same features, less those that rest on single "
-    "earlier periods (earlier lags, trend, growth), which a linear model would extrapolate",
+    "poisson_glm": "a Poisson GLM on the same features, less those of recent change (the "
+    "lags before the last, trend, growth), which a linear model would extrapolate",
     "seasonal_naive": "the value one seasonal cycle before (last value without seasons)",
     "moving_average": "the mean of the last few periods",
     "last_value": "the last observed value",
