@@ -41,7 +41,7 @@ class _Templates:
     def __init__(self, request: pytest.FixtureRequest, folder: Path, world: Path) -> None:
         self._request, self._folder, self._world = request, folder, world
         self._made: dict[str, tuple[str, datetime]] = {}  # kind: the template, the clock after
-        self._dropped: list[contextlib.AbstractContextManager[str]] = []
+        self._postgres = contextlib.ExitStack()  # drops the PostgreSQL template
 
     def copy(self, url: str, clock: Clock) -> None:
         """Make ``url``'s database a copy of its kind's template, and ``clock`` its clock."""
@@ -68,17 +68,15 @@ class _Templates:
             return str(path), clock.now
         from tests.postgres import fresh_database
 
-        made = fresh_database(self._request.getfixturevalue("postgres_server"))
-        self._dropped.append(made)
-        url = made.__enter__()
+        server = self._request.getfixturevalue("postgres_server")
+        url = self._postgres.enter_context(fresh_database(server))
         self._import(url, clock)
         return str(sa.engine.make_url(url).database), clock.now
 
     def drop(self) -> None:
-        """Drop the PostgreSQL templates. A server stopped first took its template with it."""
-        for made in self._dropped:
-            with contextlib.suppress(sa.exc.OperationalError):
-                made.__exit__(None, None, None)
+        """Drop the PostgreSQL template. A server stopped first took its template with it."""
+        with contextlib.suppress(sa.exc.OperationalError):
+            self._postgres.close()
 
     def _import(self, url: str, clock: Clock) -> None:
         db = Database.connect(url)
